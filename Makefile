@@ -1,0 +1,65 @@
+# Two commands on a fresh machine: `make dev` (the local stack) and `make test` (every test).
+# Each target sets up what it needs: the virtual environment comes from pinned requirement files.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The Lambda runtime is python3.13; use it where the machine has it, else the default python3.
+PYTHON313 := $(shell scripts/find-python313)
+BASE_PYTHON := $(if $(PYTHON313),$(PYTHON313),$(shell command -v python3))
+
+# Offline AWS: tools need a region and some credentials, never real ones.
+export AWS_DEFAULT_REGION ?= eu-central-1
+export AWS_ACCESS_KEY_ID ?= testing
+export AWS_SECRET_ACCESS_KEY ?= testing
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+SANDBOX_PORT ?= 8080
+
+.PHONY: help venv test lint build dev sandbox lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements/dev.txt layers/minted/requirements.txt
+	@if [ -z "$(PYTHON313)" ]; then \
+	  echo "NOTE: no Python 3.13 found (the Lambda runtime's version); using $(BASE_PYTHON)." >&2; \
+	  echo "      Tests run, but 'make build' needs python3.13 on PATH." >&2; fi
+	test -x $(BIN)/python || $(BASE_PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	touch $@
+
+venv: $(BIN)/.installed ## create the virtual environment from the pinned requirements
+
+test: venv ## run every test
+	$(BIN)/python -m pytest
+
+lint: venv ## ruff, mypy, cfn-lint (with the serverless rules) and sam validate --lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
+	$(BIN)/sam validate --lint
+
+build: venv ## sam build of everything in the template (arm64)
+	@if [ -z "$(PYTHON313)" ]; then echo "make build needs Python 3.13 (the Lambda runtime); none was found" >&2; exit 1; fi
+	PATH="$(dir $(PYTHON313)):$$PATH" $(BIN)/sam build
+
+sandbox: venv ## run the Minted sandbox alone (SANDBOX_PORT=8080)
+	PYTHONPATH=layers/minted:. $(BIN)/python -m local.minted_sandbox --port $(SANDBOX_PORT)
+
+dev: venv ## the local stack: Minted sandbox and moto_server with the template's tables and secret
+	PYTHONPATH=layers/minted:. $(BIN)/python -m local.devstack
+
+lock: ## re-pin requirements/dev.txt from requirements/dev.in in a scratch venv
+	rm -rf .lock-venv && $(BASE_PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip && .lock-venv/bin/pip install --quiet -r requirements/dev.in
+	{ echo "# Pinned by 'make lock' from requirements/dev.in; install with 'make venv'."; \
+	  .lock-venv/bin/pip freeze --exclude pip --exclude setuptools --exclude wheel; } > requirements/dev.txt
+	rm -rf .lock-venv
+
+clean: ## remove the virtual environment and build output
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

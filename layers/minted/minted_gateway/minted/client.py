@@ -1,0 +1,427 @@
+"""The Minted Connect client: one requests.Session, Digest auth, typed models, typed errors.
+
+Reads (GETs, the lookup POSTs and Price Fix) are retried with jittered backoff inside the caller's
+time budget. Buys and sells are sent once, ever: when their answer is lost the client raises
+``MintedOutcomeUnknownError`` and the caller must look the order up by ``external_id``.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+from minted_gateway import jsonutil
+from minted_gateway.minted import errors
+from minted_gateway.minted.credentials import CredentialsSource, PartnerCredentials
+from minted_gateway.minted.digest import DEFAULT_ALGORITHMS, DigestAuth
+from minted_gateway.minted.models import (
+    Balance,
+    BuyRequest,
+    Customer,
+    CustomerProfile,
+    CustomerUpdate,
+    LegalDocument,
+    LegalDocumentSummary,
+    Order,
+    OrderLookup,
+    OrderResult,
+    OrdersPage,
+    OrdersQuery,
+    OrderStatus,
+    PriceFix,
+    PriceFixRequest,
+    ProductPrice,
+    SellRequest,
+)
+
+T = TypeVar("T")
+
+
+class MintedPaths(BaseModel):
+    """Endpoint paths; the ones Minted has not published are our decisions, so they are settings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pricefix: str = "/partner/pricefix"
+    buy: str = "/partner/order/digital/buy"
+    sell: str = "/partner/order/digital/sell"
+    order: str = "/partner/order/{external_id}"
+    order_lookup: str = "/partner/order"
+    orders: str = "/partner/orders"
+    order_statuses: str = "/partner/order-statuses"
+    prices: str = "/partner/prices"
+    legal: str = "/partner/legal"
+    customers: str = "/partner/customer"
+    customer: str = "/partner/customer/{external_id}"
+    customer_balance: str = "/partner/balance/customer/{external_id}"
+
+
+class MintedClientConfig(BaseModel):
+    """Every choice the public reference leaves open (contract section 2), with our defaults."""
+
+    model_config = ConfigDict(frozen=True)
+
+    connect_timeout: float = Field(default=3.05, gt=0)
+    read_timeout: float = Field(default=10.0, gt=0)
+    read_attempts: int = Field(default=3, ge=1, le=10)
+    backoff_base: float = Field(default=0.1, ge=0)
+    backoff_cap: float = Field(default=2.0, ge=0)
+    max_retry_after: float = Field(default=5.0, ge=0)
+    min_time_for_a_call: float = Field(default=0.05, ge=0)
+    api_version: str = "2"
+    pricefix_api_version: str = "3"
+    accept_language: str = "tr"
+    birthdate_format: str = "%Y-%m-%d"
+    digest_algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+    user_agent: str = "minted-partner-gateway/1"
+    paths: MintedPaths = MintedPaths()
+
+
+@dataclass(frozen=True)
+class _Call:
+    operation: str
+    method: str
+    path: str
+    retryable: bool = False  # changes nothing at Minted, so it may be sent again
+    places_order: bool = False  # a lost answer means the order may exist
+    api_version: str | None = None
+    body: dict[str, Any] | None = None
+    params: dict[str, str] | None = None
+
+
+_RETRYABLE_ERRORS = (
+    errors.MintedUnavailableError,
+    errors.MintedTimeoutError,
+    errors.MintedRateLimitedError,
+    errors.MintedBadResponseError,
+)
+
+
+class MintedClient:
+    def __init__(
+        self,
+        credentials: CredentialsSource,
+        config: MintedClientConfig | None = None,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config or MintedClientConfig()
+        self._credentials = credentials
+        self._session = session or requests.Session()
+        self._session.headers["User-Agent"] = self.config.user_agent
+        self._auth = DigestAuth(self._secret, algorithms=self.config.digest_algorithms)
+        self._sleep = sleep
+        self._clock = clock
+        self._deadline: float | None = None
+        self._random = random.Random()  # noqa: S311 - jitter, not security
+
+    def __repr__(self) -> str:
+        return "MintedClient(<credentials hidden>)"
+
+    # ------------------------------------------------------------------ time budget
+    def set_time_budget(self, seconds: float | None) -> None:
+        """Bound every later call (timeouts and retries) to ``seconds`` from now; None lifts it."""
+        self._deadline = None if seconds is None else self._clock() + seconds
+
+    @contextmanager
+    def time_budget(self, seconds: float | None) -> Iterator[None]:
+        previous = self._deadline
+        self.set_time_budget(seconds)
+        try:
+            yield
+        finally:
+            self._deadline = previous
+
+    # ------------------------------------------------------------------ prices
+    def price_fix(self, request: PriceFixRequest) -> PriceFix:
+        # Price Fix only locks a price; an unused token expires, so repeating it is harmless.
+        call = _Call(
+            "pricefix",
+            "POST",
+            self.config.paths.pricefix,
+            retryable=True,
+            api_version=self.config.pricefix_api_version,
+            body=self._wire(request),
+        )
+        return self._call(call, PriceFix.model_validate)
+
+    def product_prices(self) -> list[ProductPrice]:
+        call = _Call("prices", "GET", self.config.paths.prices, retryable=True)
+        return self._call(call, _list_of(ProductPrice))
+
+    # ------------------------------------------------------------------ orders
+    def buy(self, request: BuyRequest) -> OrderResult:
+        call = _Call("buy", "POST", self.config.paths.buy, places_order=True, body=self._wire(request))
+        return self._call(call, OrderResult.model_validate)
+
+    def sell(self, request: SellRequest) -> OrderResult:
+        call = _Call("sell", "POST", self.config.paths.sell, places_order=True, body=self._wire(request))
+        return self._call(call, OrderResult.model_validate)
+
+    def get_order(self, external_id: str) -> Order:
+        path = self.config.paths.order.format(external_id=_segment(external_id))
+        return self._call(_Call("get_order", "GET", path, retryable=True), Order.model_validate)
+
+    def find_order(self, lookup: OrderLookup) -> Order:
+        call = _Call("find_order", "POST", self.config.paths.order_lookup, retryable=True, body=self._wire(lookup))
+        return self._call(call, Order.model_validate)
+
+    def list_orders(self, query: OrdersQuery | None = None) -> OrdersPage:
+        params = (query or OrdersQuery()).to_params()
+        call = _Call("list_orders", "GET", self.config.paths.orders, retryable=True, params=params)
+        return self._call(call, OrdersPage.model_validate)
+
+    def order_statuses(self) -> list[OrderStatus]:
+        call = _Call("order_statuses", "GET", self.config.paths.order_statuses, retryable=True)
+        return self._call(call, _list_of(OrderStatus))
+
+    # ------------------------------------------------------------------ legal
+    def legal_documents(self) -> list[LegalDocumentSummary]:
+        call = _Call("legal", "POST", self.config.paths.legal, retryable=True, body={})
+        return self._call(call, _list_of(LegalDocumentSummary))
+
+    def legal_document(self, document_type: str, customer_external_id: str | None = None) -> LegalDocument:
+        body = {"type": document_type}
+        if customer_external_id:
+            body["customer_external_id"] = customer_external_id
+        call = _Call("legal", "POST", self.config.paths.legal, retryable=True, body=body)
+        return self._call(call, LegalDocument.model_validate)
+
+    # ------------------------------------------------------------------ customers
+    def create_customer(self, profile: CustomerProfile) -> Customer:
+        call = _Call("create_customer", "POST", self.config.paths.customers, body=self._wire(profile))
+        return self._call(call, Customer.model_validate)
+
+    def update_customer(self, external_id: str, update: CustomerUpdate) -> Customer:
+        path = self.config.paths.customer.format(external_id=_segment(external_id))
+        return self._call(_Call("update_customer", "PATCH", path, body=self._wire(update)), Customer.model_validate)
+
+    def get_customer(self, external_id: str) -> Customer:
+        path = self.config.paths.customer.format(external_id=_segment(external_id))
+        return self._call(_Call("get_customer", "GET", path, retryable=True), Customer.model_validate)
+
+    def customer_balance(self, external_id: str) -> list[Balance]:
+        path = self.config.paths.customer_balance.format(external_id=_segment(external_id))
+        return self._call(_Call("customer_balance", "GET", path, retryable=True), _list_of(Balance))
+
+    # ------------------------------------------------------------------ transport
+    def _secret(self, force_refresh: bool) -> PartnerCredentials:
+        return self._credentials.get(force_refresh=force_refresh)
+
+    def _wire(self, model: BaseModel) -> dict[str, Any]:
+        payload: dict[str, Any] = model.model_dump(mode="python", exclude_none=True, by_alias=True)
+        _format_birthdates(payload, self.config.birthdate_format)
+        return payload
+
+    def _call(self, call: _Call, parse: Callable[[Any], T]) -> T:
+        attempts = self.config.read_attempts if call.retryable else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return _parsed(call, parse, self._send(call))
+            except _RETRYABLE_ERRORS as exc:
+                delay = self._retry_delay(attempt, exc) if call.retryable and attempt < attempts else None
+                if delay is None:
+                    raise
+                self._sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _retry_delay(self, attempt: int, exc: errors.MintedError) -> float | None:
+        """Full-jitter backoff, or Minted's Retry-After; None when it would not fit the budget."""
+        delay = self._random.uniform(0, min(self.config.backoff_cap, self.config.backoff_base * 2 ** (attempt - 1)))
+        if isinstance(exc, errors.MintedRateLimitedError) and exc.retry_after is not None:
+            if exc.retry_after > Decimal(str(self.config.max_retry_after)):
+                return None
+            delay = max(delay, float(exc.retry_after))
+        if self._deadline is not None and self._clock() + delay + self.config.min_time_for_a_call >= self._deadline:
+            return None
+        return delay
+
+    def _timeouts(self, operation: str) -> tuple[float, float]:
+        connect, read = self.config.connect_timeout, self.config.read_timeout
+        if self._deadline is not None:
+            left = self._deadline - self._clock()
+            if left <= self.config.min_time_for_a_call:
+                raise errors.MintedTimeoutError(operation, "no time left in the caller's budget; nothing was sent")
+            connect, read = min(connect, left), min(read, left)
+        return connect, read
+
+    def _send(self, call: _Call) -> Any:
+        credentials = self._credentials.get()
+        headers = {
+            "x-client-id": credentials.client_id,
+            "api-version": call.api_version or self.config.api_version,
+            "Accept-Language": self.config.accept_language,
+            "Accept": "application/json",
+        }
+        body = None
+        if call.body is not None:
+            body = jsonutil.dumps(call.body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        try:
+            response = self._session.request(
+                call.method,
+                credentials.base_url + call.path,
+                params=call.params,
+                data=body,
+                headers=headers,
+                auth=self._auth,
+                timeout=self._timeouts(call.operation),
+                allow_redirects=False,
+            )
+        except requests.exceptions.ConnectTimeout:
+            raise errors.MintedTimeoutError(call.operation, "could not connect in time; nothing was sent") from None
+        except requests.exceptions.Timeout:
+            if call.places_order:
+                raise errors.MintedOutcomeUnknownError(
+                    call.operation, "no answer in time after the order was sent", cause="timeout"
+                ) from None
+            raise errors.MintedTimeoutError(call.operation, "no answer in time") from None
+        except requests.exceptions.RequestException as exc:
+            if call.places_order and not _never_sent(exc):
+                raise errors.MintedOutcomeUnknownError(
+                    call.operation, "the connection was lost after the order was sent", cause="connection lost"
+                ) from None
+            raise errors.MintedUnavailableError(call.operation, f"connection failed ({type(exc).__name__})") from None
+        return _unwrap(call, response)
+
+
+def _unwrap(call: _Call, response: requests.Response) -> Any:
+    """The envelope's ``data`` on success; otherwise the typed error for the status."""
+    status = response.status_code
+    body = _json_or_none(response)
+    envelope = body if isinstance(body, dict) else {}
+    if 200 <= status < 300:
+        if "data" not in envelope or envelope.get("success") is False:
+            if call.places_order:
+                raise errors.MintedOutcomeUnknownError(
+                    call.operation, "Minted's answer was unreadable", cause="malformed answer", status=status
+                )
+            raise errors.MintedBadResponseError(
+                call.operation, "answer is empty, not JSON or not the envelope", status=status
+            )
+        return envelope["data"]
+    message = str(envelope.get("message") or response.reason or "no message")
+    if status in (400, 422):
+        raise _validation_error(call.operation, message, status, envelope.get("errors"))
+    if status == 401:
+        raise errors.MintedBadCredentialsError(call.operation, "Minted refused the partner credentials", status=401)
+    if status == 403:
+        raise errors.MintedForbiddenError(call.operation, message, status=403)
+    if status == 404:
+        raise errors.MintedNotFoundError(call.operation, message, status=404)
+    if status == 429:
+        raise errors.MintedRateLimitedError(call.operation, message, retry_after=_retry_after(response))
+    if status >= 500:
+        if call.places_order:
+            raise errors.MintedOutcomeUnknownError(call.operation, message, cause=f"HTTP {status}", status=status)
+        raise errors.MintedUnavailableError(call.operation, message, status=status)
+    raise errors.MintedBadResponseError(call.operation, f"unexpected status: {message}", status=status)
+
+
+def _validation_error(operation: str, message: str, status: int, raw_errors: Any) -> errors.MintedValidationError:
+    field_errors: dict[str, list[str]] = {}
+    if isinstance(raw_errors, dict):
+        for field, texts in raw_errors.items():
+            field_errors[str(field)] = [str(t) for t in texts] if isinstance(texts, list) else [str(texts)]
+    if "price_token" in field_errors:
+        return errors.MintedPriceTokenError(operation, message, status=status, field_errors=field_errors)
+    if "new customer" in message.lower():
+        return errors.MintedNewCustomerError(operation, message, status=status, field_errors=field_errors)
+    return errors.MintedValidationError(operation, message, status=status, field_errors=field_errors)
+
+
+def _parsed(call: _Call, parse: Callable[[Any], T], data: Any) -> T:
+    try:
+        return parse(data)
+    except ValidationError as exc:
+        # Only field paths: the values may be personal data.
+        fields = ", ".join(sorted({".".join(str(p) for p in e["loc"]) or "data" for e in exc.errors()})[:10])
+        if call.places_order:
+            raise errors.MintedOutcomeUnknownError(
+                call.operation, f"answer lacks fields: {fields}", cause="malformed answer"
+            ) from None
+        raise errors.MintedBadResponseError(call.operation, f"answer lacks fields: {fields}") from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@functools.cache
+def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def _list_of(model: type[M]) -> Callable[[Any], list[M]]:
+    """A parser for a JSON array of ``model`` (its adapter is built once, on first use)."""
+
+    def parse(data: Any) -> list[M]:
+        return _list_adapter(model).validate_python(data)
+
+    return parse
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return jsonutil.loads(response.content)
+    except ValueError:
+        return None
+
+
+def _retry_after(response: requests.Response) -> Decimal | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        return max(Decimal(value), Decimal(0))
+    except InvalidOperation:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(Decimal(str(round(seconds, 3))), Decimal(0))
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when the connection was never opened (refused, unresolvable): the request did not leave."""
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, NewConnectionError | NameResolutionError):
+            return True
+        if isinstance(current, BaseException):
+            stack.extend([current.__cause__, current.__context__, getattr(current, "reason", None), *current.args])
+    return False
+
+
+def _segment(value: str) -> str:
+    """A path segment that cannot become another path (``a/b`` and ``..`` stay one segment)."""
+    return quote(value, safe="")
+
+
+def _format_birthdates(payload: dict[str, Any], fmt: str) -> None:
+    for holder in (payload, payload.get("customer")):
+        if isinstance(holder, dict) and hasattr(holder.get("birthdate"), "strftime"):
+            holder["birthdate"] = holder["birthdate"].strftime(fmt)

@@ -1,0 +1,88 @@
+"""The partner's Minted credentials: a JSON secret in Secrets Manager, cached per container.
+
+The secret holds ``{"username", "password", "base_url", "client_id"}``. Nothing here puts a
+username or password in a repr, a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from minted_gateway.minted.errors import MintedCredentialsError
+
+DEFAULT_SECRET_MAX_AGE_SECONDS = 300
+
+
+class PartnerCredentials(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
+
+    username: str = Field(min_length=1, repr=False)
+    password: SecretStr
+    base_url: str = Field(min_length=1)
+    client_id: str = Field(default="web", min_length=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("base_url must start with https:// (or http:// for the local sandbox)")
+        return value.rstrip("/")
+
+    def password_value(self) -> str:
+        return self.password.get_secret_value()
+
+
+class CredentialsSource(Protocol):
+    def get(self, *, force_refresh: bool = False) -> PartnerCredentials: ...
+
+
+class StaticCredentials:
+    """Fixed credentials, for local tools and tests that need no AWS."""
+
+    def __init__(self, credentials: PartnerCredentials) -> None:
+        self._credentials = credentials
+
+    def get(self, *, force_refresh: bool = False) -> PartnerCredentials:
+        return self._credentials
+
+    def __repr__(self) -> str:
+        return "StaticCredentials(<hidden>)"
+
+
+class SecretsManagerCredentials:
+    """Reads the partner secret through Powertools Parameters, which caches it for ``max_age``."""
+
+    def __init__(self, secret_id: str, *, max_age: int = DEFAULT_SECRET_MAX_AGE_SECONDS) -> None:
+        self.secret_id = secret_id
+        self._max_age = max_age
+
+    def get(self, *, force_refresh: bool = False) -> PartnerCredentials:
+        # Imported here: Parameters imports boto3, which the client must not pay for at import time.
+        from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
+
+        try:
+            raw: Any = parameters.get_secret(
+                self.secret_id, transform="json", max_age=self._max_age, force_fetch=force_refresh
+            )
+        except parameters.exceptions.TransformParameterError:
+            raise MintedCredentialsError("credentials", f"secret {self.secret_id} is not a JSON object") from None
+        except parameters.exceptions.GetParameterError as exc:
+            raise MintedCredentialsError(
+                "credentials", f"secret {self.secret_id} could not be read: {type(exc.__cause__).__name__}"
+            ) from None
+        return parse_credentials(raw, self.secret_id)
+
+    def __repr__(self) -> str:
+        return f"SecretsManagerCredentials({self.secret_id!r})"
+
+
+def parse_credentials(raw: Any, source: str) -> PartnerCredentials:
+    try:
+        return PartnerCredentials.model_validate(raw)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in error["loc"]) or "secret" for error in exc.errors()})
+        raise MintedCredentialsError(
+            "credentials", f"secret {source} lacks valid fields: {', '.join(fields)}"
+        ) from None

@@ -1,0 +1,377 @@
+"""Typed requests and responses of Minted Connect (contract sections 3 to 8).
+
+Money and grams are ``Decimal``; every date format Minted uses is parsed; unknown fields are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+# Minted's local time. Turkey has kept a fixed +03:00 since 2016, so a fixed offset is exact and
+# needs no tz database (the Lambda image does not ship one).
+ISTANBUL = timezone(timedelta(hours=3), "Europe/Istanbul")
+
+# Naive formats Minted sends, read as Istanbul time (contract 2.4).
+_NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y %H:%M:%S", "%Y-%m-%d %H:%M")
+
+
+def parse_minted_datetime(value: Any) -> Any:
+    """Read any of Minted's date formats into an aware datetime; leave other types to pydantic."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    for fmt in _NAIVE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=ISTANBUL)
+        except ValueError:
+            continue
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"unrecognised date format: {text!r}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ISTANBUL)
+
+
+def _parse_birthdate(value: Any) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"\d{2}-\d{2}-\d{4}", value):
+        return datetime.strptime(value, "%d-%m-%Y").date()
+    return value
+
+
+def _empty_as_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+MintedDateTime = Annotated[datetime, BeforeValidator(parse_minted_datetime)]
+Birthdate = Annotated[date, BeforeValidator(_parse_birthdate)]
+OptionalText = Annotated[str | None, BeforeValidator(_empty_as_none)]
+ExternalId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{3,40}$")]
+Grams = Annotated[Decimal, Field(gt=0, decimal_places=3)]
+Name = Annotated[str, StringConstraints(min_length=3, max_length=40)]
+
+
+class Currency(StrEnum):
+    GBP = "GBP"
+    TRY = "TRY"
+    USD = "USD"
+    EUR = "EUR"
+
+
+class MintedModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+# ---------------------------------------------------------------- Price Fix (section 3)
+class PriceFixRequest(MintedModel):
+    type: Literal["digital"] = "digital"
+    customer_external_id: ExternalId | None = None
+    total: Annotated[Decimal, Field(gt=0)] | None = None
+    currency: Currency | None = None
+
+
+class FixedPrice(MintedModel):
+    currency_id: int | None = None
+    product_id: int
+    sku: str
+    spot_price: Decimal
+    buy_price: Decimal
+    sell_price: Decimal
+    buy_amount: Decimal | None = None
+
+
+class PriceFix(MintedModel):
+    token: str
+    expires_at: MintedDateTime
+    expire_ttl: int
+    is_total_price: bool = False
+    total: Decimal | None = None
+    currency: Currency | None = None
+    prices: list[FixedPrice]
+
+
+# ---------------------------------------------------------------- Buy and sell (sections 4, 5)
+class OrderLine(MintedModel):
+    sku: str
+    amount: Grams
+
+
+class BuyerCustomer(MintedModel):
+    """The customer block of a B2B2C buy. Holds personal data: never log it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    external_id: ExternalId
+    identity_number: str = Field(repr=False)
+    firstname: str = Field(repr=False)
+    middlename: OptionalText = Field(default=None, repr=False)
+    lastname: str = Field(repr=False)
+    email: str = Field(repr=False)
+    phone: str = Field(repr=False)
+    gender: Literal["M", "F"] | None = None
+    birthdate: Birthdate | None = Field(default=None, repr=False)
+
+
+class SellerCustomer(MintedModel):
+    external_id: ExternalId
+
+
+class BuyRequest(MintedModel):
+    price_token: str
+    external_id: ExternalId
+    items: Annotated[list[OrderLine], Field(min_length=1)]
+    currency_code: Currency | None = None
+    customer: BuyerCustomer | None = None
+
+
+class SellRequest(MintedModel):
+    price_token: str
+    external_id: ExternalId
+    items: Annotated[list[OrderLine], Field(min_length=1)]
+    currency_code: Currency | None = None
+    customer: SellerCustomer | None = None
+
+
+# ---------------------------------------------------------------- Orders (section 6)
+class OrderItem(MintedModel):
+    product_id: int | None = None
+    sku: str
+    product_name: str | None = None
+    spot_price: Decimal | None = None
+    price: Decimal
+    tax_rate: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+    amount: Decimal
+    total: Decimal
+
+
+class OrderCustomer(MintedModel):
+    """The customer as Minted returns it on an order. Personal data: hidden from repr."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    external_id: str | None = None
+    firstname: OptionalText = Field(default=None, repr=False)
+    middlename: OptionalText = Field(default=None, repr=False)
+    lastname: OptionalText = Field(default=None, repr=False)
+    fullname: OptionalText = Field(default=None, repr=False)
+    email: OptionalText = Field(default=None, repr=False)
+    phone: OptionalText = Field(default=None, repr=False)
+    gender: OptionalText = None
+    identity_number: OptionalText = Field(default=None, repr=False)
+    birthdate: Annotated[Birthdate | None, BeforeValidator(_empty_as_none)] = Field(default=None, repr=False)
+
+
+# Contract section 6: ids 1-12 in this order; id 1 is also called "New" in an older example.
+ORDER_STATUS_NAMES: dict[int, str] = {
+    1: "Created",
+    2: "Pending",
+    3: "Processing",
+    4: "Cancelled",
+    5: "Completed",
+    6: "Preparing",
+    7: "Packed",
+    8: "Shipped",
+    9: "Transferring",
+    10: "Refunding",
+    11: "Refunded",
+    12: "Payment Confirmed",
+}
+TERMINAL_STATUS_NAMES = frozenset({"Completed", "Cancelled", "Refunded"})
+
+
+class Order(MintedModel):
+    guid: str
+    order_code: str
+    external_id: str | None = None
+    type: str
+    price: Decimal
+    tax: Decimal = Decimal(0)
+    total: Decimal
+    payment_cost: Decimal | None = None
+    currency_code: str | None = None
+    currency_rate: Decimal | None = None
+    currency_total: Decimal | None = None
+    status_id: int
+    status_name: str
+    order_at: MintedDateTime
+    payment_type: str | None = None
+    items: list[OrderItem] = []
+    customer: OrderCustomer | None = None
+    description: str | None = None
+
+    @field_validator("status_name")
+    @classmethod
+    def _new_is_created(cls, value: str) -> str:
+        return "Created" if value == "New" else value
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status_name in TERMINAL_STATUS_NAMES
+
+
+class OrderResult(MintedModel):
+    """Order Response of a buy or sell."""
+
+    order_code: list[str]
+    guid: list[str]
+    price: Decimal
+    tax: Decimal = Decimal(0)
+    total: Decimal
+    order_at: MintedDateTime
+    orders: list[Order] = []
+
+
+class OrderLookup(MintedModel):
+    """Get Order (Alternative): exactly one of guid, order_code, external_id."""
+
+    guid: str | None = None
+    order_code: str | None = None
+    external_id: str | None = None
+    push_hook: bool | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_key(self) -> OrderLookup:
+        given = [name for name in ("guid", "order_code", "external_id") if getattr(self, name)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of guid, order_code or external_id")
+        return self
+
+
+class OrdersQuery(MintedModel):
+    page: Annotated[int, Field(ge=1)] = 1
+    total: Annotated[int, Field(ge=5, le=30)] = 10
+    customer_external_id: str | None = None
+    sku: str | None = None
+    sortBy: Literal["type", "total", "customer_external_id", "created_at"] | None = None  # noqa: N815 (Minted's name)
+    sortType: Literal["asc", "desc"] | None = None  # noqa: N815 (Minted's name)
+    status: list[int] | None = None
+    startDate: date | None = None  # noqa: N815 (Minted's name)
+    endDate: date | None = None  # noqa: N815 (Minted's name)
+
+    def to_params(self) -> dict[str, str]:
+        params: dict[str, str] = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            if isinstance(value, list):
+                params[name] = ",".join(str(item) for item in value)
+            else:
+                params[name] = value.isoformat() if isinstance(value, date) else str(value)
+        return params
+
+
+class PageLink(MintedModel):
+    url: str | None = None
+    label: str
+    active: bool = False
+
+
+class OrdersPage(MintedModel):
+    """A Laravel length-aware page of orders."""
+
+    current_page: int
+    data: list[Order]
+    first_page_url: str | None = None
+    from_: int | None = Field(default=None, alias="from")
+    last_page: int
+    last_page_url: str | None = None
+    links: list[PageLink] = []
+    next_page_url: str | None = None
+    path: str | None = None
+    per_page: int
+    prev_page_url: str | None = None
+    to: int | None = None
+    total: int
+
+
+class OrderStatus(MintedModel):
+    id: int
+    name: str
+
+
+# ---------------------------------------------------------------- Prices, legal (sections 1, 8)
+class ProductPrice(MintedModel):
+    product_id: int
+    sku: str
+    name: str | None = None
+    currency: Currency
+    spot_price: Decimal
+    buy_price: Decimal
+    sell_price: Decimal
+    updated_at: MintedDateTime
+
+
+class LegalDocumentSummary(MintedModel):
+    type: str
+    title: str
+    version: str
+
+
+class LegalDocument(LegalDocumentSummary):
+    content: str
+    pdf_url: str | None = None
+    updated_at: MintedDateTime
+
+
+# ---------------------------------------------------------------- Customers (section 7)
+class CustomerProfile(MintedModel):
+    """Create Customer body. Personal data: hidden from repr and from validation errors."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    external_id: ExternalId
+    firstname: Name | None = Field(default=None, repr=False)
+    middlename: OptionalText = Field(default=None, repr=False)
+    lastname: Name | None = Field(default=None, repr=False)
+    email: str | None = Field(default=None, repr=False)
+    phone: str | None = Field(default=None, repr=False)
+    gender: Literal["M", "F"] | None = None
+    identity_number: str | None = Field(default=None, repr=False)
+    birthdate: Birthdate | None = Field(default=None, repr=False)
+    account_type: Literal["individual", "company"] | None = None
+    tax_office: str | None = None
+
+
+class CustomerUpdate(MintedModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    firstname: Name | None = Field(default=None, repr=False)
+    middlename: OptionalText = Field(default=None, repr=False)
+    lastname: Name | None = Field(default=None, repr=False)
+    email: str | None = Field(default=None, repr=False)
+    phone: str | None = Field(default=None, repr=False)
+    gender: Literal["M", "F"] | None = None
+    birthdate: Birthdate | None = Field(default=None, repr=False)
+
+
+class Balance(MintedModel):
+    customer_external_id: str | None = None
+    name: str | None = None
+    currency_id: int | None = None
+    currency_code: str
+    currency_symbol: str | None = None
+    is_cash: bool = False
+    balance: Decimal
+    blocked: Decimal = Decimal(0)
+    real_balance: Decimal | None = None
+    soft_blocked_amount: Decimal = Decimal(0)
+
+
+class Customer(MintedModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    external_id: str
+    firstname: OptionalText = Field(default=None, repr=False)
+    middlename: OptionalText = Field(default=None, repr=False)
+    lastname: OptionalText = Field(default=None, repr=False)
+    email: OptionalText = Field(default=None, repr=False)
+    phone: OptionalText = Field(default=None, repr=False)
+    gender: OptionalText = None
+    identity_number: OptionalText = Field(default=None, repr=False)
+    birthdate: Annotated[Birthdate | None, BeforeValidator(_empty_as_none)] = Field(default=None, repr=False)
+    account_type: str | None = None
+    wallets: list[Balance] = []

@@ -1,0 +1,1 @@
+"""A Minted Connect stand-in for development and tests (contract sections 3 to 10)."""

@@ -1,0 +1,299 @@
+"""The Minted sandbox as a WSGI app: Minted's partner endpoints plus a control API under /_sandbox/."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import time
+from dataclasses import asdict, replace
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from local.minted_sandbox.digest import DigestVerifier, Verdict
+from local.minted_sandbox.faults import Fault, FaultBoard
+from local.minted_sandbox.rules import SandboxError
+from local.minted_sandbox.state import STATUS_NAMES, SandboxSettings, SandboxState
+from minted_gateway import jsonutil
+
+_MALFORMED = b'{"data": {"order_code": ["'
+
+
+class Sandbox:
+    """Everything one running sandbox holds; ``reset`` starts it over with its first settings."""
+
+    def __init__(self, settings: SandboxSettings) -> None:
+        self.initial = settings
+        self.faults = FaultBoard()
+        self.reset()
+
+    def reset(self) -> None:
+        self.state = SandboxState(replace(self.initial))
+        s = self.state.settings
+        self.verifier = DigestVerifier(
+            realm=s.realm, algorithms=s.algorithms, nonce_ttl=s.nonce_ttl_seconds, clock=self.state.clock.now
+        )
+        self.faults.clear()
+
+
+def envelope(data: Any, status: int = 200) -> Response:
+    body = {"data": data, "success": True, "code": 0, "message": ""}
+    return Response(jsonutil.dumps(body), status=status, mimetype="application/json")
+
+
+def control_envelope(data: Any) -> Response:
+    """Control API answers hold settings and counters (floats allowed), never money."""
+    body = {"data": data, "success": True, "code": 0, "message": ""}
+    return Response(json.dumps(body), mimetype="application/json")
+
+
+def error_envelope(status: int, message: str, errors: dict[str, list[str]] | None = None) -> Response:
+    body: dict[str, Any] = {"data": None, "success": False, "code": status, "message": message}
+    if errors:
+        body["errors"] = errors
+    return Response(jsonutil.dumps(body), status=status, mimetype="application/json")
+
+
+def create_app(settings: SandboxSettings | None = None) -> Flask:
+    sandbox = Sandbox(settings or SandboxSettings())
+    app = Flask("minted_sandbox")
+    app.extensions["sandbox"] = sandbox
+
+    def state() -> SandboxState:
+        return sandbox.state
+
+    def body() -> dict[str, Any]:
+        raw = request.get_data()
+        if not raw:
+            return {}
+        try:
+            parsed = jsonutil.loads(raw)
+        except ValueError:
+            raise SandboxError(422, "Parameter Error", {"body": ["The body must be valid JSON."]}) from None
+        if not isinstance(parsed, dict):
+            raise SandboxError(422, "Parameter Error", {"body": ["The body must be a JSON object."]})
+        return parsed
+
+    @app.errorhandler(SandboxError)
+    def _sandbox_error(exc: SandboxError) -> Response:
+        return error_envelope(exc.status, exc.message, exc.errors)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        return error_envelope(exc.code or 500, exc.description or exc.name)
+
+    # ------------------------------------------------------------------ auth, counters and faults
+    @app.before_request
+    def _guard() -> Response | None:
+        if not request.path.startswith("/partner/"):
+            return None
+        endpoint = request.endpoint or "unknown"
+        counters = state().counters
+        with state().lock:
+            counters.bump(counters.requests, endpoint)
+        settings = state().settings
+        verdict = sandbox.verifier.verify(
+            request.headers.get("Authorization"),
+            method=request.method,
+            uri=request.environ.get("RAW_URI") or request.full_path.rstrip("?"),
+            username=settings.username,
+            password=settings.password,
+        )
+        if verdict is not Verdict.OK:
+            with state().lock:
+                counters.bump(counters.unauthorized, endpoint)
+            response = error_envelope(401, "Unauthorized")
+            for value in sandbox.verifier.challenges(stale=verdict is Verdict.STALE):
+                response.headers.add("WWW-Authenticate", value)
+            return response
+        fault = sandbox.faults.take(endpoint)
+        g.fault = fault
+        if fault is None:
+            return None
+        with state().lock:
+            counters.bump(counters.faults_applied, endpoint)
+        if fault.latency_ms:
+            time.sleep(fault.latency_ms / 1000)
+        if fault.drop == "before_commit":
+            _drop_connection()
+            return error_envelope(503, "dropped")  # never reaches the client
+        if fault.status is not None:
+            response = error_envelope(fault.status, f"Injected fault: HTTP {fault.status}")
+            if fault.status == 429:
+                response.headers["Retry-After"] = str(fault.retry_after if fault.retry_after is not None else 1)
+            return response
+        return None
+
+    @app.after_request
+    def _after_commit(response: Response) -> Response:
+        fault: Fault | None = g.get("fault")
+        if fault is None or response.status_code == 401:
+            return response
+        if fault.drop == "after_commit":
+            _drop_connection()
+        elif fault.body == "malformed":
+            response.set_data(_MALFORMED)
+        elif fault.body == "empty":
+            response.set_data(b"")
+        return response
+
+    # ------------------------------------------------------------------ Minted's endpoints
+    @app.post("/partner/pricefix", endpoint="pricefix")
+    def pricefix() -> Response:
+        if request.headers.get("api-version") != "3":
+            raise SandboxError(422, "Parameter Error", {"api-version": ["The api-version header must be 3."]})
+        return envelope(state().pricefix(body()))
+
+    @app.get("/partner/prices", endpoint="prices")
+    def prices() -> Response:
+        return envelope(state().product_prices(request.args.get("currency", "TRY")))
+
+    @app.post("/partner/order/digital/buy", endpoint="buy")
+    def buy() -> Response:
+        return _order_response(state().place_order(body(), "Buy"))
+
+    @app.post("/partner/order/digital/sell", endpoint="sell")
+    def sell() -> Response:
+        return _order_response(state().place_order(body(), "Sell"))
+
+    def _order_response(order: Any) -> Response:
+        view = state().order_view(order, "order_response")
+        return envelope(
+            {
+                "order_code": [order.order_code],
+                "guid": [order.guid],
+                "price": view["price"],
+                "tax": 0,
+                "total": view["total"],
+                "order_at": view["order_at"],
+                "orders": [view],
+            }
+        )
+
+    @app.get("/partner/order/<path:external_id>", endpoint="get_order")
+    def get_order(external_id: str) -> Response:
+        return envelope(state().order_view(state().order(external_id=external_id), "iso"))
+
+    @app.post("/partner/order", endpoint="find_order")
+    def find_order() -> Response:
+        payload = body()
+        keys = {k: payload[k] for k in ("guid", "order_code", "external_id") if payload.get(k)}
+        if len(keys) != 1 or not all(isinstance(v, str) for v in keys.values()):
+            raise SandboxError(
+                422, "Parameter Error", {"external_id": ["Give exactly one of guid, order_code or external_id."]}
+            )
+        order = state().order(**keys)
+        return envelope(state().order_view(order, "lookup"))
+
+    @app.get("/partner/orders", endpoint="list_orders")
+    def list_orders() -> Response:
+        return envelope(state().list_orders(request.args.to_dict(), request.host_url.rstrip("/")))
+
+    @app.get("/partner/order-statuses", endpoint="order_statuses")
+    def order_statuses() -> Response:
+        return envelope([{"id": i + 1, "name": name} for i, name in enumerate(STATUS_NAMES)])
+
+    @app.post("/partner/legal", endpoint="legal")
+    def legal() -> Response:
+        return envelope(state().legal(body(), request.host_url.rstrip("/")))
+
+    @app.post("/partner/customer", endpoint="create_customer")
+    def create_customer() -> Response:
+        return envelope(state().create_customer(body()))
+
+    @app.patch("/partner/customer/<external_id>", endpoint="update_customer")
+    def update_customer(external_id: str) -> Response:
+        return envelope(state().update_customer(external_id, body()))
+
+    @app.get("/partner/customer/<external_id>", endpoint="get_customer")
+    def get_customer(external_id: str) -> Response:
+        return envelope(state().customer_view(external_id))
+
+    @app.get("/partner/balance/customer/<external_id>", endpoint="customer_balance")
+    def customer_balance(external_id: str) -> Response:
+        return envelope(state().balance_view(external_id))
+
+    # ------------------------------------------------------------------ control API (no Digest)
+    @app.get("/_sandbox/health")
+    def health() -> Response:
+        return control_envelope({"status": "ok"})
+
+    @app.post("/_sandbox/reset")
+    def reset() -> Response:
+        sandbox.reset()
+        return control_envelope({"reset": True})
+
+    @app.route("/_sandbox/clock", methods=["GET", "POST"])
+    def clock() -> Response:
+        s = state().settings
+        if request.method == "POST":
+            payload = body()
+            if "advance_seconds" in payload:
+                state().clock.offset += float(Decimal(str(payload["advance_seconds"])))
+            if "completion_delay_seconds" in payload:
+                delay = payload["completion_delay_seconds"]
+                s.completion_delay_seconds = None if delay is None else float(delay)
+            if "pending_after_seconds" in payload:
+                s.pending_after_seconds = float(payload["pending_after_seconds"])
+        return control_envelope(
+            {
+                "offset_seconds": state().clock.offset,
+                "completion_delay_seconds": s.completion_delay_seconds,
+                "pending_after_seconds": s.pending_after_seconds,
+            }
+        )
+
+    @app.route("/_sandbox/faults", methods=["GET", "POST", "DELETE"])
+    def faults() -> Response:
+        if request.method == "POST":
+            payload = body()
+            sandbox.faults.set(str(payload.get("endpoint", "")), Fault.parse(payload))
+        elif request.method == "DELETE":
+            sandbox.faults.clear()
+        return control_envelope(sandbox.faults.as_dict())
+
+    @app.get("/_sandbox/counters")
+    def counters() -> Response:
+        with state().lock:
+            return control_envelope(state().counters.as_dict())
+
+    @app.post("/_sandbox/credentials")
+    def credentials() -> Response:
+        payload = body()
+        if not payload.get("username") or not payload.get("password"):
+            raise SandboxError(422, "Parameter Error", {"password": ["username and password are required"]})
+        state().settings.username = str(payload["username"])
+        state().settings.password = str(payload["password"])
+        return control_envelope({"rotated": True})
+
+    @app.route("/_sandbox/digest", methods=["GET", "POST"])
+    def digest() -> Response:
+        verifier = sandbox.verifier
+        if request.method == "POST":
+            payload = body()
+            if "nonce_ttl_seconds" in payload:
+                verifier.nonce_ttl = float(payload["nonce_ttl_seconds"])
+            if "algorithms" in payload:
+                verifier.algorithms = tuple(str(a).upper() for a in payload["algorithms"])
+            if payload.get("forget_nonces"):
+                verifier.forget_nonces()
+        return control_envelope({"nonce_ttl_seconds": verifier.nonce_ttl, "algorithms": list(verifier.algorithms)})
+
+    @app.get("/_sandbox/settings")
+    def settings_view() -> Response:
+        s = asdict(state().settings)
+        s.pop("password")
+        return control_envelope(s)
+
+    return app
+
+
+def _drop_connection() -> None:
+    """Close the client's socket so it sees the connection die, as on a network failure."""
+    sock = request.environ.get("werkzeug.socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)

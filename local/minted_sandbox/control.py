@@ -1,0 +1,51 @@
+"""A small client for the sandbox's control API (no Digest), for tests and people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+
+class SandboxControl:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = requests.Session()
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = self._http.request(method, f"{self.base_url}/_sandbox/{path}", json=body, timeout=5)
+        response.raise_for_status()
+        return response.json()["data"]
+
+    def reset(self) -> None:
+        self._call("POST", "reset")
+
+    def fault(self, endpoint: str, **spec: Any) -> None:
+        """e.g. ``fault("buy", drop="after_commit", times=1)`` or ``fault("prices", status=503)``."""
+        self._call("POST", "faults", {"endpoint": endpoint, **spec})
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def counters(self) -> dict[str, dict[str, int]]:
+        counters: dict[str, dict[str, int]] = self._call("GET", "counters")
+        return counters
+
+    def requests_to(self, endpoint: str) -> int:
+        return self.counters()["requests"].get(endpoint, 0)
+
+    def orders_created(self, kind: str = "buy") -> int:
+        return self.counters()["orders_created"].get(kind, 0)
+
+    def clock(self, **changes: Any) -> dict[str, Any]:
+        """``advance_seconds``, ``completion_delay_seconds`` (None: never), ``pending_after_seconds``."""
+        clock: dict[str, Any] = self._call("POST", "clock", changes)
+        return clock
+
+    def rotate_credentials(self, username: str, password: str) -> None:
+        self._call("POST", "credentials", {"username": username, "password": password})
+
+    def digest(self, **changes: Any) -> dict[str, Any]:
+        """``nonce_ttl_seconds``, ``algorithms``, ``forget_nonces``."""
+        digest: dict[str, Any] = self._call("POST", "digest", changes)
+        return digest

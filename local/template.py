@@ -1,0 +1,69 @@
+"""Read template.yaml and create its tables and secret in moto, so local AWS cannot drift from it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+_TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes", "LocalSecondaryIndexes")
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that keeps CloudFormation's short tags (!Ref, !Sub, ...) as their long form."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    elif isinstance(node, yaml.MappingNode):
+        value = loader.construct_mapping(node, deep=True)
+    else:
+        raise yaml.constructor.ConstructorError(None, None, f"unexpected node for !{suffix}", node.start_mark)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)  # type: ignore[no-untyped-call]
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 (safe loader subclass)
+    return loaded
+
+
+def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == resource_type}
+
+
+def create_tables(dynamodb: Any, template: dict[str, Any] | None = None) -> dict[str, str]:
+    """Create every AWS::DynamoDB::Table of the template, named by its logical id."""
+    template = template or load_template()
+    names = {}
+    for logical_id, resource in resources_of_type(template, "AWS::DynamoDB::Table").items():
+        props = resource["Properties"]
+        dynamodb.create_table(TableName=logical_id, **{k: props[k] for k in _TABLE_KEYS if k in props})
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            dynamodb.update_time_to_live(
+                TableName=logical_id, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+            )
+        names[logical_id] = logical_id
+    return names
+
+
+def create_partner_secret(
+    secretsmanager: Any, secret_value: dict[str, str], template: dict[str, Any] | None = None
+) -> str:
+    """Create the template's partner secret (named by its logical id) holding ``secret_value``."""
+    template = template or load_template()
+    (logical_id,) = resources_of_type(template, "AWS::SecretsManager::Secret")
+    secretsmanager.create_secret(Name=logical_id, SecretString=json.dumps(secret_value))
+    return logical_id
