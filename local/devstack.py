@@ -62,7 +62,14 @@ class DevStack:
         }
 
     def _client(self, service: Any) -> Any:
-        return boto3.client(service, endpoint_url=self.aws_url, region_name=REGION)
+        # moto_server accepts any credentials; fixed fake ones keep a real profile out of it.
+        return boto3.client(
+            service,
+            endpoint_url=self.aws_url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
+        )
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +11,14 @@ from local.minted_sandbox.control import SandboxControl
 from local.minted_sandbox.server import SandboxServer
 from local.minted_sandbox.state import SandboxSettings
 from minted_gateway.minted import MintedClient, MintedClientConfig, PartnerCredentials, StaticCredentials
+
+# Tests never reach a real AWS account: fake credentials and a fixed region, whatever the shell has.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="eu-central-1",
+)  # fmt: skip
+for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+    os.environ.pop(_name, None)
 
 SANDBOX_USER = "partner"
 SANDBOX_PASSWORD = "sandbox-password"

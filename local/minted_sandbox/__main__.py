@@ -42,7 +42,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     server = SandboxServer(settings, host=args.host, port=args.port)
-    print(f"Minted sandbox on {server.url} (realm {settings.realm}, user {settings.username}); Ctrl-C stops it")
+    print(
+        f"Minted sandbox on {server.url} (realm {settings.realm}, user {settings.username}); Ctrl-C stops it",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ from local.minted_sandbox.state import STATUS_NAMES, SandboxSettings, SandboxSta
 from minted_gateway import jsonutil
 
 _MALFORMED = b'{"data": {"order_code": ["'
+_PARTIAL = b'{"data": {"guid": null}, "success": true, "code": 0, "message": ""}'  # the envelope, lacking fields
 
 
 class Sandbox:
@@ -136,6 +137,8 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
             _drop_connection()
         elif fault.body == "malformed":
             response.set_data(_MALFORMED)
+        elif fault.body == "partial":
+            response.set_data(_PARTIAL)
         elif fault.body == "empty":
             response.set_data(b"")
         return response

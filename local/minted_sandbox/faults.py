@@ -20,7 +20,7 @@ class Fault:
     status: int | None = None  # answer this status instead of acting
     retry_after: int | None = None  # with status 429 (defaults to 1)
     drop: Literal["before_commit", "after_commit"] | None = None
-    body: Literal["malformed", "empty"] | None = None  # after acting, send this instead of the answer
+    body: Literal["malformed", "empty", "partial"] | None = None  # after acting, send this instead of the answer
     times: int | None = None  # how many requests it hits; None until cleared
 
     @classmethod
@@ -36,8 +36,8 @@ class Fault:
             problems["status"] = ["must be an HTTP error status (400-599)"]
         if fault.drop not in (None, "before_commit", "after_commit"):
             problems["drop"] = ["must be before_commit or after_commit"]
-        if fault.body not in (None, "malformed", "empty"):
-            problems["body"] = ["must be malformed or empty"]
+        if fault.body not in (None, "malformed", "empty", "partial"):
+            problems["body"] = ["must be malformed, empty or partial"]
         if fault.times is not None and (not isinstance(fault.times, int) or fault.times < 1):
             problems["times"] = ["must be a whole number >= 1"]
         if problems:

@@ -19,7 +19,7 @@ class PartnerCredentials(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
     username: str = Field(min_length=1, repr=False)
-    password: SecretStr
+    password: SecretStr = Field(min_length=1)
     base_url: str = Field(min_length=1)
     client_id: str = Field(default="web", min_length=1)
 
@@ -52,25 +52,38 @@ class StaticCredentials:
 
 
 class SecretsManagerCredentials:
-    """Reads the partner secret through Powertools Parameters, which caches it for ``max_age``."""
+    """Reads the partner secret through Powertools Parameters, which caches it for ``max_age``.
 
-    def __init__(self, secret_id: str, *, max_age: int = DEFAULT_SECRET_MAX_AGE_SECONDS) -> None:
+    ``force_refresh`` skips the cache: the client asks for it once when Minted refuses the cached
+    credentials, so a rotated secret is picked up without waiting for the cache to expire.
+    """
+
+    def __init__(
+        self, secret_id: str, *, max_age: int = DEFAULT_SECRET_MAX_AGE_SECONDS, boto3_client: Any = None
+    ) -> None:
         self.secret_id = secret_id
         self._max_age = max_age
+        self._boto3_client = boto3_client
+        self._provider: Any = None
 
     def get(self, *, force_refresh: bool = False) -> PartnerCredentials:
         # Imported here: Parameters imports boto3, which the client must not pay for at import time.
-        from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider  # noqa: PLC0415
+        from aws_lambda_powertools.utilities.parameters.exceptions import (  # noqa: PLC0415
+            GetParameterError,
+            TransformParameterError,
+        )
 
+        if self._provider is None:
+            self._provider = SecretsProvider(boto3_client=self._boto3_client)
         try:
-            raw: Any = parameters.get_secret(
-                self.secret_id, transform="json", max_age=self._max_age, force_fetch=force_refresh
-            )
-        except parameters.exceptions.TransformParameterError:
+            raw = self._provider.get(self.secret_id, transform="json", max_age=self._max_age, force_fetch=force_refresh)
+        except TransformParameterError:
             raise MintedCredentialsError("credentials", f"secret {self.secret_id} is not a JSON object") from None
-        except parameters.exceptions.GetParameterError as exc:
+        except GetParameterError as exc:
+            reason = type(exc.__cause__).__name__ if exc.__cause__ else "unknown error"
             raise MintedCredentialsError(
-                "credentials", f"secret {self.secret_id} could not be read: {type(exc.__cause__).__name__}"
+                "credentials", f"secret {self.secret_id} could not be read ({reason})"
             ) from None
         return parse_credentials(raw, self.secret_id)
 

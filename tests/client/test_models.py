@@ -1,0 +1,126 @@
+"""Models and JSON: Decimal end to end, every date format, unknown fields ignored."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from minted_gateway import jsonutil
+from minted_gateway.minted.models import BuyerCustomer, Order, OrderLine, OrderLookup, OrderResult, OrdersQuery
+from tests.conftest import VALID_TCKN
+
+IST = timezone(timedelta(hours=3))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2023-05-31 03:16:45", datetime(2023, 5, 31, 3, 16, 45, tzinfo=IST)),  # buy response, Istanbul
+        ("06-11-2023 07:18", datetime(2023, 11, 6, 7, 18, tzinfo=IST)),  # lookup, DD-MM-YYYY
+        ("2023-12-11T11:21:46+03:00", datetime(2023, 12, 11, 11, 21, 46, tzinfo=IST)),
+        ("2024-07-19T09:39:03.000000Z", datetime(2024, 7, 19, 9, 39, 3, tzinfo=UTC)),
+    ],
+)
+def test_every_minted_date_format_parses_to_the_same_instant(text: str, expected: datetime) -> None:
+    order = Order.model_validate(_order(order_at=text))
+    assert order.order_at == expected and order.order_at.utcoffset() is not None
+
+
+def test_an_unknown_date_format_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError):
+        Order.model_validate(_order(order_at="31/12/2023"))
+
+
+def test_money_and_grams_stay_exact_decimals_through_json() -> None:
+    body = jsonutil.loads('{"data": {"price": 188.973, "amount": 0.1, "total": 0.30000000000000004}}')["data"]
+    assert body == {"price": Decimal("188.973"), "amount": Decimal("0.1"), "total": Decimal("0.30000000000000004")}
+    assert jsonutil.dumps({"amount": Decimal("0.100"), "big": Decimal("1E+2"), "name": "İş"}) == (
+        '{"amount":0.100,"big":100,"name":"İş"}'
+    )
+    with pytest.raises(TypeError, match="float"):
+        jsonutil.dumps({"amount": 0.1})
+
+
+def test_unknown_fields_are_ignored_and_new_means_created() -> None:
+    order = Order.model_validate(_order(status_name="New", surprise_field={"x": 1}))
+    assert order.status_name == "Created" and not hasattr(order, "surprise_field")
+
+
+def test_integer_tax_and_decimal_totals_are_decimals() -> None:
+    result = OrderResult.model_validate(
+        {"order_code": ["9YMEK5RB"], "guid": ["71E174B7-C7AD-47FB-836E-3895FF41D4F5"], "price": 559.4, "tax": 0,
+         "total": Decimal("559.4"), "order_at": "2023-05-31 03:16:45", "orders": [_order()]}
+    )  # fmt: skip
+    assert isinstance(result.tax, Decimal) and result.total == Decimal("559.4")
+
+
+@pytest.mark.parametrize("amount", ["0", "-1", "0.0001"])
+def test_grams_must_be_positive_with_three_decimals_at_most(amount: str) -> None:
+    with pytest.raises(ValidationError):
+        OrderLine(sku="GAU", amount=Decimal(amount))
+
+
+def test_a_lookup_takes_exactly_one_key() -> None:
+    assert OrderLookup(order_code="FE9HURU6").order_code == "FE9HURU6"
+    with pytest.raises(ValidationError):
+        OrderLookup()
+    with pytest.raises(ValidationError):
+        OrderLookup(guid="a", external_id="b")
+
+
+def test_orders_query_speaks_minteds_parameter_names() -> None:
+    query = OrdersQuery(page=2, total=30, status=[2, 5], startDate=date(2024, 1, 1), sortType="asc")
+    assert query.to_params() == {
+        "page": "2",
+        "total": "30",
+        "status": "2,5",
+        "startDate": "2024-01-01",
+        "sortType": "asc",
+    }
+    with pytest.raises(ValidationError):
+        OrdersQuery(total=50)
+
+
+def test_personal_data_stays_out_of_reprs_and_validation_errors() -> None:
+    customer = BuyerCustomer(
+        external_id="cust-1", identity_number=VALID_TCKN, firstname="Ayşe", lastname="Yılmaz",
+        email="ayse@example.com", phone="+905322808035", birthdate="31-12-1990",
+    )  # fmt: skip
+    assert customer.birthdate == date(1990, 12, 31)
+    shown = repr(customer)
+    assert all(secret not in shown for secret in (VALID_TCKN, "Ayşe", "ayse@example.com", "+905322808035"))
+    with pytest.raises(ValidationError) as bad:
+        BuyerCustomer(
+            external_id="x", identity_number=VALID_TCKN, firstname="A", lastname="B", email="e@x.io", phone="1"
+        )
+    assert VALID_TCKN not in str(bad.value)
+
+
+def test_importing_the_client_imports_no_boto3() -> None:
+    code = "import sys, minted_gateway.minted; print(sorted(m for m in ('boto3', 'botocore') if m in sys.modules))"
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2] / "layers" / "minted",
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def _order(**overrides: object) -> dict[str, object]:
+    order: dict[str, object] = {
+        "guid": "71E174B7-C7AD-47FB-836E-3895FF41D4F5", "order_code": "9YMEK5RB", "external_id": "o-1",
+        "type": "Buy", "price": Decimal("559.4"), "tax": 0, "total": Decimal("559.4"), "status_id": 2,
+        "status_name": "Pending", "order_at": "2023-05-31 03:16:45",
+        "items": [{"sku": "GAU", "price": Decimal("55.94"), "amount": 10, "total": Decimal("559.4")}],
+        "customer": None,
+    }  # fmt: skip
+    order.update(overrides)
+    return order

@@ -1,0 +1,83 @@
+"""The template declares what the product promises, and local AWS is built from it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local.template import create_partner_secret, create_tables, load_template, resources_of_type
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+def test_the_layer_is_built_for_python313_on_arm64(template: dict[str, Any]) -> None:
+    (layer,) = resources_of_type(template, "AWS::Serverless::LayerVersion").values()
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert template["Globals"]["Function"]["Runtime"] == "python3.13"
+    assert template["Globals"]["Function"]["Architectures"] == ["arm64"]
+
+
+@pytest.mark.parametrize("table", ["OrdersTable", "PricesTable"])
+def test_tables_are_on_demand_encrypted_recoverable_and_retained(template: dict[str, Any], table: str) -> None:
+    resource = template["Resources"][table]
+    props = resource["Properties"]
+    assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_the_ledger_is_keyed_by_external_id(template: dict[str, Any]) -> None:
+    props = template["Resources"]["OrdersTable"]["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "external_id", "KeyType": "HASH"}]
+
+
+def test_the_partner_secret_holds_no_plaintext_password(template: dict[str, Any]) -> None:
+    (secret,) = resources_of_type(template, "AWS::SecretsManager::Secret").values()
+    props = secret["Properties"]
+    assert "SecretString" not in props
+    assert props["GenerateSecretString"]["GenerateStringKey"] == "password"
+
+
+def test_local_tables_and_secret_come_from_the_template(template: dict[str, Any]) -> None:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="eu-central-1")
+        names = create_tables(dynamodb, template)
+        assert set(names) == {"OrdersTable", "PricesTable"}
+        for name in names:
+            described = dynamodb.describe_table(TableName=name)["Table"]
+            assert described["KeySchema"] == template["Resources"][name]["Properties"]["KeySchema"]
+        ttl = dynamodb.describe_time_to_live(TableName="PricesTable")["TimeToLiveDescription"]
+        assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+        secrets = boto3.client("secretsmanager", region_name="eu-central-1")
+        secret_id = create_partner_secret(secrets, {"username": "u", "password": "p", "base_url": "http://x"}, template)
+        assert '"username": "u"' in secrets.get_secret_value(SecretId=secret_id)["SecretString"]
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.\-\[\]]+)==(\S+)", line)
+        if match:
+            pins[re.sub(r"\[.*\]", "", match.group(1)).lower().replace("_", "-")] = match.group(2)
+    return pins
+
+
+def test_tests_run_on_exactly_what_the_layer_ships() -> None:
+    layer = _pins(ROOT / "layers" / "minted" / "requirements.txt")
+    dev = _pins(ROOT / "requirements" / "dev.txt")
+    assert layer, "the layer pins its requirements"
+    assert {name: dev.get(name) for name in layer} == layer
+    assert "boto3" not in layer and "botocore" not in layer  # the runtime provides them
