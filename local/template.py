@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +58,29 @@ def create_tables(dynamodb: Any, template: dict[str, Any] | None = None) -> dict
     return names
 
 
-def create_partner_secret(
-    secretsmanager: Any, secret_value: dict[str, str], template: dict[str, Any] | None = None
-) -> str:
-    """Create the template's partner secret (named by its logical id) holding ``secret_value``."""
+def create_secrets(
+    secretsmanager: Any, values: dict[str, str], template: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """Create every AWS::SecretsManager::Secret of the template (named by logical id) with ``values``."""
     template = template or load_template()
-    (logical_id,) = resources_of_type(template, "AWS::SecretsManager::Secret")
-    secretsmanager.create_secret(Name=logical_id, SecretString=json.dumps(secret_value))
-    return logical_id
+    declared = set(resources_of_type(template, "AWS::SecretsManager::Secret"))
+    if declared != set(values):
+        raise ValueError(f"the template declares secrets {sorted(declared)}; values were given for {sorted(values)}")
+    for logical_id, value in values.items():
+        secretsmanager.create_secret(Name=logical_id, SecretString=value)
+    return {logical_id: logical_id for logical_id in values}
+
+
+def function_environment(
+    template: dict[str, Any], physical_names: dict[str, str], parameters: dict[str, str]
+) -> dict[str, str]:
+    """The template's Globals environment with each !Ref resolved to its local name or parameter value."""
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    env = {}
+    for name, value in variables.items():
+        if isinstance(value, dict) and "Ref" in value:
+            ref = value["Ref"]
+            env[name] = physical_names.get(ref) or parameters.get(ref) or template["Parameters"][ref]["Default"]
+        else:
+            env[name] = str(value)
+    return env

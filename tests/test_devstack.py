@@ -22,7 +22,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[DevStack]:
-    stack = DevStack(moto_port=free_port(), sandbox_port=free_port()).start()
+    stack = DevStack(moto_port=free_port(), sandbox_port=free_port(), gateway_port=None).start()
     yield stack
     stack.stop()
 

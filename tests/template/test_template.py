@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local.template import create_partner_secret, create_tables, load_template, resources_of_type
+from local.template import create_secrets, create_tables, function_environment, load_template, resources_of_type
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,11 +44,11 @@ def test_the_ledger_is_keyed_by_external_id(template: dict[str, Any]) -> None:
     assert props["KeySchema"] == [{"AttributeName": "external_id", "KeyType": "HASH"}]
 
 
-def test_the_partner_secret_holds_no_plaintext_password(template: dict[str, Any]) -> None:
-    (secret,) = resources_of_type(template, "AWS::SecretsManager::Secret").values()
-    props = secret["Properties"]
-    assert "SecretString" not in props
-    assert props["GenerateSecretString"]["GenerateStringKey"] == "password"
+def test_no_secret_holds_a_plaintext_value(template: dict[str, Any]) -> None:
+    secrets = resources_of_type(template, "AWS::SecretsManager::Secret")
+    assert set(secrets) == {"PartnerSecret", "LedgerKeySecret"}
+    assert all("SecretString" not in s["Properties"] for s in secrets.values())
+    assert secrets["PartnerSecret"]["Properties"]["GenerateSecretString"]["GenerateStringKey"] == "password"
 
 
 def test_local_tables_and_secret_come_from_the_template(template: dict[str, Any]) -> None:
@@ -62,8 +62,20 @@ def test_local_tables_and_secret_come_from_the_template(template: dict[str, Any]
         ttl = dynamodb.describe_time_to_live(TableName="PricesTable")["TimeToLiveDescription"]
         assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
         secrets = boto3.client("secretsmanager", region_name="eu-central-1")
-        secret_id = create_partner_secret(secrets, {"username": "u", "password": "p", "base_url": "http://x"}, template)
-        assert '"username": "u"' in secrets.get_secret_value(SecretId=secret_id)["SecretString"]
+        created = create_secrets(secrets, {"PartnerSecret": '{"username": "u"}', "LedgerKeySecret": "k" * 64}, template)
+        assert secrets.get_secret_value(SecretId=created["PartnerSecret"])["SecretString"] == '{"username": "u"}'
+        with pytest.raises(ValueError, match="declares secrets"):
+            create_secrets(secrets, {"PartnerSecret": "{}"}, template)
+
+
+def test_local_functions_get_the_template_environment(template: dict[str, Any]) -> None:
+    env = function_environment(
+        template,
+        {"OrdersTable": "orders-local", "PricesTable": "prices-local", "PartnerSecret": "ps", "LedgerKeySecret": "lk"},
+        {"Stage": "local"},
+    )
+    assert env["ORDERS_TABLE"] == "orders-local" and env["STAGE"] == "local" and env["LEDGER_KEY_SECRET_ID"] == "lk"
+    assert env["POWERTOOLS_SERVICE_NAME"] == "minted-gateway"
 
 
 def _pins(path: Path) -> dict[str, str]:
@@ -80,4 +92,4 @@ def test_tests_run_on_exactly_what_the_layer_ships() -> None:
     dev = _pins(ROOT / "requirements" / "dev.txt")
     assert layer, "the layer pins its requirements"
     assert {name: dev.get(name) for name in layer} == layer
-    assert "boto3" not in layer and "botocore" not in layer  # the runtime provides them
+    assert "boto3" not in layer  # the runtime provides it (botocore comes in with the X-Ray SDK)

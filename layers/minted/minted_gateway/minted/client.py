@@ -160,8 +160,9 @@ class MintedClient:
         )
         return self._call(call, PriceFix.model_validate)
 
-    def product_prices(self) -> list[ProductPrice]:
-        call = _Call("prices", "GET", self.config.paths.prices, retryable=True)
+    def product_prices(self, currency: str | None = None) -> list[ProductPrice]:
+        params = {"currency": currency} if currency else None
+        call = _Call("prices", "GET", self.config.paths.prices, retryable=True, params=params)
         return self._call(call, _list_of(ProductPrice))
 
     # ------------------------------------------------------------------ orders

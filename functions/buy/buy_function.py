@@ -1,0 +1,65 @@
+"""Buy: POST /orders and the workflow's ``place_order`` task. Places an order once per external_id."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.metrics import MetricUnit
+
+from minted_gateway import runtime
+from minted_gateway.api.dispatch import dispatch
+from minted_gateway.api.http import new_resolver
+from minted_gateway.api.views import outcome_response, outcome_task_result
+from minted_gateway.errors import REJECTIONS, OrderRejected
+from minted_gateway.observability import observability
+from minted_gateway.orders.place_order import OrderOutcome
+from minted_gateway.orders.record import State
+from minted_gateway.orders.requests import OrderRequest
+
+logger, tracer, metrics = observability()
+app = new_resolver()
+
+
+@app.post(
+    "/orders",
+    summary="Buy metal with a quote's price token, once per external_id",
+    responses={
+        200: {"description": "A replay (header Idempotent-Replayed) or a settled earlier attempt"},
+        201: {"description": "Minted accepted the order"},
+        202: {"description": "Sent, but Minted's answer was lost; GET the order to see it settled"},
+        409: {"description": "Conflict: another payload used this external_id, or it is in progress (Retry-After)"},
+        422: {"description": "Invalid input, an expired quote, or Minted refused the order"},
+        429: {"description": "Minted is rate limiting (Retry-After)"},
+        502: {"description": "The partner's Minted credentials are refused"},
+        503: {"description": "Minted or the ledger is unavailable; nothing was bought (Retry-After)"},
+    },
+    tags=["orders"],
+)
+def post_order(order: Annotated[OrderRequest, Body()]) -> Response[str]:
+    return outcome_response(_place(order))
+
+
+def place_order_task(payload: dict[str, Any]) -> dict[str, Any]:
+    outcome = _place(OrderRequest.model_validate(payload.get("order")))
+    rejection = outcome.record.rejection
+    if outcome.record.state is State.REJECTED and rejection is not None:
+        raise REJECTIONS.get(rejection.code, OrderRejected)(rejection.message, details=rejection.details)
+    return outcome_task_result(outcome)
+
+
+def _place(order: OrderRequest) -> OrderOutcome:
+    outcome = runtime.place_order()(order)
+    metrics.add_metric(name=f"Orders{outcome.record.state.value.title()}", unit=MetricUnit.Count, value=1)
+    logger.info("order placed", extra={"external_id": order.external_id, "state": outcome.record.state.value,
+                                       "replayed": outcome.replayed, "resolved": outcome.resolved})  # fmt: skip
+    return outcome
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: Any) -> Any:
+    runtime.bind_to_invocation(context)
+    return dispatch(event, context, app, {"place_order": place_order_task})

@@ -1,0 +1,53 @@
+"""Get order: GET /orders/{external_id} and the workflow's ``get_order`` task."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from minted_gateway import runtime
+from minted_gateway.api.dispatch import dispatch
+from minted_gateway.api.http import json_response, new_resolver
+from minted_gateway.api.views import order_view_body
+from minted_gateway.observability import observability
+from minted_gateway.validation import EXTERNAL_ID_PATTERN
+
+logger, tracer, metrics = observability()
+app = new_resolver()
+
+ExternalIdPath = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN, description="the partner's order id")]
+
+
+@app.get(
+    "/orders/<external_id>",
+    summary="The order as the ledger records it, refreshed from Minted while it can still change",
+    responses={
+        200: {"description": "The order"},
+        404: {"description": "Neither the ledger nor Minted knows this external_id"},
+        422: {"description": "The external_id is not a valid order id"},
+        503: {"description": "The ledger or Minted is unavailable"},
+    },
+    tags=["orders"],
+)
+def get_order(external_id: ExternalIdPath) -> Response[str]:
+    return json_response(200, _read(external_id))
+
+
+def get_order_task(payload: dict[str, Any]) -> dict[str, Any]:
+    return _read(str(payload.get("external_id", "")))
+
+
+def _read(external_id: str) -> dict[str, Any]:
+    view = runtime.get_order()(external_id)
+    logger.info("order read", extra={"external_id": external_id, "refreshed": view.refreshed, "stale": view.stale})
+    return order_view_body(view)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: Any) -> Any:
+    runtime.bind_to_invocation(context)
+    return dispatch(event, context, app, {"get_order": get_order_task})

@@ -1,0 +1,40 @@
+"""Legal: GET /legal and GET /legal/{document_type}, Minted's documents a customer must see."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from minted_gateway import runtime
+from minted_gateway.api.dispatch import dispatch
+from minted_gateway.api.http import json_response, new_resolver
+from minted_gateway.api.views import legal_body, legal_list_body
+from minted_gateway.observability import observability
+
+logger, tracer, metrics = observability()
+app = new_resolver()
+
+DocumentType = Annotated[str, Path(pattern=r"^[a-z_]{3,40}$", description="e.g. kvkk_disclosure")]
+
+
+@app.get("/legal", summary="The legal documents Minted publishes", tags=["legal"],
+         responses={200: {"description": "The list"}, 503: {"description": "Minted is unavailable"}})  # fmt: skip
+def list_documents() -> Response[str]:
+    return json_response(200, legal_list_body(runtime.legal_documents().list()))
+
+
+@app.get("/legal/<document_type>", summary="One legal document (HTML content and PDF link)", tags=["legal"],
+         responses={200: {"description": "The document"}, 404: {"description": "No such document"},
+                    503: {"description": "Minted is unavailable"}})  # fmt: skip
+def get_document(document_type: DocumentType) -> Response[str]:
+    return json_response(200, legal_body(runtime.legal_documents().get(document_type)))
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: Any) -> Any:
+    runtime.bind_to_invocation(context)
+    return dispatch(event, context, app, {})

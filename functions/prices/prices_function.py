@@ -1,0 +1,69 @@
+"""Prices: GET /prices, POST /quotes, the workflow's ``quote`` task and the scheduled refresh."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.metrics import MetricUnit
+
+from minted_gateway import runtime
+from minted_gateway.api.dispatch import dispatch
+from minted_gateway.api.http import json_response, new_resolver
+from minted_gateway.api.views import prices_body, quote_body
+from minted_gateway.minted.models import Currency
+from minted_gateway.observability import observability
+from minted_gateway.prices.quotes import QuoteRequest
+
+logger, tracer, metrics = observability()
+app = new_resolver()
+
+
+@app.get(
+    "/prices",
+    summary="The latest price per metal, with its age; refreshed from Minted when older than the limit",
+    responses={
+        200: {"description": "Prices"},
+        422: {"description": "Unknown currency"},
+        503: {"description": "No cached prices and Minted is unavailable"},
+    },
+    tags=["prices"],
+)
+def get_prices(currency: Annotated[Currency, Query()] = Currency.TRY) -> Response[str]:
+    view = runtime.get_prices()(currency.value)
+    metrics.add_metric(name="PriceAgeSeconds", unit=MetricUnit.Seconds, value=view.age_seconds)
+    return json_response(200, prices_body(view))
+
+
+@app.post(
+    "/quotes",
+    summary="Lock a price for about four minutes: amount mode (items) or total mode (money to spend)",
+    responses={
+        201: {"description": "A quote with its price token"},
+        422: {"description": "Invalid input"},
+        503: {"description": "Minted is unavailable"},
+    },
+    tags=["prices"],
+)
+def post_quote(quote: Annotated[QuoteRequest, Body()]) -> Response[str]:
+    return json_response(201, quote_body(runtime.create_quote()(quote)))
+
+
+def quote_task(payload: dict[str, Any]) -> dict[str, Any]:
+    return quote_body(runtime.create_quote()(QuoteRequest.model_validate(payload.get("quote"))))
+
+
+def refresh_task(payload: dict[str, Any]) -> dict[str, Any]:
+    currency = Currency(payload.get("currency") or Currency.TRY)
+    result = runtime.refresh_prices()(currency.value)
+    logger.info("prices refreshed", extra={"currency": currency.value, "stored": result["stored"]})
+    return result
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: Any) -> Any:
+    runtime.bind_to_invocation(context)
+    return dispatch(event, context, app, {"quote": quote_task, "refresh_prices": refresh_task})

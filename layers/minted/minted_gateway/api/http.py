@@ -1,0 +1,61 @@
+"""The HTTP side of every function: one resolver setup, one error mapping, Decimal-safe JSON."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from minted_gateway import jsonutil
+from minted_gateway.errors import GatewayError, InvalidInput
+
+logger = logging.getLogger(__name__)
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
+    # Bodies are serialised here so that Decimal leaves as an exact JSON number, never via float.
+    return Response(status_code=status, content_type="application/json", body=jsonutil.dumps(body), headers=headers)
+
+
+def error_response(error: GatewayError) -> Response[str]:
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+    return json_response(error.status, error.body(), headers)
+
+
+def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Field paths and rule texts from pydantic's errors; never the offending values."""
+    details = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        if loc and loc[0] == "body":
+            loc = loc[1:]
+        field = ".".join(loc) or "body"
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if error.get("type") == "json_invalid":
+            field, message = "body", "not valid JSON"
+        details.append({"field": field, "message": message})
+    return details
+
+
+def new_resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=jsonutil.loads)
+
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def _invalid(exc: RequestValidationError) -> Response[str]:
+        error = InvalidInput("The request is not valid; see details.", details=validation_details(list(exc.errors())))
+        return error_response(error)
+
+    @app.exception_handler(GatewayError)  # type: ignore[untyped-decorator]
+    def _gateway_error(exc: GatewayError) -> Response[str]:
+        return error_response(exc)
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def _unexpected(exc: Exception) -> Response[str]:
+        logger.exception("unexpected error", extra={"error_type": type(exc).__name__})
+        body = {"error": {"code": "internal_error", "message": "Something went wrong on our side.", "details": []}}
+        return json_response(500, body)
+
+    return app

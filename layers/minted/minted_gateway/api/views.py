@@ -1,0 +1,131 @@
+"""What the API answers: JSON-ready dicts (Decimal kept) built from the use cases' results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+
+from minted_gateway.api.http import REPLAY_HEADER, json_response
+from minted_gateway.errors import REJECTIONS, OrderRejected
+from minted_gateway.minted.models import LegalDocument, LegalDocumentSummary, Order
+from minted_gateway.orders.get_order import OrderView
+from minted_gateway.orders.place_order import OrderOutcome
+from minted_gateway.orders.record import OrderRecord, State
+from minted_gateway.prices.get_prices import PricesView
+from minted_gateway.prices.quotes import Quote
+
+
+def order_body(record: OrderRecord) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "external_id": record.external_id,
+        "state": record.state.value,
+        "status": record.status,
+        "final": record.is_final,
+        "mode": record.mode,
+        "customer_external_id": record.customer_external_id,
+        "currency": record.currency,
+        "items": [line.model_dump(exclude_none=True) for line in record.lines],
+        "price": record.price,
+        "total": record.total,
+        "order_codes": record.order_codes,
+        "guids": record.guids,
+        "order_at": record.order_at,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "history": [entry.model_dump(exclude_none=True) for entry in record.history],
+    }
+    if record.rejection:
+        body["rejection"] = record.rejection.model_dump()
+    return body
+
+
+def minted_order_body(order: Order) -> dict[str, Any]:
+    """An order Minted knows that was not placed through this gateway (no ledger row)."""
+    return {
+        "external_id": order.external_id,
+        "state": None,
+        "status": order.status_name,
+        "final": order.is_terminal,
+        "currency": order.currency_code,
+        "items": [{"sku": i.sku, "amount": i.amount, "unit_price": i.price, "total": i.total} for i in order.items],
+        "price": order.price,
+        "total": order.total,
+        "order_codes": [order.order_code],
+        "guids": [order.guid],
+        "order_at": order.order_at.isoformat(),
+        "source": "minted",
+    }
+
+
+def order_view_body(view: OrderView) -> dict[str, Any]:
+    if view.record is None:
+        assert view.minted_order is not None  # noqa: S101 - GetOrder returns one or the other
+        return {**minted_order_body(view.minted_order), "refreshed": view.refreshed, "stale": view.stale}
+    return {**order_body(view.record), "refreshed": view.refreshed, "stale": view.stale}
+
+
+def outcome_status(outcome: OrderOutcome) -> int:
+    state = outcome.record.state
+    if state is State.SUBMITTED:
+        return 200 if outcome.replayed or outcome.resolved else 201
+    if state is State.REJECTED:
+        rejection = outcome.record.rejection
+        return REJECTIONS.get(rejection.code if rejection else "", OrderRejected).status
+    return 202  # UNKNOWN (or a claim the ledger could not update): accepted, outcome being settled
+
+
+def outcome_response(outcome: OrderOutcome) -> Response[str]:
+    record = outcome.record
+    headers = {"Location": f"/orders/{record.external_id}"}
+    if outcome.replayed:
+        headers[REPLAY_HEADER] = "true"
+    status = outcome_status(outcome)
+    if record.state is State.REJECTED and record.rejection:
+        body: dict[str, Any] = {"error": {**record.rejection.model_dump(), "order": order_body(record)}}
+        return json_response(status, body, headers)
+    if status == 202:
+        headers["Retry-After"] = "2"
+    return json_response(status, order_body(record), headers)
+
+
+def outcome_task_result(outcome: OrderOutcome) -> dict[str, Any]:
+    return {**order_body(outcome.record), "replayed": outcome.replayed, "resolved": outcome.resolved}
+
+
+def prices_body(view: PricesView) -> dict[str, Any]:
+    snapshot = view.snapshot
+    return {
+        "currency": snapshot.currency,
+        "as_of": snapshot.as_of.isoformat(),
+        "age_seconds": view.age_seconds,
+        "source": view.source,
+        "refreshed": view.source == "minted",
+        "stale": view.stale,
+        "prices": [price.model_dump(exclude_none=True) for price in snapshot.prices],
+    }
+
+
+def quote_body(quote: Quote) -> dict[str, Any]:
+    return {
+        "price_token": quote.price_token,
+        "expires_at": quote.expires_at,
+        "expires_in_seconds": quote.expires_in_seconds,
+        "currency": quote.currency,
+        "mode": quote.mode,
+        "lines": [
+            {"sku": l.sku, "amount": l.amount, "unit_price": l.unit_price, "line_total": l.line_total}
+            for l in quote.lines  # noqa: E741
+        ],
+        "total": quote.total,
+    }
+
+
+def legal_list_body(documents: list[LegalDocumentSummary]) -> dict[str, Any]:
+    return {"documents": [d.model_dump() for d in documents]}
+
+
+def legal_body(document: LegalDocument) -> dict[str, Any]:
+    data = document.model_dump()
+    data["updated_at"] = document.updated_at.isoformat()
+    return data

@@ -1,0 +1,108 @@
+"""The gateway's domain errors, and the one place they map to HTTP and Step Functions.
+
+An error's class name is its Step Functions error name (Lambda reports it as ``errorType``), so a
+workflow can Retry or Catch it by name. ``status`` and ``code`` make the HTTP answer
+``{"error": {"code", "message", "details"}}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minted_gateway.minted import errors as minted
+
+
+class GatewayError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None, retry_after: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+        self.retry_after = retry_after
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class InvalidInput(GatewayError):
+    status, code = 422, "invalid_input"
+
+
+class OrderConflict(GatewayError):
+    status, code = 409, "order_conflict"
+
+
+class OrderInProgress(GatewayError):
+    status, code = 409, "order_in_progress"
+
+
+class QuoteExpired(GatewayError):
+    status, code = 422, "quote_expired"
+
+
+class OrderRejected(GatewayError):
+    status, code = 422, "order_rejected"
+
+
+class CustomerDetailsRequired(GatewayError):
+    status, code = 422, "customer_details_required"
+
+
+class PartnerForbidden(GatewayError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(GatewayError):
+    status, code = 404, "not_found"
+
+
+class UpstreamRateLimited(GatewayError):
+    status, code = 429, "rate_limited"
+
+
+class UpstreamUnavailable(GatewayError):
+    status, code = 503, "upstream_unavailable"
+
+
+class UpstreamMisconfigured(GatewayError):
+    status, code = 502, "upstream_misconfigured"
+
+
+class LedgerUnavailable(GatewayError):
+    status, code = 503, "ledger_unavailable"
+
+
+REJECTIONS: dict[str, type[GatewayError]] = {
+    cls.code: cls for cls in (QuoteExpired, OrderRejected, CustomerDetailsRequired, PartnerForbidden)
+}
+
+
+def field_details(field_errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+    return [{"field": field, "message": text} for field, texts in field_errors.items() for text in texts]
+
+
+def from_minted(exc: minted.MintedError) -> GatewayError:
+    """Minted's typed errors as the gateway's, for every operation but the buy's own bookkeeping."""
+    if isinstance(exc, minted.MintedPriceTokenError):
+        return QuoteExpired(
+            "The quote has expired or was used: ask for a new quote.", details=field_details(exc.field_errors)
+        )
+    if isinstance(exc, minted.MintedNewCustomerError):
+        return CustomerDetailsRequired(
+            "Minted does not know this customer and the details given cannot register them.",
+            details=field_details(exc.field_errors),
+        )
+    if isinstance(exc, minted.MintedValidationError):
+        return OrderRejected(f"Minted refused the request: {exc.message}", details=field_details(exc.field_errors))
+    if isinstance(exc, minted.MintedForbiddenError):
+        return PartnerForbidden("Minted does not allow this partner to do this.")
+    if isinstance(exc, minted.MintedNotFoundError):
+        return NotFound("Minted has no such item.")
+    if isinstance(exc, minted.MintedRateLimitedError):
+        retry = int(exc.retry_after) + 1 if exc.retry_after is not None else 1
+        return UpstreamRateLimited("Minted is rate limiting this partner; try again later.", retry_after=retry)
+    if isinstance(exc, minted.MintedBadCredentialsError | minted.MintedCredentialsError):
+        return UpstreamMisconfigured("The partner's Minted credentials are missing or refused.")
+    return UpstreamUnavailable("Minted did not answer usably; try again later.", retry_after=2)

@@ -1,0 +1,1 @@
+"""Legal documents a customer must see or accept, from Minted, cached with a lifetime."""

@@ -1,0 +1,112 @@
+"""The order ledger on DynamoDB: one item per external_id, every change a conditional write.
+
+A new order costs two writes and no read: a conditional put claims the external_id (returning the
+stored row when it is taken, so a replay needs no second call) and a conditional update records
+Minted's answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from minted_gateway.errors import LedgerUnavailable
+from minted_gateway.orders.ledger import LedgerConflict
+from minted_gateway.orders.record import HistoryEntry, OrderRecord
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def to_item(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(value) for key, value in data.items()}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+class DynamoDbOrderLedger:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def claim(self, record: OrderRecord) -> OrderRecord | None:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item(record.model_dump(mode="python", exclude_none=True)),
+                ConditionExpression="attribute_not_exists(external_id)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return None
+        except ClientError as exc:
+            if _error_code(exc) != "ConditionalCheckFailedException":
+                raise _unavailable(exc) from None
+            stored: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
+            # An implementation that ignores ReturnValuesOnConditionCheckFailure costs one read more.
+            return OrderRecord.model_validate(from_item(stored)) if stored else self.get(record.external_id)
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from None
+
+    def get(self, external_id: str) -> OrderRecord | None:
+        try:
+            response = self._client.get_item(
+                TableName=self._table, Key={"external_id": {"S": external_id}}, ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable(exc) from None
+        item = response.get("Item")
+        return OrderRecord.model_validate(from_item(item)) if item else None
+
+    def update(self, record: OrderRecord, changes: dict[str, Any], entry: HistoryEntry) -> OrderRecord:
+        names = {"#version": "version", "#history": "history", "#updated_at": "updated_at"}
+        values: dict[str, Any] = {
+            ":expected": record.version,
+            ":next": record.version + 1,
+            ":entry": [entry.model_dump(mode="python", exclude_none=True)],
+            ":empty": [],
+            ":updated_at": entry.at,
+        }
+        sets = [
+            "#version = :next",
+            "#updated_at = :updated_at",
+            "#history = list_append(if_not_exists(#history, :empty), :entry)",
+        ]
+        removes = []
+        for index, (field, value) in enumerate(changes.items()):
+            names[f"#f{index}"] = field
+            if value is None:
+                removes.append(f"#f{index}")
+            else:
+                values[f":v{index}"] = value
+                sets.append(f"#f{index} = :v{index}")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key={"external_id": {"S": record.external_id}},
+                UpdateExpression=expression,
+                ConditionExpression="#version = :expected",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                raise LedgerConflict(record.external_id) from None
+            raise _unavailable(exc) from None
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from None
+        return OrderRecord.model_validate(from_item(response["Attributes"]))
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _unavailable(exc: Exception) -> LedgerUnavailable:
+    reason = _error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+    return LedgerUnavailable(f"The order ledger is unavailable ({reason}); try again.", retry_after=2)

@@ -1,0 +1,45 @@
+"""Keyed hashes for the ledger: a request's fingerprint, and the identity number kept only as a hash.
+
+HMAC with a secret key (not a bare SHA-256), because an identity number has too few possible
+values to stay secret behind an unkeyed hash. Rotating the key changes every fingerprint, so a
+retry of an order sent before the rotation would read as a conflict: keep the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from decimal import Decimal
+from typing import Any
+
+from minted_gateway import jsonutil
+from minted_gateway.orders.requests import OrderRequest
+
+
+def canonical(value: Any) -> Any:
+    """Same meaning, same form: keys sorted, 1.50 and 1.5 alike."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list | tuple):
+        return [canonical(item) for item in value]
+    if isinstance(value, Decimal):
+        normalised = value.normalize()
+        return normalised.quantize(Decimal(1)) if normalised == normalised.to_integral() else normalised
+    return value
+
+
+class Fingerprinter:
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("the ledger key must be at least 16 bytes")
+        self._key = key
+
+    def request(self, request: OrderRequest) -> str:
+        payload = jsonutil.dumps(canonical(request.model_dump(mode="python", exclude_none=True)))
+        return self._hmac("order:" + payload)
+
+    def identity(self, identity_number: str) -> str:
+        return self._hmac("identity:" + identity_number)
+
+    def _hmac(self, text: str) -> str:
+        return hmac.new(self._key, text.encode("utf-8"), hashlib.sha256).hexdigest()

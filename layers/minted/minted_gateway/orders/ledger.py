@@ -1,0 +1,21 @@
+"""The order ledger port: conditional writes that make each external_id's buy happen once."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from minted_gateway.orders.record import HistoryEntry, OrderRecord
+
+
+class LedgerConflict(Exception):
+    """The row changed under us (another invocation claimed or updated it)."""
+
+
+class OrderLedger(Protocol):
+    def claim(self, record: OrderRecord) -> OrderRecord | None:
+        """Write ``record`` if its external_id is new; otherwise return the stored row, unchanged."""
+
+    def get(self, external_id: str) -> OrderRecord | None: ...
+
+    def update(self, record: OrderRecord, changes: dict[str, Any], entry: HistoryEntry) -> OrderRecord:
+        """Apply ``changes`` if the row is still at ``record.version``; raise LedgerConflict if not."""

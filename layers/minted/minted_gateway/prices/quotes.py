@@ -1,0 +1,102 @@
+"""Quotes: Minted's Price Fix, which locks a price for about four minutes behind a token."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from minted_gateway.errors import InvalidInput, from_minted
+from minted_gateway.minted import errors as minted_errors
+from minted_gateway.minted.models import Currency, PriceFix, PriceFixRequest
+from minted_gateway.orders.requests import ItemIn
+from minted_gateway.validation import ExternalId, Money
+
+CENT = Decimal("0.01")
+
+
+class QuoteRequest(BaseModel):
+    """Amount mode: ``items`` (grams per metal). Total mode: ``total`` money to spend on one ``sku``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    currency: Currency = Currency.TRY
+    items: Annotated[list[ItemIn], Field(min_length=1, max_length=3)] | None = None
+    total: Money | None = None
+    sku: Literal["GAU", "GAG", "GPT"] | None = Field(default=None, description="total mode: the metal to buy")
+    customer_external_id: ExternalId | None = Field(default=None, description="required by Minted in total mode")
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> QuoteRequest:
+        if (self.items is None) == (self.total is None):
+            raise ValueError("give either items (amount mode) or total (total mode)")
+        if self.total is not None and (self.sku is None or self.customer_external_id is None):
+            raise ValueError("total mode needs sku and customer_external_id")
+        return self
+
+
+class MintedPriceFix(Protocol):
+    def price_fix(self, request: PriceFixRequest) -> PriceFix: ...
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    sku: str
+    amount: Decimal
+    unit_price: Decimal
+    line_total: Decimal
+
+
+@dataclass(frozen=True)
+class Quote:
+    price_token: str
+    expires_at: str
+    expires_in_seconds: int
+    currency: str
+    mode: str
+    lines: list[QuoteLine]
+    total: Decimal
+
+
+class CreateQuote:
+    def __init__(self, minted: MintedPriceFix, *, clock: Callable[[], float]) -> None:
+        self._minted = minted
+        self._clock = clock
+
+    def __call__(self, request: QuoteRequest) -> Quote:
+        fix_request = PriceFixRequest(
+            currency=request.currency, total=request.total, customer_external_id=request.customer_external_id
+        )
+        try:
+            fix = self._minted.price_fix(fix_request)
+        except minted_errors.MintedError as exc:
+            raise from_minted(exc) from None
+        prices = {p.sku: p for p in fix.prices}
+        wanted = (
+            [(item.sku, item.amount) for item in request.items]
+            if request.items
+            else [(request.sku, prices[request.sku].buy_amount if request.sku in prices else None)]
+        )
+        lines = []
+        for sku, amount in wanted:
+            price = prices.get(sku or "")
+            if price is None or amount is None:
+                raise InvalidInput(
+                    "Minted did not price this metal.", details=[{"field": "sku", "message": "not priced"}]
+                )
+            line_total = (amount * price.buy_price).quantize(CENT, rounding=ROUND_HALF_UP)
+            lines.append(QuoteLine(sku=price.sku, amount=amount, unit_price=price.buy_price, line_total=line_total))
+        seconds = max(0, math.floor(fix.expires_at.timestamp() - self._clock()))
+        return Quote(
+            price_token=fix.token,
+            expires_at=fix.expires_at.isoformat(),
+            expires_in_seconds=seconds,
+            currency=str(fix.currency or request.currency),
+            mode="total" if request.total is not None else "amount",
+            lines=lines,
+            total=sum((line.line_total for line in lines), Decimal(0)),
+        )

@@ -1,0 +1,104 @@
+"""Per-container wiring: every client and use case is built on first use and then reused.
+
+Nothing here runs at import time, so a cold start pays only for what its invocation needs, and
+tests can ``reset()`` between cases.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+
+from minted_gateway.legal.documents import LegalDocuments
+from minted_gateway.minted import MintedClient, SecretsManagerCredentials
+from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
+from minted_gateway.orders.fingerprint import Fingerprinter
+from minted_gateway.orders.get_order import GetOrder
+from minted_gateway.orders.place_order import PlaceOrder
+from minted_gateway.prices.get_prices import GetPrices, RefreshPrices
+from minted_gateway.prices.price_cache import DynamoDbPriceCache
+from minted_gateway.prices.quotes import CreateQuote
+from minted_gateway.settings import settings
+
+# Leave this much of a Lambda's time for writing the ledger after Minted answers.
+RESERVED_SECONDS = 3.0
+
+
+@functools.cache
+def minted() -> MintedClient:
+    s = settings()
+    return MintedClient(SecretsManagerCredentials(s.partner_secret_id, max_age=s.secret_max_age_seconds))
+
+
+@functools.cache
+def dynamodb() -> Any:
+    import boto3  # noqa: PLC0415 - imported on first use, not at cold start of every function
+    from botocore.config import Config  # noqa: PLC0415
+
+    config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+    return boto3.client("dynamodb", config=config)
+
+
+@functools.cache
+def fingerprinter() -> Fingerprinter:
+    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
+
+    key = parameters.get_secret(settings().ledger_key_secret_id, max_age=3600)
+    return Fingerprinter(key.encode("utf-8") if isinstance(key, str) else bytes(key))
+
+
+@functools.cache
+def order_ledger() -> DynamoDbOrderLedger:
+    return DynamoDbOrderLedger(dynamodb(), settings().orders_table)
+
+
+@functools.cache
+def price_cache() -> DynamoDbPriceCache:
+    return DynamoDbPriceCache(dynamodb(), settings().prices_table)
+
+
+@functools.cache
+def place_order() -> PlaceOrder:
+    return PlaceOrder(order_ledger(), minted(), fingerprinter(), claim_seconds=settings().claim_seconds)
+
+
+@functools.cache
+def get_order() -> GetOrder:
+    return GetOrder(order_ledger(), minted())
+
+
+@functools.cache
+def get_prices() -> GetPrices:
+    return GetPrices(price_cache(), minted(), max_age_seconds=settings().price_max_age_seconds, clock=time.time)
+
+
+@functools.cache
+def refresh_prices() -> RefreshPrices:
+    return RefreshPrices(price_cache(), minted(), clock=time.time)
+
+
+@functools.cache
+def create_quote() -> CreateQuote:
+    return CreateQuote(minted(), clock=time.time)
+
+
+@functools.cache
+def legal_documents() -> LegalDocuments:
+    return LegalDocuments(minted(), lifetime_seconds=settings().legal_cache_seconds, clock=time.time)
+
+
+def bind_to_invocation(context: Any) -> None:
+    """Bound Minted calls by the Lambda's remaining time, keeping some for the ledger write."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        minted().set_time_budget(None)
+        return
+    minted().set_time_budget(max(0.0, remaining() / 1000 - RESERVED_SECONDS))
+
+
+def reset() -> None:
+    """Forget every cached client and use case (tests, and the local gateway after a restart)."""
+    for cached in (minted, dynamodb, fingerprinter, order_ledger, price_cache, place_order, get_order,
+                   get_prices, refresh_prices, create_quote, legal_documents, settings):  # fmt: skip
+        cached.cache_clear()

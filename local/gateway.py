@@ -1,0 +1,279 @@
+"""The local API gateway of ``make dev``: the template's HttpApi routes on 127.0.0.1:3000.
+
+Each request becomes the API Gateway payload v2 event (the shape ``sam local generate-event
+apigateway http-api-proxy`` produces) and goes to the real handler, imported in-process from its
+CodeUri. It also serves the merged OpenAPI document at /openapi.json and Swagger UI at /swagger,
+which exist only on this local stage: the deployed API has no such routes.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import logging
+import re
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from local.template import TEMPLATE, load_template, resources_of_type
+
+logger = logging.getLogger(__name__)
+ROOT = TEMPLATE.parent
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+LOCAL_CLAIMS = {"sub": "local-developer", "iss": "local", "aud": "minted-gateway"}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # OpenAPI form: /orders/{external_id}
+    function: str  # logical id
+    handler: str  # module.function
+    code_uri: str
+    timeout: int
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def match(self, raw_path: str) -> dict[str, str] | None:
+        want, got = self.path.strip("/").split("/"), raw_path.split("?", maxsplit=1)[0].strip("/").split("/")
+        if len(want) != len(got):
+            return None
+        params = {}
+        for pattern, segment in zip(want, got, strict=True):
+            if pattern.startswith("{") and pattern.endswith("}"):
+                if not segment:
+                    return None
+                params[pattern[1:-1]] = unquote(segment)  # API Gateway hands path values decoded
+            elif pattern != segment:
+                return None
+        return params
+
+
+def routes_from_template(template: dict[str, Any] | None = None) -> list[Route]:
+    template = template or load_template()
+    (api,) = resources_of_type(template, "AWS::Serverless::HttpApi").values()
+    defaults = template.get("Globals", {}).get("Function", {})
+    routes = []
+    for path, operations in api["Properties"]["DefinitionBody"]["paths"].items():
+        for method, operation in operations.items():
+            uri = operation["x-amazon-apigateway-integration"]["uri"]
+            text = uri["Fn::Sub"] if isinstance(uri, dict) else str(uri)
+            function = re.search(r"\$\{(\w+)\.Arn\}", text).group(1)  # type: ignore[union-attr]
+            props = template["Resources"][function]["Properties"]
+            routes.append(
+                Route(
+                    method=method.upper(),
+                    path=path,
+                    function=function,
+                    handler=props["Handler"],
+                    code_uri=props["CodeUri"],
+                    timeout=int(props.get("Timeout", defaults.get("Timeout", 3))),
+                )
+            )
+    return routes
+
+
+def load_handler(route: Route) -> Any:
+    """Import the function's module from its CodeUri (module names are unique per function)."""
+    module_name, function_name = route.handler.rsplit(".", 1)
+    module = sys.modules.get(module_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(module_name, ROOT / route.code_uri / f"{module_name}.py")
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {route.handler} from {route.code_uri}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    return getattr(module, function_name)
+
+
+class LocalContext:
+    """The parts of Lambda's context object that our handlers and Powertools read."""
+
+    def __init__(self, function_name: str, timeout: int) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:eu-central-1:123456789012:function:{function_name}"
+        self.memory_limit_in_mb = 512
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def http_event(request: Request, route: Route, path_params: dict[str, str]) -> dict[str, Any]:
+    raw_uri = request.environ.get("RAW_URI") or request.full_path
+    raw_path, _, raw_query = raw_uri.partition("?")
+    body_bytes = request.get_data()
+    try:
+        body: str | None = body_bytes.decode("utf-8") if body_bytes else None
+        encoded = False
+    except UnicodeDecodeError:
+        body, encoded = base64.b64encode(body_bytes).decode("ascii"), True
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(raw_query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    now = datetime.now(UTC)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "cookies": [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()],
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "authorizer": {"jwt": {"claims": dict(LOCAL_CLAIMS), "scopes": None}},
+            "domainName": request.host,
+            "domainPrefix": request.host.split(".")[0],
+            "http": {
+                "method": request.method,
+                "path": raw_path,
+                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                "sourceIp": request.remote_addr or "127.0.0.1",
+                "userAgent": request.headers.get("User-Agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route.route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": encoded,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if path_params:
+        event["pathParameters"] = path_params
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+def to_response(result: Any) -> Response:
+    """API Gateway's payload v2 response rules: a dict with statusCode, or anything else as JSON."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return Response(json.dumps(result), status=200, content_type="application/json")
+    body = result.get("body") or ""
+    data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
+    response = Response(data, status=int(result["statusCode"]))
+    for name, value in (result.get("headers") or {}).items():
+        response.headers[name] = str(value)
+    for cookie in result.get("cookies") or []:
+        response.headers.add("Set-Cookie", cookie)
+    return response
+
+
+def _gateway_error(status: int, message: str) -> Response:
+    return Response(json.dumps({"message": message}), status=status, content_type="application/json")
+
+
+class LocalGateway:
+    """A WSGI app: route, build the event, invoke the handler, translate its answer."""
+
+    def __init__(self, routes: list[Route] | None = None) -> None:
+        self.routes = routes if routes is not None else routes_from_template()
+        self._handlers: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def handler_for(self, route: Route) -> Any:
+        with self._lock:
+            if route.function not in self._handlers:
+                self._handlers[route.function] = load_handler(route)
+            return self._handlers[route.function]
+
+    def openapi(self, server_url: str) -> dict[str, Any]:
+        """One document from every function's resolver (each function documents its routes)."""
+        document: dict[str, Any] = {
+            "openapi": "3.1.0",
+            "info": {"title": "Minted Connect partner gateway", "version": "1.0"},
+            "servers": [{"url": server_url}],
+            "paths": {},
+            "components": {"schemas": {}},
+        }
+        seen = set()
+        for route in self.routes:
+            module = sys.modules.get(route.handler.rsplit(".", 1)[0])
+            if module is None:
+                self.handler_for(route)
+                module = sys.modules[route.handler.rsplit(".", 1)[0]]
+            if module.__name__ in seen:
+                continue
+            seen.add(module.__name__)
+            schema = json.loads(module.app.get_openapi_json_schema(title="Minted Connect partner gateway"))
+            document["paths"].update(schema.get("paths", {}))
+            document["components"]["schemas"].update(schema.get("components", {}).get("schemas", {}))
+        return document
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        return self.respond(request)(environ, start_response)
+
+    def respond(self, request: Request) -> Response:
+        if request.path == "/openapi.json" and request.method == "GET":
+            return Response(json.dumps(self.openapi(request.host_url.rstrip("/"))), content_type="application/json")
+        if request.path == "/swagger" and request.method == "GET":
+            return Response(SWAGGER_HTML, content_type="text/html")
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            return _gateway_error(413, "Request Entity Too Large")
+        raw_path = (request.environ.get("RAW_URI") or request.path).split("?")[0]
+        for route in self.routes:
+            params = route.match(raw_path)
+            if params is None or route.method != request.method:
+                continue
+            event = http_event(request, route, params)
+            try:
+                result = self.handler_for(route)(event, LocalContext(route.function, route.timeout))
+            except Exception:
+                logger.exception("function %s failed", route.function)
+                return _gateway_error(500, "Internal Server Error")
+            return to_response(result)
+        return _gateway_error(404, "Not Found")
+
+
+SWAGGER_HTML = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Minted Connect partner gateway (local)</title>
+<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
+</body></html>"""
+
+
+class GatewayServer:
+    def __init__(self, gateway: LocalGateway, *, host: str = "127.0.0.1", port: int = 3000) -> None:
+        self._server: BaseWSGIServer = make_server(host, port, gateway, threaded=True)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._server.host}:{self._server.port}"
+
+    def start(self) -> GatewayServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-gateway", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
