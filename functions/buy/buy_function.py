@@ -19,7 +19,7 @@ from minted_gateway.orders.record import State
 from minted_gateway.orders.requests import OrderRequest
 
 logger, tracer, metrics = observability()
-app = new_resolver()
+app = new_resolver(metrics)
 
 
 @app.post(

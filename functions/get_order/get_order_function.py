@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
@@ -15,7 +16,7 @@ from minted_gateway.observability import observability
 from minted_gateway.validation import EXTERNAL_ID_PATTERN
 
 logger, tracer, metrics = observability()
-app = new_resolver()
+app = new_resolver(metrics)
 
 ExternalIdPath = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN, description="the partner's order id")]
 
@@ -41,6 +42,7 @@ def get_order_task(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _read(external_id: str) -> dict[str, Any]:
     view = runtime.get_order()(external_id)
+    metrics.add_metric(name="OrdersRead", unit=MetricUnit.Count, value=1)
     logger.info("order read", extra={"external_id": external_id, "refreshed": view.refreshed, "stale": view.stale})
     return order_view_body(view)
 

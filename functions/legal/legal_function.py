@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
@@ -14,7 +15,7 @@ from minted_gateway.api.views import legal_body, legal_list_body
 from minted_gateway.observability import observability
 
 logger, tracer, metrics = observability()
-app = new_resolver()
+app = new_resolver(metrics)
 
 DocumentType = Annotated[str, Path(pattern=r"^[a-z_]{3,40}$", description="e.g. kvkk_disclosure")]
 
@@ -22,6 +23,7 @@ DocumentType = Annotated[str, Path(pattern=r"^[a-z_]{3,40}$", description="e.g. 
 @app.get("/legal", summary="The legal documents Minted publishes", tags=["legal"],
          responses={200: {"description": "The list"}, 503: {"description": "Minted is unavailable"}})  # fmt: skip
 def list_documents() -> Response[str]:
+    metrics.add_metric(name="LegalDocumentsServed", unit=MetricUnit.Count, value=1)
     return json_response(200, legal_list_body(runtime.legal_documents().list()))
 
 
@@ -29,6 +31,7 @@ def list_documents() -> Response[str]:
          responses={200: {"description": "The document"}, 404: {"description": "No such document"},
                     503: {"description": "Minted is unavailable"}})  # fmt: skip
 def get_document(document_type: DocumentType) -> Response[str]:
+    metrics.add_metric(name="LegalDocumentsServed", unit=MetricUnit.Count, value=1)
     return json_response(200, legal_body(runtime.legal_documents().get(document_type)))
 
 

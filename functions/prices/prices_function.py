@@ -17,7 +17,7 @@ from minted_gateway.observability import observability
 from minted_gateway.prices.quotes import QuoteRequest
 
 logger, tracer, metrics = observability()
-app = new_resolver()
+app = new_resolver(metrics)
 
 
 @app.get(
@@ -47,16 +47,23 @@ def get_prices(currency: Annotated[Currency, Query()] = Currency.TRY) -> Respons
     tags=["prices"],
 )
 def post_quote(quote: Annotated[QuoteRequest, Body()]) -> Response[str]:
-    return json_response(201, quote_body(runtime.create_quote()(quote)))
+    return json_response(201, _quote(quote))
 
 
 def quote_task(payload: dict[str, Any]) -> dict[str, Any]:
-    return quote_body(runtime.create_quote()(QuoteRequest.model_validate(payload.get("quote"))))
+    return _quote(QuoteRequest.model_validate(payload.get("quote")))
+
+
+def _quote(request: QuoteRequest) -> dict[str, Any]:
+    body = quote_body(runtime.create_quote()(request))
+    metrics.add_metric(name="QuotesCreated", unit=MetricUnit.Count, value=1)
+    return body
 
 
 def refresh_task(payload: dict[str, Any]) -> dict[str, Any]:
     currency = Currency(payload.get("currency") or Currency.TRY)
     result = runtime.refresh_prices()(currency.value)
+    metrics.add_metric(name="PriceRefreshes", unit=MetricUnit.Count, value=1)
     logger.info("prices refreshed", extra={"currency": currency.value, "stored": result["stored"]})
     return result
 

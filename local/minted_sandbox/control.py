@@ -34,6 +34,11 @@ class SandboxControl:
     def requests_to(self, endpoint: str) -> int:
         return self.counters()["requests"].get(endpoint, 0)
 
+    def served(self, endpoint: str) -> int:
+        """Requests that passed authentication: the calls Minted acted on (or faulted)."""
+        counters = self.counters()
+        return counters["requests"].get(endpoint, 0) - counters["unauthorized"].get(endpoint, 0)
+
     def orders_created(self, kind: str = "buy") -> int:
         return self.counters()["orders_created"].get(kind, 0)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import jsonutil
 from minted_gateway.errors import GatewayError, InvalidInput
@@ -40,20 +42,28 @@ def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return details
 
 
-def new_resolver() -> APIGatewayHttpResolver:
+def new_resolver(metrics: Metrics | None = None) -> APIGatewayHttpResolver:
+    """The resolver every function uses; refused requests are counted as ``RequestsRefused`` by status class."""
     app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=jsonutil.loads)
+
+    def refused(status: int) -> None:
+        if metrics is not None:
+            metrics.add_metric(name=f"RequestsRefused{status // 100}xx", unit=MetricUnit.Count, value=1)
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[str]:
         error = InvalidInput("The request is not valid; see details.", details=validation_details(list(exc.errors())))
+        refused(error.status)
         return error_response(error)
 
     @app.exception_handler(GatewayError)  # type: ignore[untyped-decorator]
     def _gateway_error(exc: GatewayError) -> Response[str]:
+        refused(exc.status)
         return error_response(exc)
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(exc: Exception) -> Response[str]:
+        refused(500)
         logger.exception("unexpected error", extra={"error_type": type(exc).__name__})
         body = {"error": {"code": "internal_error", "message": "Something went wrong on our side.", "details": []}}
         return json_response(500, body)

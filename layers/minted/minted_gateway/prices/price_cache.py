@@ -73,8 +73,9 @@ class DynamoDbPriceCache:
             self._client.update_item(
                 TableName=self._table,
                 Key=_key(LATEST, snapshot.currency),
-                UpdateExpression="SET snapshot = :snapshot, fetched_at = :fetched",
-                ConditionExpression="attribute_not_exists(fetched_at) OR fetched_at < :fetched",
+                UpdateExpression="SET #snapshot = :snapshot, #fetched = :fetched",
+                ConditionExpression="attribute_not_exists(#fetched) OR #fetched < :fetched",
+                ExpressionAttributeNames={"#snapshot": "snapshot", "#fetched": "fetched_at"},  # SNAPSHOT is reserved
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
@@ -90,8 +91,9 @@ class DynamoDbPriceCache:
             self._client.update_item(
                 TableName=self._table,
                 Key=_key(LATEST, currency),
-                UpdateExpression="SET lease_until = :until",
-                ConditionExpression="attribute_not_exists(lease_until) OR lease_until < :now",
+                UpdateExpression="SET #lease = :until",
+                ConditionExpression="attribute_not_exists(#lease) OR #lease < :now",
+                ExpressionAttributeNames={"#lease": "lease_until"},
                 ExpressionAttributeValues=to_item({":until": Decimal(str(now + seconds)), ":now": Decimal(str(now))}),
             )
         except ClientError as exc:

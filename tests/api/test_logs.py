@@ -1,0 +1,64 @@
+"""No identity number, email, phone or credential in any log line of a full buy."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.api.conftest import Api, customer, order
+from tests.conftest import SANDBOX_PASSWORD, VALID_TCKN
+
+
+class Collect(logging.Handler):
+    def __init__(self, formatter: logging.Formatter | None) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        if formatter:
+            self.setFormatter(formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def log_lines(api: Api) -> Iterator[list[str]]:
+    """Every line our loggers write, formatted by Powertools' own formatter, as CloudWatch gets it."""
+    api.get("/legal")  # make sure the functions' loggers exist
+    service = logging.getLogger("minted-gateway")
+    collect = Collect(service.handlers[0].formatter if service.handlers else None)
+    names = ["minted-gateway", *(n for n in logging.root.manager.loggerDict if n.startswith("minted_gateway"))]
+    for name in names:
+        logging.getLogger(name).addHandler(collect)
+    yield collect.lines
+    for name in names:
+        logging.getLogger(name).removeHandler(collect)
+
+
+def test_a_buy_and_its_failures_log_no_personal_data(
+    api: Api, log_lines: list[str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    person = customer(email="secret.person@example.org", phone="+905551112233")
+    body = order(f"logs-{uuid.uuid4().hex[:10]}", api.quote(), customer=person)
+    api.minted.fault("buy", drop="after_commit", times=1)
+    assert api.post("/orders", body).status_code == 202
+    assert api.post("/orders", body).status_code == 200
+    assert api.get(f"/orders/{body['external_id']}").status_code == 200
+    bad = dict(body, external_id="logs-bad", customer=customer(identity_number="98765432101", email="x"))
+    assert api.post("/orders", bad).status_code == 422
+    out, err = capfd.readouterr()
+    logs = "\n".join(log_lines) + out + err
+    assert "order placed" in logs and body["external_id"] in logs  # the handlers did log, with the order id
+    for secret in (VALID_TCKN, "98765432101", "secret.person@example.org", "+905551112233", "905551112233",
+                   SANDBOX_PASSWORD):  # fmt: skip
+        assert secret not in logs
+
+
+def test_the_redaction_filter_masks_what_slips_through() -> None:
+    from minted_gateway.observability import redact
+
+    text = redact(f"customer {VALID_TCKN} mail a.b@example.com phone +90 532 280 80 35 order ord-123")
+    assert VALID_TCKN not in text and "a.b@example.com" not in text and "280 80 35" not in text
+    assert "ord-123" in text

@@ -1,0 +1,236 @@
+"""POST /orders over real HTTP: validation, exactly-once rules, and what the ledger records.
+
+Buys at Minted are counted by the sandbox, never by mocks.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from decimal import Decimal
+
+from minted_gateway import runtime
+from minted_gateway.orders.requests import OrderRequest
+from tests.api.conftest import Api, DynamoCalls, customer, order
+from tests.conftest import VALID_TCKN
+
+
+def test_a_b2b2c_buy_reaches_minted_once_and_the_ledger_keeps_no_personal_data(api: Api, order_id: str) -> None:
+    response = api.post("/orders", order(order_id, api.quote()))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["state"] == "SUBMITTED" and body["mode"] == "B2B2C" and body["status"] in ("Created", "Pending")
+    assert body["items"][0]["amount"] == 1.5 and len(body["order_codes"]) == 1
+    assert response.headers["Location"] == f"/orders/{order_id}" and "Idempotent-Replayed" not in response.headers
+    assert api.minted.orders_created() == 1
+    row = api.ledger_item(order_id)
+    assert row is not None and row["state"] == "SUBMITTED" and row["version"] == 2
+    assert row["identity_last4"] == VALID_TCKN[-4:] and len(row["identity_hash"]) == 64
+    assert row["lines"][0]["amount"] == Decimal("1.5") and isinstance(row["total"], Decimal)
+    stored = api.raw_ledger_item(order_id)
+    for personal in (VALID_TCKN, "ayse.yilmaz@example.com", "+905322808035", "Ayşe", "Yılmaz", "1990-12-31"):
+        assert personal not in stored
+
+
+def test_a_b2b_buy_goes_to_the_partner_wallet(api: Api, order_id: str) -> None:
+    response = api.post("/orders", order(order_id, api.quote(), with_customer=False))
+    assert response.status_code == 201 and response.json()["mode"] == "B2B"
+    assert response.json()["customer_external_id"] is None
+
+
+def test_a_new_buy_costs_two_writes_and_no_read_and_a_replay_one_request(
+    api: Api, order_id: str, dynamo_calls: DynamoCalls
+) -> None:
+    body = order(order_id, api.quote())
+    assert api.post("/orders", body).status_code == 201
+    assert (dynamo_calls.writes, dynamo_calls.reads) == (2, 0)
+    dynamo_calls.calls.clear()
+    minted_buys = api.minted.served("buy")
+    replay = api.post("/orders", body)
+    assert replay.status_code == 200 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["order_codes"] == api.ledger_item(order_id)["order_codes"]  # type: ignore[index]
+    # The conditional put that finds the row returns it: one DynamoDB request, no Minted call.
+    assert len(dynamo_calls.calls) == 1
+    assert api.minted.served("buy") == minted_buys
+
+
+def test_the_same_external_id_with_another_payload_is_a_conflict(api: Api, order_id: str) -> None:
+    token = api.quote()
+    assert api.post("/orders", order(order_id, token)).status_code == 201
+    other = api.post("/orders", order(order_id, token, amount="2"))
+    assert other.status_code == 409 and other.json()["error"]["code"] == "order_conflict"
+    assert api.minted.orders_created() == 1
+
+
+def test_equal_amounts_written_differently_are_the_same_payload(api: Api, order_id: str) -> None:
+    token = api.quote()
+    assert api.post("/orders", order(order_id, token, amount="1.5")).status_code == 201
+    assert api.post("/orders", order(order_id, token, amount="1.500")).status_code == 200
+
+
+def test_concurrent_duplicates_buy_once(api: Api, order_id: str) -> None:
+    body = order(order_id, api.quote())
+    api.minted.fault("buy", latency_ms=400, times=1)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda _: api.post("/orders", body), range(8)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(201) == 1, statuses
+    assert set(statuses) <= {200, 201, 409}
+    for response in responses:
+        if response.status_code == 409:
+            assert response.json()["error"]["code"] == "order_in_progress" and int(response.headers["Retry-After"]) >= 1
+    assert api.minted.orders_created() == 1
+    assert api.minted.served("buy") == 1
+
+
+def test_an_answer_lost_after_minted_committed_is_202_then_settled_by_lookup(api: Api, order_id: str) -> None:
+    body = order(order_id, api.quote())
+    api.minted.fault("buy", drop="after_commit", times=1)
+    lost = api.post("/orders", body)
+    assert lost.status_code == 202 and lost.json()["state"] == "UNKNOWN"
+    assert api.ledger_item(order_id)["state"] == "UNKNOWN"  # type: ignore[index]
+    settled = api.get(f"/orders/{order_id}")
+    assert settled.status_code == 200 and settled.json()["state"] == "SUBMITTED"
+    assert settled.json()["order_codes"] and api.minted.served("find_order") >= 1
+    replay = api.post("/orders", body)
+    assert replay.status_code == 200 and replay.headers["Idempotent-Replayed"] == "true"
+    assert api.minted.orders_created() == 1
+
+
+def test_a_retry_after_a_lost_answer_looks_up_before_buying(api: Api, order_id: str) -> None:
+    body = order(order_id, api.quote())
+    api.minted.fault("buy", drop="after_commit", times=1)
+    assert api.post("/orders", body).status_code == 202
+    retry = api.post("/orders", body)
+    assert retry.status_code == 200 and retry.json()["state"] == "SUBMITTED"
+    assert "found at Minted by lookup" in [entry.get("note") for entry in retry.json()["history"]]
+    assert api.minted.orders_created() == 1
+
+
+def test_a_buy_lost_before_minted_committed_is_bought_on_retry_once(api: Api, order_id: str) -> None:
+    body = order(order_id, api.quote())
+    api.minted.fault("buy", drop="before_commit", times=1)
+    assert api.post("/orders", body).status_code == 202
+    assert api.minted.orders_created() == 0
+    retry = api.post("/orders", body)
+    assert retry.status_code == 201 and retry.json()["state"] == "SUBMITTED"
+    assert api.minted.orders_created() == 1
+    assert api.post("/orders", body).status_code == 200
+
+
+def test_a_5xx_on_the_buy_is_treated_as_unknown_not_as_failure(api: Api, order_id: str) -> None:
+    body = order(order_id, api.quote())
+    api.minted.fault("buy", status=502, times=1)
+    assert api.post("/orders", body).status_code == 202
+    assert api.post("/orders", body).status_code == 201  # lookup finds none, the token is still valid
+    assert api.minted.orders_created() == 1
+
+
+def test_an_expired_quote_is_refused_with_quote_again_and_the_refusal_replays(api: Api, order_id: str) -> None:
+    body = order(order_id, api.quote())
+    api.minted.clock(advance_seconds=241)
+    refused = api.post("/orders", body)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "quote_expired"
+    assert "new quote" in refused.json()["error"]["message"]
+    assert api.ledger_item(order_id)["state"] == "REJECTED"  # type: ignore[index]
+    replay = api.post("/orders", body)
+    assert replay.status_code == 422 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["error"]["code"] == "quote_expired"
+    assert api.minted.orders_created() == 0
+
+
+def test_a_used_quote_is_refused_with_quote_again(api: Api, order_id: str) -> None:
+    token = api.quote()
+    assert api.post("/orders", order(order_id, token)).status_code == 201
+    second = api.post("/orders", order(order_id + "-b", token))
+    assert second.status_code == 422 and second.json()["error"]["code"] == "quote_expired"
+
+
+def test_a_forbidden_buy_is_recorded_and_replayed(api: Api, order_id: str) -> None:
+    body = order(order_id, api.quote())
+    api.minted.fault("buy", status=403, times=1)
+    assert api.post("/orders", body).status_code == 403
+    assert api.post("/orders", body).status_code == 403
+    assert api.ledger_item(order_id)["rejection"]["code"] == "forbidden"  # type: ignore[index]
+
+
+def test_rate_limited_buy_is_not_placed_and_may_be_retried(api: Api, order_id: str) -> None:
+    body = order(order_id, api.quote())
+    api.minted.fault("buy", status=429, retry_after=2, times=1)
+    limited = api.post("/orders", body)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 2
+    assert api.ledger_item(order_id)["state"] == "NOT_PLACED"  # type: ignore[index]
+    assert api.post("/orders", body).status_code == 201
+    assert api.minted.orders_created() == 1
+
+
+def test_an_in_flight_duplicate_waits_and_a_dead_claim_is_settled_by_lookup(api: Api, order_id: str) -> None:
+    """A claim whose invocation died (RECEIVED, past its expiry) is looked up at Minted, not bought blindly."""
+    body = order(order_id, api.quote())
+    request = OrderRequest.model_validate(body)
+    runtime.order_ledger().claim(runtime.place_order()._new_record(request, runtime.fingerprinter().request(request),
+                                                                     _now()))  # fmt: skip
+    busy = api.post("/orders", body)
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "order_in_progress"
+    # Meanwhile the dead invocation's buy did reach Minted.
+    runtime.minted().buy(request.to_minted())
+    _expire_claim(api, order_id)
+    settled = api.post("/orders", body)
+    assert settled.status_code == 200 and settled.json()["state"] == "SUBMITTED"
+    assert api.minted.orders_created() == 1
+
+
+def test_invalid_input_names_every_field_and_writes_nothing(api: Api, order_id: str) -> None:
+    bad = {
+        "external_id": "x/y",
+        "price_token": "short",
+        "currency": "JPY",
+        "items": [{"sku": "GPD", "amount": Decimal("0.0001")}, {"sku": "GAU", "amount": Decimal("-1")}],
+        "customer": customer(identity_number="12345678901", phone="0532 280 80 35", email="nope",
+                             birthdate="2999-01-01", firstname="A"),
+    }  # fmt: skip
+    response = api.post("/orders", bad)
+    assert response.status_code == 422
+    fields = {detail["field"] for detail in response.json()["error"]["details"]}
+    assert fields >= {
+        "external_id", "price_token", "currency", "items.0.sku", "items.0.amount", "items.1.amount",
+        "customer.identity_number", "customer.phone", "customer.email", "customer.birthdate", "customer.firstname",
+    }  # fmt: skip
+    text = response.text
+    assert "12345678901" not in text and "0532 280 80 35" not in text
+    assert api.minted.served("buy") == 0
+
+
+def test_a_real_date_is_required_and_unknown_fields_are_refused(api: Api, order_id: str) -> None:
+    body = order(order_id, api.quote(), customer=customer(birthdate="1990-02-30"), surprise=1)
+    fields = {d["field"] for d in api.post("/orders", body).json()["error"]["details"]}
+    assert fields == {"customer.birthdate", "surprise"}
+
+
+def test_a_body_that_is_not_json_or_not_an_object_is_422(api: Api) -> None:
+    for raw in ("{not json", "[1, 2]", ""):
+        response = api.post("/orders", raw)
+        assert response.status_code == 422, raw
+        assert response.json()["error"]["code"] == "invalid_input"
+
+
+def test_turkish_names_round_trip(api: Api, order_id: str) -> None:
+    body = order(order_id, api.quote(), customer=customer(firstname="İsmail", lastname="Güneşoğlu"))
+    assert api.post("/orders", body).status_code == 201
+    at_minted = runtime.minted().get_order(order_id)
+    assert at_minted.customer is not None and at_minted.customer.fullname == "İsmail Güneşoğlu"
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def _expire_claim(api: Api, external_id: str) -> None:
+    api.dynamodb.update_item(
+        TableName=api.stack.env["ORDERS_TABLE"],
+        Key={"external_id": {"S": external_id}},
+        UpdateExpression="SET claim_expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
+    )
