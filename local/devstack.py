@@ -66,7 +66,8 @@ class DevStack:
         if self._gateway_port is not None:
             # The handlers run in this process, as Lambda would run them: with the template's environment.
             os.environ.update(self.env)
-            self.gateway = GatewayServer(LocalGateway(), host=self._host, port=self._gateway_port).start()
+            self.gateway = GatewayServer(LocalGateway(), host=self._host, port=self._gateway_port)
+            self.gateway.start()
         return self
 
     def stop(self) -> None:

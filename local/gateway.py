@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from local.serving import BackgroundServer
 from local.template import TEMPLATE, load_template, resources_of_type
 
 logger = logging.getLogger(__name__)
@@ -260,20 +260,6 @@ SWAGGER_HTML = """<!doctype html>
 </body></html>"""
 
 
-class GatewayServer:
+class GatewayServer(BackgroundServer):
     def __init__(self, gateway: LocalGateway, *, host: str = "127.0.0.1", port: int = 3000) -> None:
-        self._server: BaseWSGIServer = make_server(host, port, gateway, threaded=True)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self._server.host}:{self._server.port}"
-
-    def start(self) -> GatewayServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-gateway", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(gateway, host=host, port=port, name="local-gateway")

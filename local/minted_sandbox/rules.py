@@ -71,27 +71,28 @@ def parse_birthdate(value: Any) -> date | None:
     return None
 
 
-def grams(value: Any) -> Decimal | None:
-    """A positive amount with at most 3 decimal places, or None."""
+def _decimal(value: Any) -> Decimal | None:
+    """A finite number from JSON (int, Decimal or numeric string), or None."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
         return None
     try:
-        amount = Decimal(value)
+        number = Decimal(value)
     except InvalidOperation:
         return None
-    if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -3:  # type: ignore[operator]
+    return number if number.is_finite() else None
+
+
+def grams(value: Any) -> Decimal | None:
+    """A positive amount with at most 3 decimal places, or None."""
+    amount = _decimal(value)
+    if amount is None or amount <= 0 or amount.as_tuple().exponent < -3:  # type: ignore[operator]
         return None
     return amount
 
 
 def money(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
-        return None
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() and amount > 0 else None
+    amount = _decimal(value)
+    return amount if amount is not None and amount > 0 else None
 
 
 def name_ok(value: Any) -> bool:

@@ -68,56 +68,50 @@ class DynamoDbPriceCache:
         return PriceSnapshot.model_validate(item["snapshot"]) if "snapshot" in item else None
 
     def store(self, snapshot: PriceSnapshot) -> bool:
-        values = to_item({":snapshot": _plain(snapshot), ":fetched": snapshot.fetched_at})
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_key(LATEST, snapshot.currency),
-                UpdateExpression="SET #snapshot = :snapshot, #fetched = :fetched",
-                ConditionExpression="attribute_not_exists(#fetched) OR #fetched < :fetched",
-                ExpressionAttributeNames={"#snapshot": "snapshot", "#fetched": "fetched_at"},  # SNAPSHOT is reserved
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise CacheUnavailable("The price cache is unavailable.", retry_after=2) from None
-        except BotoCoreError:
-            raise CacheUnavailable("The price cache is unavailable.", retry_after=2) from None
-        return True
+        return self._conditional_write(
+            self._client.update_item,
+            TableName=self._table,
+            Key=_key(LATEST, snapshot.currency),
+            UpdateExpression="SET #snapshot = :snapshot, #fetched = :fetched",
+            ConditionExpression="attribute_not_exists(#fetched) OR #fetched < :fetched",
+            ExpressionAttributeNames={"#snapshot": "snapshot", "#fetched": "fetched_at"},  # SNAPSHOT is reserved
+            ExpressionAttributeValues=to_item({":snapshot": _plain(snapshot), ":fetched": snapshot.fetched_at}),
+        )
 
     def take_refresh_lease(self, currency: str, now: float, seconds: int) -> bool:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_key(LATEST, currency),
-                UpdateExpression="SET #lease = :until",
-                ConditionExpression="attribute_not_exists(#lease) OR #lease < :now",
-                ExpressionAttributeNames={"#lease": "lease_until"},
-                ExpressionAttributeValues=to_item({":until": Decimal(str(now + seconds)), ":now": Decimal(str(now))}),
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise CacheUnavailable("The price cache is unavailable.", retry_after=2) from None
-        except BotoCoreError:
-            raise CacheUnavailable("The price cache is unavailable.", retry_after=2) from None
-        return True
+        return self._conditional_write(
+            self._client.update_item,
+            TableName=self._table,
+            Key=_key(LATEST, currency),
+            UpdateExpression="SET #lease = :until",
+            ConditionExpression="attribute_not_exists(#lease) OR #lease < :now",
+            ExpressionAttributeNames={"#lease": "lease_until"},
+            ExpressionAttributeValues=to_item({":until": Decimal(str(now + seconds)), ":now": Decimal(str(now))}),
+        )
 
     def record_history(self, snapshot: PriceSnapshot, minute: str, expires_at: int) -> bool:
+        """False when this minute is already recorded: running the refresh twice is harmless."""
         item = {
             "pk": f"HISTORY#{snapshot.currency}",
             "sk": minute,
             "snapshot": _plain(snapshot),
             "expires_at": expires_at,
         }
+        return self._conditional_write(
+            self._client.put_item,
+            TableName=self._table,
+            Item=to_item(item),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    @staticmethod
+    def _conditional_write(write: Any, **request: Any) -> bool:
+        """True when the write happened, False when its condition did not hold."""
         try:
-            self._client.put_item(
-                TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"
-            )
+            write(**request)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False  # this minute is already recorded: running twice is harmless
+                return False
             raise CacheUnavailable("The price cache is unavailable.", retry_after=2) from None
         except BotoCoreError:
             raise CacheUnavailable("The price cache is unavailable.", retry_after=2) from None
