@@ -41,6 +41,7 @@ lint: venv ## ruff, mypy, cfn-lint (with the serverless rules) and sam validate 
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy functions/*/*_function.py
 	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 	$(BIN)/sam validate --lint
 
