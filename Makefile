@@ -18,7 +18,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 SANDBOX_PORT ?= 8080
 
-.PHONY: help venv test lint build dev sandbox lock clean
+.PHONY: help venv test lint build dev sandbox workflow lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -34,16 +34,22 @@ $(BIN)/.installed: requirements/dev.txt layers/minted/requirements.txt
 
 venv: $(BIN)/.installed ## create the virtual environment from the pinned requirements
 
+# Node tools for lint (asl-validator), pinned by package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 test: venv ## run every test
 	$(BIN)/python -m pytest
 
-lint: venv ## ruff, mypy, cfn-lint (with the serverless rules) and sam validate --lint
+lint: venv node_modules/.installed ## ruff, mypy, cfn-lint (serverless rules), sam validate --lint, asl-validator
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/mypy functions/*/*_function.py
 	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 	$(BIN)/sam validate --lint
+	npx --no-install asl-validator --json-path statemachine/buy.asl.json
 
 build: venv ## sam build of everything in the template (arm64)
 	@if [ -z "$(PYTHON313)" ]; then echo "make build needs Python 3.13 (the Lambda runtime); none was found" >&2; exit 1; fi
@@ -55,6 +61,10 @@ sandbox: venv ## run the Minted sandbox alone (SANDBOX_PORT=8080)
 dev: venv ## the local stack: Minted sandbox and moto_server with the template's tables and secret
 	PYTHONPATH=layers/minted:. $(BIN)/python -m local.devstack
 
+workflow: venv ## follow a local buy workflow to its end: make workflow ID=<external_id>
+	@test -n "$(ID)" || { echo "usage: make workflow ID=<external_id>" >&2; exit 2; }
+	PYTHONPATH=layers/minted:. $(BIN)/python -m local.workflow $(ID)
+
 lock: ## re-pin requirements/dev.txt from requirements/dev.in in a scratch venv
 	rm -rf .lock-venv && $(BASE_PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet --upgrade pip && .lock-venv/bin/pip install --quiet -r requirements/dev.in
@@ -63,4 +73,4 @@ lock: ## re-pin requirements/dev.txt from requirements/dev.in in a scratch venv
 	rm -rf .lock-venv
 
 clean: ## remove the virtual environment and build output
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache

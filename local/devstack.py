@@ -1,8 +1,9 @@
 """``make dev``: the whole API on one machine, no Docker, no AWS account.
 
 Starts moto_server (the template's tables and secrets created in it, the partner secret pointing at
-the sandbox), the Minted sandbox, and the local gateway that serves the template's HttpApi routes
-by invoking the real handlers in-process. Runs until Ctrl-C.
+the sandbox, and the buy workflow running in moto's Step Functions interpreter with its Lambda tasks
+routed to our handlers), the Minted sandbox, the local gateway that serves the template's HttpApi
+routes by invoking the real handlers in-process, and the price schedule. Runs until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -22,9 +23,19 @@ from moto.server import ThreadedMotoServer
 from local.gateway import GatewayServer, LocalGateway
 from local.minted_sandbox.server import SandboxServer
 from local.minted_sandbox.state import SandboxSettings
-from local.template import create_secrets, create_tables, function_environment, load_template
+from local.scheduler import LocalScheduler, schedules_of
+from local.stepfunctions import (
+    MOTO_CONFIG,
+    MOTO_DEFAULT_CONFIG,
+    LambdaRouter,
+    configure_moto,
+    deploy_workflow,
+    lambda_routed_to,
+)
+from local.template import create_secrets, create_tables, function_environment, functions_of, load_template
 
 REGION = "eu-central-1"
+STACK_NAME = "minted-gateway-local"
 # What Lambda or the template would set, and what only makes sense locally.
 LOCAL_RUNTIME_ENV = {
     "AWS_DEFAULT_REGION": REGION,
@@ -37,7 +48,7 @@ LOCAL_RUNTIME_ENV = {
 
 class DevStack:
     def __init__(self, *, host: str = "127.0.0.1", moto_port: int = 5000, sandbox_port: int = 8080,
-                 gateway_port: int | None = 3000) -> None:  # fmt: skip
+                 gateway_port: int | None = 3000, schedule: bool = False) -> None:  # fmt: skip
         self.settings = SandboxSettings()
         self.sandbox = SandboxServer(self.settings, host=host, port=sandbox_port)
         self.moto = ThreadedMotoServer(ip_address=host, port=moto_port, verbose=False)
@@ -45,6 +56,11 @@ class DevStack:
         self._host = host
         self._gateway_port = gateway_port
         self.gateway: GatewayServer | None = None
+        self.router: LambdaRouter | None = None
+        self.scheduler: LocalScheduler | None = None
+        self._schedule = schedule
+        self._routing: Any = None
+        self._moto_port = moto_port
 
     def start(self) -> DevStack:
         self.moto.start()
@@ -64,15 +80,32 @@ class DevStack:
             "AWS_ENDPOINT_URL": self.aws_url,
         }
         if self._gateway_port is not None:
-            # The handlers run in this process, as Lambda would run them: with the template's environment.
-            os.environ.update(self.env)
-            self.gateway = GatewayServer(LocalGateway(), host=self._host, port=self._gateway_port)
-            self.gateway.start()
+            self._start_functions(template)
         return self
 
+    def _start_functions(self, template: dict[str, Any]) -> None:
+        """The handlers run in this process, as Lambda would run them: with the template's environment."""
+        configure_moto(self.aws_url, MOTO_CONFIG)
+        self.router = LambdaRouter(functions_of(template))
+        self._routing = lambda_routed_to(self.router)
+        self._routing.__enter__()
+        self.workflow_arn = deploy_workflow(self._client, STACK_NAME, template)
+        # moto's interpreter calls Lambda at MOTO_PORT; the buy function starts the workflow by its ARN.
+        self.env.update(BUY_WORKFLOW_ARN=self.workflow_arn, MOTO_PORT=str(self._moto_port))
+        os.environ.update(self.env)
+        self.gateway = GatewayServer(LocalGateway(), host=self._host, port=self._gateway_port or 0)
+        self.gateway.start()
+        if self._schedule:
+            self.scheduler = LocalScheduler(schedules_of(template)).start()
+
     def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
         if self.gateway is not None:
             self.gateway.stop()
+        if self._routing is not None:
+            self._routing.__exit__(None, None, None)
+            configure_moto(self.aws_url, MOTO_DEFAULT_CONFIG)
         self.sandbox.stop()
         self.moto.stop()
 
@@ -99,13 +132,17 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request from three servers is noise
-    stack = DevStack(moto_port=args.moto_port, sandbox_port=args.sandbox_port, gateway_port=args.gateway_port).start()
+    stack = DevStack(
+        moto_port=args.moto_port, sandbox_port=args.sandbox_port, gateway_port=args.gateway_port, schedule=True
+    ).start()
     assert stack.gateway is not None  # noqa: S101 - started with a port
     print(f"Partner API      {stack.gateway.url}  (OpenAPI /openapi.json, Swagger UI /swagger)")
     print(
         f"Minted sandbox   {stack.sandbox.url}  (Digest user {stack.settings.username}; control API under /_sandbox/)"
     )
     print(f"moto_server      {stack.aws_url}  (tables {', '.join(stack.tables)}; secrets {', '.join(stack.secrets)})")
+    print(f"Buy workflow     {stack.workflow_arn}  (moto's Step Functions; POST /orders/workflow starts it)")
+    print("Price schedule   the prices function refreshes the cache as the template's schedule says")
     print("Ctrl-C stops the stack.", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, unquote
 from werkzeug.wrappers import Request, Response
 
 from local.serving import BackgroundServer
-from local.template import TEMPLATE, load_template, resources_of_type
+from local.template import TEMPLATE, FunctionSpec, functions_of, load_template, resources_of_type
 
 logger = logging.getLogger(__name__)
 ROOT = TEMPLATE.parent
@@ -37,10 +37,7 @@ LOCAL_CLAIMS = {"sub": "local-developer", "iss": "local", "aud": "minted-gateway
 class Route:
     method: str
     path: str  # OpenAPI form: /orders/{external_id}
-    function: str  # logical id
-    handler: str  # module.function
-    code_uri: str
-    timeout: int
+    function: FunctionSpec
 
     @property
     def route_key(self) -> str:
@@ -64,38 +61,33 @@ class Route:
 def routes_from_template(template: dict[str, Any] | None = None) -> list[Route]:
     template = template or load_template()
     (api,) = resources_of_type(template, "AWS::Serverless::HttpApi").values()
-    defaults = template.get("Globals", {}).get("Function", {})
+    functions = functions_of(template)
     routes = []
     for path, operations in api["Properties"]["DefinitionBody"]["paths"].items():
         for method, operation in operations.items():
             uri = operation["x-amazon-apigateway-integration"]["uri"]
             text = uri["Fn::Sub"] if isinstance(uri, dict) else str(uri)
             function = re.search(r"\$\{(\w+)\.Arn\}", text).group(1)  # type: ignore[union-attr]
-            props = template["Resources"][function]["Properties"]
-            routes.append(
-                Route(
-                    method=method.upper(),
-                    path=path,
-                    function=function,
-                    handler=props["Handler"],
-                    code_uri=props["CodeUri"],
-                    timeout=int(props.get("Timeout", defaults.get("Timeout", 3))),
-                )
-            )
+            routes.append(Route(method.upper(), path, functions[function]))
     return routes
 
 
-def load_handler(route: Route) -> Any:
+_import_lock = threading.Lock()
+
+
+def load_handler(function: FunctionSpec) -> Any:
     """Import the function's module from its CodeUri (module names are unique per function)."""
-    module_name, function_name = route.handler.rsplit(".", 1)
-    module = sys.modules.get(module_name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(module_name, ROOT / route.code_uri / f"{module_name}.py")
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {route.handler} from {route.code_uri}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
+    module_name, function_name = function.handler.rsplit(".", 1)
+    with _import_lock:
+        module = sys.modules.get(module_name)
+        if module is None:
+            path = ROOT / function.code_uri / f"{module_name}.py"
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {function.handler} from {function.code_uri}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            sys.modules[module_name] = module
     return getattr(module, function_name)
 
 
@@ -193,14 +185,9 @@ class LocalGateway:
 
     def __init__(self, routes: list[Route] | None = None) -> None:
         self.routes = routes if routes is not None else routes_from_template()
-        self._handlers: dict[str, Any] = {}
-        self._lock = threading.Lock()
 
     def handler_for(self, route: Route) -> Any:
-        with self._lock:
-            if route.function not in self._handlers:
-                self._handlers[route.function] = load_handler(route)
-            return self._handlers[route.function]
+        return load_handler(route.function)
 
     def openapi(self, server_url: str) -> dict[str, Any]:
         """One document from every function's resolver (each function documents its routes)."""
@@ -213,10 +200,8 @@ class LocalGateway:
         }
         seen = set()
         for route in self.routes:
-            module = sys.modules.get(route.handler.rsplit(".", 1)[0])
-            if module is None:
-                self.handler_for(route)
-                module = sys.modules[route.handler.rsplit(".", 1)[0]]
+            self.handler_for(route)
+            module = sys.modules[route.function.handler.rsplit(".", 1)[0]]
             if module.__name__ in seen:
                 continue
             seen.add(module.__name__)
@@ -243,9 +228,10 @@ class LocalGateway:
                 continue
             event = http_event(request, route, params)
             try:
-                result = self.handler_for(route)(event, LocalContext(route.function, route.timeout))
+                context = LocalContext(route.function.logical_id, route.function.timeout)
+                result = self.handler_for(route)(event, context)
             except Exception:
-                logger.exception("function %s failed", route.function)
+                logger.exception("function %s failed", route.function.logical_id)
                 return _gateway_error(500, "Internal Server Error")
             return to_response(result)
         return _gateway_error(404, "Not Found")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,25 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
     return {name: r for name, r in template["Resources"].items() if r["Type"] == resource_type}
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    handler: str  # module.function
+    code_uri: str
+    timeout: int
+
+
+def functions_of(template: dict[str, Any] | None = None) -> dict[str, FunctionSpec]:
+    template = template or load_template()
+    default_timeout = int(template.get("Globals", {}).get("Function", {}).get("Timeout", 3))
+    specs = {}
+    for logical_id, resource in resources_of_type(template, "AWS::Serverless::Function").items():
+        props = resource["Properties"]
+        timeout = int(props.get("Timeout", default_timeout))
+        specs[logical_id] = FunctionSpec(logical_id, props["Handler"], props["CodeUri"], timeout)
+    return specs
 
 
 def create_tables(dynamodb: Any, template: dict[str, Any] | None = None) -> dict[str, str]:

@@ -1,4 +1,7 @@
-"""Buy: POST /orders and the workflow's ``place_order`` task. Places an order once per external_id."""
+"""Buy: POST /orders, POST /orders/workflow and the workflow's ``place_order`` task.
+
+Places an order once per external_id, directly or through the buy workflow.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +13,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import new_resolver
+from minted_gateway.api.http import json_response, new_resolver
 from minted_gateway.api.views import outcome_response, outcome_task_result
 from minted_gateway.errors import REJECTIONS, OrderRejected
 from minted_gateway.observability import observability
 from minted_gateway.orders.place_order import OrderOutcome
 from minted_gateway.orders.record import State
 from minted_gateway.orders.requests import OrderRequest
+from minted_gateway.orders.workflow import WorkflowRequest
 
 logger, tracer, metrics = observability()
 app = new_resolver(metrics)
@@ -41,8 +45,34 @@ def post_order(order: Annotated[OrderRequest, Body()]) -> Response[str]:
     return outcome_response(_place(order))
 
 
+@app.post(
+    "/orders/workflow",
+    summary="Start the buy workflow: fix the price, check the guard, buy once, follow the order to its end",
+    responses={
+        202: {"description": "Started; the same request again answers with the same execution"},
+        409: {"description": "A workflow with this external_id was started for a different order"},
+        422: {"description": "Invalid input"},
+    },
+    tags=["orders"],
+)
+def post_order_workflow(request: Annotated[WorkflowRequest, Body()]) -> Response[str]:
+    execution = runtime.start_buy_workflow()(request)
+    metrics.add_metric(name="WorkflowStartRequests", unit=MetricUnit.Count, value=1)
+    body = {
+        "external_id": request.external_id,
+        "execution_name": execution.name,
+        "execution_arn": execution.arn,
+        "status": execution.status,
+        "started_at": execution.started_at.isoformat(),
+    }
+    return json_response(202, body, {"Location": f"/orders/{request.external_id}"})
+
+
 def place_order_task(payload: dict[str, Any]) -> dict[str, Any]:
-    outcome = _place(OrderRequest.model_validate(payload.get("order")))
+    order = dict(payload.get("order") or {})
+    if "price_token" in payload:  # the workflow passes the token it fixed beside the order
+        order["price_token"] = payload["price_token"]
+    outcome = _place(OrderRequest.model_validate(order))
     rejection = outcome.record.rejection
     if outcome.record.state is State.REJECTED and rejection is not None:
         raise REJECTIONS.get(rejection.code, OrderRejected)(rejection.message, details=rejection.details)

@@ -1,4 +1,4 @@
-"""Get order: GET /orders/{external_id} and the workflow's ``get_order`` task."""
+"""Get order: GET /orders/{external_id}, and the workflow's ``get_order`` and ``record_failure`` tasks."""
 
 from __future__ import annotations
 
@@ -40,6 +40,15 @@ def get_order_task(payload: dict[str, Any]) -> dict[str, Any]:
     return _read(str(payload.get("external_id", "")))
 
 
+def record_failure_task(payload: dict[str, Any]) -> dict[str, Any]:
+    """The workflow's failure path: note the failure on the order's ledger row."""
+    external_id, error = str(payload.get("external_id", "")), str(payload.get("error") or "WorkflowFailed")
+    result = runtime.record_workflow_failure()(external_id, error, str(payload.get("execution", "")))
+    metrics.add_metric(name="WorkflowFailures", unit=MetricUnit.Count, value=1)
+    logger.warning("buy workflow failed", extra={"external_id": external_id, "error": error, **result})
+    return result
+
+
 def _read(external_id: str) -> dict[str, Any]:
     view = runtime.get_order()(external_id)
     metrics.add_metric(name="OrdersRead", unit=MetricUnit.Count, value=1)
@@ -52,4 +61,4 @@ def _read(external_id: str) -> dict[str, Any]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:
     runtime.bind_to_invocation(context)
-    return dispatch(event, context, app, {"get_order": get_order_task})
+    return dispatch(event, context, app, {"get_order": get_order_task, "record_failure": record_failure_task})

@@ -14,7 +14,7 @@ from minted_gateway.api.http import json_response, new_resolver
 from minted_gateway.api.views import prices_body, quote_body
 from minted_gateway.minted.models import Currency
 from minted_gateway.observability import observability
-from minted_gateway.prices.quotes import QuoteRequest
+from minted_gateway.prices.quotes import PriceGuard, QuoteRequest
 
 logger, tracer, metrics = observability()
 app = new_resolver(metrics)
@@ -51,19 +51,26 @@ def post_quote(quote: Annotated[QuoteRequest, Body()]) -> Response[str]:
 
 
 def quote_task(payload: dict[str, Any]) -> dict[str, Any]:
-    return _quote(QuoteRequest.model_validate(payload.get("quote")))
+    """The workflow's price fix; with a ``guard``, a price above it raises PriceGuardExceeded."""
+    return _quote(
+        QuoteRequest.model_validate(payload.get("quote")), PriceGuard.model_validate(payload.get("guard") or {})
+    )
 
 
-def _quote(request: QuoteRequest) -> dict[str, Any]:
-    body = quote_body(runtime.create_quote()(request))
+def _quote(request: QuoteRequest, guard: PriceGuard | None = None) -> dict[str, Any]:
+    quote = runtime.create_quote()(request)
     metrics.add_metric(name="QuotesCreated", unit=MetricUnit.Count, value=1)
-    return body
+    if guard is not None:
+        guard.check(quote)
+    return quote_body(quote)
 
 
 def refresh_task(payload: dict[str, Any]) -> dict[str, Any]:
     currency = Currency(payload.get("currency") or Currency.TRY)
     result = runtime.refresh_prices()(currency.value)
     metrics.add_metric(name="PriceRefreshes", unit=MetricUnit.Count, value=1)
+    if result["previous_age_seconds"] is not None:  # how old the cache had grown: alarms when refreshes stop
+        metrics.add_metric(name="PriceAgeSeconds", unit=MetricUnit.Seconds, value=result["previous_age_seconds"])
     logger.info("prices refreshed", extra={"currency": currency.value, "stored": result["stored"]})
     return result
 

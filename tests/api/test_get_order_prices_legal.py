@@ -173,8 +173,16 @@ def test_refused_partner_credentials_are_a_502_that_names_no_secret(api: Api) ->
 
 def test_the_local_stage_serves_one_openapi_document_and_swagger(api: Api) -> None:
     document = api.get("/openapi.json").json()
-    assert set(document["paths"]) == {"/orders", "/orders/{external_id}", "/prices", "/quotes", "/legal",
-                                      "/legal/{document_type}"}  # fmt: skip
+    routes = {
+        "/orders",
+        "/orders/workflow",
+        "/orders/{external_id}",
+        "/prices",
+        "/quotes",
+        "/legal",
+        "/legal/{document_type}",
+    }
+    assert set(document["paths"]) == routes
     assert "OrderRequest" in document["components"]["schemas"]
     swagger = api.get("/swagger")
     assert swagger.status_code == 200 and "/openapi.json" in swagger.text

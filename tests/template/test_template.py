@@ -94,3 +94,43 @@ def test_tests_run_on_exactly_what_the_layer_ships() -> None:
     assert {name: dev.get(name) for name in layer} == layer
     # The X-Ray SDK brings botocore; boto3 must then match it rather than come from the runtime.
     assert {"boto3", "botocore", "s3transfer"} <= set(layer)
+
+
+def test_the_buy_workflow_logs_without_execution_data_and_traces(template: dict[str, Any]) -> None:
+    props = template["Resources"]["BuyWorkflow"]["Properties"]
+    assert props["Type"] == "STANDARD" and props["Tracing"] == {"Enabled": True}
+    assert props["Logging"]["IncludeExecutionData"] is False
+    definition = (ROOT / props["DefinitionUri"]).read_text()
+    assert set(re.findall(r"\$\{(\w+)\}", definition)) == set(props["DefinitionSubstitutions"])
+
+
+def test_steps_after_which_a_buy_may_have_reached_minted_retry_only_what_cannot_have_bought() -> None:
+    import json
+
+    states = json.loads((ROOT / "statemachine" / "buy.asl.json").read_text())["States"]
+    safe = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+            "Lambda.TooManyRequestsException", "OrderInProgress"}  # fmt: skip
+    for name in ("PlaceOrder", "SettleOrder"):
+        retried = {error for retry in states[name]["Retry"] for error in retry["ErrorEquals"]}
+        assert retried <= safe, name
+        assert states[name]["Parameters"]["Payload"]["action"] == "place_order"
+
+
+def test_every_route_has_an_authorizer_chosen_by_auth_mode(template: dict[str, Any]) -> None:
+    (api,) = resources_of_type(template, "AWS::Serverless::HttpApi").values()
+    for path, operations in api["Properties"]["DefinitionBody"]["paths"].items():
+        for method, operation in operations.items():
+            assert operation["security"] == {"Fn::If": ["UseJwtAuth", [{"PartnerJwt": []}], {"Ref": "AWS::NoValue"}]}, (
+                path
+            )
+            assert operation["x-amazon-apigateway-auth"] == {
+                "Fn::If": ["UseJwtAuth", {"Ref": "AWS::NoValue"}, {"type": "AWS_IAM"}]
+            }, f"{method} {path}"
+
+
+def test_the_price_schedule_is_named_retried_and_has_a_dead_letter_queue(template: dict[str, Any]) -> None:
+    schedule = template["Resources"]["PricesFunction"]["Properties"]["Events"]["RefreshPrices"]
+    assert schedule["Type"] == "ScheduleV2"
+    props = schedule["Properties"]
+    assert props["Name"] == {"Fn::Sub": "${AWS::StackName}-price-refresh"}
+    assert props["RetryPolicy"]["MaximumRetryAttempts"] >= 1 and "Arn" in props["DeadLetterConfig"]

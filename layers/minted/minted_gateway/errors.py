@@ -46,6 +46,10 @@ class OrderRejected(GatewayError):
     status, code = 422, "order_rejected"
 
 
+class PriceGuardExceeded(GatewayError):
+    status, code = 422, "price_guard_exceeded"
+
+
 class CustomerDetailsRequired(GatewayError):
     status, code = 422, "customer_details_required"
 

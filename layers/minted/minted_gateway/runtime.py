@@ -16,10 +16,11 @@ from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.get_order import GetOrder
 from minted_gateway.orders.place_order import PlaceOrder
+from minted_gateway.orders.workflow import RecordWorkflowFailure, StartBuyWorkflow, StepFunctionsEngine
 from minted_gateway.prices.get_prices import GetPrices, RefreshPrices
 from minted_gateway.prices.price_cache import DynamoDbPriceCache
 from minted_gateway.prices.quotes import CreateQuote
-from minted_gateway.settings import settings
+from minted_gateway.settings import SettingsError, settings
 
 # Leave this much of a Lambda's time for writing the ledger after Minted answers.
 RESERVED_SECONDS = 3.0
@@ -84,6 +85,21 @@ def create_quote() -> CreateQuote:
 
 
 @functools.cache
+def start_buy_workflow() -> StartBuyWorkflow:
+    import boto3  # noqa: PLC0415 - only the buy function starts workflows
+
+    arn = settings().buy_workflow_arn
+    if not arn:
+        raise SettingsError("invalid environment: BUY_WORKFLOW_ARN (missing)")
+    return StartBuyWorkflow(StepFunctionsEngine(boto3.client("stepfunctions"), arn))
+
+
+@functools.cache
+def record_workflow_failure() -> RecordWorkflowFailure:
+    return RecordWorkflowFailure(order_ledger())
+
+
+@functools.cache
 def legal_documents() -> LegalDocuments:
     return LegalDocuments(minted(), lifetime_seconds=settings().legal_cache_seconds, clock=time.time)
 
@@ -100,5 +116,6 @@ def bind_to_invocation(context: Any) -> None:
 def reset() -> None:
     """Forget every cached client and use case (tests, and the local gateway after a restart)."""
     for cached in (minted, dynamodb, fingerprinter, order_ledger, price_cache, place_order, get_order,
-                   get_prices, refresh_prices, create_quote, legal_documents, settings):  # fmt: skip
+                   get_prices, refresh_prices, create_quote, legal_documents, start_buy_workflow,
+                   record_workflow_failure, settings):  # fmt: skip
         cached.cache_clear()

@@ -80,6 +80,8 @@ class OrderRecord(BaseModel):
     total: Decimal | None = None
     order_at: str | None = None
     rejection: Rejection | None = None
+    workflow_execution: str | None = None  # the buy workflow that failed on this order, if one did
+    workflow_error: str | None = None
     history: list[HistoryEntry] = []
 
     @property

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from minted_gateway.errors import GatewayError, from_minted
 from minted_gateway.minted import errors as minted_errors
@@ -88,8 +88,9 @@ class RefreshPrices:
         self._clock = clock
         self._history_seconds = history_days * 86400
 
-    def __call__(self, currency: str) -> dict[str, object]:
+    def __call__(self, currency: str) -> dict[str, Any]:
         now = self._clock()
+        previous = self._cache.latest(currency)
         try:
             snapshot = snapshot_from(self._minted.product_prices(currency), currency, now)
         except minted_errors.MintedError as exc:
@@ -97,5 +98,7 @@ class RefreshPrices:
         stored = self._cache.store(snapshot)
         minute = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%MZ")
         recorded = self._cache.record_history(snapshot, minute, int(now) + self._history_seconds)
+        previous_age = math.floor(now - float(previous.fetched_at)) if previous else None
         return {"currency": currency, "as_of": snapshot.as_of.isoformat(), "stored": stored, "history_minute": minute,
-                "history_recorded": recorded, "skus": [p.sku for p in snapshot.prices]}  # fmt: skip
+                "history_recorded": recorded, "skus": [p.sku for p in snapshot.prices],
+                "previous_age_seconds": previous_age}  # fmt: skip

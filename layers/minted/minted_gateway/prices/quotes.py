@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from minted_gateway.errors import InvalidInput, from_minted
+from minted_gateway.errors import InvalidInput, PriceGuardExceeded, from_minted
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import Currency, PriceFix, PriceFixRequest
 from minted_gateway.orders.requests import ItemIn
@@ -37,6 +37,28 @@ class QuoteRequest(BaseModel):
         if self.total is not None and (self.sku is None or self.customer_external_id is None):
             raise ValueError("total mode needs sku and customer_external_id")
         return self
+
+
+class PriceGuard(BaseModel):
+    """Limits a scheduled buy sets in advance: above them, buy nothing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_unit_price: Money | None = Field(default=None, description="the most to pay per gram")
+    max_total: Money | None = Field(default=None, description="the most to pay for the whole order")
+
+    def check(self, quote: Quote) -> None:
+        too_dear = [line.sku for line in quote.lines if self.max_unit_price and line.unit_price > self.max_unit_price]
+        if too_dear:
+            raise PriceGuardExceeded(
+                f"The price per gram is above the guard ({self.max_unit_price}); nothing was bought.",
+                details=[{"field": "max_unit_price", "message": f"exceeded for {', '.join(too_dear)}"}],
+            )
+        if self.max_total is not None and quote.total > self.max_total:
+            raise PriceGuardExceeded(
+                f"The total {quote.total} is above the guard ({self.max_total}); nothing was bought.",
+                details=[{"field": "max_total", "message": "exceeded"}],
+            )
 
 
 class MintedPriceFix(Protocol):
