@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import json_response, new_resolver
+from minted_gateway.api.schemas import OrderBody, WorkflowStartedBody, answers
 from minted_gateway.api.views import outcome_response, outcome_task_result
 from minted_gateway.errors import REJECTIONS, OrderRejected
 from minted_gateway.observability import observability
@@ -29,16 +30,22 @@ app = new_resolver(metrics)
 @app.post(
     "/orders",
     summary="Buy metal with a quote's price token, once per external_id",
-    responses={
-        200: {"description": "A replay (header Idempotent-Replayed) or a settled earlier attempt"},
-        201: {"description": "Minted accepted the order"},
-        202: {"description": "Sent, but Minted's answer was lost; GET the order to see it settled"},
-        409: {"description": "Conflict: another payload used this external_id, or it is in progress (Retry-After)"},
-        422: {"description": "Invalid input, an expired quote, or Minted refused the order"},
-        429: {"description": "Minted is rate limiting (Retry-After)"},
-        502: {"description": "The partner's Minted credentials are refused"},
-        503: {"description": "Minted or the ledger is unavailable; nothing was bought (Retry-After)"},
-    },
+    responses=answers(
+        {
+            200: ("A replay (header Idempotent-Replayed) or a settled earlier attempt", OrderBody),
+            201: ("Minted accepted the order", OrderBody),
+            202: ("Sent, but Minted's answer was lost; GET the order to see it settled", OrderBody),
+        },
+        {
+            403: "Minted does not allow this partner to buy (stored, replayed)",
+            409: "Another payload used this external_id, or it is in progress (Retry-After)",
+            415: "The body is not JSON",
+            422: "Invalid input, an expired quote, or Minted refused the order",
+            429: "Minted is rate limiting (Retry-After)",
+            502: "The partner's Minted credentials are refused",
+            503: "Minted or the ledger is unavailable; nothing was bought (Retry-After)",
+        },
+    ),
     tags=["orders"],
 )
 def post_order(order: Annotated[OrderRequest, Body()]) -> Response[str]:
@@ -48,11 +55,15 @@ def post_order(order: Annotated[OrderRequest, Body()]) -> Response[str]:
 @app.post(
     "/orders/workflow",
     summary="Start the buy workflow: fix the price, check the guard, buy once, follow the order to its end",
-    responses={
-        202: {"description": "Started; the same request again answers with the same execution"},
-        409: {"description": "A workflow with this external_id was started for a different order"},
-        422: {"description": "Invalid input"},
-    },
+    responses=answers(
+        {202: ("Started; the same request again answers with the same execution", WorkflowStartedBody)},
+        {
+            409: "A workflow with this external_id was started for a different order",
+            415: "The body is not JSON",
+            422: "Invalid input",
+            503: "Step Functions is unavailable",
+        },
+    ),
     tags=["orders"],
 )
 def post_order_workflow(request: Annotated[WorkflowRequest, Body()]) -> Response[str]:

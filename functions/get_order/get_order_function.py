@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import json_response, new_resolver
+from minted_gateway.api.schemas import OrderBody, answers
 from minted_gateway.api.views import order_view_body
 from minted_gateway.observability import observability
 from minted_gateway.validation import EXTERNAL_ID_PATTERN
@@ -24,12 +25,16 @@ ExternalIdPath = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN, description="t
 @app.get(
     "/orders/<external_id>",
     summary="The order as the ledger records it, refreshed from Minted while it can still change",
-    responses={
-        200: {"description": "The order"},
-        404: {"description": "Neither the ledger nor Minted knows this external_id"},
-        422: {"description": "The external_id is not a valid order id"},
-        503: {"description": "The ledger or Minted is unavailable"},
-    },
+    responses=answers(
+        {200: ("The order", OrderBody)},
+        {
+            404: "Neither the ledger nor Minted knows this external_id",
+            422: "The external_id is not a valid order id",
+            429: "Minted is rate limiting (Retry-After)",
+            502: "The partner's Minted credentials are refused",
+            503: "The ledger or Minted is unavailable",
+        },
+    ),
     tags=["orders"],
 )
 def get_order(external_id: ExternalIdPath) -> Response[str]:

@@ -11,25 +11,41 @@ from aws_lambda_powertools.metrics import MetricUnit
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import json_response, new_resolver
+from minted_gateway.api.schemas import LegalDocumentBody, LegalListBody, answers
 from minted_gateway.api.views import legal_body, legal_list_body
 from minted_gateway.observability import observability
 
 logger, tracer, metrics = observability()
 app = new_resolver(metrics)
 
+UPSTREAM_ERRORS = {
+    429: "Minted is rate limiting (Retry-After)",
+    502: "The partner's Minted credentials are refused",
+    503: "Minted is unavailable",
+}
 DocumentType = Annotated[str, Path(pattern=r"^[a-z_]{3,40}$", description="e.g. kvkk_disclosure")]
 
 
-@app.get("/legal", summary="The legal documents Minted publishes", tags=["legal"],
-         responses={200: {"description": "The list"}, 503: {"description": "Minted is unavailable"}})  # fmt: skip
+@app.get(
+    "/legal",
+    summary="The legal documents Minted publishes",
+    tags=["legal"],
+    responses=answers({200: ("The list", LegalListBody)}, UPSTREAM_ERRORS),
+)
 def list_documents() -> Response[str]:
     metrics.add_metric(name="LegalDocumentsServed", unit=MetricUnit.Count, value=1)
     return json_response(200, legal_list_body(runtime.legal_documents().list()))
 
 
-@app.get("/legal/<document_type>", summary="One legal document (HTML content and PDF link)", tags=["legal"],
-         responses={200: {"description": "The document"}, 404: {"description": "No such document"},
-                    503: {"description": "Minted is unavailable"}})  # fmt: skip
+@app.get(
+    "/legal/<document_type>",
+    summary="One legal document (HTML content and PDF link)",
+    tags=["legal"],
+    responses=answers(
+        {200: ("The document", LegalDocumentBody)},
+        {**UPSTREAM_ERRORS, 404: "No such document", 422: "Not a document type"},
+    ),
+)
 def get_document(document_type: DocumentType) -> Response[str]:
     metrics.add_metric(name="LegalDocumentsServed", unit=MetricUnit.Count, value=1)
     return json_response(200, legal_body(runtime.legal_documents().get(document_type)))

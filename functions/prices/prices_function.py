@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import json_response, new_resolver
+from minted_gateway.api.schemas import PricesBody, QuoteBody, answers
 from minted_gateway.api.views import prices_body, quote_body
 from minted_gateway.minted.models import Currency
 from minted_gateway.observability import observability
@@ -23,11 +24,15 @@ app = new_resolver(metrics)
 @app.get(
     "/prices",
     summary="The latest price per metal, with its age; refreshed from Minted when older than the limit",
-    responses={
-        200: {"description": "Prices"},
-        422: {"description": "Unknown currency"},
-        503: {"description": "No cached prices and Minted is unavailable"},
-    },
+    responses=answers(
+        {200: ("Prices", PricesBody)},
+        {
+            422: "Unknown currency",
+            429: "Minted is rate limiting (Retry-After)",
+            502: "The partner's Minted credentials are refused",
+            503: "No cached prices and Minted is unavailable",
+        },
+    ),
     tags=["prices"],
 )
 def get_prices(currency: Annotated[Currency, Query()] = Currency.TRY) -> Response[str]:
@@ -39,11 +44,16 @@ def get_prices(currency: Annotated[Currency, Query()] = Currency.TRY) -> Respons
 @app.post(
     "/quotes",
     summary="Lock a price for about four minutes: amount mode (items) or total mode (money to spend)",
-    responses={
-        201: {"description": "A quote with its price token"},
-        422: {"description": "Invalid input"},
-        503: {"description": "Minted is unavailable"},
-    },
+    responses=answers(
+        {201: ("A quote with its price token", QuoteBody)},
+        {
+            415: "The body is not JSON",
+            422: "Invalid input",
+            429: "Minted is rate limiting (Retry-After)",
+            502: "The partner's Minted credentials are refused",
+            503: "Minted is unavailable",
+        },
+    ),
     tags=["prices"],
 )
 def post_quote(quote: Annotated[QuoteRequest, Body()]) -> Response[str]:

@@ -30,6 +30,10 @@ class InvalidInput(GatewayError):
     status, code = 422, "invalid_input"
 
 
+class UnsupportedMediaType(GatewayError):
+    status, code = 415, "unsupported_media_type"
+
+
 class OrderConflict(GatewayError):
     status, code = 409, "order_conflict"
 

@@ -14,7 +14,12 @@ from typing import Any
 
 
 def loads(text: str | bytes) -> Any:
-    return json.loads(text, parse_float=Decimal)
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except RecursionError:
+        # Nesting deeper than Python can follow is bad input, not a crash.
+        document = text if isinstance(text, str) else text.decode("utf-8", "replace")
+        raise json.JSONDecodeError("nesting too deep", document, 0) from None
 
 
 def dumps(value: Any) -> str:

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from minted_gateway.legal.documents import LegalDocuments
-from minted_gateway.minted import MintedClient, SecretsManagerCredentials
+from minted_gateway.minted import MintedClient, MintedClientConfig, SecretsManagerCredentials
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.get_order import GetOrder
@@ -29,7 +29,10 @@ RESERVED_SECONDS = 3.0
 @functools.cache
 def minted() -> MintedClient:
     s = settings()
-    return MintedClient(SecretsManagerCredentials(s.partner_secret_id, max_age=s.secret_max_age_seconds))
+    config = MintedClientConfig(
+        connect_timeout=s.minted_connect_timeout_seconds, read_timeout=s.minted_read_timeout_seconds
+    )
+    return MintedClient(SecretsManagerCredentials(s.partner_secret_id, max_age=s.secret_max_age_seconds), config)
 
 
 @functools.cache

@@ -31,6 +31,8 @@ class Settings(BaseModel):
     # A RECEIVED claim older than this belongs to an invocation that died: look Minted up, then go on.
     claim_seconds: int = Field(default=40, ge=1)
     secret_max_age_seconds: int = Field(default=300, ge=0)
+    minted_connect_timeout_seconds: float = Field(default=3.05, gt=0, le=10)
+    minted_read_timeout_seconds: float = Field(default=10.0, gt=0, le=25)
     # Only the buy function starts the workflow; elsewhere it is not set.
     buy_workflow_arn: str | None = None
 

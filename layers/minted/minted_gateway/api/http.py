@@ -7,11 +7,14 @@ from typing import Any
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import jsonutil
-from minted_gateway.errors import GatewayError, InvalidInput
+from minted_gateway.errors import GatewayError, InvalidInput, UnsupportedMediaType
 
 logger = logging.getLogger(__name__)
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -53,6 +56,21 @@ def new_resolver(metrics: Metrics | None = None) -> APIGatewayHttpResolver:
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[str]:
         error = InvalidInput("The request is not valid; see details.", details=validation_details(list(exc.errors())))
+        refused(error.status)
+        return error_response(error)
+
+    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+    def _media_type(exc: RequestUnsupportedContentType) -> Response[str]:
+        error = UnsupportedMediaType(
+            "Send the body as application/json.", details=[{"field": "content-type", "message": "not JSON"}]
+        )
+        refused(error.status)
+        return error_response(error)
+
+    @app.exception_handler(UnicodeDecodeError)  # type: ignore[untyped-decorator]
+    def _not_utf8(exc: UnicodeDecodeError) -> Response[str]:
+        # API Gateway hands a binary body over base64-encoded; decoding it as text fails.
+        error = InvalidInput("The body is not UTF-8 JSON.", details=[{"field": "body", "message": "not UTF-8"}])
         refused(error.status)
         return error_response(error)
 

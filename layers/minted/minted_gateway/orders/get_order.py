@@ -35,8 +35,6 @@ class GetOrder:
             return OrderView(record=None, minted_order=self._from_minted_only(external_id), refreshed=True)
         if record.is_final or record.state in (State.REJECTED, State.NOT_PLACED):
             return OrderView(record)
-        if record.state is State.RECEIVED and not record.claim_is_stale(self._now()):
-            return OrderView(record)  # being placed right now
         if record.state is State.SUBMITTED:
             return self._refresh(record)
         return self._settle(record)
@@ -62,11 +60,15 @@ class GetOrder:
         return OrderView(updated, refreshed=True)
 
     def _settle(self, record: OrderRecord) -> OrderView:
-        """UNKNOWN, or a claim whose invocation died: ask Minted by external_id. A read never buys."""
+        """RECEIVED or UNKNOWN: ask Minted by external_id, so the answer agrees with Minted. A read never buys.
+
+        A fresh claim is asked too: its invocation may have placed the order and then failed to write
+        the ledger. When Minted has nothing yet, the claim is left to its invocation.
+        """
         try:
             order = self._minted.find_order(OrderLookup(external_id=record.external_id))
         except minted_errors.MintedNotFoundError:
-            if record.state is State.RECEIVED:
+            if record.claim_is_stale(self._now()):
                 # The claim outlived its invocation and Minted has nothing: the buy never left.
                 changes = {"state": State.NOT_PLACED, "claim_expires_at": 0}
                 return OrderView(

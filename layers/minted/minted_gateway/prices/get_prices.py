@@ -56,10 +56,14 @@ class GetPrices:
 
     def __call__(self, currency: str) -> PricesView:
         now = self._clock()
-        cached = self._cache.latest(currency)
+        try:
+            cached = self._cache.latest(currency)
+        except GatewayError:
+            logger.warning("price cache unreadable; answering from Minted")
+            cached = None
         if cached is not None and now - float(cached.fetched_at) <= self._max_age:
             return self._view(cached, now, "cache")
-        if cached is not None and not self._cache.take_refresh_lease(currency, now, LEASE_SECONDS):
+        if cached is not None and not self._lease(currency, now):
             return self._view(cached, now, "cache", stale=True)  # someone else is refreshing
         try:
             live = self._minted.product_prices(currency)
@@ -73,6 +77,14 @@ class GetPrices:
         except GatewayError:
             logger.warning("price cache write failed; answering with the live prices")
         return self._view(fresh, now, "minted")
+
+    def _lease(self, currency: str, now: float) -> bool:
+        """Whether this caller refreshes; with a cache that takes no writes, every caller may."""
+        try:
+            return self._cache.take_refresh_lease(currency, now, LEASE_SECONDS)
+        except GatewayError:
+            logger.warning("price cache lease not writable; refreshing without it")
+            return True
 
     def _view(self, snapshot: PriceSnapshot, now: float, source: str, *, stale: bool = False) -> PricesView:
         age = max(0, math.floor(now - float(snapshot.fetched_at)))

@@ -1,0 +1,140 @@
+"""The API's answers as documented types, for the OpenAPI document (the views build the same shapes).
+
+Schemathesis checks every answer against these in the tests, so the document cannot drift from
+the behaviour. Money and grams are exact decimals sent as JSON numbers; a Step Functions task gets
+them as strings.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel, WithJsonSchema
+
+Number = Annotated[Decimal, WithJsonSchema({"type": "number", "description": "an exact decimal"})]
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail | dict[str, Any]]
+    order: dict[str, Any] | None = None  # a refused order, with its ledger row
+
+
+class ErrorBody(BaseModel):
+    error: ErrorInfo
+
+
+class OrderLineBody(BaseModel):
+    sku: str
+    amount: Number
+    unit_price: Number | None = None
+    total: Number | None = None
+
+
+class HistoryEntryBody(BaseModel):
+    at: str
+    state: str
+    status: str | None = None
+    note: str | None = None
+
+
+class OrderBody(BaseModel):
+    external_id: str | None
+    state: str | None
+    status: str | None
+    final: bool
+    mode: str | None = None
+    customer_external_id: str | None = None
+    currency: str | None
+    items: list[OrderLineBody]
+    price: Number | None
+    total: Number | None
+    order_codes: list[str]
+    guids: list[str]
+    order_at: str | None
+    created_at: str | None = None
+    updated_at: str | None = None
+    history: list[HistoryEntryBody] = []
+    rejection: dict[str, Any] | None = None
+    refreshed: bool | None = None
+    stale: bool | None = None
+    source: str | None = None
+
+
+class PriceBody(BaseModel):
+    sku: str
+    product_id: int
+    name: str | None = None
+    buy_price: Number
+    sell_price: Number
+    spot_price: Number
+
+
+class PricesBody(BaseModel):
+    currency: str
+    as_of: str
+    age_seconds: int
+    source: str
+    refreshed: bool
+    stale: bool
+    prices: list[PriceBody]
+
+
+class QuoteLineBody(BaseModel):
+    sku: str
+    amount: Number
+    unit_price: Number
+    line_total: Number
+
+
+class QuoteBody(BaseModel):
+    price_token: str
+    expires_at: str
+    expires_in_seconds: int
+    currency: str
+    mode: str
+    lines: list[QuoteLineBody]
+    total: Number
+
+
+class LegalSummaryBody(BaseModel):
+    type: str
+    title: str
+    version: str
+
+
+class LegalListBody(BaseModel):
+    documents: list[LegalSummaryBody]
+
+
+class LegalDocumentBody(LegalSummaryBody):
+    content: str
+    pdf_url: str | None = None
+    updated_at: str
+
+
+class WorkflowStartedBody(BaseModel):
+    external_id: str
+    execution_name: str
+    execution_arn: str
+    status: str
+    started_at: str
+
+
+def answers(ok: dict[int, tuple[str, type[BaseModel]]], errors: dict[int, str]) -> dict[int, OpenAPIResponse]:
+    """A route's ``responses``: its successes with their bodies, and its errors with the error body."""
+    documented: dict[int, Any] = {
+        status: {"description": text, "content": {"application/json": {"model": model}}}
+        for status, (text, model) in ok.items()
+    }
+    for status, text in errors.items():
+        documented[status] = {"description": text, "content": {"application/json": {"model": ErrorBody}}}
+    return documented
