@@ -34,15 +34,22 @@ $(BIN)/.installed: requirements/dev.txt layers/minted/requirements.txt
 
 venv: $(BIN)/.installed ## create the virtual environment from the pinned requirements
 
+# checkov has pins of its own that clash with cfn-lint's, so it lives in a venv of its own.
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(BASE_PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/checkov.txt
+	touch $@
+
 # Node tools for lint (asl-validator), pinned by package-lock.json.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: venv ## run every test
+test: venv node_modules/.installed ## run every test
 	$(BIN)/python -m pytest
 
-lint: venv node_modules/.installed ## ruff, mypy, cfn-lint (serverless rules), sam validate --lint, asl-validator
+lint: venv node_modules/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, cfn-lint, sam validate, asl-validator, checkov
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -50,6 +57,7 @@ lint: venv node_modules/.installed ## ruff, mypy, cfn-lint (serverless rules), s
 	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 	$(BIN)/sam validate --lint
 	npx --no-install asl-validator --json-path statemachine/buy.asl.json
+	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation -f template.yaml
 
 build: venv ## sam build of everything in the template (arm64)
 	@if [ -z "$(PYTHON313)" ]; then echo "make build needs Python 3.13 (the Lambda runtime); none was found" >&2; exit 1; fi
@@ -73,4 +81,4 @@ lock: ## re-pin requirements/dev.txt from requirements/dev.in in a scratch venv
 	rm -rf .lock-venv
 
 clean: ## remove the virtual environment and build output
-	rm -rf $(VENV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ import threading
 from typing import Any
 
 import boto3
+import requests
 from moto.server import ThreadedMotoServer
 
 from local.gateway import GatewayServer, LocalGateway
@@ -48,7 +49,8 @@ LOCAL_RUNTIME_ENV = {
 
 class DevStack:
     def __init__(self, *, host: str = "127.0.0.1", moto_port: int = 5000, sandbox_port: int = 8080,
-                 gateway_port: int | None = 3000, schedule: bool = False) -> None:  # fmt: skip
+                 gateway_port: int | None = 3000, schedule: bool = False,
+                 extra_env: dict[str, str] | None = None) -> None:  # fmt: skip
         self.settings = SandboxSettings()
         self.sandbox = SandboxServer(self.settings, host=host, port=sandbox_port)
         self.moto = ThreadedMotoServer(ip_address=host, port=moto_port, verbose=False)
@@ -61,6 +63,7 @@ class DevStack:
         self._schedule = schedule
         self._routing: Any = None
         self._moto_port = moto_port
+        self._extra_env = extra_env or {}
 
     def start(self) -> DevStack:
         self.moto.start()
@@ -78,6 +81,7 @@ class DevStack:
             **function_environment(template, {**self.tables, **self.secrets}, {"Stage": "local"}),
             **LOCAL_RUNTIME_ENV,
             "AWS_ENDPOINT_URL": self.aws_url,
+            **self._extra_env,
         }
         if self._gateway_port is not None:
             self._start_functions(template)
@@ -106,6 +110,8 @@ class DevStack:
         if self._routing is not None:
             self._routing.__exit__(None, None, None)
             configure_moto(self.aws_url, MOTO_DEFAULT_CONFIG)
+        # moto keeps its state per process, not per server: forget it, so a later stack starts clean.
+        requests.post(f"{self.aws_url}/moto-api/reset", timeout=5)
         self.sandbox.stop()
         self.moto.stop()
 

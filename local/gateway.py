@@ -9,6 +9,7 @@ which exist only on this local stage: the deployed API has no such routes.
 from __future__ import annotations
 
 import base64
+import contextvars
 import importlib.util
 import json
 import logging
@@ -89,6 +90,19 @@ def load_handler(function: FunctionSpec) -> Any:
             spec.loader.exec_module(module)
             sys.modules[module_name] = module
     return getattr(module, function_name)
+
+
+# The function whose handler this thread is running (for tests that attribute AWS calls to functions).
+current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_function", default=None)
+
+
+def invoke(function: FunctionSpec, event: dict[str, Any]) -> Any:
+    """Run a function's handler as Lambda would: its event, a context with its timeout."""
+    token = current_function.set(function.logical_id)
+    try:
+        return load_handler(function)(event, LocalContext(function.logical_id, function.timeout))
+    finally:
+        current_function.reset(token)
 
 
 class LocalContext:
@@ -228,8 +242,7 @@ class LocalGateway:
                 continue
             event = http_event(request, route, params)
             try:
-                context = LocalContext(route.function.logical_id, route.function.timeout)
-                result = self.handler_for(route)(event, context)
+                result = invoke(route.function, event)
             except Exception:
                 logger.exception("function %s failed", route.function.logical_id)
                 return _gateway_error(500, "Internal Server Error")

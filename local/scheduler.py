@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from local.gateway import LocalContext, load_handler
+from local.gateway import invoke
 from local.template import FunctionSpec, functions_of, load_template
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class LocalScheduler:
     def fire(self, schedule: Schedule) -> Any:
         """One run, as Scheduler would deliver it (a failure is logged; Scheduler would retry)."""
         try:
-            return load_handler(schedule.function)(dict(schedule.event), LocalContext(schedule.function.logical_id, 60))
+            return invoke(schedule.function, dict(schedule.event))
         except Exception:
             logger.exception("scheduled %s failed", schedule.name)
             return None

@@ -20,7 +20,7 @@ import requests
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
 
-from local.gateway import LocalContext, load_handler
+from local.gateway import invoke
 from local.template import TEMPLATE, FunctionSpec, functions_of, load_template
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -64,7 +64,7 @@ class LambdaRouter:
             self.invocations[name] = self.invocations.get(name, 0) + 1
         event = json.loads(body) if isinstance(body, str | bytes) and body else (body or {})
         try:
-            result = load_handler(spec)(event, LocalContext(name, spec.timeout))
+            result = invoke(spec, event)
         except Exception as exc:  # as Lambda reports an unhandled error: the type is the Step Functions error name
             error = {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": []}
             return json.dumps(error).encode("utf-8"), True

@@ -62,15 +62,20 @@ def functions_of(template: dict[str, Any] | None = None) -> dict[str, FunctionSp
     return specs
 
 
-def create_tables(dynamodb: Any, template: dict[str, Any] | None = None) -> dict[str, str]:
-    """Create every AWS::DynamoDB::Table of the template, named by its logical id."""
+def create_tables(
+    dynamodb: Any, template: dict[str, Any] | None = None, *, time_to_live: bool = True
+) -> dict[str, str]:
+    """Create every AWS::DynamoDB::Table of the template, named by its logical id.
+
+    ``time_to_live=False`` for implementations without UpdateTimeToLive (dynalite).
+    """
     template = template or load_template()
     names = {}
     for logical_id, resource in resources_of_type(template, "AWS::DynamoDB::Table").items():
         props = resource["Properties"]
         dynamodb.create_table(TableName=logical_id, **{k: props[k] for k in _TABLE_KEYS if k in props})
         ttl = props.get("TimeToLiveSpecification")
-        if ttl and ttl.get("Enabled"):
+        if time_to_live and ttl and ttl.get("Enabled"):
             dynamodb.update_time_to_live(
                 TableName=logical_id, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
             )

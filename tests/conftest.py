@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from local.devstack import DevStack
 from local.minted_sandbox.control import SandboxControl
 from local.minted_sandbox.server import SandboxServer
 from local.minted_sandbox.state import SandboxSettings
+from minted_gateway import runtime
 from minted_gateway.minted import MintedClient, MintedClientConfig, PartnerCredentials, StaticCredentials
 
 # Tests never reach a real AWS account: fake credentials and a fixed region, whatever the shell has.
@@ -55,3 +62,104 @@ def client_config() -> MintedClientConfig:
 @pytest.fixture
 def minted(sandbox: SandboxControl, client_config: MintedClientConfig) -> MintedClient:
     return MintedClient(StaticCredentials(partner_credentials(sandbox.base_url)), client_config)
+
+
+# ---------------------------------------------------------------- the whole local API, one per test package
+# Each package that needs the stack defines its own `stack` fixture (tests.stack.running_stack), so
+# that it starts and stops with the package: a package-scoped fixture here would live for the run.
+from tests.stack import Api, DynamoCalls  # noqa: E402 - it needs the constants above
+
+
+@pytest.fixture
+def api(stack: DevStack) -> Api:
+    api = Api(stack)
+    api.minted.reset()
+    runtime.minted().set_time_budget(None)
+    return api
+
+
+@pytest.fixture
+def order_id() -> str:
+    return f"ord-{uuid.uuid4().hex[:20]}"
+
+
+@pytest.fixture
+def dynamo_calls(api: Api) -> Iterator[DynamoCalls]:
+    counter = DynamoCalls()
+    events = runtime.dynamodb().meta.events
+    events.register("before-call.dynamodb.*", counter)
+    yield counter
+    events.unregister("before-call.dynamodb.*", counter)
+
+
+# ---------------------------------------------------------------- what the whole run saw
+class RunRecord:
+    """Log lines our loggers wrote, and the AWS calls each function made, across the whole run."""
+
+    def __init__(self) -> None:
+        self.log_lines: list[str] = []
+        self.aws_calls: set[tuple[str, str, str]] = set()  # (function, iam action, resource name)
+        self.whole_suite = False
+
+
+RUN = RunRecord()
+TESTS = Path(__file__).resolve().parent
+_OUR_LOGGERS = ("minted-gateway", "minted_gateway")
+
+
+def _record_log_lines() -> None:
+    original = logging.Logger.callHandlers
+
+    def call_handlers(self: logging.Logger, record: logging.LogRecord) -> None:
+        if self.name.startswith(_OUR_LOGGERS):  # after the loggers' filters: what is really written
+            fields = {k: str(v) for k, v in vars(record).items() if k not in ("args", "exc_info")}
+            if record.exc_info:
+                fields["exc_text"] = logging.Formatter().formatException(record.exc_info)
+            RUN.log_lines.append(json.dumps(fields, ensure_ascii=False))
+        original(self, record)
+
+    logging.Logger.callHandlers = call_handlers  # type: ignore[method-assign]
+
+
+def _record_aws_calls() -> None:
+    from botocore.client import BaseClient
+
+    from local.gateway import current_function
+
+    original = BaseClient._make_api_call
+
+    def make_api_call(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+        function = current_function.get()
+        if function is not None:
+            action = f"{self.meta.service_model.signing_name}:{operation_name}"
+            RUN.aws_calls.add((function, action, resource_name(api_params)))
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = make_api_call  # type: ignore[method-assign]
+
+
+def resource_name(api_params: dict[str, Any]) -> str:
+    """The template's logical name of the resource a call touches (local names are the logical ids)."""
+    if "TableName" in api_params:
+        return str(api_params["TableName"])
+    if "SecretId" in api_params:
+        return str(api_params["SecretId"])
+    if "stateMachineArn" in api_params:
+        return "BuyWorkflow"
+    if "executionArn" in api_params:
+        return "BuyWorkflow executions"
+    return "*"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "whole_run: inspects what the whole test run recorded; runs last")
+    _record_log_lines()
+    _record_aws_calls()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("whole_run") is not None)  # stable: the rest keep order
+    # The whole suite: no -k or -m, and no narrower path than the tests folder (pyproject's testpaths).
+    narrowed = bool(config.option.keyword or config.option.markexpr or getattr(config.option, "lf", False))
+    paths = {Path(str(arg).split("::")[0]).resolve() for arg in config.args}
+    RUN.whole_suite = not narrowed and paths <= {Path(str(config.rootpath)).resolve(), TESTS}

@@ -241,11 +241,14 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
                 s.completion_delay_seconds = None if delay is None else float(delay)
             if "pending_after_seconds" in payload:
                 s.pending_after_seconds = float(payload["pending_after_seconds"])
+            if "token_ttl_seconds" in payload:
+                s.token_ttl_seconds = int(payload["token_ttl_seconds"])
         return control_envelope(
             {
                 "offset_seconds": state().clock.offset,
                 "completion_delay_seconds": s.completion_delay_seconds,
                 "pending_after_seconds": s.pending_after_seconds,
+                "token_ttl_seconds": s.token_ttl_seconds,
             }
         )
 
@@ -253,7 +256,7 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
     def faults() -> Response:
         if request.method == "POST":
             payload = body()
-            sandbox.faults.set(str(payload.get("endpoint", "")), Fault.parse(payload))
+            sandbox.faults.set(str(payload.get("endpoint", "")), Fault.parse(payload), queue=bool(payload.get("queue")))
         elif request.method == "DELETE":
             sandbox.faults.clear()
         return control_envelope(sandbox.faults.as_dict())

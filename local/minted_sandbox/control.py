@@ -21,7 +21,8 @@ class SandboxControl:
         self._call("POST", "reset")
 
     def fault(self, endpoint: str, **spec: Any) -> None:
-        """e.g. ``fault("buy", drop="after_commit", times=1)`` or ``fault("prices", status=503)``."""
+        """e.g. ``fault("buy", drop="after_commit", times=1)`` or ``fault("prices", status=503)``;
+        ``queue=True`` lines it up after the endpoint's current faults instead of replacing them."""
         self._call("POST", "faults", {"endpoint": endpoint, **spec})
 
     def clear_faults(self) -> None:
@@ -43,7 +44,8 @@ class SandboxControl:
         return self.counters()["orders_created"].get(kind, 0)
 
     def clock(self, **changes: Any) -> dict[str, Any]:
-        """``advance_seconds``, ``completion_delay_seconds`` (None: never), ``pending_after_seconds``."""
+        """``advance_seconds``, ``completion_delay_seconds`` (None: never), ``pending_after_seconds``,
+        ``token_ttl_seconds`` (for tokens fixed from now on)."""
         clock: dict[str, Any] = self._call("POST", "clock", changes)
         return clock
 

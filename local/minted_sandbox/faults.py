@@ -27,7 +27,7 @@ class Fault:
     def parse(cls, raw: dict[str, Any]) -> Fault:
         problems: dict[str, list[str]] = {}
         allowed = {"latency_ms", "status", "retry_after", "drop", "body", "times"}
-        for name in set(raw) - allowed - {"endpoint"}:
+        for name in set(raw) - allowed - {"endpoint", "queue"}:
             problems[name] = ["unknown fault field"]
         fault = cls(**{k: v for k, v in raw.items() if k in allowed})
         if not isinstance(fault.latency_ms, int) or fault.latency_ms < 0:
@@ -46,17 +46,20 @@ class Fault:
 
 
 class FaultBoard:
+    """Faults per endpoint; several may be queued, each taking its turn for ``times`` requests."""
+
     def __init__(self) -> None:
-        self._faults: dict[str, Fault] = {}
+        self._faults: dict[str, list[Fault]] = {}
         self._lock = threading.Lock()
 
-    def set(self, endpoint: str, fault: Fault) -> None:
+    def set(self, endpoint: str, fault: Fault, *, queue: bool = False) -> None:
         targets = ENDPOINTS if endpoint == "*" else (endpoint,)
         if endpoint != "*" and endpoint not in ENDPOINTS:
             raise SandboxError(422, "invalid fault", {"endpoint": [f"must be * or one of {', '.join(ENDPOINTS)}"]})
         with self._lock:
             for name in targets:
-                self._faults[name] = Fault(**asdict(fault))
+                queued = self._faults.get(name, []) if queue else []
+                self._faults[name] = [*queued, Fault(**asdict(fault))]
 
     def clear(self) -> None:
         with self._lock:
@@ -65,15 +68,16 @@ class FaultBoard:
     def take(self, endpoint: str) -> Fault | None:
         """The fault for this request, counting it against ``times``."""
         with self._lock:
-            fault = self._faults.get(endpoint)
-            if fault is None:
+            queued = self._faults.get(endpoint)
+            if not queued:
                 return None
+            fault = queued[0]
             if fault.times is not None:
                 fault.times -= 1
                 if fault.times <= 0:
-                    del self._faults[endpoint]
+                    queued.pop(0)
             return fault
 
-    def as_dict(self) -> dict[str, dict[str, Any]]:
+    def as_dict(self) -> dict[str, list[dict[str, Any]]]:
         with self._lock:
-            return {name: asdict(fault) for name, fault in self._faults.items()}
+            return {name: [asdict(f) for f in faults] for name, faults in self._faults.items() if faults}

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import concurrent.futures
-import time
 from decimal import Decimal
 
 import pytest
 
 from minted_gateway import runtime
 from minted_gateway.minted.models import BuyRequest, OrderLine, PriceFixRequest
-from tests.api.conftest import Api, order
+from tests.stack import Api, order
 
 
 # ---------------------------------------------------------------- GET /orders/{external_id}
@@ -62,16 +61,6 @@ def _clear_price_cache(api: Api) -> None:
     api.dynamodb.delete_item(TableName=api.stack.env["PRICES_TABLE"], Key={"pk": {"S": "LATEST"}, "sk": {"S": "TRY"}})
 
 
-def _age_price_cache(api: Api, seconds: int) -> None:
-    api.dynamodb.update_item(
-        TableName=api.stack.env["PRICES_TABLE"],
-        Key={"pk": {"S": "LATEST"}, "sk": {"S": "TRY"}},
-        UpdateExpression="SET fetched_at = :old, #snapshot.fetched_at = :old",
-        ExpressionAttributeNames={"#snapshot": "snapshot"},
-        ExpressionAttributeValues={":old": {"N": str(int(time.time()) - seconds)}},
-    )
-
-
 def test_prices_come_from_minted_once_then_from_the_cache(api: Api) -> None:
     _clear_price_cache(api)
     first = api.get("/prices")
@@ -85,7 +74,7 @@ def test_prices_come_from_minted_once_then_from_the_cache(api: Api) -> None:
 
 def test_a_stale_cache_is_refreshed_by_one_caller_under_load(api: Api) -> None:
     api.get("/prices")
-    _age_price_cache(api, 3600)
+    api.age_price_cache(3600)
     api.minted.fault("prices", latency_ms=300, times=1)
     before = api.minted.served("prices")
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:

@@ -3,33 +3,27 @@ API Gateway payload v2, Step Functions task payloads, and the price schedule."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from local.gateway import LocalContext
+from local.gateway import invoke as invoke_function
+from local.template import functions_of
 from minted_gateway.errors import InvalidInput, QuoteExpired
-from tests.api.conftest import Api, load_event
+from tests.stack import Api, load_event
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def handler(function: str, module: str) -> Any:
-    if module not in sys.modules:
-        spec = importlib.util.spec_from_file_location(module, ROOT / "functions" / function / f"{module}.py")
-        assert spec and spec.loader
-        sys.modules[module] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[module])
-    return sys.modules[module].handler
+FUNCTIONS = {spec.code_uri.strip("/").split("/")[-1]: spec for spec in functions_of().values()}
 
 
 def invoke(function: str, module: str, event: dict[str, Any]) -> Any:
-    return handler(function, module)(event, LocalContext(function, 29))
+    assert FUNCTIONS[function].handler.startswith(module)
+    return invoke_function(FUNCTIONS[function], event)
 
 
 def fresh_token(api: Api) -> str:

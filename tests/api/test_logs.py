@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.api.conftest import Api, customer, order
 from tests.conftest import SANDBOX_PASSWORD, VALID_TCKN
+from tests.stack import Api, customer, order
 
 
 class Collect(logging.Handler):

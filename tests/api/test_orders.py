@@ -11,8 +11,8 @@ from decimal import Decimal
 
 from minted_gateway import runtime
 from minted_gateway.orders.requests import OrderRequest
-from tests.api.conftest import Api, DynamoCalls, customer, order
 from tests.conftest import VALID_TCKN
+from tests.stack import Api, DynamoCalls, customer, order
 
 
 def test_a_b2b2c_buy_reaches_minted_once_and_the_ledger_keeps_no_personal_data(api: Api, order_id: str) -> None:

@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from local.scheduler import rate_seconds, schedules_of
-from tests.api.conftest import Api, customer
+from tests.stack import Api, customer
 
 
 @pytest.fixture

@@ -1,9 +1,17 @@
-"""The ledger adapter's conditional writes, against moto in-process with the template's table."""
+"""The ledger's and the price cache's conditional writes, against two DynamoDB implementations:
+moto in-process, and dynalite (an independent one, from npm) on a loopback port. Both get the
+template's tables; a condition expression that only moto's leniency accepts fails on dynalite."""
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,14 +25,65 @@ from minted_gateway.errors import LedgerUnavailable
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.ledger import LedgerConflict
 from minted_gateway.orders.record import HistoryEntry, Line, OrderRecord, State
+from minted_gateway.prices.price_cache import DynamoDbPriceCache, PriceSnapshot, SkuPrice
+
+ROOT = Path(__file__).resolve().parents[2]
+DYNALITE = ROOT / "node_modules" / ".bin" / "dynalite"
 
 
-@pytest.fixture
-def dynamodb() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-central-1")
-        create_tables(client)
-        yield client
+@pytest.fixture(scope="module")
+def dynalite_url() -> Iterator[str]:
+    assert DYNALITE.exists(), "dynalite is installed by make (npm ci from package-lock.json)"
+    assert shutil.which("node"), "dynalite needs Node.js"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(  # noqa: S603 - the project's pinned dynalite, on loopback
+        [
+            str(DYNALITE),
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--createTableMs",
+            "0",
+            "--deleteTableMs",
+            "0",
+            "--updateTableMs",
+            "0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "dynalite did not start"
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(params=["moto", "dynalite"])
+def dynamodb(request: pytest.FixtureRequest) -> Iterator[Any]:
+    if request.param == "moto":
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name="eu-central-1")
+            create_tables(client)
+            yield client
+        return
+    url = request.getfixturevalue("dynalite_url")
+    client = boto3.client("dynamodb", region_name="eu-central-1", endpoint_url=url)
+    for table in client.list_tables()["TableNames"]:
+        client.delete_table(TableName=table)
+    create_tables(client, time_to_live=False)  # dynalite has no UpdateTimeToLive
+    yield client
 
 
 def record(external_id: str = "ord-1", **overrides: Any) -> OrderRecord:
@@ -60,6 +119,27 @@ def test_updates_are_conditional_on_the_version_and_append_history(dynamodb: Any
         ledger.update(first, {"state": State.UNKNOWN}, entry(State.UNKNOWN))  # version 1 is gone
     cleared = ledger.update(submitted, {"total": None}, entry(State.SUBMITTED))
     assert cleared.total is None and ledger.get("ord-1") == cleared
+    assert ledger.get("no-such-order") is None
+
+
+def test_the_price_cache_keeps_the_newest_leases_once_and_records_each_minute_once(dynamodb: Any) -> None:
+    cache = DynamoDbPriceCache(dynamodb, "PricesTable")
+
+    def snapshot(fetched: str) -> PriceSnapshot:
+        price = SkuPrice(sku="GAU", product_id=3000001, buy_price=Decimal("2985.30"), sell_price=Decimal("2897.06"),
+                         spot_price=Decimal("2941.18"))  # fmt: skip
+        return PriceSnapshot(currency="TRY", as_of=datetime(2026, 1, 1, tzinfo=UTC), fetched_at=Decimal(fetched),
+                             prices=[price])  # fmt: skip
+
+    assert cache.latest("TRY") is None
+    assert cache.store(snapshot("100.5")) is True
+    assert cache.store(snapshot("99")) is False  # older: kept out
+    assert cache.latest("TRY") == snapshot("100.5")
+    assert cache.take_refresh_lease("TRY", now=200, seconds=10) is True
+    assert cache.take_refresh_lease("TRY", now=205, seconds=10) is False
+    assert cache.take_refresh_lease("TRY", now=211, seconds=10) is True
+    assert cache.record_history(snapshot("100.5"), "2026-01-01T00:00Z", expires_at=999) is True
+    assert cache.record_history(snapshot("100.6"), "2026-01-01T00:00Z", expires_at=999) is False
 
 
 def test_an_unreachable_table_is_ledger_unavailable_not_a_crash() -> None:

@@ -109,7 +109,7 @@ def test_steps_after_which_a_buy_may_have_reached_minted_retry_only_what_cannot_
 
     states = json.loads((ROOT / "statemachine" / "buy.asl.json").read_text())["States"]
     safe = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-            "Lambda.TooManyRequestsException", "OrderInProgress"}  # fmt: skip
+            "Lambda.TooManyRequestsException", "OrderInProgress", "LedgerUnavailable"}  # fmt: skip
     for name in ("PlaceOrder", "SettleOrder"):
         retried = {error for retry in states[name]["Retry"] for error in retry["ErrorEquals"]}
         assert retried <= safe, name

@@ -1,0 +1,244 @@
+"""Every operation through every fault: the answer, the buys at Minted, and whether the ledger agrees.
+
+Invariants checked in every case: no 500, no stack trace, credential or personal data in the
+answer; at most one buy at Minted per external_id; after the fault clears, the next GET leaves a
+ledger row that agrees with Minted (Minted has the order exactly when the row says SUBMITTED).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from minted_gateway import runtime
+from minted_gateway.minted import errors as minted_errors
+from tests.conftest import SANDBOX_PASSWORD, SANDBOX_USER, VALID_TCKN
+from tests.reliability.report import MatrixRow, Report
+from tests.stack import Api, customer, order
+
+ROTATED_PASSWORD = "rotated-Partner-Password-7"
+PERSONAL = (VALID_TCKN, "ayse.yilmaz@example.com", "+905322808035")
+WORKFLOW_POLLS = {"poll_interval_seconds": 2, "max_polls": 4}
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    sandbox: dict[str, Any] | None = None  # a sandbox fault on the operation's Minted endpoint
+    special: str | None = None
+
+
+FAULTS = [
+    Fault("latency beyond the client timeout", {"latency_ms": 1500}),
+    Fault("HTTP 500", {"status": 500}),
+    Fault("HTTP 502", {"status": 502}),
+    Fault("HTTP 503", {"status": 503}),
+    Fault("429 with Retry-After", {"status": 429, "retry_after": 1}),
+    Fault("connection dropped before commit", {"drop": "before_commit"}),
+    Fault("connection dropped after commit", {"drop": "after_commit"}),
+    Fault("malformed body", {"body": "malformed"}),
+    Fault("empty body", {"body": "empty"}),
+    Fault("price token expired between quote and buy", special="expire_token"),
+    Fault("rotated secret", special="rotate_secret"),
+    Fault("DynamoDB throttling", special="dynamodb_throttling"),
+    Fault("ledger write failed after Minted answered", special="update_fails"),
+]
+ENDPOINT = {"quote": "pricefix", "buy": "buy", "get order": "get_order", "prices": "prices", "legal": "legal",
+            "workflow": "buy"}  # fmt: skip
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
+
+
+@contextmanager
+def dynamodb_failing(operations: tuple[str, ...], code: str, status: int) -> Iterator[None]:
+    """The functions' DynamoDB client gets ``code`` for these operations, as from DynamoDB itself
+    (botocore's retries run against it, then give up)."""
+    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected"}).encode()
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        headers = {"x-amzn-RequestId": "injected", "Content-Type": "application/x-amz-json-1.0"}
+        return AWSResponse(request.url, status, headers, _Body(body))
+
+    events = runtime.dynamodb().meta.events
+    for operation in operations:
+        events.register_first(f"before-send.dynamodb.{operation}", answer)
+    try:
+        yield
+    finally:
+        for operation in operations:
+            events.unregister(f"before-send.dynamodb.{operation}", answer)
+
+
+@contextmanager
+def fault_active(api: Api, operation: str, fault: Fault) -> Iterator[None]:
+    if fault.sandbox is not None:
+        api.minted.fault(ENDPOINT[operation], **fault.sandbox)
+        try:
+            yield
+        finally:
+            api.minted.clear_faults()
+    elif fault.special == "dynamodb_throttling":
+        with dynamodb_failing(("GetItem", "PutItem", "UpdateItem"), "ProvisionedThroughputExceededException", 400):
+            yield
+    elif fault.special == "update_fails":
+        with dynamodb_failing(("UpdateItem",), "InternalServerError", 500):
+            yield
+    elif fault.special == "rotate_secret":
+        secrets = api.secrets()
+        api.minted.rotate_credentials(SANDBOX_USER, ROTATED_PASSWORD)
+        api.put_partner_secret(secrets, ROTATED_PASSWORD)
+        try:
+            yield
+        finally:
+            api.put_partner_secret(secrets, SANDBOX_PASSWORD)
+    elif fault.special == "expire_token":
+        api.minted.clock(token_ttl_seconds=0)
+        yield
+    else:
+        raise AssertionError(fault)
+
+
+@dataclass
+class Observed:
+    answer: str
+    body: str
+    external_id: str | None = None
+    ledger_after: str = "-"
+
+
+def answer_of(response: Any) -> str:
+    code = ""
+    try:
+        payload = response.json()
+        code = payload.get("error", {}).get("code", "") if isinstance(payload, dict) else ""
+        if not code and isinstance(payload, dict) and payload.get("stale"):
+            code = "stale"
+        if not code and isinstance(payload, dict) and payload.get("state"):
+            code = payload["state"]
+    except ValueError:
+        pass
+    return f"{response.status_code} {code}".strip()
+
+
+def state_of(api: Api, external_id: str) -> str:
+    row = api.ledger_item(external_id)
+    return row["state"] if row else "none"
+
+
+# ---------------------------------------------------------------- the operations
+def run_quote(api: Api, fault: Fault) -> Observed:
+    with fault_active(api, "quote", fault):
+        response = api.post("/quotes", {"items": [{"sku": "GAU", "amount": Decimal("1")}]})
+    return Observed(answer_of(response), response.text)
+
+
+def run_buy(api: Api, fault: Fault) -> Observed:
+    external_id = f"mx-{uuid.uuid4().hex[:16]}"
+    if fault.special == "expire_token":
+        token = api.quote()
+        api.minted.clock(advance_seconds=241)  # it expires between the quote and the buy
+    else:
+        token = api.quote()
+    body = order(external_id, token)
+    active = fault if fault.special != "expire_token" else Fault(fault.name, special="none")
+    with fault_active(api, "buy", active) if active.special != "none" else _nothing():
+        response = api.post("/orders", body)
+    return Observed(answer_of(response), response.text, external_id, state_of(api, external_id))
+
+
+def run_get_order(api: Api, fault: Fault) -> Observed:
+    api.minted.clock(completion_delay_seconds=None)  # stays Pending, so a GET asks Minted
+    external_id = f"mx-{uuid.uuid4().hex[:16]}"
+    assert api.post("/orders", order(external_id, api.quote())).status_code == 201
+    with fault_active(api, "get order", fault) if fault.special != "expire_token" else _nothing():
+        response = api.get(f"/orders/{external_id}")
+    return Observed(answer_of(response), response.text, external_id, state_of(api, external_id))
+
+
+def run_prices(api: Api, fault: Fault) -> Observed:
+    assert api.get("/prices").status_code == 200
+    api.age_price_cache(3600)  # stale: this GET has to ask Minted
+    with fault_active(api, "prices", fault) if fault.special != "expire_token" else _nothing():
+        response = api.get("/prices")
+    return Observed(answer_of(response), response.text)
+
+
+def run_legal(api: Api, fault: Fault) -> Observed:
+    runtime.legal_documents.cache_clear()  # a cold container: this GET has to ask Minted
+    with fault_active(api, "legal", fault) if fault.special != "expire_token" else _nothing():
+        response = api.get("/legal/kvkk_disclosure")
+    return Observed(answer_of(response), response.text)
+
+
+def run_workflow(api: Api, fault: Fault) -> Observed:
+    external_id = f"mx-{uuid.uuid4().hex[:16]}"
+    body = {"external_id": external_id, "items": [{"sku": "GAU", "amount": Decimal("0.5")}], "customer": customer(),
+            **WORKFLOW_POLLS}  # fmt: skip
+    with fault_active(api, "workflow", fault):
+        started = api.post("/orders/workflow", body)
+        assert started.status_code == 202, started.text
+        execution = api.wait_for_execution(started.json()["execution_arn"])
+    if fault.special == "expire_token":
+        api.minted.clock(token_ttl_seconds=240)
+    end = execution["status"] + (f" {execution['error']}" if execution.get("error") else "")
+    return Observed(end, json.dumps({k: v for k, v in execution.items() if k in ("error", "cause")}), external_id,
+                    state_of(api, external_id))  # fmt: skip
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+RUN: dict[str, Callable[[Api, Fault], Observed]] = {
+    "quote": run_quote, "buy": run_buy, "get order": run_get_order, "prices": run_prices, "legal": run_legal,
+    "workflow": run_workflow,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
+@pytest.mark.parametrize("operation", list(RUN))
+def test_fault(api: Api, report: Report, operation: str, fault: Fault) -> None:
+    observed = RUN[operation](api, fault)
+    api.minted.clock(token_ttl_seconds=240)
+    status = int(observed.answer.split()[0]) if observed.answer[0].isdigit() else None
+    assert status != 500, observed.body
+    for leak in ("Traceback", SANDBOX_PASSWORD, ROTATED_PASSWORD, *PERSONAL):
+        assert leak not in observed.body, f"{leak!r} in the answer"
+
+    if "latency" in fault.name:
+        time.sleep(1.0)  # a slow request still finishes at Minted: count after it has
+    buys = api.minted.orders_created()
+    assert buys <= 1
+    ledger, agrees = "n/a", "n/a"
+    if observed.external_id is not None:
+        api.get(f"/orders/{observed.external_id}")
+        after_next = state_of(api, observed.external_id)
+        at_minted = minted_has(observed.external_id)
+        assert at_minted == (after_next == "SUBMITTED"), (observed, after_next, at_minted)
+        assert buys == (1 if at_minted else 0)
+        ledger, agrees = f"{observed.ledger_after} → {after_next}", "yes"
+    report.matrix.append(MatrixRow(operation, fault.name, observed.answer, str(buys), ledger, agrees))
+
+
+def minted_has(external_id: str) -> bool:
+    try:
+        runtime.minted().get_order(external_id)
+    except minted_errors.MintedNotFoundError:
+        return False
+    return True
