@@ -18,7 +18,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 SANDBOX_PORT ?= 8080
 
-.PHONY: help venv test lint build dev sandbox workflow lock clean
+.PHONY: help venv test lint build bench dev sandbox workflow lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ sandbox: venv ## run the Minted sandbox alone (SANDBOX_PORT=8080)
 
 dev: venv ## the local stack: Minted sandbox and moto_server with the template's tables and secret
 	PYTHONPATH=layers/minted:. $(BIN)/python -m local.devstack
+
+bench: venv build ## cold init, warm overhead, round trips and sizes, beside their baselines: docs/performance.md
+	PYTHONPATH=layers/minted:. $(BIN)/python -m bench.run
 
 workflow: venv ## follow a local buy workflow to its end: make workflow ID=<external_id>
 	@test -n "$(ID)" || { echo "usage: make workflow ID=<external_id>" >&2; exit 2; }

@@ -1,26 +1,30 @@
 """Per-container wiring: every client and use case is built on first use and then reused.
 
-Nothing here runs at import time, so a cold start pays only for what its invocation needs, and
-tests can ``reset()`` between cases.
+Nothing here runs at import time, and each factory imports what it builds only when it is first
+called: a function's cold start pays only for the use cases that function runs (the legal
+function never loads the ledger or boto3's DynamoDB types). Tests can ``reset()`` between cases.
 """
+# ruff: noqa: PLC0415 - the imports inside the factories are the point of this module
 
 from __future__ import annotations
 
 import functools
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from minted_gateway.legal.documents import LegalDocuments
-from minted_gateway.minted import MintedClient, MintedClientConfig, SecretsManagerCredentials
-from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
-from minted_gateway.orders.fingerprint import Fingerprinter
-from minted_gateway.orders.get_order import GetOrder
-from minted_gateway.orders.place_order import PlaceOrder
-from minted_gateway.orders.workflow import RecordWorkflowFailure, StartBuyWorkflow, StepFunctionsEngine
-from minted_gateway.prices.get_prices import GetPrices, RefreshPrices
-from minted_gateway.prices.price_cache import DynamoDbPriceCache
-from minted_gateway.prices.quotes import CreateQuote
 from minted_gateway.settings import SettingsError, settings
+
+if TYPE_CHECKING:
+    from minted_gateway.legal.documents import LegalDocuments
+    from minted_gateway.minted import MintedClient
+    from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
+    from minted_gateway.orders.fingerprint import Fingerprinter
+    from minted_gateway.orders.get_order import GetOrder
+    from minted_gateway.orders.place_order import PlaceOrder
+    from minted_gateway.orders.workflow import RecordWorkflowFailure, StartBuyWorkflow
+    from minted_gateway.prices.get_prices import GetPrices, RefreshPrices
+    from minted_gateway.prices.price_cache import DynamoDbPriceCache
+    from minted_gateway.prices.quotes import CreateQuote
 
 # Leave this much of a Lambda's time for writing the ledger after Minted answers.
 RESERVED_SECONDS = 3.0
@@ -28,6 +32,8 @@ RESERVED_SECONDS = 3.0
 
 @functools.cache
 def minted() -> MintedClient:
+    from minted_gateway.minted import MintedClient, MintedClientConfig, SecretsManagerCredentials
+
     s = settings()
     config = MintedClientConfig(
         connect_timeout=s.minted_connect_timeout_seconds, read_timeout=s.minted_read_timeout_seconds
@@ -37,8 +43,8 @@ def minted() -> MintedClient:
 
 @functools.cache
 def dynamodb() -> Any:
-    import boto3  # noqa: PLC0415 - imported on first use, not at cold start of every function
-    from botocore.config import Config  # noqa: PLC0415
+    import boto3
+    from botocore.config import Config
 
     config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
     return boto3.client("dynamodb", config=config)
@@ -46,7 +52,9 @@ def dynamodb() -> Any:
 
 @functools.cache
 def fingerprinter() -> Fingerprinter:
-    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
+    from aws_lambda_powertools.utilities import parameters
+
+    from minted_gateway.orders.fingerprint import Fingerprinter
 
     key = parameters.get_secret(settings().ledger_key_secret_id, max_age=3600)
     return Fingerprinter(key.encode("utf-8") if isinstance(key, str) else bytes(key))
@@ -54,42 +62,58 @@ def fingerprinter() -> Fingerprinter:
 
 @functools.cache
 def order_ledger() -> DynamoDbOrderLedger:
+    from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
+
     return DynamoDbOrderLedger(dynamodb(), settings().orders_table)
 
 
 @functools.cache
 def price_cache() -> DynamoDbPriceCache:
+    from minted_gateway.prices.price_cache import DynamoDbPriceCache
+
     return DynamoDbPriceCache(dynamodb(), settings().prices_table)
 
 
 @functools.cache
 def place_order() -> PlaceOrder:
+    from minted_gateway.orders.place_order import PlaceOrder
+
     return PlaceOrder(order_ledger(), minted(), fingerprinter(), claim_seconds=settings().claim_seconds)
 
 
 @functools.cache
 def get_order() -> GetOrder:
+    from minted_gateway.orders.get_order import GetOrder
+
     return GetOrder(order_ledger(), minted())
 
 
 @functools.cache
 def get_prices() -> GetPrices:
+    from minted_gateway.prices.get_prices import GetPrices
+
     return GetPrices(price_cache(), minted(), max_age_seconds=settings().price_max_age_seconds, clock=time.time)
 
 
 @functools.cache
 def refresh_prices() -> RefreshPrices:
+    from minted_gateway.prices.get_prices import RefreshPrices
+
     return RefreshPrices(price_cache(), minted(), clock=time.time)
 
 
 @functools.cache
 def create_quote() -> CreateQuote:
+    from minted_gateway.prices.quotes import CreateQuote
+
     return CreateQuote(minted(), clock=time.time)
 
 
 @functools.cache
 def start_buy_workflow() -> StartBuyWorkflow:
-    import boto3  # noqa: PLC0415 - only the buy function starts workflows
+    import boto3
+
+    from minted_gateway.orders.workflow import StartBuyWorkflow, StepFunctionsEngine
 
     arn = settings().buy_workflow_arn
     if not arn:
@@ -99,11 +123,15 @@ def start_buy_workflow() -> StartBuyWorkflow:
 
 @functools.cache
 def record_workflow_failure() -> RecordWorkflowFailure:
+    from minted_gateway.orders.workflow import RecordWorkflowFailure
+
     return RecordWorkflowFailure(order_ledger())
 
 
 @functools.cache
 def legal_documents() -> LegalDocuments:
+    from minted_gateway.legal.documents import LegalDocuments
+
     return LegalDocuments(minted(), lifetime_seconds=settings().legal_cache_seconds, clock=time.time)
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.event_handler import Response
+from typing import TYPE_CHECKING, Any
 
 from minted_gateway.api.http import REPLAY_HEADER, json_response
 from minted_gateway.errors import REJECTIONS, OrderRejected
-from minted_gateway.minted.models import LegalDocument, LegalDocumentSummary, Order
-from minted_gateway.orders.get_order import OrderView
-from minted_gateway.orders.place_order import OrderOutcome
-from minted_gateway.orders.record import OrderRecord, State
-from minted_gateway.prices.get_prices import PricesView
-from minted_gateway.prices.quotes import Quote
+
+if TYPE_CHECKING:  # only for the signatures: a function imports just the use cases it runs
+    from aws_lambda_powertools.event_handler import Response
+
+    from minted_gateway.minted.models import LegalDocument, LegalDocumentSummary, Order
+    from minted_gateway.orders.get_order import OrderView
+    from minted_gateway.orders.place_order import OrderOutcome
+    from minted_gateway.orders.record import OrderRecord
+    from minted_gateway.prices.get_prices import PricesView
+    from minted_gateway.prices.quotes import Quote
+
+SUBMITTED, REJECTED = "SUBMITTED", "REJECTED"  # record states, compared by value (State is a StrEnum)
 
 
 def order_body(record: OrderRecord) -> dict[str, Any]:
@@ -67,9 +71,9 @@ def order_view_body(view: OrderView) -> dict[str, Any]:
 
 def outcome_status(outcome: OrderOutcome) -> int:
     state = outcome.record.state
-    if state is State.SUBMITTED:
+    if state == SUBMITTED:
         return 200 if outcome.replayed or outcome.resolved else 201
-    if state is State.REJECTED:
+    if state == REJECTED:
         rejection = outcome.record.rejection
         return REJECTIONS.get(rejection.code if rejection else "", OrderRejected).status
     return 202  # UNKNOWN (or a claim the ledger could not update): accepted, outcome being settled
@@ -81,7 +85,7 @@ def outcome_response(outcome: OrderOutcome) -> Response[str]:
     if outcome.replayed:
         headers[REPLAY_HEADER] = "true"
     status = outcome_status(outcome)
-    if record.state is State.REJECTED and record.rejection:
+    if record.state == REJECTED and record.rejection:
         body: dict[str, Any] = {"error": {**record.rejection.model_dump(), "order": order_body(record)}}
         return json_response(status, body, headers)
     if status == 202:

@@ -1,0 +1,270 @@
+"""`make bench`: cold init, warm overhead, round trips and package sizes, each next to its baseline
+measured in the same run. Writes docs/performance.md and docs/performance.json.
+
+It runs make dev's stack (moto_server, the Minted sandbox, the handlers in-process) on free ports;
+nothing leaves the machine. Timings are this machine's: compare a figure with the baseline printed
+beside it, not with another machine's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import functools
+import json
+import os
+import socket
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import requests
+from requests.auth import HTTPDigestAuth
+
+from bench.measure import (
+    ROOT,
+    clocked_calls,
+    cold_init,
+    directory_size,
+    measure_invocation,
+    summarize,
+    to_json,
+    zipped_size,
+)
+from bench.report import render
+from local.devstack import DevStack
+from local.gateway import invoke
+from local.minted_sandbox.control import SandboxControl
+from local.template import function_environment, functions_of, load_template
+from minted_gateway import runtime
+
+EVENTS = ROOT / "events"
+CUSTOMER = {"external_id": "bench-customer", "identity_number": "10000000146", "firstname": "Ayşe",
+            "lastname": "Yılmaz", "email": "ayse@example.com", "phone": "+905322808035"}  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """The handlers log and emit metrics to stdout, as on Lambda: the cost stays, the text goes."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(devnull)
+        os.close(saved)
+
+
+def http_event(relative: str, **changes: Any) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / relative).read_text(encoding="utf-8"))
+    for key, value in changes.items():
+        event[key] = value
+    return event
+
+
+class Bench:
+    def __init__(self, stack: DevStack, iterations: int) -> None:
+        self.stack = stack
+        self.iterations = iterations
+        self.minted = SandboxControl(stack.sandbox.url)
+        self.functions = {spec.logical_id: spec for spec in functions_of().values()}
+        self.dynamodb = boto3.client("dynamodb", endpoint_url=stack.aws_url, region_name="eu-central-1")
+
+    def call(self, function: str, event: dict[str, Any]) -> Any:
+        return invoke(self.functions[function], copy.deepcopy(event))
+
+    def token(self) -> str:
+        result = self.call("PricesFunction", {"action": "quote", "quote": {"currency": "TRY",
+                                                                          "items": [{"sku": "GAU", "amount": "0.1"}]}})  # fmt: skip
+        token: str = result["price_token"]
+        return token
+
+    def buy_event(self, external_id: str, token: str) -> dict[str, Any]:
+        body = {"external_id": external_id, "price_token": token, "items": [{"sku": "GAU", "amount": "0.1"}],
+                "customer": CUSTOMER}  # fmt: skip
+        return http_event("buy/post_orders.json", body=json.dumps(body))
+
+    def get_event(self, external_id: str) -> dict[str, Any]:
+        event = http_event("get_order/get_order.json")
+        event["rawPath"] = event["requestContext"]["http"]["path"] = f"/orders/{external_id}"
+        event["pathParameters"] = {"external_id": external_id}
+        return event
+
+    def age_prices(self) -> None:
+        self.dynamodb.update_item(
+            TableName=self.stack.env["PRICES_TABLE"], Key={"pk": {"S": "LATEST"}, "sk": {"S": "TRY"}},
+            UpdateExpression="SET fetched_at = :old, #s.fetched_at = :old REMOVE lease_until",
+            ExpressionAttributeNames={"#s": "snapshot"}, ExpressionAttributeValues={":old": {"N": "1"}},
+        )  # fmt: skip
+
+    # ------------------------------------------------------------ one operation, many times
+    def operation(
+        self, name: str, function: str, prepare: Callable[[int], dict[str, Any]], check: Callable[[Any], bool]
+    ) -> dict[str, Any]:
+        totals, overheads = [], []
+        trips: dict[str, Any] = {}
+        for i in range(self.iterations):
+            event = prepare(i)
+            last = i == self.iterations - 1  # round trips of the steady state, not of a first visit
+            before = self.minted.counters()["requests"] if last else None
+            elapsed, clock, result = measure_invocation(functools.partial(self.call, function, event))
+            assert check(result), (name, result)
+            totals.append(elapsed)
+            overheads.append(elapsed - clock.minted_seconds - clock.dynamodb_seconds)
+            if before is not None:
+                after = self.minted.counters()["requests"]
+                writes = sum(1 for c in clock.dynamodb_calls if c in ("PutItem", "UpdateItem"))
+                trips = {"minted_calls": sum(after.values()) - sum(before.values()),
+                         "dynamodb_reads": sum(1 for c in clock.dynamodb_calls if c == "GetItem"),
+                         "dynamodb_writes": writes, "dynamodb_calls": clock.dynamodb_calls}  # fmt: skip
+        return {"name": name, **summarize(totals, overheads), "round_trips": trips, "iterations": self.iterations}
+
+    def warm(self) -> list[dict[str, Any]]:
+        def ok(status: int) -> Callable[[Any], bool]:
+            return lambda result: bool(result["statusCode"] == status)
+
+        results: list[dict[str, Any]] = []
+        # Warm every container once: cold starts, nonces and caches are measured elsewhere.
+        self.call("PricesFunction", http_event("prices/get_prices.json"))
+        self.call("LegalFunction", http_event("legal/get_document.json"))
+        self.minted.clock(completion_delay_seconds=None)
+        pending = f"bench-pending-{time.time_ns()}"
+        assert self.call("BuyFunction", self.buy_event(pending, self.token()))["statusCode"] == 201
+        self.call("GetOrderFunction", self.get_event(pending))
+
+        tokens = [self.token() for _ in range(self.iterations)]
+        run = time.time_ns()
+        results.append(
+            self.operation("quote", "PricesFunction", lambda i: http_event("prices/post_quotes.json"), ok(201))
+        )
+        results.append(self.operation("new buy", "BuyFunction",
+                                      lambda i: self.buy_event(f"bench-{run}-{i}", tokens[i]), ok(201)))  # fmt: skip
+        replay = self.buy_event(f"bench-{run}-0", tokens[0])
+        results.append(self.operation("replayed buy", "BuyFunction", lambda i: replay, ok(200)))
+        results.append(self.operation("get order, not final", "GetOrderFunction",
+                                      lambda i: self.get_event(pending), ok(200)))  # fmt: skip
+        self.minted.clock(completion_delay_seconds=0)
+        done = f"bench-done-{time.time_ns()}"
+        assert self.call("BuyFunction", self.buy_event(done, self.token()))["statusCode"] == 201
+        self.call("GetOrderFunction", self.get_event(done))  # records Completed
+        results.append(self.operation("get order, final", "GetOrderFunction", lambda i: self.get_event(done), ok(200)))
+        self.call("PricesFunction", http_event("prices/get_prices.json"))
+        results.append(self.operation("prices from the cache", "PricesFunction",
+                                      lambda i: http_event("prices/get_prices.json"), ok(200)))  # fmt: skip
+
+        def stale(i: int) -> dict[str, Any]:
+            self.age_prices()
+            return http_event("prices/get_prices.json")
+
+        results.append(self.operation("prices refresh", "PricesFunction", stale, ok(200)))
+        results.append(self.operation("legal document", "LegalFunction",
+                                      lambda i: http_event("legal/get_document.json"), ok(200)))  # fmt: skip
+        return results
+
+    def raw_baseline(self) -> dict[str, float]:
+        """A bare requests call (stock Digest, nonce reused) to the sandbox endpoints the operations use."""
+        session = requests.Session()
+        session.auth = HTTPDigestAuth("partner", "sandbox-password")
+        url = self.stack.sandbox.url
+        calls: dict[str, Callable[[], requests.Response]] = {
+            "GET /partner/order/{id}": lambda: session.get(f"{url}/partner/order/bench-missing", timeout=5),
+            "GET /partner/prices": lambda: session.get(f"{url}/partner/prices", timeout=5),
+            "POST /partner/pricefix": lambda: session.post(f"{url}/partner/pricefix", json={"type": "digital"},
+                                                           headers={"api-version": "3"}, timeout=5),
+        }  # fmt: skip
+        results: dict[str, float] = {}
+        for name, call in calls.items():
+            call()
+            samples = []
+            for _ in range(self.iterations):
+                started = time.perf_counter()
+                call()
+                samples.append(time.perf_counter() - started)
+            results[name] = round(statistics.median(samples) * 1000, 3)
+        return results
+
+    def workflow_transitions(self) -> int:
+        assert self.stack.gateway is not None
+        external_id = f"bench-wf-{time.time_ns()}"
+        body = {"external_id": external_id, "items": [{"sku": "GAU", "amount": "0.1"}], "poll_interval_seconds": 1}
+        started = requests.post(self.stack.gateway.url + "/orders/workflow", json=body, timeout=10).json()
+        sfn = boto3.client("stepfunctions", endpoint_url=self.stack.aws_url, region_name="eu-central-1")
+        deadline = time.monotonic() + 60
+        while sfn.describe_execution(executionArn=started["execution_arn"])["status"] == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        events = sfn.get_execution_history(executionArn=started["execution_arn"], maxResults=1000)["events"]
+        return sum(1 for e in events if e["type"].endswith("StateEntered"))
+
+
+def sizes() -> dict[str, Any]:
+    build = ROOT / ".aws-sam" / "build"
+    if not (build / "SharedLayer").exists():
+        return {"error": "no sam build output: run make build first"}
+    result: dict[str, Any] = {}
+    for item in sorted(p for p in build.iterdir() if p.is_dir()):
+        result[item.name] = {"unzipped_bytes": directory_size(item), "zipped_bytes": zipped_size(item)}
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
+    parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per cold-init figure")
+    parser.add_argument("--iterations", type=int, default=100, help="invocations per warm figure")
+    args = parser.parse_args()
+    started = time.monotonic()
+    template = load_template()
+    functions = {name: (spec.handler.split(".")[0], spec.code_uri) for name, spec in functions_of(template).items()}
+    names = {"OrdersTable": "orders", "PricesTable": "prices", "PartnerSecret": "partner", "LedgerKeySecret": "key"}
+    function_env = function_environment(template, names, {"Stage": "prod"})
+    print(f"cold init: {args.runs} fresh interpreters per function ...", flush=True)
+    cold = cold_init(functions, function_env, args.runs)
+
+    print(f"warm: {args.iterations} invocations per operation on the local stack ...", flush=True)
+    saved_env = dict(os.environ)
+    stack = DevStack(moto_port=free_port(), sandbox_port=free_port(), gateway_port=free_port())
+    stack.start()
+    runtime.reset()
+    try:
+        bench = Bench(stack, args.iterations)
+        with clocked_calls(), quiet_stdout():
+            warm = bench.warm()
+            raw = bench.raw_baseline()
+            transitions = bench.workflow_transitions()
+    finally:
+        stack.stop()
+        runtime.reset()
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+    results = {
+        "cold_init": cold,
+        "warm": warm,
+        "raw_requests_p50_ms": raw,
+        "sizes": sizes(),
+        "workflow_state_transitions": transitions,
+        "machine": {"python": sys.version.split()[0], "cpus": os.cpu_count()},
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    (ROOT / "docs" / "performance.json").write_text(to_json(results), encoding="utf-8")
+    (ROOT / "docs" / "performance.md").write_text(render(results), encoding="utf-8")
+    print((ROOT / "docs" / "performance.md").read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    main()
