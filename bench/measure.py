@@ -46,17 +46,23 @@ def _timed_import(code: str, pythonpath: list[Path], env: dict[str, str]) -> flo
 def cold_init(functions: dict[str, tuple[str, str]], function_env: dict[str, str], runs: int) -> dict[str, Any]:
     """Median import time of each handler in a fresh interpreter, and of the floor, measured alike.
 
-    One discarded run first writes the bytecode caches, as a deployed package would ship them.
+    One discarded run first writes the bytecode caches, as a deployed package would ship them. The
+    floor and the functions take turns, round after round, so that a machine slowing down or
+    speeding up during the run moves them together and the ratios stay fair.
     """
     env = {**LAMBDA_ENV, **function_env}
-    results: dict[str, Any] = {}
     cases = {"floor": (FLOOR, [ROOT / "layers" / "minted"])}
     for name, (module, code_uri) in functions.items():
         cases[name] = (f"import {module}", [ROOT / "layers" / "minted", ROOT / code_uri])
-    for name, (code, path) in cases.items():
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for code, path in cases.values():
         _timed_import(code, path, env)
-        samples = [_timed_import(code, path, env) for _ in range(runs)]
-        results[name] = {"median_ms": round(statistics.median(samples) * 1000, 1), "runs": runs}
+    for _ in range(runs):
+        for name, (code, path) in cases.items():
+            samples[name].append(_timed_import(code, path, env))
+    results: dict[str, Any] = {
+        name: {"median_ms": round(statistics.median(times) * 1000, 1), "runs": runs} for name, times in samples.items()
+    }
     floor = results["floor"]["median_ms"]
     for name in functions:
         results[name]["ratio_to_floor"] = round(results[name]["median_ms"] / floor, 2)

@@ -100,25 +100,25 @@ def render(r: dict[str, Any]) -> str:
         "",
         "## Package sizes",
         "",
-        "| artifact | unzipped (MB) | zipped (MB) |",
+        "| artifact | unzipped (kB) | zipped (kB) |",
         "|---|---|---|",
     ]
     mb = 1024 * 1024
     for name, size in sizes.items():
         if isinstance(size, dict):
-            lines.append(f"| {name} | {size['unzipped_bytes'] / mb:.2f} | {size['zipped_bytes'] / mb:.2f} |")
+            lines.append(f"| {name} | {size['unzipped_bytes'] / 1024:,.1f} | {size['zipped_bytes'] / 1024:,.1f} |")
     layer = sizes.get("SharedLayer", {}).get("unzipped_bytes", 0) / mb
-    lines += ["", f"Layer target ≤ {TARGETS['layer_unzipped_mb']} MB unzipped: {_met(layer <= TARGETS['layer_unzipped_mb'])} ({layer:.1f} MB).",
+    lines += ["", "The layer is bytecode-compiled (Lambda's /opt is read-only) and holds no boto3 or botocore: the",
+              "runtime's serve (docs/decisions.md). Functions hold only their entry module.",
+              "", f"Layer target ≤ {TARGETS['layer_unzipped_mb']} MB unzipped: {_met(layer <= TARGETS['layer_unzipped_mb'])} ({layer:.1f} MB).",
               LAYER_NOTE if layer > TARGETS["layer_unzipped_mb"] else ""]  # fmt: skip
     lines += snapstart(cold) + cost_model(r)
     return "\n".join(lines).rstrip() + "\n"
 
 
 LAYER_NOTE = (
-    "The layer carries boto3 and botocore (about 33 MB): Powertools Tracer needs the X-Ray SDK, which\n"
-    "requires botocore, and SAM's python3.13 build method installs every dependency, so boto3 must come\n"
-    "too, pinned to match. Meeting the target means building the layer with `--no-deps` from the\n"
-    "pinned list (a makefile build) so the runtime's boto3 and botocore serve; see docs/decisions.md."
+    "Over the target: look for a dependency that brought the AWS SDK back into the layer (the layer is\n"
+    "installed with --no-deps from layers/minted/requirements.txt; boto3 and botocore are the runtime's)."
 )
 
 

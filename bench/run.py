@@ -224,7 +224,7 @@ def sizes() -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
-    parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per cold-init figure")
+    parser.add_argument("--runs", type=int, default=11, help="fresh interpreters per cold-init figure")
     parser.add_argument("--iterations", type=int, default=100, help="invocations per warm figure")
     args = parser.parse_args()
     started = time.monotonic()

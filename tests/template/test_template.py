@@ -22,7 +22,9 @@ def template() -> dict[str, Any]:
 
 def test_the_layer_is_built_for_python313_on_arm64(template: dict[str, Any]) -> None:
     (layer,) = resources_of_type(template, "AWS::Serverless::LayerVersion").values()
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert layer["Metadata"]["BuildMethod"] == "makefile" and layer["Metadata"]["BuildArchitecture"] == "arm64"
+    makefile = (ROOT / "layers" / "minted" / "Makefile").read_text()
+    assert "--platform manylinux2014_aarch64" in makefile and "--python-version 3.13" in makefile
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
     assert template["Globals"]["Function"]["Runtime"] == "python3.13"
@@ -92,8 +94,30 @@ def test_tests_run_on_exactly_what_the_layer_ships() -> None:
     dev = _pins(ROOT / "requirements" / "dev.txt")
     assert layer, "the layer pins its requirements"
     assert {name: dev.get(name) for name in layer} == layer
-    # The X-Ray SDK brings botocore; boto3 must then match it rather than come from the runtime.
-    assert {"boto3", "botocore", "s3transfer"} <= set(layer)
+    assert not {"boto3", "botocore", "s3transfer"} & set(layer)  # the runtime provides them
+
+
+# What the python3.13 Lambda runtime provides, so the layer need not (and must not) carry it.
+RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "python-dateutil", "six"}
+
+
+def test_the_layer_requirements_are_closed() -> None:
+    """The layer is installed with --no-deps: every dependency of a listed package must be listed too."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    layer = _pins(ROOT / "layers" / "minted" / "requirements.txt")
+    missing = {}
+    for name in layer:
+        for spec in requires(name) or []:
+            requirement = Requirement(spec)
+            if requirement.marker and not requirement.marker.evaluate({"extra": "", "python_version": "3.13"}):
+                continue
+            needed = requirement.name.lower().replace("_", "-")
+            if needed not in layer and needed not in RUNTIME_PROVIDED:
+                missing.setdefault(name, []).append(needed)
+    assert missing == {}
 
 
 def test_the_buy_workflow_logs_without_execution_data_and_traces(template: dict[str, Any]) -> None:
