@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import json_response, new_resolver
-from minted_gateway.api.schemas import OrderBody, WorkflowStartedBody, answers
+from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, WorkflowStartedBody, answers
 from minted_gateway.api.views import outcome_response, outcome_task_result
 from minted_gateway.errors import REJECTIONS, OrderRejected
 from minted_gateway.observability import observability
@@ -41,8 +41,7 @@ app = new_resolver(metrics)
             409: "Another payload used this external_id, or it is in progress (Retry-After)",
             415: "The body is not JSON",
             422: "Invalid input, an expired quote, or Minted refused the order",
-            429: "Minted is rate limiting (Retry-After)",
-            502: "The partner's Minted credentials are refused",
+            **MINTED_ERRORS,
             503: "Minted or the ledger is unavailable; nothing was bought (Retry-After)",
         },
     ),

@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import json_response, new_resolver
-from minted_gateway.api.schemas import OrderBody, answers
+from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, answers
 from minted_gateway.api.views import order_view_body
 from minted_gateway.observability import observability
 from minted_gateway.validation import EXTERNAL_ID_PATTERN
@@ -30,8 +30,7 @@ ExternalIdPath = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN, description="t
         {
             404: "Neither the ledger nor Minted knows this external_id",
             422: "The external_id is not a valid order id",
-            429: "Minted is rate limiting (Retry-After)",
-            502: "The partner's Minted credentials are refused",
+            **MINTED_ERRORS,
             503: "The ledger or Minted is unavailable",
         },
     ),

@@ -11,18 +11,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import json_response, new_resolver
-from minted_gateway.api.schemas import LegalDocumentBody, LegalListBody, answers
+from minted_gateway.api.schemas import MINTED_ERRORS, LegalDocumentBody, LegalListBody, answers
 from minted_gateway.api.views import legal_body, legal_list_body
 from minted_gateway.observability import observability
 
 logger, tracer, metrics = observability()
 app = new_resolver(metrics)
 
-UPSTREAM_ERRORS = {
-    429: "Minted is rate limiting (Retry-After)",
-    502: "The partner's Minted credentials are refused",
-    503: "Minted is unavailable",
-}
 DocumentType = Annotated[str, Path(pattern=r"^[a-z_]{3,40}$", description="e.g. kvkk_disclosure")]
 
 
@@ -30,7 +25,7 @@ DocumentType = Annotated[str, Path(pattern=r"^[a-z_]{3,40}$", description="e.g. 
     "/legal",
     summary="The legal documents Minted publishes",
     tags=["legal"],
-    responses=answers({200: ("The list", LegalListBody)}, UPSTREAM_ERRORS),
+    responses=answers({200: ("The list", LegalListBody)}, MINTED_ERRORS),
 )
 def list_documents() -> Response[str]:
     metrics.add_metric(name="LegalDocumentsServed", unit=MetricUnit.Count, value=1)
@@ -43,7 +38,7 @@ def list_documents() -> Response[str]:
     tags=["legal"],
     responses=answers(
         {200: ("The document", LegalDocumentBody)},
-        {**UPSTREAM_ERRORS, 404: "No such document", 422: "Not a document type"},
+        {**MINTED_ERRORS, 404: "No such document", 422: "Not a document type"},
     ),
 )
 def get_document(document_type: DocumentType) -> Response[str]:

@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import json_response, new_resolver
-from minted_gateway.api.schemas import PricesBody, QuoteBody, answers
+from minted_gateway.api.schemas import MINTED_ERRORS, PricesBody, QuoteBody, answers
 from minted_gateway.api.views import prices_body, quote_body
 from minted_gateway.minted.models import Currency
 from minted_gateway.observability import observability
@@ -28,8 +28,7 @@ app = new_resolver(metrics)
         {200: ("Prices", PricesBody)},
         {
             422: "Unknown currency",
-            429: "Minted is rate limiting (Retry-After)",
-            502: "The partner's Minted credentials are refused",
+            **MINTED_ERRORS,
             503: "No cached prices and Minted is unavailable",
         },
     ),
@@ -49,9 +48,7 @@ def get_prices(currency: Annotated[Currency, Query()] = Currency.TRY) -> Respons
         {
             415: "The body is not JSON",
             422: "Invalid input",
-            429: "Minted is rate limiting (Retry-After)",
-            502: "The partner's Minted credentials are refused",
-            503: "Minted is unavailable",
+            **MINTED_ERRORS,
         },
     ),
     tags=["prices"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -30,16 +29,6 @@ def start(api: Api, external_id: str, **fields: Any) -> dict[str, Any]:
     return started
 
 
-def finish(sfn: Any, arn: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        execution: dict[str, Any] = sfn.describe_execution(executionArn=arn)
-        if execution["status"] != "RUNNING":
-            return execution
-        assert time.monotonic() < deadline, "the workflow did not end in time"
-        time.sleep(0.3)
-
-
 def history(sfn: Any, arn: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
     return events
@@ -59,7 +48,7 @@ def test_the_happy_path_fixes_a_price_buys_once_and_ends_completed(api: Api, sfn
     external_id = new_id()
     started = start(api, external_id, customer=customer(), guard={"max_unit_price": Decimal("10000")})
     assert started["execution_name"] == external_id and started["status"] == "RUNNING"
-    execution = finish(sfn, started["execution_arn"])
+    execution = api.wait_for_execution(started["execution_arn"])
     assert execution["status"] == "SUCCEEDED"
     assert json.loads(execution["output"])["status"] == "Completed"
     shown = api.get(f"/orders/{external_id}").json()
@@ -69,7 +58,7 @@ def test_the_happy_path_fixes_a_price_buys_once_and_ends_completed(api: Api, sfn
 
 def test_the_price_guard_stops_before_anything_is_bought(api: Api, sfn: Any) -> None:
     external_id = new_id()
-    execution = finish(sfn, start(api, external_id, guard={"max_total": Decimal("1.00")})["execution_arn"])
+    execution = api.wait_for_execution(start(api, external_id, guard={"max_total": Decimal("1.00")})["execution_arn"])
     assert execution["status"] == "FAILED" and execution["error"] == "PriceGuardExceeded"
     assert api.minted.orders_created() == 0 and api.minted.served("buy") == 0
     assert api.ledger_item(external_id) is None
@@ -78,7 +67,7 @@ def test_the_price_guard_stops_before_anything_is_bought(api: Api, sfn: Any) -> 
 def test_an_order_pending_for_several_polls_completes(api: Api, sfn: Any) -> None:
     api.minted.clock(pending_after_seconds=0, completion_delay_seconds=4)
     started = start(api, new_id())
-    execution = finish(sfn, started["execution_arn"])
+    execution = api.wait_for_execution(started["execution_arn"])
     assert execution["status"] == "SUCCEEDED"
     assert entered(history(sfn, started["execution_arn"]), "RefreshOrder") >= 3
     assert api.minted.orders_created() == 1
@@ -88,7 +77,7 @@ def test_a_lost_buy_answer_is_settled_by_lookup_with_one_buy(api: Api, sfn: Any)
     api.minted.fault("buy", drop="after_commit", times=1)
     external_id = new_id()
     started = start(api, external_id)
-    execution = finish(sfn, started["execution_arn"])
+    execution = api.wait_for_execution(started["execution_arn"])
     assert execution["status"] == "SUCCEEDED"
     assert api.minted.orders_created() == 1
     notes = [entry.get("note") for entry in api.get(f"/orders/{external_id}").json()["history"]]
@@ -98,7 +87,7 @@ def test_a_lost_buy_answer_is_settled_by_lookup_with_one_buy(api: Api, sfn: Any)
 def test_a_buy_lost_before_minted_committed_is_bought_once_by_the_settle_step(api: Api, sfn: Any) -> None:
     api.minted.fault("buy", drop="before_commit", times=1)
     started = start(api, new_id())
-    execution = finish(sfn, started["execution_arn"])
+    execution = api.wait_for_execution(started["execution_arn"])
     assert execution["status"] == "SUCCEEDED"
     assert entered(history(sfn, started["execution_arn"]), "SettleOrder") == 1
     assert api.minted.orders_created() == 1
@@ -109,7 +98,7 @@ def test_starting_the_same_order_twice_is_one_execution_and_one_buy(api: Api, sf
     first = start(api, external_id)
     second = start(api, external_id)
     assert second["execution_arn"] == first["execution_arn"] and second["started_at"] == first["started_at"]
-    assert finish(sfn, first["execution_arn"])["status"] == "SUCCEEDED"
+    assert api.wait_for_execution(first["execution_arn"])["status"] == "SUCCEEDED"
     again = start(api, external_id)  # even after it ended
     assert again["execution_arn"] == first["execution_arn"] and again["status"] == "SUCCEEDED"
     other = api.post("/orders/workflow", {"external_id": external_id, "items": [{"sku": "GAG", "amount": 1}]})
@@ -121,7 +110,7 @@ def test_lambda_throttling_is_retried(api: Api, sfn: Any) -> None:
     assert api.stack.router is not None
     api.stack.router.throttle("BuyFunction", times=2)
     started = start(api, new_id())
-    execution = finish(sfn, started["execution_arn"])
+    execution = api.wait_for_execution(started["execution_arn"])
     assert execution["status"] == "SUCCEEDED"
     errors = [
         e["taskFailedEventDetails"]["error"]
@@ -135,7 +124,7 @@ def test_lambda_throttling_is_retried(api: Api, sfn: Any) -> None:
 def test_a_refused_buy_fails_with_its_name_and_is_recorded_on_the_ledger(api: Api, sfn: Any) -> None:
     external_id = new_id()
     api.minted.fault("buy", status=403, times=1)
-    execution = finish(sfn, start(api, external_id)["execution_arn"])
+    execution = api.wait_for_execution(start(api, external_id)["execution_arn"])
     assert execution["status"] == "FAILED" and execution["error"] == "PartnerForbidden"
     row = api.ledger_item(external_id)
     assert row is not None and row["state"] == "REJECTED" and row["workflow_error"] == "PartnerForbidden"
@@ -145,7 +134,7 @@ def test_a_refused_buy_fails_with_its_name_and_is_recorded_on_the_ledger(api: Ap
 def test_an_order_that_never_ends_fails_after_the_polls_and_says_so_on_the_ledger(api: Api, sfn: Any) -> None:
     api.minted.clock(completion_delay_seconds=None)
     external_id = new_id()
-    execution = finish(sfn, start(api, external_id, max_polls=2)["execution_arn"])
+    execution = api.wait_for_execution(start(api, external_id, max_polls=2)["execution_arn"])
     assert execution["status"] == "FAILED" and execution["error"] == "OrderNotFinal"
     assert api.ledger_item(external_id)["workflow_error"] == "OrderNotFinal"  # type: ignore[index]
     assert api.minted.orders_created() == 1

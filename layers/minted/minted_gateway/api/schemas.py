@@ -129,6 +129,14 @@ class WorkflowStartedBody(BaseModel):
     started_at: str
 
 
+# What any route that calls Minted may answer when Minted or the credentials fail.
+MINTED_ERRORS = {
+    429: "Minted is rate limiting (Retry-After)",
+    502: "The partner's Minted credentials are refused",
+    503: "Minted is unavailable (Retry-After)",
+}
+
+
 def answers(ok: dict[int, tuple[str, type[BaseModel]]], errors: dict[int, str]) -> dict[int, OpenAPIResponse]:
     """A route's ``responses``: its successes with their bodies, and its errors with the error body."""
     documented: dict[int, Any] = {
