@@ -108,17 +108,25 @@ _OUR_LOGGERS = ("minted-gateway", "minted_gateway")
 
 
 def _record_log_lines() -> None:
-    original = logging.Logger.callHandlers
+    """Every record our loggers' output handler writes, as written (after its redaction filter)."""
+    from minted_gateway.observability import RedactPersonalData
 
-    def call_handlers(self: logging.Logger, record: logging.LogRecord) -> None:
-        if self.name.startswith(_OUR_LOGGERS):  # after the loggers' filters: what is really written
+    original = logging.Handler.handle
+
+    def handle(self: logging.Handler, record: logging.LogRecord) -> Any:
+        written = original(self, record)
+        if (
+            written
+            and record.name.startswith(_OUR_LOGGERS)
+            and any(isinstance(f, RedactPersonalData) for f in self.filters)
+        ):
             fields = {k: str(v) for k, v in vars(record).items() if k not in ("args", "exc_info")}
             if record.exc_info:
                 fields["exc_text"] = logging.Formatter().formatException(record.exc_info)
             RUN.log_lines.append(json.dumps(fields, ensure_ascii=False))
-        original(self, record)
+        return written
 
-    logging.Logger.callHandlers = call_handlers  # type: ignore[method-assign]
+    logging.Handler.handle = handle  # type: ignore[method-assign]
 
 
 def _record_aws_calls() -> None:

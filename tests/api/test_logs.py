@@ -62,3 +62,26 @@ def test_the_redaction_filter_masks_what_slips_through() -> None:
     text = redact(f"customer {VALID_TCKN} mail a.b@example.com phone +90 532 280 80 35 order ord-123")
     assert VALID_TCKN not in text and "a.b@example.com" not in text and "280 80 35" not in text
     assert "ord-123" in text
+
+
+def test_a_logger_created_after_start_up_writes_json_through_the_redacting_handler(api: Api) -> None:
+    """Use cases load lazily, so their loggers appear after the handler is configured."""
+    import io
+    import json as jsonlib
+
+    api.get("/legal")  # the functions are loaded and configured
+    from minted_gateway.observability import RedactPersonalData
+
+    package = logging.getLogger("minted_gateway")
+    handler = next(h for h in package.handlers if any(isinstance(f, RedactPersonalData) for f in h.filters))
+    stream = io.StringIO()
+    previous = handler.setStream(stream)  # type: ignore[attr-defined]
+    try:
+        logging.getLogger(f"minted_gateway.created_late_{uuid.uuid4().hex}").warning(
+            "customer wrote from a.b@example.com", extra={"phone": "+905321112233", "external_id": "ord-9"}
+        )
+    finally:
+        handler.setStream(previous)  # type: ignore[attr-defined]
+    line = jsonlib.loads(stream.getvalue())
+    assert line["service"] == "minted-gateway" and line["level"] == "WARNING" and line["external_id"] == "ord-9"
+    assert "a.b@example.com" not in stream.getvalue() and "+905321112233" not in stream.getvalue()

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 _PATTERNS = (
     (re.compile(r"[^@\s\"']+@[^@\s\"']+\.[A-Za-z]{2,}"), "<email>"),
     (re.compile(r"\+?\d[\d\s().-]{9,}\d"), "<number>"),  # phones and identity numbers
 )
+# Attributes every LogRecord has; what is left on a record are the caller's extra fields.
+_STANDARD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+PACKAGE_LOGGER = "minted_gateway"
 
 
 def redact(text: str) -> str:
@@ -26,28 +27,29 @@ def redact(text: str) -> str:
 
 
 class RedactPersonalData(logging.Filter):
+    """On the handler, so that it sees every record it writes, from any of our loggers."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact(record.getMessage())
         record.args = None
-        for key, value in list(vars(record).items()):
-            if isinstance(value, str) and key not in ("msg", "levelname", "name", "pathname", "filename", "module"):
+        for key, value in vars(record).items():
+            if key not in _STANDARD_FIELDS and isinstance(value, str):
                 setattr(record, key, redact(value))
         return True
 
 
 def observability() -> tuple[Logger, Tracer, Metrics]:
-    """The three Powertools utilities; Lambda context adds the function's name to every log line."""
+    """The three Powertools utilities; Lambda context adds the function's name to every log line.
+
+    Our modules log to ``minted_gateway.*`` loggers, some created only when a use case is first
+    loaded; they all propagate to the package logger, which writes through Powertools' handler.
+    """
     logger = Logger(service="minted-gateway")
-    logger.addFilter(RedactPersonalData())
     for handler in logger.handlers:
-        handler.addFilter(RedactPersonalData())
-    copy_config_to_registered_loggers(source_logger=logger, include={"minted_gateway"})
-    for name in list(logging.root.manager.loggerDict):
-        if name.startswith("minted_gateway"):
-            logging.getLogger(name).addFilter(RedactPersonalData())
+        if not any(isinstance(f, RedactPersonalData) for f in handler.filters):
+            handler.addFilter(RedactPersonalData())
+    package = logging.getLogger(PACKAGE_LOGGER)
+    package.handlers = list(logger.handlers)
+    package.setLevel(logger.log_level)
+    package.propagate = False
     return logger, Tracer(service="minted-gateway"), Metrics(namespace="MintedGateway", service="minted-gateway")
-
-
-def safe_extra(**fields: Any) -> dict[str, Any]:
-    """Log fields that are safe by construction: ids, states, codes and counts only."""
-    return {key: value for key, value in fields.items() if isinstance(value, str | int | bool) or value is None}

@@ -65,6 +65,7 @@ class SecretsManagerCredentials:
         self._max_age = max_age
         self._boto3_client = boto3_client
         self._provider: Any = None
+        self._parsed: tuple[Any, PartnerCredentials] | None = None
 
     def get(self, *, force_refresh: bool = False) -> PartnerCredentials:
         # Imported here: Parameters imports boto3, which the client must not pay for at import time.
@@ -85,7 +86,12 @@ class SecretsManagerCredentials:
             raise MintedCredentialsError(
                 "credentials", f"secret {self.secret_id} could not be read ({reason})"
             ) from None
-        return parse_credentials(raw, self.secret_id)
+        # Powertools hands back the same cached object until it fetches again: validate once per fetch.
+        if self._parsed is not None and self._parsed[0] is raw:
+            return self._parsed[1]
+        credentials = parse_credentials(raw, self.secret_id)
+        self._parsed = (raw, credentials)
+        return credentials
 
     def __repr__(self) -> str:
         return f"SecretsManagerCredentials({self.secret_id!r})"
