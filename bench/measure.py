@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -161,10 +160,6 @@ def zipped_size(path: Path) -> int:
             if file.is_file():
                 archive.write(file, file.relative_to(path))
     return buffer.tell()
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
 def to_json(data: Any) -> str:

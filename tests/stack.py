@@ -21,7 +21,7 @@ import requests
 from local.devstack import DevStack
 from local.minted_sandbox.control import SandboxControl
 from minted_gateway import jsonutil, runtime
-from minted_gateway.orders.dynamodb_ledger import from_item
+from minted_gateway.dynamodb import from_item
 from tests.conftest import VALID_TCKN
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"

@@ -82,6 +82,10 @@ class LedgerUnavailable(GatewayError):
     status, code = 503, "ledger_unavailable"
 
 
+class CacheUnavailable(GatewayError):
+    status, code = 503, "price_cache_unavailable"
+
+
 REJECTIONS: dict[str, type[GatewayError]] = {
     cls.code: cls for cls in (QuoteExpired, OrderRejected, CustomerDetailsRequired, PartnerForbidden)
 }

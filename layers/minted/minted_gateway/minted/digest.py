@@ -148,11 +148,6 @@ class DigestAuth(AuthBase):
         self._challenge: Challenge | None = None
         self._nc = 0
 
-    def forget_nonce(self) -> None:
-        with self._lock:
-            self._challenge = None
-            self._nc = 0
-
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         self._authorize(request, self._credentials(False))
         request.register_hook("response", self._handle_401)  # type: ignore[no-untyped-call]

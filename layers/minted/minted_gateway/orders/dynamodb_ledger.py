@@ -9,23 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from minted_gateway.dynamodb import condition_failed, error_code, from_item, to_item
 from minted_gateway.errors import LedgerUnavailable
 from minted_gateway.orders.ledger import LedgerConflict
 from minted_gateway.orders.record import HistoryEntry, OrderRecord
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def to_item(data: dict[str, Any]) -> dict[str, Any]:
-    return {key: _serializer.serialize(value) for key, value in data.items()}
-
-
-def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}
 
 
 class DynamoDbOrderLedger:
@@ -43,7 +32,7 @@ class DynamoDbOrderLedger:
             )
             return None
         except ClientError as exc:
-            if _error_code(exc) != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise _unavailable(exc) from None
             stored: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
             # An implementation that ignores ReturnValuesOnConditionCheckFailure costs one read more.
@@ -95,7 +84,7 @@ class DynamoDbOrderLedger:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 raise LedgerConflict(record.external_id) from None
             raise _unavailable(exc) from None
         except BotoCoreError as exc:
@@ -103,10 +92,6 @@ class DynamoDbOrderLedger:
         return OrderRecord.model_validate(from_item(response["Attributes"]))
 
 
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def _unavailable(exc: Exception) -> LedgerUnavailable:
-    reason = _error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+    reason = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
     return LedgerUnavailable(f"The order ledger is unavailable ({reason}); try again.", retry_after=2)

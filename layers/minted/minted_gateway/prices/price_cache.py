@@ -9,8 +9,8 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
-from minted_gateway.errors import LedgerUnavailable
-from minted_gateway.orders.dynamodb_ledger import from_item, to_item
+from minted_gateway.dynamodb import condition_failed, from_item, to_item
+from minted_gateway.errors import CacheUnavailable
 
 LATEST = "LATEST"
 
@@ -45,10 +45,6 @@ class PriceCache(Protocol):
         """True for exactly one caller per lease period: that caller refreshes from Minted."""
 
     def record_history(self, snapshot: PriceSnapshot, minute: str, expires_at: int) -> bool: ...
-
-
-class CacheUnavailable(LedgerUnavailable):
-    code = "price_cache_unavailable"
 
 
 class DynamoDbPriceCache:
@@ -110,7 +106,7 @@ class DynamoDbPriceCache:
         try:
             write(**request)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return False
             raise CacheUnavailable("The price cache is unavailable.", retry_after=2) from None
         except BotoCoreError:
