@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from local.template import load_template, resources_of_type
-from tests.template.wiring import ROOT, Deployment, check_wiring, deployments
+from tests.template.wiring import ACCOUNT, REGION, ROOT, Deployment, Stack, check_wiring, deployments
 
 TEMPLATE = load_template()
 DEPLOYMENTS = deployments(TEMPLATE)
@@ -234,3 +234,70 @@ def test_an_eventbridge_rule_is_checked_too() -> None:
     }
     problems = check_wiring(rule, DEV).problems
     assert [p for p in problems if p.startswith("PricesFunctionRefreshPrices: its dead-letter queue")], problems
+
+
+def test_aliases_and_secondary_indexes_are_part_of_the_stack() -> None:
+    """What others may add (an alias the workflow invokes, an index a policy names) is wiring too."""
+    grown = copy.deepcopy(TEMPLATE)
+    _props(grown, "BuyFunction")["AutoPublishAlias"] = "live"
+    _props(grown, "BuyWorkflow")["DefinitionSubstitutions"]["BuyFunctionArn"] = {"Ref": "BuyFunction.Alias"}
+    _props(grown, "OrdersTable")["GlobalSecondaryIndexes"] = [
+        {
+            "IndexName": "by-status",
+            "KeySchema": [{"AttributeName": "external_id", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }
+    ]
+    statements = _props(grown, "GetOrderFunction")["Policies"][0]["Statement"]
+    statements.append(
+        {"Effect": "Allow", "Action": "dynamodb:Query", "Resource": {"Fn::Sub": "${OrdersTable.Arn}/index/by-status"}}
+    )
+    assert check_wiring(grown, DEV).problems == []
+
+    statements[-1]["Resource"] = {"Fn::Sub": "${OrdersTable.Arn}/index/by-state"}
+    problems = check_wiring(grown, DEV).problems
+    assert [
+        p
+        for p in problems
+        if p.startswith("GetOrderFunctionRole (the role of GetOrderFunction)")
+        and p.endswith("/index/by-state, which is nothing this stack creates")
+    ], problems
+
+
+def test_intrinsic_functions_resolve_as_cloudformation_does() -> None:
+    cfn = {
+        "Parameters": {"Stage": {"Type": "String", "Default": "dev"}},
+        "Mappings": {"Sizes": {"dev": {"Memory": "512"}}},
+        "Conditions": {
+            "IsDev": {"Fn::Equals": [{"Ref": "Stage"}, "dev"]},
+            "IsProd": {"Fn::Not": [{"Condition": "IsDev"}]},
+        },
+        "Resources": {
+            "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": {"Fn::Sub": "${AWS::StackName}-t"}}},
+            "OnlyInProd": {"Type": "AWS::SQS::Queue", "Condition": "IsProd"},
+            "Queue": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "Tags": [
+                        {"Key": "a", "Value": {"Fn::FindInMap": ["Sizes", {"Ref": "Stage"}, "Memory"]}},
+                        {"Key": "b", "Value": {"Fn::Select": [1, {"Fn::Split": [",", "x,y,z"]}]}},
+                        {
+                            "Key": "c",
+                            "Value": {"Fn::Join": ["/", [{"Ref": "Table"}, {"Fn::GetAtt": ["Table", "Arn"]}]]},
+                        },
+                        {"Key": "d", "Value": {"Fn::If": ["IsDev", "${!Literal}", {"Ref": "AWS::NoValue"}]}},
+                        {"Key": "e", "Value": {"Fn::Sub": ["${Name}-${!Literal}", {"Name": {"Ref": "Stage"}}]}},
+                        {"Fn::If": ["IsProd", {"Key": "f"}, {"Ref": "AWS::NoValue"}]},
+                    ]
+                },
+            },
+        },
+    }
+    stack = Stack(cfn, Deployment("dev", "s", (("Stage", "dev"),)))
+    tags = {tag["Key"]: tag["Value"] for tag in stack.properties["Queue"]["Tags"]}
+    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/s-t"
+    assert tags == {"a": "512", "b": "y", "c": f"s-t/{arn}", "d": "${!Literal}", "e": "dev-${Literal}"}
+    assert "OnlyInProd" not in stack.types and stack.which(arn) == "Table" and stack.problems == []
+    gone = {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Ref": "Gone"}}}}
+    broken = Stack({**cfn, "Resources": gone}, Deployment("dev", "s", ()))
+    assert broken.problems == ["Q: Ref Gone names no parameter or resource of the stack"]

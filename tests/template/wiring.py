@@ -156,6 +156,7 @@ _NAME_PROPERTY = {
     "AWS::Events::EventBus": "Name",
     "AWS::Events::Rule": "Name",
     "AWS::Lambda::LayerVersion": "LayerName",
+    "AWS::Lambda::Alias": "Name",
     "AWS::S3::Bucket": "BucketName",
 }
 
@@ -217,7 +218,10 @@ class Stack:
             prop = _NAME_PROPERTY.get(self.types[logical_id], "")
             given = self._raw[logical_id].get("Properties", {}).get(prop)
             if given is not None:
-                self._names[logical_id] = str(self.resolve(given))
+                try:
+                    self._names[logical_id] = str(self.resolve(given))
+                except WiringError:  # reported with its properties; the name is then nobody's
+                    self._names[logical_id] = f"unresolved-{logical_id}"
             else:
                 self._names[logical_id] = f"{self.deployment.stack_name}-{logical_id}-GENERATED1"
             self._naming.discard(logical_id)
@@ -258,6 +262,11 @@ class Stack:
                     "ApiId": api_id,
                     "ApiEndpoint": f"https://{api_id}.execute-api.{REGION}.amazonaws.com",
                 }
+            case "AWS::Lambda::Alias" | "AWS::Lambda::Version":
+                function = self._qualified_function(logical_id)
+                base = self.attributes(function)["Arn"] if function else arn("lambda", "function:not-in-this-stack")
+                qualifier = name if kind == "AWS::Lambda::Alias" else "1"
+                return {"Ref": f"{base}:{qualifier}", "Version": qualifier}
             case "AWS::Lambda::LayerVersion":
                 return {"Ref": arn("lambda", f"layer:{name}:1")}
             case "AWS::Scheduler::Schedule":
@@ -271,12 +280,30 @@ class Stack:
             case _:
                 return {"Ref": name}
 
+    def _qualified_function(self, logical_id: str) -> str | None:
+        """The function an alias or version belongs to."""
+        given = self._raw[logical_id].get("Properties", {}).get("FunctionName")
+        if isinstance(given, dict):
+            named = next(iter(_refs(given)), None) or given.get("Fn::GetAtt", [None])[0]
+            return named if named in self.types else None
+        return None
+
+    def function(self, identifier: Any) -> str | None:
+        """The stack function a name or ARN (an alias's or version's too) invokes."""
+        logical_id = self.which(identifier)
+        if logical_id and self.types[logical_id] in ("AWS::Lambda::Alias", "AWS::Lambda::Version"):
+            return self._qualified_function(logical_id)
+        return logical_id if logical_id and self.types[logical_id] == "AWS::Lambda::Function" else None
+
     def samples(self, logical_id: str) -> list[str]:
         """Its identifiers and ARNs of what lives inside it, for matching IAM resource patterns."""
         found = list(self.attributes(logical_id).values())
         kind, name, attributes = self.types[logical_id], self.name(logical_id), self.attributes(logical_id)
         if kind == "AWS::DynamoDB::Table":
-            found += [f"{attributes['Arn']}/index/an-index", f"{attributes['Arn']}/stream/a-stream"]
+            props = self.properties.get(logical_id, {})
+            indexes = props.get("GlobalSecondaryIndexes", []) + props.get("LocalSecondaryIndexes", [])
+            names = [str(index.get("IndexName")) for index in indexes] or ["an-index"]
+            found += [f"{attributes['Arn']}/index/{n}" for n in names] + [f"{attributes['Arn']}/stream/a-stream"]
         elif kind == "AWS::Lambda::Function":
             found.append(f"{attributes['Arn']}:a-version")
         elif kind == "AWS::StepFunctions::StateMachine":
@@ -650,7 +677,7 @@ def _api_routes(stack: Stack, report: Report) -> list[ApiRoute]:
                 report.checked["routes"] += 1
                 uri = str(operation.get("x-amazon-apigateway-integration", {}).get("uri", ""))
                 found = re.search(r"/functions/(.+)/invocations$", uri)
-                function = stack.which(found.group(1), "AWS::Lambda::Function") if found else None
+                function = stack.function(found.group(1)) if found else None
                 if function is None:
                     report.problems.append(
                         f"{api}: {method} {path} is integrated with {uri!r}, no function of this stack"
@@ -701,7 +728,7 @@ def _check_permissions(stack: Stack, routes: list[ApiRoute], report: Report) -> 
     for permission in stack.of_type("AWS::Lambda::Permission"):
         report.checked["permissions"] += 1
         props = stack.properties[permission]
-        function = stack.which(props.get("FunctionName"), "AWS::Lambda::Function")
+        function = stack.function(props.get("FunctionName"))
         source = str(props.get("SourceArn", ""))
         if function is None:
             report.problems.append(
@@ -779,12 +806,12 @@ def _check_state_machines(stack: Stack, codes: dict[str, Code], root: Path, repo
                 invoked, payload = resource, arguments
             else:
                 continue  # other service integrations: their targets are not checked here
-            target = stack.which(invoked, "AWS::Lambda::Function")
+            target = stack.function(invoked)
             where = f"{machine}: task {state_name}"
             if target is None:
                 report.problems.append(f"{where} invokes {invoked}, no function of this stack")
                 continue
-            arn = stack.attributes(target)["Arn"]
+            arn = str(invoked) if str(invoked).startswith("arn:") else stack.attributes(target)["Arn"]
             if not _role_allows(stack, role, "lambda:InvokeFunction", arn):
                 report.problems.append(f"{where} invokes {target}, which its role {role} may not invoke")
             action = payload.get("action") if isinstance(payload, dict) else None
@@ -847,7 +874,7 @@ def _check_rules(stack: Stack, codes: dict[str, Code], root: Path, report: Repor
                 report.problems.append(f"{rule}: its dead-letter queue {dead_letters} is no queue of this stack")
             if target and stack.types[target] == "AWS::Lambda::Function":
                 if not any(
-                    stack.which(stack.properties[p].get("FunctionName"), "AWS::Lambda::Function") == target
+                    stack.function(stack.properties[p].get("FunctionName")) == target
                     and stack.properties[p].get("Principal") == "events.amazonaws.com"
                     and fnmatch.fnmatchcase(rule_arn, str(stack.properties[p].get("SourceArn", "*")))
                     for p in stack.of_type("AWS::Lambda::Permission")
