@@ -227,8 +227,8 @@ class Stack:
             self._naming.discard(logical_id)
         return self._names[logical_id]
 
-    def _arn(self, service: str, resource: str, *, region: bool = True) -> str:
-        return f"arn:aws:{service}:{REGION if region else ''}:{ACCOUNT}:{resource}"
+    def _arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
 
     def attributes(self, logical_id: str) -> dict[str, str]:
         """What Ref and each Fn::GetAtt give for a resource (those this check needs)."""
