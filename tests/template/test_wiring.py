@@ -140,6 +140,20 @@ def setting_left_out_of_the_environment(t: Template) -> None:
     del t["Globals"]["Function"]["Environment"]["Variables"]["LEDGER_KEY_SECRET_ID"]
 
 
+def _operation(t: Template, path: str, method: str) -> dict[str, Any]:
+    operation: dict[str, Any] = _props(t, "HttpApi")["DefinitionBody"]["paths"][path][method]
+    return operation
+
+
+def route_without_authorizer(t: Template) -> None:
+    del _operation(t, "/prices", "get")["security"]
+    del _operation(t, "/prices", "get")["x-amazon-apigateway-auth"]
+
+
+def route_names_a_missing_scheme(t: Template) -> None:
+    _operation(t, "/legal", "get")["security"] = [{"PartnerJWT": []}]
+
+
 BREAKAGES: list[tuple[Callable[[Template], None], list[str]]] = [
     # Seeded in the issue.
     (rename_state_machine, ["BuyFunction: BUY_WORKFLOW_ARN=", ":stateMachine:minted-gateway-dev-buy names no"]),
@@ -178,6 +192,8 @@ BREAKAGES: list[tuple[Callable[[Template], None], list[str]]] = [
     (handler_route_left_out_of_the_api, ["BuyFunction: its handler serves POST /orders/workflow, but no API route"]),
     (handler_route_left_out_of_the_api, ["BuyWorkflowApiPermission: SourceArn", "matches no route"]),
     (schedule_on_a_function_without_the_task, ["asks LegalFunction for action 'refresh_prices'"]),
+    (route_without_authorizer, ["HttpApi: GET /prices has no authorizer: anyone may call it"]),
+    (route_names_a_missing_scheme, ["HttpApi: GET /legal asks for the security scheme PartnerJWT, which defines no"]),
     (setting_left_out_of_the_environment, ["BuyFunction: invalid environment: LEDGER_KEY_SECRET_ID (missing)"]),
 ]
 
@@ -201,6 +217,16 @@ def test_a_breakage_under_one_auth_mode_is_caught() -> None:
     integration["uri"] = {"Fn::If": ["UseJwtAuth", integration["uri"], _sub(integration["uri"], "Prices", "Legal")]}
     failing = {str(d) for d in DEPLOYMENTS if check_wiring(broken, d).problems}
     assert failing == {str(d) for d in DEPLOYMENTS if ("AuthMode", "IAM") in d.parameters}
+
+
+def test_a_route_left_open_under_one_auth_mode_is_caught() -> None:
+    broken = copy.deepcopy(TEMPLATE)
+    del _operation(broken, "/orders", "post")["x-amazon-apigateway-auth"]  # JWT still guards it; IAM no longer
+    failing = {str(d): check_wiring(broken, d).problems for d in DEPLOYMENTS}
+    assert {d for d, problems in failing.items() if problems} == {
+        str(d) for d in DEPLOYMENTS if ("AuthMode", "IAM") in d.parameters
+    }
+    assert all(p == ["HttpApi: POST /orders has no authorizer: anyone may call it"] for p in failing.values() if p)
 
 
 def test_a_name_right_in_one_environment_only_is_caught() -> None:

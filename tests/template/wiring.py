@@ -666,15 +666,34 @@ def _check_statements(stack: Stack, report: Report) -> None:
                 )
 
 
+def _authorization_problem(body: dict[str, Any], operation: dict[str, Any]) -> str | None:
+    """How API Gateway imports a route's authorization: IAM, or a security requirement on a scheme
+    that carries an authorizer. Anything else leaves the route open to anyone."""
+    if str(operation.get("x-amazon-apigateway-auth", {}).get("type", "")).upper() == "AWS_IAM":
+        return None
+    requirements = operation["security"] if "security" in operation else body.get("security", [])
+    schemes = body.get("components", {}).get("securitySchemes", {})
+    if not requirements or any(not requirement for requirement in requirements):
+        return "has no authorizer: anyone may call it"
+    for name in (name for requirement in requirements for name in requirement):
+        if "x-amazon-apigateway-authorizer" not in schemes.get(name, {}):
+            return f"asks for the security scheme {name}, which defines no authorizer in the API"
+    return None
+
+
 def _api_routes(stack: Stack, report: Report) -> list[ApiRoute]:
     routes = []
     for api in stack.of_type("AWS::ApiGatewayV2::Api"):
-        for path, item in (stack.properties[api].get("Body") or {}).get("paths", {}).items():
+        body = stack.properties[api].get("Body") or {}
+        for path, item in body.get("paths", {}).items():
             for key, operation in item.items():
                 method = "ANY" if key == "x-amazon-apigateway-any-method" else key.upper()
                 if key.lower() not in HTTP_METHODS and method != "ANY":
                     continue
                 report.checked["routes"] += 1
+                problem = _authorization_problem(body, operation)
+                if problem:
+                    report.problems.append(f"{api}: {method} {path} {problem}")
                 uri = str(operation.get("x-amazon-apigateway-integration", {}).get("uri", ""))
                 found = re.search(r"/functions/(.+)/invocations$", uri)
                 function = stack.function(found.group(1)) if found else None
