@@ -13,13 +13,15 @@ from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import json_response, new_resolver
 from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, answers
 from minted_gateway.api.views import order_view_body
+from minted_gateway.minted.models import EXTERNAL_ID_MAX_LENGTH, EXTERNAL_ID_PATTERN
 from minted_gateway.observability import observability
-from minted_gateway.validation import EXTERNAL_ID_PATTERN
 
 logger, tracer, metrics = observability()
 app = new_resolver(metrics)
 
-ExternalIdPath = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN, description="the partner's order id")]
+ExternalIdPath = Annotated[
+    str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=EXTERNAL_ID_MAX_LENGTH, description="the partner's order id")
+]
 
 
 @app.get(

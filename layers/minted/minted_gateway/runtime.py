@@ -12,7 +12,7 @@ import functools
 import time
 from typing import TYPE_CHECKING, Any
 
-from minted_gateway.settings import SettingsError, settings
+from minted_gateway.settings import SettingsError, input_rules, settings
 
 if TYPE_CHECKING:
     from minted_gateway.legal.documents import LegalDocuments
@@ -36,7 +36,9 @@ def minted() -> MintedClient:
 
     s = settings()
     config = MintedClientConfig(
-        connect_timeout=s.minted_connect_timeout_seconds, read_timeout=s.minted_read_timeout_seconds
+        connect_timeout=s.minted_connect_timeout_seconds,
+        read_timeout=s.minted_read_timeout_seconds,
+        birthdate_format=s.minted_birthdate_strftime,
     )
     return MintedClient(SecretsManagerCredentials(s.partner_secret_id, max_age=s.secret_max_age_seconds), config)
 
@@ -148,5 +150,5 @@ def reset() -> None:
     """Forget every cached client and use case (tests, and the local gateway after a restart)."""
     for cached in (minted, dynamodb, fingerprinter, order_ledger, price_cache, place_order, get_order,
                    get_prices, refresh_prices, create_quote, legal_documents, start_buy_workflow,
-                   record_workflow_failure, settings):  # fmt: skip
+                   record_workflow_failure, settings, input_rules):  # fmt: skip
         cached.cache_clear()

@@ -8,13 +8,31 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class SettingsError(RuntimeError):
     pass
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _from_env(model: type[M], env: Mapping[str, str] | None) -> M:
+    """``model`` from the variables named like its fields (upper case); a bad one is named in the error."""
+    env = os.environ if env is None else env
+    raw = {name: env[name.upper()] for name in model.model_fields if name.upper() in env}
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = ", ".join(
+            f"{'.'.join(str(p) for p in error['loc']).upper()} "
+            f"({'missing' if error['type'] == 'missing' else error['msg']})"
+            for error in exc.errors()
+        )
+        raise SettingsError(f"invalid environment: {problems}") from None
 
 
 class Settings(BaseModel):
@@ -33,24 +51,47 @@ class Settings(BaseModel):
     secret_max_age_seconds: int = Field(default=300, ge=0)
     minted_connect_timeout_seconds: float = Field(default=3.05, gt=0, le=10)
     minted_read_timeout_seconds: float = Field(default=10.0, gt=0, le=25)
+    # Minted's Buy page masks birthdate as 31-12-1990 but its example sends 1970-01-31 (contract 9.4).
+    minted_birthdate_format: Literal["YYYY-MM-DD", "DD-MM-YYYY"] = "YYYY-MM-DD"
     # Only the buy function starts the workflow; elsewhere it is not set.
     buy_workflow_arn: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        raw = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            problems = ", ".join(
-                f"{'.'.join(str(p) for p in error['loc']).upper()} "
-                f"({'missing' if error['type'] == 'missing' else error['msg']})"
-                for error in exc.errors()
-            )
-            raise SettingsError(f"invalid environment: {problems}") from None
+        return _from_env(cls, env)
+
+    @property
+    def minted_birthdate_strftime(self) -> str:
+        return BIRTHDATE_FORMATS[self.minted_birthdate_format]
+
+
+BIRTHDATE_FORMATS = {"YYYY-MM-DD": "%Y-%m-%d", "DD-MM-YYYY": "%d-%m-%Y"}
+
+
+class InputRules(BaseModel):
+    """Rules on partner input that Minted does not publish: each a partner choice, off by default.
+
+    Set by template parameters (IdentityNumberCheckDigits, PhoneE164, BuyerNameLengths, EmailFormat)
+    through the environment. Read apart from ``Settings`` so that validating a request needs only them.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    identity_number_check_digits: bool = False  # T.C. Kimlik No. check digits
+    phone_e164: bool = False  # phone must be E.164 (normalised before it is sent)
+    buyer_name_lengths: bool = False  # names 3-40 characters on a buy (published for Create Customer only)
+    email_format: bool = False  # email must look like an address
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> InputRules:
+        return _from_env(cls, env)
 
 
 @functools.cache
 def settings() -> Settings:
     return Settings.from_env()
+
+
+@functools.cache
+def input_rules() -> InputRules:
+    return InputRules.from_env()

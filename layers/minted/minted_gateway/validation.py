@@ -1,5 +1,10 @@
 """Input rules for what partners send us (contract sections 4 and 9), as pydantic types.
 
+Minted's Buy page publishes only which customer fields are required, not their formats. So by
+default a field is any non-empty text within our safety bounds (always on); each rule Minted does
+not publish (T.C. Kimlik No. check digits, E.164 phones, 3-40 character names, an email's form) is
+a partner setting (``settings.InputRules``), off by default. docs/decisions.md lists them all.
+
 Every message names the rule, never the value: values here are personal data.
 """
 
@@ -12,13 +17,24 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
-EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9_-]{3,40}$"
-ExternalId = Annotated[str, StringConstraints(pattern=EXTERNAL_ID_PATTERN)]
+from minted_gateway.minted import models
+from minted_gateway.settings import input_rules
+
+ExternalId = models.ExternalId  # the one order and customer id rule, shared with the client's models
 SKUS_FOR_SALE = ("GAU", "GAG", "GPT")
+
+# Safety bounds (ours, always on): no control characters, and lengths no real value reaches.
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]+$"
+
+
+def _bounded(max_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length, pattern=_NO_CONTROL)
 
 
 def _identity_number(value: str) -> str:
-    """T.C. Kimlik No.: 11 digits, the first not 0; digit 10 and 11 are check digits."""
+    """Optional rule: a T.C. Kimlik No. (11 digits, the first not 0; digits 10 and 11 check the rest)."""
+    if not input_rules().identity_number_check_digits:
+        return value
     if not re.fullmatch(r"[1-9][0-9]{10}", value):
         raise ValueError("must be 11 digits and not start with 0")
     d = [int(c) for c in value]
@@ -28,6 +44,9 @@ def _identity_number(value: str) -> str:
 
 
 def _phone(value: str) -> str:
+    """Optional rule: an international number in E.164 form (spaces, dots and brackets dropped)."""
+    if not input_rules().phone_e164:
+        return value
     compact = re.sub(r"[\s().-]", "", value)
     if not re.fullmatch(r"\+[1-9][0-9]{7,14}", compact):
         raise ValueError("must be an international number in E.164 form, such as +905322808035")
@@ -35,8 +54,16 @@ def _phone(value: str) -> str:
 
 
 def _email(value: str) -> str:
-    if len(value) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", value):
+    """Optional rule: the form of an email address."""
+    if input_rules().email_format and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", value):
         raise ValueError("must be an email address")
+    return value
+
+
+def _person_name(value: str) -> str:
+    """Optional rule: 3 to 40 characters, as Minted's Create Customer page (not its Buy page) says."""
+    if input_rules().buyer_name_lengths and not 3 <= len(value) <= 40:
+        raise ValueError("must be 3 to 40 characters")
     return value
 
 
@@ -50,11 +77,11 @@ def _empty_as_none(value: object) -> object:
     return None if value == "" else value
 
 
-IdentityNumber = Annotated[str, AfterValidator(_identity_number)]
-Phone = Annotated[str, AfterValidator(_phone)]
-Email = Annotated[str, AfterValidator(_email)]
+IdentityNumber = Annotated[str, _bounded(64), AfterValidator(_identity_number)]
+Phone = Annotated[str, _bounded(32), AfterValidator(_phone)]
+Email = Annotated[str, _bounded(254), AfterValidator(_email)]
 Birthdate = Annotated[date, AfterValidator(_birthdate)]
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40)]
+PersonName = Annotated[str, _bounded(100), AfterValidator(_person_name)]
 OptionalName = Annotated[PersonName | None, BeforeValidator(_empty_as_none)]
 Grams = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)]
 Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]

@@ -52,12 +52,16 @@ def minted_order_body(order: Order) -> dict[str, Any]:
         "status": order.status_name,
         "final": order.is_terminal,
         "currency": order.currency_code,
-        "items": [{"sku": i.sku, "amount": i.amount, "unit_price": i.price, "total": i.total} for i in order.items],
+        "items": [
+            {"sku": i.sku, "amount": i.amount, "unit_price": i.price, "total": i.total}
+            for i in order.items
+            if i.sku and i.amount is not None
+        ],
         "price": order.price,
         "total": order.total,
-        "order_codes": [order.order_code],
-        "guids": [order.guid],
-        "order_at": order.order_at.isoformat(),
+        "order_codes": [order.order_code] if order.order_code else [],
+        "guids": [order.guid] if order.guid else [],
+        "order_at": order.order_at.isoformat() if order.order_at else None,
         "source": "minted",
     }
 

@@ -301,49 +301,76 @@ class MintedClient:
         return _unwrap(call, response)
 
 
+@dataclass(frozen=True)
+class _Meaning:
+    """What one kind of Minted answer means: for a read, and for a call that places an order."""
+
+    read: type[errors.MintedError]
+    order: type[errors.MintedError]
+
+
+# Minted's answers and what they mean, in one table (docs/client.md, "Errors"). Minted publishes no
+# error body and writes its messages in the request's Accept-Language, so answers are told apart by
+# status and by the fields an error names, never by their text. A refusal (400/422) is refined by
+# its fields in _refusal(). A status not listed is not understood, and is read on the side that can
+# never buy twice: for a buy or sell "the order may exist" (it is looked up, never sent again).
+_ANSWERS: dict[int, _Meaning] = {
+    400: _Meaning(errors.MintedValidationError, errors.MintedValidationError),
+    422: _Meaning(errors.MintedValidationError, errors.MintedValidationError),
+    401: _Meaning(errors.MintedBadCredentialsError, errors.MintedBadCredentialsError),  # refused before acting
+    403: _Meaning(errors.MintedForbiddenError, errors.MintedForbiddenError),
+    404: _Meaning(errors.MintedNotFoundError, errors.MintedOutcomeUnknownError),  # not a published buy answer
+    429: _Meaning(errors.MintedRateLimitedError, errors.MintedRateLimitedError),  # refused before acting
+}
+_SERVER_ERROR = _Meaning(errors.MintedUnavailableError, errors.MintedOutcomeUnknownError)  # 5xx
+_NOT_UNDERSTOOD = _Meaning(errors.MintedBadResponseError, errors.MintedOutcomeUnknownError)
+
+
 def _unwrap(call: _Call, response: requests.Response) -> Any:
-    """The envelope's ``data`` on success; otherwise the typed error for the status."""
+    """The envelope's ``data`` on success; otherwise the error ``_ANSWERS`` gives the status."""
     status = response.status_code
     body = _json_or_none(response)
     envelope = body if isinstance(body, dict) else {}
     if 200 <= status < 300:
-        if "data" not in envelope or envelope.get("success") is False:
-            if call.places_order:
-                raise errors.MintedOutcomeUnknownError(
-                    call.operation, "Minted's answer was unreadable", cause="malformed answer", status=status
-                )
-            raise errors.MintedBadResponseError(
-                call.operation, "answer is empty, not JSON or not the envelope", status=status
-            )
-        return envelope["data"]
+        if "data" in envelope and envelope.get("success") is not False:
+            return envelope["data"]
+        raise _error(
+            call, _NOT_UNDERSTOOD, "the answer is empty, not JSON or not the envelope", status, cause="malformed answer"
+        )
     message = str(envelope.get("message") or response.reason or "no message")
-    if status in (400, 422):
-        raise _validation_error(call.operation, message, status, envelope.get("errors"))
-    if status == 401:
-        raise errors.MintedBadCredentialsError(call.operation, "Minted refused the partner credentials", status=401)
-    if status == 403:
-        raise errors.MintedForbiddenError(call.operation, message, status=403)
-    if status == 404:
-        raise errors.MintedNotFoundError(call.operation, message, status=404)
-    if status == 429:
+    meaning = _ANSWERS.get(status) or (_SERVER_ERROR if status >= 500 else _NOT_UNDERSTOOD)
+    if meaning is _NOT_UNDERSTOOD:
+        message = f"unexpected status: {message}"
+    kind = meaning.order if call.places_order else meaning.read
+    if kind is errors.MintedValidationError:
+        raise _refusal(call.operation, message, status, envelope.get("errors"))
+    if kind is errors.MintedBadCredentialsError:
+        raise errors.MintedBadCredentialsError(call.operation, "Minted refused the partner credentials", status=status)
+    if kind is errors.MintedRateLimitedError:
         raise errors.MintedRateLimitedError(call.operation, message, retry_after=_retry_after(response))
-    if status >= 500:
-        if call.places_order:
-            raise errors.MintedOutcomeUnknownError(call.operation, message, cause=f"HTTP {status}", status=status)
-        raise errors.MintedUnavailableError(call.operation, message, status=status)
-    raise errors.MintedBadResponseError(call.operation, f"unexpected status: {message}", status=status)
+    raise _error(call, meaning, message, status, cause=f"HTTP {status}")
 
 
-def _validation_error(operation: str, message: str, status: int, raw_errors: Any) -> errors.MintedValidationError:
+def _error(call: _Call, meaning: _Meaning, message: str, status: int, *, cause: str) -> errors.MintedError:
+    kind = meaning.order if call.places_order else meaning.read
+    if kind is errors.MintedOutcomeUnknownError:
+        return errors.MintedOutcomeUnknownError(call.operation, message, cause=cause, status=status)
+    return kind(call.operation, message, status=status)
+
+
+def _refusal(operation: str, message: str, status: int, raw_errors: Any) -> errors.MintedValidationError:
+    """A 400/422, told apart by the fields it names (the message is in the caller's language)."""
     field_errors: dict[str, list[str]] = {}
     if isinstance(raw_errors, dict):
         for field, texts in raw_errors.items():
             field_errors[str(field)] = [str(t) for t in texts] if isinstance(texts, list) else [str(texts)]
+    kind = errors.MintedValidationError
     if "price_token" in field_errors:
-        return errors.MintedPriceTokenError(operation, message, status=status, field_errors=field_errors)
-    if "new customer" in message.lower():
-        return errors.MintedNewCustomerError(operation, message, status=status, field_errors=field_errors)
-    return errors.MintedValidationError(operation, message, status=status, field_errors=field_errors)
+        kind = errors.MintedPriceTokenError
+    elif field_errors and all(field == "customer" or field.startswith("customer.") for field in field_errors):
+        # Only the inline customer is refused: Minted cannot create this customer from it (New Customer).
+        kind = errors.MintedNewCustomerError
+    return kind(operation, message, status=status, field_errors=field_errors)
 
 
 def _parsed(call: _Call, parse: Callable[[Any], T], data: Any) -> T:

@@ -7,6 +7,10 @@ triggers exactly one forced refresh of the credentials (a rotated secret), then 
 
 Resending is safe for every method, buys included: a 401 means the server refused the request
 before acting on it.
+
+Challenges are read with quoting respected, so a realm may say anything ("Minted Digest Area",
+"Partner Basic access"). A server's ``Authentication-Info: nextnonce`` is taken for the next
+request. When the refreshed secret names another ``base_url``, the resend goes to the new host.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import os
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -27,8 +31,8 @@ _HASHES: dict[str, Callable[[bytes], Any]] = {"MD5": hashlib.md5, "SHA-256": has
 DEFAULT_ALGORITHMS = ("SHA-256", "MD5")  # preference order when a server offers several
 _MAX_RESENDS = 4  # new nonce, a stale one, the refreshed secret, and one spare for a server restart
 
-_SCHEME_SPLIT = re.compile(r",?\s*(?=\b(?:Digest|Basic|Bearer|Negotiate)\s)", re.IGNORECASE)
-_PARAM = re.compile(r'([\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)')
+# RFC 9110 11.2: an auth-param is token = ( token / quoted-string ); a bare token starts a challenge.
+_AUTH_ITEM = re.compile(r'\s*(?P<name>[^\s=,]+)(?:\s*=\s*(?P<value>"(?:[^"\\]|\\.)*"|[^\s,]*))?[\s,]*')
 
 
 class Secret(Protocol):
@@ -36,6 +40,9 @@ class Secret(Protocol):
 
     @property
     def username(self) -> str: ...
+
+    @property
+    def base_url(self) -> str: ...
 
     def password_value(self) -> str: ...
 
@@ -51,15 +58,21 @@ class Challenge:
 
 
 def parse_challenges(header_values: list[str]) -> list[Challenge]:
-    """Every Digest challenge in the given WWW-Authenticate values (one header may hold several)."""
+    """Every Digest challenge in the given WWW-Authenticate values (one header may hold several).
+
+    Read item by item with quoted strings kept whole, so a realm's words are never taken for a scheme.
+    """
     challenges = []
     for value in header_values:
-        for part in _SCHEME_SPLIT.split(value):
-            scheme, _, rest = part.strip().partition(" ")
-            if scheme.lower() != "digest":
-                continue
-            params = {key.lower(): _unquote(raw) for key, raw in _PARAM.findall(rest)}
-            if "nonce" not in params:
+        schemes: list[tuple[str, dict[str, str]]] = []
+        for item in _AUTH_ITEM.finditer(value):
+            name, raw = item.group("name"), item.group("value")
+            if raw is None:
+                schemes.append((name.lower(), {}))  # a bare token: the next challenge's scheme
+            elif schemes:
+                schemes[-1][1].setdefault(name.lower(), _unquote(raw))
+        for scheme, params in schemes:
+            if scheme != "digest" or "nonce" not in params:
                 continue
             challenges.append(
                 Challenge(
@@ -72,6 +85,14 @@ def parse_challenges(header_values: list[str]) -> list[Challenge]:
                 )
             )
     return challenges
+
+
+def next_nonce(authentication_info: str | None) -> str | None:
+    """The ``nextnonce`` of an Authentication-Info header (RFC 7616 3.5), if it has one."""
+    for item in _AUTH_ITEM.finditer(authentication_info or ""):
+        if item.group("name").lower() == "nextnonce" and item.group("value"):
+            return _unquote(item.group("value"))
+    return None
 
 
 def _unquote(raw: str) -> str:
@@ -150,7 +171,7 @@ class DigestAuth(AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         self._authorize(request, self._credentials(False))
-        request.register_hook("response", self._handle_401)  # type: ignore[no-untyped-call]
+        request.register_hook("response", self._on_response)  # type: ignore[no-untyped-call]
         return request
 
     def _authorize(self, request: requests.PreparedRequest, secret: Secret) -> None:
@@ -182,6 +203,20 @@ class DigestAuth(AuthBase):
                 self._challenge, self._nc = challenge, 0
         return challenge
 
+    def _take_next_nonce(self, response: requests.Response) -> None:
+        nonce = next_nonce(response.headers.get("Authentication-Info"))
+        if nonce is None:
+            return
+        with self._lock:
+            if self._challenge is not None:
+                self._challenge, self._nc = replace(self._challenge, nonce=nonce, stale=False), 0
+
+    def _on_response(self, response: requests.Response, **send_kwargs: Any) -> requests.Response:
+        response = self._handle_401(response, **send_kwargs)
+        if response.status_code != 401:
+            self._take_next_nonce(response)
+        return response
+
     def _handle_401(self, response: requests.Response, **send_kwargs: Any) -> requests.Response:
         """Resend after a 401: first with the new nonce, then once more with refreshed credentials."""
         refreshed = False
@@ -194,6 +229,7 @@ class DigestAuth(AuthBase):
                 return response
             had_authorization = "Authorization" in response.request.headers
             fresh_nonce_refused = had_authorization and not challenge.stale and not sent_with_stale_state
+            used = self._credentials(False)
             if fresh_nonce_refused:
                 if refreshed:
                     return response
@@ -202,12 +238,14 @@ class DigestAuth(AuthBase):
                     self._on_refresh()
                 secret = self._credentials(True)
             else:
-                secret = self._credentials(False)
+                secret = used
             sent_with_stale_state = False
-            response = self._resend(response, secret, send_kwargs)
+            response = self._resend(response, secret, send_kwargs, moved_from=used.base_url)
         return response
 
-    def _resend(self, response: requests.Response, secret: Secret, send_kwargs: dict[str, Any]) -> requests.Response:
+    def _resend(
+        self, response: requests.Response, secret: Secret, send_kwargs: dict[str, Any], *, moved_from: str
+    ) -> requests.Response:
         response.content  # noqa: B018 - drain the body so the connection goes back to the pool
         response.close()
         retry = response.request.copy()
@@ -215,6 +253,12 @@ class DigestAuth(AuthBase):
         requests.cookies.extract_cookies_to_jar(retry._cookies, response.request, response.raw)  # type: ignore[attr-defined,no-untyped-call]
         retry.headers.pop("Cookie", None)
         retry.prepare_cookies(retry._cookies)  # type: ignore[attr-defined]
+        url = retry.url or ""
+        if secret.base_url != moved_from and url.startswith(moved_from):
+            # The rotated secret names another host: resend there, and answer its own challenge.
+            retry.prepare_url(secret.base_url + url[len(moved_from) :], None)
+            with self._lock:
+                self._challenge = None
         self._authorize(retry, secret)
         new_response = response.connection.send(retry, **send_kwargs)
         new_response.history.append(response)

@@ -1,6 +1,8 @@
 """Typed requests and responses of Minted Connect (contract sections 3 to 8).
 
 Money and grams are ``Decimal``; every date format Minted uses is parsed; unknown fields are ignored.
+Answers are read tolerantly (contract section 6): Minted's published examples leave out fields its
+schema calls required, so an order needs only an identity and a status, and the rest is optional.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 # Minted's local time. Turkey has kept a fixed +03:00 since 2016, so a fixed offset is exact and
 # needs no tz database (the Lambda image does not ship one).
@@ -51,9 +53,28 @@ def _empty_as_none(value: Any) -> Any:
 MintedDateTime = Annotated[datetime, BeforeValidator(parse_minted_datetime)]
 Birthdate = Annotated[date, BeforeValidator(_parse_birthdate)]
 OptionalText = Annotated[str | None, BeforeValidator(_empty_as_none)]
-ExternalId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{3,40}$")]
+# Order and customer ids (contract 9.5): Minted publishes no length; a published order id has 50
+# characters, so 1-64 letters, digits, "-", "_" and "." (our safety bound), not dots alone (as a
+# path segment, "." and ".." would name another path).
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*$"
+EXTERNAL_ID_MAX_LENGTH = 64
+ExternalId = Annotated[str, StringConstraints(max_length=EXTERNAL_ID_MAX_LENGTH, pattern=EXTERNAL_ID_PATTERN)]
+# The Create Customer page does publish 3-40 characters for its external_id: enforced there only.
+CustomerPageId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{3,40}$")]
 Grams = Annotated[Decimal, Field(gt=0, decimal_places=3)]
 Name = Annotated[str, StringConstraints(min_length=3, max_length=40)]
+
+
+# Contract 2.5: Minted's products. An item that carries only product_id gets its sku from here.
+SKU_BY_PRODUCT_ID: dict[int, str] = {
+    3000001: "GAU",
+    3000002: "GAG",
+    3000090: "GPT",
+    3000091: "GPD",
+    3000088: "BGAU",
+    3000089: "BGAG",
+}
+PRODUCT_ID_BY_SKU = {sku: product_id for product_id, sku in SKU_BY_PRODUCT_ID.items()}
 
 
 class Currency(StrEnum):
@@ -139,15 +160,29 @@ class SellRequest(MintedModel):
 
 # ---------------------------------------------------------------- Orders (section 6)
 class OrderItem(MintedModel):
+    """An order line. The published Get Order answer has no ``sku``: it comes from ``product_id``."""
+
     product_id: int | None = None
-    sku: str
+    sku: str | None = None
     product_name: str | None = None
     spot_price: Decimal | None = None
-    price: Decimal
-    tax_rate: Decimal = Decimal(0)
-    tax: Decimal = Decimal(0)
-    amount: Decimal
-    total: Decimal
+    price: Decimal | None = None
+    tax_rate: Decimal | None = None
+    tax: Decimal | None = None
+    amount: Decimal | None = None
+    total: Decimal | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sku_from_product_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("sku"):
+            try:
+                sku = SKU_BY_PRODUCT_ID.get(int(data.get("product_id")))  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                sku = None
+            if sku is not None:
+                return {**data, "sku": sku}
+        return data
 
 
 class OrderCustomer(MintedModel):
@@ -185,30 +220,48 @@ ORDER_STATUS_NAMES: dict[int, str] = {
 TERMINAL_STATUS_NAMES = frozenset({"Completed", "Cancelled", "Refunded"})
 
 
+def _status_name(value: Any) -> Any:
+    return "Created" if value == "New" else value  # contract 9.10: an older example calls id 1 "New"
+
+
 class Order(MintedModel):
-    guid: str
-    order_code: str
+    """Order Schema, read tolerantly: identified by guid, order_code or external_id, with a status.
+
+    The published Buy and Get Order (Alternative) answers carry no ``status_id`` and the Get Order
+    answer no ``type`` or ``order_at``; every field but an identity and a status is optional.
+    """
+
+    guid: str | None = None
+    order_code: str | None = None
     external_id: str | None = None
-    type: str
-    price: Decimal
-    tax: Decimal = Decimal(0)
-    total: Decimal
+    type: str | None = None
+    price: Decimal | None = None
+    tax: Decimal | None = None
+    total: Decimal | None = None
     payment_cost: Decimal | None = None
     currency_code: str | None = None
     currency_rate: Decimal | None = None
     currency_total: Decimal | None = None
-    status_id: int
-    status_name: str
-    order_at: MintedDateTime
+    status_id: int | None = None
+    status_name: Annotated[str, BeforeValidator(_status_name)]
+    order_at: MintedDateTime | None = None
     payment_type: str | None = None
     items: list[OrderItem] = []
     customer: OrderCustomer | None = None
     description: str | None = None
 
-    @field_validator("status_name")
+    @model_validator(mode="before")
     @classmethod
-    def _new_is_created(cls, value: str) -> str:
-        return "Created" if value == "New" else value
+    def _identity_and_status(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if not any(data.get(key) for key in ("guid", "order_code", "external_id")):
+            raise ValueError("an order needs a guid, an order_code or an external_id")
+        if not data.get("status_name") and isinstance(data.get("status_id"), int):
+            name = ORDER_STATUS_NAMES.get(data["status_id"])
+            if name is not None:
+                data = {**data, "status_name": name}
+        return data
 
     @property
     def is_terminal(self) -> bool:
@@ -216,15 +269,22 @@ class Order(MintedModel):
 
 
 class OrderResult(MintedModel):
-    """Order Response of a buy or sell."""
+    """Order Response of a buy or sell: one entry per order created in each list."""
 
-    order_code: list[str]
-    guid: list[str]
-    price: Decimal
-    tax: Decimal = Decimal(0)
-    total: Decimal
-    order_at: MintedDateTime
+    order_code: list[str] = []
+    guid: list[str] = []
+    price: Decimal | None = None
+    tax: Decimal | None = None
+    total: Decimal | None = None
+    order_at: MintedDateTime | None = None
     orders: list[Order] = []
+
+    @model_validator(mode="after")
+    def _names_an_order(self) -> OrderResult:
+        # An answer that names no order cannot be tracked: the caller must look it up instead.
+        if not (self.order_code or self.guid or self.orders):
+            raise ValueError("the answer names no order (order_code, guid or orders)")
+        return self
 
 
 class OrderLookup(MintedModel):
@@ -323,7 +383,7 @@ class CustomerProfile(MintedModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
-    external_id: ExternalId
+    external_id: CustomerPageId
     firstname: Name | None = Field(default=None, repr=False)
     middlename: OptionalText = Field(default=None, repr=False)
     lastname: Name | None = Field(default=None, repr=False)

@@ -52,11 +52,11 @@ class GetOrder:
             order = self._minted.get_order(record.external_id)
         except minted_errors.MintedError:
             return OrderView(record, stale=True)
-        if order.status_name == record.status and order.status_id == record.status_id:
+        # status_id is optional in Minted's answers (contract 6): the status name decides.
+        if order.status_name == record.status:
             return OrderView(record, refreshed=True)
-        updated = self._book.write(
-            record, {"status": order.status_name, "status_id": order.status_id}, f"Minted status {order.status_name}"
-        )
+        changes: dict[str, object] = {"status": order.status_name, "status_id": order.status_id}
+        updated = self._book.write(record, changes, f"Minted status {order.status_name}")
         return OrderView(updated, refreshed=True)
 
     def _settle(self, record: OrderRecord) -> OrderView:

@@ -87,27 +87,31 @@ class OrderBook:
 
 
 def submitted_changes(order: Order | OrderResult) -> dict[str, Any]:
+    # Minted's answers are read tolerantly (contract 6): keep only what the answer does carry.
     if isinstance(order, OrderResult):
         detail = order.orders[0] if order.orders else None
-        codes, guids = order.order_code, order.guid
+        codes = order.order_code or [o.order_code for o in order.orders if o.order_code]
+        guids = order.guid or [o.guid for o in order.orders if o.guid]
     else:
-        detail, codes, guids = order, [order.order_code], [order.guid]
-    changes: dict[str, Any] = {
-        "state": State.SUBMITTED,
-        "order_codes": codes,
-        "guids": guids,
-        "price": order.price,
-        "total": order.total,
-        "order_at": order.order_at.isoformat(),
-        "claim_expires_at": 0,
-    }
+        detail = order
+        codes = [order.order_code] if order.order_code else []
+        guids = [order.guid] if order.guid else []
+    changes: dict[str, Any] = {"state": State.SUBMITTED, "order_codes": codes, "guids": guids, "claim_expires_at": 0}
+    for name in ("price", "total"):
+        if getattr(order, name) is not None:
+            changes[name] = getattr(order, name)
+    if order.order_at is not None:
+        changes["order_at"] = order.order_at.isoformat()
     if detail is not None:
-        changes["currency"] = detail.currency_code
         changes["status"] = detail.status_name
-        changes["status_id"] = detail.status_id
-        changes["lines"] = [
-            Line(sku=i.sku, amount=i.amount, unit_price=i.price, total=i.total).model_dump() for i in detail.items
-        ]
+        if detail.currency_code:
+            changes["currency"] = detail.currency_code
+        if detail.status_id is not None:
+            changes["status_id"] = detail.status_id
+        if detail.items and all(i.sku and i.amount is not None for i in detail.items):
+            changes["lines"] = [
+                Line(sku=i.sku, amount=i.amount, unit_price=i.price, total=i.total).model_dump() for i in detail.items
+            ]
     return changes
 
 

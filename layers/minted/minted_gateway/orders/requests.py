@@ -1,13 +1,25 @@
-"""What a partner sends to place an order (POST /orders, or the workflow's buy task)."""
+"""What a partner sends to place an order (POST /orders, or the workflow's buy task).
+
+Minted's own published Buy request is accepted as it is (contract 4 and 9.1, 9.7): ``currency_code``
+for ``currency``, items named by ``product_id``, and the customer's ``fullname`` (not sent on). They
+are rewritten to our names before validation, so both spellings make the same order (and fingerprint).
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from minted_gateway.minted.models import BuyerCustomer, BuyRequest, Currency, OrderLine
+from minted_gateway.minted.models import (
+    PRODUCT_ID_BY_SKU,
+    SKU_BY_PRODUCT_ID,
+    BuyerCustomer,
+    BuyRequest,
+    Currency,
+    OrderLine,
+)
 from minted_gateway.validation import (
     SKUS_FOR_SALE,
     Birthdate,
@@ -20,40 +32,115 @@ from minted_gateway.validation import (
     Phone,
 )
 
+_PRODUCT_IDS_FOR_SALE = [PRODUCT_ID_BY_SKU[sku] for sku in SKUS_FOR_SALE]
+
+
+def _documented(properties: dict[str, Any], *, required_one_of: tuple[str, str] | None = None) -> Any:
+    """OpenAPI for Minted's spellings, which the validators below rewrite before the fields see them."""
+
+    def extend(schema: dict[str, Any]) -> None:
+        schema.setdefault("properties", {}).update(properties)
+        if required_one_of:
+            schema["required"] = [name for name in schema.get("required", []) if name not in required_one_of]
+            schema["anyOf"] = [{"required": [name]} for name in required_one_of]
+
+    return extend
+
 
 class ItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra=_documented(
+            {"product_id": {"type": "integer", "enum": _PRODUCT_IDS_FOR_SALE,
+                            "description": "Minted's id in place of sku: 3000001 GAU, 3000002 GAG, 3000090 GPT"}},
+            required_one_of=("sku", "product_id"),
+        ),
+    )  # fmt: skip
 
     sku: Literal["GAU", "GAG", "GPT"] = Field(description="GAU gold, GAG silver, GPT platinum")
     amount: Grams = Field(description="grams, more than 0, at most 3 decimals", examples=[Decimal("1.5")])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _product_id_as_sku(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "product_id" not in data:
+            return data
+        data = dict(data)
+        product_id = data.pop("product_id")
+        sku = SKU_BY_PRODUCT_ID.get(product_id) if type(product_id) is int else None
+        if sku not in SKUS_FOR_SALE:
+            raise ValueError(f"product_id must be one of {', '.join(map(str, _PRODUCT_IDS_FOR_SALE))}")
+        if data.setdefault("sku", sku) != sku:
+            raise ValueError("sku and product_id name different products")
+        return data
 
 
 class CustomerIn(BaseModel):
     """The partner's customer (B2B2C). Personal data: kept out of reprs, errors, logs and the ledger."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        hide_input_in_errors=True,
+        json_schema_extra=_documented(
+            {"fullname": {"type": "string", "maxLength": 200, "description": "accepted and not sent on"}}
+        ),
+    )
 
     external_id: ExternalId = Field(description="the partner's customer id")
-    identity_number: IdentityNumber = Field(repr=False, description="T.C. Kimlik No. (11 digits)")
+    identity_number: IdentityNumber = Field(
+        repr=False, description="any text Minted accepts (a T.C. Kimlik No. is checked only when the partner asks)"
+    )
     firstname: PersonName = Field(repr=False)
     middlename: OptionalName = Field(default=None, repr=False)
     lastname: PersonName = Field(repr=False)
     email: Email = Field(repr=False)
-    phone: Phone = Field(repr=False, description="E.164, e.g. +905322808035")
+    phone: Phone = Field(repr=False, description="as the customer gave it, e.g. +905322808035")
     gender: Literal["M", "F"] | None = None
     birthdate: Birthdate | None = Field(default=None, repr=False, description="YYYY-MM-DD")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_fullname(cls, data: Any) -> Any:
+        # Minted's example sends fullname beside firstname and lastname; they say it already.
+        if isinstance(data, dict) and "fullname" in data:
+            fullname = data["fullname"]
+            if fullname is not None and (not isinstance(fullname, str) or len(fullname) > 200):
+                raise ValueError("fullname must be text of at most 200 characters")
+            data = {k: v for k, v in data.items() if k != "fullname"}
+        return data
 
 
 class OrderRequest(BaseModel):
     """Buy metal with a quote's price token: for a customer (B2B2C) or the partner's own wallet (B2B)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        hide_input_in_errors=True,
+        json_schema_extra=_documented(
+            {"currency_code": {"type": "string", "enum": [c.value for c in Currency],
+                               "description": "Minted's name for currency; either may be given"}}
+        ),
+    )  # fmt: skip
 
-    external_id: ExternalId = Field(description="the partner's unique order id: the idempotency key")
+    external_id: ExternalId = Field(description="the partner's unique order id (1-64 of A-Z a-z 0-9 . _ -)")
     price_token: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{32}$", description="from POST /quotes")]
     currency: Currency | None = Field(default=None, description="must match the quote's currency when given")
     items: Annotated[list[ItemIn], Field(min_length=1, max_length=len(SKUS_FOR_SALE))]
     customer: CustomerIn | None = Field(default=None, description="absent: the order goes to the partner's wallet")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _currency_code_as_currency(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "currency_code" not in data:
+            return data
+        data = dict(data)
+        code = data.pop("currency_code")
+        if data.setdefault("currency", code) != code:
+            raise ValueError("currency and currency_code differ")
+        return data
 
     @model_validator(mode="after")
     def _one_line_per_sku(self) -> OrderRequest:
