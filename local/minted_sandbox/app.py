@@ -13,10 +13,12 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
+from local.minted_sandbox import shapes
 from local.minted_sandbox.digest import DigestVerifier, Verdict
 from local.minted_sandbox.faults import Fault, FaultBoard
+from local.minted_sandbox.language import in_language, language
 from local.minted_sandbox.rules import SandboxError
-from local.minted_sandbox.state import STATUS_NAMES, SandboxSettings, SandboxState
+from local.minted_sandbox.state import RULES, STATUS_NAMES, SandboxSettings, SandboxState, format_time
 from minted_gateway import jsonutil
 
 _MALFORMED = b'{"data": {"order_code": ["'
@@ -37,6 +39,7 @@ class Sandbox:
         self.verifier = DigestVerifier(
             realm=s.realm, algorithms=s.algorithms, nonce_ttl=s.nonce_ttl_seconds, clock=self.state.clock.now
         )
+        self.verifier.next_nonce = s.next_nonce
         self.faults.clear()
 
 
@@ -52,9 +55,11 @@ def control_envelope(data: Any) -> Response:
 
 
 def error_envelope(status: int, message: str, errors: dict[str, list[str]] | None = None) -> Response:
-    body: dict[str, Any] = {"data": None, "success": False, "code": status, "message": message}
+    """Minted's error envelope (contract 2.3), its texts in the request's Accept-Language (tr by default)."""
+    lang = language(request.headers.get("Accept-Language")) if request.path.startswith("/partner/") else "en"
+    body: dict[str, Any] = {"data": None, "success": False, "code": status, "message": in_language(message, lang)}
     if errors:
-        body["errors"] = errors
+        body["errors"] = {field: [in_language(text, lang) for text in texts] for field, texts in errors.items()}
     return Response(jsonutil.dumps(body), status=status, mimetype="application/json")
 
 
@@ -110,6 +115,9 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
             for value in sandbox.verifier.challenges(stale=verdict is Verdict.STALE):
                 response.headers.add("WWW-Authenticate", value)
             return response
+        g.authentication_info = sandbox.verifier.authentication_info(request.headers.get("Authorization", ""))
+        if not request.headers.get("x-client-id"):  # the Buy page marks it required
+            return error_envelope(422, "Parameter Error", {"x-client-id": ["The x-client-id header is required."]})
         fault = sandbox.faults.take(endpoint)
         g.fault = fault
         if fault is None:
@@ -130,6 +138,8 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
 
     @app.after_request
     def _after_commit(response: Response) -> Response:
+        if g.get("authentication_info"):
+            response.headers["Authentication-Info"] = g.authentication_info
         fault: Fault | None = g.get("fault")
         if fault is None or response.status_code == 401:
             return response
@@ -163,22 +173,12 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
         return _order_response(state().place_order(body(), "Sell"))
 
     def _order_response(order: Any) -> Response:
-        view = state().order_view(order, "order_response")
-        return envelope(
-            {
-                "order_code": [order.order_code],
-                "guid": [order.guid],
-                "price": view["price"],
-                "tax": 0,
-                "total": view["total"],
-                "order_at": view["order_at"],
-                "orders": [view],
-            }
-        )
+        view = state().order_view(order, "lookup")
+        return envelope(shapes.buy_answer([view], format_time(order.created_at, "order_response")))
 
     @app.get("/partner/order/<path:external_id>", endpoint="get_order")
     def get_order(external_id: str) -> Response:
-        return envelope(state().order_view(state().order(external_id=external_id), "iso"))
+        return envelope(shapes.get_order_answer(state().order_view(state().order(external_id=external_id), "iso")))
 
     @app.post("/partner/order", endpoint="find_order")
     def find_order() -> Response:
@@ -189,7 +189,7 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
                 422, "Parameter Error", {"external_id": ["Give exactly one of guid, order_code or external_id."]}
             )
         order = state().order(**keys)
-        return envelope(state().order_view(order, "lookup"))
+        return envelope(shapes.find_order_answer(state().order_view(order, "lookup")))
 
     @app.get("/partner/orders", endpoint="list_orders")
     def list_orders() -> Response:
@@ -286,7 +286,32 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
                 verifier.algorithms = tuple(str(a).upper() for a in payload["algorithms"])
             if payload.get("forget_nonces"):
                 verifier.forget_nonces()
-        return control_envelope({"nonce_ttl_seconds": verifier.nonce_ttl, "algorithms": list(verifier.algorithms)})
+            if "realm" in payload:
+                verifier.realm = state().settings.realm = str(payload["realm"])
+            if "next_nonce" in payload:
+                verifier.next_nonce = state().settings.next_nonce = bool(payload["next_nonce"])
+        return control_envelope(
+            {
+                "nonce_ttl_seconds": verifier.nonce_ttl,
+                "algorithms": list(verifier.algorithms),
+                "realm": verifier.realm,
+                "next_nonce": verifier.next_nonce,
+            }
+        )
+
+    @app.route("/_sandbox/rules", methods=["GET", "POST"])
+    def rules_view() -> Response:
+        """Turn on (or off) the rules Minted does not publish; a reset restores the defaults."""
+        s = state().settings
+        if request.method == "POST":
+            payload = body()
+            unknown = sorted(set(payload) - set(RULES))
+            if unknown:
+                problems = {name: [f"not one of {', '.join(RULES)}"] for name in unknown}
+                raise SandboxError(422, "Parameter Error", problems)
+            for name, value in payload.items():
+                setattr(s, name, bool(value))
+        return control_envelope({name: getattr(s, name) for name in RULES})
 
     @app.get("/_sandbox/settings")
     def settings_view() -> Response:

@@ -53,6 +53,12 @@ class SandboxControl:
         self._call("POST", "credentials", {"username": username, "password": password})
 
     def digest(self, **changes: Any) -> dict[str, Any]:
-        """``nonce_ttl_seconds``, ``algorithms``, ``forget_nonces``."""
+        """``nonce_ttl_seconds``, ``algorithms``, ``forget_nonces``, ``realm``, ``next_nonce``."""
         digest: dict[str, Any] = self._call("POST", "digest", changes)
         return digest
+
+    def rules(self, **changes: bool) -> dict[str, bool]:
+        """Turn on the rules Minted does not publish: ``identity_check_digits``, ``phone_e164``,
+        ``buy_name_lengths``, ``email_format``, ``currency_must_match_token`` (all off after a reset)."""
+        rules: dict[str, bool] = self._call("POST", "rules", changes)
+        return rules

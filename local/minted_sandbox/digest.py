@@ -1,7 +1,9 @@
 """Server side of RFC 7616 Digest, as a strict server does it.
 
 Each nonce has a lifetime; a correct response with an expired nonce is answered ``stale=true`` so
-the client retries without asking the user again; a nonce count already seen is a replay.
+the client retries without asking the user again; a nonce count already seen is a replay. With
+``next_nonce`` on, each accepted request is answered with ``Authentication-Info: nextnonce`` and
+its nonce retired (a later use is stale), as RFC 7616 3.5 lets a server do.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Verdict(enum.Enum):
 class _Nonce:
     issued_at: float
     seen_counts: set[int] = field(default_factory=set)
+    retired: bool = False
 
 
 class DigestVerifier:
@@ -37,18 +40,23 @@ class DigestVerifier:
         self.realm = realm
         self.algorithms = algorithms
         self.nonce_ttl = nonce_ttl
+        self.next_nonce = False
         self._clock = clock
         self._nonces: dict[str, _Nonce] = {}
         self._opaque = secrets.token_hex(8)
         self._lock = threading.Lock()
 
-    def challenges(self, *, stale: bool = False) -> list[str]:
-        """One WWW-Authenticate value per algorithm, sharing a fresh nonce."""
+    def _new_nonce(self) -> str:
         nonce = secrets.token_hex(16)
         with self._lock:
             now = self._clock()
             self._nonces = {n: s for n, s in self._nonces.items() if now - s.issued_at < 4 * self.nonce_ttl}
             self._nonces[nonce] = _Nonce(issued_at=now)
+        return nonce
+
+    def challenges(self, *, stale: bool = False) -> list[str]:
+        """One WWW-Authenticate value per algorithm, sharing a fresh nonce."""
+        nonce = self._new_nonce()
         stale_part = ", stale=true" if stale else ""
         return [
             f'Digest realm="{self.realm}", nonce="{nonce}", opaque="{self._opaque}", qop="auth", '
@@ -85,12 +93,23 @@ class DigestVerifier:
             state = self._nonces.get(params["nonce"])
             if state is None:
                 return Verdict.REFUSED
-            if self._clock() - state.issued_at >= self.nonce_ttl:
+            if state.retired or self._clock() - state.issued_at >= self.nonce_ttl:
                 return Verdict.STALE
             if count in state.seen_counts:
                 return Verdict.REFUSED  # a replayed nonce count
             state.seen_counts.add(count)
         return Verdict.OK
+
+    def authentication_info(self, header: str) -> str | None:
+        """With ``next_nonce``: retire the accepted request's nonce and name the next one."""
+        if not self.next_nonce:
+            return None
+        params = {k.lower(): _unquote(v) for k, v in _PARAM.findall(header[7:])}
+        with self._lock:
+            used = self._nonces.get(params.get("nonce", ""))
+            if used is not None:
+                used.retired = True
+        return f'nextnonce="{self._new_nonce()}"'
 
     def forget_nonces(self) -> None:
         with self._lock:

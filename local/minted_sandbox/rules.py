@@ -11,7 +11,12 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_-]{3,40}$")
+# Order ids and a buy's customer id: no rule published; a published order id has 50 characters
+# (contract 9.5), so 1-64 letters, digits, "-", "_" and ".", not dots alone.
+EXTERNAL_ID = re.compile(r"^(?!\.\.?$)[A-Za-z0-9._-]{1,64}$")
+EXTERNAL_ID_TEXT = "must be 1 to 64 letters, digits, -, _ or ."
+# The Create Customer page does publish 3-40 characters for a customer's external_id (contract 7).
+CUSTOMER_PAGE_ID = re.compile(r"^[A-Za-z0-9_-]{3,40}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CURRENCIES = ("GBP", "TRY", "USD", "EUR")
 
@@ -99,21 +104,35 @@ def name_ok(value: Any) -> bool:
     return isinstance(value, str) and 3 <= len(value.strip()) <= 40
 
 
-def validate_person(body: dict[str, Any], errors: FieldErrors, prefix: str, *, required: bool) -> dict[str, Any]:
-    """Check a customer's personal fields; returns the normalised profile."""
+def validate_person(
+    body: dict[str, Any],
+    errors: FieldErrors,
+    prefix: str,
+    *,
+    required: bool,
+    name_lengths: bool,
+    phone_e164: bool,
+    email_format: bool,
+) -> dict[str, Any]:
+    """Check a customer's personal fields; returns the profile to keep.
+
+    Minted's Buy page publishes only which fields are required; the Create Customer page adds 3-40
+    characters for names. Every other form (E.164, an email's shape, names on a buy) is a sandbox
+    setting (``SandboxSettings``), so the sandbox never refuses what Minted may accept.
+    """
     profile: dict[str, Any] = {}
     for field in ("firstname", "lastname"):
         value = body.get(field)
         if value in (None, ""):
             if required:
                 errors.add(f"{prefix}{field}", f"The {field} field is required.")
-        elif not name_ok(value):
+        elif not isinstance(value, str) or (name_lengths and not name_ok(value)):
             errors.add(f"{prefix}{field}", f"The {field} must be between 3 and 40 characters.")
         else:
             profile[field] = value.strip()
     middle = body.get("middlename")
     if middle not in (None, ""):  # contract 9.6: empty means absent
-        if name_ok(middle):
+        if isinstance(middle, str) and (name_ok(middle) or not name_lengths):
             profile["middlename"] = middle.strip()
         else:
             errors.add(f"{prefix}middlename", "The middlename must be between 3 and 40 characters.")
@@ -121,7 +140,7 @@ def validate_person(body: dict[str, Any], errors: FieldErrors, prefix: str, *, r
     if email in (None, ""):
         if required:
             errors.add(f"{prefix}email", "The email field is required.")
-    elif not isinstance(email, str) or not EMAIL.match(email):
+    elif not isinstance(email, str) or (email_format and not EMAIL.match(email)):
         errors.add(f"{prefix}email", "The email must be a valid email address.")
     else:
         profile["email"] = email
@@ -129,6 +148,10 @@ def validate_person(body: dict[str, Any], errors: FieldErrors, prefix: str, *, r
     if phone in (None, ""):
         if required:
             errors.add(f"{prefix}phone", "The phone field is required.")
+    elif not isinstance(phone, str):
+        errors.add(f"{prefix}phone", "The phone field is required.")
+    elif not phone_e164:
+        profile["phone"] = phone
     elif (normalised := normalise_phone(phone)) is None:
         errors.add(f"{prefix}phone", "The phone must be a number in E.164 format.")
     else:
@@ -144,3 +167,10 @@ def validate_person(body: dict[str, Any], errors: FieldErrors, prefix: str, *, r
         else:
             profile["birthdate"] = born.isoformat()
     return profile
+
+
+def identity_number_ok(value: Any, *, check_digits: bool) -> bool:
+    """Any non-empty text (contract 9.16); the T.C. Kimlik No. check digits only when asked."""
+    if not isinstance(value, str) or not value.strip():
+        return False
+    return is_valid_identity_number(value) if check_digits else True

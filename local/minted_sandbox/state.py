@@ -42,6 +42,18 @@ class SandboxSettings:
     completion_delay_seconds: float | None = 2.0  # None: orders stay Pending
     spread: Decimal = Decimal("0.015")
     seed: int | None = None
+    # Digest: after each accepted request, send Authentication-Info nextnonce and retire the nonce.
+    next_nonce: bool = False
+    # Rules Minted's pages do not publish (docs/sandbox.md): each off unless a test turns it on.
+    identity_check_digits: bool = False  # a T.C. Kimlik No.'s check digits
+    phone_e164: bool = False  # phones must be E.164 (and are kept normalised)
+    buy_name_lengths: bool = False  # 3-40 character names on a buy (published for Create Customer only)
+    email_format: bool = False  # an email must look like name@host.tld
+    currency_must_match_token: bool = False  # a buy's currency_code must be its price token's
+
+
+# The settings a test may change through POST /_sandbox/rules.
+RULES = ("identity_check_digits", "phone_e164", "buy_name_lengths", "email_format", "currency_must_match_token")
 
 
 class Clock:
@@ -183,16 +195,19 @@ class SandboxState:
             token = self._check_token(body.get("price_token"), errors)
             external_id = body.get("external_id")
             if not isinstance(external_id, str) or not rules.EXTERNAL_ID.match(external_id):
-                errors.add("external_id", "The external_id must be 3 to 40 letters, digits, - or _.")
+                errors.add("external_id", f"The external_id {rules.EXTERNAL_ID_TEXT}")
             elif external_id in self.orders:
                 errors.add("external_id", "The external_id has already been taken.")
             currency = body.get("currency_code")
             if currency is not None and currency not in rules.CURRENCIES:
                 errors.add("currency_code", "The selected currency_code is invalid.")
-            elif token is not None and currency is not None and currency != token.currency:
+            elif (
+                self.settings.currency_must_match_token and token is not None and currency not in (None, token.currency)
+            ):
                 errors.add("currency_code", "The currency_code does not match the price token.")
             lines = self._check_items(body.get("items"), token, kind, errors)
             customer_key, new_customer = self._check_customer(body.get("customer"), kind, errors)
+            _check_token_customer(token, customer_key, errors)
             if kind == "Sell" and not errors.errors:
                 self._check_balance(customer_key, lines, errors)
             errors.check(
@@ -294,10 +309,17 @@ class SandboxState:
         if kind == "Sell":
             errors.add("customer.external_id", "The customer is unknown.")
             return external_id, None
-        profile = rules.validate_person(customer, errors, "customer.", required=True)
-        if not rules.is_valid_identity_number(customer.get("identity_number")):
+        s = self.settings
+        profile = rules.validate_person(
+            customer, errors, "customer.", required=True, name_lengths=s.buy_name_lengths, phone_e164=s.phone_e164,
+            email_format=s.email_format,
+        )  # fmt: skip
+        identity = customer.get("identity_number")
+        if identity in (None, ""):
+            errors.add("customer.identity_number", "The identity_number field is required.")
+        elif not rules.identity_number_ok(identity, check_digits=s.identity_check_digits):
             errors.add("customer.identity_number", "The identity_number is not a valid T.C. Kimlik No.")
-        return external_id, {"external_id": external_id, "identity_number": customer.get("identity_number"), **profile}
+        return external_id, {"external_id": external_id, "identity_number": identity, **profile}
 
     def _check_balance(self, customer_key: str, lines: list[dict[str, Any]], errors: FieldErrors) -> None:
         wallet = self.balances.get(customer_key, {})
@@ -453,9 +475,9 @@ class SandboxState:
     def create_customer(self, body: dict[str, Any]) -> dict[str, Any]:
         errors = FieldErrors()
         external_id = body.get("external_id")
-        if not isinstance(external_id, str) or not rules.EXTERNAL_ID.match(external_id):
+        if not isinstance(external_id, str) or not rules.CUSTOMER_PAGE_ID.match(external_id):
             errors.add("external_id", "The external_id must be 3 to 40 letters, digits, - or _.")
-        profile = rules.validate_person(body, errors, "", required=False)
+        profile = self._person(body, errors)
         company = body.get("account_type") == "company"
         identity = body.get("identity_number")
         if company:
@@ -463,7 +485,9 @@ class SandboxState:
                 errors.add("identity_number", "A company's identity_number is its 10-digit tax number.")
             if not body.get("tax_office"):
                 errors.add("tax_office", "The tax_office field is required for a company.")
-        elif identity not in (None, "") and not rules.is_valid_identity_number(identity):
+        elif identity not in (None, "") and not rules.identity_number_ok(
+            identity, check_digits=self.settings.identity_check_digits
+        ):
             errors.add("identity_number", "The identity_number is not a valid T.C. Kimlik No.")
         with self.lock:
             if isinstance(external_id, str) and external_id in self.customers:
@@ -477,13 +501,20 @@ class SandboxState:
 
     def update_customer(self, external_id: str, body: dict[str, Any]) -> dict[str, Any]:
         errors = FieldErrors()
-        profile = rules.validate_person(body, errors, "", required=False)
+        profile = self._person(body, errors)
         with self.lock:
             if external_id not in self.customers:
                 raise SandboxError(404, "Customer not found.")
             errors.check()
             self.customers[external_id].update(profile)
             return self.customer_view(external_id)
+
+    def _person(self, body: dict[str, Any], errors: FieldErrors) -> dict[str, Any]:
+        """Create and Update Customer: the customer page publishes 3-40 character names."""
+        s = self.settings
+        return rules.validate_person(
+            body, errors, "", required=False, name_lengths=True, phone_e164=s.phone_e164, email_format=s.email_format
+        )
 
     def customer_view(self, external_id: str) -> dict[str, Any]:
         with self.lock:
@@ -545,6 +576,12 @@ def format_time(epoch: float, style: str) -> str:
     if style == "list":
         return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return local.isoformat(timespec="seconds")
+
+
+def _check_token_customer(token: PriceToken | None, customer_key: str, errors: FieldErrors) -> None:
+    """Price Fix publishes customer_external_id as required in total mode: that token is the customer's."""
+    if token is not None and token.is_total and token.customer_external_id != customer_key:
+        errors.add("price_token", "The price_token was fixed for another customer.")
 
 
 def _only_customer(errors: FieldErrors) -> bool:

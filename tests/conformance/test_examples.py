@@ -1,0 +1,123 @@
+"""Every published Minted example: the copies are verbatim, and each one is read into the right values.
+
+Answers parse with the client's models (Decimal money, +03:00 instants from each date format,
+``New`` read as ``Created``, a missing sku from product_id); requests are what our models accept
+and send. No example is edited to fit a model: where they disagree, the model changes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from minted_gateway.minted import MintedClient, MintedClientConfig, PartnerCredentials, StaticCredentials
+from minted_gateway.minted.models import Order, OrderLookup, OrderResult
+from minted_gateway.orders.requests import OrderRequest
+from tests.conformance.examples import FIXTURES, SHARED, example, example_names, shape_diff
+
+IST = timezone(timedelta(hours=3))
+
+
+def _copies(folder: Any) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir()) if path.is_file()}
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/minted-examples is not beside this checkout")
+def test_the_copies_are_the_published_examples_verbatim() -> None:
+    ours, published = _copies(FIXTURES), _copies(SHARED)
+    assert sorted(ours) == sorted(published), "a file was added to or removed from the published examples"
+    changed = [name for name in published if ours[name] != published[name]]
+    assert changed == [], f"copy these again from {SHARED}: {changed}"
+
+
+def test_the_buy_answer_reads_into_exact_values() -> None:
+    result = OrderResult.model_validate(example("buy-response-200.json")["data"])
+    assert (result.order_code, result.guid) == (["9YMEK5RB"], ["71E174B7-C7AD-47FB-836E-3895FF41D4F5"])
+    assert (result.price, result.tax, result.total) == (Decimal("559.4"), Decimal(0), Decimal("559.4"))
+    assert all(isinstance(value, Decimal) for value in (result.price, result.tax, result.total))
+    assert result.order_at == datetime(2023, 5, 31, 3, 16, 45, tzinfo=IST)  # "2023-05-31 03:16:45"
+    (order,) = result.orders
+    assert order.order_at == datetime(2023, 5, 31, 3, 16, tzinfo=IST)  # "31-05-2023 03:16", the same minute
+    assert (order.status_name, order.status_id, order.is_terminal) == ("Pending", None, False)
+    assert (order.external_id, order.type, order.currency_code, order.customer) == ("HYAQA0171v96o", "Buy", "GBP", None)
+    assert (order.currency_rate, order.currency_total) == (Decimal(1), Decimal("559.4"))
+    (item,) = order.items
+    assert (item.sku, item.product_id, item.amount, item.price, item.spot_price, item.total) == (
+        "GAU", 3000001, Decimal(10), Decimal("55.94"), Decimal("50.85"), Decimal("559.4"),
+    )  # fmt: skip
+
+
+def test_the_get_order_answer_reads_new_as_created_and_sku_from_product_id() -> None:
+    order = Order.model_validate(example("get-order-200.json")["data"])
+    assert (order.status_id, order.status_name) == (1, "Created")  # published as "New"
+    assert (order.guid, order.order_code, order.external_id) == (
+        "F6F6AFA5-8CAF-4582-AC47-12699E6D9C81", "FE9HURU6", "HYAQA01373",
+    )  # fmt: skip
+    assert (order.type, order.order_at, order.currency_rate, order.currency_total) == (None, None, None, Decimal(0))
+    (item,) = order.items
+    assert (item.sku, item.amount, item.price, item.total) == ("GAU", Decimal(10), Decimal("54.35"), Decimal("543.5"))
+    assert order.customer is not None and order.customer.external_id == "MTD0018232"
+    assert order.customer.birthdate == date(1970, 1, 31) and order.customer.middlename is None  # "" is absent
+
+
+def test_the_alternative_lookup_answer_reads_the_50_character_id_and_its_minute() -> None:
+    order = Order.model_validate(example("find-order-200.json")["data"])
+    assert order.external_id == "1699255128879-05ee3052-47fe-4747-adff-2cde45d8d9ec"
+    assert len(order.external_id) == 50
+    assert (order.status_name, order.status_id, order.is_terminal) == ("Completed", None, True)
+    assert order.order_at == datetime(2023, 11, 6, 7, 18, tzinfo=IST)  # "06-11-2023 07:18" is DD-MM-YYYY
+    assert (order.price, order.total, order.payment_cost) == (Decimal("188.97"), Decimal("188.97"), Decimal(0))
+    (item,) = order.items
+    assert (item.sku, item.amount, item.price) == ("GAU", Decimal("0.1"), Decimal("1889.73"))
+    assert isinstance(item.amount, Decimal) and item.amount * item.price == Decimal("188.973")
+
+
+def test_the_alternative_lookup_request_is_what_the_client_sends() -> None:
+    published = example("find-order-request.json")
+    lookup = OrderLookup.model_validate(published)
+    assert lookup.model_dump(exclude_none=True) == published
+
+
+def test_the_published_buy_request_is_accepted_as_it_is_and_sent_on_in_minteds_terms() -> None:
+    """Default settings: fullname and items[].product_id accepted, the identity number taken as given."""
+    published = example("buy-request.json")
+    request = OrderRequest.model_validate({**published, "price_token": "T" * 32})
+    client = MintedClient(StaticCredentials(PartnerCredentials(username="u", password="p", base_url="http://x")))
+    sent = client._wire(request.to_minted())
+    expected_customer = {k: v for k, v in published["customer"].items() if k not in ("fullname", "middlename")}
+    assert sent == {
+        "price_token": "T" * 32,
+        "external_id": "HYAQA01373",
+        "currency_code": "GBP",
+        "customer": expected_customer,  # birthdate as the example writes it: 1970-01-31
+        "items": [{"sku": "GAU", "amount": Decimal(10)}],  # product_id 3000001 is GAU (contract 2.5)
+    }
+    day_first = MintedClient(
+        StaticCredentials(PartnerCredentials(username="u", password="p", base_url="http://x")),
+        MintedClientConfig(birthdate_format="%d-%m-%Y"),
+    )
+    assert day_first._wire(request.to_minted())["customer"]["birthdate"] == "31-01-1970"  # the page's mask
+
+
+def test_every_example_file_is_read_by_a_test_here() -> None:
+    """A new published example must get a test: the suite covers the whole folder."""
+    read_here = {"buy-request.json", "buy-response-200.json", "get-order-200.json", "find-order-request.json",
+                 "find-order-200.json"}  # fmt: skip
+    assert set(example_names()) == read_here
+
+
+def test_the_shape_diff_sees_a_missing_key_an_extra_key_and_a_changed_format() -> None:
+    published = example("buy-response-200.json")
+    assert shape_diff(published, published) == []
+    order = published["data"]["orders"][0]
+    changed = {**order, "status_id": 2, "order_at": "2023-05-31T03:16:00+03:00"}
+    del changed["currency_rate"]
+    ours = {**published, "data": {**published["data"], "orders": [changed]}}
+    assert shape_diff(published, ours) == [
+        ".data.orders[].currency_rate: missing",
+        ".data.orders[].order_at: published DD-MM-YYYY HH:MM, here ISO with offset",
+        ".data.orders[].status_id: not in the published answer",
+    ]
