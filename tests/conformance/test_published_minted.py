@@ -1,0 +1,89 @@
+"""The partner API in front of a Minted that answers only with its published examples.
+
+The local gateway (real handlers, moto) is pointed at the stand-in in tests/conformance/standin.py:
+no sandbox rules, no Digest, only Minted's own answers. A quote, the published buy request with its
+customer, and the order read back must all work; so must a buy and a read under the published
+50-character order id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+
+from minted_gateway import jsonutil, runtime
+from tests.conformance.examples import example
+from tests.conformance.standin import StandinMinted
+from tests.stack import Api
+
+
+@pytest.fixture
+def published_minted(api: Api) -> Iterator[StandinMinted]:
+    """The stack's partner secret pointed at the stand-in for one test, then back at the sandbox."""
+    secrets, secret_id = api.secrets(), api.stack.env["PARTNER_SECRET_ID"]
+    original = secrets.get_secret_value(SecretId=secret_id)["SecretString"]
+    with StandinMinted() as standin:
+        pointed = {**json.loads(original), "base_url": standin.url}
+        secrets.put_secret_value(SecretId=secret_id, SecretString=json.dumps(pointed))
+        runtime.reset()
+        try:
+            yield standin
+        finally:
+            secrets.put_secret_value(SecretId=secret_id, SecretString=original)
+            runtime.reset()
+
+
+def quote(api: Api, amount: str) -> str:
+    answer = api.post("/quotes", {"currency": "TRY", "items": [{"sku": "GAU", "amount": Decimal(amount)}]})
+    assert answer.status_code == 201, answer.text
+    assert jsonutil.loads(answer.content)["lines"][0]["unit_price"] == Decimal("2889.71")  # the contract's example
+    token: str = answer.json()["price_token"]
+    return token
+
+
+def test_quote_then_the_published_buy_then_get(api: Api, published_minted: StandinMinted) -> None:
+    request = {**example("buy-request.json"), "price_token": quote(api, "10")}
+    bought = api.post("/orders", request)
+    assert bought.status_code == 201, bought.text
+    order = jsonutil.loads(bought.content)
+    assert (order["state"], order["status"], order["order_codes"]) == ("SUBMITTED", "Pending", ["9YMEK5RB"])
+    assert order["guids"] == ["71E174B7-C7AD-47FB-836E-3895FF41D4F5"] and order["total"] == Decimal("559.4")
+    assert published_minted.asked["buy"] == 1
+
+    read = api.get("/orders/HYAQA01373")
+    assert read.status_code == 200, read.text
+    body = read.json()
+    assert (body["refreshed"], body["stale"], body["state"]) == (True, False, "SUBMITTED")
+    assert body["status"] == "Created"  # the published Get Order answer says "New"
+    assert api.ledger_item("HYAQA01373")["order_codes"] == ["9YMEK5RB"]  # type: ignore[index]
+
+    again = api.post("/orders", request)  # a retry is answered from the ledger, never bought again
+    assert again.status_code == 200 and again.json()["order_codes"] == ["9YMEK5RB"]
+    assert published_minted.asked["buy"] == 1
+
+
+def test_a_buy_and_a_read_under_the_published_50_character_id(api: Api, published_minted: StandinMinted) -> None:
+    held = example("find-order-200.json")["data"]
+    external_id = held["external_id"]
+    assert len(external_id) == 50
+    request = {
+        "external_id": external_id,
+        "price_token": quote(api, "0.1"),
+        "currency": "TRY",
+        "items": [{"product_id": 3000001, "amount": Decimal("0.1")}],
+        "customer": held["customer"],
+    }
+    bought = api.post("/orders", request)
+    assert bought.status_code == 201, bought.text
+    assert bought.json()["state"] == "SUBMITTED" and bought.json()["external_id"] == external_id
+
+    read = api.get(f"/orders/{external_id}")
+    assert read.status_code == 200, read.text
+    body = read.json()
+    assert (body["external_id"], body["status"], body["final"], body["stale"]) == (
+        external_id, "Completed", True, False,
+    )  # fmt: skip
+    assert published_minted.asked["buy"] == 1
