@@ -59,7 +59,7 @@ class DigestVerifier:
         nonce = self._new_nonce()
         stale_part = ", stale=true" if stale else ""
         return [
-            f'Digest realm="{self.realm}", nonce="{nonce}", opaque="{self._opaque}", qop="auth", '
+            f'Digest realm="{_quoted(self.realm)}", nonce="{nonce}", opaque="{self._opaque}", qop="auth", '
             f"algorithm={algorithm}{stale_part}"
             for algorithm in self.algorithms
         ]
@@ -114,6 +114,11 @@ class DigestVerifier:
     def forget_nonces(self) -> None:
         with self._lock:
             self._nonces.clear()
+
+
+def _quoted(text: str) -> str:
+    """The inside of an RFC 9110 quoted-string: a realm may hold quotes and backslashes."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _unquote(raw: str) -> str:

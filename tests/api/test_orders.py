@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
+from collections.abc import Iterator
 from decimal import Decimal
+
+import pytest
 
 from minted_gateway import runtime
 from minted_gateway.orders.requests import OrderRequest
+from minted_gateway.settings import input_rules
 from tests.conftest import VALID_TCKN
 from tests.stack import Api, DynamoCalls, customer, order
 
@@ -186,8 +190,10 @@ def test_invalid_input_names_every_field_and_writes_nothing(api: Api, order_id: 
         "price_token": "short",
         "currency": "JPY",
         "items": [{"sku": "GPD", "amount": Decimal("0.0001")}, {"sku": "GAU", "amount": Decimal("-1")}],
-        "customer": customer(identity_number="12345678901", phone="0532 280 80 35", email="nope",
-                             birthdate="2999-01-01", firstname="A"),
+        # Minted publishes no format for these: only our safety bounds (non-empty, no control characters,
+        # a length no real value reaches) refuse them by default.
+        "customer": customer(identity_number="12345678901\u0000", phone=" ", email="e" * 255,
+                             birthdate="2999-01-01", firstname="\t"),
     }  # fmt: skip
     response = api.post("/orders", bad)
     assert response.status_code == 422
@@ -196,9 +202,43 @@ def test_invalid_input_names_every_field_and_writes_nothing(api: Api, order_id: 
         "external_id", "price_token", "currency", "items.0.sku", "items.0.amount", "items.1.amount",
         "customer.identity_number", "customer.phone", "customer.email", "customer.birthdate", "customer.firstname",
     }  # fmt: skip
-    text = response.text
-    assert "12345678901" not in text and "0532 280 80 35" not in text
+    assert "12345678901" not in response.text
     assert api.minted.served("buy") == 0
+
+
+@pytest.fixture
+def partner_rules(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every unpublished input rule turned on, as a partner would through the template's parameters."""
+    for name in ("IDENTITY_NUMBER_CHECK_DIGITS", "PHONE_E164", "BUYER_NAME_LENGTHS", "EMAIL_FORMAT"):
+        monkeypatch.setenv(name, "true")
+    input_rules.cache_clear()
+    yield
+    monkeypatch.undo()
+    input_rules.cache_clear()
+
+
+def test_the_published_customer_is_accepted_by_default(api: Api, order_id: str) -> None:
+    """Minted's own example customer: its identity number fails the T.C. check digits, which Minted does not publish."""
+    published = {"identity_number": "12345677938", "phone": "+90 532 280 80 35", "firstname": "Al", "email": "a@b"}
+    response = api.post("/orders", order(order_id, api.quote(), customer=customer(**published)))
+    assert response.status_code == 201, response.text
+    assert api.minted.orders_created() == 1
+
+
+def test_the_unpublished_rules_refuse_when_the_partner_turns_them_on(
+    api: Api, order_id: str, partner_rules: None
+) -> None:
+    bad = customer(identity_number="12345677938", phone="0532 280 80 35", email="nope", firstname="Al")
+    response = api.post("/orders", order(order_id, api.quote(), customer=bad))
+    assert response.status_code == 422
+    fields = {detail["field"] for detail in response.json()["error"]["details"]}
+    assert fields == {"customer.identity_number", "customer.phone", "customer.email", "customer.firstname"}
+    assert "12345677938" not in response.text and "0532 280 80 35" not in response.text
+    assert api.minted.served("buy") == 0
+    good = customer(phone="+90 532 280 80 35")  # a valid T.C. Kimlik No., an E.164 phone written with spaces
+    assert api.post("/orders", order(order_id, api.quote(), customer=good)).status_code == 201
+    at_minted = runtime.minted().get_order(order_id).customer
+    assert at_minted is not None and at_minted.phone == "+905322808035"  # normalised before it was sent
 
 
 def test_a_real_date_is_required_and_unknown_fields_are_refused(api: Api, order_id: str) -> None:

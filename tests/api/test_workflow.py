@@ -141,7 +141,7 @@ def test_an_order_that_never_ends_fails_after_the_polls_and_says_so_on_the_ledge
 
 
 def test_workflow_input_is_validated_before_anything_starts(api: Api, sfn: Any) -> None:
-    bad = api.post("/orders/workflow", {"external_id": "x", "items": [], "guard": {"max_total": -1}, "max_polls": 0})
+    bad = api.post("/orders/workflow", {"external_id": "x/y", "items": [], "guard": {"max_total": -1}, "max_polls": 0})
     assert bad.status_code == 422
     assert {d["field"] for d in bad.json()["error"]["details"]} == {
         "external_id",

@@ -147,3 +147,60 @@ def test_a_buy_refused_by_auth_is_resent_but_reaches_minted_once(minted: MintedC
     counters = sandbox.counters()
     assert counters["unauthorized"]["buy"] == 1 and counters["requests"]["buy"] == 2
     assert counters["orders_created"]["buy"] == 1
+
+
+# ---------------------------------------------------------------- any realm, nextnonce, a moved host
+@pytest.mark.parametrize("realm", ["Minted Digest Area", "Partner Basic access", 'quoted "realm", with, commas'])
+def test_logs_in_whatever_the_realm_says(minted: MintedClient, sandbox: SandboxControl, realm: str) -> None:
+    sandbox.digest(realm=realm)
+    assert len(minted.order_statuses()) == 12
+    assert sandbox.counters()["unauthorized"]["order_statuses"] == 1  # the first challenge only
+
+
+def test_a_realm_naming_another_scheme_is_still_one_digest_challenge() -> None:
+    header = 'Digest realm="Partner Basic access", nonce="n1", qop="auth", algorithm=SHA-256'
+    (challenge,) = parse_challenges([header])
+    assert (challenge.realm, challenge.nonce, challenge.algorithm) == ("Partner Basic access", "n1", "SHA-256")
+
+
+def test_the_servers_nextnonce_is_used_for_the_next_request(minted: MintedClient, sandbox: SandboxControl) -> None:
+    """With nextnonce on, the sandbox retires each nonce once used: ignoring nextnonce costs a 401 a call."""
+    sandbox.digest(next_nonce=True)
+    for _ in range(4):
+        assert len(minted.order_statuses()) == 12
+    counters = sandbox.counters()
+    assert counters["requests"]["order_statuses"] == 5 and counters["unauthorized"]["order_statuses"] == 1
+
+
+class RotatingSecret:
+    """A secret source whose value a rotation replaces; the client sees it on its forced refresh."""
+
+    def __init__(self, first: PartnerCredentials) -> None:
+        self.cached = self.stored = first
+        self.forced_refreshes = 0
+
+    def get(self, *, force_refresh: bool = False) -> PartnerCredentials:
+        if force_refresh:
+            self.forced_refreshes += 1
+            self.cached = self.stored
+        return self.cached
+
+
+def test_after_a_rotation_to_another_host_the_resend_goes_to_the_new_host(sandbox: SandboxControl) -> None:
+    from local.minted_sandbox.server import SandboxServer
+    from local.minted_sandbox.state import SandboxSettings
+
+    secret = RotatingSecret(partner_credentials(sandbox.base_url))
+    client = MintedClient(secret)
+    client.order_statuses()
+    new_settings = SandboxSettings(username="partner", password="new-host-password", realm="Minted Digest Area")
+    with SandboxServer(new_settings) as new:
+        new_host = SandboxControl(new.url)
+        secret.stored = partner_credentials(new.url, password="new-host-password")
+        sandbox.rotate_credentials("partner", "retired-password")  # the old host refuses the old secret now
+        assert len(client.order_statuses()) == 12
+        assert secret.forced_refreshes == 1
+        assert new_host.served("order_statuses") == 1
+        assert sandbox.served("order_statuses") == 1  # only the call made before the rotation
+        client.order_statuses()  # and the next call goes to the new host from the start
+        assert new_host.served("order_statuses") == 2 and new_host.counters()["unauthorized"]["order_statuses"] == 1

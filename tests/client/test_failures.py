@@ -18,6 +18,65 @@ from minted_gateway.minted.models import BuyerCustomer, BuyRequest, OrderLine, P
 from tests.conftest import VALID_TCKN, partner_credentials
 
 
+@pytest.fixture(params=["tr", "en"])
+def client_config(request: pytest.FixtureRequest) -> MintedClientConfig:
+    """Every test here runs in Turkish (Minted's default) and English: errors are told apart by
+    structure, never by the language of their text."""
+    return MintedClientConfig(
+        read_timeout=2.0, connect_timeout=1.0, backoff_base=0.01, backoff_cap=0.05, accept_language=request.param
+    )
+
+
+def test_the_language_really_changes_and_the_error_class_does_not(
+    minted: MintedClient, client_config: MintedClientConfig
+) -> None:
+    expected = {"tr": "Parametre Hatası (Yeni Müşteri)", "en": "Parameter Error (New Customer)"}
+    customer = BuyerCustomer(external_id="cust-lang", identity_number="", firstname="Ali", lastname="Veli",
+                             email="a@example.com", phone="+905322808035")  # fmt: skip
+    with pytest.raises(e.MintedNewCustomerError) as refused:
+        minted.buy(gold_buy(minted, "lang-1", customer=customer))
+    assert refused.value.message == expected[client_config.accept_language]
+    assert set(refused.value.field_errors) == {"customer.identity_number"}
+
+
+@pytest.mark.parametrize(
+    ("status", "read_error", "buy_error"),
+    [
+        (404, e.MintedNotFoundError, e.MintedOutcomeUnknownError),  # a buy never answers 404: it may exist
+        (409, e.MintedBadResponseError, e.MintedOutcomeUnknownError),  # not understood: the never-twice side
+        (418, e.MintedBadResponseError, e.MintedOutcomeUnknownError),
+        (503, e.MintedUnavailableError, e.MintedOutcomeUnknownError),
+        (403, e.MintedForbiddenError, e.MintedForbiddenError),
+    ],
+)
+def test_each_status_means_one_thing_and_the_unknown_ones_never_risk_a_second_buy(
+    minted: MintedClient, sandbox: SandboxControl, status: int, read_error: type, buy_error: type
+) -> None:
+    request = gold_buy(minted, f"status-{status}")
+    sandbox.fault("*", status=status)
+    with pytest.raises(buy_error):
+        minted.buy(request)
+    with pytest.raises(read_error):
+        minted.get_order(f"status-{status}")
+    assert sandbox.orders_created() == 0
+
+
+def test_a_refusal_naming_only_the_customer_is_new_customer_whatever_the_message(
+    minted: MintedClient, sandbox: SandboxControl
+) -> None:
+    """A 422 whose fields are all the inline customer's: Minted cannot create that customer."""
+    customer = BuyerCustomer(external_id="cust-nc", identity_number="1", firstname="Ali", lastname="Veli",
+                             email="", phone="+905322808035")  # fmt: skip
+    with pytest.raises(e.MintedNewCustomerError) as refused:
+        minted.buy(gold_buy(minted, "nc-structure-1", customer=customer))
+    assert set(refused.value.field_errors) == {"customer.email"}
+    customer_and_order = gold_buy(minted, "nc-structure-2", customer=customer, items=[OrderLine(sku="GPD", amount=1)])
+    with pytest.raises(e.MintedValidationError) as mixed:
+        minted.buy(customer_and_order)
+    assert type(mixed.value) is e.MintedValidationError  # the order itself is refused too: not New Customer
+    assert sandbox.orders_created() == 0
+
+
 def gold_buy(minted: MintedClient, external_id: str, **overrides: object) -> BuyRequest:
     fields: dict[str, object] = {
         "price_token": minted.price_fix(PriceFixRequest()).token,

@@ -12,7 +12,16 @@ import pytest
 from pydantic import ValidationError
 
 from minted_gateway import jsonutil
-from minted_gateway.minted.models import BuyerCustomer, Order, OrderLine, OrderLookup, OrderResult, OrdersQuery
+from minted_gateway.minted.models import (
+    BuyerCustomer,
+    BuyRequest,
+    Order,
+    OrderLine,
+    OrderLookup,
+    OrderResult,
+    OrdersQuery,
+)
+from tests.conformance.examples import example
 from tests.conftest import VALID_TCKN
 
 IST = timezone(timedelta(hours=3))
@@ -115,12 +124,38 @@ def test_importing_the_client_imports_no_boto3() -> None:
 
 
 def _order(**overrides: object) -> dict[str, object]:
-    order: dict[str, object] = {
-        "guid": "71E174B7-C7AD-47FB-836E-3895FF41D4F5", "order_code": "9YMEK5RB", "external_id": "o-1",
-        "type": "Buy", "price": Decimal("559.4"), "tax": 0, "total": Decimal("559.4"), "status_id": 2,
-        "status_name": "Pending", "order_at": "2023-05-31 03:16:45",
-        "items": [{"sku": "GAU", "price": Decimal("55.94"), "amount": 10, "total": Decimal("559.4")}],
-        "customer": None,
-    }  # fmt: skip
+    """The order of Minted's published Buy answer, as published (no status_id), with ``overrides``."""
+    order: dict[str, object] = example("buy-response-200.json")["data"]["orders"][0]
     order.update(overrides)
     return order
+
+
+def test_an_order_needs_an_identity_and_a_status_and_nothing_else() -> None:
+    bare = Order.model_validate({"order_code": "9YMEK5RB", "status_id": 5})
+    assert (bare.status_name, bare.is_terminal, bare.items, bare.order_at) == ("Completed", True, [], None)
+    with pytest.raises(ValidationError):
+        Order.model_validate(_order(guid=None, order_code=None, external_id=None))
+    with pytest.raises(ValidationError):
+        Order.model_validate({k: v for k, v in _order().items() if k != "status_name"})
+    with pytest.raises(ValidationError):
+        OrderResult.model_validate({"price": 1, "orders": []})  # names no order: the caller must look it up
+
+
+def test_a_missing_sku_comes_from_the_product_id() -> None:
+    items = [{"product_id": 3000002, "amount": 2}, {"product_id": "3000090", "amount": 1}, {"product_id": 1}]
+    order = Order.model_validate(_order(items=items))
+    assert [item.sku for item in order.items] == ["GAG", "GPT", None]
+
+
+@pytest.mark.parametrize(
+    ("external_id", "valid"),
+    [("1699255128879-05ee3052-47fe-4747-adff-2cde45d8d9ec", True), ("a", True), ("v1.2_x-3", True),
+     ("x" * 64, True), ("x" * 65, False), (".", False), ("..", False), ("a/b", False), ("a b", False), ("", False)],
+)  # fmt: skip
+def test_order_ids_are_1_to_64_letters_digits_dashes_underscores_and_dots(external_id: str, valid: bool) -> None:
+    build = lambda: BuyRequest(price_token="t", external_id=external_id, items=[OrderLine(sku="GAU", amount=1)])  # noqa: E731
+    if valid:
+        assert build().external_id == external_id
+    else:
+        with pytest.raises(ValidationError):
+            build()
