@@ -291,3 +291,53 @@ def test_the_documented_command_starts_it_on_a_chosen_port() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# ---------------------------------------------------------------- what the page says, and nothing more
+def test_messages_are_turkish_by_default_and_english_on_request(minted: Minted) -> None:
+    body = {"price_token": "X" * 32, "external_id": "lang-1", "items": [{"sku": "GAU", "amount": 1}]}
+    turkish = minted.call("POST", "/partner/order/digital/buy", body, headers={"Accept-Language": "tr"})
+    default = minted.call("POST", "/partner/order/digital/buy", body, headers={"Accept-Language": ""})
+    english = minted.call("POST", "/partner/order/digital/buy", body)
+    assert turkish.json() == default.json()
+    assert turkish.json()["message"] == "Parametre Hatası" and english.json()["message"] == "Parameter Error"
+    assert errors_of(turkish) == {"price_token": ["price_token geçersiz."]}
+    assert errors_of(english) == {"price_token": ["The price_token is invalid."]}
+
+
+def test_x_client_id_is_required(sandbox: SandboxControl, minted: Minted) -> None:
+    response = minted.call("GET", "/partner/order-statuses", headers={"x-client-id": ""})
+    assert response.status_code == 422 and set(errors_of(response)) == {"x-client-id"}
+
+
+def test_a_total_mode_token_buys_only_for_the_customer_it_was_fixed_for(minted: Minted) -> None:
+    fix = minted.data("POST", "/partner/pricefix", {"type": "digital", "total": 1000, "customer_external_id": "c-1"})
+    body = {"price_token": fix["token"], "external_id": "total-other", "items": [{"sku": "GAU", "amount": Decimal("0.1")}]}
+    for customer in ({"external_id": "c-2", **PERSON}, None):
+        refused = minted.call("POST", "/partner/order/digital/buy", {**body, "customer": customer})
+        assert errors_of(refused) == {"price_token": ["The price_token was fixed for another customer."]}
+    mine = minted.call("POST", "/partner/order/digital/buy", {**body, "customer": {"external_id": "c-1", **PERSON}})
+    assert mine.status_code == 200
+
+
+def test_the_published_customer_is_accepted_unless_the_check_digit_rule_is_on(
+    sandbox: SandboxControl, minted: Minted
+) -> None:
+    published = {"external_id": "MTD0018232", "firstname": "Al", "lastname": "Gülbilge", "email": "m@x",
+                 "phone": "0532 280 80 35", "identity_number": "12345677938"}  # fmt: skip
+    assert sandbox.rules() == dict.fromkeys(
+        ("identity_check_digits", "phone_e164", "buy_name_lengths", "email_format", "currency_must_match_token"), False
+    )
+    sandbox.rules(identity_check_digits=True, phone_e164=True, buy_name_lengths=True, email_format=True)
+    refused = minted.buy("rules-1", customer=published)
+    assert refused.json()["message"] == "Parameter Error (New Customer)"
+    assert set(errors_of(refused)) == {f"customer.{f}" for f in ("identity_number", "phone", "firstname", "email")}
+    sandbox.reset()  # the rules are off again
+    assert minted.buy("rules-1", customer=published).status_code == 200
+
+
+def test_an_order_id_of_the_published_length_is_accepted(minted: Minted) -> None:
+    long_id = "1699255128879-05ee3052-47fe-4747-adff-2cde45d8d9ec"
+    assert minted.buy(long_id).status_code == 200
+    assert minted.data("GET", f"/partner/order/{long_id}")["external_id"] == long_id
+    assert set(errors_of(minted.buy("x" * 65))) == {"external_id"}
