@@ -18,15 +18,6 @@ from minted_gateway.minted.models import BuyerCustomer, BuyRequest, OrderLine, P
 from tests.conftest import VALID_TCKN, partner_credentials
 
 
-@pytest.fixture(params=["tr", "en"])
-def client_config(request: pytest.FixtureRequest) -> MintedClientConfig:
-    """Every test here runs in Turkish (Minted's default) and English: errors are told apart by
-    structure, never by the language of their text."""
-    return MintedClientConfig(
-        read_timeout=2.0, connect_timeout=1.0, backoff_base=0.01, backoff_cap=0.05, accept_language=request.param
-    )
-
-
 def test_the_language_really_changes_and_the_error_class_does_not(
     minted: MintedClient, client_config: MintedClientConfig
 ) -> None:

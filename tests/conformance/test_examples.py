@@ -121,3 +121,20 @@ def test_the_shape_diff_sees_a_missing_key_an_extra_key_and_a_changed_format() -
         ".data.orders[].order_at: published DD-MM-YYYY HH:MM, here ISO with offset",
         ".data.orders[].status_id: not in the published answer",
     ]
+
+
+def test_the_client_reads_each_published_answer_over_http() -> None:
+    """The same answers through the whole client (envelope, status, parsing) from the stand-in Minted."""
+    from minted_gateway.minted.models import BuyRequest, OrderLine, PriceFixRequest
+    from tests.conformance.standin import StandinMinted
+
+    with StandinMinted() as standin:
+        client = MintedClient(StaticCredentials(PartnerCredentials(username="u", password="p", base_url=standin.url)))
+        token = client.price_fix(PriceFixRequest(currency="TRY")).token
+        bought = client.buy(
+            BuyRequest(price_token=token, external_id="HYAQA01373", items=[OrderLine(sku="GAU", amount=Decimal(10))])
+        )
+        assert bought.order_code == ["9YMEK5RB"] and bought.orders[0].status_name == "Pending"
+        assert client.get_order("HYAQA01373").status_name == "Created"
+        found = client.find_order(OrderLookup.model_validate(example("find-order-request.json")))
+        assert found.status_name == "Completed" and found.items[0].amount == Decimal("0.1")

@@ -45,6 +45,12 @@ def quote(api: Api, amount: str) -> str:
 
 
 def test_quote_then_the_published_buy_then_get(api: Api, published_minted: StandinMinted) -> None:
+    before = api.get("/orders/HYAQA01373")  # not in the ledger yet: Minted's published Get Order answer
+    assert before.status_code == 200, before.text
+    assert (before.json()["source"], before.json()["status"], before.json()["order_codes"]) == (
+        "minted", "Created", ["FE9HURU6"],
+    )  # fmt: skip
+    assert before.json()["items"][0]["sku"] == "GAU" and before.json()["order_at"] is None
     request = {**example("buy-request.json"), "price_token": quote(api, "10")}
     bought = api.post("/orders", request)
     assert bought.status_code == 201, bought.text
