@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--token-ttl", type=int, default=defaults.token_ttl_seconds, help="price token lifetime, s")
     parser.add_argument("--seed", type=int, default=None, help="seed for the price random walk")
+    parser.add_argument("--realm", default=defaults.realm, help="Digest realm (default: %(default)s)")
     args = parser.parse_args(argv)
     settings = SandboxSettings(
         username=args.username,
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         completion_delay_seconds=args.completion_delay,
         token_ttl_seconds=args.token_ttl,
         seed=args.seed,
+        realm=args.realm,
         spread=Decimal("0.015"),
     )
     logging.basicConfig(level=logging.INFO, format="%(message)s")
