@@ -50,6 +50,16 @@ def _empty_as_none(value: Any) -> Any:
     return None if value == "" else value
 
 
+def _int_or_none(value: Any) -> int | None:
+    """An id Minted may send as a number or a numeric string; anything else is no id."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 MintedDateTime = Annotated[datetime, BeforeValidator(parse_minted_datetime)]
 Birthdate = Annotated[date, BeforeValidator(_parse_birthdate)]
 OptionalText = Annotated[str | None, BeforeValidator(_empty_as_none)]
@@ -176,10 +186,7 @@ class OrderItem(MintedModel):
     @classmethod
     def _sku_from_product_id(cls, data: Any) -> Any:
         if isinstance(data, dict) and not data.get("sku"):
-            try:
-                sku = SKU_BY_PRODUCT_ID.get(int(data.get("product_id")))  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                sku = None
+            sku = SKU_BY_PRODUCT_ID.get(_int_or_none(data.get("product_id")) or 0)
             if sku is not None:
                 return {**data, "sku": sku}
         return data
@@ -257,8 +264,8 @@ class Order(MintedModel):
             return data
         if not any(data.get(key) for key in ("guid", "order_code", "external_id")):
             raise ValueError("an order needs a guid, an order_code or an external_id")
-        if not data.get("status_name") and isinstance(data.get("status_id"), int):
-            name = ORDER_STATUS_NAMES.get(data["status_id"])
+        if not data.get("status_name"):
+            name = ORDER_STATUS_NAMES.get(_int_or_none(data.get("status_id")) or 0)
             if name is not None:
                 data = {**data, "status_name": name}
         return data
