@@ -17,7 +17,7 @@ import pytest
 from minted_gateway import jsonutil, runtime
 from tests.conformance.examples import example
 from tests.conformance.standin import StandinMinted
-from tests.stack import Api
+from tests.stack import Api, order
 
 
 @pytest.fixture
@@ -93,3 +93,14 @@ def test_a_buy_and_a_read_under_the_published_50_character_id(api: Api, publishe
         external_id, "Completed", True, False,
     )  # fmt: skip
     assert published_minted.asked["buy"] == 1
+
+
+@pytest.mark.parametrize("external_id", ["v1.2_order-x", "a" * 64])
+def test_every_route_takes_an_order_id_of_up_to_64_characters_with_dots(api: Api, external_id: str) -> None:
+    """Against the sandbox: the body, the path and Minted's own rule all take the same ids."""
+    assert api.post("/orders", order(external_id, api.quote())).status_code == 201
+    read = api.get(f"/orders/{external_id}")
+    assert read.status_code == 200 and read.json()["external_id"] == external_id and not read.json()["stale"]
+    assert api.minted.orders_created() == 1
+    too_long = api.get(f"/orders/{'a' * 65}")
+    assert too_long.status_code == 422 and api.minted.served("get_order") == 1
