@@ -104,3 +104,16 @@ def test_every_route_takes_an_order_id_of_up_to_64_characters_with_dots(api: Api
     assert api.minted.orders_created() == 1
     too_long = api.get(f"/orders/{'a' * 65}")
     assert too_long.status_code == 422 and api.minted.served("get_order") == 1
+
+
+def test_the_published_buy_request_buys_at_the_sandbox_with_default_settings(api: Api) -> None:
+    """The sandbox's defaults enforce only what Minted publishes: its own example customer is accepted."""
+    published = example("buy-request.json")
+    request = {**published, "external_id": "published-at-sandbox", "price_token": api.quote(amount="10")}
+    bought = api.post("/orders", request)
+    assert bought.status_code == 201, bought.text
+    assert api.minted.orders_created() == 1
+    at_minted = runtime.minted().get_order("published-at-sandbox")
+    assert at_minted.customer is not None and at_minted.customer.external_id == published["customer"]["external_id"]
+    assert at_minted.customer.birthdate is not None and at_minted.customer.birthdate.isoformat() == "1970-01-31"
+    assert [(item.sku, item.amount) for item in at_minted.items] == [("GAU", Decimal(10))]
