@@ -312,7 +312,8 @@ def test_x_client_id_is_required(sandbox: SandboxControl, minted: Minted) -> Non
 
 def test_a_total_mode_token_buys_only_for_the_customer_it_was_fixed_for(minted: Minted) -> None:
     fix = minted.data("POST", "/partner/pricefix", {"type": "digital", "total": 1000, "customer_external_id": "c-1"})
-    body = {"price_token": fix["token"], "external_id": "total-other", "items": [{"sku": "GAU", "amount": Decimal("0.1")}]}
+    items = [{"sku": "GAU", "amount": Decimal("0.1")}]
+    body = {"price_token": fix["token"], "external_id": "total-other", "items": items}
     for customer in ({"external_id": "c-2", **PERSON}, None):
         refused = minted.call("POST", "/partner/order/digital/buy", {**body, "customer": customer})
         assert errors_of(refused) == {"price_token": ["The price_token was fixed for another customer."]}
