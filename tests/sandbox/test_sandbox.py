@@ -342,3 +342,30 @@ def test_an_order_id_of_the_published_length_is_accepted(minted: Minted) -> None
     assert minted.buy(long_id).status_code == 200
     assert minted.data("GET", f"/partner/order/{long_id}")["external_id"] == long_id
     assert set(errors_of(minted.buy("x" * 65))) == {"external_id"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/partner/order/digital/buy", {"external_id": "not an id!", "currency_code": "JPY",
+                                                 "items": [{"sku": "ZZZ", "amount": 0}, {"sku": "GPD", "amount": 1}, 5],
+                                                 "customer": {"external_id": "c-9", "gender": "X", "birthdate": "x"}}),
+        ("POST", "/partner/pricefix", {"type": "physical", "total": -1, "currency": "JPY"}),
+        ("POST", "/partner/order", {"guid": "a", "order_code": "b"}),
+        ("GET", "/partner/order/no-such-order", None),
+        ("POST", "/partner/customer", {"external_id": "x", "account_type": "company", "firstname": "Al"}),
+        ("GET", "/partner/orders?total=100&page=0&sortBy=x&sortType=y&status=a&startDate=2024/01/01", None),
+    ],
+)  # fmt: skip
+def test_every_refusal_names_the_same_fields_in_both_languages_and_its_texts_are_turkish_by_default(
+    sandbox: SandboxControl, minted: Minted, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    if path == "/partner/customer":
+        sandbox.rules(identity_check_digits=True)
+    english = minted.call(method, path, body)
+    turkish = minted.call(method, path, body, headers={"Accept-Language": "tr-TR,tr;q=0.9"})
+    assert english.status_code == turkish.status_code >= 400
+    en, tr = english.json(), turkish.json()
+    assert set(en.get("errors", {})) == set(tr.get("errors", {}))
+    untranslated = [text for texts in en.get("errors", {}).values() for text in texts if text in str(tr)]
+    assert en["message"] != tr["message"] and untranslated == []
