@@ -249,16 +249,17 @@ class DigestAuth(AuthBase):
         response.content  # noqa: B018 - drain the body so the connection goes back to the pool
         response.close()
         retry = response.request.copy()
-        # Keep cookies the challenge set; the old Cookie header would otherwise block the update.
-        requests.cookies.extract_cookies_to_jar(retry._cookies, response.request, response.raw)  # type: ignore[attr-defined,no-untyped-call]
-        retry.headers.pop("Cookie", None)
-        retry.prepare_cookies(retry._cookies)  # type: ignore[attr-defined]
         url = retry.url or ""
         if secret.base_url != moved_from and url.startswith(moved_from):
             # The rotated secret names another host: resend there, and answer its own challenge.
             retry.prepare_url(secret.base_url + url[len(moved_from) :], None)
             with self._lock:
                 self._challenge = None
+        # Keep cookies the challenge set (sent on only to the host they belong to); the old Cookie
+        # header would otherwise block the update.
+        requests.cookies.extract_cookies_to_jar(retry._cookies, response.request, response.raw)  # type: ignore[attr-defined,no-untyped-call]
+        retry.headers.pop("Cookie", None)
+        retry.prepare_cookies(retry._cookies)  # type: ignore[attr-defined]
         self._authorize(retry, secret)
         new_response = response.connection.send(retry, **send_kwargs)
         new_response.history.append(response)
