@@ -50,6 +50,15 @@ def _empty_as_none(value: Any) -> Any:
     return None if value == "" else value
 
 
+def _sku_from_product_id(cls: type, data: Any) -> Any:
+    """Before validation: an item (or price) named only by product_id gets its sku (contract 2.5)."""
+    if isinstance(data, dict) and not data.get("sku"):
+        sku = SKU_BY_PRODUCT_ID.get(_int_or_none(data.get("product_id")) or 0)
+        if sku is not None:
+            return {**data, "sku": sku}
+    return data
+
+
 def _int_or_none(value: Any) -> int | None:
     """An id Minted may send as a number or a numeric string; anything else is no id."""
     if isinstance(value, bool):
@@ -110,6 +119,7 @@ class FixedPrice(MintedModel):
     currency_id: int | None = None
     product_id: int
     sku: str
+    _sku = model_validator(mode="before")(_sku_from_product_id)
     spot_price: Decimal
     buy_price: Decimal
     sell_price: Decimal
@@ -182,14 +192,7 @@ class OrderItem(MintedModel):
     amount: Decimal | None = None
     total: Decimal | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _sku_from_product_id(cls, data: Any) -> Any:
-        if isinstance(data, dict) and not data.get("sku"):
-            sku = SKU_BY_PRODUCT_ID.get(_int_or_none(data.get("product_id")) or 0)
-            if sku is not None:
-                return {**data, "sku": sku}
-        return data
+    _sku = model_validator(mode="before")(_sku_from_product_id)
 
 
 class OrderCustomer(MintedModel):
