@@ -162,17 +162,17 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
     def sell() -> Response:
         return _order_response(state().place_order(body(), "Sell"))
 
-    def _order_response(order: Any) -> Response:
-        view = state().order_view(order, "order_response")
+    def _order_response(orders: list[Any]) -> Response:
+        views = [state().order_view(order, "order_response") for order in orders]
         return envelope(
             {
-                "order_code": [order.order_code],
-                "guid": [order.guid],
-                "price": view["price"],
+                "order_code": [order.order_code for order in orders],
+                "guid": [order.guid for order in orders],
+                "price": sum((view["price"] for view in views), Decimal(0)),
                 "tax": 0,
-                "total": view["total"],
-                "order_at": view["order_at"],
-                "orders": [view],
+                "total": sum((view["total"] for view in views), Decimal(0)),
+                "order_at": views[0]["order_at"],
+                "orders": views,
             }
         )
 
@@ -288,11 +288,13 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
                 verifier.forget_nonces()
         return control_envelope({"nonce_ttl_seconds": verifier.nonce_ttl, "algorithms": list(verifier.algorithms)})
 
-    @app.get("/_sandbox/settings")
+    @app.route("/_sandbox/settings", methods=["GET", "POST"])
     def settings_view() -> Response:
+        if request.method == "POST" and "split_orders" in (payload := body()):
+            state().settings.split_orders = bool(payload["split_orders"])
         s = asdict(state().settings)
         s.pop("password")
-        return control_envelope(s)
+        return control_envelope({key: str(value) if isinstance(value, Decimal) else value for key, value in s.items()})
 
     return app
 

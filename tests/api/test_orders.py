@@ -168,8 +168,7 @@ def test_an_in_flight_duplicate_waits_and_a_dead_claim_is_settled_by_lookup(api:
     """A claim whose invocation died (RECEIVED, past its expiry) is looked up at Minted, not bought blindly."""
     body = order(order_id, api.quote())
     request = OrderRequest.model_validate(body)
-    runtime.order_ledger().claim(runtime.place_order()._new_record(request, runtime.fingerprinter().request(request),
-                                                                     _now()))  # fmt: skip
+    runtime.order_ledger().claim(runtime.place_order()._new_record(request, "a dead invocation's token", _now()))
     busy = api.post("/orders", body)
     assert busy.status_code == 409 and busy.json()["error"]["code"] == "order_in_progress"
     # Meanwhile the dead invocation's buy did reach Minted.
