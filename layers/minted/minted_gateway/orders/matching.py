@@ -3,8 +3,9 @@
 Only lookups are compared: the answer to our own buy is ours whatever it carries (Minted's
 published buy answer shows another external_id on its order). A lookup can find an order that
 someone placed under our id outside this ledger; adopting it would show a customer metal they
-never bought. Fields Minted leaves out are not compared (read tolerantly); a field it sends that
-differs from what was asked makes the order a stranger's.
+never bought. Fields Minted leaves out are not compared (read tolerantly; Minted's published buy
+answer shows `customer: null` on a customer's order, so a null customer says nothing about the
+wallet); a field it sends that differs from what was asked makes the order a stranger's.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def differences(record: OrderRecord, orders: list[Order]) -> list[str]:
     for order in orders:
         if order.type is not None and order.type.casefold() != "buy":
             found.append(f"side {order.type}")
-        if "customer" in order.model_fields_set and _held_wallet(order) != _wallet(record.customer_external_id):
+        held_by = order.customer.external_id if order.customer is not None else None
+        if held_by and held_by != record.customer_external_id:
             found.append("another wallet")
     wanted = {line.sku: line.amount for line in record.lines}
     seen: dict[str, Decimal] = {}
@@ -60,7 +62,7 @@ def _wallet(customer_external_id: str | None) -> str:
 
 def _held_wallet(order: Order) -> str:
     customer_id = order.customer.external_id if order.customer is not None else None
-    return _wallet(customer_id) if order.customer is None or customer_id else "an unnamed customer"
+    return _wallet(customer_id) if customer_id else "a wallet not shown"
 
 
 def _describe(side: str, wallet: str, lines: Iterable[tuple[str, Decimal]]) -> str:
