@@ -21,6 +21,9 @@ Written by `make test` (tests/reliability); do not edit by hand. Every row is an
 the local stack (the real handlers, the Minted sandbox over HTTP, moto), made by driving one
 operation while the sandbox or DynamoDB misbehaves. Minted's buys are counted by the sandbox.
 The client's read timeout is 1 s in these runs so that "beyond the timeout" is quick to reach.
+Rows marked "(split orders)" run with the sandbox making one order per item of a two-item buy.
+"A stranger's order under our id", "started under the id of a placed order" and "late commit"
+put another order under the id; their buys at Minted count only this gateway's.
 """
 
 
