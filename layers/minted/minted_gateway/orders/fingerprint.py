@@ -42,7 +42,9 @@ class Fingerprinter:
         return self.purchase(request.purchase())
 
     def purchase(self, purchase: Purchase) -> str:
-        payload = jsonutil.dumps(canonical(purchase.model_dump(mode="python", exclude_none=True)))
+        fields = purchase.model_dump(mode="python", exclude_none=True)
+        fields["items"] = sorted(fields["items"], key=lambda item: item["sku"])  # listed in any order: one purchase
+        payload = jsonutil.dumps(canonical(fields))
         return self._hmac("order:" + payload)
 
     def token(self, price_token: str) -> str:

@@ -104,7 +104,13 @@ class OrderBook:
         """Orders a lookup found under our external_id: adopted only if they are the ones asked for."""
         reasons = differences(record, found)
         if not reasons:
-            return self.write(record, found_changes(found), note)
+            changes = found_changes(found)
+            shown = {item.sku for order in found for item in order.items}
+            unseen = [line.sku for line in record.lines if shown and line.sku not in shown]
+            if unseen:  # one order of a split buy: keep the lines asked for, the rest is under orders not listed
+                changes = {key: value for key, value in changes.items() if key not in ("lines", "price", "total")}
+                note += f"; the lookup shows part of the buy, not {', '.join(unseen)}"
+            return self.write(record, changes, note)
         logger.warning("Minted holds a different order under this external_id", extra={
             "external_id": record.external_id, "differences": "; ".join(reasons)})  # fmt: skip
         changes = {"state": State.FOREIGN, "claim_expires_at": 0}

@@ -62,9 +62,8 @@ class Purchase(BaseModel):
     def of(
         cls, external_id: str, currency: Currency | None, items: list[ItemIn], customer: CustomerIn | None
     ) -> Purchase:
-        # Defaults filled in and items in one order, so the same purchase always hashes the same.
-        ordered = sorted(items, key=lambda item: item.sku)
-        return cls(external_id=external_id, currency=currency or DEFAULT_CURRENCY, items=ordered, customer=customer)
+        # Defaults filled in, so the same purchase always hashes the same.
+        return cls(external_id=external_id, currency=currency or DEFAULT_CURRENCY, items=items, customer=customer)
 
     @property
     def mode(self) -> Literal["B2B", "B2B2C"]:
