@@ -6,6 +6,7 @@ Buys at Minted are counted by the sandbox, never by mocks.
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import time
 from decimal import Decimal
 
@@ -229,7 +230,9 @@ def _stranger_buys(external_id: str) -> None:
     runtime.minted().buy(stranger)
 
 
-def test_a_strangers_order_under_our_id_is_never_adopted(api: Api, order_id: str) -> None:
+def test_a_strangers_order_under_our_id_is_never_adopted(
+    api: Api, order_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     _stranger_buys(order_id)
     body = order(order_id, api.quote(), amount="5")
     answer = api.post("/orders", body)
@@ -251,6 +254,8 @@ def test_a_strangers_order_under_our_id_is_never_adopted(api: Api, order_id: str
     shown = api.get(f"/orders/{order_id}")
     assert shown.status_code == 409 and shown.json()["error"]["code"] == "foreign_order"
     assert api.minted.orders_created() == 1
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert sum(m.get("OrdersForeign", [0])[0] for m in metrics) == 3  # the answer, its replay and the GET
 
 
 def test_a_strangers_order_found_while_settling_an_unknown_buy_is_not_adopted(api: Api, order_id: str) -> None:
