@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from minted_gateway import jsonutil
-from minted_gateway.orders.requests import OrderRequest, Purchase
+from minted_gateway.orders.requests import Purchase
 
 
 def canonical(value: Any) -> Any:
@@ -37,9 +37,6 @@ class Fingerprinter:
         if len(key) < 16:
             raise ValueError("the ledger key must be at least 16 bytes")
         self._key = key
-
-    def request(self, request: OrderRequest) -> str:
-        return self.purchase(request.purchase())
 
     def purchase(self, purchase: Purchase) -> str:
         fields = purchase.model_dump(mode="python", exclude_none=True)

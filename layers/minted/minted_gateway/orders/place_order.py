@@ -130,7 +130,8 @@ class OrderBook:
             for order in placed_orders(record) or [PlacedOrder(guid=guid) for guid in fresh]
         ]
         changes = _status_changes(orders)
-        if all(record.model_dump().get(field) == _plain(value) for field, value in changes.items()):
+        current = record.model_dump()
+        if all(current.get(field) == value for field, value in changes.items()):
             return record
         return self.write(record, changes, f"Minted status {changes['status']}")
 
@@ -201,10 +202,6 @@ def _detail_changes(orders: list[Order]) -> dict[str, Any]:
     if lines:
         changes["lines"] = lines
     return changes
-
-
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, State) else value
 
 
 def new_record(
