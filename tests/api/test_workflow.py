@@ -93,6 +93,15 @@ def test_the_price_guard_stops_before_anything_is_bought_and_get_shows_why(api: 
     assert api.minted.orders_created() == 1
 
 
+def test_the_openapi_document_shows_workflow_failures_and_each_order(api: Api) -> None:
+    document = api.get("/openapi.json").json()
+    order_body = document["components"]["schemas"]["OrderBody"]["properties"]
+    assert {"workflow_error", "workflow_execution", "orders"} <= set(order_body)
+    assert "error" in document["components"]["schemas"]["WorkflowStartedBody"]["properties"]
+    get_answers = document["paths"]["/orders/{external_id}"]["get"]["responses"]
+    assert "409" in get_answers and "foreign_order" in get_answers["409"]["description"]
+
+
 def test_a_workflow_under_the_id_of_another_order_is_refused_up_front(api: Api, sfn: Any) -> None:
     external_id = new_id()
     placed = api.post("/orders", order(external_id, api.quote()))
