@@ -1,6 +1,7 @@
-"""Buy: POST /orders, POST /orders/workflow and the workflow's ``place_order`` task.
+"""Buy: POST /orders, POST /orders/workflow and the workflow's ``place_order`` and ``record_failure`` tasks.
 
-Places an order once per external_id, directly or through the buy workflow.
+Places an order once per external_id, directly or through the buy workflow, and records a failed
+workflow on the order's ledger row (this function writes the ledger's rows).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import json_response, new_resolver
+from minted_gateway.api.http import REPLAY_HEADER, json_response, new_resolver
 from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, WorkflowStartedBody, answers
-from minted_gateway.api.views import outcome_response, outcome_task_result
+from minted_gateway.api.views import foreign_error, outcome_response, outcome_task_result
 from minted_gateway.errors import REJECTIONS, OrderRejected
 from minted_gateway.observability import observability
 from minted_gateway.orders.place_order import OrderOutcome
@@ -38,7 +39,8 @@ app = new_resolver(metrics)
         },
         {
             403: "Minted does not allow this partner to buy (stored, replayed)",
-            409: "Another payload used this external_id, or it is in progress (Retry-After)",
+            409: "Another payload used this external_id, it is in progress (Retry-After), or Minted holds a "
+            "different order under it (foreign_order, stored, replayed)",
             415: "The body is not JSON",
             422: "Invalid input, an expired quote, or Minted refused the order",
             **MINTED_ERRORS,
@@ -55,9 +57,15 @@ def post_order(order: Annotated[OrderRequest, Body()]) -> Response[str]:
     "/orders/workflow",
     summary="Start the buy workflow: fix the price, check the guard, buy once, follow the order to its end",
     responses=answers(
-        {202: ("Started; the same request again answers with the same execution", WorkflowStartedBody)},
         {
-            409: "A workflow with this external_id was started for a different order",
+            202: (
+                "Started; the same request again answers with the same execution (header Idempotent-Replayed once "
+                "it has ended, with its error if it failed)",
+                WorkflowStartedBody,
+            )
+        },
+        {
+            409: "This external_id belongs to a different order (in the ledger, or a workflow started for it)",
             415: "The body is not JSON",
             422: "Invalid input",
             503: "Step Functions is unavailable",
@@ -75,22 +83,40 @@ def post_order_workflow(request: Annotated[WorkflowRequest, Body()]) -> Response
         "status": execution.status,
         "started_at": execution.started_at.isoformat(),
     }
-    return json_response(202, body, {"Location": f"/orders/{request.external_id}"})
+    if execution.error:
+        body["error"] = execution.error
+    headers = {"Location": f"/orders/{request.external_id}"}
+    if execution.replayed:
+        headers[REPLAY_HEADER] = "true"
+    return json_response(202, body, headers)
 
 
 def place_order_task(payload: dict[str, Any]) -> dict[str, Any]:
     order = dict(payload.get("order") or {})
     if "price_token" in payload:  # the workflow passes the token it fixed beside the order
         order["price_token"] = payload["price_token"]
-    outcome = _place(OrderRequest.model_validate(order))
+    execution = payload.get("execution")  # the workflow execution placing it: the row's owner
+    outcome = _place(OrderRequest.model_validate(order), owner=str(execution) if execution else None)
     rejection = outcome.record.rejection
     if outcome.record.state is State.REJECTED and rejection is not None:
         raise REJECTIONS.get(rejection.code, OrderRejected)(rejection.message, details=rejection.details)
+    if outcome.foreign:
+        raise foreign_error(outcome.record)
     return outcome_task_result(outcome)
 
 
-def _place(order: OrderRequest) -> OrderOutcome:
-    outcome = runtime.place_order()(order)
+def record_failure_task(payload: dict[str, Any]) -> dict[str, Any]:
+    """The workflow's failure path: note the failure on the row this execution owns (or make one)."""
+    order = WorkflowRequest.model_validate(payload.get("order") or {})
+    error, execution = str(payload.get("error") or "WorkflowFailed"), str(payload.get("execution", ""))
+    result = runtime.record_workflow_failure()(order, error, execution)
+    metrics.add_metric(name="WorkflowFailures", unit=MetricUnit.Count, value=1)
+    logger.warning("buy workflow failed", extra={"external_id": order.external_id, "error": error, **result})
+    return result
+
+
+def _place(order: OrderRequest, owner: str | None = None) -> OrderOutcome:
+    outcome = runtime.place_order()(order, owner=owner)
     metrics.add_metric(name=f"Orders{outcome.record.state.value.title()}", unit=MetricUnit.Count, value=1)
     logger.info("order placed", extra={"external_id": order.external_id, "state": outcome.record.state.value,
                                        "replayed": outcome.replayed, "resolved": outcome.resolved})  # fmt: skip
@@ -102,4 +128,4 @@ def _place(order: OrderRequest) -> OrderOutcome:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:
     runtime.bind_to_invocation(context)
-    return dispatch(event, context, app, {"place_order": place_order_task})
+    return dispatch(event, context, app, {"place_order": place_order_task, "record_failure": record_failure_task})

@@ -1,4 +1,4 @@
-"""Get order: GET /orders/{external_id}, and the workflow's ``get_order`` and ``record_failure`` tasks."""
+"""Get order: GET /orders/{external_id}, and the workflow's ``get_order`` task."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import json_response, new_resolver
 from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, answers
-from minted_gateway.api.views import order_view_body
+from minted_gateway.api.views import foreign_error, foreign_response, order_view_body
 from minted_gateway.minted.models import EXTERNAL_ID_MAX_LENGTH, EXTERNAL_ID_PATTERN
 from minted_gateway.observability import observability
+from minted_gateway.orders.get_order import OrderView
+from minted_gateway.orders.record import State
 
 logger, tracer, metrics = observability()
 app = new_resolver(metrics)
@@ -31,6 +33,7 @@ ExternalIdPath = Annotated[
         {200: ("The order", OrderBody)},
         {
             404: "Neither the ledger nor Minted knows this external_id",
+            409: "Minted holds a different order under this external_id (foreign_order; the ledger row in error.order)",
             422: "The external_id is not a valid order id",
             **MINTED_ERRORS,
             503: "The ledger or Minted is unavailable",
@@ -39,27 +42,26 @@ ExternalIdPath = Annotated[
     tags=["orders"],
 )
 def get_order(external_id: ExternalIdPath) -> Response[str]:
-    return json_response(200, _read(external_id))
+    view = _read(external_id)
+    if view.record is not None and view.record.state is State.FOREIGN:
+        return foreign_response(view.record)
+    return json_response(200, order_view_body(view))
 
 
 def get_order_task(payload: dict[str, Any]) -> dict[str, Any]:
-    return _read(str(payload.get("external_id", "")))
+    view = _read(str(payload.get("external_id", "")))
+    if view.record is not None and view.record.state is State.FOREIGN:
+        raise foreign_error(view.record)
+    return order_view_body(view)
 
 
-def record_failure_task(payload: dict[str, Any]) -> dict[str, Any]:
-    """The workflow's failure path: note the failure on the order's ledger row."""
-    external_id, error = str(payload.get("external_id", "")), str(payload.get("error") or "WorkflowFailed")
-    result = runtime.record_workflow_failure()(external_id, error, str(payload.get("execution", "")))
-    metrics.add_metric(name="WorkflowFailures", unit=MetricUnit.Count, value=1)
-    logger.warning("buy workflow failed", extra={"external_id": external_id, "error": error, **result})
-    return result
-
-
-def _read(external_id: str) -> dict[str, Any]:
+def _read(external_id: str) -> OrderView:
     view = runtime.get_order()(external_id)
     metrics.add_metric(name="OrdersRead", unit=MetricUnit.Count, value=1)
+    if view.record is not None and view.record.state is State.FOREIGN:
+        metrics.add_metric(name="OrdersForeign", unit=MetricUnit.Count, value=1)
     logger.info("order read", extra={"external_id": external_id, "refreshed": view.refreshed, "stale": view.stale})
-    return order_view_body(view)
+    return view
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -67,4 +69,4 @@ def _read(external_id: str) -> dict[str, Any]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:
     runtime.bind_to_invocation(context)
-    return dispatch(event, context, app, {"get_order": get_order_task, "record_failure": record_failure_task})
+    return dispatch(event, context, app, {"get_order": get_order_task})

@@ -172,9 +172,9 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
     def sell() -> Response:
         return _order_response(state().place_order(body(), "Sell"))
 
-    def _order_response(order: Any) -> Response:
-        view = state().order_view(order, "lookup")
-        return envelope(shapes.buy_answer([view], format_time(order.created_at, "order_response")))
+    def _order_response(orders: list[Any]) -> Response:
+        views = [state().order_view(order, "lookup") for order in orders]
+        return envelope(shapes.buy_answer(views, format_time(orders[0].created_at, "order_response")))
 
     @app.get("/partner/order/<path:external_id>", endpoint="get_order")
     def get_order(external_id: str) -> Response:
@@ -313,11 +313,13 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
                 setattr(s, name, bool(value))
         return control_envelope({name: getattr(s, name) for name in RULES})
 
-    @app.get("/_sandbox/settings")
+    @app.route("/_sandbox/settings", methods=["GET", "POST"])
     def settings_view() -> Response:
+        if request.method == "POST" and "split_orders" in (payload := body()):
+            state().settings.split_orders = bool(payload["split_orders"])
         s = asdict(state().settings)
         s.pop("password")
-        return control_envelope(s)
+        return control_envelope({key: str(value) if isinstance(value, Decimal) else value for key, value in s.items()})
 
     return app
 

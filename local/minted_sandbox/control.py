@@ -49,6 +49,11 @@ class SandboxControl:
         clock: dict[str, Any] = self._call("POST", "clock", changes)
         return clock
 
+    def settings(self, **changes: Any) -> dict[str, Any]:
+        """``split_orders``: a buy of several items makes one order per item."""
+        settings: dict[str, Any] = self._call("POST", "settings", changes)
+        return settings
+
     def rotate_credentials(self, username: str, password: str) -> None:
         self._call("POST", "credentials", {"username": username, "password": password})
 

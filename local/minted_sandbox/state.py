@@ -40,6 +40,9 @@ class SandboxSettings:
     token_ttl_seconds: int = 240
     pending_after_seconds: float = 0.5
     completion_delay_seconds: float | None = 2.0  # None: orders stay Pending
+    # A buy of several items makes one order per item (Minted's answer has order_code[] and guid[]);
+    # Get Order by external_id then shows the first of them.
+    split_orders: bool = False
     spread: Decimal = Decimal("0.015")
     seed: int | None = None
     # Digest: after each accepted request, send Authentication-Info nextnonce and retire the nonce.
@@ -121,7 +124,8 @@ class SandboxState:
         self.market = Market(spread=settings.spread, seed=settings.seed)
         self.counters = Counters()
         self.tokens: dict[str, PriceToken] = {}
-        self.orders: dict[str, StoredOrder] = {}  # by external_id
+        self.orders: dict[str, StoredOrder] = {}  # by external_id: a buy's first order
+        self.more_orders: list[StoredOrder] = []  # a split buy's other orders
         self.customers: dict[str, dict[str, Any]] = {}
         self.balances: dict[str, dict[str, Decimal]] = {}
 
@@ -188,7 +192,7 @@ class SandboxState:
         ]
 
     # ------------------------------------------------------------------ buy and sell
-    def place_order(self, body: dict[str, Any], kind: str) -> StoredOrder:
+    def place_order(self, body: dict[str, Any], kind: str) -> list[StoredOrder]:
         """Validate a buy or sell fully, then commit it: token used, order stored, balances moved."""
         errors = FieldErrors()
         with self.lock:
@@ -221,24 +225,29 @@ class SandboxState:
             if new_customer is not None:
                 self.customers[new_customer["external_id"]] = new_customer
             external_id = str(external_id)
-            order = StoredOrder(
-                guid=str(uuid.uuid4()).upper(),
-                order_code="".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(8)),
-                external_id=external_id,
-                type=kind,
-                currency=token.currency,
-                created_at=self.clock.now(),
-                lines=lines,
-                price=round_money(sum((line["total"] for line in lines), Decimal(0))),
-                customer_key=customer_key,
-            )
-            self.orders[external_id] = order
+            split = self.settings.split_orders and len(lines) > 1
+            orders = [
+                StoredOrder(
+                    guid=str(uuid.uuid4()).upper(),
+                    order_code="".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(8)),
+                    external_id=external_id,
+                    type=kind,
+                    currency=token.currency,
+                    created_at=self.clock.now(),
+                    lines=part,
+                    price=round_money(sum((line["total"] for line in part), Decimal(0))),
+                    customer_key=customer_key,
+                )
+                for part in ([[line] for line in lines] if split else [lines])
+            ]
+            self.orders[external_id] = orders[0]
+            self.more_orders += orders[1:]
             wallet = self.balances.setdefault(customer_key, {})
             sign = 1 if kind == "Buy" else -1
             for line in lines:
                 wallet[line["sku"]] = wallet.get(line["sku"], Decimal(0)) + sign * line["amount"]
             self.counters.bump(self.counters.orders_created, kind.lower())
-            return order
+            return orders
 
     def _check_token(self, value: Any, errors: FieldErrors) -> PriceToken | None:
         if not value:
@@ -343,7 +352,8 @@ class SandboxState:
             if field_name == "external_id":
                 found = self.orders.get(value)
             else:
-                found = next((o for o in self.orders.values() if getattr(o, field_name) == value), None)
+                every = [*self.orders.values(), *self.more_orders]
+                found = next((o for o in every if getattr(o, field_name) == value), None)
         if found is None:
             raise SandboxError(404, "Order not found.")
         return found
@@ -423,7 +433,7 @@ class SandboxState:
         end = _date_param(query, "endDate", errors)
         errors.check()
         with self.lock:
-            orders = list(self.orders.values())
+            orders = [*self.orders.values(), *self.more_orders]
         selected = []
         for order in orders:
             day = datetime.fromtimestamp(order.created_at, ISTANBUL).date()

@@ -6,6 +6,7 @@ Buys at Minted are counted by the sandbox, never by mocks.
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -13,18 +14,33 @@ from decimal import Decimal
 import pytest
 
 from minted_gateway import runtime
+from minted_gateway.minted.models import BuyRequest, Currency, OrderLine, PriceFixRequest
 from minted_gateway.orders.requests import OrderRequest
 from minted_gateway.settings import input_rules
 from tests.conftest import VALID_TCKN
 from tests.stack import Api, DynamoCalls, customer, order
 
+TWO_ITEMS = [{"sku": "GAU", "amount": Decimal("1.5")}, {"sku": "GAG", "amount": Decimal("2")}]
 
-def test_a_b2b2c_buy_reaches_minted_once_and_the_ledger_keeps_no_personal_data(api: Api, order_id: str) -> None:
-    response = api.post("/orders", order(order_id, api.quote()))
+
+@pytest.fixture(params=[False, True], ids=["one order", "split orders"])
+def split_orders(request: pytest.FixtureRequest, api: Api) -> bool:
+    """Minted makes one order per item of a buy (split) or one order for the whole buy."""
+    api.minted.settings(split_orders=request.param)
+    split: bool = request.param
+    return split
+
+
+def test_a_b2b2c_buy_reaches_minted_once_and_the_ledger_keeps_no_personal_data(
+    api: Api, order_id: str, split_orders: bool
+) -> None:
+    response = api.post("/orders", order(order_id, api.quote(), items=TWO_ITEMS))
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["state"] == "SUBMITTED" and body["mode"] == "B2B2C" and body["status"] in ("Created", "Pending")
-    assert body["items"][0]["amount"] == 1.5 and len(body["order_codes"]) == 1
+    assert body["items"][0]["amount"] == 1.5 and len(body["order_codes"]) == (2 if split_orders else 1)
+    assert [o["guid"] for o in body["orders"]] == body["guids"] and body["final"] is False
+    assert {o["status"] for o in body["orders"]} <= {"Created", "Pending"}
     assert response.headers["Location"] == f"/orders/{order_id}" and "Idempotent-Replayed" not in response.headers
     assert api.minted.orders_created() == 1
     row = api.ledger_item(order_id)
@@ -43,9 +59,9 @@ def test_a_b2b_buy_goes_to_the_partner_wallet(api: Api, order_id: str) -> None:
 
 
 def test_a_new_buy_costs_two_writes_and_no_read_and_a_replay_one_request(
-    api: Api, order_id: str, dynamo_calls: DynamoCalls
+    api: Api, order_id: str, dynamo_calls: DynamoCalls, split_orders: bool
 ) -> None:
-    body = order(order_id, api.quote())
+    body = order(order_id, api.quote(), items=TWO_ITEMS)
     assert api.post("/orders", body).status_code == 201
     assert (dynamo_calls.writes, dynamo_calls.reads) == (2, 0)
     dynamo_calls.calls.clear()
@@ -87,8 +103,10 @@ def test_concurrent_duplicates_buy_once(api: Api, order_id: str) -> None:
     assert api.minted.served("buy") == 1
 
 
-def test_an_answer_lost_after_minted_committed_is_202_then_settled_by_lookup(api: Api, order_id: str) -> None:
-    body = order(order_id, api.quote())
+def test_an_answer_lost_after_minted_committed_is_202_then_settled_by_lookup(
+    api: Api, order_id: str, split_orders: bool
+) -> None:
+    body = order(order_id, api.quote(), items=TWO_ITEMS)
     api.minted.fault("buy", drop="after_commit", times=1)
     lost = api.post("/orders", body)
     assert lost.status_code == 202 and lost.json()["state"] == "UNKNOWN"
@@ -96,23 +114,27 @@ def test_an_answer_lost_after_minted_committed_is_202_then_settled_by_lookup(api
     settled = api.get(f"/orders/{order_id}")
     assert settled.status_code == 200 and settled.json()["state"] == "SUBMITTED"
     assert settled.json()["order_codes"] and api.minted.served("find_order") >= 1
+    # Every line bought stays on the row, also when the lookup shows one order of a split buy.
+    assert [(i["sku"], i["amount"]) for i in settled.json()["items"]] == [("GAU", 1.5), ("GAG", 2)]
     replay = api.post("/orders", body)
     assert replay.status_code == 200 and replay.headers["Idempotent-Replayed"] == "true"
     assert api.minted.orders_created() == 1
 
 
-def test_a_retry_after_a_lost_answer_looks_up_before_buying(api: Api, order_id: str) -> None:
-    body = order(order_id, api.quote())
+def test_a_retry_after_a_lost_answer_looks_up_before_buying(api: Api, order_id: str, split_orders: bool) -> None:
+    body = order(order_id, api.quote(), items=TWO_ITEMS)
     api.minted.fault("buy", drop="after_commit", times=1)
     assert api.post("/orders", body).status_code == 202
     retry = api.post("/orders", body)
     assert retry.status_code == 200 and retry.json()["state"] == "SUBMITTED"
-    assert "found at Minted by lookup" in [entry.get("note") for entry in retry.json()["history"]]
+    assert retry.json()["history"][-1]["note"].startswith("found at Minted by lookup")
     assert api.minted.orders_created() == 1
 
 
-def test_a_buy_lost_before_minted_committed_is_bought_on_retry_once(api: Api, order_id: str) -> None:
-    body = order(order_id, api.quote())
+def test_a_buy_lost_before_minted_committed_is_bought_on_retry_once(
+    api: Api, order_id: str, split_orders: bool
+) -> None:
+    body = order(order_id, api.quote(), items=TWO_ITEMS)
     api.minted.fault("buy", drop="before_commit", times=1)
     assert api.post("/orders", body).status_code == 202
     assert api.minted.orders_created() == 0
@@ -172,8 +194,7 @@ def test_an_in_flight_duplicate_waits_and_a_dead_claim_is_settled_by_lookup(api:
     """A claim whose invocation died (RECEIVED, past its expiry) is looked up at Minted, not bought blindly."""
     body = order(order_id, api.quote())
     request = OrderRequest.model_validate(body)
-    runtime.order_ledger().claim(runtime.place_order()._new_record(request, runtime.fingerprinter().request(request),
-                                                                     _now()))  # fmt: skip
+    runtime.order_ledger().claim(runtime.place_order()._new_record(request, "a dead invocation's token", _now()))
     busy = api.post("/orders", body)
     assert busy.status_code == 409 and busy.json()["error"]["code"] == "order_in_progress"
     # Meanwhile the dead invocation's buy did reach Minted.
@@ -181,6 +202,141 @@ def test_an_in_flight_duplicate_waits_and_a_dead_claim_is_settled_by_lookup(api:
     _expire_claim(api, order_id)
     settled = api.post("/orders", body)
     assert settled.status_code == 200 and settled.json()["state"] == "SUBMITTED"
+    assert api.minted.orders_created() == 1
+
+
+def test_a_split_buy_is_final_when_every_order_is_and_get_refreshes_each(api: Api, order_id: str) -> None:
+    api.minted.settings(split_orders=True)
+    api.minted.clock(completion_delay_seconds=None, pending_after_seconds=0)
+    placed = api.post("/orders", order(order_id, api.quote(), items=TWO_ITEMS))
+    assert placed.status_code == 201 and len(placed.json()["orders"]) == 2
+    lookups = api.minted.served("find_order")
+    pending = api.get(f"/orders/{order_id}").json()
+    assert pending["final"] is False and pending["status"] == "Pending"
+    assert api.minted.served("find_order") == lookups + 2  # each order by its guid
+    api.minted.clock(completion_delay_seconds=0)
+    done = api.get(f"/orders/{order_id}").json()
+    assert done["final"] is True and done["status"] == "Completed"
+    assert [o["status"] for o in done["orders"]] == ["Completed", "Completed"]
+    served = api.minted.served("find_order") + api.minted.served("get_order")
+    assert api.get(f"/orders/{order_id}").json()["final"] is True
+    assert api.minted.served("find_order") + api.minted.served("get_order") == served  # final: Minted not asked
+
+
+def _stranger_buys(external_id: str) -> None:
+    """Someone places 0.1 g of silver for the partner's own wallet under our id, outside this ledger."""
+    token = runtime.minted().price_fix(PriceFixRequest(currency=Currency.TRY)).token
+    stranger = BuyRequest(
+        price_token=token, external_id=external_id, items=[OrderLine(sku="GAG", amount=Decimal("0.1"))]
+    )
+    runtime.minted().buy(stranger)
+
+
+def test_a_strangers_order_under_our_id_is_never_adopted(
+    api: Api, order_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stranger_buys(order_id)
+    body = order(order_id, api.quote(), amount="5")
+    answer = api.post("/orders", body)
+    assert answer.status_code == 409, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "foreign_order" and error["order"]["state"] == "FOREIGN"
+    assert error["order"]["order_codes"] == [] and error["order"]["status"] is None
+    assert api.minted.orders_created() == 1  # the stranger's only: nothing was bought for us
+    row = api.ledger_item(order_id)
+    assert row is not None and row["state"] == "FOREIGN" and "SUBMITTED" not in {e["state"] for e in row["history"]}
+    note = row["history"][-1]["note"]
+    assert "Asked: Buy for customer cust-0001: GAU 5 g" in note
+    assert "Minted holds: Buy for a wallet not shown: GAG 0.1 g" in note
+    for personal in (VALID_TCKN, "ayse.yilmaz@example.com", "Ayşe"):
+        assert personal not in api.raw_ledger_item(order_id)
+    replay = api.post("/orders", body)
+    assert replay.status_code == 409 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["error"]["code"] == "foreign_order"
+    shown = api.get(f"/orders/{order_id}")
+    assert shown.status_code == 409 and shown.json()["error"]["code"] == "foreign_order"
+    assert api.minted.orders_created() == 1
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert sum(m.get("OrdersForeign", [0])[0] for m in metrics) == 3  # the answer, its replay and the GET
+
+
+def test_a_strangers_order_found_while_settling_an_unknown_buy_is_not_adopted(api: Api, order_id: str) -> None:
+    body = order(order_id, api.quote(), amount="5")
+    api.minted.fault("buy", drop="before_commit", times=1)
+    assert api.post("/orders", body).status_code == 202
+    _stranger_buys(order_id)
+    shown = api.get(f"/orders/{order_id}")
+    assert shown.status_code == 409 and shown.json()["error"]["code"] == "foreign_order"
+    retry = api.post("/orders", body)
+    assert retry.status_code == 409 and retry.json()["error"]["code"] == "foreign_order"
+    assert api.minted.orders_created() == 1
+
+
+def test_leaving_out_the_default_currency_is_the_same_order(api: Api, order_id: str) -> None:
+    token = api.quote()
+    assert api.post("/orders", order(order_id, token)).status_code == 201
+    same = api.post("/orders", order(order_id, token, currency="TRY"))
+    assert same.status_code == 200 and same.headers["Idempotent-Replayed"] == "true"
+    assert api.post("/orders", order(order_id, token, items=TWO_ITEMS)).status_code == 409  # more metal: another order
+    assert api.minted.orders_created() == 1
+
+
+def test_items_in_another_order_are_the_same_purchase(api: Api, order_id: str) -> None:
+    token = api.quote()
+    assert api.post("/orders", order(order_id, token, items=TWO_ITEMS)).status_code == 201
+    assert api.post("/orders", order(order_id, token, items=list(reversed(TWO_ITEMS)))).status_code == 200
+
+
+def test_an_order_whose_quote_expired_may_be_retried_with_a_new_quote(api: Api, order_id: str) -> None:
+    expired = order(order_id, api.quote())
+    api.minted.clock(advance_seconds=241)
+    assert api.post("/orders", expired).status_code == 422
+    assert api.post("/orders", expired).status_code == 422  # the same token: the refusal replays
+    retried = api.post("/orders", order(order_id, api.quote()))
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["state"] == "SUBMITTED" and "rejection" not in retried.json()
+    assert api.minted.orders_created() == 1
+
+
+def test_a_not_placed_order_may_be_retried_with_a_new_quote(api: Api, order_id: str) -> None:
+    api.minted.fault("buy", status=429, retry_after=1, times=1)
+    assert api.post("/orders", order(order_id, api.quote())).status_code == 429
+    assert api.post("/orders", order(order_id, api.quote())).status_code == 201
+    assert api.minted.orders_created() == 1
+
+
+def test_an_unknown_buy_that_never_reached_minted_settles_as_not_placed_once_its_token_is_past(
+    api: Api, order_id: str
+) -> None:
+    api.minted.fault("buy", drop="before_commit", times=1)
+    assert api.post("/orders", order(order_id, api.quote())).status_code == 202
+    assert api.get(f"/orders/{order_id}").json()["state"] == "UNKNOWN"  # its token could still buy
+    _backdate_attempt(api, order_id, seconds=301)
+    settled = api.get(f"/orders/{order_id}").json()
+    assert settled["state"] == "NOT_PLACED" and "price token's lifetime" in settled["history"][-1]["note"]
+    retried = api.post("/orders", order(order_id, api.quote()))
+    assert retried.status_code == 201 and api.minted.orders_created() == 1
+
+
+def test_a_dead_claim_whose_buy_lands_late_is_not_called_not_placed(api: Api, order_id: str) -> None:
+    """The claim expires while its buy is still on its way: unknown until the token is past, then found."""
+    body = order(order_id, api.quote())
+    request = OrderRequest.model_validate(body)
+    runtime.order_ledger().claim(runtime.place_order()._new_record(request, "token", _now()))
+    _expire_claim(api, order_id)
+    assert api.get(f"/orders/{order_id}").json()["state"] == "UNKNOWN"
+    runtime.minted().buy(request.to_minted())  # the late commit
+    assert api.get(f"/orders/{order_id}").json()["state"] == "SUBMITTED"
+    assert api.minted.orders_created() == 1
+
+
+def test_get_looks_a_not_placed_order_up_at_minted(api: Api, order_id: str) -> None:
+    body = order(order_id, api.quote())
+    api.minted.fault("buy", status=429, retry_after=1, times=1)
+    assert api.post("/orders", body).status_code == 429
+    runtime.minted().buy(OrderRequest.model_validate(body).to_minted())  # it got there after all
+    shown = api.get(f"/orders/{order_id}").json()
+    assert shown["state"] == "SUBMITTED" and "found at Minted by lookup" in shown["history"][-1]["note"]
     assert api.minted.orders_created() == 1
 
 
@@ -265,6 +421,15 @@ def _now():  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def _backdate_attempt(api: Api, external_id: str, seconds: int) -> None:
+    api.dynamodb.update_item(
+        TableName=api.stack.env["ORDERS_TABLE"],
+        Key={"external_id": {"S": external_id}},
+        UpdateExpression="SET sent_at = :then",
+        ExpressionAttributeValues={":then": {"N": str(int(time.time()) - seconds)}},
+    )
 
 
 def _expire_claim(api: Api, external_id: str) -> None:

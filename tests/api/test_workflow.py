@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from local.scheduler import rate_seconds, schedules_of
-from tests.stack import Api, customer
+from tests.stack import Api, customer, order
 
 
 @pytest.fixture
@@ -40,28 +40,96 @@ def entered(events: list[dict[str, Any]], state: str) -> int:
     )
 
 
+def placed_arn(api: Api, external_id: str) -> str:
+    arn: str = api.stack.env["BUY_WORKFLOW_ARN"]
+    return arn.replace(":stateMachine:", ":execution:") + f":{external_id}"
+
+
 def new_id() -> str:
     return f"wf-{uuid.uuid4().hex[:16]}"
 
 
-def test_the_happy_path_fixes_a_price_buys_once_and_ends_completed(api: Api, sfn: Any) -> None:
+TWO_ITEMS = [{"sku": "GAU", "amount": Decimal("0.5")}, {"sku": "GAG", "amount": Decimal("2")}]
+
+
+@pytest.mark.parametrize("split_orders", [False, True], ids=["one order", "split orders"])
+def test_the_happy_path_fixes_a_price_buys_once_and_ends_completed(api: Api, sfn: Any, split_orders: bool) -> None:
+    api.minted.settings(split_orders=split_orders)
     external_id = new_id()
-    started = start(api, external_id, customer=customer(), guard={"max_unit_price": Decimal("10000")})
+    started = start(api, external_id, customer=customer(), guard={"max_unit_price": Decimal("10000")}, items=TWO_ITEMS)
     assert started["execution_name"] == external_id and started["status"] == "RUNNING"
     execution = api.wait_for_execution(started["execution_arn"])
     assert execution["status"] == "SUCCEEDED"
     assert json.loads(execution["output"])["status"] == "Completed"
     shown = api.get(f"/orders/{external_id}").json()
-    assert shown["status"] == "Completed" and shown["mode"] == "B2B2C" and shown["items"][0]["amount"] == 0.5
+    assert shown["status"] == "Completed" and shown["mode"] == "B2B2C" and shown["final"] is True
+    assert {item["sku"]: item["amount"] for item in shown["items"]} == {"GAU": 0.5, "GAG": 2}
+    assert len(shown["orders"]) == len(shown["order_codes"]) == (2 if split_orders else 1)
+    assert {o["status"] for o in shown["orders"]} == {"Completed"}
     assert api.minted.orders_created() == 1
 
 
-def test_the_price_guard_stops_before_anything_is_bought(api: Api, sfn: Any) -> None:
+def test_the_price_guard_stops_before_anything_is_bought_and_get_shows_why(api: Api, sfn: Any) -> None:
     external_id = new_id()
-    execution = api.wait_for_execution(start(api, external_id, guard={"max_total": Decimal("1.00")})["execution_arn"])
+    body = {"external_id": external_id, "items": [{"sku": "GAU", "amount": Decimal("0.5")}],
+            "guard": {"max_total": Decimal("1.00")}, "poll_interval_seconds": 1}  # fmt: skip
+    started = api.post("/orders/workflow", body)
+    assert started.status_code == 202 and "Idempotent-Replayed" not in started.headers
+    execution = api.wait_for_execution(started.json()["execution_arn"])
     assert execution["status"] == "FAILED" and execution["error"] == "PriceGuardExceeded"
     assert api.minted.orders_created() == 0 and api.minted.served("buy") == 0
-    assert api.ledger_item(external_id) is None
+    shown = api.get(f"/orders/{external_id}")
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["state"] == "NOT_PLACED" and shown.json()["final"] is False
+    assert shown.json()["workflow_error"] == "PriceGuardExceeded" and shown.json()["workflow_execution"] == external_id
+    assert api.ledger_item(external_id)["workflow_owner"] == external_id  # type: ignore[index]
+    again = api.post("/orders/workflow", body)
+    assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["status"] == "FAILED" and again.json()["error"] == "PriceGuardExceeded"
+    assert again.json()["execution_arn"] == started.json()["execution_arn"]
+    # The same order may still be bought directly: NOT_PLACED, and the fingerprint leaves the token out.
+    direct = api.post("/orders", {"external_id": external_id, "price_token": api.quote(), "items": body["items"]})
+    assert direct.status_code == 201, direct.text
+    assert api.minted.orders_created() == 1
+
+
+def test_the_openapi_document_shows_workflow_failures_and_each_order(api: Api) -> None:
+    document = api.get("/openapi.json").json()
+    order_body = document["components"]["schemas"]["OrderBody"]["properties"]
+    assert {"workflow_error", "workflow_execution", "orders"} <= set(order_body)
+    assert "error" in document["components"]["schemas"]["WorkflowStartedBody"]["properties"]
+    get_answers = document["paths"]["/orders/{external_id}"]["get"]["responses"]
+    assert "409" in get_answers and "foreign_order" in get_answers["409"]["description"]
+
+
+def test_a_workflow_under_the_id_of_another_order_is_refused_up_front(api: Api, sfn: Any) -> None:
+    external_id = new_id()
+    placed = api.post("/orders", order(external_id, api.quote()))
+    assert placed.status_code == 201
+    before = api.ledger_item(external_id)
+    other = api.post("/orders/workflow", {"external_id": external_id, "items": [{"sku": "GAG", "amount": 1}]})
+    assert other.status_code == 409 and other.json()["error"]["code"] == "order_conflict"
+    assert api.ledger_item(external_id) == before  # not a note, not a version
+    with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
+        sfn.describe_execution(executionArn=placed_arn(api, external_id))
+    assert api.minted.orders_created() == 1
+
+
+def test_a_workflow_that_loses_its_id_to_another_order_writes_nothing_on_that_order(api: Api, sfn: Any) -> None:
+    """The id is free when the workflow starts; a direct buy takes it while the workflow fixes its price."""
+    external_id = new_id()
+    token = api.quote()
+    api.minted.fault("pricefix", latency_ms=1500, times=1)
+    started = start(api, external_id, items=[{"sku": "GAG", "amount": Decimal("1")}])
+    placed = api.post("/orders", order(external_id, token))
+    assert placed.status_code == 201
+    execution = api.wait_for_execution(started["execution_arn"])
+    assert execution["status"] == "FAILED" and execution["error"] == "OrderConflict"
+    row = api.ledger_item(external_id)
+    assert row is not None and row["version"] == 2 and row["state"] == "SUBMITTED"
+    assert "workflow_error" not in row and "workflow_owner" not in row
+    assert not any("workflow" in (entry.get("note") or "") for entry in row["history"])
+    assert api.minted.orders_created() == 1
 
 
 def test_an_order_pending_for_several_polls_completes(api: Api, sfn: Any) -> None:
@@ -73,20 +141,28 @@ def test_an_order_pending_for_several_polls_completes(api: Api, sfn: Any) -> Non
     assert api.minted.orders_created() == 1
 
 
-def test_a_lost_buy_answer_is_settled_by_lookup_with_one_buy(api: Api, sfn: Any) -> None:
+@pytest.mark.parametrize("split_orders", [False, True], ids=["one order", "split orders"])
+def test_a_lost_buy_answer_is_settled_by_lookup_with_one_buy(api: Api, sfn: Any, split_orders: bool) -> None:
+    api.minted.settings(split_orders=split_orders)
     api.minted.fault("buy", drop="after_commit", times=1)
     external_id = new_id()
-    started = start(api, external_id)
+    started = start(api, external_id, items=TWO_ITEMS)
     execution = api.wait_for_execution(started["execution_arn"])
     assert execution["status"] == "SUCCEEDED"
     assert api.minted.orders_created() == 1
     notes = [entry.get("note") for entry in api.get(f"/orders/{external_id}").json()["history"]]
-    assert any("outcome unknown" in (note or "") for note in notes) and "found at Minted by lookup" in notes
+    assert any("outcome unknown" in (note or "") for note in notes) and any(
+        note.startswith("found at Minted by lookup") for note in notes if note
+    )
 
 
-def test_a_buy_lost_before_minted_committed_is_bought_once_by_the_settle_step(api: Api, sfn: Any) -> None:
+@pytest.mark.parametrize("split_orders", [False, True], ids=["one order", "split orders"])
+def test_a_buy_lost_before_minted_committed_is_bought_once_by_the_settle_step(
+    api: Api, sfn: Any, split_orders: bool
+) -> None:
+    api.minted.settings(split_orders=split_orders)
     api.minted.fault("buy", drop="before_commit", times=1)
-    started = start(api, new_id())
+    started = start(api, new_id(), items=TWO_ITEMS)
     execution = api.wait_for_execution(started["execution_arn"])
     assert execution["status"] == "SUCCEEDED"
     assert entered(history(sfn, started["execution_arn"]), "SettleOrder") == 1

@@ -122,6 +122,24 @@ def test_updates_are_conditional_on_the_version_and_append_history(dynamodb: Any
     assert ledger.get("no-such-order") is None
 
 
+def test_a_note_lands_only_on_a_row_its_owner_created_and_leaves_the_version_alone(dynamodb: Any) -> None:
+    ledger = DynamoDbOrderLedger(dynamodb, "OrdersTable")
+    owned, other = record("ord-owned", workflow_owner="ord-owned"), record("ord-other")
+    ledger.claim(owned)
+    ledger.claim(other)
+    note = {"workflow_error": "OrderNotFinal", "workflow_execution": "ord-owned"}
+    assert ledger.annotate("ord-owned", "ord-owned", note, entry(State.RECEIVED)) is True
+    noted = ledger.get("ord-owned")
+    assert noted is not None and noted.workflow_error == "OrderNotFinal" and noted.version == 1
+    assert [h.note for h in noted.history] == ["test"]
+    # Another writer's conditional update still holds: the note did not move the version.
+    assert ledger.update(owned, {"state": State.SUBMITTED}, entry(State.SUBMITTED)).workflow_error == "OrderNotFinal"
+    assert ledger.annotate("ord-other", "ord-other", note, entry(State.RECEIVED)) is False
+    assert ledger.annotate("no-such-order", "no-such-order", note, entry(State.RECEIVED)) is False
+    assert ledger.get("ord-other") == other.model_copy()
+    assert ledger.get("no-such-order") is None
+
+
 def test_the_price_cache_keeps_the_newest_leases_once_and_records_each_minute_once(dynamodb: Any) -> None:
     cache = DynamoDbPriceCache(dynamodb, "PricesTable")
 

@@ -3,11 +3,15 @@
 Invariants checked in every case: no 500, no stack trace, credential or personal data in the
 answer; at most one buy at Minted per external_id; after the fault clears, the next GET leaves a
 ledger row that agrees with Minted (Minted has the order exactly when the row says SUBMITTED).
+The buy, get-order and workflow runs are repeated with Minted splitting a buy into one order per
+item. Then the cases where the id belongs to another order: a stranger's order at Minted, and a
+workflow started under the id of an order the ledger holds.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +25,7 @@ from botocore.awsrequest import AWSResponse
 
 from minted_gateway import runtime
 from minted_gateway.minted import errors as minted_errors
+from minted_gateway.minted.models import BuyRequest, Currency, OrderLine, PriceFixRequest
 from tests.conftest import SANDBOX_PASSWORD, SANDBOX_USER, VALID_TCKN
 from tests.reliability.report import MatrixRow, Report
 from tests.stack import Api, customer, order
@@ -52,8 +57,12 @@ FAULTS = [
     Fault("DynamoDB throttling", special="dynamodb_throttling"),
     Fault("ledger write failed after Minted answered", special="update_fails"),
 ]
+SPLIT = " (split orders)"
+# A split buy's orders are refreshed one by one by guid, through Get Order (Alternative).
 ENDPOINT = {"quote": "pricefix", "buy": "buy", "get order": "get_order", "prices": "prices", "legal": "legal",
-            "workflow": "buy"}  # fmt: skip
+            "workflow": "buy", "buy" + SPLIT: "buy", "get order" + SPLIT: "find_order",
+            "workflow" + SPLIT: "buy"}  # fmt: skip
+TWO_ITEMS = [{"sku": "GAU", "amount": Decimal("1.5")}, {"sku": "GAG", "amount": Decimal("2")}]
 
 
 class _Body:
@@ -147,25 +156,28 @@ def run_quote(api: Api, fault: Fault) -> Observed:
     return Observed(answer_of(response), response.text)
 
 
-def run_buy(api: Api, fault: Fault) -> Observed:
+def run_buy(api: Api, fault: Fault, operation: str = "buy", items: list[dict[str, Any]] | None = None) -> Observed:
     external_id = f"mx-{uuid.uuid4().hex[:16]}"
     if fault.special == "expire_token":
         token = api.quote()
         api.minted.clock(advance_seconds=241)  # it expires between the quote and the buy
     else:
         token = api.quote()
-    body = order(external_id, token)
+    body = order(external_id, token, **({"items": items} if items else {}))
     active = fault if fault.special != "expire_token" else Fault(fault.name, special="none")
-    with fault_active(api, "buy", active) if active.special != "none" else _nothing():
+    with fault_active(api, operation, active) if active.special != "none" else _nothing():
         response = api.post("/orders", body)
     return Observed(answer_of(response), response.text, external_id, state_of(api, external_id))
 
 
-def run_get_order(api: Api, fault: Fault) -> Observed:
+def run_get_order(
+    api: Api, fault: Fault, operation: str = "get order", items: list[dict[str, Any]] | None = None
+) -> Observed:
     api.minted.clock(completion_delay_seconds=None)  # stays Pending, so a GET asks Minted
     external_id = f"mx-{uuid.uuid4().hex[:16]}"
-    assert api.post("/orders", order(external_id, api.quote())).status_code == 201
-    with fault_active(api, "get order", fault) if fault.special != "expire_token" else _nothing():
+    placed = api.post("/orders", order(external_id, api.quote(), **({"items": items} if items else {})))
+    assert placed.status_code == 201
+    with fault_active(api, operation, fault) if fault.special != "expire_token" else _nothing():
         response = api.get(f"/orders/{external_id}")
     return Observed(answer_of(response), response.text, external_id, state_of(api, external_id))
 
@@ -185,13 +197,16 @@ def run_legal(api: Api, fault: Fault) -> Observed:
     return Observed(answer_of(response), response.text)
 
 
-def run_workflow(api: Api, fault: Fault) -> Observed:
+def run_workflow(
+    api: Api, fault: Fault, operation: str = "workflow", items: list[dict[str, Any]] | None = None
+) -> Observed:
     external_id = f"mx-{uuid.uuid4().hex[:16]}"
-    body = {"external_id": external_id, "items": [{"sku": "GAU", "amount": Decimal("0.5")}], "customer": customer(),
-            **WORKFLOW_POLLS}  # fmt: skip
-    with fault_active(api, "workflow", fault):
+    body = {"external_id": external_id, "items": items or [{"sku": "GAU", "amount": Decimal("0.5")}],
+            "customer": customer(), **WORKFLOW_POLLS}  # fmt: skip
+    with fault_active(api, operation, fault):
         started = api.post("/orders/workflow", body)
-        assert started.status_code == 202, started.text
+        if started.status_code != 202:  # refused before anything started (the ledger is read first)
+            return Observed(answer_of(started), started.text, external_id, state_of(api, external_id))
         execution = api.wait_for_execution(started.json()["execution_arn"])
     if fault.special == "expire_token":
         api.minted.clock(token_ttl_seconds=240)
@@ -205,9 +220,20 @@ def _nothing() -> Iterator[None]:
     yield
 
 
+def split(run: Callable[..., Observed], operation: str) -> Callable[[Api, Fault], Observed]:
+    """The same run with Minted making one order per item of a two-item buy."""
+
+    def run_split(api: Api, fault: Fault) -> Observed:
+        api.minted.settings(split_orders=True)
+        return run(api, fault, operation + SPLIT, TWO_ITEMS)
+
+    return run_split
+
+
 RUN: dict[str, Callable[[Api, Fault], Observed]] = {
     "quote": run_quote, "buy": run_buy, "get order": run_get_order, "prices": run_prices, "legal": run_legal,
-    "workflow": run_workflow,
+    "workflow": run_workflow, "buy" + SPLIT: split(run_buy, "buy"),
+    "get order" + SPLIT: split(run_get_order, "get order"), "workflow" + SPLIT: split(run_workflow, "workflow"),
 }  # fmt: skip
 
 
@@ -234,6 +260,108 @@ def test_fault(api: Api, report: Report, operation: str, fault: Fault) -> None:
         assert buys == (1 if at_minted else 0)
         ledger, agrees = f"{observed.ledger_after} → {after_next}", "yes"
     report.matrix.append(MatrixRow(operation, fault.name, observed.answer, str(buys), ledger, agrees))
+
+
+# ---------------------------------------------------------------- the id belongs to another order
+def stranger_buys(external_id: str) -> None:
+    """0.1 g of silver for the partner's own wallet, placed at Minted under our id outside this ledger."""
+    token = runtime.minted().price_fix(PriceFixRequest(currency=Currency.TRY)).token
+    runtime.minted().buy(BuyRequest(price_token=token, external_id=external_id,
+                                    items=[OrderLine(sku="GAG", amount=Decimal("0.1"))]))  # fmt: skip
+
+
+def stranger_then_buy(api: Api, external_id: str) -> Any:
+    stranger_buys(external_id)
+    return api.post("/orders", order(external_id, api.quote(), amount="5"))
+
+
+def stranger_during_unknown_buy(api: Api, external_id: str) -> Any:
+    api.minted.fault("buy", drop="before_commit", times=1)
+    assert api.post("/orders", order(external_id, api.quote(), amount="5")).status_code == 202
+    stranger_buys(external_id)
+    return api.get(f"/orders/{external_id}")
+
+
+def stranger_then_workflow(api: Api, external_id: str) -> str:
+    stranger_buys(external_id)
+    body = {"external_id": external_id, "items": [{"sku": "GAU", "amount": Decimal("5")}], **WORKFLOW_POLLS}
+    started = api.post("/orders/workflow", body)
+    assert started.status_code == 202, started.text
+    execution = api.wait_for_execution(started.json()["execution_arn"])
+    return str(execution["status"]) + (f" {execution['error']}" if execution.get("error") else "")
+
+
+STRANGERS: dict[str, Callable[[Api, str], Any]] = {
+    "buy": stranger_then_buy, "get order": stranger_during_unknown_buy, "workflow": stranger_then_workflow,
+}  # fmt: skip
+STRANGER = "a stranger's order under our id"
+
+
+@pytest.mark.parametrize("operation", list(STRANGERS))
+def test_a_strangers_order_is_never_adopted(api: Api, report: Report, operation: str) -> None:
+    external_id = f"mx-{uuid.uuid4().hex[:16]}"
+    result = STRANGERS[operation](api, external_id)
+    answer = result if isinstance(result, str) else answer_of(result)
+    assert answer in ("409 foreign_order", "FAILED ForeignOrder"), answer
+    ours = api.minted.orders_created() - 1  # the stranger's is not ours
+    assert ours == 0
+    after = state_of(api, external_id)
+    next_get = api.get(f"/orders/{external_id}")
+    assert answer_of(next_get) == "409 foreign_order" and state_of(api, external_id) == after == "FOREIGN"
+    report.matrix.append(MatrixRow(operation, STRANGER, answer, str(ours), f"{after} → FOREIGN", "yes"))
+
+
+WORKFLOW_BODY = {"items": [{"sku": "GAG", "amount": Decimal("1")}], **WORKFLOW_POLLS}
+
+
+def test_a_workflow_under_the_id_of_another_order_is_refused_up_front(api: Api, report: Report) -> None:
+    external_id = f"mx-{uuid.uuid4().hex[:16]}"
+    assert api.post("/orders", order(external_id, api.quote())).status_code == 201
+    before = api.ledger_item(external_id)
+    response = api.post("/orders/workflow", {"external_id": external_id, **WORKFLOW_BODY})
+    assert response.status_code == 409
+    assert api.ledger_item(external_id) == before  # no note, no version bump
+    api.get(f"/orders/{external_id}")
+    assert state_of(api, external_id) == "SUBMITTED" and minted_has(external_id)
+    buys = api.minted.orders_created()
+    assert buys == 1
+    report.matrix.append(MatrixRow("workflow", "started under the id of a placed order", answer_of(response),
+                                   str(buys), "SUBMITTED → SUBMITTED", "yes"))  # fmt: skip
+
+
+def test_a_conflicting_workflow_during_a_slow_buy_loses_nothing(api: Api, report: Report) -> None:
+    """The late commit: Minted answers the buy after the client gave up (the reliability stack's read
+    timeout is 1 s; this buy takes 3 s, standing for 45 s against the 10 s timeout of production);
+    a workflow for another order under the id starts while it is on its way."""
+    external_id = f"mx-{uuid.uuid4().hex[:16]}"
+    body = order(external_id, api.quote())
+    api.minted.fault("buy", latency_ms=3000, times=1)
+    answers: list[Any] = []
+    buying = threading.Thread(target=lambda: answers.append(api.post("/orders", body)))
+    buying.start()
+    wait_until(lambda: api.ledger_item(external_id) is not None)  # the buy has claimed the id and is at Minted
+    response = api.post("/orders/workflow", {"external_id": external_id, **WORKFLOW_BODY})
+    buying.join()
+    assert response.status_code == 409 and answer_of(answers[0]) == "202 UNKNOWN"
+    after = state_of(api, external_id)
+    assert api.get(f"/orders/{external_id}").json()["state"] in ("UNKNOWN", "SUBMITTED")  # never NOT_PLACED
+    wait_until(lambda: api.minted.orders_created() == 1)  # the slow buy commits about 3 s after it was sent
+    api.get(f"/orders/{external_id}")
+    assert state_of(api, external_id) == "SUBMITTED" and minted_has(external_id)
+    buys = api.minted.orders_created()
+    assert buys == 1
+    report.matrix.append(MatrixRow("workflow", "late commit: another order's workflow during a slow buy",
+                                   answer_of(response), str(buys), f"{after} → SUBMITTED", "yes"))  # fmt: skip
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not hold in time"
+        time.sleep(0.1)
+
+
+EXTRA_ROWS = len(STRANGERS) + 2  # the rows the tests above add to the matrix
 
 
 def minted_has(external_id: str) -> bool:

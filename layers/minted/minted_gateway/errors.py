@@ -38,6 +38,12 @@ class OrderConflict(GatewayError):
     status, code = 409, "order_conflict"
 
 
+class ForeignOrder(GatewayError):
+    """Minted holds an order under this external_id that is not the one asked for: never adopted."""
+
+    status, code = 409, "foreign_order"
+
+
 class OrderInProgress(GatewayError):
     status, code = 409, "order_in_progress"
 

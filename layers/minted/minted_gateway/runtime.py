@@ -87,7 +87,7 @@ def place_order() -> PlaceOrder:
 def get_order() -> GetOrder:
     from minted_gateway.orders.get_order import GetOrder
 
-    return GetOrder(order_ledger(), minted())
+    return GetOrder(order_ledger(), minted(), token_seconds=settings().price_token_seconds)
 
 
 @functools.cache
@@ -120,14 +120,14 @@ def start_buy_workflow() -> StartBuyWorkflow:
     arn = settings().buy_workflow_arn
     if not arn:
         raise SettingsError("invalid environment: BUY_WORKFLOW_ARN (missing)")
-    return StartBuyWorkflow(StepFunctionsEngine(boto3.client("stepfunctions"), arn))
+    return StartBuyWorkflow(StepFunctionsEngine(boto3.client("stepfunctions"), arn), order_ledger(), fingerprinter())
 
 
 @functools.cache
 def record_workflow_failure() -> RecordWorkflowFailure:
     from minted_gateway.orders.workflow import RecordWorkflowFailure
 
-    return RecordWorkflowFailure(order_ledger())
+    return RecordWorkflowFailure(order_ledger(), fingerprinter())
 
 
 @functools.cache

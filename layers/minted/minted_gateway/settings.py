@@ -48,6 +48,9 @@ class Settings(BaseModel):
     legal_cache_seconds: int = Field(default=3600, ge=0)
     # A RECEIVED claim older than this belongs to an invocation that died: look Minted up, then go on.
     claim_seconds: int = Field(default=40, ge=1)
+    # An attempt Minted still does not have this long after its claim can no longer be placed (its
+    # price token has expired): GET then settles it as NOT_PLACED. Minted's example TTL is 239 s.
+    price_token_seconds: int = Field(default=300, ge=1)
     secret_max_age_seconds: int = Field(default=300, ge=0)
     minted_connect_timeout_seconds: float = Field(default=3.05, gt=0, le=10)
     minted_read_timeout_seconds: float = Field(default=10.0, gt=0, le=25)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel, WithJsonSchema
+from pydantic import BaseModel, Field, WithJsonSchema
 
 Number = Annotated[Decimal, WithJsonSchema({"type": "number", "description": "an exact decimal"})]
 
@@ -46,6 +46,13 @@ class HistoryEntryBody(BaseModel):
     note: str | None = None
 
 
+class PlacedOrderBody(BaseModel):
+    guid: str
+    order_code: str | None = None
+    status: str | None = None
+    status_id: int | None = None
+
+
 class OrderBody(BaseModel):
     external_id: str | None
     state: str | None
@@ -59,11 +66,14 @@ class OrderBody(BaseModel):
     total: Number | None
     order_codes: list[str]
     guids: list[str]
+    orders: list[PlacedOrderBody] = Field(default=[], description="each order Minted made for the buy, own status")
     order_at: str | None
     created_at: str | None = None
     updated_at: str | None = None
     history: list[HistoryEntryBody] = []
     rejection: dict[str, Any] | None = None
+    workflow_error: str | None = Field(default=None, description="why the buy workflow failed on this order")
+    workflow_execution: str | None = Field(default=None, description="the buy workflow execution that failed")
     refreshed: bool | None = None
     stale: bool | None = None
     source: str | None = None
@@ -127,6 +137,7 @@ class WorkflowStartedBody(BaseModel):
     execution_arn: str
     status: str
     started_at: str
+    error: str | None = Field(default=None, description="why the execution failed, once it has")
 
 
 # What any route that calls Minted may answer when Minted or the credentials fail.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from minted_gateway.api.http import REPLAY_HEADER, json_response
-from minted_gateway.errors import REJECTIONS, OrderRejected
+from minted_gateway.errors import REJECTIONS, ForeignOrder, OrderRejected
 
 if TYPE_CHECKING:  # only for the signatures: a function imports just the use cases it runs
     from aws_lambda_powertools.event_handler import Response
@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # only for the signatures: a function imports just the use ca
     from minted_gateway.prices.get_prices import PricesView
     from minted_gateway.prices.quotes import Quote
 
-SUBMITTED, REJECTED = "SUBMITTED", "REJECTED"  # record states, compared by value (State is a StrEnum)
+SUBMITTED, REJECTED, FOREIGN = "SUBMITTED", "REJECTED", "FOREIGN"  # record states, by value (State is a StrEnum)
 
 
 def order_body(record: OrderRecord) -> dict[str, Any]:
@@ -34,6 +34,7 @@ def order_body(record: OrderRecord) -> dict[str, Any]:
         "total": record.total,
         "order_codes": record.order_codes,
         "guids": record.guids,
+        "orders": [order.model_dump(exclude_none=True) for order in record.orders],
         "order_at": record.order_at,
         "created_at": record.created_at,
         "updated_at": record.updated_at,
@@ -41,7 +42,24 @@ def order_body(record: OrderRecord) -> dict[str, Any]:
     }
     if record.rejection:
         body["rejection"] = record.rejection.model_dump()
+    if record.workflow_error:
+        body["workflow_error"] = record.workflow_error
+        body["workflow_execution"] = record.workflow_execution
     return body
+
+
+def foreign_error(record: OrderRecord) -> ForeignOrder:
+    """The answer for an external_id under which Minted holds another order (its row says what differs)."""
+    return ForeignOrder(
+        "Minted holds a different order under this external_id; it is not shown as yours and nothing was bought. "
+        "Use another external_id.",
+        details=[{"field": "external_id", "message": "Minted holds a different order under this id"}],
+    )
+
+
+def foreign_response(record: OrderRecord, headers: dict[str, str] | None = None) -> Response[str]:
+    error = foreign_error(record)
+    return json_response(error.status, {"error": {**error.body()["error"], "order": order_body(record)}}, headers)
 
 
 def minted_order_body(order: Order) -> dict[str, Any]:
@@ -80,6 +98,8 @@ def outcome_status(outcome: OrderOutcome) -> int:
     if state == REJECTED:
         rejection = outcome.record.rejection
         return REJECTIONS.get(rejection.code if rejection else "", OrderRejected).status
+    if state == FOREIGN:
+        return ForeignOrder.status
     return 202  # UNKNOWN (or a claim the ledger could not update): accepted, outcome being settled
 
 
@@ -89,6 +109,8 @@ def outcome_response(outcome: OrderOutcome) -> Response[str]:
     if outcome.replayed:
         headers[REPLAY_HEADER] = "true"
     status = outcome_status(outcome)
+    if record.state == FOREIGN:
+        return foreign_response(record, headers)
     if record.state == REJECTED and record.rejection:
         body: dict[str, Any] = {"error": {**record.rejection.model_dump(), "order": order_body(record)}}
         return json_response(status, body, headers)

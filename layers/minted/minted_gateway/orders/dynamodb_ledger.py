@@ -51,33 +51,14 @@ class DynamoDbOrderLedger:
         return OrderRecord.model_validate(from_item(item)) if item else None
 
     def update(self, record: OrderRecord, changes: dict[str, Any], entry: HistoryEntry) -> OrderRecord:
-        names = {"#version": "version", "#history": "history", "#updated_at": "updated_at"}
-        values: dict[str, Any] = {
-            ":expected": record.version,
-            ":next": record.version + 1,
-            ":entry": [entry.model_dump(mode="python", exclude_none=True)],
-            ":empty": [],
-            ":updated_at": entry.at,
-        }
-        sets = [
-            "#version = :next",
-            "#updated_at = :updated_at",
-            "#history = list_append(if_not_exists(#history, :empty), :entry)",
-        ]
-        removes = []
-        for index, (field, value) in enumerate(changes.items()):
-            names[f"#f{index}"] = field
-            if value is None:
-                removes.append(f"#f{index}")
-            else:
-                values[f":v{index}"] = value
-                sets.append(f"#f{index} = :v{index}")
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        names, values, expression = _update_expression(changes, entry)
+        names["#version"] = "version"
+        values.update({":expected": record.version, ":next": record.version + 1})
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key={"external_id": {"S": record.external_id}},
-                UpdateExpression=expression,
+                UpdateExpression=expression.replace("SET ", "SET #version = :next, ", 1),
                 ConditionExpression="#version = :expected",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=to_item(values),
@@ -90,6 +71,47 @@ class DynamoDbOrderLedger:
         except BotoCoreError as exc:
             raise _unavailable(exc) from None
         return OrderRecord.model_validate(from_item(response["Attributes"]))
+
+    def annotate(self, external_id: str, owner: str, changes: dict[str, Any], entry: HistoryEntry) -> bool:
+        names, values, expression = _update_expression(changes, entry)
+        names["#owner"] = "workflow_owner"
+        values[":owner"] = owner
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"external_id": {"S": external_id}},
+                UpdateExpression=expression,
+                ConditionExpression="#owner = :owner",  # false when the row is absent, too
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item(values),
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise _unavailable(exc) from None
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from None
+        return True
+
+
+def _update_expression(changes: dict[str, Any], entry: HistoryEntry) -> tuple[dict[str, str], dict[str, Any], str]:
+    """SET the changes (REMOVE those that are None), stamp updated_at and append ``entry`` to the history."""
+    names = {"#history": "history", "#updated_at": "updated_at"}
+    values: dict[str, Any] = {
+        ":entry": [entry.model_dump(mode="python", exclude_none=True)],
+        ":empty": [],
+        ":updated_at": entry.at,
+    }
+    sets = ["#updated_at = :updated_at", "#history = list_append(if_not_exists(#history, :empty), :entry)"]
+    removes = []
+    for index, (field, value) in enumerate(changes.items()):
+        names[f"#f{index}"] = field
+        if value is None:
+            removes.append(f"#f{index}")
+        else:
+            values[f":v{index}"] = value
+            sets.append(f"#f{index} = :v{index}")
+    return names, values, "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
 
 
 def _unavailable(exc: Exception) -> LedgerUnavailable:

@@ -1,5 +1,9 @@
 """Keyed hashes for the ledger: a request's fingerprint, and the identity number kept only as a hash.
 
+The fingerprint covers what is bought, for whom (``OrderRequest.purchase``): defaults filled in,
+items in sku order, the price token left out, so a new quote for an order that never reached
+Minted is a retry of it, not a different order.
+
 HMAC with a secret key (not a bare SHA-256), because an identity number has too few possible
 values to stay secret behind an unkeyed hash. Rotating the key changes every fingerprint, so a
 retry of an order sent before the rotation would read as a conflict: keep the key.
@@ -13,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from minted_gateway import jsonutil
-from minted_gateway.orders.requests import OrderRequest
+from minted_gateway.orders.requests import Purchase
 
 
 def canonical(value: Any) -> Any:
@@ -34,9 +38,14 @@ class Fingerprinter:
             raise ValueError("the ledger key must be at least 16 bytes")
         self._key = key
 
-    def request(self, request: OrderRequest) -> str:
-        payload = jsonutil.dumps(canonical(request.model_dump(mode="python", exclude_none=True)))
+    def purchase(self, purchase: Purchase) -> str:
+        fields = purchase.model_dump(mode="python", exclude_none=True)
+        fields["items"] = sorted(fields["items"], key=lambda item: item["sku"])  # listed in any order: one purchase
+        payload = jsonutil.dumps(canonical(fields))
         return self._hmac("order:" + payload)
+
+    def token(self, price_token: str) -> str:
+        return self._hmac("token:" + price_token)
 
     def identity(self, identity_number: str) -> str:
         return self._hmac("identity:" + identity_number)

@@ -11,7 +11,12 @@ from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import Order, OrderLookup
 from minted_gateway.orders.ledger import OrderLedger
 from minted_gateway.orders.place_order import MintedOrders, OrderBook, utcnow
-from minted_gateway.orders.record import OrderRecord, State
+from minted_gateway.orders.record import OrderRecord, PlacedOrder, State, placed_orders
+
+# Minted publishes a price token's lifetime only by example (expire_ttl 239 s); a minute more
+# covers clock skew between us and Minted. After this long from an attempt's claim, its token
+# can no longer buy, so an order Minted still does not have was not placed.
+DEFAULT_TOKEN_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -23,17 +28,25 @@ class OrderView:
 
 
 class GetOrder:
-    def __init__(self, ledger: OrderLedger, minted: MintedOrders, *, now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        ledger: OrderLedger,
+        minted: MintedOrders,
+        *,
+        token_seconds: int = DEFAULT_TOKEN_SECONDS,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._ledger = ledger
         self._minted = minted
         self._book = OrderBook(ledger, now)
+        self._token_seconds = token_seconds
         self._now = now
 
     def __call__(self, external_id: str) -> OrderView:
         record = self._ledger.get(external_id)
         if record is None:
             return OrderView(record=None, minted_order=self._from_minted_only(external_id), refreshed=True)
-        if record.is_final or record.state in (State.REJECTED, State.NOT_PLACED):
+        if record.is_final:
             return OrderView(record)
         if record.state is State.SUBMITTED:
             return self._refresh(record)
@@ -48,33 +61,49 @@ class GetOrder:
             raise from_minted(exc) from None
 
     def _refresh(self, record: OrderRecord) -> OrderView:
+        """Each order of the buy that is not final yet. Minted's Get Order by external_id shows one order,
+        so a buy of several is refreshed order by order, by guid, through Get Order (Alternative)."""
+        orders = placed_orders(record)
         try:
-            order = self._minted.get_order(record.external_id)
+            if len(orders) > 1:
+                fresh = {o.key: self._minted.find_order(_lookup(o)) for o in orders if not o.is_final}
+            else:
+                order = self._minted.get_order(record.external_id)
+                fresh = {orders[0].key if orders else (order.guid or order.order_code or ""): order}
         except minted_errors.MintedError:
             return OrderView(record, stale=True)
-        # status_id is optional in Minted's answers (contract 6): the status name decides.
-        if order.status_name == record.status:
-            return OrderView(record, refreshed=True)
-        changes: dict[str, object] = {"status": order.status_name, "status_id": order.status_id}
-        updated = self._book.write(record, changes, f"Minted status {order.status_name}")
-        return OrderView(updated, refreshed=True)
+        return OrderView(self._book.statuses(record, fresh), refreshed=True)
 
     def _settle(self, record: OrderRecord) -> OrderView:
-        """RECEIVED or UNKNOWN: ask Minted by external_id, so the answer agrees with Minted. A read never buys.
+        """RECEIVED, UNKNOWN or NOT_PLACED: ask Minted by external_id, so the answer agrees with Minted.
 
-        A fresh claim is asked too: its invocation may have placed the order and then failed to write
-        the ledger. When Minted has nothing yet, the claim is left to its invocation.
+        A read never buys. A fresh claim is asked too: its invocation may have placed the order and
+        then failed to write the ledger; when Minted has nothing yet, the claim is left to it.
         """
         try:
             order = self._minted.find_order(OrderLookup(external_id=record.external_id))
         except minted_errors.MintedNotFoundError:
-            if record.claim_is_stale(self._now()):
-                # The claim outlived its invocation and Minted has nothing: the buy never left.
-                changes = {"state": State.NOT_PLACED, "claim_expires_at": 0}
-                return OrderView(
-                    self._book.write(record, changes, "not at Minted after the claim expired"), refreshed=True
-                )
-            return OrderView(record, refreshed=True)
+            return OrderView(self._not_at_minted(record), refreshed=True)
         except minted_errors.MintedError:
             return OrderView(record, stale=True)
-        return OrderView(self._book.submitted(record, order, "found at Minted by lookup"), refreshed=True)
+        return OrderView(self._book.settled(record, [order], "found at Minted by lookup"), refreshed=True)
+
+    def _not_at_minted(self, record: OrderRecord) -> OrderRecord:
+        now = self._now()
+        if record.state is State.RECEIVED and not record.claim_is_stale(now):
+            return record
+        if record.token_window_over(now, self._token_seconds):
+            if record.state is State.NOT_PLACED:
+                return record
+            # Its price token can no longer buy: Minted will never have this attempt.
+            changes = {"state": State.NOT_PLACED, "claim_expires_at": 0}
+            return self._book.write(record, changes, "not at Minted after its price token's lifetime")
+        if record.state is State.RECEIVED:
+            # The claim outlived its invocation, but its buy may still land: not placed only once the token is past.
+            return self._book.unknown(record, "the claim expired and Minted has no such order yet")
+        return record
+
+
+def _lookup(order: PlacedOrder) -> OrderLookup:
+    """Get Order (Alternative) for one order of a buy: by guid, else by order code."""
+    return OrderLookup(guid=order.guid) if order.guid else OrderLookup(order_code=order.order_code)

@@ -19,3 +19,10 @@ class OrderLedger(Protocol):
 
     def update(self, record: OrderRecord, changes: dict[str, Any], entry: HistoryEntry) -> OrderRecord:
         """Apply ``changes`` if the row is still at ``record.version``; raise LedgerConflict if not."""
+
+    def annotate(self, external_id: str, owner: str, changes: dict[str, Any], entry: HistoryEntry) -> bool:
+        """Apply ``changes`` only if the row exists and ``owner`` created it; False if not.
+
+        The version is left alone: a note beside the order must not make another writer's
+        conditional update fail (and lose what it learned from Minted).
+        """

@@ -3,7 +3,8 @@
 The ledger row is claimed before Minted is called. A retry with the same payload replays the
 stored outcome; a different payload is a conflict; a retry while the first is in flight is told to
 wait; an attempt whose answer was lost is settled by looking the order up at Minted before any
-second buy, and Minted's own duplicate check on external_id stands behind that.
+second buy, and Minted's own duplicate check on external_id stands behind that. An order a lookup
+finds is adopted only when it is the one asked for (``matching``); otherwise the row is FOREIGN.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Protocol
 
 from minted_gateway.errors import (
@@ -21,14 +23,25 @@ from minted_gateway.errors import (
     LedgerUnavailable,
     OrderConflict,
     OrderInProgress,
+    QuoteExpired,
     from_minted,
 )
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import BuyRequest, Order, OrderLookup, OrderResult
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.ledger import LedgerConflict, OrderLedger
-from minted_gateway.orders.record import HistoryEntry, Line, OrderRecord, Rejection, State
-from minted_gateway.orders.requests import OrderRequest
+from minted_gateway.orders.matching import asked, differences, held
+from minted_gateway.orders.record import (
+    HistoryEntry,
+    Line,
+    OrderRecord,
+    PlacedOrder,
+    Rejection,
+    State,
+    combined_status,
+    placed_orders,
+)
+from minted_gateway.orders.requests import OrderRequest, Purchase
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +61,10 @@ class OrderOutcome:
     record: OrderRecord
     replayed: bool = False  # answered from the ledger; Minted was not called
     resolved: bool = False  # an earlier uncertain attempt was settled by a lookup at Minted
+
+    @property
+    def foreign(self) -> bool:
+        return self.record.state is State.FOREIGN
 
 
 def utcnow() -> datetime:
@@ -79,40 +96,145 @@ class OrderBook:
             merged = {**record.model_dump(), **changes, "history": [*record.history, entry]}
             return OrderRecord.model_validate(merged)
 
-    def submitted(self, record: OrderRecord, order: Order | OrderResult, note: str) -> OrderRecord:
-        return self.write(record, submitted_changes(order), note)
+    def submitted(self, record: OrderRecord, result: OrderResult, note: str) -> OrderRecord:
+        """Minted's answer to our own buy: ours, whatever external_id its orders carry."""
+        return self.write(record, submitted_changes(result), note)
+
+    def settled(self, record: OrderRecord, found: list[Order], note: str) -> OrderRecord:
+        """Orders a lookup found under our external_id: adopted only if they are the ones asked for."""
+        reasons = differences(record, found)
+        if not reasons:
+            changes = found_changes(found)
+            shown = {item.sku for order in found for item in order.items}
+            unseen = [line.sku for line in record.lines if shown and line.sku not in shown]
+            if unseen:  # one order of a split buy: keep the lines asked for, the rest is under orders not listed
+                changes = {key: value for key, value in changes.items() if key not in ("lines", "price", "total")}
+                note += f"; the lookup shows part of the buy, not {', '.join(unseen)}"
+            return self.write(record, changes, note)
+        logger.warning("Minted holds a different order under this external_id", extra={
+            "external_id": record.external_id, "differences": "; ".join(reasons)})  # fmt: skip
+        changes = {"state": State.FOREIGN, "claim_expires_at": 0}
+        note = f"Minted holds a different order under this id ({'; '.join(reasons)}). Asked: {asked(record)}. " \
+               f"Minted holds: {held(found)}"  # fmt: skip
+        return self.write(record, changes, note)
 
     def unknown(self, record: OrderRecord, cause: str) -> OrderRecord:
         return self.write(record, {"state": State.UNKNOWN, "claim_expires_at": 0}, f"outcome unknown: {cause}")
 
+    def statuses(self, record: OrderRecord, fresh: dict[str, Order]) -> OrderRecord:
+        """Minted's current status of each order (by its key); written only when one changed."""
+        orders = [
+            order.model_copy(update={"status": fresh[order.key].status_name, "status_id": fresh[order.key].status_id})
+            if order.key in fresh
+            else order
+            for order in placed_orders(record)
+        ] or [_placed(order) for order in fresh.values()]
+        changes = _status_changes(orders)
+        current = record.model_dump()
+        if all(current.get(field) == value for field, value in changes.items()):
+            return record
+        return self.write(record, changes, f"Minted status {changes['status']}")
 
-def submitted_changes(order: Order | OrderResult) -> dict[str, Any]:
-    # Minted's answers are read tolerantly (contract 6): keep only what the answer does carry.
-    if isinstance(order, OrderResult):
-        detail = order.orders[0] if order.orders else None
-        codes = order.order_code or [o.order_code for o in order.orders if o.order_code]
-        guids = order.guid or [o.guid for o in order.orders if o.guid]
-    else:
-        detail = order
-        codes = [order.order_code] if order.order_code else []
-        guids = [order.guid] if order.guid else []
-    changes: dict[str, Any] = {"state": State.SUBMITTED, "order_codes": codes, "guids": guids, "claim_expires_at": 0}
-    for name in ("price", "total"):
-        if getattr(order, name) is not None:
-            changes[name] = getattr(order, name)
-    if order.order_at is not None:
-        changes["order_at"] = order.order_at.isoformat()
-    if detail is not None:
-        changes["status"] = detail.status_name
-        if detail.currency_code:
-            changes["currency"] = detail.currency_code
-        if detail.status_id is not None:
-            changes["status_id"] = detail.status_id
-        if detail.items and all(i.sku and i.amount is not None for i in detail.items):
-            changes["lines"] = [
-                Line(sku=i.sku, amount=i.amount, unit_price=i.price, total=i.total).model_dump() for i in detail.items
-            ]
+
+def submitted_changes(result: OrderResult) -> dict[str, Any]:
+    """A buy's answer: one entry in ``order_code[]`` and ``guid[]`` per order Minted made."""
+    # Read tolerantly (contract 6): the lists or the orders may be all Minted sends.
+    by_guid = {order.guid: order for order in result.orders if order.guid}
+    orders = [
+        _placed(by_guid[guid]) if guid in by_guid else PlacedOrder(guid=guid, order_code=code)
+        for guid, code in zip(result.guid, result.order_code, strict=False)
+    ] or [_placed(order) for order in result.orders]
+    changes: dict[str, Any] = {
+        "state": State.SUBMITTED,
+        "order_codes": result.order_code or [order.order_code for order in result.orders if order.order_code],
+        "guids": result.guid or [order.guid for order in result.orders if order.guid],
+        "claim_expires_at": 0,
+        **_status_changes(orders),
+        **_known({"price": result.price, "total": result.total}),
+    }
+    if result.order_at is not None:
+        changes["order_at"] = result.order_at.isoformat()
+    return {**changes, **_detail_changes(result.orders)}
+
+
+def found_changes(found: list[Order]) -> dict[str, Any]:
+    """Orders a lookup found (and that matched): the buy as Minted holds it."""
+    orders = [_placed(order) for order in found]
+    changes: dict[str, Any] = {
+        "state": State.SUBMITTED,
+        "order_codes": [order.order_code for order in found if order.order_code],
+        "guids": [order.guid for order in found if order.guid],
+        "claim_expires_at": 0,
+        **_status_changes(orders),
+        **_known({"price": _sum([o.price for o in found]), "total": _sum([o.total for o in found])}),
+    }
+    dated = [order.order_at for order in found if order.order_at is not None]
+    if dated:
+        changes["order_at"] = min(dated).isoformat()
+    return {**changes, **_detail_changes(found)}
+
+
+def _sum(values: list[Decimal | None]) -> Decimal | None:
+    """A total only when Minted sent every part of it."""
+    known = [value for value in values if value is not None]
+    return sum(known, Decimal(0)) if known and len(known) == len(values) else None
+
+
+def _known(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _placed(order: Order) -> PlacedOrder:
+    return PlacedOrder(guid=order.guid, order_code=order.order_code, status=order.status_name,
+                       status_id=order.status_id)  # fmt: skip
+
+
+def _status_changes(orders: list[PlacedOrder]) -> dict[str, Any]:
+    single = orders[0] if len(orders) == 1 else None
+    return {
+        "orders": [order.model_dump() for order in orders],
+        "status": combined_status([order.status for order in orders]),
+        "status_id": single.status_id if single else None,
+    }
+
+
+def _detail_changes(orders: list[Order]) -> dict[str, Any]:
+    """Currency and priced lines from Minted's orders, when it sent them."""
+    changes: dict[str, Any] = {}
+    currencies = [order.currency_code for order in orders if order.currency_code]
+    if currencies:
+        changes["currency"] = currencies[0]
+    lines = [
+        Line(sku=item.sku, amount=item.amount, unit_price=item.price, total=item.total).model_dump()
+        for order in orders
+        for item in order.items
+    ]
+    if lines:
+        changes["lines"] = lines
     return changes
+
+
+def new_record(
+    purchase: Purchase, fingerprinter: Fingerprinter, stamp: str, *, note: str, **fields: Any
+) -> OrderRecord:
+    """A first ledger row for ``purchase``: what operations need of it, the identity number only hashed."""
+    customer = purchase.customer
+    identity = customer.identity_number if customer else None
+    return OrderRecord(
+        external_id=purchase.external_id,
+        version=1,
+        request_hash=fingerprinter.purchase(purchase),
+        mode=purchase.mode,
+        currency=purchase.currency,
+        customer_external_id=customer.external_id if customer else None,
+        identity_last4=identity[-4:] if identity else None,
+        identity_hash=fingerprinter.identity(identity) if identity else None,
+        lines=[Line(sku=item.sku, amount=item.amount) for item in purchase.items],
+        created_at=stamp,
+        updated_at=stamp,
+        history=[HistoryEntry(at=stamp, state=fields["state"], note=note)],
+        **fields,
+    )
 
 
 class PlaceOrder:
@@ -132,51 +254,50 @@ class PlaceOrder:
         self._claim = timedelta(seconds=claim_seconds)
         self._now = now
 
-    def __call__(self, request: OrderRequest) -> OrderOutcome:
-        fingerprint = self._fingerprinter.request(request)
+    def __call__(self, request: OrderRequest, *, owner: str | None = None) -> OrderOutcome:
+        """Place ``request`` once; ``owner`` names the buy workflow execution placing it, if one is."""
+        token = self._fingerprinter.token(request.price_token)
         now = self._now()
-        fresh = self._new_record(request, fingerprint, now)
+        fresh = self._new_record(request, token, now, owner)
         stored = self._ledger.claim(fresh)
         if stored is None:
             return self._send(fresh, request)
-        if stored.request_hash != fingerprint:
+        if stored.request_hash != fresh.request_hash:
             raise OrderConflict("This external_id was already used for a different order.")
-        if stored.state in (State.SUBMITTED, State.REJECTED):
+        if stored.state in (State.SUBMITTED, State.FOREIGN):
+            return OrderOutcome(stored, replayed=True)
+        if stored.state is State.REJECTED and not _new_quote_after_refused_token(stored, token):
             return OrderOutcome(stored, replayed=True)
         if stored.state is State.RECEIVED and not stored.claim_is_stale(now):
             wait = max(1, math.ceil(stored.claim_expires_at - now.timestamp()))
             raise OrderInProgress("This order is being placed right now; retry shortly.", retry_after=min(wait, 5))
-        claimed = self._reclaim(stored, now)
-        if stored.state is State.NOT_PLACED:
-            return self._send(claimed, request)  # it never reached Minted: nothing to look up
-        return self._settle(claimed, request, may_buy=True)
+        # UNKNOWN, NOT_PLACED, a dead claim, or a refused token retried with a new quote: look up, then buy.
+        return self._settle(self._reclaim(stored, token, now), request, may_buy=True)
 
-    def _new_record(self, request: OrderRequest, fingerprint: str, now: datetime) -> OrderRecord:
-        identity = request.customer.identity_number if request.customer else None
-        stamp = now.isoformat()
-        return OrderRecord(
-            external_id=request.external_id,
+    def _new_record(self, request: OrderRequest, token: str, now: datetime, owner: str | None = None) -> OrderRecord:
+        return new_record(
+            request.purchase(),
+            self._fingerprinter,
+            now.isoformat(),
             state=State.RECEIVED,
-            version=1,
-            request_hash=fingerprint,
-            mode=request.mode,
-            currency=request.currency,
-            customer_external_id=request.customer.external_id if request.customer else None,
-            identity_last4=identity[-4:] if identity else None,
-            identity_hash=self._fingerprinter.identity(identity) if identity else None,
-            lines=[Line(sku=item.sku, amount=item.amount) for item in request.items],
-            created_at=stamp,
-            updated_at=stamp,
             claim_expires_at=math.ceil((now + self._claim).timestamp()),
-            history=[HistoryEntry(at=stamp, state=State.RECEIVED, note="claimed")],
+            sent_at=math.floor(now.timestamp()),
+            token_hash=token,
+            workflow_owner=owner,
+            note="claimed",
         )
 
-    def _reclaim(self, stored: OrderRecord, now: datetime) -> OrderRecord:
-        changes = {"state": State.RECEIVED, "claim_expires_at": math.ceil((now + self._claim).timestamp())}
+    def _reclaim(self, stored: OrderRecord, token: str, now: datetime) -> OrderRecord:
+        changes = {
+            "state": State.RECEIVED,
+            "claim_expires_at": math.ceil((now + self._claim).timestamp()),
+            "sent_at": math.floor(now.timestamp()),
+            "token_hash": token,
+            "rejection": None,
+        }
+        note = f"retry claimed after {stored.state}" + (" with a new quote" if token != stored.token_hash else "")
         try:
-            return self._ledger.update(
-                stored, changes, self._book.entry(State.RECEIVED, f"retry claimed after {stored.state}")
-            )
+            return self._ledger.update(stored, changes, self._book.entry(State.RECEIVED, note))
         except LedgerConflict:
             raise OrderInProgress("Another attempt at this order is running; retry shortly.", retry_after=1) from None
 
@@ -187,7 +308,7 @@ class PlaceOrder:
             return OrderOutcome(self._book.unknown(record, exc.cause))
         except (minted_errors.MintedValidationError, minted_errors.MintedForbiddenError) as exc:
             if isinstance(exc, minted_errors.MintedValidationError) and "external_id" in exc.field_errors:
-                # Minted already has this external_id: an earlier attempt got through.
+                # Minted already has this external_id: an earlier attempt got through, or a stranger's order.
                 return self._settle(record, request, may_buy=False)
             return OrderOutcome(self._reject(record, from_minted(exc)))
         except minted_errors.MintedError as exc:
@@ -213,4 +334,9 @@ class PlaceOrder:
             return OrderOutcome(self._book.unknown(record, "Minted reports a duplicate but its lookup finds none"))
         except minted_errors.MintedError as exc:
             return OrderOutcome(self._book.unknown(record, f"lookup failed ({type(exc).__name__})"))
-        return OrderOutcome(self._book.submitted(record, order, "found at Minted by lookup"), resolved=True)
+        return OrderOutcome(self._book.settled(record, [order], "found at Minted by lookup"), resolved=True)
+
+
+def _new_quote_after_refused_token(stored: OrderRecord, token: str) -> bool:
+    """Minted refused the price token (expired or used): the same order may be retried with a new quote."""
+    return stored.rejection is not None and stored.rejection.code == QuoteExpired.code and token != stored.token_hash

@@ -2,10 +2,13 @@
 
 States (design.md, "Exactly-once buys"):
 - RECEIVED: claimed, not yet known to be sent; a claim past ``claim_expires_at`` belongs to a dead invocation.
-- SUBMITTED: Minted accepted it; ``status`` follows Minted's order status.
+- SUBMITTED: Minted accepted it; each of its orders follows Minted's status (a buy may make several).
 - UNKNOWN: sent, answer lost; resolved by looking Minted up by external_id.
 - REJECTED: Minted refused it (422/403); replays return the stored rejection.
-- NOT_PLACED: it never reached Minted (refused connection, 429, credentials); a retry may try again.
+- NOT_PLACED: it never reached Minted (refused connection, 429, credentials, a failed workflow before
+  buying, or not at Minted once its price token could no longer buy); a retry may try again.
+- FOREIGN: Minted holds an order under this external_id that is not the one asked for (another side,
+  wallet, metal or amount): never adopted, never shown as ours.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class State(StrEnum):
     UNKNOWN = "UNKNOWN"
     REJECTED = "REJECTED"
     NOT_PLACED = "NOT_PLACED"
+    FOREIGN = "FOREIGN"
 
 
 class Line(BaseModel):
@@ -35,6 +39,25 @@ class Line(BaseModel):
     amount: Decimal
     unit_price: Decimal | None = None
     total: Decimal | None = None
+
+
+class PlacedOrder(BaseModel):
+    """One of the orders Minted made for this buy, with its own status."""
+
+    model_config = ConfigDict(frozen=True)
+
+    guid: str | None = None  # Minted names an order by guid or order_code (read tolerantly)
+    order_code: str | None = None
+    status: str | None = None
+    status_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        return self.guid or self.order_code or ""
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in TERMINAL_STATUS_NAMES
 
 
 class Rejection(BaseModel):
@@ -62,7 +85,7 @@ class OrderRecord(BaseModel):
     external_id: str
     state: State
     version: int
-    request_hash: str
+    request_hash: str  # what is bought, for whom: the price token is not part of it
     mode: str
     currency: str | None = None
     customer_external_id: str | None = None
@@ -72,22 +95,59 @@ class OrderRecord(BaseModel):
     created_at: str
     updated_at: str
     claim_expires_at: int = 0
-    status: str | None = None  # Minted's order status once submitted
+    sent_at: int | None = None  # when the last attempt was claimed: its token cannot buy long after that
+    token_hash: str | None = None  # the last attempt's price token, keyed hash: a new quote may retry
+    status: str | None = None  # Minted's status of the buy: of its one order, or what its orders share
     status_id: int | None = None
+    orders: list[PlacedOrder] = []
     order_codes: list[str] = []
     guids: list[str] = []
     price: Decimal | None = None
     total: Decimal | None = None
     order_at: str | None = None
     rejection: Rejection | None = None
+    workflow_owner: str | None = None  # the buy workflow execution that created the row, if one did
     workflow_execution: str | None = None  # the buy workflow that failed on this order, if one did
     workflow_error: str | None = None
     history: list[HistoryEntry] = []
 
     @property
     def is_final(self) -> bool:
-        """Nothing more will change it: refused, or Minted says it is done."""
-        return self.state is State.REJECTED or (self.state is State.SUBMITTED and self.status in TERMINAL_STATUS_NAMES)
+        """Nothing more will change it: refused, a stranger's order, or every order done at Minted."""
+        if self.state in (State.REJECTED, State.FOREIGN):
+            return True
+        if self.state is not State.SUBMITTED:
+            return False
+        if self.orders:
+            return all(order.is_final for order in self.orders)
+        return self.status in TERMINAL_STATUS_NAMES
 
     def claim_is_stale(self, now: datetime) -> bool:
         return self.state is State.RECEIVED and now.timestamp() >= self.claim_expires_at
+
+    def token_window_over(self, now: datetime, token_seconds: int) -> bool:
+        """Minted can no longer accept the last attempt's price token (or nothing was ever sent)."""
+        return self.sent_at is None or now.timestamp() >= self.sent_at + token_seconds
+
+
+def placed_orders(record: OrderRecord) -> list[PlacedOrder]:
+    """The buy's orders; a row written before orders were kept one by one has only their guids."""
+    if record.orders:
+        return record.orders
+    codes = [*record.order_codes, *[None] * len(record.guids)]
+    return [PlacedOrder(guid=guid, order_code=code, status=record.status, status_id=record.status_id)
+            for guid, code in zip(record.guids, codes, strict=False)]  # fmt: skip
+
+
+def combined_status(statuses: list[str | None]) -> str | None:
+    """One status for a buy of several orders: the shared one; else the first still moving; else the
+    first that did not complete (so "Completed" means every order completed)."""
+    known = [status for status in statuses if status]
+    if not known:
+        return None
+    if len(set(known)) == 1:
+        return known[0]
+    moving = [status for status in known if status not in TERMINAL_STATUS_NAMES]
+    if moving:
+        return moving[0]
+    return next(status for status in known if status != "Completed")

@@ -112,6 +112,32 @@ class CustomerIn(BaseModel):
         return data
 
 
+# What a quote prices in when none is asked (POST /quotes): an order that leaves currency out means it.
+DEFAULT_CURRENCY = Currency.TRY
+
+
+class Purchase(BaseModel):
+    """What is bought, for whom: the part of an order its fingerprint covers (no price token)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str
+    currency: Currency
+    items: list[ItemIn]
+    customer: CustomerIn | None = None
+
+    @classmethod
+    def of(
+        cls, external_id: str, currency: Currency | None, items: list[ItemIn], customer: CustomerIn | None
+    ) -> Purchase:
+        # Defaults filled in, so the same purchase always hashes the same.
+        return cls(external_id=external_id, currency=currency or DEFAULT_CURRENCY, items=items, customer=customer)
+
+    @property
+    def mode(self) -> Literal["B2B", "B2B2C"]:
+        return "B2B2C" if self.customer else "B2B"
+
+
 class OrderRequest(BaseModel):
     """Buy metal with a quote's price token: for a customer (B2B2C) or the partner's own wallet (B2B)."""
 
@@ -152,6 +178,9 @@ class OrderRequest(BaseModel):
     @property
     def mode(self) -> Literal["B2B", "B2B2C"]:
         return "B2B2C" if self.customer else "B2B"
+
+    def purchase(self) -> Purchase:
+        return Purchase.of(self.external_id, self.currency, self.items, self.customer)
 
     def to_minted(self) -> BuyRequest:
         customer = None

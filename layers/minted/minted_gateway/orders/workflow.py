@@ -1,7 +1,9 @@
 """The buy workflow's two ends in the layer: starting it (POST /orders/workflow) and recording its failure.
 
 The execution is named after the order's external_id, so starting the same order twice is one
-execution (Step Functions returns the running one for the same name and input) and one buy.
+execution (Step Functions returns the running one for the same name and input) and one buy. An
+external_id the ledger already holds for another order is refused before anything starts, and a
+failed execution writes only on the ledger row it created itself (``workflow_owner``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from minted_gateway.errors import OrderConflict
 from minted_gateway.minted.models import Currency
-from minted_gateway.orders.ledger import LedgerConflict, OrderLedger
-from minted_gateway.orders.place_order import OrderBook, utcnow
-from minted_gateway.orders.requests import CustomerIn, ItemIn
+from minted_gateway.orders.fingerprint import Fingerprinter
+from minted_gateway.orders.ledger import OrderLedger
+from minted_gateway.orders.place_order import OrderBook, new_record, utcnow
+from minted_gateway.orders.record import OrderRecord, State
+from minted_gateway.orders.requests import CustomerIn, ItemIn, Purchase
 from minted_gateway.prices.quotes import PriceGuard
 from minted_gateway.validation import SKUS_FOR_SALE, ExternalId
 
@@ -35,6 +39,9 @@ class WorkflowRequest(BaseModel):
     guard: PriceGuard = PriceGuard()
     poll_interval_seconds: int = Field(default=2, ge=1, le=300, description="wait between order refreshes")
     max_polls: int = Field(default=30, ge=1, le=500, description="refreshes before giving up on a final status")
+
+    def purchase(self) -> Purchase:
+        return Purchase.of(self.external_id, self.currency, self.items, self.customer)
 
     def execution_input(self) -> dict[str, Any]:
         """JSON-ready, money and grams as decimal strings: the Lambda runtime would read numbers as floats."""
@@ -55,6 +62,8 @@ class Execution:
     arn: str
     started_at: datetime
     status: str
+    replayed: bool = False  # an execution started earlier for the same request
+    error: str | None = None  # why it failed, once it has
 
 
 class WorkflowEngine(Protocol):
@@ -63,10 +72,16 @@ class WorkflowEngine(Protocol):
 
 
 class StartBuyWorkflow:
-    def __init__(self, engine: WorkflowEngine) -> None:
+    def __init__(self, engine: WorkflowEngine, ledger: OrderLedger, fingerprinter: Fingerprinter) -> None:
         self._engine = engine
+        self._ledger = ledger
+        self._fingerprinter = fingerprinter
 
     def __call__(self, request: WorkflowRequest) -> Execution:
+        stored = self._ledger.get(request.external_id)
+        if stored is not None and stored.request_hash != self._fingerprinter.purchase(request.purchase()):
+            # Started anyway, it would fail on the buy step and must not touch that order's row.
+            raise OrderConflict("This external_id was already used for a different order.")
         # Canonical text: the same request always gives the same input, so a restart is recognised.
         text = json.dumps(request.execution_input(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return self._engine.start(request.external_id, text)
@@ -92,25 +107,33 @@ class StepFunctionsEngine:
         described = self._client.describe_execution(executionArn=arn)
         if json.loads(described.get("input") or "null") != json.loads(execution_input):
             raise OrderConflict("A buy workflow with this external_id was started for a different order.")
-        return Execution(name, arn, described["startDate"], described["status"])
+        error = described.get("error") if described["status"] != "RUNNING" else None
+        return Execution(name, arn, described["startDate"], described["status"], replayed=True, error=error)
 
 
 class RecordWorkflowFailure:
-    """Put the workflow's failure on the order's ledger row, when the order got that far."""
+    """Put the workflow's failure on the order's ledger row: the row this execution created, or a new
+    NOT_PLACED one when it failed before buying, so that GET shows why. Never another order's row."""
 
-    def __init__(self, ledger: OrderLedger, *, now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, ledger: OrderLedger, fingerprinter: Fingerprinter, *, now: Callable[[], datetime] = utcnow
+    ) -> None:
         self._ledger = ledger
+        self._fingerprinter = fingerprinter
         self._book = OrderBook(ledger, now)
+        self._now = now
 
-    def __call__(self, external_id: str, error: str, execution: str) -> dict[str, Any]:
-        for _ in range(3):  # another writer may move the row between the read and the write
-            record = self._ledger.get(external_id)
-            if record is None:
-                return {"recorded": False, "reason": "no ledger row: the workflow failed before buying"}
-            changes = {"workflow_error": error, "workflow_execution": execution}
-            try:
-                self._ledger.update(record, changes, self._book.entry(record.state, f"workflow failed: {error}"))
-            except LedgerConflict:
-                continue
-            return {"recorded": True}
-        return {"recorded": False, "reason": "the ledger row kept changing"}
+    def __call__(self, order: WorkflowRequest, error: str, execution: str) -> dict[str, Any]:
+        changes = {"workflow_error": error, "workflow_execution": execution}
+        note = f"workflow {execution} failed: {error}"
+        stored = self._ledger.claim(self._not_placed(order, execution, changes, note))
+        if stored is None:
+            return {"recorded": True, "state": State.NOT_PLACED.value}
+        if self._ledger.annotate(order.external_id, execution, changes, self._book.entry(stored.state, note)):
+            return {"recorded": True, "state": stored.state.value}
+        return {"recorded": False, "reason": "the order's ledger row belongs to another request"}
+
+    def _not_placed(self, order: WorkflowRequest, execution: str, failure: dict[str, str], note: str) -> OrderRecord:
+        stamp = self._now().isoformat()
+        return new_record(order.purchase(), self._fingerprinter, stamp, note=note, state=State.NOT_PLACED,
+                          workflow_owner=execution, **failure)  # fmt: skip
