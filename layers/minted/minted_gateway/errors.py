@@ -11,19 +11,33 @@ from typing import Any
 
 from minted_gateway.minted import errors as minted
 
+# An error answer names the first few problems and counts the rest, so it cannot grow with the request.
+MAX_DETAILS = 10
+
 
 class GatewayError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None, retry_after: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: list[dict[str, Any]] | None = None,
+        retry_after: int | None = None,
+        details_omitted: int = 0,
+    ):
         super().__init__(message)
         self.message = message
-        self.details = details or []
+        self.details = (details or [])[:MAX_DETAILS]
+        self.details_omitted = details_omitted + max(0, len(details or []) - MAX_DETAILS)
         self.retry_after = retry_after
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+        error: dict[str, Any] = {"code": self.code, "message": self.message, "details": self.details}
+        if self.details_omitted:
+            error["details_omitted"] = self.details_omitted
+        return {"error": error}
 
 
 class InvalidInput(GatewayError):
@@ -64,6 +78,10 @@ class PartnerForbidden(GatewayError):
 
 class NotFound(GatewayError):
     status, code = 404, "not_found"
+
+
+class MethodNotAllowed(GatewayError):
+    status, code = 405, "method_not_allowed"
 
 
 class UpstreamRateLimited(GatewayError):

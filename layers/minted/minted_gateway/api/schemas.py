@@ -25,6 +25,7 @@ class ErrorInfo(BaseModel):
     code: str
     message: str
     details: list[ErrorDetail | dict[str, Any]]
+    details_omitted: int | None = None  # problems beyond the first few, counted but not listed
     order: dict[str, Any] | None = None  # a refused order, with its ledger row
 
 
