@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
@@ -22,6 +23,7 @@ from minted_gateway.orders.place_order import OrderOutcome
 from minted_gateway.orders.record import State
 from minted_gateway.orders.requests import OrderRequest
 from minted_gateway.orders.workflow import WorkflowRequest
+from minted_gateway.validation import TASK_INPUT
 
 logger, tracer, metrics = observability()
 app = new_resolver(metrics)
@@ -78,11 +80,23 @@ def post_order_workflow(request: Annotated[WorkflowRequest, Body()]) -> Response
     return json_response(202, body, {"Location": f"/orders/{request.external_id}"})
 
 
+class PlaceOrderTask(BaseModel):
+    """The workflow's buy: the order, and beside it the price token the workflow fixed."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    order: OrderRequest
+
+    @model_validator(mode="before")
+    @classmethod
+    def _token_into_the_order(cls, payload: Any) -> Any:
+        if isinstance(payload, dict) and isinstance(payload.get("order"), dict) and "price_token" in payload:
+            return {**payload, "order": {**payload["order"], "price_token": payload["price_token"]}}
+        return payload
+
+
 def place_order_task(payload: dict[str, Any]) -> dict[str, Any]:
-    order = dict(payload.get("order") or {})
-    if "price_token" in payload:  # the workflow passes the token it fixed beside the order
-        order["price_token"] = payload["price_token"]
-    outcome = _place(OrderRequest.model_validate(order))
+    outcome = _place(PlaceOrderTask.model_validate(payload, context=TASK_INPUT).order)
     rejection = outcome.record.rejection
     if outcome.record.state is State.REJECTED and rejection is not None:
         raise REJECTIONS.get(rejection.code, OrderRejected)(rejection.message, details=rejection.details)

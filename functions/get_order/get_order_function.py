@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
@@ -15,6 +16,7 @@ from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, answers
 from minted_gateway.api.views import order_view_body
 from minted_gateway.minted.models import EXTERNAL_ID_MAX_LENGTH, EXTERNAL_ID_PATTERN
 from minted_gateway.observability import observability
+from minted_gateway.validation import ExternalId
 
 logger, tracer, metrics = observability()
 app = new_resolver(metrics)
@@ -42,14 +44,25 @@ def get_order(external_id: ExternalIdPath) -> Response[str]:
     return json_response(200, _read(external_id))
 
 
+class OrderTask(BaseModel):
+    """A workflow task about one order: read it (get_order), or note the workflow's failure (record_failure)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    external_id: ExternalId
+    error: str | None = None
+    execution: str = ""
+
+
 def get_order_task(payload: dict[str, Any]) -> dict[str, Any]:
-    return _read(str(payload.get("external_id", "")))
+    return _read(OrderTask.model_validate(payload).external_id)
 
 
 def record_failure_task(payload: dict[str, Any]) -> dict[str, Any]:
     """The workflow's failure path: note the failure on the order's ledger row."""
-    external_id, error = str(payload.get("external_id", "")), str(payload.get("error") or "WorkflowFailed")
-    result = runtime.record_workflow_failure()(external_id, error, str(payload.get("execution", "")))
+    task = OrderTask.model_validate(payload)
+    external_id, error = task.external_id, task.error or "WorkflowFailed"
+    result = runtime.record_workflow_failure()(external_id, error, task.execution)
     metrics.add_metric(name="WorkflowFailures", unit=MetricUnit.Count, value=1)
     logger.warning("buy workflow failed", extra={"external_id": external_id, "error": error, **result})
     return result

@@ -15,8 +15,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationInfo, WithJsonSchema
 
+from minted_gateway import jsonutil
 from minted_gateway.minted import models
 from minted_gateway.settings import input_rules
 
@@ -83,5 +84,40 @@ Email = Annotated[str, _bounded(254), AfterValidator(_email)]
 Birthdate = Annotated[date, AfterValidator(_birthdate)]
 PersonName = Annotated[str, _bounded(100), AfterValidator(_person_name)]
 OptionalName = Annotated[PersonName | None, BeforeValidator(_empty_as_none)]
-Grams = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)]
-Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+
+# Validation context of a Step Functions task: the workflow writes money and grams as decimal strings
+# (the Lambda runtime would read JSON numbers as floats). Over HTTP they must be JSON numbers.
+DECIMAL_STRINGS = "decimal_strings"
+TASK_INPUT = {DECIMAL_STRINGS: True}
+
+
+def _exact_number(value: object, info: ValidationInfo) -> Decimal:
+    """Money and grams as an exact Decimal, bounded before any arithmetic: pydantic's own digit count
+    goes wrong near an exponent of a million, and 1e-999999999 quantised is a gigabyte."""
+    if isinstance(value, str) and info.context and info.context.get(DECIMAL_STRINGS):
+        return jsonutil.parse_decimal(value)
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("must be a JSON number")
+    if jsonutil.unsafe_values(value):
+        raise ValueError(jsonutil.NUMBER_RULE)
+    return value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
+
+
+def _number_schema(maximum: str, step: str, example: str) -> WithJsonSchema:
+    # JSON numbers, never strings, with the bounds the API enforces (floats only in the document).
+    bounds = {"exclusiveMinimum": 0, "maximum": float(maximum), "multipleOf": float(step)}
+    return WithJsonSchema({"type": "number", **bounds, "examples": [float(example)]})
+
+
+Grams = Annotated[
+    Decimal,
+    BeforeValidator(_exact_number),
+    Field(gt=0, max_digits=12, decimal_places=3),
+    _number_schema("999999999.999", "0.001", "1.5"),
+]
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_exact_number),
+    Field(gt=0, max_digits=14, decimal_places=2),
+    _number_schema("999999999999.99", "0.01", "2500.00"),
+]

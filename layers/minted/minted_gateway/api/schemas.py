@@ -133,7 +133,7 @@ class WorkflowStartedBody(BaseModel):
 # What any route that calls Minted may answer when Minted or the credentials fail.
 MINTED_ERRORS = {
     429: "Minted is rate limiting (Retry-After)",
-    502: "The partner's Minted credentials are refused",
+    502: "Minted refused the partner's credentials, or answered in a way this route does not expect",
     503: "Minted is unavailable (Retry-After)",
 }
 

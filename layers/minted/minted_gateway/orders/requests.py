@@ -7,7 +7,6 @@ are rewritten to our names before validation, so both spellings make the same or
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -59,7 +58,7 @@ class ItemIn(BaseModel):
     )  # fmt: skip
 
     sku: Literal["GAU", "GAG", "GPT"] = Field(description="GAU gold, GAG silver, GPT platinum")
-    amount: Grams = Field(description="grams, more than 0, at most 3 decimals", examples=[Decimal("1.5")])
+    amount: Grams = Field(description="grams, more than 0, at most 3 decimals")
 
     @model_validator(mode="before")
     @classmethod
