@@ -10,17 +10,21 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
+import requests
 
 from local.gateway import invoke as invoke_function
 from local.template import functions_of
 from minted_gateway import runtime
 from minted_gateway.errors import InvalidInput
+from minted_gateway.minted.errors import MintedTimeoutError
+from minted_gateway.minted.models import Currency, PriceFixRequest
 from tests.reliability.report import Report
 from tests.stack import Api, customer, load_event, order
 
@@ -211,3 +215,29 @@ def test_a_task_with_a_lone_surrogate_is_invalid_input(api: Api) -> None:
     with pytest.raises(InvalidInput) as refused:
         invoke("buy", task)
     assert {detail["field"] for detail in refused.value.details} == {"order.customer.email"}
+
+
+# ---------------------------------------------------------------- 10. one Minted time budget per invocation
+def test_each_thread_keeps_its_own_minted_time_budget(api: Api, report: Report) -> None:
+    """The local gateway runs invocations on threads that share one client: one invocation starting
+    must not lift or move another's budget (a GET with 11 s Minted latency took 30 s instead of 26 s)."""
+    client = runtime.minted()
+    client.set_time_budget(0)  # this invocation has no time left
+    other = threading.Thread(target=client.set_time_budget, args=(None,))  # another one starts, unbounded
+    other.start()
+    other.join()
+    try:
+        with pytest.raises(MintedTimeoutError):
+            client.price_fix(PriceFixRequest(currency=Currency.TRY))
+    finally:
+        client.set_time_budget(None)
+    assert api.minted.served("pricefix") == 0
+    report.add_hostile("- two invocations on two threads of the local gateway: each keeps its own Minted time budget")
+
+
+def test_the_sandbox_shows_its_settings_without_the_password(api: Api, report: Report) -> None:
+    response = requests.get(api.minted.base_url + "/_sandbox/settings", timeout=10)
+    assert response.status_code == 200, response.text[:300]
+    settings = response.json()["data"]
+    assert settings["spread"] == 0.015 and settings["username"] == "partner" and "password" not in settings
+    report.add_hostile("- GET /_sandbox/settings: 200 with the spread as a number, no password (was 500)")
