@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationInfo, WithJsonSchema
 
@@ -23,6 +23,13 @@ from minted_gateway.settings import input_rules
 
 ExternalId = models.ExternalId  # the one order and customer id rule, shared with the client's models
 SKUS_FOR_SALE = ("GAU", "GAG", "GPT")
+# The OpenAPI form of "each sku at most once in items" (JSON Schema 2020-12's maxContains).
+EACH_SKU_ONCE: dict[str, Any] = {
+    "allOf": [
+        {"contains": {"properties": {"sku": {"const": sku}}, "required": ["sku"]}, "minContains": 0, "maxContains": 1}
+        for sku in SKUS_FOR_SALE
+    ]
+}
 
 # Safety bounds (ours, always on): no control characters, and lengths no real value reaches.
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]+$"

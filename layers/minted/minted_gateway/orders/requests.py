@@ -20,6 +20,7 @@ from minted_gateway.minted.models import (
     OrderLine,
 )
 from minted_gateway.validation import (
+    EACH_SKU_ONCE,
     SKUS_FOR_SALE,
     Birthdate,
     Email,
@@ -127,7 +128,7 @@ class OrderRequest(BaseModel):
     external_id: ExternalId = Field(description="the partner's unique order id (1-64 of A-Z a-z 0-9 . _ -)")
     price_token: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{32}$", description="from POST /quotes")]
     currency: Currency | None = Field(default=None, description="must match the quote's currency when given")
-    items: Annotated[list[ItemIn], Field(min_length=1, max_length=len(SKUS_FOR_SALE))]
+    items: Annotated[list[ItemIn], Field(min_length=1, max_length=len(SKUS_FOR_SALE), json_schema_extra=EACH_SKU_ONCE)]
     customer: CustomerIn | None = Field(default=None, description="absent: the order goes to the partner's wallet")
 
     @model_validator(mode="before")
