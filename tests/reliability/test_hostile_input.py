@@ -218,8 +218,15 @@ def test_an_error_answer_does_not_grow_with_the_request(api: Api, report: Report
     assert response.status_code == 422
     assert len(response.content) < 4000
     error = response.json()["error"]
-    assert len(error["details"]) == MAX_DETAILS and error["details_omitted"] == 400_000 - MAX_DETAILS
+    # 400,000 unknown keys and the three required fields missing
+    assert len(error["details"]) == MAX_DETAILS and error["details_omitted"] == 400_003 - MAX_DETAILS
     report.add_hostile(f"- 400,000 unknown keys: 422 with the first {MAX_DETAILS} problems and a count of the rest")
+
+
+def test_an_error_answer_does_not_echo_a_huge_key(api: Api, report: Report) -> None:
+    response = api.post("/quotes", '{"' + "k" * 1_000_000 + '": 1, "items": []}')
+    assert response.status_code == 422 and len(response.content) < 4000
+    report.add_hostile("- an unknown key of a million characters: 422 naming it cut short")
 
 
 @pytest.mark.parametrize("content_type", ["Application/JSON", "application/json; charset=UTF-8", "APPLICATION/JSON"])
