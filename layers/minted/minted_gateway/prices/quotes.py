@@ -6,10 +6,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.json_schema import SkipJsonSchema
 
 from minted_gateway.errors import InvalidInput, PriceGuardExceeded, UpstreamUnexpected, from_minted
 from minted_gateway.minted import errors as minted_errors
@@ -18,6 +17,16 @@ from minted_gateway.orders.requests import ItemIn
 from minted_gateway.validation import ExternalId, Money
 
 CENT = Decimal("0.01")
+
+
+def _never_null(schema: dict[str, Any]) -> None:
+    """The document leaves ``null`` out of a field that may only be left out (_absent_not_null refuses it)."""
+    options = [option for option in schema.pop("anyOf", []) if option.get("type") != "null"]
+    schema.pop("default", None)
+    if len(options) == 1:
+        schema.update(options[0])
+    elif options:
+        schema["anyOf"] = options
 
 
 class QuoteRequest(BaseModel):
@@ -36,13 +45,15 @@ class QuoteRequest(BaseModel):
     )
 
     currency: Currency = Currency.TRY
-    items: Annotated[list[ItemIn], Field(min_length=1, max_length=3)] | SkipJsonSchema[None] = None
-    total: Money | SkipJsonSchema[None] = None
-    sku: Literal["GAU", "GAG", "GPT"] | SkipJsonSchema[None] = Field(
-        default=None, description="total mode: the metal to buy"
+    items: Annotated[list[ItemIn], Field(min_length=1, max_length=3)] | None = Field(
+        default=None, json_schema_extra=_never_null
     )
-    customer_external_id: ExternalId | SkipJsonSchema[None] = Field(
-        default=None, description="required by Minted in total mode"
+    total: Money | None = Field(default=None, json_schema_extra=_never_null)
+    sku: Literal["GAU", "GAG", "GPT"] | None = Field(
+        default=None, description="total mode: the metal to buy", json_schema_extra=_never_null
+    )
+    customer_external_id: ExternalId | None = Field(
+        default=None, description="required by Minted in total mode", json_schema_extra=_never_null
     )
 
     @field_validator("items", "total", "sku", "customer_external_id", mode="before")
