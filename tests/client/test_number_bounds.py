@@ -66,3 +66,9 @@ def test_a_price_beyond_what_money_can_hold_is_minteds_fault_not_a_crash() -> No
     request = QuoteRequest.model_validate({"items": [{"sku": "GAU", "amount": Decimal("1.5")}]})
     with pytest.raises(UpstreamUnexpected):
         quote(request)
+
+
+def test_finding_the_path_of_a_bad_value_deep_in_nesting_does_not_overflow() -> None:
+    with pytest.raises(jsonutil.UnsafeJSONValue) as refused:
+        jsonutil.loads('{"a": ' + "[" * 900 + "NaN" + "]" * 900 + "}")
+    assert refused.value.problems == [("a" + ".0" * 900, jsonutil.NUMBER_RULE)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -105,38 +105,46 @@ def loads(text: str | bytes) -> Any:
 
 
 def unsafe_values(value: Any, path: str = "") -> list[tuple[str, str]]:
-    """Every value (and key) in parsed JSON that breaks a safety bound, with its dotted path."""
-    return list(_unsafe(value, path))
+    """Every value (and key) in parsed JSON that breaks a safety bound, with its dotted path.
+
+    A loop, not recursion: JSON nested as deep as the parser allows must not overflow the walk.
+    """
+    problems: list[tuple[str, str]] = []
+    pending: list[tuple[str, Any]] = [(path, value)]
+    while pending:
+        here, item = pending.pop()
+        rule = _broken_rule(item)
+        if rule is not None:
+            problems.append((here or "body", rule))
+        elif isinstance(item, Mapping):
+            for key, child in reversed(list(item.items())):
+                name = str(key)
+                if _LONE_SURROGATE.search(name):  # the key itself cannot be written back
+                    problems.append((here or "body", "keys " + SURROGATE_RULE))
+                else:
+                    pending.append((f"{here}.{name}" if here else name, child))
+        elif isinstance(item, Sequence) and not isinstance(item, str):
+            pending.extend(
+                (f"{here}.{index}" if here else str(index), child) for index, child in reversed(list(enumerate(item)))
+            )
+    return problems
 
 
-def _unsafe(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    here = path or "body"
+def _broken_rule(value: Any) -> str | None:
     if isinstance(value, _Refused):
-        yield here, NUMBER_RULE
-    elif isinstance(value, str):
-        if _LONE_SURROGATE.search(value):
-            yield here, SURROGATE_RULE
-    elif isinstance(value, bool) or value is None:
-        return
-    elif isinstance(value, int):
-        if value.bit_length() > MAX_NUMBER_CHARS * 10 // 3:  # about MAX_NUMBER_CHARS decimal digits
-            yield here, NUMBER_RULE
-    elif isinstance(value, float):
-        if not math.isfinite(value) or not decimal_in_bounds(Decimal(repr(value))):
-            yield here, NUMBER_RULE
-    elif isinstance(value, Decimal):
-        if not decimal_in_bounds(value):
-            yield here, NUMBER_RULE
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            name = str(key)
-            if _LONE_SURROGATE.search(name):
-                yield here, "keys " + SURROGATE_RULE  # the key itself cannot be written back
-                continue
-            yield from _unsafe(item, f"{path}.{name}" if path else name)
-    elif isinstance(value, Sequence):
-        for index, item in enumerate(value):
-            yield from _unsafe(item, f"{path}.{index}" if path else str(index))
+        return NUMBER_RULE
+    if isinstance(value, str):
+        return SURROGATE_RULE if _LONE_SURROGATE.search(value) else None
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        # About MAX_NUMBER_CHARS decimal digits, counted without converting to text.
+        return NUMBER_RULE if value.bit_length() > MAX_NUMBER_CHARS * 10 // 3 else None
+    if isinstance(value, float):
+        return None if math.isfinite(value) and decimal_in_bounds(Decimal(repr(value))) else NUMBER_RULE
+    if isinstance(value, Decimal):
+        return None if decimal_in_bounds(value) else NUMBER_RULE
+    return None
 
 
 def dumps(value: Any) -> str:
