@@ -22,6 +22,7 @@ from minted_gateway.errors import GatewayError, InvalidInput, UnsupportedMediaTy
 Task = Callable[[dict[str, Any]], Any]
 SCHEDULE_ACTION = "refresh_prices"
 JSON_MEDIA_TYPE = "application/json"
+BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
 def is_http_event(event: Mapping[str, Any]) -> bool:
@@ -62,8 +63,9 @@ def _read_as_json(event: dict[str, Any]) -> GatewayError | None:
     multipart type without a boundary."""
     headers = dict(event.get("headers") or {})
     name = next((key for key in headers if key.lower() == "content-type"), None)
-    if name is None or not event.get("body"):
-        return None
+    method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
+    if name is None or not event.get("body") or method not in BODY_METHODS:
+        return None  # a GET's body is never read, so its type does not matter
     value = str(headers.pop(name))
     media_type, _, parameters = value.partition(";")
     if media_type.strip().lower() != JSON_MEDIA_TYPE:
