@@ -85,12 +85,39 @@ def _empty_as_none(value: object) -> object:
     return None if value == "" else value
 
 
-IdentityNumber = Annotated[str, _bounded(64), AfterValidator(_identity_number)]
-Phone = Annotated[str, _bounded(32), AfterValidator(_phone)]
-Email = Annotated[str, _bounded(254), AfterValidator(_email)]
-Birthdate = Annotated[date, AfterValidator(_birthdate)]
-PersonName = Annotated[str, _bounded(100), AfterValidator(_person_name)]
-OptionalName = Annotated[PersonName | None, BeforeValidator(_empty_as_none)]
+# Each text type's OpenAPI says what its validators enforce with the default (off) partner rules:
+# after stripping, 1 to N characters and no control character. Python's own whitespace (what
+# str.strip takes for space) is spelled out, since a schema's \s is ECMA's. A birth date is
+# documented up to the end of last year ("not in the future" moves).
+_SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def _text_schema(max_length: int) -> dict[str, Any]:
+    edge, inner = rf"[^{_SPACE}\x00-\x1f\x7f]", r"[^\x00-\x1f\x7f]"
+    return {"type": "string", "pattern": rf"^[{_SPACE}]*{edge}(?:{inner}{{0,{max_length - 2}}}{edge})?[{_SPACE}]*$"}
+
+
+def _years_to(last: int) -> str:
+    """A regex alternation of the years 2000 to ``last``."""
+    return "|".join(str(year) for year in range(2000, last + 1))
+
+
+IdentityNumber = Annotated[str, _bounded(64), AfterValidator(_identity_number), WithJsonSchema(_text_schema(64))]
+Phone = Annotated[str, _bounded(32), AfterValidator(_phone), WithJsonSchema(_text_schema(32))]
+Email = Annotated[str, _bounded(254), AfterValidator(_email), WithJsonSchema(_text_schema(254))]
+Birthdate = Annotated[
+    date,
+    AfterValidator(_birthdate),
+    WithJsonSchema(
+        {"type": "string", "format": "date", "pattern": rf"^(?:19[0-9]{{2}}|{_years_to(date.today().year - 1)})-"}
+    ),
+]
+PersonName = Annotated[str, _bounded(100), AfterValidator(_person_name), WithJsonSchema(_text_schema(100))]
+OptionalName = Annotated[
+    PersonName | None,
+    BeforeValidator(_empty_as_none),
+    WithJsonSchema({"anyOf": [{"const": ""}, {"type": "null"}, _text_schema(100)]}),
+]
 
 # Validation context of a Step Functions task: the workflow writes money and grams as decimal strings
 # (the Lambda runtime would read JSON numbers as floats). Over HTTP they must be JSON numbers.
