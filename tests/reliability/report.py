@@ -52,7 +52,8 @@ class Report:
         return "\n".join(lines) + "\n"
 
     def add_hostile(self, line: str) -> None:
-        self.hostile.append(line)
+        if line not in self.hostile:  # each case of a parametrized test reports the same line
+            self.hostile.append(line)
         self.sections["Hostile input"] = (
             "Schemathesis (positive and negative generation, 100 examples an operation) on every operation of\n"
             "the local stack's OpenAPI document: no server error; every status code, content type and body as\n"

@@ -85,7 +85,8 @@ def test_a_route_the_function_does_not_serve_is_404_or_405_never_500(
     assert json.loads(answer["body"])["error"]["code"] in ("not_found", "method_not_allowed")
     assert answer["headers"].get("Allow") == allow
     assert logged_errors == []
-    report.add_hostile(f"- {method} {path} sent to the {function} function: {status}, no ERROR logged")
+    cases = "; ".join(f"{m} {p} to {f}: {s}" for f, m, p, s, _ in UNSERVED)
+    report.add_hostile(f"- routes a function does not serve ({cases}): 404, or 405 with Allow; no ERROR logged")
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
@@ -95,7 +96,9 @@ def test_sams_sample_http_event_is_404_in_every_function(
     answer = invoke(function, load_event("http_api_proxy.json"))
     assert answer["statusCode"] == 404 and json.loads(answer["body"])["error"]["code"] == "not_found"
     assert logged_errors == []
-    report.add_hostile(f"- `sam local generate-event apigateway http-api-proxy` to the {function} function: 404")
+    report.add_hostile(
+        "- `sam local generate-event apigateway http-api-proxy` sent to each function: 404, no ERROR logged"
+    )
 
 
 # ---------------------------------------------------------------- 7. Minted's surprises, as documented statuses
@@ -168,7 +171,12 @@ def test_whatever_minted_answers_the_route_answers_a_documented_status(
     expected = SURPRISES.get((route, minted_status))
     if expected is not None:
         assert response.status_code == expected, response.text[:300]
-        report.add_hostile(f"- Minted answers {minted_status} to {route}: {expected} (documented), was undocumented")
+        surprises = "; ".join(f"{status} to {name}" for (name, status) in SURPRISES)
+        report.add_hostile(f"- Minted answers {surprises}: 502 upstream_unexpected (each was undocumented)")
+    report.add_hostile(
+        f"- Minted answers each of {', '.join(map(str, MINTED_STATUSES))} to each route that calls it: "
+        "the route answers a status its OpenAPI documents"
+    )
 
 
 # ---------------------------------------------------------------- 8. bad task input is InvalidInput
@@ -190,10 +198,14 @@ def test_bad_task_input_is_invalid_input_naming_the_field(
         invoke(function, payload)
     assert field in {detail["field"] for detail in refused.value.details}
     assert api.minted.counters()["requests"] == {}
-    report.add_hostile(f"- task `{json.dumps(payload)}`: InvalidInput naming {field}")
+    tasks = "; ".join(f"`{json.dumps(p)}`" for _, p, _ in BAD_TASKS)
+    report.add_hostile(f"- task payloads {tasks}: InvalidInput naming the field (was LedgerUnavailable or ValueError)")
 
 
-@pytest.mark.parametrize("amount", ["1e-999999999", "1e-1000027", "5.6e307", "9" * 5000, "NaN", "Infinity"])
+TASK_AMOUNTS = ["1e-999999999", "1e-1000027", "5.6e307", "9" * 5000, "NaN", "Infinity"]
+
+
+@pytest.mark.parametrize("amount", TASK_AMOUNTS, ids=lambda amount: amount[:20])
 def test_a_task_amount_out_of_bounds_is_invalid_input(api: Api, report: Report, amount: str) -> None:
     task = load_event("buy/place_order_task.json")
     task["order"]["items"][0]["amount"] = amount  # the workflow passes grams as decimal strings
@@ -206,7 +218,8 @@ def test_a_task_amount_out_of_bounds_is_invalid_input(api: Api, report: Report, 
         invoke("prices", quote)
     assert {detail["field"] for detail in refused.value.details} == {"quote.total"}
     assert api.minted.counters()["requests"] == {}
-    report.add_hostile(f"- task amount `{amount[:20]}`: InvalidInput naming it, nothing sent")
+    shown = ", ".join(f"`{a}`" if len(a) <= 20 else f"a {len(a):,}-digit integer" for a in TASK_AMOUNTS)
+    report.add_hostile(f"- a task's amount or total of {shown}: InvalidInput naming it, nothing sent")
 
 
 def test_a_task_with_a_lone_surrogate_is_invalid_input(api: Api) -> None:
