@@ -35,12 +35,19 @@ class QuoteRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
-        # The document says what _one_mode enforces; the fields are left out, never null.
+        # The document says what _one_mode enforces: not both modes, and not neither complete mode.
+        # (Written with "not" rather than oneOf, which code generators turn into an untyped body.)
         json_schema_extra={
-            "oneOf": [
-                {"required": ["items"], "not": {"required": ["total"]}},
-                {"required": ["total", "sku", "customer_external_id"], "not": {"required": ["items"]}},
-            ]
+            "not": {
+                "anyOf": [
+                    {"required": ["items", "total"]},
+                    {
+                        "not": {
+                            "anyOf": [{"required": ["items"]}, {"required": ["total", "sku", "customer_external_id"]}]
+                        }
+                    },
+                ]
+            }
         },
     )
 
