@@ -141,8 +141,8 @@ ROUTES = {
     "GET /legal": ("legal", _legal_list),
 }
 # What the issue saw, and what each must become: one documented code for what means nothing to the caller.
+# (A 404 on the buy itself the client reads as an outcome unknown: 202, settled by lookup; documented.)
 SURPRISES = {
-    ("POST /orders", 404): 502,
     ("POST /quotes", 403): 502,
     ("POST /quotes", 404): 502,
     ("POST /quotes", 422): 502,

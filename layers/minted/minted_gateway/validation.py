@@ -23,12 +23,18 @@ from minted_gateway.settings import input_rules
 
 ExternalId = models.ExternalId  # the one order and customer id rule, shared with the client's models
 SKUS_FOR_SALE = ("GAU", "GAG", "GPT")
-# The OpenAPI form of "each sku at most once in items" (JSON Schema 2020-12's maxContains).
+
+
+# The OpenAPI form of "each metal at most once in items", named by sku or by Minted's product_id
+# (JSON Schema 2020-12's maxContains).
+def _naming(sku: str) -> dict[str, Any]:
+    by_sku = {"properties": {"sku": {"const": sku}}, "required": ["sku"]}
+    by_product_id = {"properties": {"product_id": {"const": models.PRODUCT_ID_BY_SKU[sku]}}, "required": ["product_id"]}
+    return {"anyOf": [by_sku, by_product_id]}
+
+
 EACH_SKU_ONCE: dict[str, Any] = {
-    "allOf": [
-        {"contains": {"properties": {"sku": {"const": sku}}, "required": ["sku"]}, "minContains": 0, "maxContains": 1}
-        for sku in SKUS_FOR_SALE
-    ]
+    "allOf": [{"contains": _naming(sku), "minContains": 0, "maxContains": 1} for sku in SKUS_FOR_SALE]
 }
 
 # Safety bounds (ours, always on): no control characters, and lengths no real value reaches.
@@ -86,10 +92,10 @@ def _empty_as_none(value: object) -> object:
 
 
 # Each text type's OpenAPI says what its validators enforce with the default (off) partner rules:
-# after stripping, 1 to N characters and no control character. Python's own whitespace (what
-# str.strip takes for space) is spelled out, since a schema's \s is ECMA's. A birth date is
-# documented up to the end of last year ("not in the future" moves).
-_SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# after stripping, 1 to N characters and no control character. The whitespace pydantic strips
+# (Unicode's White_Space) is spelled out, since a schema's \s is ECMA's and Python's differs again.
+# A birth date is documented up to the end of last year ("not in the future" moves).
+_SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
 def _text_schema(max_length: int) -> dict[str, Any]:

@@ -35,14 +35,31 @@ from minted_gateway.validation import (
 _PRODUCT_IDS_FOR_SALE = [PRODUCT_ID_BY_SKU[sku] for sku in SKUS_FOR_SALE]
 
 
-def _documented(properties: dict[str, Any], *, required_one_of: tuple[str, str] | None = None) -> Any:
-    """OpenAPI for Minted's spellings, which the validators below rewrite before the fields see them."""
+def _documented(
+    properties: dict[str, Any],
+    *,
+    required_one_of: tuple[str, str] | None = None,
+    same: tuple[str, str, Any] | None = None,
+) -> Any:
+    """OpenAPI for Minted's spellings, which the validators below rewrite before the fields see them.
+
+    ``same`` names two spellings of one value and their agreeing pairs: given both, they must agree.
+    Written as "not" rules, which code generators pass over (anyOf or oneOf would untype the model).
+    """
+    refused: list[dict[str, Any]] = []
+    if required_one_of:
+        refused.append({"not": {"anyOf": [{"required": [name]} for name in required_one_of]}})
+    if same:
+        ours, minted, pairs = same
+        agreeing = [{"properties": {ours: {"const": a}, minted: {"const": b}}} for a, b in pairs]
+        refused.append({"required": [ours, minted], "not": {"anyOf": agreeing}})
 
     def extend(schema: dict[str, Any]) -> None:
         schema.setdefault("properties", {}).update(properties)
         if required_one_of:
             schema["required"] = [name for name in schema.get("required", []) if name not in required_one_of]
-            schema["anyOf"] = [{"required": [name]} for name in required_one_of]
+        if refused:
+            schema["not"] = {"anyOf": refused}
 
     return extend
 
@@ -55,6 +72,7 @@ class ItemIn(BaseModel):
             {"product_id": {"type": "integer", "enum": _PRODUCT_IDS_FOR_SALE,
                             "description": "Minted's id in place of sku: 3000001 GAU, 3000002 GAG, 3000090 GPT"}},
             required_one_of=("sku", "product_id"),
+            same=("sku", "product_id", [(sku, PRODUCT_ID_BY_SKU[sku]) for sku in SKUS_FOR_SALE]),
         ),
     )  # fmt: skip
 
@@ -84,7 +102,12 @@ class CustomerIn(BaseModel):
         frozen=True,
         hide_input_in_errors=True,
         json_schema_extra=_documented(
-            {"fullname": {"type": "string", "maxLength": 200, "description": "accepted and not sent on"}}
+            {
+                "fullname": {
+                    "anyOf": [{"type": "string", "maxLength": 200}, {"type": "null"}],
+                    "description": "accepted and not sent on",
+                }
+            }
         ),
     )
 
@@ -121,7 +144,8 @@ class OrderRequest(BaseModel):
         hide_input_in_errors=True,
         json_schema_extra=_documented(
             {"currency_code": {"type": "string", "enum": [c.value for c in Currency],
-                               "description": "Minted's name for currency; either may be given"}}
+                               "description": "Minted's name for currency; either may be given"}},
+            same=("currency", "currency_code", [(c.value, c.value) for c in Currency]),
         ),
     )  # fmt: skip
 
