@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -40,7 +41,7 @@ from local.devstack import DevStack
 from local.gateway import invoke
 from local.minted_sandbox.control import SandboxControl
 from local.template import function_environment, functions_of, load_template
-from minted_gateway import runtime
+from minted_gateway import jsonutil, runtime
 
 EVENTS = ROOT / "events"
 CUSTOMER = {"external_id": "bench-customer", "identity_number": "10000000146", "firstname": "Ayşe",
@@ -95,9 +96,9 @@ class Bench:
         return token
 
     def buy_event(self, external_id: str, token: str) -> dict[str, Any]:
-        body = {"external_id": external_id, "price_token": token, "items": [{"sku": "GAU", "amount": "0.1"}],
+        body = {"external_id": external_id, "price_token": token, "items": [{"sku": "GAU", "amount": Decimal("0.1")}],
                 "customer": CUSTOMER}  # fmt: skip
-        return http_event("buy/post_orders.json", body=json.dumps(body))
+        return http_event("buy/post_orders.json", body=jsonutil.dumps(body))  # amounts are JSON numbers
 
     def get_event(self, external_id: str) -> dict[str, Any]:
         event = http_event("get_order/get_order.json")
@@ -201,8 +202,13 @@ class Bench:
     def workflow_transitions(self) -> int:
         assert self.stack.gateway is not None
         external_id = f"bench-wf-{time.time_ns()}"
-        body = {"external_id": external_id, "items": [{"sku": "GAU", "amount": "0.1"}], "poll_interval_seconds": 1}
-        started = requests.post(self.stack.gateway.url + "/orders/workflow", json=body, timeout=10).json()
+        body = {
+            "external_id": external_id,
+            "items": [{"sku": "GAU", "amount": Decimal("0.1")}],
+            "poll_interval_seconds": 1,
+        }
+        started = requests.post(self.stack.gateway.url + "/orders/workflow", data=jsonutil.dumps(body),
+                                headers={"Content-Type": "application/json"}, timeout=10).json()  # fmt: skip
         sfn = boto3.client("stepfunctions", endpoint_url=self.stack.aws_url, region_name="eu-central-1")
         deadline = time.monotonic() + 60
         while sfn.describe_execution(executionArn=started["execution_arn"])["status"] == "RUNNING":

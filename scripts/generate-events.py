@@ -76,6 +76,8 @@ def http(
 def main() -> None:
     base = generate("apigateway", "http-api-proxy")
     events = {
+        # Verbatim: a request on a route no function serves (each must answer 404, never 500).
+        "http_api_proxy.json": base,
         "buy/post_orders.json": http(base, "POST", "/orders", "/orders", body=ORDER),
         "buy/place_order_task.json": {"action": "place_order", "order": ORDER},
         "get_order/get_order.json": http(

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
@@ -23,6 +24,7 @@ from minted_gateway.orders.place_order import OrderOutcome
 from minted_gateway.orders.record import State
 from minted_gateway.orders.requests import OrderRequest
 from minted_gateway.orders.workflow import WorkflowRequest
+from minted_gateway.validation import TASK_INPUT
 
 logger, tracer, metrics = observability()
 app = new_resolver(metrics)
@@ -91,12 +93,25 @@ def post_order_workflow(request: Annotated[WorkflowRequest, Body()]) -> Response
     return json_response(202, body, headers)
 
 
+class PlaceOrderTask(BaseModel):
+    """The workflow's buy: the order, and beside it the price token the workflow fixed."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    order: OrderRequest
+    execution: str | None = None  # the workflow execution placing it: the row's owner
+
+    @model_validator(mode="before")
+    @classmethod
+    def _token_into_the_order(cls, payload: Any) -> Any:
+        if isinstance(payload, dict) and isinstance(payload.get("order"), dict) and "price_token" in payload:
+            return {**payload, "order": {**payload["order"], "price_token": payload["price_token"]}}
+        return payload
+
+
 def place_order_task(payload: dict[str, Any]) -> dict[str, Any]:
-    order = dict(payload.get("order") or {})
-    if "price_token" in payload:  # the workflow passes the token it fixed beside the order
-        order["price_token"] = payload["price_token"]
-    execution = payload.get("execution")  # the workflow execution placing it: the row's owner
-    outcome = _place(OrderRequest.model_validate(order), owner=str(execution) if execution else None)
+    task = PlaceOrderTask.model_validate(payload, context=TASK_INPUT)
+    outcome = _place(task.order, owner=task.execution)
     rejection = outcome.record.rejection
     if outcome.record.state is State.REJECTED and rejection is not None:
         raise REJECTIONS.get(rejection.code, OrderRejected)(rejection.message, details=rejection.details)
@@ -105,13 +120,22 @@ def place_order_task(payload: dict[str, Any]) -> dict[str, Any]:
     return outcome_task_result(outcome)
 
 
+class RecordFailureTask(BaseModel):
+    """The workflow's failure path: the order it was started with, its error and its execution's name."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    order: WorkflowRequest
+    error: str = "WorkflowFailed"
+    execution: str = ""
+
+
 def record_failure_task(payload: dict[str, Any]) -> dict[str, Any]:
-    """The workflow's failure path: note the failure on the row this execution owns (or make one)."""
-    order = WorkflowRequest.model_validate(payload.get("order") or {})
-    error, execution = str(payload.get("error") or "WorkflowFailed"), str(payload.get("execution", ""))
-    result = runtime.record_workflow_failure()(order, error, execution)
+    """Note the failure on the row this execution owns (or make one)."""
+    task = RecordFailureTask.model_validate(payload, context=TASK_INPUT)
+    result = runtime.record_workflow_failure()(task.order, task.error, task.execution)
     metrics.add_metric(name="WorkflowFailures", unit=MetricUnit.Count, value=1)
-    logger.warning("buy workflow failed", extra={"external_id": order.external_id, "error": error, **result})
+    logger.warning("buy workflow failed", extra={"external_id": task.order.external_id, "error": task.error, **result})
     return result
 
 

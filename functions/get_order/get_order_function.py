@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
@@ -17,6 +18,7 @@ from minted_gateway.minted.models import EXTERNAL_ID_MAX_LENGTH, EXTERNAL_ID_PAT
 from minted_gateway.observability import observability
 from minted_gateway.orders.get_order import OrderView
 from minted_gateway.orders.record import State
+from minted_gateway.validation import ExternalId
 
 logger, tracer, metrics = observability()
 app = new_resolver(metrics)
@@ -48,8 +50,16 @@ def get_order(external_id: ExternalIdPath) -> Response[str]:
     return json_response(200, order_view_body(view))
 
 
+class OrderTask(BaseModel):
+    """The workflow's ``get_order`` task: read one order."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    external_id: ExternalId
+
+
 def get_order_task(payload: dict[str, Any]) -> dict[str, Any]:
-    view = _read(str(payload.get("external_id", "")))
+    view = _read(OrderTask.model_validate(payload).external_id)
     if view.record is not None and view.record.state is State.FOREIGN:
         raise foreign_error(view.record)
     return order_view_body(view)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
@@ -16,6 +17,7 @@ from minted_gateway.api.views import prices_body, quote_body
 from minted_gateway.minted.models import Currency
 from minted_gateway.observability import observability
 from minted_gateway.prices.quotes import PriceGuard, QuoteRequest
+from minted_gateway.validation import TASK_INPUT
 
 logger, tracer, metrics = observability()
 app = new_resolver(metrics)
@@ -57,11 +59,25 @@ def post_quote(quote: Annotated[QuoteRequest, Body()]) -> Response[str]:
     return json_response(201, _quote(quote))
 
 
+class QuoteTask(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    quote: QuoteRequest
+    guard: PriceGuard | None = None
+
+
+class RefreshTask(BaseModel):
+    """The schedule's refresh: EventBridge's event (no currency) or ``{"action": "refresh_prices", ...}``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    currency: Currency | None = None
+
+
 def quote_task(payload: dict[str, Any]) -> dict[str, Any]:
     """The workflow's price fix; with a ``guard``, a price above it raises PriceGuardExceeded."""
-    return _quote(
-        QuoteRequest.model_validate(payload.get("quote")), PriceGuard.model_validate(payload.get("guard") or {})
-    )
+    task = QuoteTask.model_validate(payload, context=TASK_INPUT)
+    return _quote(task.quote, task.guard or PriceGuard())
 
 
 def _quote(request: QuoteRequest, guard: PriceGuard | None = None) -> dict[str, Any]:
@@ -73,7 +89,7 @@ def _quote(request: QuoteRequest, guard: PriceGuard | None = None) -> dict[str, 
 
 
 def refresh_task(payload: dict[str, Any]) -> dict[str, Any]:
-    currency = Currency(payload.get("currency") or Currency.TRY)
+    currency = RefreshTask.model_validate(payload).currency or Currency.TRY
     result = runtime.refresh_prices()(currency.value)
     metrics.add_metric(name="PriceRefreshes", unit=MetricUnit.Count, value=1)
     if result["previous_age_seconds"] is not None:  # how old the cache had grown: alarms when refreshes stop

@@ -51,7 +51,13 @@ def envelope(data: Any, status: int = 200) -> Response:
 def control_envelope(data: Any) -> Response:
     """Control API answers hold settings and counters (floats allowed), never money."""
     body = {"data": data, "success": True, "code": 0, "message": ""}
-    return Response(json.dumps(body), mimetype="application/json")
+    return Response(json.dumps(body, default=_setting_value), mimetype="application/json")
+
+
+def _setting_value(value: object) -> object:
+    if isinstance(value, Decimal):  # a setting such as the spread: a plain JSON number
+        return float(value)
+    raise TypeError(f"cannot encode {type(value).__name__} in a control answer")
 
 
 def error_envelope(status: int, message: str, errors: dict[str, list[str]] | None = None) -> Response:
@@ -319,7 +325,7 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
             state().settings.split_orders = bool(payload["split_orders"])
         s = asdict(state().settings)
         s.pop("password")
-        return control_envelope({key: str(value) if isinstance(value, Decimal) else value for key, value in s.items()})
+        return control_envelope(s)
 
     return app
 

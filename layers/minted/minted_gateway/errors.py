@@ -11,19 +11,33 @@ from typing import Any
 
 from minted_gateway.minted import errors as minted
 
+# An error answer names the first problems and counts the rest, so it cannot grow with the request.
+MAX_DETAILS = 25  # more than a request has fields, so a real mistake is listed whole
+
 
 class GatewayError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None, retry_after: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: list[dict[str, Any]] | None = None,
+        retry_after: int | None = None,
+        details_omitted: int = 0,
+    ):
         super().__init__(message)
         self.message = message
-        self.details = details or []
+        self.details = (details or [])[:MAX_DETAILS]
+        self.details_omitted = details_omitted + max(0, len(details or []) - MAX_DETAILS)
         self.retry_after = retry_after
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+        error: dict[str, Any] = {"code": self.code, "message": self.message, "details": self.details}
+        if self.details_omitted:
+            error["details_omitted"] = self.details_omitted
+        return {"error": error}
 
 
 class InvalidInput(GatewayError):
@@ -72,6 +86,10 @@ class NotFound(GatewayError):
     status, code = 404, "not_found"
 
 
+class MethodNotAllowed(GatewayError):
+    status, code = 405, "method_not_allowed"
+
+
 class UpstreamRateLimited(GatewayError):
     status, code = 429, "rate_limited"
 
@@ -82,6 +100,10 @@ class UpstreamUnavailable(GatewayError):
 
 class UpstreamMisconfigured(GatewayError):
     status, code = 502, "upstream_misconfigured"
+
+
+class UpstreamUnexpected(GatewayError):
+    status, code = 502, "upstream_unexpected"
 
 
 class LedgerUnavailable(GatewayError):
@@ -101,8 +123,24 @@ def field_details(field_errors: dict[str, list[str]]) -> list[dict[str, Any]]:
     return [{"field": field, "message": text} for field, texts in field_errors.items() for text in texts]
 
 
+# Minted's refusals (400/422, 403) tell the caller something only where the caller asked Minted to act.
+ORDER_OPERATIONS = frozenset({"buy", "sell"})
+
+
 def from_minted(exc: minted.MintedError) -> GatewayError:
-    """Minted's typed errors as the gateway's, for every operation but the buy's own bookkeeping."""
+    """Minted's typed errors as the gateway's.
+
+    A 404 means something only to a caller that looks for it first (an order lookup); a refusal of a
+    read or a quote is Minted answering what no route documents. Both are one documented 502.
+    """
+    surprise = isinstance(exc, minted.MintedNotFoundError) or (
+        isinstance(exc, minted.MintedValidationError | minted.MintedForbiddenError)
+        and exc.operation not in ORDER_OPERATIONS
+    )
+    if surprise:
+        return UpstreamUnexpected(
+            f"Minted answered this request in a way the gateway does not expect (HTTP {exc.status})."
+        )
     if isinstance(exc, minted.MintedPriceTokenError):
         return QuoteExpired(
             "The quote has expired or was used: ask for a new quote.", details=field_details(exc.field_errors)
@@ -116,8 +154,6 @@ def from_minted(exc: minted.MintedError) -> GatewayError:
         return OrderRejected(f"Minted refused the request: {exc.message}", details=field_details(exc.field_errors))
     if isinstance(exc, minted.MintedForbiddenError):
         return PartnerForbidden("Minted does not allow this partner to do this.")
-    if isinstance(exc, minted.MintedNotFoundError):
-        return NotFound("Minted has no such item.")
     if isinstance(exc, minted.MintedRateLimitedError):
         retry = int(exc.retry_after) + 1 if exc.retry_after is not None else 1
         return UpstreamRateLimited("Minted is rate limiting this partner; try again later.", retry_after=retry)

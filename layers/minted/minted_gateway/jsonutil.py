@@ -1,25 +1,150 @@
-"""JSON that keeps money and grams exact.
+"""JSON that keeps money and grams exact, and refuses values no field could take before anything reads them.
 
 Numbers are read as ``Decimal`` (never ``float``) and ``Decimal`` values are written back as JSON
 numbers, which the standard library cannot do on its own.
+
+Safety bounds, always on: a number literal longer than ``MAX_NUMBER_CHARS`` or with an exponent
+beyond ``MAX_EXPONENT`` is never turned into a value (``1e-999999999`` is cheap to write and ruinous
+to compute with; a 5,000-digit integer trips Python's own limit), and a lone UTF-16 surrogate
+(``"\\ud800"``) cannot be encoded to anyone. ``loads`` raises ``UnsafeJSONValue`` naming the paths
+of such values; ``unsafe_values`` finds them in data that was parsed elsewhere (a Step Functions
+task's input).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
+
+# Far beyond any amount of money or metal (fields narrow it further), far below what costs time.
+MAX_NUMBER_CHARS = 40
+MAX_EXPONENT = 40
+NUMBER_RULE = f"must be a finite number of at most {MAX_NUMBER_CHARS} digits with an exponent within ±{MAX_EXPONENT}"
+SURROGATE_RULE = "must be valid Unicode text (a lone UTF-16 surrogate is not)"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+class UnsafeJSONValue(ValueError):
+    """Well-formed JSON holding a value no field can take; ``problems`` pairs each path with the rule it breaks."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__(f"{len(problems)} value(s) out of bounds")
+        self.problems = problems
+
+
+class _Refused:
+    """Stands in for a number literal that was never converted (it exists only inside ``loads``)."""
+
+
+_REFUSED = _Refused()
+
+
+def decimal_in_bounds(value: Decimal) -> bool:
+    if not value.is_finite():
+        return False
+    _sign, digits, exponent = value.as_tuple()
+    return len(digits) <= MAX_NUMBER_CHARS and isinstance(exponent, int) and abs(exponent) <= MAX_EXPONENT
+
+
+def parse_decimal(text: str) -> Decimal:
+    """A decimal written as text (a task's ``"1.5"``), within the bounds; ValueError otherwise."""
+    if len(text) > MAX_NUMBER_CHARS + 8:  # a sign, a point and an exponent beside the digits
+        raise ValueError(NUMBER_RULE)
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError("must be a number") from None
+    if not decimal_in_bounds(value):
+        raise ValueError(NUMBER_RULE)
+    return value
 
 
 def loads(text: str | bytes) -> Any:
+    seen_refused = False
+
+    def number(literal: str) -> Decimal | _Refused:
+        nonlocal seen_refused
+        if len(literal) <= MAX_NUMBER_CHARS + 8:
+            value = Decimal(literal)
+            if decimal_in_bounds(value):
+                return value
+        seen_refused = True
+        return _REFUSED
+
+    def integer(literal: str) -> int | _Refused:
+        nonlocal seen_refused
+        if len(literal.lstrip("-")) <= MAX_NUMBER_CHARS:
+            return int(literal)
+        seen_refused = True  # int() itself refuses past 4,300 digits, and slowly
+        return _REFUSED
+
+    def constant(name: str) -> _Refused:
+        nonlocal seen_refused
+        seen_refused = True  # NaN and Infinity are not JSON
+        return _REFUSED
+
     try:
-        return json.loads(text, parse_float=Decimal)
+        value = json.loads(text, parse_float=number, parse_int=integer, parse_constant=constant)
     except RecursionError:
         # Nesting deeper than Python can follow is bad input, not a crash.
         document = text if isinstance(text, str) else text.decode("utf-8", "replace")
         raise json.JSONDecodeError("nesting too deep", document, 0) from None
+    pattern = _SURROGATE_ESCAPE if isinstance(text, str) else _SURROGATE_ESCAPE_BYTES
+    if seen_refused or pattern.search(text):  # type: ignore[arg-type]  # the pattern matches text's type
+        problems = unsafe_values(value)
+        if problems:
+            raise UnsafeJSONValue(problems)
+    return value
+
+
+def unsafe_values(value: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every value (and key) in parsed JSON that breaks a safety bound, with its dotted path.
+
+    A loop, not recursion: JSON nested as deep as the parser allows must not overflow the walk.
+    """
+    problems: list[tuple[str, str]] = []
+    pending: list[tuple[str, Any]] = [(path, value)]
+    while pending:
+        here, item = pending.pop()
+        rule = _broken_rule(item)
+        if rule is not None:
+            problems.append((here or "body", rule))
+        elif isinstance(item, Mapping):
+            for key, child in reversed(list(item.items())):
+                name = str(key)
+                if _LONE_SURROGATE.search(name):  # the key itself cannot be written back
+                    problems.append((here or "body", "keys " + SURROGATE_RULE))
+                else:
+                    pending.append((f"{here}.{name}" if here else name, child))
+        elif isinstance(item, Sequence) and not isinstance(item, str):
+            pending.extend(
+                (f"{here}.{index}" if here else str(index), child) for index, child in reversed(list(enumerate(item)))
+            )
+    return problems
+
+
+def _broken_rule(value: Any) -> str | None:
+    if isinstance(value, _Refused):
+        return NUMBER_RULE
+    if isinstance(value, str):
+        return SURROGATE_RULE if _LONE_SURROGATE.search(value) else None
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        # About MAX_NUMBER_CHARS decimal digits, counted without converting to text.
+        return NUMBER_RULE if value.bit_length() > MAX_NUMBER_CHARS * 10 // 3 else None
+    if isinstance(value, float):
+        return None if math.isfinite(value) and decimal_in_bounds(Decimal(repr(value))) else NUMBER_RULE
+    if isinstance(value, Decimal):
+        return None if decimal_in_bounds(value) else NUMBER_RULE
+    return None
 
 
 def dumps(value: Any) -> str:

@@ -13,15 +13,29 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationInfo, WithJsonSchema
 
+from minted_gateway import jsonutil
 from minted_gateway.minted import models
 from minted_gateway.settings import input_rules
 
 ExternalId = models.ExternalId  # the one order and customer id rule, shared with the client's models
 SKUS_FOR_SALE = ("GAU", "GAG", "GPT")
+
+
+# The OpenAPI form of "each metal at most once in items", named by sku or by Minted's product_id
+# (JSON Schema 2020-12's maxContains).
+def _naming(sku: str) -> dict[str, Any]:
+    by_sku = {"properties": {"sku": {"const": sku}}, "required": ["sku"]}
+    by_product_id = {"properties": {"product_id": {"const": models.PRODUCT_ID_BY_SKU[sku]}}, "required": ["product_id"]}
+    return {"anyOf": [by_sku, by_product_id]}
+
+
+EACH_SKU_ONCE: dict[str, Any] = {
+    "allOf": [{"contains": _naming(sku), "minContains": 0, "maxContains": 1} for sku in SKUS_FOR_SALE]
+}
 
 # Safety bounds (ours, always on): no control characters, and lengths no real value reaches.
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]+$"
@@ -77,11 +91,73 @@ def _empty_as_none(value: object) -> object:
     return None if value == "" else value
 
 
-IdentityNumber = Annotated[str, _bounded(64), AfterValidator(_identity_number)]
-Phone = Annotated[str, _bounded(32), AfterValidator(_phone)]
-Email = Annotated[str, _bounded(254), AfterValidator(_email)]
-Birthdate = Annotated[date, AfterValidator(_birthdate)]
-PersonName = Annotated[str, _bounded(100), AfterValidator(_person_name)]
-OptionalName = Annotated[PersonName | None, BeforeValidator(_empty_as_none)]
-Grams = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)]
-Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+# Each text type's OpenAPI says what its validators enforce with the default (off) partner rules:
+# after stripping, 1 to N characters and no control character. The whitespace pydantic strips
+# (Unicode's White_Space) is spelled out, since a schema's \s is ECMA's and Python's differs again.
+# A birth date is documented up to the end of last year ("not in the future" moves).
+_SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def _text_schema(max_length: int) -> dict[str, Any]:
+    edge, inner = rf"[^{_SPACE}\x00-\x1f\x7f]", r"[^\x00-\x1f\x7f]"
+    return {"type": "string", "pattern": rf"^[{_SPACE}]*{edge}(?:{inner}{{0,{max_length - 2}}}{edge})?[{_SPACE}]*$"}
+
+
+def _years_to(last: int) -> str:
+    """A regex alternation of the years 2000 to ``last``."""
+    return "|".join(str(year) for year in range(2000, last + 1))
+
+
+IdentityNumber = Annotated[str, _bounded(64), AfterValidator(_identity_number), WithJsonSchema(_text_schema(64))]
+Phone = Annotated[str, _bounded(32), AfterValidator(_phone), WithJsonSchema(_text_schema(32))]
+Email = Annotated[str, _bounded(254), AfterValidator(_email), WithJsonSchema(_text_schema(254))]
+Birthdate = Annotated[
+    date,
+    AfterValidator(_birthdate),
+    WithJsonSchema(
+        {"type": "string", "format": "date", "pattern": rf"^(?:19[0-9]{{2}}|{_years_to(date.today().year - 1)})-"}
+    ),
+]
+PersonName = Annotated[str, _bounded(100), AfterValidator(_person_name), WithJsonSchema(_text_schema(100))]
+OptionalName = Annotated[
+    PersonName | None,
+    BeforeValidator(_empty_as_none),
+    WithJsonSchema({"anyOf": [{"const": ""}, {"type": "null"}, _text_schema(100)]}),
+]
+
+# Validation context of a Step Functions task: the workflow writes money and grams as decimal strings
+# (the Lambda runtime would read JSON numbers as floats). Over HTTP they must be JSON numbers.
+DECIMAL_STRINGS = "decimal_strings"
+TASK_INPUT = {DECIMAL_STRINGS: True}
+
+
+def _exact_number(value: object, info: ValidationInfo) -> Decimal:
+    """Money and grams as an exact Decimal, bounded before any arithmetic: pydantic's own digit count
+    goes wrong near an exponent of a million, and 1e-999999999 quantised is a gigabyte."""
+    if isinstance(value, str) and info.context and info.context.get(DECIMAL_STRINGS):
+        return jsonutil.parse_decimal(value)
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("must be a JSON number")
+    if jsonutil.unsafe_values(value):
+        raise ValueError(jsonutil.NUMBER_RULE)
+    return value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
+
+
+def _number_schema(maximum: str, step: str, example: str) -> WithJsonSchema:
+    # JSON numbers, never strings, with the bounds the API enforces (floats only in the document).
+    bounds = {"exclusiveMinimum": 0, "maximum": float(maximum), "multipleOf": float(step)}
+    return WithJsonSchema({"type": "number", **bounds, "examples": [float(example)]})
+
+
+Grams = Annotated[
+    Decimal,
+    BeforeValidator(_exact_number),
+    Field(gt=0, max_digits=12, decimal_places=3),
+    _number_schema("999999999.999", "0.001", "1.5"),
+]
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_exact_number),
+    Field(gt=0, max_digits=14, decimal_places=2),
+    _number_schema("999999999999.99", "0.01", "2500.00"),
+]

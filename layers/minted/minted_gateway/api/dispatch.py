@@ -2,7 +2,8 @@
 
 A task payload is ``{"action": "<name>", ...}``; its result is returned with money as strings (a
 Lambda result goes through json.dumps, which would otherwise turn Decimal into an error or a float).
-Task errors are raised: their class name is the Step Functions error name.
+Task errors are raised: their class name is the Step Functions error name, and bad task input is
+always ``InvalidInput``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from pydantic import ValidationError
 
-from minted_gateway.api.http import validation_details
-from minted_gateway.errors import InvalidInput
+from minted_gateway import jsonutil
+from minted_gateway.api.http import invalid_input, unsafe_value_details
+from minted_gateway.errors import GatewayError, InvalidInput, UnsupportedMediaType
 
 Task = Callable[[dict[str, Any]], Any]
 SCHEDULE_ACTION = "refresh_prices"
+JSON_MEDIA_TYPE = "application/json"
+BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
 def is_http_event(event: Mapping[str, Any]) -> bool:
@@ -32,7 +36,11 @@ def is_schedule_event(event: Mapping[str, Any]) -> bool:
 
 def dispatch(event: Mapping[str, Any], context: Any, app: APIGatewayHttpResolver, tasks: Mapping[str, Task]) -> Any:
     if is_http_event(event):
-        return app.resolve(dict(event), context)
+        http_event = dict(event)
+        refusal = _read_as_json(http_event)
+        if refusal is not None:
+            return _http_answer(refusal)
+        return app.resolve(http_event, context)
     action = SCHEDULE_ACTION if is_schedule_event(event) else event.get("action")
     task = tasks.get(str(action))
     if task is None:
@@ -40,12 +48,44 @@ def dispatch(event: Mapping[str, Any], context: Any, app: APIGatewayHttpResolver
             f"Unknown task action; this function takes: {', '.join(sorted(tasks))}.",
             details=[{"field": "action", "message": "unknown"}],
         )
+    problems = jsonutil.unsafe_values(dict(event))
+    if problems:  # what the HTTP side refuses while parsing, a task's input is checked for here
+        raise InvalidInput("The task payload is not valid; see details.", details=unsafe_value_details(problems))
     try:
         return task_output(task(dict(event)))
     except ValidationError as exc:
-        raise InvalidInput(
-            "The task payload is not valid; see details.", details=validation_details([dict(e) for e in exc.errors()])
-        ) from None
+        raise invalid_input("The task payload is not valid; see details.", exc.errors()) from None
+
+
+def _read_as_json(event: dict[str, Any]) -> GatewayError | None:
+    """Media types compare without case (``Application/JSON`` is JSON), and a body of any other type is
+    refused here: Powertools would parse forms and multipart bodies itself, and answer 500 to a
+    multipart type without a boundary."""
+    headers = dict(event.get("headers") or {})
+    name = next((key for key in headers if key.lower() == "content-type"), None)
+    method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
+    if name is None or not event.get("body") or method not in BODY_METHODS:
+        return None  # a GET's body is never read, so its type does not matter
+    value = str(headers.pop(name))
+    media_type, _, parameters = value.partition(";")
+    if media_type.strip().lower() != JSON_MEDIA_TYPE:
+        return UnsupportedMediaType(
+            "Send the body as application/json.", details=[{"field": "content-type", "message": "not JSON"}]
+        )
+    headers["content-type"] = JSON_MEDIA_TYPE + (f";{parameters}" if parameters else "")
+    event["headers"] = headers
+    return None
+
+
+def _http_answer(error: GatewayError) -> dict[str, Any]:
+    """API Gateway's payload v2 answer for a request refused before the resolver reads it."""
+    return {
+        "statusCode": error.status,
+        "headers": {"Content-Type": JSON_MEDIA_TYPE},
+        "body": jsonutil.dumps(error.body()),
+        "isBase64Encoded": False,
+        "cookies": [],
+    }
 
 
 def task_output(value: Any) -> Any:

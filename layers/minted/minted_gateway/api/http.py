@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -14,10 +16,18 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import jsonutil
-from minted_gateway.errors import GatewayError, InvalidInput, UnsupportedMediaType
+from minted_gateway.errors import (
+    MAX_DETAILS,
+    GatewayError,
+    InvalidInput,
+    MethodNotAllowed,
+    NotFound,
+    UnsupportedMediaType,
+)
 
 logger = logging.getLogger(__name__)
 REPLAY_HEADER = "Idempotent-Replayed"
+MAX_FIELD_CHARS = 200
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
@@ -30,6 +40,12 @@ def error_response(error: GatewayError) -> Response[str]:
     return json_response(error.status, error.body(), headers)
 
 
+def invalid_input(message: str, errors: Sequence[Any]) -> InvalidInput:
+    """pydantic's errors as InvalidInput: only the first few are written out, the rest counted."""
+    shown = validation_details([dict(error) for error in errors[:MAX_DETAILS]])
+    return InvalidInput(message, details=shown, details_omitted=max(0, len(errors) - MAX_DETAILS))
+
+
 def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Field paths and rule texts from pydantic's errors; never the offending values."""
     details = []
@@ -37,12 +53,27 @@ def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         loc = [str(part) for part in error.get("loc", ())]
         if loc and loc[0] == "body":
             loc = loc[1:]
-        field = ".".join(loc) or "body"
+        field = _short(".".join(loc) or "body")
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         if error.get("type") == "json_invalid":
             field, message = "body", "not valid JSON"
         details.append({"field": field, "message": message})
     return details
+
+
+def _short(field: str) -> str:
+    # A path holds the caller's own keys: a 5 MB key must not come back as a 5 MB answer.
+    return field if len(field) <= MAX_FIELD_CHARS else field[: MAX_FIELD_CHARS - 1] + "…"
+
+
+def unsafe_value_details(problems: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    return [{"field": _short(path), "message": rule} for path, rule in problems]
+
+
+def _allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
+    """The methods the function serves on ``path`` (Powertools keeps its routes in these two lists)."""
+    routes = [*getattr(app, "_static_routes", []), *getattr(app, "_dynamic_routes", [])]
+    return sorted({route.method for route in routes if route.rule.match(path)})
 
 
 def new_resolver(metrics: Metrics | None = None) -> APIGatewayHttpResolver:
@@ -55,9 +86,26 @@ def new_resolver(metrics: Metrics | None = None) -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[str]:
-        error = InvalidInput("The request is not valid; see details.", details=validation_details(list(exc.errors())))
+        error = invalid_input("The request is not valid; see details.", list(exc.errors()))
         refused(error.status)
         return error_response(error)
+
+    @app.exception_handler(jsonutil.UnsafeJSONValue)  # type: ignore[untyped-decorator]
+    def _unsafe_value(exc: jsonutil.UnsafeJSONValue) -> Response[str]:
+        error = InvalidInput("The request is not valid; see details.", details=unsafe_value_details(exc.problems))
+        refused(error.status)
+        return error_response(error)
+
+    @app.not_found
+    def _not_served(exc: NotFoundError) -> Response[str]:
+        # Without this, the catch-all below would answer 500 to a route this function does not serve.
+        allowed = _allowed_methods(app, app.current_event.path)
+        error = MethodNotAllowed(f"This route takes {', '.join(allowed)}.") if allowed else NotFound("No such route.")
+        refused(error.status)
+        response = error_response(error)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+        return response
 
     @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
     def _media_type(exc: RequestUnsupportedContentType) -> Response[str]:

@@ -25,6 +25,7 @@ class ErrorInfo(BaseModel):
     code: str
     message: str
     details: list[ErrorDetail | dict[str, Any]]
+    details_omitted: int | None = None  # problems beyond the first few, counted but not listed
     order: dict[str, Any] | None = None  # a refused order, with its ledger row
 
 
@@ -143,7 +144,7 @@ class WorkflowStartedBody(BaseModel):
 # What any route that calls Minted may answer when Minted or the credentials fail.
 MINTED_ERRORS = {
     429: "Minted is rate limiting (Retry-After)",
-    502: "The partner's Minted credentials are refused",
+    502: "Minted refused the partner's credentials, or answered in a way this route does not expect",
     503: "Minted is unavailable (Retry-After)",
 }
 

@@ -30,7 +30,14 @@ class LegalDocuments:
         return documents
 
     def get(self, document_type: str) -> LegalDocument:
-        document: LegalDocument = self._cached(document_type, lambda: self._minted.legal_document(document_type))
+        def fetch() -> LegalDocument:
+            try:
+                return self._minted.legal_document(document_type)
+            except (minted_errors.MintedValidationError, minted_errors.MintedNotFoundError):
+                # How Minted refuses a type it lacks (contract section 8): only here does it mean "no such document".
+                raise NotFound("There is no legal document of this type.") from None
+
+        document: LegalDocument = self._cached(document_type, fetch)
         return document
 
     def _cached(self, key: str, fetch: Callable[[], Any]) -> Any:
@@ -41,8 +48,6 @@ class LegalDocuments:
             return hit[1]
         try:
             value = fetch()
-        except minted_errors.MintedValidationError:
-            raise NotFound("There is no legal document of this type.") from None
         except minted_errors.MintedError as exc:
             if hit is not None:
                 return hit[1]  # an old document beats none while Minted is down

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -127,7 +128,9 @@ class MintedClient:
         self._auth = DigestAuth(self._secret, algorithms=self.config.digest_algorithms)
         self._sleep = sleep
         self._clock = clock
-        self._deadline: float | None = None
+        # Per thread: the local gateway runs invocations on threads that share this client, and one
+        # invocation's budget must not lift or move another's (in Lambda there is one thread).
+        self._budget = threading.local()
         self._random = random.Random()  # noqa: S311 - jitter, not security
 
     def __repr__(self) -> str:
@@ -136,7 +139,12 @@ class MintedClient:
     # ------------------------------------------------------------------ time budget
     def set_time_budget(self, seconds: float | None) -> None:
         """Bound every later call (timeouts and retries) to ``seconds`` from now; None lifts it."""
-        self._deadline = None if seconds is None else self._clock() + seconds
+        self._budget.deadline = None if seconds is None else self._clock() + seconds
+
+    @property
+    def _deadline(self) -> float | None:
+        deadline: float | None = getattr(self._budget, "deadline", None)
+        return deadline
 
     @contextmanager
     def time_budget(self, seconds: float | None) -> Iterator[None]:
@@ -145,7 +153,7 @@ class MintedClient:
         try:
             yield
         finally:
-            self._deadline = previous
+            self._budget.deadline = previous
 
     # ------------------------------------------------------------------ prices
     def price_fix(self, request: PriceFixRequest) -> PriceFix:

@@ -7,13 +7,25 @@ schema calls required, so an order needs only an identity and a status, and the 
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from minted_gateway import jsonutil
 
 # Minted's local time. Turkey has kept a fixed +03:00 since 2016, so a fixed offset is exact and
 # needs no tz database (the Lambda image does not ship one).
@@ -105,6 +117,22 @@ class Currency(StrEnum):
 
 class MintedModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _bounded_decimal_text(cls, value: Any, info: ValidationInfo) -> Any:
+        """A number Minted writes as text is bounded as jsonutil bounds a JSON number, before pydantic
+        reads it: "1e-999999999" as a price would otherwise reach the quote's arithmetic."""
+        if isinstance(value, str) and info.field_name is not None and _holds_decimal(cls, info.field_name):
+            return jsonutil.parse_decimal(value)
+        return value
+
+
+@functools.cache
+def _holds_decimal(model: type[BaseModel], field_name: str) -> bool:
+    field = model.model_fields.get(field_name)
+    annotation = field.annotation if field is not None else None
+    return annotation is Decimal or Decimal in get_args(annotation)
 
 
 # ---------------------------------------------------------------- Price Fix (section 3)

@@ -7,7 +7,6 @@ are rewritten to our names before validation, so both spellings make the same or
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -21,6 +20,7 @@ from minted_gateway.minted.models import (
     OrderLine,
 )
 from minted_gateway.validation import (
+    EACH_SKU_ONCE,
     SKUS_FOR_SALE,
     Birthdate,
     Email,
@@ -35,14 +35,31 @@ from minted_gateway.validation import (
 _PRODUCT_IDS_FOR_SALE = [PRODUCT_ID_BY_SKU[sku] for sku in SKUS_FOR_SALE]
 
 
-def _documented(properties: dict[str, Any], *, required_one_of: tuple[str, str] | None = None) -> Any:
-    """OpenAPI for Minted's spellings, which the validators below rewrite before the fields see them."""
+def _documented(
+    properties: dict[str, Any],
+    *,
+    required_one_of: tuple[str, str] | None = None,
+    same: tuple[str, str, Any] | None = None,
+) -> Any:
+    """OpenAPI for Minted's spellings, which the validators below rewrite before the fields see them.
+
+    ``same`` names two spellings of one value and their agreeing pairs: given both, they must agree.
+    Written as "not" rules, which code generators pass over (anyOf or oneOf would untype the model).
+    """
+    refused: list[dict[str, Any]] = []
+    if required_one_of:
+        refused.append({"not": {"anyOf": [{"required": [name]} for name in required_one_of]}})
+    if same:
+        ours, minted, pairs = same
+        agreeing = [{"properties": {ours: {"const": a}, minted: {"const": b}}} for a, b in pairs]
+        refused.append({"required": [ours, minted], "not": {"anyOf": agreeing}})
 
     def extend(schema: dict[str, Any]) -> None:
         schema.setdefault("properties", {}).update(properties)
         if required_one_of:
             schema["required"] = [name for name in schema.get("required", []) if name not in required_one_of]
-            schema["anyOf"] = [{"required": [name]} for name in required_one_of]
+        if refused:
+            schema["not"] = {"anyOf": refused}
 
     return extend
 
@@ -55,11 +72,12 @@ class ItemIn(BaseModel):
             {"product_id": {"type": "integer", "enum": _PRODUCT_IDS_FOR_SALE,
                             "description": "Minted's id in place of sku: 3000001 GAU, 3000002 GAG, 3000090 GPT"}},
             required_one_of=("sku", "product_id"),
+            same=("sku", "product_id", [(sku, PRODUCT_ID_BY_SKU[sku]) for sku in SKUS_FOR_SALE]),
         ),
     )  # fmt: skip
 
     sku: Literal["GAU", "GAG", "GPT"] = Field(description="GAU gold, GAG silver, GPT platinum")
-    amount: Grams = Field(description="grams, more than 0, at most 3 decimals", examples=[Decimal("1.5")])
+    amount: Grams = Field(description="grams, more than 0, at most 3 decimals")
 
     @model_validator(mode="before")
     @classmethod
@@ -84,7 +102,12 @@ class CustomerIn(BaseModel):
         frozen=True,
         hide_input_in_errors=True,
         json_schema_extra=_documented(
-            {"fullname": {"type": "string", "maxLength": 200, "description": "accepted and not sent on"}}
+            {
+                "fullname": {
+                    "anyOf": [{"type": "string", "maxLength": 200}, {"type": "null"}],
+                    "description": "accepted and not sent on",
+                }
+            }
         ),
     )
 
@@ -147,14 +170,15 @@ class OrderRequest(BaseModel):
         hide_input_in_errors=True,
         json_schema_extra=_documented(
             {"currency_code": {"type": "string", "enum": [c.value for c in Currency],
-                               "description": "Minted's name for currency; either may be given"}}
+                               "description": "Minted's name for currency; either may be given"}},
+            same=("currency", "currency_code", [(c.value, c.value) for c in Currency]),
         ),
     )  # fmt: skip
 
     external_id: ExternalId = Field(description="the partner's unique order id (1-64 of A-Z a-z 0-9 . _ -)")
     price_token: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{32}$", description="from POST /quotes")]
     currency: Currency | None = Field(default=None, description="must match the quote's currency when given")
-    items: Annotated[list[ItemIn], Field(min_length=1, max_length=len(SKUS_FOR_SALE))]
+    items: Annotated[list[ItemIn], Field(min_length=1, max_length=len(SKUS_FOR_SALE), json_schema_extra=EACH_SKU_ONCE)]
     customer: CustomerIn | None = Field(default=None, description="absent: the order goes to the partner's wallet")
 
     @model_validator(mode="before")

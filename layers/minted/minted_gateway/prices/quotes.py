@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Literal, Protocol
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from minted_gateway.errors import InvalidInput, PriceGuardExceeded, from_minted
+from minted_gateway.errors import InvalidInput, PriceGuardExceeded, UpstreamUnexpected, from_minted
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import Currency, PriceFix, PriceFixRequest
 from minted_gateway.orders.requests import ItemIn
@@ -19,16 +19,56 @@ from minted_gateway.validation import ExternalId, Money
 CENT = Decimal("0.01")
 
 
+def _never_null(schema: dict[str, Any]) -> None:
+    """The document leaves ``null`` out of a field that may only be left out (_absent_not_null refuses it)."""
+    options = [option for option in schema.pop("anyOf", []) if option.get("type") != "null"]
+    schema.pop("default", None)
+    if len(options) == 1:
+        schema.update(options[0])
+    elif options:
+        schema["anyOf"] = options
+
+
 class QuoteRequest(BaseModel):
     """Amount mode: ``items`` (grams per metal). Total mode: ``total`` money to spend on one ``sku``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        # The document says what _one_mode enforces: not both modes, and not neither complete mode.
+        # (Written with "not" rather than oneOf, which code generators turn into an untyped body.)
+        json_schema_extra={
+            "not": {
+                "anyOf": [
+                    {"required": ["items", "total"]},
+                    {
+                        "not": {
+                            "anyOf": [{"required": ["items"]}, {"required": ["total", "sku", "customer_external_id"]}]
+                        }
+                    },
+                ]
+            }
+        },
+    )
 
     currency: Currency = Currency.TRY
-    items: Annotated[list[ItemIn], Field(min_length=1, max_length=3)] | None = None
-    total: Money | None = None
-    sku: Literal["GAU", "GAG", "GPT"] | None = Field(default=None, description="total mode: the metal to buy")
-    customer_external_id: ExternalId | None = Field(default=None, description="required by Minted in total mode")
+    items: Annotated[list[ItemIn], Field(min_length=1, max_length=3)] | None = Field(
+        default=None, json_schema_extra=_never_null
+    )
+    total: Money | None = Field(default=None, json_schema_extra=_never_null)
+    sku: Literal["GAU", "GAG", "GPT"] | None = Field(
+        default=None, description="total mode: the metal to buy", json_schema_extra=_never_null
+    )
+    customer_external_id: ExternalId | None = Field(
+        default=None, description="required by Minted in total mode", json_schema_extra=_never_null
+    )
+
+    @field_validator("items", "total", "sku", "customer_external_id", mode="before")
+    @classmethod
+    def _absent_not_null(cls, value: object) -> object:
+        if value is None:  # runs only for a value that was sent: a default is not validated
+            raise ValueError("leave the field out instead of sending null")
+        return value
 
     @model_validator(mode="after")
     def _one_mode(self) -> QuoteRequest:
@@ -110,7 +150,10 @@ class CreateQuote:
                 raise InvalidInput(
                     "Minted did not price this metal.", details=[{"field": "sku", "message": "not priced"}]
                 )
-            line_total = (amount * price.buy_price).quantize(CENT, rounding=ROUND_HALF_UP)
+            try:
+                line_total = (amount * price.buy_price).quantize(CENT, rounding=ROUND_HALF_UP)
+            except InvalidOperation:  # more digits than money has: Minted's answer is wrong, not the request
+                raise UpstreamUnexpected("Minted quoted a price no order can be written with.") from None
             lines.append(QuoteLine(sku=price.sku, amount=amount, unit_price=price.buy_price, line_total=line_total))
         seconds = max(0, math.floor(fix.expires_at.timestamp() - self._clock()))
         return Quote(

@@ -1,0 +1,74 @@
+"""Numbers no money or gram field can take are refused where they enter, before any arithmetic:
+Minted's answers (its JSON, and numbers it writes as text), and JSON read anywhere through jsonutil."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from minted_gateway import jsonutil
+from minted_gateway.errors import UpstreamUnexpected
+from minted_gateway.minted.models import FixedPrice, OrderResult, PriceFix, PriceFixRequest
+from minted_gateway.prices.quotes import CreateQuote, QuoteRequest
+
+EXTREMES = ["1e-999999999", "1e-1000027", "5.6e307", "9" * 5000, "-" + "9" * 4301]
+
+
+@pytest.mark.parametrize("literal", EXTREMES)
+def test_jsonutil_names_the_path_of_an_extreme_number_and_converts_nothing(literal: str) -> None:
+    with pytest.raises(jsonutil.UnsafeJSONValue) as refused:
+        jsonutil.loads('{"data": {"prices": [{"buy_price": ' + literal + "}]}}")
+    assert refused.value.problems == [("data.prices.0.buy_price", jsonutil.NUMBER_RULE)]
+
+
+@pytest.mark.parametrize("text", ["[NaN]", "[-Infinity]", '{"a": "\\udc00"}', '{"\\ud800": 1}'])
+def test_jsonutil_refuses_what_json_does_not_allow_or_cannot_be_written_back(text: str) -> None:
+    with pytest.raises(jsonutil.UnsafeJSONValue):
+        jsonutil.loads(text)
+
+
+def test_jsonutil_keeps_ordinary_numbers_exact_and_pairs_surrogates_into_one_character() -> None:
+    parsed = jsonutil.loads('{"a": 0.1, "b": 12, "c": 1e3, "d": "\\ud83d\\ude00"}')
+    assert parsed == {"a": Decimal("0.1"), "b": 12, "c": Decimal("1E+3"), "d": "\U0001f600"}
+
+
+@pytest.mark.parametrize("literal", ["1e-999999999", "5.6e307", "9" * 5000, "NaN"])
+def test_a_number_minted_writes_as_text_is_bounded_too(literal: str) -> None:
+    price = {"product_id": 3000001, "sku": "GAU", "spot_price": "1", "buy_price": literal, "sell_price": "1"}
+    with pytest.raises(ValidationError) as refused:
+        FixedPrice.model_validate(price)
+    assert [error["loc"] for error in refused.value.errors()] == [("buy_price",)]
+    assert FixedPrice.model_validate({**price, "buy_price": "2889.71"}).buy_price == Decimal("2889.71")
+
+
+def test_minted_answers_from_the_published_examples_still_read() -> None:
+    body = {"order_code": ["9YMEK5RB"], "guid": ["71E174B7-C7AD-47FB-836E-3895FF41D4F5"], "price": "559.4",
+            "tax": 0, "total": 559.4, "order_at": "2023-05-31 03:16:45", "orders": []}  # fmt: skip
+    result = OrderResult.model_validate(jsonutil.loads(json.dumps(body)))
+    assert result.price == Decimal("559.4") and result.total == Decimal("559.4")
+
+
+class _Minted:
+    """A Price Fix answer as Minted might send it: within the JSON bounds, beyond any real price."""
+
+    def price_fix(self, request: PriceFixRequest) -> PriceFix:
+        price = {"product_id": 3000001, "sku": "GAU", "spot_price": "1e30", "buy_price": "1e30", "sell_price": "1"}
+        return PriceFix.model_validate(
+            {"token": "T" * 32, "expires_at": "2026-01-01T00:00:00+03:00", "expire_ttl": 239, "prices": [price]}
+        )
+
+
+def test_a_price_beyond_what_money_can_hold_is_minteds_fault_not_a_crash() -> None:
+    quote = CreateQuote(_Minted(), clock=lambda: 0.0)
+    request = QuoteRequest.model_validate({"items": [{"sku": "GAU", "amount": Decimal("1.5")}]})
+    with pytest.raises(UpstreamUnexpected):
+        quote(request)
+
+
+def test_finding_the_path_of_a_bad_value_deep_in_nesting_does_not_overflow() -> None:
+    with pytest.raises(jsonutil.UnsafeJSONValue) as refused:
+        jsonutil.loads('{"a": ' + "[" * 900 + "NaN" + "]" * 900 + "}")
+    assert refused.value.problems == [("a" + ".0" * 900, jsonutil.NUMBER_RULE)]
