@@ -18,6 +18,9 @@ from minted_gateway.errors import GatewayError, InvalidInput, UnsupportedMediaTy
 
 logger = logging.getLogger(__name__)
 REPLAY_HEADER = "Idempotent-Replayed"
+REQUEST_ID_HEADER = "X-Request-Id"
+# Powertools would parse these into a dict and the schema would refuse it field by field; a JSON API refuses them.
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
@@ -28,6 +31,38 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 def error_response(error: GatewayError) -> Response[str]:
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
     return json_response(error.status, error.body(), headers)
+
+
+def http_request_id(event: dict[str, Any], context: Any) -> str:
+    """API Gateway's id for the request (Lambda's own when there is none): callers quote it to support."""
+    request_id = (event.get("requestContext") or {}).get("requestId") or getattr(context, "aws_request_id", "")
+    return str(request_id)
+
+
+def refuse_form_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A form-encoded body (``curl -d`` without a Content-Type) is a 415, like any body that is not JSON."""
+    content_type = str((event.get("headers") or {}).get("content-type", "")).strip().lower()
+    if not event.get("body") or not content_type.startswith(_FORM_TYPES):
+        return None
+    error = UnsupportedMediaType(
+        "Send the body as application/json.", details=[{"field": "content-type", "message": "not JSON"}]
+    )
+    return {"statusCode": error.status, "headers": {"Content-Type": "application/json"},
+            "body": jsonutil.dumps(error.body()), "isBase64Encoded": False}  # fmt: skip
+
+
+def with_request_id(result: dict[str, Any], request_id: str) -> dict[str, Any]:
+    """Every answer carries the request id as a header; an error body carries it as ``error.request_id``."""
+    result["headers"] = {**(result.get("headers") or {}), REQUEST_ID_HEADER: request_id}
+    if int(result.get("statusCode", 200)) >= 400 and result.get("body") and not result.get("isBase64Encoded"):
+        try:
+            body = jsonutil.loads(result["body"])
+        except ValueError:
+            return result
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            body["error"]["request_id"] = request_id
+            result["body"] = jsonutil.dumps(body)
+    return result
 
 
 def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Literal, Protocol
@@ -85,9 +83,8 @@ class Quote:
 
 
 class CreateQuote:
-    def __init__(self, minted: MintedPriceFix, *, clock: Callable[[], float]) -> None:
+    def __init__(self, minted: MintedPriceFix) -> None:
         self._minted = minted
-        self._clock = clock
 
     def __call__(self, request: QuoteRequest) -> Quote:
         fix_request = PriceFixRequest(
@@ -112,7 +109,8 @@ class CreateQuote:
                 )
             line_total = (amount * price.buy_price).quantize(CENT, rounding=ROUND_HALF_UP)
             lines.append(QuoteLine(sku=price.sku, amount=amount, unit_price=price.buy_price, line_total=line_total))
-        seconds = max(0, math.floor(fix.expires_at.timestamp() - self._clock()))
+        # Minted's own count, not expires_at against our clock: the two clocks need not agree.
+        seconds = max(0, fix.expire_ttl)
         return Quote(
             price_token=fix.token,
             expires_at=fix.expires_at.isoformat(),
