@@ -147,7 +147,7 @@ def banner(stack: DevStack) -> list[str]:
         f"moto_server      {stack.aws_url}  (tables {', '.join(stack.tables)}; secrets {', '.join(stack.secrets)})",
         f"Buy workflow     {stack.workflow_arn}  (POST /orders/workflow starts it; make workflow ID=... follows it)",
         "Price schedule   the prices function refreshes the cache as the template's schedule says",
-        "Everything lives in memory: Ctrl-C stops the stack and forgets every order, quote and price.",
+        "Everything lives in memory: stopping the stack forgets every order, quote and price.",
     ]
 
 
@@ -159,6 +159,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the gateway writes its own access log line
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials ..." on every client
     stack = DevStack(
         moto_port=args.moto_port,
         sandbox_port=args.sandbox_port,
