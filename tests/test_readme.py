@@ -86,9 +86,10 @@ class MakeDev:
         return f"http://127.0.0.1:{self.ports[name]}"
 
     def stop(self) -> None:
-        # The process group we started (make and its python): Ctrl-C, as a reader stops it.
+        # The process group we started (make and its python). SIGTERM, which make dev handles like
+        # Ctrl-C: SIGINT is ignored by processes started in the background of a non-interactive shell.
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGINT)
+            os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
