@@ -54,6 +54,13 @@ def test_the_openapi_document_is_ready_for_client_generators(api: Api) -> None:
     text = api.get("/openapi.json").text
     orphans = [name for name in document["components"]["schemas"] if f'"#/components/schemas/{name}"' not in text]
     assert not orphans
+    error_shapes = {
+        answer["content"]["application/json"]["schema"]["$ref"]
+        for op in operations
+        for status, answer in op["responses"].items()
+        if int(status) >= 400
+    }
+    assert error_shapes == {"#/components/schemas/ErrorBody"}  # every error is documented in the envelope it has
 
 
 def test_prices_say_which_products_can_be_bought(api: Api) -> None:
