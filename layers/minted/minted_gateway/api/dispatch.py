@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from pydantic import ValidationError
 
-from minted_gateway.api.http import http_request_id, refuse_form_body, validation_details, with_request_id
+from minted_gateway.api.http import http_request_id, validation_details, with_request_id
 from minted_gateway.errors import InvalidInput
 
 Task = Callable[[dict[str, Any]], Any]
@@ -32,8 +32,7 @@ def is_schedule_event(event: Mapping[str, Any]) -> bool:
 
 def dispatch(event: Mapping[str, Any], context: Any, app: APIGatewayHttpResolver, tasks: Mapping[str, Task]) -> Any:
     if is_http_event(event):
-        result = refuse_form_body(dict(event)) or app.resolve(dict(event), context)
-        return with_request_id(result, http_request_id(dict(event), context))
+        return with_request_id(app.resolve(dict(event), context), http_request_id(dict(event), context))
     action = SCHEDULE_ACTION if is_schedule_event(event) else event.get("action")
     task = tasks.get(str(action))
     if task is None:

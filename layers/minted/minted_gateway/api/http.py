@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Metrics
@@ -80,13 +81,30 @@ def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return details
 
 
-def new_resolver(metrics: Metrics | None = None) -> APIGatewayHttpResolver:
-    """The resolver every function uses; refused requests are counted as ``RequestsRefused`` by status class."""
-    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=jsonutil.loads)
+class JsonApiResolver(APIGatewayHttpResolver):
+    """Powertools' resolver for a JSON-only API: a form body is refused before routing, and counted."""
 
-    def refused(status: int) -> None:
-        if metrics is not None:
-            metrics.add_metric(name=f"RequestsRefused{status // 100}xx", unit=MetricUnit.Count, value=1)
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        super().__init__(enable_validation=True, json_body_deserializer=jsonutil.loads)
+        self._metrics = metrics
+
+    def refused(self, status: int) -> None:
+        """Refused requests are counted as ``RequestsRefused`` by status class."""
+        if self._metrics is not None:
+            self._metrics.add_metric(name=f"RequestsRefused{status // 100}xx", unit=MetricUnit.Count, value=1)
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        refusal = refuse_form_body(dict(event))
+        if refusal is not None:
+            self.refused(int(refusal["statusCode"]))
+            return refusal
+        return super().resolve(event, context)
+
+
+def new_resolver(metrics: Metrics | None = None) -> JsonApiResolver:
+    """The resolver every function uses, with the one mapping from errors to answers."""
+    app = JsonApiResolver(metrics)
+    refused = app.refused
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[str]:
