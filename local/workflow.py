@@ -70,15 +70,15 @@ def follow(external_id: str, *, wait: float, endpoint: str) -> int:
         execution = describe(client, external_id, wait=wait)
         print("\n".join(steps(client, external_id)))
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist":
-            raise
-        print(
-            f"{external_id}: no buy workflow was started for this external_id (POST /orders/workflow starts one)",
-            file=sys.stderr,
-        )
+        error = exc.response.get("Error", {})
+        if error.get("Code") == "ExecutionDoesNotExist":
+            message = "no buy workflow was started for this external_id (POST /orders/workflow starts one)"
+        else:
+            message = f"Step Functions refused the lookup: {error.get('Code')} {error.get('Message', '')}".rstrip()
+        print(f"{external_id}: {message}", file=sys.stderr)
         return NOT_FOUND
-    error = f" ({execution['error']})" if execution.get("error") else ""
-    print(f"{external_id}: {execution['status']}{error}")
+    failure = f" ({execution['error']})" if execution.get("error") else ""
+    print(f"{external_id}: {execution['status']}{failure}")
     return 0 if execution["status"] == "SUCCEEDED" else 1
 
 
@@ -90,7 +90,7 @@ def main() -> None:
     endpoint = aws_endpoint()
     try:
         code = follow(args.external_id, wait=args.wait, endpoint=endpoint)
-    except (BotoCoreError, ClientError) as exc:
+    except BotoCoreError as exc:
         print(
             f"no make dev stack answers at {endpoint} ({type(exc).__name__}); start one with make dev", file=sys.stderr
         )
