@@ -224,7 +224,13 @@ class LocalGateway:
         """One document from every function's resolver (each function documents its routes)."""
         document: dict[str, Any] = {
             "openapi": "3.1.0",
-            "info": {"title": "Minted Connect partner gateway", "version": "1.0"},
+            "info": {
+                "title": "Minted Connect partner gateway",
+                "version": "1.0",
+                "description": "Prices, quotes and exactly-once buys of digital gold, silver and platinum through "
+                "Minted Connect. A deployed stage takes a JWT or an IAM SigV4 signature (AuthMode); this local "
+                'stage runs no authorizer. Every answer carries X-Request-Id; errors are {"error": {...}}.',
+            },
             "servers": [{"url": server_url}],
             "paths": {},
             "components": {"schemas": {}},
