@@ -27,7 +27,7 @@ import requests
 
 from local.stackfile import STACK_FILE_VARIABLE
 from tests import readme_walkthroughs as readme
-from tests.stack import free_port
+from tests.stack import customer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 README = readme.parse()
@@ -185,3 +185,25 @@ def test_the_comparison_is_strict_on_structure_and_stable_values_and_tolerant_of
     assert readme.http_differences(http, http.replace("201 Created", "201 CREATED"), frozenset()) == []
     assert readme.http_differences(http, http.replace("201", "200"), frozenset())
     assert readme.http_differences(http, http.replace("/orders/x", "/orders/y"), frozenset())
+
+
+@pytest.mark.timeout(300)
+def test_the_make_dev_console_logs_each_request_once_and_no_personal_data(make_dev: MakeDev) -> None:
+    """An access-log line per request (method, path, status, ms, id), and a B2B2C buyer's identity
+    number, email and phone in none of the console's lines."""
+    api = make_dev.url("gateway")
+    quote = requests.post(api + "/quotes", json={"items": [{"sku": "GAG", "amount": 2}]}, timeout=30).json()
+    person = customer("cust-console", email="console.buyer@example.com", phone="+905551234567")
+    body = {"external_id": "console-order", "price_token": quote["price_token"], "items": [{"sku": "GAG", "amount": 2}],
+            "customer": person}  # fmt: skip
+    response = requests.post(api + "/orders", json=body, timeout=30)
+    assert response.status_code == 201, response.text
+    request_id = response.headers["X-Request-Id"]
+    deadline = time.monotonic() + 30  # the console is read by another thread: wait for the line, within a bound
+    while not any(logged.endswith(request_id) for logged in make_dev.lines):
+        assert time.monotonic() < deadline, "\n".join(make_dev.lines[-50:])
+        time.sleep(0.1)
+    console = "\n".join(make_dev.lines)
+    assert re.search(r"^POST /orders 201 \d+ ms [0-9a-f-]{36}$", console, re.MULTILINE)
+    for secret in (person["identity_number"], person["email"], person["phone"], person["phone"].lstrip("+")):
+        assert secret not in console
