@@ -17,36 +17,55 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
 SANDBOX_PORT ?= 8080
+GATEWAY_PORT ?= 3000
+MOTO_PORT ?= 5000
+# Progress on a first run, which installs for a minute or two: one line per step.
+say = @printf '\033[1m==> %s\033[0m\n' $(1)
 
-.PHONY: help venv test lint build bench dev sandbox workflow lock clean
+.PHONY: help venv test lint build bench dev sandbox workflow api-docs lock clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@echo "Minted Connect partner gateway: a partner API (prices, quotes, orders, the buy workflow, legal)"
+	@echo "in front of Minted Connect. Targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@echo "make dev serves:"
+	@echo "  partner API     http://127.0.0.1:$(GATEWAY_PORT)  GET /prices, POST /quotes, POST /orders, GET /orders/{external_id},"
+	@echo "                  POST /orders/workflow, GET /legal, GET /legal/{document_type}; /openapi.json, /swagger"
+	@echo "  Minted sandbox  http://127.0.0.1:$(SANDBOX_PORT)  Digest user partner / sandbox-password; control API /_sandbox/"
+	@echo "  moto_server     http://127.0.0.1:$(MOTO_PORT)  tables OrdersTable, PricesTable; secrets PartnerSecret (Minted"
+	@echo "                  credentials) and LedgerKeySecret (the ledger's HMAC key for identity numbers)"
+	@echo "Ports: GATEWAY_PORT, SANDBOX_PORT, MOTO_PORT (make dev records them in .dev/stack.json for make workflow)."
 
 $(BIN)/.installed: requirements/dev.txt layers/minted/requirements.txt
 	@if [ -z "$(PYTHON313)" ]; then \
 	  echo "NOTE: no Python 3.13 found (the Lambda runtime's version); using $(BASE_PYTHON)." >&2; \
 	  echo "      Tests run, but 'make build' needs python3.13 on PATH." >&2; fi
+	$(call say,"Python: creating the virtual environment $(VENV) (first run only)")
 	test -x $(BIN)/python || $(BASE_PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(call say,"Python: installing the pinned requirements/dev.txt (about two minutes on a first run)")
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
 	touch $@
+	$(call say,"Python: ready")
 
 venv: $(BIN)/.installed ## create the virtual environment from the pinned requirements
 
 # checkov has pins of its own that clash with cfn-lint's, so it lives in a venv of its own.
 CHECKOV_VENV := .venv-checkov
 $(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	$(call say,"checkov: installing it in a virtual environment of its own (first run only)")
 	test -x $(CHECKOV_VENV)/bin/python || $(BASE_PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/checkov.txt
 	touch $@
 
-# Node tools for lint (asl-validator), pinned by package-lock.json.
+# npm packages, pinned by package-lock.json: asl-validator (lint), dynalite (tests), swagger-ui-dist (/swagger).
 node_modules/.installed: package.json package-lock.json
+	$(call say,"npm: installing the pinned packages of package-lock.json (npm ci)")
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 test: venv node_modules/.installed ## run every test
+	$(call say,"pytest: every test; servers start on free loopback ports (about 5 minutes)")
 	$(BIN)/python -m pytest
 
 lint: venv node_modules/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, cfn-lint, sam validate, asl-validator, checkov
@@ -66,15 +85,19 @@ build: venv ## sam build of everything in the template (arm64)
 sandbox: venv ## run the Minted sandbox alone (SANDBOX_PORT=8080)
 	PYTHONPATH=layers/minted:. $(BIN)/python -m local.minted_sandbox --port $(SANDBOX_PORT)
 
-dev: venv ## the local stack: Minted sandbox and moto_server with the template's tables and secret
+dev: venv node_modules/.installed ## the partner API, the Minted sandbox and moto_server, in memory (ports below)
+	$(call say,"make dev: starting the local stack")
 	PYTHONPATH=layers/minted:. $(BIN)/python -m local.devstack
 
 bench: venv build ## cold init, warm overhead, round trips and sizes, beside their baselines: docs/performance.md
 	PYTHONPATH=layers/minted:. $(BIN)/python -m bench.run
 
-workflow: venv ## follow a local buy workflow to its end: make workflow ID=<external_id>
+workflow: venv ## follow a buy workflow on the running make dev to its end: make workflow ID=<external_id>
 	@test -n "$(ID)" || { echo "usage: make workflow ID=<external_id>" >&2; exit 2; }
-	PYTHONPATH=layers/minted:. $(BIN)/python -m local.workflow $(ID)
+	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.workflow '$(ID)'
+
+api-docs: venv ## rewrite docs/api.md's route table from the OpenAPI document
+	PYTHONPATH=layers/minted:. $(BIN)/python -m local.api_docs --write
 
 lock: ## re-pin requirements/dev.txt from requirements/dev.in in a scratch venv
 	rm -rf .lock-venv && $(BASE_PYTHON) -m venv .lock-venv

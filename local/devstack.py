@@ -15,16 +15,19 @@ import os
 import secrets
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import requests
 from moto.server import ThreadedMotoServer
 
+from local import stackfile
 from local.gateway import GatewayServer, LocalGateway
 from local.minted_sandbox.server import SandboxServer
 from local.minted_sandbox.state import SandboxSettings
 from local.scheduler import LocalScheduler, schedules_of
+from local.stackfile import REGION, STACK_NAME
 from local.stepfunctions import (
     MOTO_CONFIG,
     MOTO_DEFAULT_CONFIG,
@@ -35,8 +38,6 @@ from local.stepfunctions import (
 )
 from local.template import create_secrets, create_tables, function_environment, functions_of, load_template
 
-REGION = "eu-central-1"
-STACK_NAME = "minted-gateway-local"
 # What Lambda or the template would set, and what only makes sense locally.
 LOCAL_RUNTIME_ENV = {
     "AWS_DEFAULT_REGION": REGION,
@@ -50,7 +51,8 @@ LOCAL_RUNTIME_ENV = {
 class DevStack:
     def __init__(self, *, host: str = "127.0.0.1", moto_port: int = 5000, sandbox_port: int = 8080,
                  gateway_port: int | None = 3000, schedule: bool = False,
-                 extra_env: dict[str, str] | None = None) -> None:  # fmt: skip
+                 extra_env: dict[str, str] | None = None,
+                 progress: Callable[[str], None] | None = None) -> None:  # fmt: skip
         self.settings = SandboxSettings()
         self.sandbox = SandboxServer(self.settings, host=host, port=sandbox_port)
         self.moto = ThreadedMotoServer(ip_address=host, port=moto_port, verbose=False)
@@ -64,10 +66,14 @@ class DevStack:
         self._routing: Any = None
         self._moto_port = moto_port
         self._extra_env = extra_env or {}
+        self._progress = progress or (lambda _step: None)
 
     def start(self) -> DevStack:
+        self._progress(f"starting moto_server (local AWS) on {self.aws_url}")
         self.moto.start()
+        self._progress(f"starting the Minted sandbox on {self.sandbox.url}")
         self.sandbox.start()
+        self._progress("creating the template's tables and secrets in moto_server")
         template = load_template()
         self.tables = create_tables(self._client("dynamodb"), template)
         partner = {"username": self.settings.username, "password": self.settings.password,
@@ -93,10 +99,12 @@ class DevStack:
         self.router = LambdaRouter(functions_of(template))
         self._routing = lambda_routed_to(self.router)
         self._routing.__enter__()
+        self._progress("deploying the buy workflow to moto's Step Functions")
         self.workflow_arn = deploy_workflow(self._client, STACK_NAME, template)
         # moto's interpreter calls Lambda at MOTO_PORT; the buy function starts the workflow by its ARN.
         self.env.update(BUY_WORKFLOW_ARN=self.workflow_arn, MOTO_PORT=str(self._moto_port))
         os.environ.update(self.env)
+        self._progress("starting the partner API (the template's routes, the real handlers in-process)")
         self.gateway = GatewayServer(LocalGateway(), host=self._host, port=self._gateway_port or 0)
         self.gateway.start()
         if self._schedule:
@@ -130,6 +138,19 @@ class DevStack:
         )
 
 
+def banner(stack: DevStack) -> list[str]:
+    """What ``make dev`` prints once it is up (the README shows the same lines)."""
+    assert stack.gateway is not None  # noqa: S101 - started with a port
+    return [
+        f"Partner API      {stack.gateway.url}  (OpenAPI /openapi.json, Swagger UI /swagger)",
+        f"Minted sandbox   {stack.sandbox.url}  (Digest user {stack.settings.username}; control API under /_sandbox/)",
+        f"moto_server      {stack.aws_url}  (tables {', '.join(stack.tables)}; secrets {', '.join(stack.secrets)})",
+        f"Buy workflow     {stack.workflow_arn}  (POST /orders/workflow starts it; make workflow ID=... follows it)",
+        "Price schedule   the prices function refreshes the cache as the template's schedule says",
+        "Everything lives in memory: stopping the stack forgets every order, quote and price.",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make dev", description=__doc__)
     parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", "3000")))
@@ -137,19 +158,26 @@ def main() -> None:
     parser.add_argument("--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8080")))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request from three servers is noise
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the gateway writes its own access log line
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials ..." on every client
     stack = DevStack(
-        moto_port=args.moto_port, sandbox_port=args.sandbox_port, gateway_port=args.gateway_port, schedule=True
+        moto_port=args.moto_port,
+        sandbox_port=args.sandbox_port,
+        gateway_port=args.gateway_port,
+        schedule=True,
+        progress=lambda step: print(f"make dev: {step}", flush=True),
     ).start()
     assert stack.gateway is not None  # noqa: S101 - started with a port
-    print(f"Partner API      {stack.gateway.url}  (OpenAPI /openapi.json, Swagger UI /swagger)")
-    print(
-        f"Minted sandbox   {stack.sandbox.url}  (Digest user {stack.settings.username}; control API under /_sandbox/)"
+    stackfile.write(
+        stackfile.StackAddresses(
+            gateway_url=stack.gateway.url,
+            sandbox_url=stack.sandbox.url,
+            aws_url=stack.aws_url,
+            workflow_arn=stack.workflow_arn,
+            pid=os.getpid(),
+        )
     )
-    print(f"moto_server      {stack.aws_url}  (tables {', '.join(stack.tables)}; secrets {', '.join(stack.secrets)})")
-    print(f"Buy workflow     {stack.workflow_arn}  (moto's Step Functions; POST /orders/workflow starts it)")
-    print("Price schedule   the prices function refreshes the cache as the template's schedule says")
-    print("Ctrl-C stops the stack.", flush=True)
+    print("\n".join(["", *banner(stack), "Ctrl-C stops the stack."]), flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
@@ -157,6 +185,7 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        stackfile.remove(os.getpid())
         stack.stop()
 
 

@@ -3,7 +3,12 @@
 Each request becomes the API Gateway payload v2 event (the shape ``sam local generate-event
 apigateway http-api-proxy`` produces) and goes to the real handler, imported in-process from its
 CodeUri. It also serves the merged OpenAPI document at /openapi.json and Swagger UI at /swagger,
-which exist only on this local stage: the deployed API has no such routes.
+which exist only on this local stage: the deployed API has no such routes. Swagger UI's files come
+from the pinned npm package swagger-ui-dist (``npm ci``), so the page loads nothing from outside.
+
+Like API Gateway, it gives every request an id (``requestContext.requestId``); every answer carries
+it as ``X-Request-Id``, and the gateway's own refusals (no route, body too large, a crashed
+handler) use the API's error envelope. Each request is one access-log line.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from urllib.parse import parse_qsl, unquote
 
 from werkzeug.wrappers import Request, Response
 
+from local.openapi_document import finish_document
 from local.serving import BackgroundServer
 from local.template import TEMPLATE, FunctionSpec, functions_of, load_template, resources_of_type
 
@@ -32,6 +38,14 @@ logger = logging.getLogger(__name__)
 ROOT = TEMPLATE.parent
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 LOCAL_CLAIMS = {"sub": "local-developer", "iss": "local", "aud": "minted-gateway"}
+REQUEST_ID_HEADER = "X-Request-Id"
+SWAGGER_ASSETS = ROOT / "node_modules" / "swagger-ui-dist"
+SWAGGER_FILES = {  # what the page needs from the package, and nothing else is served from it
+    "swagger-ui.css": "text/css",
+    "swagger-ui-bundle.js": "application/javascript",
+    "favicon-32x32.png": "image/png",
+    "favicon-16x16.png": "image/png",
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,7 @@ class Route:
     method: str
     path: str  # OpenAPI form: /orders/{external_id}
     function: FunctionSpec
+    operation_id: str | None = None  # the template's name for it, which clients generated from the OpenAPI use
 
     @property
     def route_key(self) -> str:
@@ -69,7 +84,7 @@ def routes_from_template(template: dict[str, Any] | None = None) -> list[Route]:
             uri = operation["x-amazon-apigateway-integration"]["uri"]
             text = uri["Fn::Sub"] if isinstance(uri, dict) else str(uri)
             function = re.search(r"\$\{(\w+)\.Arn\}", text).group(1)  # type: ignore[union-attr]
-            routes.append(Route(method.upper(), path, functions[function]))
+            routes.append(Route(method.upper(), path, functions[function], operation.get("operationId")))
     return routes
 
 
@@ -122,7 +137,7 @@ class LocalContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def http_event(request: Request, route: Route, path_params: dict[str, str]) -> dict[str, Any]:
+def http_event(request: Request, route: Route, path_params: dict[str, str], request_id: str) -> dict[str, Any]:
     raw_uri = request.environ.get("RAW_URI") or request.full_path
     raw_path, _, raw_query = raw_uri.partition("?")
     body_bytes = request.get_data()
@@ -159,7 +174,7 @@ def http_event(request: Request, route: Route, path_params: dict[str, str]) -> d
                 "sourceIp": request.remote_addr or "127.0.0.1",
                 "userAgent": request.headers.get("User-Agent", ""),
             },
-            "requestId": str(uuid.uuid4()),
+            "requestId": request_id,
             "routeKey": route.route_key,
             "stage": "$default",
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
@@ -190,8 +205,10 @@ def to_response(result: Any) -> Response:
     return response
 
 
-def _gateway_error(status: int, message: str) -> Response:
-    return Response(json.dumps({"message": message}), status=status, content_type="application/json")
+def gateway_error(status: int, code: str, message: str, request_id: str) -> Response:
+    """The gateway's own refusals, in the same envelope the functions use."""
+    body = {"error": {"code": code, "message": message, "details": [], "request_id": request_id}}
+    return Response(json.dumps(body), status=status, content_type="application/json")
 
 
 class LocalGateway:
@@ -207,7 +224,13 @@ class LocalGateway:
         """One document from every function's resolver (each function documents its routes)."""
         document: dict[str, Any] = {
             "openapi": "3.1.0",
-            "info": {"title": "Minted Connect partner gateway", "version": "1.0"},
+            "info": {
+                "title": "Minted Connect partner gateway",
+                "version": "1.0",
+                "description": "Prices, quotes and exactly-once buys of digital gold, silver and platinum through "
+                "Minted Connect. A deployed stage takes a JWT or an IAM SigV4 signature (AuthMode); this local "
+                'stage runs no authorizer. Every answer carries X-Request-Id; errors are {"error": {...}}.',
+            },
             "servers": [{"url": server_url}],
             "paths": {},
             "components": {"schemas": {}},
@@ -222,41 +245,75 @@ class LocalGateway:
             schema = json.loads(module.app.get_openapi_json_schema(title="Minted Connect partner gateway"))
             document["paths"].update(schema.get("paths", {}))
             document["components"]["schemas"].update(schema.get("components", {}).get("schemas", {}))
-        return document
+        return finish_document(document, {(r.method.lower(), r.path): r.operation_id for r in self.routes})
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        return self.respond(request)(environ, start_response)
+        started = time.monotonic()
+        request_id = str(uuid.uuid4())
+        response = self.respond(request, request_id)
+        response.headers.setdefault(REQUEST_ID_HEADER, request_id)
+        # One line per request, as an access log: no query string, no body, no personal data.
+        logger.info(
+            "%s %s %s %.0f ms %s",
+            request.method,
+            request.path,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+            request_id,
+        )
+        return response(environ, start_response)
 
-    def respond(self, request: Request) -> Response:
-        if request.path == "/openapi.json" and request.method == "GET":
+    def respond(self, request: Request, request_id: str) -> Response:
+        if request.method == "GET" and request.path == "/openapi.json":
             return Response(json.dumps(self.openapi(request.host_url.rstrip("/"))), content_type="application/json")
-        if request.path == "/swagger" and request.method == "GET":
-            return Response(SWAGGER_HTML, content_type="text/html")
+        if request.method == "GET" and (request.path == "/swagger" or request.path.startswith("/swagger/")):
+            return swagger(request.path.removeprefix("/swagger").strip("/"), request_id)
         if (request.content_length or 0) > MAX_BODY_BYTES:
-            return _gateway_error(413, "Request Entity Too Large")
+            return gateway_error(413, "payload_too_large", "The body is larger than 10 MiB.", request_id)
         raw_path = (request.environ.get("RAW_URI") or request.path).split("?")[0]
         for route in self.routes:
             params = route.match(raw_path)
             if params is None or route.method != request.method:
                 continue
-            event = http_event(request, route, params)
+            event = http_event(request, route, params, request_id)
             try:
                 result = invoke(route.function, event)
             except Exception:
-                logger.exception("function %s failed", route.function.logical_id)
-                return _gateway_error(500, "Internal Server Error")
+                logger.exception("function %s failed (request %s)", route.function.logical_id, request_id)
+                return gateway_error(500, "internal_error", "Something went wrong on our side.", request_id)
             return to_response(result)
-        return _gateway_error(404, "Not Found")
+        # API Gateway's HTTP API answers an unknown route, or a known path with another method, with 404.
+        return gateway_error(404, "route_not_found", f"No route for {request.method} {request.path}.", request_id)
 
 
 SWAGGER_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Minted Connect partner gateway (local)</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
+<link rel="icon" type="image/png" href="/swagger/favicon-32x32.png">
+<link rel="stylesheet" href="/swagger/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
-<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
+<script src="/swagger/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", validatorUrl: null});</script>
 </body></html>"""
+# The browser may load nothing but this gateway's own files.
+SWAGGER_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
+)
+
+
+def swagger(asset: str, request_id: str) -> Response:
+    """Swagger UI's page and its files from the pinned swagger-ui-dist package."""
+    if not (SWAGGER_ASSETS / "swagger-ui-bundle.js").is_file():
+        message = "Swagger UI's files are not installed: run npm ci (make dev does)."
+        return gateway_error(503, "swagger_not_installed", message, request_id)
+    if not asset:
+        response = Response(SWAGGER_HTML, content_type="text/html; charset=utf-8")
+    elif asset in SWAGGER_FILES:
+        response = Response((SWAGGER_ASSETS / asset).read_bytes(), content_type=SWAGGER_FILES[asset])
+    else:
+        return gateway_error(404, "route_not_found", f"No route for GET /swagger/{asset}.", request_id)
+    response.headers["Content-Security-Policy"] = SWAGGER_POLICY
+    return response
 
 
 class GatewayServer(BackgroundServer):

@@ -1,7 +1,8 @@
-"""``python -m local.workflow <external_id>``: the local buy workflow's execution, step by step.
+"""``make workflow ID=<external_id>``: the local buy workflow's execution, step by step.
 
-Reads moto's Step Functions (the stack of ``make dev``); execution data is not printed, only
-states, errors and the final status, as the deployed workflow's logs would show them.
+Reads moto's Step Functions of the running ``make dev`` (its ports come from ``.dev/stack.json``);
+execution data is not printed, only states, errors and the final status, as the deployed workflow's
+logs would show them. A missing stack or an unknown id is one line and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -13,8 +14,13 @@ import time
 from typing import Any
 
 import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
-from local.devstack import REGION, STACK_NAME
+from local import stackfile
+from local.stackfile import REGION, STACK_NAME
+
+NOT_FOUND, NO_STACK = 1, 2
 
 
 def execution_arn(external_id: str) -> str:
@@ -33,7 +39,7 @@ def describe(client: Any, external_id: str, *, wait: float) -> dict[str, Any]:
 def steps(client: Any, external_id: str) -> list[str]:
     lines = []
     for event in client.get_execution_history(executionArn=execution_arn(external_id))["events"]:
-        if event["type"] == "TaskStateEntered" or event["type"].endswith("StateEntered"):
+        if event["type"].endswith("StateEntered"):
             lines.append(
                 f"  {event['type'].removesuffix('StateEntered').lower():8} {event['stateEnteredEventDetails']['name']}"
             )
@@ -43,26 +49,53 @@ def steps(client: Any, external_id: str) -> list[str]:
     return lines
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m local.workflow", description=__doc__)
-    parser.add_argument("external_id")
-    parser.add_argument("--wait", type=float, default=60, help="seconds to wait for the execution to end")
-    args = parser.parse_args()
-    endpoint = os.environ.get("AWS_ENDPOINT_URL", f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '5000')}")
+def aws_endpoint() -> str:
+    """The running stack's moto_server: as ``make dev`` recorded it, else MOTO_PORT (default 5000)."""
+    recorded = stackfile.read()
+    if recorded is not None:
+        return recorded.aws_url
+    return f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '5000')}"
+
+
+def follow(external_id: str, *, wait: float, endpoint: str) -> int:
     client = boto3.client(
         "stepfunctions",
         endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",  # noqa: S106 - moto accepts any credentials
+        config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10),
     )
-    execution = describe(client, args.external_id, wait=args.wait)
-    print("\n".join(steps(client, args.external_id)))
-    print(
-        f"{args.external_id}: {execution['status']}"
-        + (f" ({execution.get('error')})" if execution.get("error") else "")
-    )
-    sys.exit(0 if execution["status"] == "SUCCEEDED" else 1)
+    try:
+        execution = describe(client, external_id, wait=wait)
+        print("\n".join(steps(client, external_id)))
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        if error.get("Code") == "ExecutionDoesNotExist":
+            message = "no buy workflow was started for this external_id (POST /orders/workflow starts one)"
+        else:
+            message = f"Step Functions refused the lookup: {error.get('Code')} {error.get('Message', '')}".rstrip()
+        print(f"{external_id}: {message}", file=sys.stderr)
+        return NOT_FOUND
+    failure = f" ({execution['error']})" if execution.get("error") else ""
+    print(f"{external_id}: {execution['status']}{failure}")
+    return 0 if execution["status"] == "SUCCEEDED" else 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="make workflow ID=<external_id>", description=__doc__)
+    parser.add_argument("external_id")
+    parser.add_argument("--wait", type=float, default=60, help="seconds to wait for the execution to end")
+    args = parser.parse_args()
+    endpoint = aws_endpoint()
+    try:
+        code = follow(args.external_id, wait=args.wait, endpoint=endpoint)
+    except BotoCoreError as exc:
+        print(
+            f"no make dev stack answers at {endpoint} ({type(exc).__name__}); start one with make dev", file=sys.stderr
+        )
+        code = NO_STACK
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -17,7 +18,7 @@ from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import REPLAY_HEADER, json_response, new_resolver
 from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, WorkflowStartedBody, answers
-from minted_gateway.api.views import foreign_error, outcome_response, outcome_task_result
+from minted_gateway.api.views import foreign_error, outcome_response, outcome_task_result, workflow_started_body
 from minted_gateway.errors import REJECTIONS, OrderRejected
 from minted_gateway.observability import observability
 from minted_gateway.orders.place_order import OrderOutcome
@@ -28,6 +29,14 @@ from minted_gateway.validation import TASK_INPUT
 
 logger, tracer, metrics = observability()
 app = new_resolver(metrics)
+# What a buy's log line says: only SUBMITTED is a placed order.
+OUTCOME_MESSAGES = {
+    State.SUBMITTED: "order placed",
+    State.REJECTED: "order rejected by Minted",
+    State.UNKNOWN: "order outcome unknown: Minted's answer was lost, the next retry or GET looks it up",
+    State.NOT_PLACED: "order not placed: Minted was not reached",
+    State.RECEIVED: "order claimed, not yet sent",
+}
 
 
 @app.post(
@@ -78,13 +87,7 @@ def post_order(order: Annotated[OrderRequest, Body()]) -> Response[str]:
 def post_order_workflow(request: Annotated[WorkflowRequest, Body()]) -> Response[str]:
     execution = runtime.start_buy_workflow()(request)
     metrics.add_metric(name="WorkflowStartRequests", unit=MetricUnit.Count, value=1)
-    body = {
-        "external_id": request.external_id,
-        "execution_name": execution.name,
-        "execution_arn": execution.arn,
-        "status": execution.status,
-        "started_at": execution.started_at.isoformat(),
-    }
+    body = workflow_started_body(request, execution)
     if execution.error:
         body["error"] = execution.error
     headers = {"Location": f"/orders/{request.external_id}"}
@@ -142,12 +145,14 @@ def record_failure_task(payload: dict[str, Any]) -> dict[str, Any]:
 def _place(order: OrderRequest, owner: str | None = None) -> OrderOutcome:
     outcome = runtime.place_order()(order, owner=owner)
     metrics.add_metric(name=f"Orders{outcome.record.state.value.title()}", unit=MetricUnit.Count, value=1)
-    logger.info("order placed", extra={"external_id": order.external_id, "state": outcome.record.state.value,
-                                       "replayed": outcome.replayed, "resolved": outcome.resolved})  # fmt: skip
+    state = outcome.record.state
+    log = logger.warning if state in (State.UNKNOWN, State.NOT_PLACED) else logger.info
+    log(OUTCOME_MESSAGES.get(state, "order recorded"), extra={"external_id": order.external_id, "state": state.value,
+        "replayed": outcome.replayed, "resolved": outcome.resolved})  # fmt: skip
     return outcome
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:

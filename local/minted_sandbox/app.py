@@ -13,13 +13,13 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from local.minted_sandbox import shapes
+from local.minted_sandbox import jsonbody, shapes
+from local.minted_sandbox import legal as legal_texts
 from local.minted_sandbox.digest import DigestVerifier, Verdict
 from local.minted_sandbox.faults import Fault, FaultBoard
 from local.minted_sandbox.language import in_language, language
 from local.minted_sandbox.rules import SandboxError
 from local.minted_sandbox.state import RULES, STATUS_NAMES, SandboxSettings, SandboxState, format_time
-from minted_gateway import jsonutil
 
 _MALFORMED = b'{"data": {"order_code": ["'
 _PARTIAL = b'{"data": {"guid": null}, "success": true, "code": 0, "message": ""}'  # the envelope, lacking fields
@@ -45,7 +45,7 @@ class Sandbox:
 
 def envelope(data: Any, status: int = 200) -> Response:
     body = {"data": data, "success": True, "code": 0, "message": ""}
-    return Response(jsonutil.dumps(body), status=status, mimetype="application/json")
+    return Response(jsonbody.dumps(body), status=status, mimetype="application/json")
 
 
 def control_envelope(data: Any) -> Response:
@@ -66,7 +66,7 @@ def error_envelope(status: int, message: str, errors: dict[str, list[str]] | Non
     body: dict[str, Any] = {"data": None, "success": False, "code": status, "message": in_language(message, lang)}
     if errors:
         body["errors"] = {field: [in_language(text, lang) for text in texts] for field, texts in errors.items()}
-    return Response(jsonutil.dumps(body), status=status, mimetype="application/json")
+    return Response(jsonbody.dumps(body), status=status, mimetype="application/json")
 
 
 def create_app(settings: SandboxSettings | None = None) -> Flask:
@@ -82,7 +82,7 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
         if not raw:
             return {}
         try:
-            parsed = jsonutil.loads(raw)
+            parsed = jsonbody.loads(raw)
         except ValueError:
             raise SandboxError(422, "Parameter Error", {"body": ["The body must be valid JSON."]}) from None
         if not isinstance(parsed, dict):
@@ -224,6 +224,13 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
     @app.get("/partner/balance/customer/<external_id>", endpoint="customer_balance")
     def customer_balance(external_id: str) -> Response:
         return envelope(state().balance_view(external_id))
+
+    # The legal documents' pdf_url: public, as a link handed to a customer would be.
+    @app.get("/legal/<doc_type>.pdf")
+    def legal_pdf(doc_type: str) -> Response:
+        if doc_type not in legal_texts.DOCUMENTS:
+            return error_envelope(404, "Not Found")
+        return Response(legal_texts.pdf(doc_type), mimetype="application/pdf")
 
     # ------------------------------------------------------------------ control API (no Digest)
     @app.get("/_sandbox/health")

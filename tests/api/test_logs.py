@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Iterator
@@ -85,3 +86,15 @@ def test_a_logger_created_after_start_up_writes_json_through_the_redacting_handl
     line = jsonlib.loads(stream.getvalue())
     assert line["service"] == "minted-gateway" and line["level"] == "WARNING" and line["external_id"] == "ord-9"
     assert "a.b@example.com" not in stream.getvalue() and "+905321112233" not in stream.getvalue()
+
+
+def test_a_buy_logs_what_happened_under_the_request_id_the_caller_got(api: Api, log_lines: list[str]) -> None:
+    body = order(f"logs-{uuid.uuid4().hex[:10]}", api.quote(), with_customer=False)
+    api.minted.fault("buy", drop="after_commit", times=1)
+    response = api.post("/orders", body)
+    assert response.status_code == 202
+    request_id = response.headers["X-Request-Id"]
+    mine = [json.loads(line) for line in log_lines if request_id in line]
+    assert mine and all(line["correlation_id"] == request_id for line in mine)
+    assert [line["state"] for line in mine if line["message"].startswith("order outcome unknown")] == ["UNKNOWN"]
+    assert not [line for line in mine if line["message"] == "order placed"]  # an unknown outcome is not a placed order

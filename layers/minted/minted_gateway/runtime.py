@@ -108,7 +108,7 @@ def refresh_prices() -> RefreshPrices:
 def create_quote() -> CreateQuote:
     from minted_gateway.prices.quotes import CreateQuote
 
-    return CreateQuote(minted(), clock=time.time)
+    return CreateQuote(minted())
 
 
 @functools.cache

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from pydantic import ValidationError
 
 from minted_gateway import jsonutil
-from minted_gateway.api.http import invalid_input, unsafe_value_details
+from minted_gateway.api.http import http_request_id, invalid_input, unsafe_value_details, with_request_id
 from minted_gateway.errors import GatewayError, InvalidInput, UnsupportedMediaType
 
 Task = Callable[[dict[str, Any]], Any]
@@ -37,10 +37,11 @@ def is_schedule_event(event: Mapping[str, Any]) -> bool:
 def dispatch(event: Mapping[str, Any], context: Any, app: APIGatewayHttpResolver, tasks: Mapping[str, Task]) -> Any:
     if is_http_event(event):
         http_event = dict(event)
+        request_id = http_request_id(http_event, context)
         refusal = _read_as_json(http_event)
         if refusal is not None:
-            return _http_answer(refusal)
-        return app.resolve(http_event, context)
+            return with_request_id(_http_answer(refusal), request_id)
+        return with_request_id(app.resolve(http_event, context), request_id)
     action = SCHEDULE_ACTION if is_schedule_event(event) else event.get("action")
     task = tasks.get(str(action))
     if task is None:

@@ -28,6 +28,7 @@ from minted_gateway.errors import (
 logger = logging.getLogger(__name__)
 REPLAY_HEADER = "Idempotent-Replayed"
 MAX_FIELD_CHARS = 200
+REQUEST_ID_HEADER = "X-Request-Id"
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
@@ -44,6 +45,26 @@ def invalid_input(message: str, errors: Sequence[Any]) -> InvalidInput:
     """pydantic's errors as InvalidInput: only the first few are written out, the rest counted."""
     shown = validation_details([dict(error) for error in errors[:MAX_DETAILS]])
     return InvalidInput(message, details=shown, details_omitted=max(0, len(errors) - MAX_DETAILS))
+
+
+def http_request_id(event: dict[str, Any], context: Any) -> str:
+    """API Gateway's id for the request (Lambda's own when there is none): callers quote it to support."""
+    request_id = (event.get("requestContext") or {}).get("requestId") or getattr(context, "aws_request_id", "")
+    return str(request_id)
+
+
+def with_request_id(result: dict[str, Any], request_id: str) -> dict[str, Any]:
+    """Every answer carries the request id as a header; an error body carries it as ``error.request_id``."""
+    result["headers"] = {**(result.get("headers") or {}), REQUEST_ID_HEADER: request_id}
+    if int(result.get("statusCode", 200)) >= 400 and result.get("body") and not result.get("isBase64Encoded"):
+        try:
+            body = jsonutil.loads(result["body"])
+        except ValueError:
+            return result
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            body["error"]["request_id"] = request_id
+            result["body"] = jsonutil.dumps(body)
+    return result
 
 
 def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:

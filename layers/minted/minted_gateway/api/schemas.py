@@ -27,6 +27,7 @@ class ErrorInfo(BaseModel):
     details: list[ErrorDetail | dict[str, Any]]
     details_omitted: int | None = None  # problems beyond the first few, counted but not listed
     order: dict[str, Any] | None = None  # a refused order, with its ledger row
+    request_id: str | None = None  # also the X-Request-Id header and the log lines' correlation_id
 
 
 class ErrorBody(BaseModel):
@@ -87,6 +88,7 @@ class PriceBody(BaseModel):
     buy_price: Number
     sell_price: Number
     spot_price: Number
+    for_sale: bool  # quotes and orders take GAU, GAG and GPT; Minted prices more (GPD, BGAU, BGAG)
 
 
 class PricesBody(BaseModel):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from minted_gateway.api.http import REPLAY_HEADER, json_response
 from minted_gateway.errors import REJECTIONS, ForeignOrder, OrderRejected
+from minted_gateway.validation import SKUS_FOR_SALE
 
 if TYPE_CHECKING:  # only for the signatures: a function imports just the use cases it runs
     from aws_lambda_powertools.event_handler import Response
@@ -14,10 +16,24 @@ if TYPE_CHECKING:  # only for the signatures: a function imports just the use ca
     from minted_gateway.orders.get_order import OrderView
     from minted_gateway.orders.place_order import OrderOutcome
     from minted_gateway.orders.record import OrderRecord
+    from minted_gateway.orders.workflow import Execution, WorkflowRequest
     from minted_gateway.prices.get_prices import PricesView
     from minted_gateway.prices.quotes import Quote
 
 SUBMITTED, REJECTED, FOREIGN = "SUBMITTED", "REJECTED", "FOREIGN"  # record states, by value (State is a StrEnum)
+
+
+def timestamp(value: str | datetime | None) -> str | None:
+    """The API's one convention for time: ISO 8601 in UTC with its offset, to the millisecond.
+
+    Minted answers in Istanbul time (+03:00) and the ledger writes UTC; a partner compares them as is.
+    """
+    if value is None or value == "":
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if moment.tzinfo is None:  # never written so; read as UTC rather than fail an answer
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def order_body(record: OrderRecord) -> dict[str, Any]:
@@ -35,10 +51,10 @@ def order_body(record: OrderRecord) -> dict[str, Any]:
         "order_codes": record.order_codes,
         "guids": record.guids,
         "orders": [order.model_dump(exclude_none=True) for order in record.orders],
-        "order_at": record.order_at,
-        "created_at": record.created_at,
-        "updated_at": record.updated_at,
-        "history": [entry.model_dump(exclude_none=True) for entry in record.history],
+        "order_at": timestamp(record.order_at),
+        "created_at": timestamp(record.created_at),
+        "updated_at": timestamp(record.updated_at),
+        "history": [{**entry.model_dump(exclude_none=True), "at": timestamp(entry.at)} for entry in record.history],
     }
     if record.rejection:
         body["rejection"] = record.rejection.model_dump()
@@ -79,7 +95,7 @@ def minted_order_body(order: Order) -> dict[str, Any]:
         "total": order.total,
         "order_codes": [order.order_code] if order.order_code else [],
         "guids": [order.guid] if order.guid else [],
-        "order_at": order.order_at.isoformat() if order.order_at else None,
+        "order_at": timestamp(order.order_at),
         "source": "minted",
     }
 
@@ -127,19 +143,22 @@ def prices_body(view: PricesView) -> dict[str, Any]:
     snapshot = view.snapshot
     return {
         "currency": snapshot.currency,
-        "as_of": snapshot.as_of.isoformat(),
+        "as_of": timestamp(snapshot.as_of),
         "age_seconds": view.age_seconds,
         "source": view.source,
         "refreshed": view.source == "minted",
         "stale": view.stale,
-        "prices": [price.model_dump(exclude_none=True) for price in snapshot.prices],
+        # Minted prices every product; quotes and orders take only these.
+        "prices": [
+            {**price.model_dump(exclude_none=True), "for_sale": price.sku in SKUS_FOR_SALE} for price in snapshot.prices
+        ],
     }
 
 
 def quote_body(quote: Quote) -> dict[str, Any]:
     return {
         "price_token": quote.price_token,
-        "expires_at": quote.expires_at,
+        "expires_at": timestamp(quote.expires_at),
         "expires_in_seconds": quote.expires_in_seconds,
         "currency": quote.currency,
         "mode": quote.mode,
@@ -157,5 +176,15 @@ def legal_list_body(documents: list[LegalDocumentSummary]) -> dict[str, Any]:
 
 def legal_body(document: LegalDocument) -> dict[str, Any]:
     data = document.model_dump()
-    data["updated_at"] = document.updated_at.isoformat()
+    data["updated_at"] = timestamp(document.updated_at)
     return data
+
+
+def workflow_started_body(request: WorkflowRequest, execution: Execution) -> dict[str, Any]:
+    return {
+        "external_id": request.external_id,
+        "execution_name": execution.name,
+        "execution_arn": execution.arn,
+        "status": execution.status,
+        "started_at": timestamp(execution.started_at),
+    }

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, Protocol
@@ -125,9 +123,8 @@ class Quote:
 
 
 class CreateQuote:
-    def __init__(self, minted: MintedPriceFix, *, clock: Callable[[], float]) -> None:
+    def __init__(self, minted: MintedPriceFix) -> None:
         self._minted = minted
-        self._clock = clock
 
     def __call__(self, request: QuoteRequest) -> Quote:
         fix_request = PriceFixRequest(
@@ -155,7 +152,8 @@ class CreateQuote:
             except InvalidOperation:  # more digits than money has: Minted's answer is wrong, not the request
                 raise UpstreamUnexpected("Minted quoted a price no order can be written with.") from None
             lines.append(QuoteLine(sku=price.sku, amount=amount, unit_price=price.buy_price, line_total=line_total))
-        seconds = max(0, math.floor(fix.expires_at.timestamp() - self._clock()))
+        # Minted's own count, not expires_at against our clock: the two clocks need not agree.
+        seconds = max(0, fix.expire_ttl)
         return Quote(
             price_token=fix.token,
             expires_at=fix.expires_at.isoformat(),

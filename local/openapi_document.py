@@ -1,0 +1,85 @@
+"""The finishing touches on the OpenAPI document the local gateway serves at /openapi.json.
+
+Each function's resolver documents its own routes; merged, the document gets what a client
+generator needs: the template's operationIds (``listPrices``, ``placeOrder``, ...), the two ways a
+deployed stage authenticates callers, and no schema that nothing refers to.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+SECURITY_SCHEMES = {
+    "PartnerJwt": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "AuthMode=JWT (the default): a JWT from your identity provider, issuer JwtIssuer, "
+        "audience JwtAudience.",
+    },
+    "PartnerIam": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "AuthMode=IAM: the request signed with AWS Signature Version 4 (execute-api).",
+        "x-amazon-apigateway-authtype": "awsSigv4",
+    },
+}
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+SCHEMA_PREFIX = "#/components/schemas/"
+
+
+def finish_document(document: dict[str, Any], operation_ids: dict[tuple[str, str], str | None]) -> dict[str, Any]:
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if method not in HTTP_METHODS:
+                continue
+            if operation_ids.get((method, path)):
+                operation["operationId"] = operation_ids[(method, path)]
+            _true_validation_answer(operation)
+    components = document.setdefault("components", {})
+    components["securitySchemes"] = SECURITY_SCHEMES
+    # One of the two, as the stage's AuthMode says; the local stack checks neither.
+    document["security"] = [{"PartnerJwt": []}, {"PartnerIam": []}]
+    components["schemas"] = used_schemas(document)
+    return document
+
+
+def _true_validation_answer(operation: dict[str, Any]) -> None:
+    """Powertools adds a 422 in its own error shape to a route that documents none; ours is ErrorBody.
+
+    A route with neither parameters nor a body has nothing to refuse, so its 422 goes.
+    """
+    responses = operation.get("responses", {})
+    if f"{SCHEMA_PREFIX}HTTPValidationError" not in json.dumps(responses.get("422", {})):
+        return
+    if not operation.get("parameters") and not operation.get("requestBody"):
+        del responses["422"]
+        return
+    responses["422"] = {
+        "description": "Invalid input",
+        "content": {"application/json": {"schema": {"$ref": f"{SCHEMA_PREFIX}ErrorBody"}}},
+    }
+
+
+def used_schemas(document: dict[str, Any]) -> dict[str, Any]:
+    """The component schemas the paths refer to, directly or through other schemas."""
+    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+    used: set[str] = set()
+    pending = _references(document["paths"])
+    while pending:
+        name = pending.pop()
+        if name in used or name not in schemas:
+            continue
+        used.add(name)
+        pending |= _references(schemas[name])
+    return {name: schema for name, schema in schemas.items() if name in used}
+
+
+def _references(node: Any) -> set[str]:
+    text = json.dumps(node)
+    found = set()
+    for part in text.split(f'"$ref": "{SCHEMA_PREFIX}')[1:]:
+        found.add(part.split('"', 1)[0])
+    return found

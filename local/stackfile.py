@@ -1,0 +1,56 @@
+"""Where a running ``make dev`` says which ports it took, so helper commands find it.
+
+``make dev`` writes ``.dev/stack.json`` (gitignored) when it is up and removes it when it stops;
+``make workflow`` and the other helpers read it instead of assuming the default ports.
+``MINTED_DEV_STACK_FILE`` moves the file (the tests run a stack of their own beside yours).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REGION = "eu-central-1"
+STACK_NAME = "minted-gateway-local"
+ROOT = Path(__file__).resolve().parent.parent
+STACK_FILE_VARIABLE = "MINTED_DEV_STACK_FILE"
+
+
+def stack_file() -> Path:
+    return Path(os.environ.get(STACK_FILE_VARIABLE) or ROOT / ".dev" / "stack.json")
+
+
+@dataclass(frozen=True)
+class StackAddresses:
+    gateway_url: str
+    sandbox_url: str
+    aws_url: str
+    workflow_arn: str
+    pid: int
+
+
+def write(addresses: StackAddresses) -> Path:
+    path = stack_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(addresses), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def read() -> StackAddresses | None:
+    """The running stack's addresses, or None when no ``make dev`` has recorded any."""
+    try:
+        data = json.loads(stack_file().read_text(encoding="utf-8"))
+        return StackAddresses(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def remove(pid: int) -> None:
+    """Forget the addresses, unless another stack has written its own since."""
+    current = read()
+    if current is None or current.pid == pid:
+        with contextlib.suppress(FileNotFoundError):
+            stack_file().unlink()

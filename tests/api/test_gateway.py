@@ -1,0 +1,81 @@
+"""The edges of the local API: every answer carries X-Request-Id, every refusal the error envelope."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.stack import Api
+
+EXPECTED_OPERATIONS = {
+    "listPrices", "createQuote", "placeOrder", "getOrder", "startBuyWorkflow", "listLegalDocuments", "getLegalDocument",
+}  # fmt: skip
+
+
+def assert_error(response: requests.Response, status: int, code: str) -> None:
+    """The envelope, with the id the header carries."""
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code and error["message"] and isinstance(error["details"], list)
+    assert error["request_id"] == response.headers["X-Request-Id"]
+
+
+def test_an_unknown_route_or_method_is_a_404_in_the_envelope(api: Api) -> None:
+    assert_error(api.get("/no/such/route"), 404, "route_not_found")
+    assert_error(api.http.delete(api.url + "/prices", timeout=30), 404, "route_not_found")
+
+
+def test_a_body_over_api_gateways_limit_is_a_413_in_the_envelope(api: Api) -> None:
+    assert_error(api.post("/orders", b"x" * (10 * 1024 * 1024 + 1)), 413, "payload_too_large")
+
+
+def test_a_form_encoded_body_is_the_documented_415(api: Api) -> None:
+    # What `curl -d '{}'` sends when no Content-Type is given.
+    response = api.http.post(
+        api.url + "/quotes", data="{}", headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=30
+    )
+    assert_error(response, 415, "unsupported_media_type")
+    assert_error(api.post("/orders", "a=1", headers={"Content-Type": "multipart/form-data; boundary=x"}), 415,
+                 "unsupported_media_type")  # fmt: skip
+
+
+def test_every_answer_carries_its_own_request_id(api: Api) -> None:
+    answers = [api.get("/prices"), api.get("/legal"), api.get("/openapi.json"), api.get("/orders/none-such")]
+    ids = [response.headers["X-Request-Id"] for response in answers]
+    assert all(ids) and len(set(ids)) == len(ids)
+    assert_error(api.post("/quotes", {"items": []}), 422, "invalid_input")
+
+
+def test_the_openapi_document_is_ready_for_client_generators(api: Api) -> None:
+    document = api.get("/openapi.json").json()
+    operations = [op for item in document["paths"].values() for op in item.values()]
+    assert {op["operationId"] for op in operations} == EXPECTED_OPERATIONS
+    assert set(document["components"]["securitySchemes"]) == {"PartnerJwt", "PartnerIam"}
+    assert document["security"] == [{"PartnerJwt": []}, {"PartnerIam": []}]
+    text = api.get("/openapi.json").text
+    orphans = [name for name in document["components"]["schemas"] if f'"#/components/schemas/{name}"' not in text]
+    assert not orphans
+    error_shapes = {
+        answer["content"]["application/json"]["schema"]["$ref"]
+        for op in operations
+        for status, answer in op["responses"].items()
+        if int(status) >= 400
+    }
+    assert error_shapes == {"#/components/schemas/ErrorBody"}  # every error is documented in the envelope it has
+
+
+def test_prices_say_which_products_can_be_bought(api: Api) -> None:
+    prices = {price["sku"]: price["for_sale"] for price in api.get("/prices").json()["prices"]}
+    assert prices == {"GAU": True, "GAG": True, "GPT": True, "GPD": False, "BGAU": False, "BGAG": False}
+
+
+def test_a_quote_counts_its_lifetime_from_minteds_ttl_not_from_our_clock(api: Api) -> None:
+    api.minted.clock(advance_seconds=600)  # the sandbox's clock runs ten minutes ahead of ours
+    quote = api.post("/quotes", {"items": [{"sku": "GAU", "amount": 1}]}).json()
+    assert 200 <= quote["expires_in_seconds"] <= 240
+
+
+def test_the_legal_documents_pdf_link_answers(api: Api) -> None:
+    document = api.get("/legal/kvkk_disclosure").json()
+    pdf = requests.get(document["pdf_url"], timeout=30)
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-") and pdf.content.rstrip().endswith(b"%%EOF")

@@ -1,0 +1,57 @@
+"""The rules of docs/architecture.md that a machine can check."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYER = ROOT / "layers" / "minted"
+
+
+def imported_modules(folder: Path) -> dict[str, set[str]]:
+    """Every module each file under ``folder`` imports, wherever in the file the import is."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(folder.rglob("*.py")):
+        names = found.setdefault(str(path.relative_to(ROOT)), set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+    return found
+
+
+def test_the_sandbox_shares_no_code_with_the_client() -> None:
+    offending = {
+        path: sorted(name for name in names if name.split(".")[0] == "minted_gateway")
+        for path, names in imported_modules(ROOT / "local" / "minted_sandbox").items()
+    }
+    assert not {path: names for path, names in offending.items() if names}
+
+
+def test_the_layer_never_imports_the_local_tooling() -> None:
+    offending = {
+        path: sorted(name for name in names if name.split(".")[0] == "local")
+        for path, names in imported_modules(LAYER).items()
+    }
+    assert not {path: names for path, names in offending.items() if names}
+
+
+@pytest.mark.parametrize("function", ["buy", "get_order", "prices", "legal"])
+def test_importing_a_function_creates_no_aws_client(function: str) -> None:
+    # boto3 is where clients come from; the runtime imports it on first use, never at import.
+    code = f"import sys, {function}_function; print('boto3' in sys.modules)"
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT / "functions" / function,
+        env={"PYTHONPATH": str(LAYER), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.stdout.strip() == "False", result.stderr

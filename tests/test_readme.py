@@ -1,0 +1,209 @@
+"""The README's walkthroughs, run in order against one real ``make dev`` on free, non-default ports.
+
+``make dev`` runs as a reader would start it (with GATEWAY_PORT, SANDBOX_PORT and MOTO_PORT); each
+marked block runs in bash from the project's folder with the README's ports swapped for the
+stack's; the answers are compared with the README's on structure, status codes and stable values
+(prices, tokens, codes and times vary). See tests/readme_walkthroughs.py for the markers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from local.stackfile import STACK_FILE_VARIABLE
+from tests import readme_walkthroughs as readme
+from tests.stack import customer, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+README = readme.parse()
+STARTED_LINE = "Ctrl-C stops the stack."
+README_PORTS = {"3000": "gateway", "8080": "sandbox", "5000": "moto"}
+
+
+class MakeDev:
+    """``make dev`` in its own process group; its console is collected line by line."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.ports = {"gateway": free_port(), "sandbox": free_port(), "moto": free_port()}
+        self.env = {
+            key: value for key, value in os.environ.items() if key not in ("AWS_ENDPOINT_URL", "MAKEFLAGS", "MFLAGS")
+        }
+        self.env.update(
+            GATEWAY_PORT=str(self.ports["gateway"]),
+            SANDBOX_PORT=str(self.ports["sandbox"]),
+            MOTO_PORT=str(self.ports["moto"]),
+            **{STACK_FILE_VARIABLE: str(tmp / "stack.json")},
+        )
+        self.lines: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self.process = subprocess.Popen(
+            ["make", "--no-print-directory", "dev"],  # noqa: S607 - make from PATH, as a reader runs it
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def wait_until_up(self, timeout: float = 240) -> None:
+        """Until the banner's last line (a first run installs packages first); the console is kept."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError("make dev did not come up:\n" + "\n".join(self.lines)) from None
+            if line is None:
+                raise AssertionError("make dev stopped:\n" + "\n".join(self.lines))
+            if line.strip() == STARTED_LINE:
+                return
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def stop(self) -> None:
+        # The process group we started (make and its python). SIGTERM, which make dev handles like
+        # Ctrl-C: SIGINT is ignored by processes started in the background of a non-interactive shell.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def localise(self, text: str) -> str:
+        """The README's ports (3000, 8080, 5000) swapped for this stack's."""
+        return re.sub(
+            r"127\.0\.0\.1:(3000|8080|5000)\b", lambda m: f"127.0.0.1:{self.ports[README_PORTS[m.group(1)]]}", text
+        )
+
+
+@pytest.fixture(scope="module")
+def make_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeDev]:
+    stack = MakeDev(tmp_path_factory.mktemp("make-dev"))
+    try:
+        stack.wait_until_up()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_the_readme_marks_its_walkthroughs_and_gives_each_its_own_ids() -> None:
+    names = [walkthrough.name for walkthrough in README.walkthroughs]
+    assert names[:3] == ["buy", "workflow", "sandbox"] and README.banner
+    assert all(step.expect is not None for w in README.walkthroughs for step in w.steps)
+    owners: dict[str, str] = {}
+    for walkthrough in README.walkthroughs:
+        for step in walkthrough.steps:
+            for order_id in re.findall(r'"external_id": "([^"]+)"|ID=(\S+)|/orders/([\w-]+)', step.script):
+                found = next(part for part in order_id if part)
+                assert owners.setdefault(found, walkthrough.name) == walkthrough.name, f"{found} is shared"
+
+
+@pytest.mark.timeout(300)
+def test_make_dev_prints_the_banner_the_readme_shows(make_dev: MakeDev) -> None:
+    expected = make_dev.localise("\n".join(README.banner))
+    assert not readme.text_differences(expected, "\n".join(make_dev.lines)), make_dev.lines
+    recorded = json.loads(Path(make_dev.env[STACK_FILE_VARIABLE]).read_text(encoding="utf-8"))
+    assert recorded["gateway_url"] == make_dev.url("gateway") and recorded["aws_url"] == make_dev.url("moto")
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("walkthrough", README.walkthroughs, ids=lambda w: w.name)
+def test_walkthrough(make_dev: MakeDev, walkthrough: readme.Walkthrough) -> None:
+    last_answer: Any = None
+    for number, step in enumerate(walkthrough.steps, start=1):
+        if step.sandbox_seconds:  # what "two seconds later" means, without sleeping on a slow machine
+            response = requests.post(
+                make_dev.url("sandbox") + "/_sandbox/clock", json={"advance_seconds": step.sandbox_seconds}, timeout=10
+            )
+            assert response.status_code == 200
+        script = make_dev.localise(readme.fill_placeholders(step.script, last_answer))
+        result = subprocess.run(  # noqa: S603 - the README's own commands
+            ["bash", "-c", f"set -e\n{script}"],  # noqa: S607 - bash, as a reader pastes the block
+            cwd=ROOT,
+            env=make_dev.env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        where = f"{walkthrough.name} step {number}:\n{step.script}\n--- printed:\n{result.stdout}{result.stderr}"
+        assert (result.returncode != 0) == step.fails, where
+        assert step.expect is not None
+        expect = step.expect
+        if expect.kind == "text":
+            problems = readme.text_differences(make_dev.localise(expect.text), result.stdout + result.stderr)
+        elif expect.kind == "http":
+            problems = readme.http_differences(make_dev.localise(expect.text), result.stdout, expect.vary)
+        else:
+            documents = readme.json_documents(result.stdout)
+            assert documents, where
+            want = json.loads(make_dev.localise(expect.text), parse_float=Decimal)
+            problems = readme.differences(want, documents[-1], expect.vary)
+        assert not problems, f"{where}\n--- differs from the README: {problems}"
+        documents = readme.json_documents(result.stdout)
+        last_answer = documents[-1] if documents else last_answer
+
+
+def test_the_comparison_is_strict_on_structure_and_stable_values_and_tolerant_of_volatile_ones() -> None:
+    shown = {"state": "SUBMITTED", "total": 1, "items": [{"sku": "GAU"}, "..."], "history": ["..."]}
+    same_shape = {"state": "SUBMITTED", "total": 2, "items": [{"sku": "GAU"}, {"sku": "GAG"}], "history": [], "x": 1}
+    assert readme.differences(shown, same_shape) == []
+    assert readme.differences(shown, {**same_shape, "state": "UNKNOWN"})  # a stable value differs
+    assert readme.differences(shown, {**same_shape, "total": "2"})  # a volatile value of another type
+    assert readme.differences(shown, {k: v for k, v in same_shape.items() if k != "items"})  # a key is missing
+    assert readme.differences(shown, {**same_shape, "items": []})  # fewer items than shown
+    assert readme.text_differences("a\n...\nc", "a\nb\nc") == []
+    assert readme.text_differences("c\na", "a\nb\nc")  # out of order
+    http = "HTTP/1.1 201 Created\nLocation: /orders/x\n\n" + json.dumps({"state": "SUBMITTED"})
+    assert readme.http_differences(http, http.replace("201 Created", "201 CREATED"), frozenset()) == []
+    assert readme.http_differences(http, http.replace("201", "200"), frozenset())
+    assert readme.http_differences(http, http.replace("/orders/x", "/orders/y"), frozenset())
+
+
+@pytest.mark.timeout(300)
+def test_the_make_dev_console_logs_each_request_once_and_no_personal_data(make_dev: MakeDev) -> None:
+    """An access-log line per request (method, path, status, ms, id), and a B2B2C buyer's identity
+    number, email and phone in none of the console's lines."""
+    api = make_dev.url("gateway")
+    quote = requests.post(api + "/quotes", json={"items": [{"sku": "GAG", "amount": 2}]}, timeout=30).json()
+    person = customer("cust-console", email="console.buyer@example.com", phone="+905551234567")
+    body = {"external_id": "console-order", "price_token": quote["price_token"], "items": [{"sku": "GAG", "amount": 2}],
+            "customer": person}  # fmt: skip
+    response = requests.post(api + "/orders", json=body, timeout=30)
+    assert response.status_code == 201, response.text
+    request_id = response.headers["X-Request-Id"]
+    deadline = time.monotonic() + 30  # the console is read by another thread: wait for the line, within a bound
+    while not any(logged.endswith(request_id) for logged in make_dev.lines):
+        assert time.monotonic() < deadline, "\n".join(make_dev.lines[-50:])
+        time.sleep(0.1)
+    console = "\n".join(make_dev.lines)
+    assert re.search(r"^POST /orders 201 \d+ ms [0-9a-f-]{36}$", console, re.MULTILINE)
+    for secret in (person["identity_number"], person["email"], person["phone"], person["phone"].lstrip("+")):
+        assert secret not in console
