@@ -80,9 +80,14 @@ def dynamodb(request: pytest.FixtureRequest) -> Iterator[Any]:
         return
     url = request.getfixturevalue("dynalite_url")
     client = boto3.client("dynamodb", region_name="eu-central-1", endpoint_url=url)
+    # dynalite deletes and creates tables a moment after it answers: wait (boundedly) for each to settle,
+    # or a busy machine sees the old table vanish or the new one not yet ACTIVE.
+    settle = {"Delay": 0.05, "MaxAttempts": 200}
     for table in client.list_tables()["TableNames"]:
         client.delete_table(TableName=table)
-    create_tables(client, time_to_live=False)  # dynalite has no UpdateTimeToLive
+        client.get_waiter("table_not_exists").wait(TableName=table, WaiterConfig=settle)
+    for table in create_tables(client, time_to_live=False):  # dynalite has no UpdateTimeToLive
+        client.get_waiter("table_exists").wait(TableName=table, WaiterConfig=settle)
     yield client
 
 
