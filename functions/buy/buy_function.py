@@ -87,13 +87,10 @@ def post_order(order: Annotated[OrderRequest, Body()]) -> Response[str]:
 def post_order_workflow(request: Annotated[WorkflowRequest, Body()]) -> Response[str]:
     execution = runtime.start_buy_workflow()(request)
     metrics.add_metric(name="WorkflowStartRequests", unit=MetricUnit.Count, value=1)
-    body = workflow_started_body(request, execution)
-    if execution.error:
-        body["error"] = execution.error
     headers = {"Location": f"/orders/{request.external_id}"}
     if execution.replayed:
         headers[REPLAY_HEADER] = "true"
-    return json_response(202, body, headers)
+    return json_response(202, workflow_started_body(request, execution), headers)
 
 
 class PlaceOrderTask(BaseModel):

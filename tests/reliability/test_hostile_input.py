@@ -64,8 +64,8 @@ def test_every_route_answers_within_its_document(
         @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
                   database=None)  # fmt: skip
         def exercise(case: Any) -> None:
-            # Not ignored_auth: the document declares the deployed stage's authorizers (JWT or IAM), which
-            # API Gateway enforces; the local gateway stands in for them and lets every caller in.
+            # Not ignored_auth: the document declares the deployed stage's authorizers (JWT or IAM),
+            # which API Gateway enforces; the local gateway stands in for them and lets every caller in.
             case.call_and_validate(
                 excluded_checks=[schemathesis.checks.positive_data_acceptance, schemathesis.checks.ignored_auth],
                 additional_checks=[valid_data_accepted],

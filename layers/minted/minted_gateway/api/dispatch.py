@@ -37,11 +37,9 @@ def is_schedule_event(event: Mapping[str, Any]) -> bool:
 def dispatch(event: Mapping[str, Any], context: Any, app: APIGatewayHttpResolver, tasks: Mapping[str, Task]) -> Any:
     if is_http_event(event):
         http_event = dict(event)
-        request_id = http_request_id(http_event, context)
         refusal = _read_as_json(http_event)
-        if refusal is not None:
-            return with_request_id(_http_answer(refusal), request_id)
-        return with_request_id(app.resolve(http_event, context), request_id)
+        result = _http_answer(refusal) if refusal is not None else app.resolve(http_event, context)
+        return with_request_id(result, http_request_id(http_event, context))
     action = SCHEDULE_ACTION if is_schedule_event(event) else event.get("action")
     task = tasks.get(str(action))
     if task is None:

@@ -181,10 +181,13 @@ def legal_body(document: LegalDocument) -> dict[str, Any]:
 
 
 def workflow_started_body(request: WorkflowRequest, execution: Execution) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "external_id": request.external_id,
         "execution_name": execution.name,
         "execution_arn": execution.arn,
         "status": execution.status,
         "started_at": timestamp(execution.started_at),
     }
+    if execution.error:
+        body["error"] = execution.error
+    return body
