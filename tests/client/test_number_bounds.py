@@ -62,7 +62,7 @@ class _Minted:
 
 
 def test_a_price_beyond_what_money_can_hold_is_minteds_fault_not_a_crash() -> None:
-    quote = CreateQuote(_Minted(), clock=lambda: 0.0)
+    quote = CreateQuote(_Minted())
     request = QuoteRequest.model_validate({"items": [{"sku": "GAU", "amount": Decimal("1.5")}]})
     with pytest.raises(UpstreamUnexpected):
         quote(request)
