@@ -184,6 +184,7 @@ BAD_TASKS = [
     ("get_order", {"action": "get_order"}, "external_id"),
     ("get_order", {"action": "get_order", "external_id": ""}, "external_id"),
     ("buy", {"action": "record_failure", "error": "States.Timeout"}, "order"),
+    ("buy", {"action": "record_failure", "order": {"items": []}}, "order.external_id"),
     ("buy", {"action": "place_order", "order": "str"}, "order"),
     ("prices", {"action": "refresh_prices", "currency": "XXX"}, "currency"),
     ("prices", {"action": "quote", "quote": "str"}, "quote"),
