@@ -69,14 +69,21 @@ def cold_start_section(cold: dict[str, Any]) -> list[str]:
     lines += [f"| {op['name']} | {op['function']} | {_calls(op['calls'])} |" for op in ops]
     missed = [op for op in ops if op["ratio_to_floor"] > TARGETS["cold_ratio"]]
     if missed:
-        worst_libraries = max(op["libraries_ratio_to_floor"] for op in ops)
+        libraries = [op["libraries_ratio_to_floor"] for op in ops]
+        ours = [round(op["cold_start_ms"] - op["libraries_ms"], 1) for op in ops]
         lines += [
             "",
             f"Not met for {len(missed)} of {len(ops)} operations, and why: the libraries alone, before any code of",
-            f"ours, already take up to {worst_libraries}× the floor (the operations with the cheapest floors, a",
-            "single DynamoDB read, suffer most). What is ours is the gap between the libraries column and",
-            "the cold start: importing our modules (pydantic model classes are created, their validators",
-            "built only on first use) and the first call's validation. See the decision below.",
+            f"ours, take {min(libraries)}-{max(libraries)}× the floor (the operations with the cheapest floors, a",
+            "single DynamoDB read, suffer most): Powertools' Event Handler with validation (its package",
+            "imports every resolver and event class), the X-Ray SDK (wrapt, asyncio) and Powertools Logger",
+            "and Metrics, and pydantic's model machinery beyond `import pydantic`. What is ours is the gap",
+            f"between the libraries column and the cold start ({min(ours)} to {max(ours)} ms here; wall time is",
+            "noisy, compare the CPU ratio): importing our modules (model classes are created; their",
+            "validators are built on first use) and the first call's validation. Lowering the floor",
+            "further means dropping the Event Handler's validation or the X-Ray SDK, which is a design",
+            "decision, not a tuning one; a task or schedule invocation could skip the Event Handler",
+            "entirely if each function built its resolver on its first HTTP event.",
         ]
     return [*lines, ""]
 
@@ -177,14 +184,19 @@ def overhead_profile(r: dict[str, Any]) -> list[str]:
     ]
     for area, share in r["new_buy_profile"][:14]:
         lines.append(f"| {area} | {share:.0%} | {share * buy['overhead_p50_ms']:.3f} |")
+    shares = dict(r["new_buy_profile"])
+    cheap = sum(shares.get(area, 0.0) for area in ("boto3", "minted_gateway.jsonutil", "minted_gateway.dynamodb"))
     if missed:
         lines += [
             "",
-            f"Not met: {', '.join(missed)}. No single area dominates: the Event Handler's routing and",
-            "validation, pydantic validating and dumping our models, our JSON encoder (`jsonutil.dumps`,",
-            "a Python walk that writes Decimal as exact numbers, about 0.1 ms per answer), boto3's",
-            "TypeSerializer for the ledger item, the keyed hashes and the log and metric lines each take",
-            "a slice. Every row moves by about ±20% between runs on this shared machine.",
+            f"Not met: {', '.join(missed)}. No single area dominates: boto3's TypeSerializer and",
+            "TypeDeserializer for ledger items (`minted_gateway.dynamodb`), our JSON encoder",
+            "(`jsonutil.dumps`, a Python walk that writes Decimal as exact numbers, about 0.1 ms per",
+            "answer), pydantic validating and dumping our models, the Event Handler's routing and",
+            "validation, the keyed hashes and the log and metric lines each take a slice. The first two",
+            f"({cheap:.0%} of the profiled time) are the cheapest to win back: a fast path for plain str,",
+            "dict and list values, and one `json.dumps` with the exact Decimal text put back. Every row",
+            "moves by about ±20% between runs on this shared machine.",
         ]
     return lines
 
@@ -205,22 +217,28 @@ def snapstart(cold: dict[str, Any]) -> list[str]:
         "caller waits for init and first call alike, so moving work between them changes nothing for",
         "them, while doing it lazily keeps each operation from paying for the others' clients and keeps",
         "the rule that nothing reaches AWS at import (tests need no reloads). One boto3 session serves",
-        "every client of a container (a session per client cost about 25 ms each).",
+        "every client of a container (a session per client cost about 25 ms each); pydantic builds each",
+        "model's validator on its first use (`minted_gateway/__init__.py`: about 20 ms less to import,",
+        "as most models of a module are not used by a given operation); the X-Ray SDK patches only",
+        "botocore and requests, the two ways we call out.",
         "",
-        "SnapStart would replace the init phase by a restore of its snapshot. What it could save is at",
-        f"most the import ({max(imports)} ms at worst here), and less the restore itself, which Lambda bills per",
-        "restore besides caching the snapshot; this repository has no AWS account to measure a restore,",
-        "so the bench cannot show a gain. What must be renewed after every restore, through",
-        "`snapshot_restore_py.register_after_restore`: the requests and boto3 connection pools (sockets",
-        "from the snapshot are dead), the Digest nonce and its count (two restored copies would send the",
-        "same counts), the cached partner secret and ledger key (they may have rotated), and anything",
-        "random seeded at init (retry jitter would repeat across copies; `os.urandom` and `uuid4` are",
-        "safe). Our init holds none of these today, because it creates nothing: so enabling SnapStart later",
-        "is safe as long as warm-up work (clients, a first Digest exchange) stays out of the init phase or",
-        "is renewed after restore. Decision: not enabled. The measured gap to the floor is mostly the",
-        f"libraries' import cost ({min(ours)}-{max(ours)} ms is our own code), a snapshot would hide it only",
-        "where restores beat imports, and it adds a cost per restore plus the renewal code above. Worth",
-        "measuring on AWS if init grows past ~1 s.",
+        "SnapStart would replace the init phase by a restore of its snapshot. What it could save is the",
+        f"import ({min(imports)}-{max(imports)} ms here) plus the first-call work a before-snapshot hook could do",
+        "ahead (client objects, validators; not secrets or nonces, which must be fresh), less the restore",
+        "itself, which Lambda bills per restore besides caching the snapshot. This repository has no AWS",
+        "account to measure a restore, so the bench cannot show the gain. What must be renewed after",
+        "every restore (`snapshot_restore_py.register_after_restore`): the requests and boto3",
+        "connection pools (sockets from the snapshot are dead), the Digest nonce and its count (two",
+        "restored copies would send the same counts), the cached partner secret and ledger key (they",
+        "may have rotated), and anything random seeded at init (retry jitter would repeat across",
+        "copies; `os.urandom` and `uuid4` are safe). Our init holds none of these today, because it",
+        "creates no session, client, secret or nonce, so turning SnapStart on later stays safe as long",
+        "as such warm-up stays out of the init phase or is renewed after restore.",
+        "",
+        "Decision: not enabled. Most of the gap to the floor is the libraries' import (our own code is",
+        f"{min(ours)} to {max(ours)} ms of it), a snapshot pays only where a restore beats that import, and it",
+        "adds a charge per restore and the renewal code above. Worth measuring on AWS if init grows",
+        "past ~1 s or a partner's latency budget cannot take the cold start above.",
     ]
 
 
