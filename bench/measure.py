@@ -200,6 +200,8 @@ def _area(filename: str, function: str) -> str:
         return parts[0].removesuffix(".py")
     if "/bench/" in path:
         return BENCH_HOOKS
+    if "/" not in path:  # <frozen abc>, <string>
+        return "stdlib " + path.strip("<>").removeprefix("frozen ")
     folder, _, module = path.rpartition("/")
     package = folder.rsplit("/", 1)[-1]  # json/encoder.py counts as json; the library's root as the module
     return "stdlib " + (module.removesuffix(".py") if package.startswith("python3") else package)
