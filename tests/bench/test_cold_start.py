@@ -12,9 +12,10 @@ from pydantic import BaseModel
 from bench.cold import ColdRuntime, cold_starts
 from bench.measure import ROOT
 from bench.report import cold_start_section
-from bench.run import Bench
+from bench.run import Bench, http_event
 from local.devstack import DevStack
 from local.template import function_environment, functions_of, load_template
+from minted_gateway import runtime
 
 # The venv's packages stand in for the layer and the runtime's boto3 (make bench installs those).
 VENV_SITE = [Path(sysconfig.get_paths()["purelib"])]
@@ -61,3 +62,14 @@ def test_models_build_their_validators_on_first_use() -> None:
     assert not Late.__pydantic_complete__
     assert Late.model_validate({"amount": "3"}).amount == 3
     assert Late.__pydantic_complete__
+
+
+def test_an_operation_that_reads_no_secret_makes_no_secrets_manager_client(stack: DevStack) -> None:
+    bench = Bench(stack, iterations=1)
+    bench.call("PricesFunction", http_event("prices/get_prices.json"))  # the cache now holds fresh prices
+    runtime.reset()  # a new container
+
+    assert bench.call("PricesFunction", http_event("prices/get_prices.json"))["statusCode"] == 200
+
+    assert runtime.secretsmanager.cache_info().currsize == 0  # a client costs ~40 ms of a cold start
+    assert runtime.dynamodb.cache_info().currsize == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from minted_gateway.settings import SettingsError, input_rules, settings
@@ -41,8 +42,9 @@ def minted() -> MintedClient:
         read_timeout=s.minted_read_timeout_seconds,
         birthdate_format=s.minted_birthdate_strftime,
     )
+    # Every invocation builds this client (for its time budget); only a Minted call reads the secret.
     credentials = SecretsManagerCredentials(
-        s.partner_secret_id, max_age=s.secret_max_age_seconds, boto3_client=secretsmanager()
+        s.partner_secret_id, max_age=s.secret_max_age_seconds, boto3_client=ClientOnFirstUse(secretsmanager)
     )
     return MintedClient(credentials, config)
 
@@ -54,6 +56,16 @@ def aws_session() -> Any:
     import boto3
 
     return boto3.session.Session()
+
+
+class ClientOnFirstUse:
+    """Stands for a boto3 client and makes it when something on it is first used."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._make(), name)
 
 
 _session_lock = threading.Lock()  # a boto3 session is not thread-safe (the local gateway runs threads)
@@ -84,7 +96,7 @@ def fingerprinter() -> Fingerprinter:
 
     from minted_gateway.orders.fingerprint import Fingerprinter
 
-    key: Any = SecretsProvider(boto3_client=secretsmanager()).get(settings().ledger_key_secret_id, max_age=3600)
+    key: Any = SecretsProvider(boto3_client=ClientOnFirstUse(secretsmanager)).get(settings().ledger_key_secret_id, max_age=3600)
     return Fingerprinter(key.encode("utf-8") if isinstance(key, str) else bytes(key))
 
 
