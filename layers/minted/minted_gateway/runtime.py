@@ -96,7 +96,7 @@ def fingerprinter() -> Fingerprinter:
 
     from minted_gateway.orders.fingerprint import Fingerprinter
 
-    key: Any = SecretsProvider(boto3_client=ClientOnFirstUse(secretsmanager)).get(settings().ledger_key_secret_id, max_age=3600)
+    key: Any = SecretsProvider(boto3_client=secretsmanager()).get(settings().ledger_key_secret_id, max_age=3600)
     return Fingerprinter(key.encode("utf-8") if isinstance(key, str) else bytes(key))
 
 
