@@ -48,8 +48,9 @@ def cold_start_section(cold: dict[str, Any]) -> list[str]:
         "AWS on moto_server and Minted on the sandbox, over HTTP. The **floor** is a process that imports",
         "boto3, requests and pydantic, creates the same clients and makes the same calls (listed below;",
         "the bench checks that they are the same). **libraries** is the floor plus what our handlers stand",
-        "on, set up as ours are: Powertools Logger, Metrics and Tracer (X-Ray), its Event Handler with",
-        "validation, pydantic's model machinery. Medians of "
+        "on, used as ours are: Powertools Logger, Metrics and Tracer (X-Ray) around the handler, its",
+        "Event Handler with validation routing the request (one validated path parameter), pydantic's",
+        "model machinery. Medians of "
         f"{ops[0]['runs'] if ops else 0} rounds, the three taking turns; import only is the handler's import alone.",
         "",
         f"| operation | cold start (ms) | floor (ms) | ratio | target ≤ {TARGETS['cold_ratio']}× | import only (ms) "
