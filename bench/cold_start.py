@@ -20,8 +20,8 @@ import uuid
 from typing import Any
 
 RESULT_MARK = "BENCH-COLD-START "
-# Request headers the floor sends again (the rest is each side's own: auth, lengths, user agent).
-REPLAYED_HEADERS = ("content-type", "api-version", "accept-language")
+# Request headers the floor does not send again: each side's own (auth, lengths, user agent, pool).
+OWN_HEADERS = ("authorization", "content-length", "host", "user-agent", "connection", "accept-encoding", "cookie")
 
 
 class Context:
@@ -64,7 +64,7 @@ def record_calls(calls: list[dict[str, Any]]) -> None:
     def recorded_send(adapter: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         response = send(adapter, request, *args, **kwargs)
         body = request.body.decode("utf-8") if isinstance(request.body, bytes) else request.body
-        headers = {k.lower(): v for k, v in request.headers.items() if k.lower() in REPLAYED_HEADERS}
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in OWN_HEADERS}
         calls.append({"kind": "http", "method": request.method, "url": request.url, "body": body,
                       "headers": headers, "status": response.status_code})  # fmt: skip
         return response
