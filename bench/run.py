@@ -145,6 +145,10 @@ class Bench:
             event["order"].update(external_id=external_id, price_token=token)
             return Invocation(event, {"external_id": external_id, "token": token})
 
+        def workflow_failure() -> Invocation:
+            external_id = f"cold-{run}-{next(counter)}"  # a workflow that failed before buying: a NOT_PLACED row
+            return Invocation(failure_task(external_id), {"external_id": external_id})
+
         def stale_prices() -> Invocation:
             self.age_prices()
             return Invocation(http_event("prices/scheduled_event.json"))
@@ -170,18 +174,7 @@ class Bench:
                 fixed("get_order/get_order_task.json", external_id=pending),
                 is_task_result,
             ),
-            ColdOperation(
-                "task record_failure",
-                "GetOrderFunction",
-                fixed(
-                    "get_order/get_order_task.json",
-                    action="record_failure",
-                    external_id=pending,
-                    error="States.Timeout",
-                    execution="bench",
-                ),
-                is_task_result,
-            ),
+            ColdOperation("task record_failure", "BuyFunction", workflow_failure, is_task_result),
             ColdOperation("scheduled price refresh", "PricesFunction", stale_prices, is_task_result),
         ]
 
@@ -270,13 +263,13 @@ class Bench:
             stale(i)
             return http_event("prices/scheduled_event.json")
 
-        failure = {"action": "record_failure", "external_id": pending, "error": "States.Timeout", "execution": "bench"}
         return [
             self.operation("task quote", "PricesFunction", lambda i: http_event("prices/quote_task.json"), task_result),
             self.operation("task place_order", "BuyFunction", place, task_result),
             self.operation("task get_order", "GetOrderFunction",
                            lambda i: http_event("get_order/get_order_task.json", external_id=pending), task_result),
-            self.operation("task record_failure", "GetOrderFunction", lambda i: failure, task_result),
+            self.operation("task record_failure", "BuyFunction",
+                           lambda i: failure_task(f"bench-failed-{run}-{i}"), task_result),
             self.operation("scheduled price refresh", "PricesFunction", scheduled, task_result),
         ]  # fmt: skip
 
@@ -320,6 +313,12 @@ class Bench:
             time.sleep(0.3)
         events = sfn.get_execution_history(executionArn=started["execution_arn"], maxResults=1000)["events"]
         return sum(1 for e in events if e["type"].endswith("StateEntered"))
+
+
+def failure_task(external_id: str) -> dict[str, Any]:
+    """The workflow's failure step for an order it never bought (its row is made NOT_PLACED)."""
+    order = {"external_id": external_id, "items": [{"sku": "GAU", "amount": "0.1"}]}
+    return {"action": "record_failure", "order": order, "error": "States.Timeout", "execution": external_id}
 
 
 def sizes() -> dict[str, Any]:
