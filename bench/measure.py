@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import cProfile
 import io
 import json
-import os
+import pstats
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import zipfile
@@ -26,46 +25,13 @@ LAMBDA_ENV = {  # what Lambda sets, so that libraries take their Lambda paths (X
     "AWS_LAMBDA_FUNCTION_NAME": "bench",
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
     "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+    "AWS_REGION": "eu-central-1",
     "AWS_DEFAULT_REGION": "eu-central-1",
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
 }
-FLOOR = "import boto3, requests, pydantic; boto3.client('dynamodb')"
-
-
-# ---------------------------------------------------------------- cold init
-def _timed_import(code: str, pythonpath: list[Path], env: dict[str, str]) -> float:
-    program = f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
-    child_env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, **env,
-                 "PYTHONPATH": os.pathsep.join(str(p) for p in pythonpath)}  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", program], env=child_env, capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
-
-
-def cold_init(functions: dict[str, tuple[str, str]], function_env: dict[str, str], runs: int) -> dict[str, Any]:
-    """Median import time of each handler in a fresh interpreter, and of the floor, measured alike.
-
-    One discarded run first writes the bytecode caches, as a deployed package would ship them. The
-    floor and the functions take turns, round after round, so that a machine slowing down or
-    speeding up during the run moves them together and the ratios stay fair.
-    """
-    env = {**LAMBDA_ENV, **function_env}
-    cases = {"floor": (FLOOR, [ROOT / "layers" / "minted"])}
-    for name, (module, code_uri) in functions.items():
-        cases[name] = (f"import {module}", [ROOT / "layers" / "minted", ROOT / code_uri])
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    for code, path in cases.values():
-        _timed_import(code, path, env)
-    for _ in range(runs):
-        for name, (code, path) in cases.items():
-            samples[name].append(_timed_import(code, path, env))
-    results: dict[str, Any] = {
-        name: {"median_ms": round(statistics.median(times) * 1000, 1), "runs": runs} for name, times in samples.items()
-    }
-    floor = results["floor"]["median_ms"]
-    for name in functions:
-        results[name]["ratio_to_floor"] = round(results[name]["median_ms"] / floor, 2)
-    return results
 
 
 # ---------------------------------------------------------------- time inside Minted and DynamoDB
@@ -164,3 +130,78 @@ def zipped_size(path: Path) -> int:
 
 def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+# ---------------------------------------------------------------- where the overhead goes
+def profile_overhead(run: Callable[[], Any], times: int) -> list[tuple[str, float]]:
+    """Share of our overhead per area (package or module), from cProfile with the profiler paused
+    inside Minted and DynamoDB calls, so that only what the overhead measures is profiled."""
+    profiler = cProfile.Profile()
+    original_request = requests.Session.request
+    original_call = BaseClient._make_api_call  # type: ignore[attr-defined]
+
+    def paused(call: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            profiler.disable()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                profiler.enable()
+
+        return wrapper
+
+    requests.Session.request = paused(original_request)  # type: ignore[method-assign]
+    BaseClient._make_api_call = paused(original_call)  # type: ignore[attr-defined]
+    try:
+        for _ in range(times):
+            profiler.enable()
+            try:
+                run()
+            finally:
+                profiler.disable()
+    finally:
+        requests.Session.request = original_request  # type: ignore[method-assign]
+        BaseClient._make_api_call = original_call  # type: ignore[attr-defined]
+    areas: dict[str, float] = {}
+    stats: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    for (filename, _, function), (_, _, own_seconds, _, callers) in stats.items():
+        area = _area(filename, function)
+        if area:
+            areas[area] = areas.get(area, 0.0) + own_seconds
+            continue
+        # A plain built-in (str.join, isinstance, dict.get ...) counts for whoever called it.
+        for (caller_file, _, caller_function), (_, _, seconds, _) in callers.items():
+            caller = _area(caller_file, caller_function) or "built-ins"
+            areas[caller] = areas.get(caller, 0.0) + seconds
+    areas.pop(BENCH_HOOKS, None)
+    total = sum(areas.values()) or 1.0
+    return sorted(((area, seconds / total) for area, seconds in areas.items()), key=lambda a: -a[1])
+
+
+BENCH_HOOKS = "the bench's own hooks"
+
+
+def _area(filename: str, function: str) -> str:
+    path = filename.replace("\\", "/")
+    if filename == "~":  # a built-in: pydantic-core's and writing are areas of their own
+        if "pydantic_core" in function:
+            return "pydantic-core (validating, dumping)"
+        if "_io.TextIOWrapper" in function:
+            return "writing log and metric lines"
+        return ""
+    if "/minted_gateway/" in path:
+        return "minted_gateway." + path.split("/minted_gateway/", 1)[1].removesuffix(".py").replace("/", ".")
+    if "/functions/" in path:
+        return "function entry points"
+    if "/site-packages/" in path:
+        parts = path.split("/site-packages/", 1)[1].split("/")
+        if parts[0] == "aws_lambda_powertools" and len(parts) > 2:
+            return f"powertools {parts[1]}"
+        return parts[0].removesuffix(".py")
+    if "/bench/" in path:
+        return BENCH_HOOKS
+    if "/" not in path:  # <frozen abc>, <string>
+        return "stdlib " + path.strip("<>").removeprefix("frozen ")
+    folder, _, module = path.rpartition("/")
+    package = folder.rsplit("/", 1)[-1]  # json/encoder.py counts as json; the library's root as the module
+    return "stdlib " + (module.removesuffix(".py") if package.startswith("python3") else package)

@@ -1,4 +1,4 @@
-"""`make bench`: cold init, warm overhead, round trips and package sizes, each next to its baseline
+"""`make bench`: cold start, warm overhead, round trips and package sizes, each next to its baseline
 measured in the same run. Writes docs/performance.md and docs/performance.json.
 
 It runs make dev's stack (moto_server, the Minted sandbox, the handlers in-process) on free ports;
@@ -12,6 +12,7 @@ import argparse
 import copy
 import functools
 import json
+import logging
 import os
 import socket
 import statistics
@@ -20,18 +21,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import boto3
 import requests
 from requests.auth import HTTPDigestAuth
 
+from bench.cold import ColdOperation, ColdRuntime, Invocation, cold_starts
 from bench.measure import (
     ROOT,
     clocked_calls,
-    cold_init,
     directory_size,
     measure_invocation,
+    profile_overhead,
     summarize,
     to_json,
     zipped_size,
@@ -113,6 +116,69 @@ class Bench:
             ExpressionAttributeNames={"#s": "snapshot"}, ExpressionAttributeValues={":old": {"N": "1"}},
         )  # fmt: skip
 
+    # ------------------------------------------------------------ cold starts
+    def cold_operations(self) -> list[ColdOperation]:
+        """Every operation's first invocation in a new container; the state each one needs is made here."""
+        status = {200: lambda r: r["statusCode"] == 200, 201: lambda r: r["statusCode"] == 201}
+        is_task_result: Callable[[Any], bool] = lambda r: isinstance(r, dict) and "statusCode" not in r  # noqa: E731
+        run = time.time_ns()
+        counter = iter(range(1_000_000))
+        self.minted.clock(completion_delay_seconds=0)
+        final = f"cold-final-{run}"
+        assert self.call("BuyFunction", self.buy_event(final, self.token()))["statusCode"] == 201
+        self.call("GetOrderFunction", self.get_event(final))  # records Completed
+        self.minted.clock(completion_delay_seconds=None)
+        pending, replayed = f"cold-pending-{run}", self.buy_event(f"cold-replayed-{run}", self.token())
+        assert self.call("BuyFunction", self.buy_event(pending, self.token()))["statusCode"] == 201
+        assert self.call("BuyFunction", replayed)["statusCode"] == 201
+
+        def fresh_prices() -> Invocation:
+            self.call("PricesFunction", http_event("prices/get_prices.json"))  # the cache is fresh, as usual
+            return Invocation(http_event("prices/get_prices.json"))
+
+        def new_buy() -> Invocation:
+            external_id, token = f"cold-{run}-{next(counter)}", self.token()
+            return Invocation(self.buy_event(external_id, token), {"external_id": external_id, "token": token})
+
+        def place_order_task() -> Invocation:
+            external_id, token = f"cold-{run}-{next(counter)}", self.token()
+            event = http_event("buy/place_order_task.json")
+            event["order"].update(external_id=external_id, price_token=token)
+            return Invocation(event, {"external_id": external_id, "token": token})
+
+        def workflow_failure() -> Invocation:
+            external_id = f"cold-{run}-{next(counter)}"  # a workflow that failed before buying: a NOT_PLACED row
+            return Invocation(failure_task(external_id), {"external_id": external_id})
+
+        def stale_prices() -> Invocation:
+            self.age_prices()
+            return Invocation(http_event("prices/scheduled_event.json"))
+
+        def fixed(relative: str, **changes: Any) -> Callable[[], Invocation]:
+            return lambda: Invocation(http_event(relative, **changes))
+
+        return [
+            ColdOperation("GET /prices (cached)", "PricesFunction", fresh_prices, status[200]),
+            ColdOperation("POST /quotes", "PricesFunction", fixed("prices/post_quotes.json"), status[201]),
+            ColdOperation("POST /orders, new buy", "BuyFunction", new_buy, status[201]),
+            ColdOperation("POST /orders, replay", "BuyFunction", lambda: Invocation(replayed), status[200]),
+            ColdOperation(
+                "GET /orders/{id}, final", "GetOrderFunction", lambda: Invocation(self.get_event(final)), status[200]
+            ),
+            ColdOperation("GET /legal", "LegalFunction", fixed("legal/list_documents.json"), status[200]),
+            ColdOperation("GET /legal/{type}", "LegalFunction", fixed("legal/get_document.json"), status[200]),
+            ColdOperation("task quote", "PricesFunction", fixed("prices/quote_task.json"), is_task_result),
+            ColdOperation("task place_order", "BuyFunction", place_order_task, is_task_result),
+            ColdOperation(
+                "task get_order, not final",
+                "GetOrderFunction",
+                fixed("get_order/get_order_task.json", external_id=pending),
+                is_task_result,
+            ),
+            ColdOperation("task record_failure", "BuyFunction", workflow_failure, is_task_result),
+            ColdOperation("scheduled price refresh", "PricesFunction", stale_prices, is_task_result),
+        ]
+
     # ------------------------------------------------------------ one operation, many times
     def operation(
         self, name: str, function: str, prepare: Callable[[int], dict[str, Any]], check: Callable[[Any], bool]
@@ -175,7 +241,44 @@ class Bench:
         results.append(self.operation("prices refresh", "PricesFunction", stale, ok(200)))
         results.append(self.operation("legal document", "LegalFunction",
                                       lambda i: http_event("legal/get_document.json"), ok(200)))  # fmt: skip
+        results.append(self.operation("legal list", "LegalFunction",
+                                      lambda i: http_event("legal/list_documents.json"), ok(200)))  # fmt: skip
+        results += self.warm_tasks(pending, stale)
         return results
+
+    def warm_tasks(self, pending: str, stale: Callable[[int], dict[str, Any]]) -> list[dict[str, Any]]:
+        """The workflow's tasks and the schedule's refresh: the same use cases without the Event Handler."""
+
+        def task_result(result: Any) -> bool:
+            return isinstance(result, dict) and "statusCode" not in result
+
+        run = time.time_ns()
+        tokens = [self.token() for _ in range(self.iterations)]
+
+        def place(i: int) -> dict[str, Any]:
+            event = http_event("buy/place_order_task.json")
+            event["order"].update(external_id=f"bench-task-{run}-{i}", price_token=tokens[i])
+            return event
+
+        def scheduled(i: int) -> dict[str, Any]:
+            stale(i)
+            return http_event("prices/scheduled_event.json")
+
+        return [
+            self.operation("task quote", "PricesFunction", lambda i: http_event("prices/quote_task.json"), task_result),
+            self.operation("task place_order", "BuyFunction", place, task_result),
+            self.operation("task get_order", "GetOrderFunction",
+                           lambda i: http_event("get_order/get_order_task.json", external_id=pending), task_result),
+            self.operation("task record_failure", "BuyFunction",
+                           lambda i: failure_task(f"bench-failed-{run}-{i}"), task_result),
+            self.operation("scheduled price refresh", "PricesFunction", scheduled, task_result),
+        ]  # fmt: skip
+
+    def new_buy_profile(self) -> list[tuple[str, float]]:
+        """Where a new buy's overhead goes: shares of the profiled time, by package or module."""
+        run = time.time_ns()
+        events = iter([self.buy_event(f"bench-profile-{run}-{i}", self.token()) for i in range(self.iterations)])
+        return profile_overhead(lambda: invoke(self.functions["BuyFunction"], next(events)), self.iterations)
 
     def raw_baseline(self) -> dict[str, float]:
         """A bare requests call (stock Digest, nonce reused) to the sandbox endpoints the operations use."""
@@ -218,6 +321,12 @@ class Bench:
         return sum(1 for e in events if e["type"].endswith("StateEntered"))
 
 
+def failure_task(external_id: str) -> dict[str, Any]:
+    """The workflow's failure step for an order it never bought (its row is made NOT_PLACED)."""
+    order = {"external_id": external_id, "items": [{"sku": "GAU", "amount": "0.1"}]}
+    return {"action": "record_failure", "order": order, "error": "States.Timeout", "execution": external_id}
+
+
 def sizes() -> dict[str, Any]:
     build = ROOT / ".aws-sam" / "build"
     if not (build / "SharedLayer").exists():
@@ -230,26 +339,32 @@ def sizes() -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
-    parser.add_argument("--runs", type=int, default=11, help="fresh interpreters per cold-init figure")
+    parser.add_argument("--runs", type=int, default=9, help="cold starts per operation, subject and floor each")
+    parser.add_argument("--python", default=sys.executable, help="the Lambda runtime's Python, for cold starts")
+    parser.add_argument("--site", type=Path, action="append", default=[],
+                        help="site-packages as Lambda has them: the layer's requirements and the runtime's boto3")  # fmt: skip
     parser.add_argument("--iterations", type=int, default=100, help="invocations per warm figure")
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request from two servers is noise
     started = time.monotonic()
     template = load_template()
-    functions = {name: (spec.handler.split(".")[0], spec.code_uri) for name, spec in functions_of(template).items()}
-    names = {"OrdersTable": "orders", "PricesTable": "prices", "PartnerSecret": "partner", "LedgerKeySecret": "key"}
-    function_env = function_environment(template, names, {"Stage": "prod"})
-    print(f"cold init: {args.runs} fresh interpreters per function ...", flush=True)
-    cold = cold_init(functions, function_env, args.runs)
-
-    print(f"warm: {args.iterations} invocations per operation on the local stack ...", flush=True)
+    code = {name: (spec.handler.split(".")[0], ROOT / spec.code_uri) for name, spec in functions_of(template).items()}
     saved_env = dict(os.environ)
     stack = DevStack(moto_port=free_port(), sandbox_port=free_port(), gateway_port=free_port())
     stack.start()
     runtime.reset()
     try:
         bench = Bench(stack, args.iterations)
+        env = {**function_environment(template, {**stack.tables, **stack.secrets}, {"Stage": "prod"}),
+               "AWS_ENDPOINT_URL": stack.aws_url, "BUY_WORKFLOW_ARN": stack.workflow_arn}  # fmt: skip
+        cold_runtime = ColdRuntime(args.python, [p.resolve() for p in args.site], env)
+        print(f"cold starts: {args.runs} rounds of subject and floor per operation ...", flush=True)
+        with quiet_stdout():
+            cold = cold_starts(bench.cold_operations(), code, cold_runtime, args.runs)
+        print(f"warm: {args.iterations} invocations per operation on the local stack ...", flush=True)
         with clocked_calls(), quiet_stdout():
             warm = bench.warm()
+            profile = bench.new_buy_profile()
             raw = bench.raw_baseline()
             transitions = bench.workflow_transitions()
     finally:
@@ -259,8 +374,10 @@ def main() -> None:
         os.environ.update(saved_env)
 
     results = {
-        "cold_init": cold,
+        "cold_start": cold,
         "warm": warm,
+        "new_buy_profile": profile,
+        "iterations": args.iterations,
         "raw_requests_p50_ms": raw,
         "sizes": sizes(),
         "workflow_state_transitions": transitions,

@@ -18,6 +18,7 @@ _PATTERNS = (
 # Attributes every LogRecord has; what is left on a record are the caller's extra fields.
 _STANDARD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 PACKAGE_LOGGER = "minted_gateway"
+TRACED_MODULES = ("botocore", "requests")  # AWS calls and Minted calls
 
 
 def redact(text: str) -> str:
@@ -52,4 +53,6 @@ def observability() -> tuple[Logger, Tracer, Metrics]:
     package.handlers = list(logger.handlers)
     package.setLevel(logger.log_level)
     package.propagate = False
-    return logger, Tracer(service="minted-gateway"), Metrics(namespace="MintedGateway", service="minted-gateway")
+    # Only what we call out through: the default patches every library X-Ray knows that is installed.
+    tracer = Tracer(service="minted-gateway", patch_modules=TRACED_MODULES)
+    return logger, tracer, Metrics(namespace="MintedGateway", service="minted-gateway")

@@ -9,7 +9,9 @@ function never loads the ledger or boto3's DynamoDB types). Tests can ``reset()`
 from __future__ import annotations
 
 import functools
+import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from minted_gateway.settings import SettingsError, input_rules, settings
@@ -40,25 +42,61 @@ def minted() -> MintedClient:
         read_timeout=s.minted_read_timeout_seconds,
         birthdate_format=s.minted_birthdate_strftime,
     )
-    return MintedClient(SecretsManagerCredentials(s.partner_secret_id, max_age=s.secret_max_age_seconds), config)
+    # Every invocation builds this client (for its time budget); only a Minted call reads the secret.
+    credentials = SecretsManagerCredentials(
+        s.partner_secret_id, max_age=s.secret_max_age_seconds, boto3_client=ClientOnFirstUse(secretsmanager)
+    )
+    return MintedClient(credentials, config)
+
+
+@functools.cache
+def aws_session() -> Any:
+    """One boto3 session for every client: each new session loads botocore's endpoint and service
+    data again (about 25 ms a session on a cold start), so nothing here may create its own."""
+    import boto3
+
+    return boto3.session.Session()
+
+
+class ClientOnFirstUse:
+    """Stands for a boto3 client and makes it when something on it is first used."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._make(), name)
+
+
+_session_lock = threading.Lock()  # a boto3 session is not thread-safe (the local gateway runs threads)
+
+
+def _client(service: str) -> Any:
+    from botocore.config import Config
+
+    config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+    with _session_lock:
+        return aws_session().client(service, config=config)
 
 
 @functools.cache
 def dynamodb() -> Any:
-    import boto3
-    from botocore.config import Config
+    return _client("dynamodb")
 
-    config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
-    return boto3.client("dynamodb", config=config)
+
+@functools.cache
+def secretsmanager() -> Any:
+    """Shared by the partner's credentials and the ledger key (Powertools would make one per reader)."""
+    return _client("secretsmanager")
 
 
 @functools.cache
 def fingerprinter() -> Fingerprinter:
-    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
     from minted_gateway.orders.fingerprint import Fingerprinter
 
-    key = parameters.get_secret(settings().ledger_key_secret_id, max_age=3600)
+    key: Any = SecretsProvider(boto3_client=secretsmanager()).get(settings().ledger_key_secret_id, max_age=3600)
     return Fingerprinter(key.encode("utf-8") if isinstance(key, str) else bytes(key))
 
 
@@ -113,14 +151,12 @@ def create_quote() -> CreateQuote:
 
 @functools.cache
 def start_buy_workflow() -> StartBuyWorkflow:
-    import boto3
-
     from minted_gateway.orders.workflow import StartBuyWorkflow, StepFunctionsEngine
 
     arn = settings().buy_workflow_arn
     if not arn:
         raise SettingsError("invalid environment: BUY_WORKFLOW_ARN (missing)")
-    return StartBuyWorkflow(StepFunctionsEngine(boto3.client("stepfunctions"), arn), order_ledger(), fingerprinter())
+    return StartBuyWorkflow(StepFunctionsEngine(_client("stepfunctions"), arn), order_ledger(), fingerprinter())
 
 
 @functools.cache
@@ -148,7 +184,7 @@ def bind_to_invocation(context: Any) -> None:
 
 def reset() -> None:
     """Forget every cached client and use case (tests, and the local gateway after a restart)."""
-    for cached in (minted, dynamodb, fingerprinter, order_ledger, price_cache, place_order, get_order,
-                   get_prices, refresh_prices, create_quote, legal_documents, start_buy_workflow,
-                   record_workflow_failure, settings, input_rules):  # fmt: skip
+    for cached in (minted, aws_session, dynamodb, secretsmanager, fingerprinter, order_ledger, price_cache,
+                   place_order, get_order, get_prices, refresh_prices, create_quote, legal_documents,
+                   start_buy_workflow, record_workflow_failure, settings, input_rules):  # fmt: skip
         cached.cache_clear()

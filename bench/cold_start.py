@@ -1,0 +1,198 @@
+"""One cold start in a fresh interpreter; bench/cold.py runs this file, never imports it.
+
+``subject``: import a function's handler and serve its first invocation, as Lambda does in a new
+container. ``floor``: what any function doing the same job pays at least: import boto3, requests
+and pydantic, create the same clients and make the same AWS and HTTP calls (replayed from what the
+subject did), with nothing of ours in between. Only the standard library is loaded before the
+clock starts. The spec arrives on stdin as JSON; the figures leave as the last line of stdout.
+
+With ``record`` set (an untimed run), the calls made on the wire are listed as well, so that the
+bench can check that the floor makes exactly the subject's calls and can replay them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+import uuid
+from typing import Any
+
+RESULT_MARK = "BENCH-COLD-START "
+# Request headers the floor does not send again: each side's own (auth, lengths, user agent, pool).
+OWN_HEADERS = ("authorization", "content-length", "host", "user-agent", "connection", "accept-encoding", "cookie")
+
+
+class Context:
+    """The parts of Lambda's context object that our handlers and Powertools read."""
+
+    function_name = "bench"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:bench"
+    memory_limit_in_mb = 512
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "bench"
+
+    def __init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self._deadline = time.monotonic() + 30
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._deadline - time.monotonic()) * 1000)
+
+
+def record_calls(calls: list[dict[str, Any]]) -> None:
+    """List every AWS API call (botocore) and HTTP request (requests) this process makes."""
+    import botocore.client  # noqa: PLC0415 - only an untimed recording run pays for this
+    import botocore.exceptions  # noqa: PLC0415
+    import requests.adapters  # noqa: PLC0415
+
+    make_api_call = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
+    send = requests.adapters.HTTPAdapter.send
+
+    def recorded_api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        call: dict[str, Any] = {"kind": "aws", "service": client.meta.service_model.service_name,
+                                "operation": operation, "params": params}  # fmt: skip
+        calls.append(call)
+        try:
+            return make_api_call(client, operation, params)
+        except botocore.exceptions.ClientError as exc:
+            call["error"] = exc.response["Error"]["Code"]
+            raise
+
+    def recorded_send(adapter: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        response = send(adapter, request, *args, **kwargs)
+        body = request.body.decode("utf-8") if isinstance(request.body, bytes) else request.body
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in OWN_HEADERS}
+        calls.append({"kind": "http", "method": request.method, "url": request.url, "body": body,
+                      "headers": headers, "status": response.status_code})  # fmt: skip
+        return response
+
+    botocore.client.BaseClient._make_api_call = recorded_api_call  # type: ignore[attr-defined]
+    requests.adapters.HTTPAdapter.send = recorded_send  # type: ignore[method-assign,assignment]
+
+
+def subject(spec: dict[str, Any]) -> tuple[float, float, Any]:
+    started = time.perf_counter()
+    module = importlib.import_module(spec["module"])
+    imported = time.perf_counter()
+    result = module.handler(spec["event"], Context())
+    return imported - started, time.perf_counter() - started, result
+
+
+def floor(spec: dict[str, Any]) -> tuple[float, float, Any]:
+    started = time.perf_counter()
+    import boto3  # noqa: PLC0415 - importing is what is measured
+    import pydantic  # noqa: F401, PLC0415
+    import requests  # noqa: PLC0415
+
+    replay = make_calls
+    if spec["kind"] == "libraries":
+        replay = with_libraries(make_calls)
+    imported = time.perf_counter()
+    statuses = replay(spec["calls"], boto3, requests)
+    return imported - started, time.perf_counter() - started, {"statuses": statuses}
+
+
+def with_libraries(calls: Any) -> Any:
+    """The floor plus the libraries our handlers stand on, used as ours use them: pydantic's model
+    machinery, Powertools Logger, Metrics and Tracer (X-Ray) around the handler, and its Event
+    Handler with validation routing the request (one route, one validated path parameter) to the
+    calls. What is left between this and a subject's cold start is our own code."""
+    from typing import Annotated  # noqa: PLC0415
+
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.params import Path  # noqa: PLC0415
+    from pydantic import BaseModel  # noqa: F401, PLC0415
+
+    from minted_gateway.observability import observability  # noqa: PLC0415 - the same setup, no more
+
+    logger, tracer, metrics = observability()
+    app = APIGatewayHttpResolver(enable_validation=True)
+    replayed: list[Any] = []
+
+    def route(item_id: str) -> dict[str, Any]:
+        replayed.append(calls(*replayed.pop()))
+        return {"item_id": item_id}
+
+    # Set as objects: this module's postponed annotations could not name what is imported here.
+    route.__annotations__ = {"item_id": Annotated[str, Path(pattern=r"^[a-z0-9-]{1,64}$")], "return": dict}
+    app.get("/items/<item_id>")(route)
+
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handler(event: Any, context: Any) -> Any:
+        return app.resolve(event, context)
+
+    def run(*args: Any) -> Any:
+        replayed.append(args)
+        answer = handler(ROUTED_EVENT, Context())
+        if answer["statusCode"] != 200:
+            raise RuntimeError(f"the libraries' route answered {answer}")
+        return replayed.pop()
+
+    return run
+
+
+ROUTED_EVENT = {  # API Gateway's payload v2 for GET /items/{item_id}
+    "version": "2.0",
+    "routeKey": "GET /items/{item_id}",
+    "rawPath": "/items/bench",
+    "rawQueryString": "",
+    "headers": {"accept": "application/json"},
+    "requestContext": {"http": {"method": "GET", "path": "/items/bench", "sourceIp": "127.0.0.1"}, "stage": "$default"},
+    "pathParameters": {"item_id": "bench"},
+    "isBase64Encoded": False,
+}
+
+
+def make_calls(calls: list[dict[str, Any]], boto3: Any, requests: Any) -> list[int]:
+    from botocore import xform_name  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+    from requests.auth import HTTPDigestAuth  # noqa: PLC0415
+
+    config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+    clients: dict[str, Any] = {}
+    session = None
+    username = password = ""
+    statuses = []
+    for call in calls:
+        if call["kind"] == "aws":
+            client = clients.get(call["service"])
+            if client is None:
+                client = clients[call["service"]] = boto3.client(call["service"], config=config)
+            try:
+                answer = getattr(client, xform_name(call["operation"]))(**call["params"])
+            except ClientError:
+                continue  # a refused conditional write is a round trip all the same
+            secret = answer.get("SecretString", "") if call["operation"] == "GetSecretValue" else ""
+            if secret.startswith("{") and "username" in secret:  # the partner's Minted credentials
+                username, password = json.loads(secret)["username"], json.loads(secret)["password"]
+        else:
+            if session is None:
+                session = requests.Session()
+                session.auth = HTTPDigestAuth(username, password)
+            response = session.request(call["method"], call["url"], data=call["body"], headers=call["headers"],
+                                       timeout=(3.05, 10))  # fmt: skip
+            statuses.append(response.status_code)
+    return statuses
+
+
+def main() -> None:
+    spec = json.loads(sys.stdin.read())
+    calls: list[dict[str, Any]] = []
+    if spec.get("record"):
+        record_calls(calls)
+    cpu_started = time.process_time()
+    import_seconds, total_seconds, result = (subject if spec["kind"] == "subject" else floor)(spec)
+    cpu_seconds = time.process_time() - cpu_started  # this process's own work, whatever else the machine runs
+    out = {"import_seconds": import_seconds, "total_seconds": total_seconds, "cpu_seconds": cpu_seconds,
+           "result": result, "calls": calls}  # fmt: skip
+    sys.stdout.write("\n" + RESULT_MARK + json.dumps(out, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""make bench's cold start at the smallest size: one round, so that the bench code is run by the
+tests. Nothing here compares timings; the checks are on what the runs did."""
+
+from __future__ import annotations
+
+import sys
+import sysconfig
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from bench.cold import ColdRuntime, cold_starts
+from bench.measure import ROOT
+from bench.report import cold_start_section
+from bench.run import Bench, http_event
+from local.devstack import DevStack
+from local.template import function_environment, functions_of, load_template
+from minted_gateway import runtime
+
+# The venv's packages stand in for the layer and the runtime's boto3 (make bench installs those).
+VENV_SITE = [Path(sysconfig.get_paths()["purelib"])]
+
+
+def test_a_cold_start_is_measured_beside_a_floor_that_makes_the_same_calls(stack: DevStack) -> None:
+    bench = Bench(stack, iterations=1)
+    template = load_template()
+    code = {name: (spec.handler.split(".")[0], ROOT / spec.code_uri) for name, spec in functions_of(template).items()}
+    env = {**function_environment(template, {**stack.tables, **stack.secrets}, {"Stage": "prod"}),
+           "AWS_ENDPOINT_URL": stack.aws_url}  # fmt: skip
+    wanted = {"GET /prices (cached)", "POST /orders, new buy"}
+    operations = [op for op in bench.cold_operations() if op.name in wanted]
+    buys_before = bench.minted.orders_created()
+
+    cold = cold_starts(operations, code, ColdRuntime(sys.executable, VENV_SITE, env), runs=1)
+
+    figures = {op["name"]: op for op in cold["operations"]}
+    assert figures["GET /prices (cached)"]["calls"] == ["dynamodb GetItem"]
+    assert figures["POST /orders, new buy"]["calls"] == sorted([
+        "POST /partner/order/digital/buy (401)", "POST /partner/order/digital/buy",  # Digest's challenge, then the buy
+        "dynamodb PutItem", "dynamodb UpdateItem",  # the claim, then Minted's answer
+        "secretsmanager GetSecretValue", "secretsmanager GetSecretValue",  # ledger key, partner credentials
+    ])  # fmt: skip
+    # Subject, floor and libraries each bought once in the recording runs and once in the round:
+    # the floor's replay is a real buy with its own price token, not a refused request.
+    assert bench.minted.orders_created() - buys_before == 6
+    for op in cold["operations"]:
+        assert op["runs"] == 1
+        assert 0 < op["import_ms"] < op["cold_start_ms"]
+        assert 0 < op["floor_import_ms"] < op["floor_ms"]
+    assert cold["xray_segments"] > 0  # tracing was on in the subjects and the libraries runs
+
+    section = "\n".join(cold_start_section(cold))
+    assert "| POST /orders, new buy |" in section
+    assert "| sell | not built yet |" in section
+
+
+def test_models_build_their_validators_on_first_use() -> None:
+    # minted_gateway (imported above through bench) turns pydantic's defer_build on for every model.
+    class Late(BaseModel):
+        amount: int
+
+    assert not Late.__pydantic_complete__
+    assert Late.model_validate({"amount": "3"}).amount == 3
+    assert Late.__pydantic_complete__
+
+
+def test_an_operation_that_reads_no_secret_makes_no_secrets_manager_client(stack: DevStack) -> None:
+    bench = Bench(stack, iterations=1)
+    bench.call("PricesFunction", http_event("prices/get_prices.json"))  # the cache now holds fresh prices
+    runtime.reset()  # a new container
+
+    assert bench.call("PricesFunction", http_event("prices/get_prices.json"))["statusCode"] == 200
+
+    assert runtime.secretsmanager.cache_info().currsize == 0  # a client costs ~40 ms of a cold start
+    assert runtime.dynamodb.cache_info().currsize == 1

@@ -1,0 +1,76 @@
+"""The warm path's fast helpers write exactly what the slow, general ones wrote."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from minted_gateway import jsonutil
+from minted_gateway.dynamodb import from_item, to_item
+
+ROW: dict[str, Any] = {
+    "external_id": "order-0001",
+    "state": "SUBMITTED",
+    "replayed": False,
+    "note": None,
+    "version": 3,
+    "amount": Decimal("0.100"),
+    "items": [{"sku": "GAU", "amount": Decimal("1.5"), "tags": ["a", "b"]}],
+    "customer": {"external_id": "cust-0001", "flags": {"kyc": True}},
+    "digest": b"\x00\x01",
+    "skus": {"GAU", "GAG"},
+    "empty": "",
+}
+
+
+def test_ledger_items_are_the_attributes_boto3_writes_and_read_back_alike() -> None:
+    serializer, deserializer = TypeSerializer(), TypeDeserializer()
+    expected = {key: serializer.serialize(value) for key, value in ROW.items()}
+    assert to_item(ROW) == expected
+    assert from_item(expected) == {key: deserializer.deserialize(value) for key, value in expected.items()}
+
+
+def test_numbers_keep_dynamodbs_limits() -> None:
+    with pytest.raises(Exception, match=r"Inexact|Rounded"):
+        to_item({"amount": Decimal("1." + "1" * 40)})
+    with pytest.raises(TypeError, match="Float types are not supported"):
+        to_item({"amount": 1.5})
+
+
+def reference_dumps(value: Any) -> str:
+    """What jsonutil wrote before its fast path: json.dumps per leaf, Decimal in 'f' notation."""
+    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return json.dumps(value.isoformat())
+    if isinstance(value, dict):
+        pairs = (json.dumps(str(key), ensure_ascii=False) + ":" + reference_dumps(item) for key, item in value.items())
+        return "{" + ",".join(pairs) + "}"
+    return "[" + ",".join(reference_dumps(item) for item in value) + "]"
+
+
+def test_json_bodies_are_the_text_the_general_encoder_wrote() -> None:
+    body = {
+        "external_id": "order-0001",
+        "name": 'Ayşe "Yılmaz"\n\t\u2028',
+        "items": [{"amount": Decimal("1E+2"), "price": Decimal("2543.120"), "count": 2}, True, None],
+        "at": datetime(2026, 11, 28, 10, 31, tzinfo=UTC),
+        "day": date(2026, 11, 28),
+        7: ("tuple", False),
+    }
+    text = jsonutil.dumps(body)
+    assert text == reference_dumps(body)
+    assert jsonutil.loads(text)["items"][0]["amount"] == Decimal(100)
+
+
+@pytest.mark.parametrize("value", [1.5, Decimal("NaN"), Decimal("Infinity"), object()])
+def test_json_bodies_refuse_floats_and_what_is_not_a_number(value: Any) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        jsonutil.dumps({"amount": value})
