@@ -246,3 +246,17 @@ def test_media_types_are_case_insensitive(api: Api, report: Report, content_type
     response = api.http.post(api.url + "/quotes", data=body, headers={"Content-Type": content_type}, timeout=10)
     assert response.status_code == 201, response.text[:300]
     report.add_hostile(f"- Content-Type {', '.join(f'`{t}`' for t in JSON_SPELLINGS)}: read as JSON")
+
+
+def test_a_workflow_that_its_buy_would_refuse_is_refused_before_it_starts(api: Api, report: Report) -> None:
+    external_id = f"dup-{uuid.uuid4().hex[:12]}"
+    items = [{"sku": "GAU", "amount": Decimal("0.5")}, {"product_id": 3000001, "amount": Decimal("1")}]
+    response = api.post("/orders/workflow", {"external_id": external_id, "items": items})
+    assert response.status_code == 422, response.text[:300]
+    assert {d["field"] for d in response.json()["error"]["details"]} == {"items"}
+    sfn = boto3.client("stepfunctions", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
+    started = sfn.list_executions(stateMachineArn=api.stack.workflow_arn)["executions"]
+    assert external_id not in {execution["name"] for execution in started}
+    report.add_hostile(
+        "- a workflow naming one metal twice: 422 naming items, no execution (was 202, then InvalidInput)"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from minted_gateway.minted.models import (
     PRODUCT_ID_BY_SKU,
@@ -139,6 +139,22 @@ class CustomerIn(BaseModel):
 DEFAULT_CURRENCY = Currency.TRY
 
 
+def _each_sku_once(items: list[ItemIn]) -> list[ItemIn]:
+    skus = [item.sku for item in items]
+    if len(set(skus)) != len(skus):
+        raise ValueError("each sku may appear once in items")
+    return items
+
+
+# An order's lines, for a buy and for the workflow that will make one: what the buy refuses, the
+# workflow refuses before it starts (not as a failed execution).
+OrderItems = Annotated[
+    list[ItemIn],
+    Field(min_length=1, max_length=len(SKUS_FOR_SALE), json_schema_extra=EACH_SKU_ONCE),
+    AfterValidator(_each_sku_once),
+]
+
+
 class Purchase(BaseModel):
     """What is bought, for whom: the part of an order its fingerprint covers (no price token)."""
 
@@ -178,7 +194,7 @@ class OrderRequest(BaseModel):
     external_id: ExternalId = Field(description="the partner's unique order id (1-64 of A-Z a-z 0-9 . _ -)")
     price_token: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{32}$", description="from POST /quotes")]
     currency: Currency | None = Field(default=None, description="must match the quote's currency when given")
-    items: Annotated[list[ItemIn], Field(min_length=1, max_length=len(SKUS_FOR_SALE), json_schema_extra=EACH_SKU_ONCE)]
+    items: OrderItems
     customer: CustomerIn | None = Field(default=None, description="absent: the order goes to the partner's wallet")
 
     @model_validator(mode="before")
@@ -191,13 +207,6 @@ class OrderRequest(BaseModel):
         if data.setdefault("currency", code) != code:
             raise ValueError("currency and currency_code differ")
         return data
-
-    @model_validator(mode="after")
-    def _one_line_per_sku(self) -> OrderRequest:
-        skus = [item.sku for item in self.items]
-        if len(set(skus)) != len(skus):
-            raise ValueError("each sku may appear once in items")
-        return self
 
     @property
     def mode(self) -> Literal["B2B", "B2B2C"]:

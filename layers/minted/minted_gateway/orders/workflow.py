@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,9 +22,9 @@ from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.ledger import OrderLedger
 from minted_gateway.orders.place_order import OrderBook, new_record, utcnow
 from minted_gateway.orders.record import OrderRecord, State
-from minted_gateway.orders.requests import CustomerIn, ItemIn, Purchase
+from minted_gateway.orders.requests import CustomerIn, OrderItems, Purchase
 from minted_gateway.prices.quotes import PriceGuard
-from minted_gateway.validation import SKUS_FOR_SALE, ExternalId
+from minted_gateway.validation import ExternalId
 
 
 class WorkflowRequest(BaseModel):
@@ -34,7 +34,7 @@ class WorkflowRequest(BaseModel):
 
     external_id: ExternalId = Field(description="the order id; also the execution's name")
     currency: Currency = Currency.TRY
-    items: Annotated[list[ItemIn], Field(min_length=1, max_length=len(SKUS_FOR_SALE))]
+    items: OrderItems
     customer: CustomerIn | None = None
     guard: PriceGuard = PriceGuard()
     poll_interval_seconds: int = Field(default=2, ge=1, le=300, description="wait between order refreshes")
