@@ -141,8 +141,10 @@ def record_failure_task(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _place(order: OrderRequest, owner: str | None = None) -> OrderOutcome:
     outcome = runtime.place_order()(order, owner=owner)
-    metrics.add_metric(name=f"Orders{outcome.record.state.value.title()}", unit=MetricUnit.Count, value=1)
     state = outcome.record.state
+    # A replay is an answer, not another order: counting it as one would inflate the buys on every retry.
+    name = "OrdersReplayed" if outcome.replayed else f"Orders{state.value.title()}"
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     log = logger.warning if state in (State.UNKNOWN, State.NOT_PLACED) else logger.info
     log(OUTCOME_MESSAGES.get(state, "order recorded"), extra={"external_id": order.external_id, "state": state.value,
         "replayed": outcome.replayed, "resolved": outcome.resolved})  # fmt: skip

@@ -439,3 +439,16 @@ def _expire_claim(api: Api, external_id: str) -> None:
         UpdateExpression="SET claim_expires_at = :past",
         ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
     )
+
+
+def test_a_replay_is_counted_as_a_replay_not_as_another_order(
+    api: Api, order_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = order(order_id, api.quote())
+    assert api.post("/orders", body).status_code == 201
+    for _ in range(2):
+        assert api.post("/orders", body).headers["Idempotent-Replayed"] == "true"
+    assert api.minted.orders_created() == 1
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert sum(m.get("OrdersSubmitted", [0])[0] for m in metrics) == 1
+    assert sum(m.get("OrdersReplayed", [0])[0] for m in metrics) == 2
