@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.api.test_orders import _stranger_buys as stranger_buys
 from tests.events.test_order_events import VALIDATOR
 from tests.stack import Api, order
 
@@ -145,3 +146,24 @@ def test_a_lost_answer_needs_attention_until_a_lookup_settles_it(api: Api, order
     assert details[0]["attention"] == {"reason": "outcome_unknown"}
     assert details[1]["previous"]["state"] in ("UNKNOWN", "RECEIVED")
     assert api.minted.orders_created() == 1
+
+
+def test_a_strangers_order_under_our_id_publishes_one_order_needs_attention(
+    api: Api, order_id: str, consumer: Consumer
+) -> None:
+    stranger_buys(order_id)
+    body = order(order_id, api.quote(), amount="5")
+    assert api.post("/orders", body).status_code == 409
+    assert api.post("/orders", body).status_code == 409  # a replay
+    assert api.get(f"/orders/{order_id}").status_code == 409  # and a read change nothing
+    fence = f"ord-{uuid.uuid4().hex[:20]}"  # a later order: once its event is in, the stranger's are too
+    assert api.post("/orders", order(fence, api.quote())).status_code == 201
+    consumer.events_of(fence, 1)
+    details = [e["detail"] for e in consumer.events_of(order_id, 1)]
+    assert [(d["type"], d["state"], d["attention"], d["final"]) for d in details] == [
+        ("OrderNeedsAttention", "FOREIGN", {"reason": "foreign_order"}, True)
+    ]
+    # Nothing of the stranger's order is shown as ours: no codes, no status, our own lines.
+    assert details[0]["order_codes"] == [] and details[0]["status"] is None
+    assert [(line["sku"], line["amount"]) for line in details[0]["lines"]] == [("GAU", "5")]
+    VALIDATOR.validate(details[0])
