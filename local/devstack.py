@@ -3,7 +3,8 @@
 Starts moto_server (the template's tables and secrets created in it, the partner secret pointing at
 the sandbox, and the buy workflow running in moto's Step Functions interpreter with its Lambda tasks
 routed to our handlers), the Minted sandbox, the local gateway that serves the template's HttpApi
-routes by invoking the real handlers in-process, and the price schedule. Runs until Ctrl-C.
+routes by invoking the real handlers in-process, the price schedule, and the order-events pipe
+(the ledger's stream to the order-events bus, each event printed). Runs until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from local import stackfile
 from local.gateway import GatewayServer, LocalGateway
 from local.minted_sandbox.server import SandboxServer
 from local.minted_sandbox.state import SandboxSettings
+from local.order_events import LocalPipe, pipes_of, print_event
 from local.scheduler import LocalScheduler, schedules_of
 from local.stackfile import REGION, STACK_NAME
 from local.stepfunctions import (
@@ -36,7 +38,14 @@ from local.stepfunctions import (
     deploy_workflow,
     lambda_routed_to,
 )
-from local.template import create_secrets, create_tables, function_environment, functions_of, load_template
+from local.template import (
+    create_event_buses,
+    create_secrets,
+    create_tables,
+    function_environment,
+    functions_of,
+    load_template,
+)
 
 # What Lambda or the template would set, and what only makes sense locally.
 LOCAL_RUNTIME_ENV = {
@@ -50,7 +59,7 @@ LOCAL_RUNTIME_ENV = {
 
 class DevStack:
     def __init__(self, *, host: str = "127.0.0.1", moto_port: int = 5000, sandbox_port: int = 8080,
-                 gateway_port: int | None = 3000, schedule: bool = False,
+                 gateway_port: int | None = 3000, schedule: bool = False, order_events: bool = False,
                  extra_env: dict[str, str] | None = None,
                  progress: Callable[[str], None] | None = None) -> None:  # fmt: skip
         self.settings = SandboxSettings()
@@ -67,6 +76,8 @@ class DevStack:
         self._moto_port = moto_port
         self._extra_env = extra_env or {}
         self._progress = progress or (lambda _step: None)
+        self._order_events = order_events
+        self.pipes: list[LocalPipe] = []
 
     def start(self) -> DevStack:
         self._progress(f"starting moto_server (local AWS) on {self.aws_url}")
@@ -76,6 +87,7 @@ class DevStack:
         self._progress("creating the template's tables and secrets in moto_server")
         template = load_template()
         self.tables = create_tables(self._client("dynamodb"), template)
+        self.buses = create_event_buses(self._client("events"), template)
         partner = {"username": self.settings.username, "password": self.settings.password,
                    "base_url": self.sandbox.url, "client_id": "web"}  # fmt: skip
         self.secrets = create_secrets(
@@ -109,8 +121,13 @@ class DevStack:
         self.gateway.start()
         if self._schedule:
             self.scheduler = LocalScheduler(schedules_of(template)).start()
+        if self._order_events:
+            clients = self._client("dynamodb"), self._client("dynamodbstreams"), self._client("events")
+            self.pipes = [LocalPipe(spec, *clients, print_event).start() for spec in pipes_of(template)]
 
     def stop(self) -> None:
+        for pipe in self.pipes:
+            pipe.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
         if self.gateway is not None:
@@ -147,6 +164,7 @@ def banner(stack: DevStack) -> list[str]:
         f"moto_server      {stack.aws_url}  (tables {', '.join(stack.tables)}; secrets {', '.join(stack.secrets)})",
         f"Buy workflow     {stack.workflow_arn}  (POST /orders/workflow starts it; make workflow ID=... follows it)",
         "Price schedule   the prices function refreshes the cache as the template's schedule says",
+        f"Order events     bus {', '.join(stack.buses)}, fed from the ledger's stream; each event is printed here",
         "Everything lives in memory: stopping the stack forgets every order, quote and price.",
     ]
 
@@ -165,6 +183,7 @@ def main() -> None:
         sandbox_port=args.sandbox_port,
         gateway_port=args.gateway_port,
         schedule=True,
+        order_events=True,
         progress=lambda step: print(f"make dev: {step}", flush=True),
     ).start()
     assert stack.gateway is not None  # noqa: S101 - started with a port

@@ -73,7 +73,10 @@ def create_tables(
     names = {}
     for logical_id, resource in resources_of_type(template, "AWS::DynamoDB::Table").items():
         props = resource["Properties"]
-        dynamodb.create_table(TableName=logical_id, **{k: props[k] for k in _TABLE_KEYS if k in props})
+        table = {k: props[k] for k in _TABLE_KEYS if k in props}
+        if "StreamSpecification" in props:  # CloudFormation's form leaves StreamEnabled implied
+            table["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        dynamodb.create_table(TableName=logical_id, **table)
         ttl = props.get("TimeToLiveSpecification")
         if time_to_live and ttl and ttl.get("Enabled"):
             dynamodb.update_time_to_live(
@@ -81,6 +84,14 @@ def create_tables(
             )
         names[logical_id] = logical_id
     return names
+
+
+def create_event_buses(events: Any, template: dict[str, Any] | None = None) -> dict[str, str]:
+    """Create every AWS::Events::EventBus of the template, named by its logical id."""
+    template = template or load_template()
+    for logical_id in resources_of_type(template, "AWS::Events::EventBus"):
+        events.create_event_bus(Name=logical_id)
+    return {logical_id: logical_id for logical_id in resources_of_type(template, "AWS::Events::EventBus")}
 
 
 def create_secrets(

@@ -1,0 +1,1 @@
+"""Events the gateway publishes about orders (docs/order-events.md)."""
