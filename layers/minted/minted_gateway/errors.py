@@ -78,6 +78,18 @@ class CustomerDetailsRequired(GatewayError):
     status, code = 422, "customer_details_required"
 
 
+class CustomerRejected(GatewayError):
+    """Minted refused a customer's details (Create or Update Customer)."""
+
+    status, code = 422, "customer_rejected"
+
+
+class CustomerConflict(GatewayError):
+    """Minted holds another customer under the external_id a create names."""
+
+    status, code = 409, "customer_conflict"
+
+
 class PartnerForbidden(GatewayError):
     status, code = 403, "forbidden"
 

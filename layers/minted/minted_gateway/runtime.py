@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from minted_gateway.settings import SettingsError, input_rules, settings
 
 if TYPE_CHECKING:
+    from minted_gateway.customers.balances import GetBalances
+    from minted_gateway.customers.manage import CreateCustomer, GetCustomer, UpdateCustomer
     from minted_gateway.legal.documents import LegalDocuments
     from minted_gateway.minted import MintedClient
     from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
@@ -173,6 +175,34 @@ def legal_documents() -> LegalDocuments:
     return LegalDocuments(minted(), lifetime_seconds=settings().legal_cache_seconds, clock=time.time)
 
 
+@functools.cache
+def create_customer() -> CreateCustomer:
+    from minted_gateway.customers.manage import CreateCustomer
+
+    return CreateCustomer(minted())
+
+
+@functools.cache
+def update_customer() -> UpdateCustomer:
+    from minted_gateway.customers.manage import UpdateCustomer
+
+    return UpdateCustomer(minted())
+
+
+@functools.cache
+def get_customer() -> GetCustomer:
+    from minted_gateway.customers.manage import GetCustomer
+
+    return GetCustomer(minted())
+
+
+@functools.cache
+def get_balances() -> GetBalances:
+    from minted_gateway.customers.balances import GetBalances
+
+    return GetBalances(minted())
+
+
 def bind_to_invocation(context: Any) -> None:
     """Bound Minted calls by the Lambda's remaining time, keeping some for the ledger write."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
@@ -186,5 +216,6 @@ def reset() -> None:
     """Forget every cached client and use case (tests, and the local gateway after a restart)."""
     for cached in (minted, aws_session, dynamodb, secretsmanager, fingerprinter, order_ledger, price_cache,
                    place_order, get_order, get_prices, refresh_prices, create_quote, legal_documents,
-                   start_buy_workflow, record_workflow_failure, settings, input_rules):  # fmt: skip
+                   start_buy_workflow, record_workflow_failure, create_customer, update_customer, get_customer,
+                   get_balances, settings, input_rules):  # fmt: skip
         cached.cache_clear()

@@ -98,8 +98,11 @@ def _empty_as_none(value: object) -> object:
 _SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
-def _text_schema(max_length: int) -> dict[str, Any]:
+def _text_schema(max_length: int, min_length: int = 1) -> dict[str, Any]:
     edge, inner = rf"[^{_SPACE}\x00-\x1f\x7f]", r"[^\x00-\x1f\x7f]"
+    if min_length > 1:  # both edges are there: the inside takes the rest
+        middle = rf"{inner}{{{min_length - 2},{max_length - 2}}}{edge}"
+        return {"type": "string", "pattern": rf"^[{_SPACE}]*{edge}{middle}[{_SPACE}]*$"}
     return {"type": "string", "pattern": rf"^[{_SPACE}]*{edge}(?:{inner}{{0,{max_length - 2}}}{edge})?[{_SPACE}]*$"}
 
 
@@ -119,6 +122,17 @@ Birthdate = Annotated[
     ),
 ]
 PersonName = Annotated[str, _bounded(100), AfterValidator(_person_name), WithJsonSchema(_text_schema(100))]
+# Create Customer publishes 3-40 characters for each name (contract 7): always on there.
+CustomerName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=40, pattern=_NO_CONTROL),
+    WithJsonSchema(_text_schema(40, min_length=3)),
+]
+OptionalCustomerName = Annotated[
+    CustomerName | None,
+    BeforeValidator(_empty_as_none),
+    WithJsonSchema({"anyOf": [{"const": ""}, {"type": "null"}, _text_schema(40, min_length=3)]}),
+]
 OptionalName = Annotated[
     PersonName | None,
     BeforeValidator(_empty_as_none),
@@ -161,3 +175,8 @@ Money = Annotated[
     Field(gt=0, max_digits=14, decimal_places=2),
     _number_schema("999999999999.99", "0.01", "2500.00"),
 ]
+
+# For request models that apply the rules themselves (a company's identity_number is a tax number).
+check_identity_number = _identity_number
+text_schema = _text_schema
+NO_CONTROL = _NO_CONTROL

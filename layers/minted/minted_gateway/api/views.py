@@ -12,7 +12,8 @@ from minted_gateway.validation import SKUS_FOR_SALE
 if TYPE_CHECKING:  # only for the signatures: a function imports just the use cases it runs
     from aws_lambda_powertools.event_handler import Response
 
-    from minted_gateway.minted.models import LegalDocument, LegalDocumentSummary, Order
+    from minted_gateway.customers.balances import Balances, WalletBalance
+    from minted_gateway.minted.models import Customer, LegalDocument, LegalDocumentSummary, Order
     from minted_gateway.orders.get_order import OrderView
     from minted_gateway.orders.place_order import OrderOutcome
     from minted_gateway.orders.record import OrderRecord
@@ -190,4 +191,35 @@ def workflow_started_body(request: WorkflowRequest, execution: Execution) -> dic
     }
     if execution.error:
         body["error"] = execution.error
+    return body
+
+
+def wallet_body(wallet: WalletBalance) -> dict[str, Any]:
+    return {
+        "sku": wallet.sku,
+        "currency_code": wallet.currency_code,
+        "currency_id": wallet.currency_id,
+        "is_cash": wallet.is_cash,
+        "balance": wallet.balance,
+        "blocked": wallet.blocked,
+        "soft_blocked": wallet.soft_blocked,
+        "available": wallet.available,
+    }
+
+
+def balances_body(balances: Balances) -> dict[str, Any]:
+    return {
+        "customer_external_id": balances.customer_external_id,
+        "as_of": timestamp(balances.as_of),
+        "balances": [wallet_body(wallet) for wallet in balances.wallets],
+    }
+
+
+def customer_body(customer: Customer) -> dict[str, Any]:
+    """What Minted returns for the customer, wallets with their skus and available amounts."""
+    from minted_gateway.customers.balances import wallet_balance  # noqa: PLC0415 - only the customers function
+
+    body = customer.model_dump(exclude={"wallets", "birthdate"})
+    body["birthdate"] = customer.birthdate.isoformat() if customer.birthdate else None
+    body["wallets"] = [wallet_body(wallet_balance(wallet)) for wallet in customer.wallets]
     return body

@@ -472,4 +472,5 @@ class Customer(MintedModel):
     identity_number: OptionalText = Field(default=None, repr=False)
     birthdate: Annotated[Birthdate | None, BeforeValidator(_empty_as_none)] = Field(default=None, repr=False)
     account_type: str | None = None
+    tax_office: OptionalText = None
     wallets: list[Balance] = []

@@ -1,0 +1,1 @@
+"""Customers and their balances: registered with Minted, read from Minted, never stored here."""

@@ -1,0 +1,121 @@
+"""What a partner sends to register or change a customer (POST and PATCH /customers).
+
+Only Minted's Create Customer page is enforced (contract 7): the external_id's 3-40 characters,
+3-40 character names, and for a company a tax office and a 10-digit tax number as identity_number.
+Every other rule is the partner's setting, as on a buy (docs/decisions.md, "Input rules").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, WithJsonSchema, field_validator
+
+from minted_gateway.minted.models import CustomerPageId, CustomerProfile, CustomerUpdate
+from minted_gateway.validation import (
+    NO_CONTROL,
+    Birthdate,
+    CustomerName,
+    Email,
+    OptionalCustomerName,
+    Phone,
+    check_identity_number,
+    text_schema,
+)
+
+TAX_NUMBER = r"^[0-9]{10}$"
+
+
+# Safety bounds only (ours): the identity number's rules depend on the account type, below.
+IdentityText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=NO_CONTROL),
+    WithJsonSchema(text_schema(64)),
+]
+TaxOffice = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_CONTROL),
+    WithJsonSchema(text_schema(100)),
+]
+
+
+# OpenAPI: a company without a tax office or a 10-digit tax number is refused ("not" rules, which
+# code generators pass over, as on orders).
+_COMPANY_RULES: dict[str, Any] = {
+    "not": {
+        "required": ["account_type"],
+        "properties": {"account_type": {"const": "company"}},
+        "anyOf": [
+            {"not": {"required": ["tax_office"]}},
+            {"not": {"required": ["identity_number"]}},
+            {"properties": {"identity_number": {"not": {"pattern": TAX_NUMBER}}}},
+        ],
+    }
+}
+
+
+def _is_company(info: ValidationInfo) -> bool:
+    return info.data.get("account_type") == "company"
+
+
+class NewCustomer(BaseModel):
+    """Register a customer with Minted: an individual, or a company (``account_type: "company"``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True, json_schema_extra=_COMPANY_RULES)
+
+    external_id: CustomerPageId = Field(description="the partner's customer id (3-40 of A-Z a-z 0-9 _ -)")
+    account_type: Literal["individual", "company"] = "individual"
+    firstname: CustomerName | None = Field(default=None, repr=False, description="3-40 characters")
+    middlename: OptionalCustomerName = Field(default=None, repr=False, description="3-40 characters; empty is absent")
+    lastname: CustomerName | None = Field(default=None, repr=False, description="3-40 characters")
+    email: Email | None = Field(default=None, repr=False)
+    phone: Phone | None = Field(default=None, repr=False, description="e.g. +905322808035")
+    gender: Literal["M", "F"] | None = None
+    birthdate: Birthdate | None = Field(default=None, repr=False, description="YYYY-MM-DD")
+    identity_number: IdentityText | None = Field(
+        default=None,
+        validate_default=True,
+        repr=False,
+        description="an individual's identity number, or a company's 10-digit tax number",
+    )
+    tax_office: TaxOffice | None = Field(
+        default=None, validate_default=True, description="a company's tax office (required for a company)"
+    )
+
+    @field_validator("identity_number")
+    @classmethod
+    def _identity_number(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if _is_company(info):
+            # Published for companies: a 10-digit tax number (the T.C. Kimlik No. setting is for people).
+            if value is None or not re.fullmatch(TAX_NUMBER, value):
+                raise ValueError("a company's identity_number is its 10-digit tax number")
+            return value
+        return None if value is None else check_identity_number(value)
+
+    @field_validator("tax_office")
+    @classmethod
+    def _tax_office(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and _is_company(info):
+            raise ValueError("required for a company")
+        return value
+
+    def to_minted(self) -> CustomerProfile:
+        return CustomerProfile.model_validate(self.model_dump(exclude_none=True))
+
+
+class CustomerChanges(BaseModel):
+    """Change a customer's details at Minted; what is left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    firstname: CustomerName | None = Field(default=None, repr=False, description="3-40 characters")
+    middlename: OptionalCustomerName = Field(default=None, repr=False, description="3-40 characters")
+    lastname: CustomerName | None = Field(default=None, repr=False, description="3-40 characters")
+    email: Email | None = Field(default=None, repr=False)
+    phone: Phone | None = Field(default=None, repr=False)
+    gender: Literal["M", "F"] | None = None
+    birthdate: Birthdate | None = Field(default=None, repr=False, description="YYYY-MM-DD")
+
+    def to_minted(self) -> CustomerUpdate:
+        return CustomerUpdate.model_validate(self.model_dump(exclude_none=True))
