@@ -94,6 +94,25 @@ def main() -> None:
         },
         "prices/scheduled_event.json": generate("cloudwatch", "scheduled-event"),
         "prices/scheduler_refresh.json": {"action": "refresh_prices", "currency": "TRY"},
+        "customers/post_customers.json": http(base, "POST", "/customers", "/customers", body=CUSTOMER),
+        "customers/patch_customer.json": http(
+            base,
+            "PATCH",
+            "/customers/{external_id}",
+            "/customers/cust-0001",
+            body={"lastname": "Demir"},
+            params={"external_id": "cust-0001"},
+        ),
+        "customers/get_customer.json": http(
+            base, "GET", "/customers/{external_id}", "/customers/cust-0001", params={"external_id": "cust-0001"}
+        ),
+        "customers/get_balances.json": http(
+            base,
+            "GET",
+            "/customers/{external_id}/balances",
+            "/customers/cust-0001/balances",
+            params={"external_id": "cust-0001"},
+        ),
         "legal/list_documents.json": http(base, "GET", "/legal", "/legal"),
         "legal/get_document.json": http(
             base, "GET", "/legal/{document_type}", "/legal/kvkk_disclosure", params={"document_type": "kvkk_disclosure"}

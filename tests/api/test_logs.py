@@ -57,6 +57,31 @@ def test_a_buy_and_its_failures_log_no_personal_data(
         assert secret not in logs
 
 
+def test_customers_and_their_balances_log_no_personal_data(
+    api: Api, log_lines: list[str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    external_id = f"logs-{uuid.uuid4().hex[:10]}"
+    secrets = {"firstname": "Gizlinur", "lastname": "Saklıoğlu", "email": "hidden.customer@example.org",
+               "phone": "+905559998877", "identity_number": "98765432109", "birthdate": "1977-07-17"}  # fmt: skip
+    person = customer(external_id, **secrets)
+    assert api.post("/customers", person).status_code == 201
+    api.minted.fault("create_customer", drop="after_commit", times=1)
+    assert api.post("/customers", person).status_code in (200, 201)  # a lost answer: the customer is looked up
+    assert api.post("/customers", {**person, "lastname": "Başkaoğlu"}).status_code == 409
+    company = {"external_id": f"{external_id}-co", "account_type": "company", "identity_number": "4445556667",
+               "tax_office": "Kadıköy", "firstname": "Gizlinur"}  # fmt: skip
+    assert api.post("/customers", company).status_code == 201
+    assert api.http.patch(f"{api.url}/customers/{external_id}", json={"email": "new.hidden@example.org"}).ok
+    assert api.get(f"/customers/{external_id}").status_code == 200
+    assert api.get(f"/customers/{external_id}/balances").status_code == 200
+    out, err = capfd.readouterr()
+    logs = "\n".join(log_lines) + out + err
+    assert "customer created" in logs and external_id in logs  # the handlers did log, with the customer id
+    for secret in (*secrets.values(), "17-07-1977", "905559998877", "Başkaoğlu", "4445556667",
+                   "new.hidden@example.org", SANDBOX_PASSWORD):  # fmt: skip
+        assert secret not in logs, secret
+
+
 def test_the_redaction_filter_masks_what_slips_through() -> None:
     from minted_gateway.observability import redact
 

@@ -175,3 +175,17 @@ def test_no_customer_data_reaches_the_ledger(api: Api) -> None:
     assert api.post("/customers", person(external_id, email="ledger.scan@example.org")).status_code == 201
     scan = api.dynamodb.scan(TableName=api.stack.env["ORDERS_TABLE"])
     assert external_id not in str(scan) and "ledger.scan@example.org" not in str(scan)
+
+
+def test_the_customer_events_are_served(api: Api) -> None:
+    """events/customers, as `sam local invoke CustomersFunction -e` would send them, in order."""
+    from local.gateway import invoke
+    from local.template import functions_of
+    from tests.stack import load_event
+
+    function = functions_of()["CustomersFunction"]
+    statuses = [
+        invoke(function, load_event(f"customers/{name}.json"))["statusCode"]
+        for name in ("post_customers", "patch_customer", "get_customer", "get_balances", "post_customers")
+    ]
+    assert statuses == [201, 200, 200, 200, 409]  # the last: the event's lastname is no longer Minted's

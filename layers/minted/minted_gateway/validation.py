@@ -180,3 +180,4 @@ Money = Annotated[
 check_identity_number = _identity_number
 text_schema = _text_schema
 NO_CONTROL = _NO_CONTROL
+SPACE = _SPACE  # what pydantic strips, for a schema's pattern

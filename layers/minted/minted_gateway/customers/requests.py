@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from minted_gateway.minted.models import CustomerPageId, CustomerProfile, CustomerUpdate
 from minted_gateway.validation import (
     NO_CONTROL,
+    SPACE,
     Birthdate,
     CustomerName,
     Email,
@@ -49,7 +50,13 @@ _COMPANY_RULES: dict[str, Any] = {
         "anyOf": [
             {"not": {"required": ["tax_office"]}},
             {"not": {"required": ["identity_number"]}},
-            {"properties": {"identity_number": {"not": {"pattern": TAX_NUMBER}}}},
+            {"properties": {"tax_office": {"type": "null"}}},
+            # the number is read stripped, as every text field is
+            {
+                "properties": {
+                    "identity_number": {"not": {"type": "string", "pattern": rf"^[{SPACE}]*[0-9]{{10}}[{SPACE}]*$"}}
+                }
+            },
         ],
     }
 }
