@@ -157,6 +157,11 @@ class Bench:
         def fixed(relative: str, **changes: Any) -> Callable[[], Invocation]:
             return lambda: Invocation(http_event(relative, **changes))
 
+        def new_customer() -> Invocation:
+            return Invocation(self.customer_event(f"cold-{run}-{next(counter)}"))
+
+        self.call("CustomersFunction", http_event("customers/post_customers.json"))  # cust-0001, for the reads
+
         return [
             ColdOperation("GET /prices (cached)", "PricesFunction", fresh_prices, status[200]),
             ColdOperation("POST /quotes", "PricesFunction", fixed("prices/post_quotes.json"), status[201]),
@@ -167,6 +172,10 @@ class Bench:
             ),
             ColdOperation("GET /legal", "LegalFunction", fixed("legal/list_documents.json"), status[200]),
             ColdOperation("GET /legal/{type}", "LegalFunction", fixed("legal/get_document.json"), status[200]),
+            ColdOperation("POST /customers, new", "CustomersFunction", new_customer, status[201]),
+            ColdOperation(
+                "GET /customers/{id}/balances", "CustomersFunction", fixed("customers/get_balances.json"), status[200]
+            ),
             ColdOperation("task quote", "PricesFunction", fixed("prices/quote_task.json"), is_task_result),
             ColdOperation("task place_order", "BuyFunction", place_order_task, is_task_result),
             ColdOperation(
@@ -243,8 +252,33 @@ class Bench:
                                       lambda i: http_event("legal/get_document.json"), ok(200)))  # fmt: skip
         results.append(self.operation("legal list", "LegalFunction",
                                       lambda i: http_event("legal/list_documents.json"), ok(200)))  # fmt: skip
+        results += self.warm_customers()
         results += self.warm_tasks(pending, stale)
         return results
+
+    def customer_event(self, external_id: str) -> dict[str, Any]:
+        event = http_event("customers/post_customers.json")
+        event["body"] = json.dumps({**json.loads(event["body"]), "external_id": external_id}, ensure_ascii=False)
+        return event
+
+    def warm_customers(self) -> list[dict[str, Any]]:
+        """Customers live at Minted: each operation is one Minted call, a repeated create two (refused, looked up)."""
+
+        def ok(*statuses: int) -> Callable[[Any], bool]:
+            return lambda result: result["statusCode"] in statuses
+
+        run = time.time_ns()
+        self.call("CustomersFunction", http_event("customers/post_customers.json"))  # cust-0001, for the reads
+        again = self.customer_event(f"bench-cust-{run}-again")
+        return [
+            self.operation("create customer", "CustomersFunction",
+                           lambda i: self.customer_event(f"bench-cust-{run}-{i}"), ok(201)),
+            self.operation("create customer, repeated", "CustomersFunction", lambda i: again, ok(200, 201)),
+            self.operation("get customer", "CustomersFunction",
+                           lambda i: http_event("customers/get_customer.json"), ok(200)),
+            self.operation("customer balances", "CustomersFunction",
+                           lambda i: http_event("customers/get_balances.json"), ok(200)),
+        ]  # fmt: skip
 
     def warm_tasks(self, pending: str, stale: Callable[[int], dict[str, Any]]) -> list[dict[str, Any]]:
         """The workflow's tasks and the schedule's refresh: the same use cases without the Event Handler."""

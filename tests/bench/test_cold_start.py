@@ -73,3 +73,31 @@ def test_an_operation_that_reads_no_secret_makes_no_secrets_manager_client(stack
 
     assert runtime.secretsmanager.cache_info().currsize == 0  # a client costs ~40 ms of a cold start
     assert runtime.dynamodb.cache_info().currsize == 1
+
+
+def test_the_customers_cold_start_is_one_minted_call_and_no_table(stack: DevStack) -> None:
+    """Customers live at Minted: the function's first call reads the partner's secret and asks Minted once."""
+    bench = Bench(stack, iterations=1)
+    template = load_template()
+    code = {name: (spec.handler.split(".")[0], ROOT / spec.code_uri) for name, spec in functions_of(template).items()}
+    env = {**function_environment(template, {**stack.tables, **stack.secrets}, {"Stage": "prod"}),
+           "AWS_ENDPOINT_URL": stack.aws_url}  # fmt: skip
+    wanted = {"POST /customers, new", "GET /customers/{id}/balances"}
+    operations = [op for op in bench.cold_operations() if op.name in wanted]
+
+    cold = cold_starts(operations, code, ColdRuntime(sys.executable, VENV_SITE, env), runs=1)
+
+    figures = {op["name"]: op for op in cold["operations"]}
+    assert figures["POST /customers, new"]["calls"] == sorted(
+        ["POST /partner/customer (401)", "POST /partner/customer", "secretsmanager GetSecretValue"]
+    )
+    assert not any(call.startswith("dynamodb") for op in figures.values() for call in op["calls"])
+
+
+def test_the_warm_customer_rows_count_their_round_trips(stack: DevStack) -> None:
+    rows = {row["name"]: row for row in Bench(stack, iterations=2).warm_customers()}
+    assert set(rows) == {"create customer", "create customer, repeated", "get customer", "customer balances"}
+    assert rows["create customer"]["round_trips"]["minted_calls"] == 1
+    assert rows["create customer, repeated"]["round_trips"]["minted_calls"] == 2  # refused as taken, looked up
+    assert rows["customer balances"]["round_trips"]["minted_calls"] == 1
+    assert all(row["round_trips"]["dynamodb_calls"] == [] for row in rows.values())
