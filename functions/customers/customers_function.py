@@ -36,6 +36,7 @@ NOT_FOUND = {404: "Minted has no customer with this external_id"}
         {201: ("Created at Minted", CustomerBody), 200: ("Minted already held this customer, as asked", CustomerBody)},
         {
             409: "Minted holds another customer under this external_id (customer_conflict; details name the fields)",
+            415: "The body is not JSON",
             422: "The request is not valid (invalid_input), or Minted refused it (customer_rejected)",
             403: "Minted does not allow this partner to create customers",
             **MINTED_ERRORS,
@@ -61,6 +62,7 @@ def create_customer(customer: Annotated[NewCustomer, Body()]) -> Response[str]:
         {200: ("The customer, changed", CustomerBody)},
         {
             **NOT_FOUND,
+            415: "The body is not JSON",
             422: "The request is not valid (invalid_input), or Minted refused it (customer_rejected)",
             403: "Minted does not allow this partner to change customers",
             **MINTED_ERRORS,

@@ -189,3 +189,21 @@ def test_the_customer_events_are_served(api: Api) -> None:
         for name in ("post_customers", "patch_customer", "get_customer", "get_balances", "post_customers")
     ]
     assert statuses == [201, 200, 200, 200, 409]  # the last: the event's lastname is no longer Minted's
+
+
+def test_the_document_names_the_customer_operations_with_examples(api: Api) -> None:
+    document = api.get("/openapi.json").json()
+    operations = {op["operationId"]: op for path in document["paths"].values() for op in path.values()}
+    assert {"createCustomer", "updateCustomer", "getCustomer", "getCustomerBalances"} <= set(operations)
+    body = operations["createCustomer"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    examples = document["components"]["schemas"][body]["examples"]
+    assert {example.get("account_type", "individual") for example in examples} == {"individual", "company"}
+    for example in examples:  # each example is a request the API takes
+        assert api.post("/customers", example).status_code == 201
+
+
+def test_a_customer_body_that_is_not_json_is_refused_before_minted(api: Api) -> None:
+    response = api.http.patch(f"{api.url}/customers/cust-0001", data="a=1",
+                              headers={"Content-Type": "text/plain"}, timeout=30)  # fmt: skip
+    assert response.status_code == 415
+    assert api.minted.counters()["requests"] == {}

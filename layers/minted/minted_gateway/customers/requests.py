@@ -43,7 +43,14 @@ TaxOffice = Annotated[
 
 # OpenAPI: a company without a tax office or a 10-digit tax number is refused ("not" rules, which
 # code generators pass over, as on orders).
+_EXAMPLES = [
+    {"external_id": "cust-0002", "firstname": "Mehmet", "lastname": "Gülbilge", "email": "mehmet@example.com",
+     "phone": "+905322808035", "gender": "M", "identity_number": "12345677938", "birthdate": "1970-01-31"},
+    {"external_id": "firm-0001", "account_type": "company", "firstname": "Altın", "lastname": "Ticaret",
+     "email": "info@example.com", "identity_number": "1234567890", "tax_office": "Kadıköy"},
+]  # fmt: skip
 _COMPANY_RULES: dict[str, Any] = {
+    "examples": _EXAMPLES,
     "not": {
         "required": ["account_type"],
         "properties": {"account_type": {"const": "company"}},
@@ -58,7 +65,7 @@ _COMPANY_RULES: dict[str, Any] = {
                 }
             },
         ],
-    }
+    },
 }
 
 
@@ -114,7 +121,9 @@ class NewCustomer(BaseModel):
 class CustomerChanges(BaseModel):
     """Change a customer's details at Minted; what is left out stays as it is."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, hide_input_in_errors=True, json_schema_extra={"examples": [{"lastname": "Demir"}]}
+    )
 
     firstname: CustomerName | None = Field(default=None, repr=False, description="3-40 characters")
     middlename: OptionalCustomerName = Field(default=None, repr=False, description="3-40 characters")
