@@ -8,6 +8,7 @@ from tests.stack import Api
 
 EXPECTED_OPERATIONS = {
     "listPrices", "createQuote", "placeOrder", "getOrder", "startBuyWorkflow", "listLegalDocuments", "getLegalDocument",
+    "createCustomer", "updateCustomer", "getCustomer", "getCustomerBalances",
 }  # fmt: skip
 
 
