@@ -170,6 +170,9 @@ def test_the_local_stage_serves_one_openapi_document_and_swagger(api: Api) -> No
         "/quotes",
         "/legal",
         "/legal/{document_type}",
+        "/customers",
+        "/customers/{external_id}",
+        "/customers/{external_id}/balances",
     }
     assert set(document["paths"]) == routes
     assert "OrderRequest" in document["components"]["schemas"]
