@@ -32,6 +32,15 @@ ORDER = {
     "customer": CUSTOMER,
 }
 
+# A sell names only whose metal it takes back: Minted needs no personal data for it.
+SELL = {
+    "external_id": "order-0002",
+    "side": "sell",
+    "price_token": TOKEN,
+    "items": [{"sku": "GAU", "amount": 0.5}],
+    "customer_external_id": "cust-0001",
+}
+
 
 def generate(*args: str) -> dict[str, Any]:
     env = {
@@ -80,13 +89,20 @@ def main() -> None:
         "http_api_proxy.json": base,
         "buy/post_orders.json": http(base, "POST", "/orders", "/orders", body=ORDER),
         "buy/place_order_task.json": {"action": "place_order", "order": ORDER},
+        "buy/post_orders_sell.json": http(base, "POST", "/orders", "/orders", body=SELL),
         "get_order/get_order.json": http(
             base, "GET", "/orders/{external_id}", "/orders/order-0001", params={"external_id": "order-0001"}
+        ),
+        "get_order/list_orders.json": http(
+            base, "GET", "/orders", "/orders", query={"customer_external_id": "cust-0001", "side": "sell", "limit": "9"}
         ),
         "get_order/get_order_task.json": {"action": "get_order", "external_id": "order-0001"},
         "prices/get_prices.json": http(base, "GET", "/prices", "/prices", query={"currency": "TRY"}),
         "prices/post_quotes.json": http(
             base, "POST", "/quotes", "/quotes", body={"currency": "TRY", "items": [{"sku": "GAU", "amount": 1.5}]}
+        ),
+        "prices/post_quotes_sell.json": http(
+            base, "POST", "/quotes", "/quotes", body={"side": "sell", "items": [{"sku": "GAU", "amount": 0.5}]}
         ),
         "prices/quote_task.json": {
             "action": "quote",

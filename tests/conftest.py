@@ -148,6 +148,8 @@ def _record_aws_calls() -> None:
 
 def resource_name(api_params: dict[str, Any]) -> str:
     """The template's logical name of the resource a call touches (local names are the logical ids)."""
+    if "TableName" in api_params and "IndexName" in api_params:
+        return f"{api_params['TableName']}/index/{api_params['IndexName']}"
     if "TableName" in api_params:
         return str(api_params["TableName"])
     if "SecretId" in api_params:

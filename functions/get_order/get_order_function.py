@@ -1,23 +1,25 @@
-"""Get order: GET /orders/{external_id}, and the workflow's ``get_order`` task."""
+"""Get order: GET /orders/{external_id}, the order history GET /orders, and the workflow's ``get_order`` task."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import json_response, new_resolver
-from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, answers
-from minted_gateway.api.views import foreign_error, foreign_response, order_view_body
+from minted_gateway.api.http import invalid_input, json_response, new_resolver
+from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, OrdersPageBody, answers
+from minted_gateway.api.views import foreign_error, foreign_response, order_view_body, orders_page_body
 from minted_gateway.minted.models import EXTERNAL_ID_MAX_LENGTH, EXTERNAL_ID_PATTERN
 from minted_gateway.observability import observability
 from minted_gateway.orders.get_order import OrderView
+from minted_gateway.orders.history import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT, HistoryQuery
 from minted_gateway.orders.record import State
 from minted_gateway.validation import ExternalId
 
@@ -27,6 +29,48 @@ app = new_resolver(metrics)
 ExternalIdPath = Annotated[
     str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=EXTERNAL_ID_MAX_LENGTH, description="the partner's order id")
 ]
+
+
+@app.get(
+    "/orders",
+    summary="Order history from the ledger: newest first, filtered, a page at a time",
+    responses=answers(
+        {200: ("A page of orders; next_cursor fetches the next", OrdersPageBody)},
+        {
+            422: "A filter, the limit or the cursor is not valid (error.details names it)",
+            503: "The ledger is unavailable",
+        },
+    ),
+    tags=["orders"],
+)
+def list_orders(
+    *,
+    customer_external_id: Annotated[
+        str | None,
+        Query(pattern=EXTERNAL_ID_PATTERN, max_length=EXTERNAL_ID_MAX_LENGTH, description="a customer's orders"),
+    ] = None,
+    wallet: Annotated[Literal["partner"] | None, Query(description="partner: the partner wallet's orders")] = None,
+    side: Annotated[Literal["buy", "sell"] | None, Query()] = None,
+    state: Annotated[State | None, Query(description="the ledger's state")] = None,
+    status: Annotated[str | None, Query(min_length=1, max_length=64, description="Minted's status name")] = None,
+    from_: Annotated[
+        datetime | None, Query(alias="from", description="order time at or after, ISO 8601 with offset")
+    ] = None,
+    to: Annotated[datetime | None, Query(description="order time at or before, ISO 8601 with offset")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="orders per page")] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=MAX_CURSOR_CHARS, description="next_cursor of the last page")
+    ] = None,
+) -> Response[str]:
+    params = {"customer_external_id": customer_external_id, "wallet": wallet, "side": side, "state": state,
+              "status": status, "from": from_, "to": to, "limit": limit, "cursor": cursor}  # fmt: skip
+    try:
+        query = HistoryQuery.model_validate({name: value for name, value in params.items() if value is not None})
+    except ValidationError as exc:
+        raise invalid_input("The query is not valid; see details.", exc.errors()) from None
+    page = runtime.list_orders()(query)
+    metrics.add_metric(name="OrderPagesRead", unit=MetricUnit.Count, value=1)
+    return json_response(200, orders_page_body(page, query.limit))
 
 
 @app.get(

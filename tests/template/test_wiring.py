@@ -267,13 +267,13 @@ def test_aliases_and_secondary_indexes_are_part_of_the_stack() -> None:
     grown = copy.deepcopy(TEMPLATE)
     _props(grown, "BuyFunction")["AutoPublishAlias"] = "live"
     _props(grown, "BuyWorkflow")["DefinitionSubstitutions"]["BuyFunctionArn"] = {"Ref": "BuyFunction.Alias"}
-    _props(grown, "OrdersTable")["GlobalSecondaryIndexes"] = [
+    _props(grown, "OrdersTable").setdefault("GlobalSecondaryIndexes", []).append(
         {
             "IndexName": "by-status",
             "KeySchema": [{"AttributeName": "external_id", "KeyType": "HASH"}],
             "Projection": {"ProjectionType": "KEYS_ONLY"},
         }
-    ]
+    )
     statements = _props(grown, "GetOrderFunction")["Policies"][0]["Statement"]
     statements.append(
         {"Effect": "Allow", "Action": "dynamodb:Query", "Resource": {"Fn::Sub": "${OrdersTable.Arn}/index/by-status"}}

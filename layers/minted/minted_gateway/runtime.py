@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
     from minted_gateway.orders.fingerprint import Fingerprinter
     from minted_gateway.orders.get_order import GetOrder
+    from minted_gateway.orders.history import ListOrders
     from minted_gateway.orders.place_order import PlaceOrder
     from minted_gateway.orders.workflow import RecordWorkflowFailure, StartBuyWorkflow
     from minted_gateway.prices.get_prices import GetPrices, RefreshPrices
@@ -131,6 +132,13 @@ def get_order() -> GetOrder:
 
 
 @functools.cache
+def list_orders() -> ListOrders:
+    from minted_gateway.orders.history import ListOrders
+
+    return ListOrders(order_ledger())
+
+
+@functools.cache
 def get_prices() -> GetPrices:
     from minted_gateway.prices.get_prices import GetPrices
 
@@ -215,7 +223,7 @@ def bind_to_invocation(context: Any) -> None:
 def reset() -> None:
     """Forget every cached client and use case (tests, and the local gateway after a restart)."""
     for cached in (minted, aws_session, dynamodb, secretsmanager, fingerprinter, order_ledger, price_cache,
-                   place_order, get_order, get_prices, refresh_prices, create_quote, legal_documents,
+                   place_order, get_order, list_orders, get_prices, refresh_prices, create_quote, legal_documents,
                    start_buy_workflow, record_workflow_failure, create_customer, update_customer, get_customer,
                    get_balances, settings, input_rules):  # fmt: skip
         cached.cache_clear()

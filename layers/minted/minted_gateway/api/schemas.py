@@ -58,6 +58,7 @@ class PlacedOrderBody(BaseModel):
 class OrderBody(BaseModel):
     external_id: str | None
     state: str | None
+    side: str | None = Field(default=None, description="buy or sell")
     status: str | None
     final: bool
     mode: str | None = None
@@ -79,6 +80,12 @@ class OrderBody(BaseModel):
     refreshed: bool | None = None
     stale: bool | None = None
     source: str | None = None
+
+
+class OrdersPageBody(BaseModel):
+    orders: list[OrderBody] = Field(description="newest first")
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on the last page")
+    limit: int
 
 
 class PriceBody(BaseModel):
@@ -109,6 +116,7 @@ class QuoteLineBody(BaseModel):
 
 
 class QuoteBody(BaseModel):
+    side: str = Field(description="buy (unit_price is Minted's buy price) or sell (its sell price)")
     price_token: str
     expires_at: str
     expires_in_seconds: int

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # only for the signatures: a function imports just the use ca
     from minted_gateway.customers.balances import Balances, WalletBalance
     from minted_gateway.minted.models import Customer, LegalDocument, LegalDocumentSummary, Order
     from minted_gateway.orders.get_order import OrderView
+    from minted_gateway.orders.history import HistoryPage
     from minted_gateway.orders.place_order import OrderOutcome
     from minted_gateway.orders.record import OrderRecord
     from minted_gateway.orders.workflow import Execution, WorkflowRequest
@@ -41,6 +42,7 @@ def order_body(record: OrderRecord) -> dict[str, Any]:
     body: dict[str, Any] = {
         "external_id": record.external_id,
         "state": record.state.value,
+        "side": record.side,
         "status": record.status,
         "final": record.is_final,
         "mode": record.mode,
@@ -108,6 +110,14 @@ def order_view_body(view: OrderView) -> dict[str, Any]:
     return {**order_body(view.record), "refreshed": view.refreshed, "stale": view.stale}
 
 
+def orders_page_body(page: HistoryPage, limit: int) -> dict[str, Any]:
+    return {
+        "orders": [order_body(record) for record in page.orders],
+        "next_cursor": page.next.cursor() if page.next else None,
+        "limit": limit,
+    }
+
+
 def outcome_status(outcome: OrderOutcome) -> int:
     state = outcome.record.state
     if state == SUBMITTED:
@@ -158,6 +168,7 @@ def prices_body(view: PricesView) -> dict[str, Any]:
 
 def quote_body(quote: Quote) -> dict[str, Any]:
     return {
+        "side": quote.side,
         "price_token": quote.price_token,
         "expires_at": timestamp(quote.expires_at),
         "expires_in_seconds": quote.expires_in_seconds,

@@ -13,8 +13,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from minted_gateway.dynamodb import condition_failed, error_code, from_item, to_item
 from minted_gateway.errors import LedgerUnavailable
+from minted_gateway.orders.history import HistoryPage, IndexRead, Position
 from minted_gateway.orders.ledger import LedgerConflict
 from minted_gateway.orders.record import HistoryEntry, OrderRecord
+
+# The history indexes' partition keys; both sort by listed_at (time, then external_id).
+INDEX_KEYS = {"by_wallet": "wallet", "by_time": "listed"}
+# Index pages one history page may read: a selective filter returns a short page with a cursor
+# rather than reading the whole ledger in one request.
+MAX_READS_PER_PAGE = 5
 
 
 class DynamoDbOrderLedger:
@@ -92,6 +99,63 @@ class DynamoDbOrderLedger:
         except BotoCoreError as exc:
             raise _unavailable(exc) from None
         return True
+
+    def read(self, request: IndexRead) -> HistoryPage:
+        """Newest first; filters beyond the key as a FilterExpression, read until the page is full."""
+        names = {"#key": INDEX_KEYS[request.index]}
+        values: dict[str, Any] = {":key": request.key}
+        condition = "#key = :key"
+        if request.start is not None or request.end is not None:
+            names["#at"] = "listed_at"
+        if request.start is not None and request.end is not None:
+            condition += " AND #at BETWEEN :start AND :end"
+            values.update({":start": request.start, ":end": request.end})
+        elif request.start is not None:
+            condition += " AND #at >= :start"
+            values[":start"] = request.start
+        elif request.end is not None:
+            condition += " AND #at <= :end"
+            values[":end"] = request.end
+        filters = []
+        for index, (field, value) in enumerate(sorted(request.filters.items())):
+            names[f"#f{index}"] = field
+            values[f":f{index}"] = value
+            filters.append(f"#f{index} = :f{index}")
+        query: dict[str, Any] = {
+            "TableName": self._table, "IndexName": request.index, "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": to_item(values),
+            "ScanIndexForward": False, "Limit": request.limit,
+        }  # fmt: skip
+        if filters:
+            query["FilterExpression"] = " AND ".join(filters)
+        start_key = self._start_key(request, request.after)
+        found: list[OrderRecord] = []
+        for _ in range(MAX_READS_PER_PAGE):
+            if start_key is not None:
+                query["ExclusiveStartKey"] = start_key
+            try:
+                response = self._client.query(**query)
+            except (ClientError, BotoCoreError) as exc:
+                raise _unavailable(exc) from None
+            found += [OrderRecord.model_validate(from_item(item)) for item in response.get("Items", [])]
+            start_key = response.get("LastEvaluatedKey")
+            if len(found) >= request.limit or start_key is None:
+                break
+        if len(found) > request.limit or (len(found) == request.limit and start_key is not None):
+            # The page ends at its last order shown, not where the read stopped: the rest come next.
+            found = found[: request.limit]
+            return HistoryPage(found, Position(listed_at=found[-1].listed_at or "", external_id=found[-1].external_id))
+        if start_key is not None:  # the read budget ran out before the page filled
+            return HistoryPage(found, Position(listed_at=start_key["listed_at"]["S"], external_id=start_key[
+                "external_id"]["S"]))  # fmt: skip
+        return HistoryPage(found, None)
+
+    @staticmethod
+    def _start_key(request: IndexRead, after: Position | None) -> dict[str, Any] | None:
+        if after is None:
+            return None
+        return to_item({"external_id": after.external_id, INDEX_KEYS[request.index]: request.key,
+                        "listed_at": after.listed_at})  # fmt: skip
 
 
 def _update_expression(changes: dict[str, Any], entry: HistoryEntry) -> tuple[dict[str, str], dict[str, Any], str]:

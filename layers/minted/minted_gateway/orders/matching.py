@@ -21,7 +21,9 @@ PARTNER_WALLET = "partner wallet"
 
 def asked(record: OrderRecord) -> str:
     """What the ledger row asked for, in one line without personal data."""
-    return _describe("Buy", _wallet(record.customer_external_id), ((line.sku, line.amount) for line in record.lines))
+    return _describe(
+        record.side.title(), _wallet(record.customer_external_id), ((line.sku, line.amount) for line in record.lines)
+    )
 
 
 def held(orders: list[Order]) -> str:
@@ -40,7 +42,7 @@ def differences(record: OrderRecord, orders: list[Order]) -> list[str]:
     """
     found: list[str] = []
     for order in orders:
-        if order.type is not None and order.type.casefold() != "buy":
+        if order.type is not None and order.type.casefold() != record.side:
             found.append(f"side {order.type}")
         held_by = order.customer.external_id if order.customer is not None else None
         if held_by and held_by != record.customer_external_id:

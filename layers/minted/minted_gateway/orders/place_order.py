@@ -27,11 +27,13 @@ from minted_gateway.errors import (
     from_minted,
 )
 from minted_gateway.minted import errors as minted_errors
-from minted_gateway.minted.models import BuyRequest, Order, OrderLookup, OrderResult
+from minted_gateway.minted.models import BuyRequest, Order, OrderLookup, OrderResult, SellRequest
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.ledger import LedgerConflict, OrderLedger
 from minted_gateway.orders.matching import asked, differences, held
 from minted_gateway.orders.record import (
+    EVERY_ORDER,
+    PARTNER_WALLET_KEY,
     HistoryEntry,
     Line,
     OrderRecord,
@@ -39,6 +41,7 @@ from minted_gateway.orders.record import (
     Rejection,
     State,
     combined_status,
+    listing_time,
     placed_orders,
 )
 from minted_gateway.orders.requests import OrderRequest, Purchase
@@ -50,6 +53,8 @@ class MintedOrders(Protocol):
     """What the order use cases need of Minted."""
 
     def buy(self, request: BuyRequest) -> OrderResult: ...
+
+    def sell(self, request: SellRequest) -> OrderResult: ...
 
     def find_order(self, lookup: OrderLookup) -> Order: ...
 
@@ -225,14 +230,18 @@ def new_record(
         version=1,
         request_hash=fingerprinter.purchase(purchase),
         mode=purchase.mode,
+        side=purchase.side,
         currency=purchase.currency,
-        customer_external_id=customer.external_id if customer else None,
+        customer_external_id=purchase.customer_external_id,
         identity_last4=identity[-4:] if identity else None,
         identity_hash=fingerprinter.identity(identity) if identity else None,
         lines=[Line(sku=item.sku, amount=item.amount) for item in purchase.items],
         created_at=stamp,
         updated_at=stamp,
         history=[HistoryEntry(at=stamp, state=fields["state"], note=note)],
+        wallet=purchase.customer_external_id or PARTNER_WALLET_KEY,
+        listed=EVERY_ORDER,
+        listed_at=f"{listing_time(stamp)}#{purchase.external_id}",
         **fields,
     )
 
@@ -303,7 +312,11 @@ class PlaceOrder:
 
     def _send(self, record: OrderRecord, request: OrderRequest) -> OrderOutcome:
         try:
-            result = self._minted.buy(request.to_minted())
+            minted_request = request.to_minted()
+            if isinstance(minted_request, SellRequest):
+                result = self._minted.sell(minted_request)
+            else:
+                result = self._minted.buy(minted_request)
         except minted_errors.MintedOutcomeUnknownError as exc:
             return OrderOutcome(self._book.unknown(record, exc.cause))
         except (minted_errors.MintedValidationError, minted_errors.MintedForbiddenError) as exc:

@@ -13,7 +13,7 @@ States (design.md, "Exactly-once buys"):
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -21,6 +21,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from minted_gateway.minted.models import TERMINAL_STATUS_NAMES
+
+PARTNER_WALLET_KEY = "#partner"  # the index key of the partner's own wallet: no customer id starts with "#"
+EVERY_ORDER = "orders"  # the one key under which the by-time index lists the whole ledger
+
+
+def listing_time(stamp: str) -> str:
+    """A sortable UTC text of an ISO time: fixed width, so text order is time order."""
+    return datetime.fromisoformat(stamp).astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class State(StrEnum):
@@ -87,6 +95,7 @@ class OrderRecord(BaseModel):
     version: int
     request_hash: str  # what is bought, for whom: the price token is not part of it
     mode: str
+    side: str = "buy"  # a row written before sells existed is a buy
     currency: str | None = None
     customer_external_id: str | None = None
     identity_last4: str | None = None
@@ -110,6 +119,11 @@ class OrderRecord(BaseModel):
     workflow_execution: str | None = None  # the buy workflow that failed on this order, if one did
     workflow_error: str | None = None
     history: list[HistoryEntry] = []
+    # The order history's index keys (docs/decisions.md), written once with the claim: the wallet
+    # (a customer's external_id, or PARTNER_WALLET_KEY), the whole ledger's one key, and the time order.
+    wallet: str | None = None
+    listed: str | None = None
+    listed_at: str | None = None
 
     @property
     def is_final(self) -> bool:

@@ -18,6 +18,8 @@ from minted_gateway.minted.models import (
     BuyRequest,
     Currency,
     OrderLine,
+    SellerCustomer,
+    SellRequest,
 )
 from minted_gateway.validation import (
     EACH_SKU_ONCE,
@@ -137,6 +139,23 @@ class CustomerIn(BaseModel):
 
 # What a quote prices in when none is asked (POST /quotes): an order that leaves currency out means it.
 DEFAULT_CURRENCY = Currency.TRY
+# Brokerage convention: an order has a side; left out, it is a buy (every request before sells meant one).
+Side = Literal["buy", "sell"]
+SIDE_DESCRIPTION = "buy (the default) or sell: a sell takes the customer's metal back at Minted's sell price"
+
+
+def seller_id(side: str, customer: CustomerIn | None, customer_external_id: str | None) -> str | None:
+    """Whose metal a sell takes: ``customer_external_id``, or the external_id of a ``customer`` given in full.
+
+    A buy names its customer in full (Minted registers them with it); ``customer_external_id`` is a sell's.
+    """
+    if customer_external_id is None:
+        return customer.external_id if customer and side == "sell" else None
+    if side != "sell":
+        raise ValueError("customer_external_id names a sell's customer; a buy for a customer sends customer")
+    if customer is not None and customer.external_id != customer_external_id:
+        raise ValueError("customer.external_id and customer_external_id name different customers")
+    return customer_external_id
 
 
 def _each_sku_once(items: list[ItemIn]) -> list[ItemIn]:
@@ -161,20 +180,35 @@ class Purchase(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     external_id: str
+    side: Side = "buy"
     currency: Currency
     items: list[ItemIn]
-    customer: CustomerIn | None = None
+    customer: CustomerIn | None = None  # a buy's customer, in full
+    seller: str | None = None  # a sell's customer, by external_id: Minted needs no more to sell
 
     @classmethod
     def of(
-        cls, external_id: str, currency: Currency | None, items: list[ItemIn], customer: CustomerIn | None
+        cls,
+        external_id: str,
+        currency: Currency | None,
+        items: list[ItemIn],
+        customer: CustomerIn | None,
+        *,
+        side: Side = "buy",
+        customer_external_id: str | None = None,
     ) -> Purchase:
-        # Defaults filled in, so the same purchase always hashes the same.
-        return cls(external_id=external_id, currency=currency or DEFAULT_CURRENCY, items=items, customer=customer)
+        # Defaults filled in, so the same purchase always hashes the same. A sell keeps no personal data.
+        seller = seller_id(side, customer, customer_external_id)
+        return cls(external_id=external_id, side=side, currency=currency or DEFAULT_CURRENCY, items=items,
+                   customer=customer if side == "buy" else None, seller=seller)  # fmt: skip
+
+    @property
+    def customer_external_id(self) -> str | None:
+        return self.customer.external_id if self.customer else self.seller
 
     @property
     def mode(self) -> Literal["B2B", "B2B2C"]:
-        return "B2B2C" if self.customer else "B2B"
+        return "B2B2C" if self.customer_external_id else "B2B"
 
 
 class OrderRequest(BaseModel):
@@ -192,10 +226,14 @@ class OrderRequest(BaseModel):
     )  # fmt: skip
 
     external_id: ExternalId = Field(description="the partner's unique order id (1-64 of A-Z a-z 0-9 . _ -)")
+    side: Side = Field(default="buy", description=SIDE_DESCRIPTION)
     price_token: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{32}$", description="from POST /quotes")]
     currency: Currency | None = Field(default=None, description="must match the quote's currency when given")
     items: OrderItems
     customer: CustomerIn | None = Field(default=None, description="absent: the order goes to the partner's wallet")
+    customer_external_id: ExternalId | None = Field(
+        default=None, description="a sell's customer (instead of customer): whose metal is sold"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -208,14 +246,29 @@ class OrderRequest(BaseModel):
             raise ValueError("currency and currency_code differ")
         return data
 
+    @model_validator(mode="after")
+    def _names_its_seller(self) -> OrderRequest:
+        seller_id(self.side, self.customer, self.customer_external_id)
+        return self
+
     @property
     def mode(self) -> Literal["B2B", "B2B2C"]:
-        return "B2B2C" if self.customer else "B2B"
+        return self.purchase().mode
 
     def purchase(self) -> Purchase:
-        return Purchase.of(self.external_id, self.currency, self.items, self.customer)
+        return Purchase.of(self.external_id, self.currency, self.items, self.customer, side=self.side,
+                           customer_external_id=self.customer_external_id)  # fmt: skip
 
-    def to_minted(self) -> BuyRequest:
+    def to_minted(self) -> BuyRequest | SellRequest:
+        if self.side == "sell":
+            seller = self.purchase().seller
+            return SellRequest(
+                price_token=self.price_token,
+                external_id=self.external_id,
+                currency_code=self.currency,
+                items=[OrderLine(sku=item.sku, amount=item.amount) for item in self.items],
+                customer=SellerCustomer(external_id=seller) if seller else None,
+            )
         customer = None
         if self.customer:
             customer = BuyerCustomer.model_validate(self.customer.model_dump())

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from minted_gateway.errors import OrderConflict
 from minted_gateway.minted.models import Currency
@@ -22,7 +22,7 @@ from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.ledger import OrderLedger
 from minted_gateway.orders.place_order import OrderBook, new_record, utcnow
 from minted_gateway.orders.record import OrderRecord, State
-from minted_gateway.orders.requests import CustomerIn, OrderItems, Purchase
+from minted_gateway.orders.requests import SIDE_DESCRIPTION, CustomerIn, OrderItems, Purchase, Side, seller_id
 from minted_gateway.prices.quotes import PriceGuard
 from minted_gateway.validation import ExternalId
 
@@ -33,20 +33,30 @@ class WorkflowRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     external_id: ExternalId = Field(description="the order id; also the execution's name")
+    side: Side = Field(default="buy", description=SIDE_DESCRIPTION)
     currency: Currency = Currency.TRY
     items: OrderItems
     customer: CustomerIn | None = None
+    customer_external_id: ExternalId | None = Field(default=None, description="a sell's customer (instead of customer)")
     guard: PriceGuard = PriceGuard()
     poll_interval_seconds: int = Field(default=2, ge=1, le=300, description="wait between order refreshes")
     max_polls: int = Field(default=30, ge=1, le=500, description="refreshes before giving up on a final status")
 
+    @model_validator(mode="after")
+    def _names_its_seller(self) -> WorkflowRequest:
+        seller_id(self.side, self.customer, self.customer_external_id)
+        return self
+
     def purchase(self) -> Purchase:
-        return Purchase.of(self.external_id, self.currency, self.items, self.customer)
+        return Purchase.of(self.external_id, self.currency, self.items, self.customer, side=self.side,
+                           customer_external_id=self.customer_external_id)  # fmt: skip
 
     def execution_input(self) -> dict[str, Any]:
         """JSON-ready, money and grams as decimal strings: the Lambda runtime would read numbers as floats."""
         order = self.model_dump(
-            mode="json", include={"external_id", "currency", "items", "customer"}, exclude_none=True
+            mode="json",
+            include={"external_id", "side", "currency", "items", "customer", "customer_external_id"},
+            exclude_none=True,
         )
         return {
             "order": order,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from minted_gateway.errors import InvalidInput, PriceGuardExceeded, UpstreamUnexpected, from_minted
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import Currency, PriceFix, PriceFixRequest
-from minted_gateway.orders.requests import ItemIn
+from minted_gateway.orders.requests import SIDE_DESCRIPTION, ItemIn, Side
 from minted_gateway.validation import ExternalId, Money
 
 CENT = Decimal("0.01")
@@ -50,6 +50,7 @@ class QuoteRequest(BaseModel):
     )
 
     currency: Currency = Currency.TRY
+    side: Side = Field(default="buy", description=SIDE_DESCRIPTION)
     items: Annotated[list[ItemIn], Field(min_length=1, max_length=3)] | None = Field(
         default=None, json_schema_extra=_never_null
     )
@@ -74,18 +75,30 @@ class QuoteRequest(BaseModel):
             raise ValueError("give either items (amount mode) or total (total mode)")
         if self.total is not None and (self.sku is None or self.customer_external_id is None):
             raise ValueError("total mode needs sku and customer_external_id")
+        if self.total is not None and self.side == "sell":
+            # Minted's Price Fix answers a total with the grams it buys (buy_amount), never with grams to sell.
+            raise ValueError("total mode prices a buy; a sell quote names its items")
         return self
 
 
 class PriceGuard(BaseModel):
-    """Limits a scheduled buy sets in advance: above them, buy nothing."""
+    """Limits a scheduled order sets in advance: a buy above them buys nothing, a sell below them sells nothing."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_unit_price: Money | None = Field(default=None, description="the most to pay per gram")
-    max_total: Money | None = Field(default=None, description="the most to pay for the whole order")
+    max_unit_price: Money | None = Field(default=None, description="a buy's most to pay per gram")
+    max_total: Money | None = Field(default=None, description="a buy's most to pay for the whole order")
+    min_unit_price: Money | None = Field(default=None, description="a sell's least to take per gram")
 
     def check(self, quote: Quote) -> None:
+        if quote.side == "sell":
+            too_cheap = [l.sku for l in quote.lines if self.min_unit_price and l.unit_price < self.min_unit_price]  # noqa: E741
+            if too_cheap:
+                raise PriceGuardExceeded(
+                    f"The price per gram is below the guard ({self.min_unit_price}); nothing was sold.",
+                    details=[{"field": "min_unit_price", "message": f"undercut for {', '.join(too_cheap)}"}],
+                )
+            return
         too_dear = [line.sku for line in quote.lines if self.max_unit_price and line.unit_price > self.max_unit_price]
         if too_dear:
             raise PriceGuardExceeded(
@@ -113,6 +126,7 @@ class QuoteLine:
 
 @dataclass(frozen=True)
 class Quote:
+    side: str
     price_token: str
     expires_at: str
     expires_in_seconds: int
@@ -147,14 +161,16 @@ class CreateQuote:
                 raise InvalidInput(
                     "Minted did not price this metal.", details=[{"field": "sku", "message": "not priced"}]
                 )
+            unit_price = price.sell_price if request.side == "sell" else price.buy_price  # the price Minted locked
             try:
-                line_total = (amount * price.buy_price).quantize(CENT, rounding=ROUND_HALF_UP)
+                line_total = (amount * unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
             except InvalidOperation:  # more digits than money has: Minted's answer is wrong, not the request
                 raise UpstreamUnexpected("Minted quoted a price no order can be written with.") from None
-            lines.append(QuoteLine(sku=price.sku, amount=amount, unit_price=price.buy_price, line_total=line_total))
+            lines.append(QuoteLine(sku=price.sku, amount=amount, unit_price=unit_price, line_total=line_total))
         # Minted's own count, not expires_at against our clock: the two clocks need not agree.
         seconds = max(0, fix.expire_ttl)
         return Quote(
+            side=request.side,
             price_token=fix.token,
             expires_at=fix.expires_at.isoformat(),
             expires_in_seconds=seconds,

@@ -1,0 +1,130 @@
+"""Order history (GET /orders): the ledger's orders, newest first, a page at a time.
+
+Served from two indexes of the ledger (docs/decisions.md, "Order history"): by wallet when a
+customer or the partner's wallet is asked for, else by time over the whole ledger. Side, state and
+status filter what the index reads; the cursor is the position of the last order shown, so a
+page cut short by a filter or by the read budget goes on exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from minted_gateway.errors import InvalidInput
+from minted_gateway.minted.models import EXTERNAL_ID_PATTERN
+from minted_gateway.orders.record import EVERY_ORDER, PARTNER_WALLET_KEY, OrderRecord, State, listing_time
+from minted_gateway.validation import ExternalId
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+MAX_CURSOR_CHARS = 400
+
+
+class Position(BaseModel):
+    """Where a page ended: the last order shown, as the index sorts it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    listed_at: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    external_id: Annotated[str, StringConstraints(max_length=64, pattern=EXTERNAL_ID_PATTERN)]
+
+    def cursor(self) -> str:
+        text = json.dumps({"t": self.listed_at, "e": self.external_id}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @classmethod
+    def of_cursor(cls, cursor: str) -> Position:
+        try:
+            data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            return cls(listed_at=data["t"], external_id=data["e"])
+        except (binascii.Error, ValueError, TypeError, KeyError, ValidationError):
+            raise InvalidInput(
+                "The cursor is not one this API gave.", details=[{"field": "cursor", "message": "not a valid cursor"}]
+            ) from None
+
+
+class HistoryQuery(BaseModel):
+    """GET /orders' filters. ``wallet=partner`` asks for the partner's own wallet (orders with no customer)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    customer_external_id: ExternalId | None = None
+    wallet: Literal["partner"] | None = None
+    side: Literal["buy", "sell"] | None = None
+    state: State | None = None
+    status: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    from_: datetime | None = Field(default=None, alias="from")
+    to: datetime | None = None
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: Annotated[str, StringConstraints(max_length=MAX_CURSOR_CHARS)] | None = None
+
+    @model_validator(mode="after")
+    def _one_wallet_and_a_time_range(self) -> HistoryQuery:
+        if self.customer_external_id and self.wallet:
+            raise ValueError("give customer_external_id or wallet=partner, not both")
+        for moment in (self.from_, self.to):
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError("from and to need a UTC offset, e.g. 2026-01-01T00:00:00Z")
+        if self.from_ and self.to and self.from_ > self.to:
+            raise ValueError("from is after to")
+        return self
+
+    @property
+    def wallet_key(self) -> str | None:
+        """The by-wallet index's key, or None to read the whole ledger by time."""
+        if self.customer_external_id:
+            return self.customer_external_id
+        return PARTNER_WALLET_KEY if self.wallet == "partner" else None
+
+
+@dataclass(frozen=True)
+class IndexRead:
+    """One read of an index: which key, which time range, which filters; newest first."""
+
+    index: Literal["by_wallet", "by_time"]
+    key: str
+    start: str | None  # listed_at bounds (inclusive)
+    end: str | None
+    filters: dict[str, str]
+    limit: int
+    after: Position | None
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    orders: list[OrderRecord]
+    next: Position | None
+
+
+class OrderIndex(Protocol):
+    def read(self, request: IndexRead) -> HistoryPage:
+        """Up to ``limit`` matching orders after ``after``; ``next`` when more may follow."""
+
+
+class ListOrders:
+    def __init__(self, index: OrderIndex) -> None:
+        self._index = index
+
+    def __call__(self, query: HistoryQuery) -> HistoryPage:
+        wallet = query.wallet_key
+        filters = {"side": query.side, "state": query.state.value if query.state else None, "status": query.status}
+        after = Position.of_cursor(query.cursor) if query.cursor else None  # a bad cursor is refused before a read
+        return self._index.read(
+            IndexRead(
+                index="by_wallet" if wallet else "by_time",
+                key=wallet or EVERY_ORDER,
+                start=listing_time(query.from_.isoformat()) if query.from_ else None,
+                # "~" sorts after the "#external_id" that follows the time: an order at ``to`` is in.
+                end=listing_time(query.to.isoformat()) + "~" if query.to else None,
+                filters={name: value for name, value in filters.items() if value is not None},
+                limit=query.limit,
+                after=after,
+            )
+        )
