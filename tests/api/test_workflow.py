@@ -234,3 +234,27 @@ def test_the_template_schedule_runs_locally_at_its_rate() -> None:
     assert rate_seconds("rate(5 minutes)") == 300
     with pytest.raises(ValueError, match="rate"):
         rate_seconds("cron(0 * * * ? *)")
+
+
+def test_a_sell_workflow_sells_once_at_minteds_sell_price(api: Api, sfn: Any) -> None:
+    held = api.post("/orders", order(new_id(), api.quote(amount="2"), amount="2"))
+    assert held.status_code == 201, held.text
+    external_id = new_id()
+    started = start(api, external_id, side="sell", customer_external_id=customer()["external_id"],
+                    guard={"min_unit_price": Decimal("1")})  # fmt: skip
+    execution = api.wait_for_execution(started["execution_arn"])
+    assert execution["status"] == "SUCCEEDED", execution
+    shown = api.get(f"/orders/{external_id}").json()
+    assert shown["side"] == "sell" and shown["status"] == "Completed" and shown["customer_external_id"] == "cust-0001"
+    assert api.minted.orders_created("sell") == 1
+
+
+def test_a_sell_below_its_guard_sells_nothing(api: Api, sfn: Any) -> None:
+    external_id = new_id()
+    started = start(api, external_id, side="sell", customer_external_id="cust-0001",
+                    guard={"min_unit_price": Decimal("1000000")})  # fmt: skip
+    execution = api.wait_for_execution(started["execution_arn"])
+    assert execution["status"] == "FAILED" and execution["error"] == "PriceGuardExceeded"
+    assert api.minted.served("sell") == 0
+    shown = api.get(f"/orders/{external_id}").json()
+    assert (shown["state"], shown["side"], shown["workflow_error"]) == ("NOT_PLACED", "sell", "PriceGuardExceeded")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
 
 from minted_gateway.errors import InvalidInput
 from minted_gateway.minted.models import EXTERNAL_ID_PATTERN
@@ -65,16 +65,23 @@ class HistoryQuery(BaseModel):
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     cursor: Annotated[str, StringConstraints(max_length=MAX_CURSOR_CHARS)] | None = None
 
-    @model_validator(mode="after")
-    def _one_wallet_and_a_time_range(self) -> HistoryQuery:
-        if self.customer_external_id and self.wallet:
+    # Field validators (not one model validator), so that a refusal names its field.
+    @field_validator("wallet")
+    @classmethod
+    def _one_wallet(cls, wallet: str | None, info: ValidationInfo) -> str | None:
+        if wallet and info.data.get("customer_external_id"):
             raise ValueError("give customer_external_id or wallet=partner, not both")
-        for moment in (self.from_, self.to):
-            if moment is not None and moment.tzinfo is None:
-                raise ValueError("from and to need a UTC offset, e.g. 2026-01-01T00:00:00Z")
-        if self.from_ and self.to and self.from_ > self.to:
-            raise ValueError("from is after to")
-        return self
+        return wallet
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _with_offset(cls, moment: datetime | None, info: ValidationInfo) -> datetime | None:
+        if moment is not None and moment.tzinfo is None:
+            raise ValueError("give a UTC offset, e.g. 2026-01-01T00:00:00Z")
+        earliest = info.data.get("from_") if info.field_name == "to" else None
+        if moment is not None and earliest is not None and earliest > moment:
+            raise ValueError("to is before from")
+        return moment
 
     @property
     def wallet_key(self) -> str | None:
