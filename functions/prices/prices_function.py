@@ -15,6 +15,7 @@ from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import json_response, new_resolver
 from minted_gateway.api.schemas import MINTED_ERRORS, PricesBody, QuoteBody, answers
 from minted_gateway.api.views import prices_body, quote_body
+from minted_gateway.errors import GatewayError
 from minted_gateway.minted.models import Currency
 from minted_gateway.observability import observability
 from minted_gateway.prices.quotes import PriceGuard, QuoteRequest
@@ -96,6 +97,10 @@ def refresh_task(payload: dict[str, Any]) -> dict[str, Any]:
     if result["previous_age_seconds"] is not None:  # how old the cache had grown: alarms when refreshes stop
         metrics.add_metric(name="PriceAgeSeconds", unit=MetricUnit.Seconds, value=result["previous_age_seconds"])
     logger.info("prices refreshed", extra={"currency": currency.value, "stored": result["stored"]})
+    try:  # Minted's order statuses ride along; a failure here must not fail the price refresh
+        result.update(runtime.refresh_order_statuses()())
+    except GatewayError as exc:
+        logger.warning("order statuses not refreshed", extra={"error": exc.code})
     return result
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from minted_gateway.orders.get_order import GetOrder
     from minted_gateway.orders.history import ListOrders
     from minted_gateway.orders.place_order import PlaceOrder
+    from minted_gateway.orders.statuses import RefreshOrderStatuses, StatusNames
     from minted_gateway.orders.workflow import RecordWorkflowFailure, StartBuyWorkflow
     from minted_gateway.prices.get_prices import GetPrices, RefreshPrices
     from minted_gateway.prices.price_cache import DynamoDbPriceCache
@@ -126,9 +127,27 @@ def place_order() -> PlaceOrder:
 
 @functools.cache
 def get_order() -> GetOrder:
+    from minted_gateway.minted.models import name_statuses_with
     from minted_gateway.orders.get_order import GetOrder
 
+    # A refresh may meet a status Minted added later: named from the cached list (read only then).
+    name_statuses_with(order_status_names().name)
+
     return GetOrder(order_ledger(), minted(), token_seconds=settings().price_token_seconds)
+
+
+@functools.cache
+def order_status_names() -> StatusNames:
+    from minted_gateway.orders.statuses import DynamoDbStatusNames, StatusNames
+
+    return StatusNames(DynamoDbStatusNames(dynamodb(), settings().prices_table))
+
+
+@functools.cache
+def refresh_order_statuses() -> RefreshOrderStatuses:
+    from minted_gateway.orders.statuses import DynamoDbStatusNames, RefreshOrderStatuses
+
+    return RefreshOrderStatuses(DynamoDbStatusNames(dynamodb(), settings().prices_table), minted(), clock=time.time)
 
 
 @functools.cache
@@ -223,7 +242,10 @@ def bind_to_invocation(context: Any) -> None:
 def reset() -> None:
     """Forget every cached client and use case (tests, and the local gateway after a restart)."""
     for cached in (minted, aws_session, dynamodb, secretsmanager, fingerprinter, order_ledger, price_cache,
-                   place_order, get_order, list_orders, get_prices, refresh_prices, create_quote, legal_documents,
-                   start_buy_workflow, record_workflow_failure, create_customer, update_customer, get_customer,
-                   get_balances, settings, input_rules):  # fmt: skip
+                   place_order, get_order, list_orders, order_status_names, refresh_order_statuses, get_prices,
+                   refresh_prices, create_quote, legal_documents, start_buy_workflow, record_workflow_failure,
+                   create_customer, update_customer, get_customer, get_balances, settings, input_rules):  # fmt: skip
         cached.cache_clear()
+    from minted_gateway.minted.models import name_statuses_with
+
+    name_statuses_with(None)  # the hook holds the forgotten cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
@@ -256,6 +257,21 @@ ORDER_STATUS_NAMES: dict[int, str] = {
     12: "Payment Confirmed",
 }
 TERMINAL_STATUS_NAMES = frozenset({"Completed", "Cancelled", "Refunded"})
+# Names for ids the contract does not list (Minted's Order Statusses call, cached): set by the runtime.
+_status_names_beyond_the_contract: Callable[[int], str | None] | None = None
+
+
+def name_statuses_with(lookup: Callable[[int], str | None] | None) -> None:
+    """How an order carrying only a ``status_id`` that section 6 does not name gets its name."""
+    global _status_names_beyond_the_contract  # noqa: PLW0603 - one hook, set once per container
+    _status_names_beyond_the_contract = lookup
+
+
+def _status_name_of(status_id: int | None) -> str | None:
+    if status_id is None:
+        return None
+    lookup = _status_names_beyond_the_contract
+    return ORDER_STATUS_NAMES.get(status_id) or (lookup(status_id) if lookup else None)
 
 
 def _status_name(value: Any) -> Any:
@@ -296,7 +312,7 @@ class Order(MintedModel):
         if not any(data.get(key) for key in ("guid", "order_code", "external_id")):
             raise ValueError("an order needs a guid, an order_code or an external_id")
         if not data.get("status_name"):
-            name = ORDER_STATUS_NAMES.get(_int_or_none(data.get("status_id")) or 0)
+            name = _status_name_of(_int_or_none(data.get("status_id")))
             if name is not None:
                 data = {**data, "status_name": name}
         return data
