@@ -243,7 +243,9 @@ class LocalGateway:
                 continue
             seen.add(module.__name__)
             schema = json.loads(module.app.get_openapi_json_schema(title="Minted Connect partner gateway"))
-            document["paths"].update(schema.get("paths", {}))
+            # Two functions may serve one path (GET /orders and POST /orders): merge their operations.
+            for path, operations in schema.get("paths", {}).items():
+                document["paths"].setdefault(path, {}).update(operations)
             document["components"]["schemas"].update(schema.get("components", {}).get("schemas", {}))
         return finish_document(document, {(r.method.lower(), r.path): r.operation_id for r in self.routes})
 

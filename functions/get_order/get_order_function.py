@@ -59,7 +59,8 @@ def list_orders(
     to: Annotated[datetime | None, Query(description="order time at or before, ISO 8601 with offset")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="orders per page")] = DEFAULT_LIMIT,
     cursor: Annotated[
-        str | None, Query(max_length=MAX_CURSOR_CHARS, description="next_cursor of the last page")
+        str | None,
+        Query(max_length=MAX_CURSOR_CHARS, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor of the last page"),
     ] = None,
 ) -> Response[str]:
     params = {"customer_external_id": customer_external_id, "wallet": wallet, "side": side, "state": state,

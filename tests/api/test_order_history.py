@@ -31,6 +31,9 @@ def test_the_history_lists_a_customers_buy_and_sell_newest_first(api: Api) -> No
     assert [o["external_id"] for o in second["orders"]] == [buy_id] and second["next_cursor"] is None
     sells = api.get(f"/orders?customer_external_id={customer_id}&side=sell").json()["orders"]
     assert [o["external_id"] for o in sells] == [sell_id]
+    # Without a wallet, the whole ledger by time: the newest orders are these two.
+    newest = api.get("/orders?limit=2").json()["orders"]
+    assert [o["external_id"] for o in newest] == [sell_id, buy_id]
 
 
 def test_bad_history_queries_are_422_naming_the_field(api: Api) -> None:

@@ -73,7 +73,7 @@ def http_request(method: str, path: str) -> dict[str, Any]:
 UNSERVED = [
     ("buy", "DELETE", "/orders/abc", 404, None),
     ("buy", "GET", "/orders", 405, "POST"),
-    ("get_order", "POST", "/orders", 404, None),
+    ("get_order", "POST", "/orders", 405, "GET"),  # it serves GET /orders, the history
     ("get_order", "GET", "/orders/", 404, None),
     ("prices", "DELETE", "/quotes", 405, "POST"),
     ("legal", "POST", "/legal", 405, "GET"),

@@ -26,8 +26,10 @@ EXAMPLES = 100
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 # Refusals that depend on state no schema can describe: whether Minted still holds the price token,
 # whether it takes the order. A schema-valid request refused as invalid_input is always a failure.
-# Whether Minted already holds another customer under a generated id is state too.
-STATEFUL_REFUSALS = {"quote_expired", "order_rejected", "customer_details_required", "customer_conflict"}
+# Whether Minted already holds another customer under a generated id is state too, and whether a
+# cursor is one this API gave out earlier.
+STATEFUL_REFUSALS = {"quote_expired", "order_rejected", "customer_details_required", "customer_conflict",
+                     "invalid_cursor"}  # fmt: skip
 
 
 @schemathesis.check

@@ -44,6 +44,12 @@ class InvalidInput(GatewayError):
     status, code = 422, "invalid_input"
 
 
+class InvalidCursor(InvalidInput):
+    """A history cursor this API did not give (or one from a page that no longer decodes)."""
+
+    code = "invalid_cursor"
+
+
 class UnsupportedMediaType(GatewayError):
     status, code = 415, "unsupported_media_type"
 

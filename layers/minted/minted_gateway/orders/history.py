@@ -12,12 +12,12 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
-from minted_gateway.errors import InvalidInput
+from minted_gateway.errors import InvalidCursor
 from minted_gateway.minted.models import EXTERNAL_ID_PATTERN
 from minted_gateway.orders.record import EVERY_ORDER, PARTNER_WALLET_KEY, OrderRecord, State, listing_time
 from minted_gateway.validation import ExternalId
@@ -45,13 +45,16 @@ class Position(BaseModel):
             data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
             return cls(listed_at=data["t"], external_id=data["e"])
         except (binascii.Error, ValueError, TypeError, KeyError, ValidationError):
-            raise InvalidInput(
+            raise InvalidCursor(
                 "The cursor is not one this API gave.", details=[{"field": "cursor", "message": "not a valid cursor"}]
             ) from None
 
 
 class HistoryQuery(BaseModel):
-    """GET /orders' filters. ``wallet=partner`` asks for the partner's own wallet (orders with no customer)."""
+    """GET /orders' filters. ``wallet=partner`` asks for the partner's own wallet (orders with no customer).
+
+    Every schema-valid combination is answered: one that no order can meet is an empty page, not a refusal.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -65,23 +68,23 @@ class HistoryQuery(BaseModel):
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     cursor: Annotated[str, StringConstraints(max_length=MAX_CURSOR_CHARS)] | None = None
 
-    # Field validators (not one model validator), so that a refusal names its field.
-    @field_validator("wallet")
-    @classmethod
-    def _one_wallet(cls, wallet: str | None, info: ValidationInfo) -> str | None:
-        if wallet and info.data.get("customer_external_id"):
-            raise ValueError("give customer_external_id or wallet=partner, not both")
-        return wallet
-
     @field_validator("from_", "to")
     @classmethod
-    def _with_offset(cls, moment: datetime | None, info: ValidationInfo) -> datetime | None:
-        if moment is not None and moment.tzinfo is None:
+    def _with_offset(cls, moment: datetime | None) -> datetime | None:
+        if moment is None:
+            return None
+        if moment.tzinfo is None:
             raise ValueError("give a UTC offset, e.g. 2026-01-01T00:00:00Z")
-        earliest = info.data.get("from_") if info.field_name == "to" else None
-        if moment is not None and earliest is not None and earliest > moment:
-            raise ValueError("to is before from")
-        return moment
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:  # before year 1 or after 9999 in UTC: no bound on that side
+            return None
+
+    @property
+    def matches_nothing(self) -> bool:
+        """Filters no order meets: a customer's orders in the partner's wallet, or a range ending before it starts."""
+        crossed = self.from_ is not None and self.to is not None and self.from_ > self.to
+        return bool(self.customer_external_id and self.wallet) or crossed
 
     @property
     def wallet_key(self) -> str | None:
@@ -123,6 +126,8 @@ class ListOrders:
         wallet = query.wallet_key
         filters = {"side": query.side, "state": query.state.value if query.state else None, "status": query.status}
         after = Position.of_cursor(query.cursor) if query.cursor else None  # a bad cursor is refused before a read
+        if query.matches_nothing:
+            return HistoryPage([], None)
         return self._index.read(
             IndexRead(
                 index="by_wallet" if wallet else "by_time",

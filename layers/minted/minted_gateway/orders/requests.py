@@ -42,6 +42,7 @@ def _documented(
     *,
     required_one_of: tuple[str, str] | None = None,
     same: tuple[str, str, Any] | None = None,
+    also_refused: list[dict[str, Any]] | None = None,
 ) -> Any:
     """OpenAPI for Minted's spellings, which the validators below rewrite before the fields see them.
 
@@ -55,6 +56,7 @@ def _documented(
         ours, minted, pairs = same
         agreeing = [{"properties": {ours: {"const": a}, minted: {"const": b}}} for a, b in pairs]
         refused.append({"required": [ours, minted], "not": {"anyOf": agreeing}})
+    refused.extend(also_refused or [])
 
     def extend(schema: dict[str, Any]) -> None:
         schema.setdefault("properties", {}).update(properties)
@@ -153,9 +155,16 @@ def seller_id(side: str, customer: CustomerIn | None, customer_external_id: str 
         return customer.external_id if customer and side == "sell" else None
     if side != "sell":
         raise ValueError("customer_external_id names a sell's customer; a buy for a customer sends customer")
-    if customer is not None and customer.external_id != customer_external_id:
-        raise ValueError("customer.external_id and customer_external_id name different customers")
+    if customer is not None:
+        raise ValueError("give customer or customer_external_id, not both")
     return customer_external_id
+
+
+# What seller_id refuses, as the OpenAPI document says it ("not" rules, as _documented writes them).
+SELLER_REFUSALS: list[dict[str, Any]] = [
+    {"required": ["customer", "customer_external_id"]},
+    {"required": ["customer_external_id"], "not": {"required": ["side"], "properties": {"side": {"const": "sell"}}}},
+]
 
 
 def _each_sku_once(items: list[ItemIn]) -> list[ItemIn]:
@@ -222,6 +231,7 @@ class OrderRequest(BaseModel):
             {"currency_code": {"type": "string", "enum": [c.value for c in Currency],
                                "description": "Minted's name for currency; either may be given"}},
             same=("currency", "currency_code", [(c.value, c.value) for c in Currency]),
+            also_refused=SELLER_REFUSALS,
         ),
     )  # fmt: skip
 

@@ -22,7 +22,15 @@ from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.ledger import OrderLedger
 from minted_gateway.orders.place_order import OrderBook, new_record, utcnow
 from minted_gateway.orders.record import OrderRecord, State
-from minted_gateway.orders.requests import SIDE_DESCRIPTION, CustomerIn, OrderItems, Purchase, Side, seller_id
+from minted_gateway.orders.requests import (
+    SELLER_REFUSALS,
+    SIDE_DESCRIPTION,
+    CustomerIn,
+    OrderItems,
+    Purchase,
+    Side,
+    seller_id,
+)
 from minted_gateway.prices.quotes import PriceGuard
 from minted_gateway.validation import ExternalId
 
@@ -30,7 +38,9 @@ from minted_gateway.validation import ExternalId
 class WorkflowRequest(BaseModel):
     """A buy with no quote yet: the workflow fixes the price, checks the guard, buys and follows it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, hide_input_in_errors=True, json_schema_extra={"not": {"anyOf": SELLER_REFUSALS}}
+    )
 
     external_id: ExternalId = Field(description="the order id; also the execution's name")
     side: Side = Field(default="buy", description=SIDE_DESCRIPTION)

@@ -33,12 +33,13 @@ class QuoteRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
-        # The document says what _one_mode enforces: not both modes, and not neither complete mode.
+        # The document says what _one_mode enforces: not both modes, not neither complete mode, no sell by total.
         # (Written with "not" rather than oneOf, which code generators turn into an untyped body.)
         json_schema_extra={
             "not": {
                 "anyOf": [
                     {"required": ["items", "total"]},
+                    {"required": ["total", "side"], "properties": {"side": {"const": "sell"}}},
                     {
                         "not": {
                             "anyOf": [{"required": ["items"]}, {"required": ["total", "sku", "customer_external_id"]}]
