@@ -7,8 +7,8 @@ import requests
 from tests.stack import Api
 
 EXPECTED_OPERATIONS = {
-    "listPrices", "createQuote", "placeOrder", "getOrder", "startBuyWorkflow", "listLegalDocuments", "getLegalDocument",
-    "createCustomer", "updateCustomer", "getCustomer", "getCustomerBalances",
+    "listPrices", "createQuote", "placeOrder", "getOrder", "listOrders", "startBuyWorkflow", "listLegalDocuments",
+    "getLegalDocument", "createCustomer", "updateCustomer", "getCustomer", "getCustomerBalances",
 }  # fmt: skip
 
 
