@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from minted_gateway.minted.models import (
     PRODUCT_ID_BY_SKU,
@@ -42,14 +42,14 @@ def _documented(
     *,
     required_one_of: tuple[str, str] | None = None,
     same: tuple[str, str, Any] | None = None,
-    also_refused: list[dict[str, Any]] | None = None,
+    also_refused: list[JsonValue] | None = None,
 ) -> Any:
     """OpenAPI for Minted's spellings, which the validators below rewrite before the fields see them.
 
     ``same`` names two spellings of one value and their agreeing pairs: given both, they must agree.
     Written as "not" rules, which code generators pass over (anyOf or oneOf would untype the model).
     """
-    refused: list[dict[str, Any]] = []
+    refused: list[Any] = []
     if required_one_of:
         refused.append({"not": {"anyOf": [{"required": [name]} for name in required_one_of]}})
     if same:
@@ -161,7 +161,7 @@ def seller_id(side: str, customer: CustomerIn | None, customer_external_id: str 
 
 
 # What seller_id refuses, as the OpenAPI document says it ("not" rules, as _documented writes them).
-SELLER_REFUSALS: list[dict[str, Any]] = [
+SELLER_REFUSALS: list[JsonValue] = [
     {"required": ["customer", "customer_external_id"]},
     {"required": ["customer_external_id"], "not": {"required": ["side"], "properties": {"side": {"const": "sell"}}}},
 ]
