@@ -15,7 +15,7 @@ MEMORY_GB = 0.5  # Globals: MemorySize 512
 MINTED_LATENCY_S = 0.3  # assumed Minted answer time in production; the sandbox answers in ~1 ms
 TARGETS = {"cold_ratio": 1.3, "overhead_p50_ms": 1.0, "layer_unzipped_mb": 25.0}
 # Operations the issues name that the gateway does not have yet: no figures are made up for them.
-NOT_BUILT = ("sell", "order history", "reconciliation")
+NOT_BUILT = ("reconciliation",)
 
 
 def _met(ok: bool) -> str:
@@ -120,7 +120,7 @@ def render(r: dict[str, Any]) -> str:
         "## Round trips",
         "",
         "Per operation, warm (nonce known, secret cached): Minted requests counted by the sandbox (401s",
-        "included), DynamoDB requests counted with botocore.",
+        "included), DynamoDB requests counted with botocore (a Query is a read).",
         "",
         "| operation | Minted | DynamoDB reads | DynamoDB writes | target |",
         "|---|---|---|---|---|",
@@ -128,6 +128,9 @@ def render(r: dict[str, Any]) -> str:
     targets: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
         "new buy": ("≤ 2 Minted, ≤ 2 writes", lambda t: t["minted_calls"] <= 2 and t["dynamodb_writes"] <= 2),
         "replayed buy": ("no Minted, 1 DynamoDB request", lambda t: t["minted_calls"] == 0 and len(t["dynamodb_calls"]) == 1),
+        "new sell": ("≤ 2 Minted, ≤ 2 writes", lambda t: t["minted_calls"] <= 2 and t["dynamodb_writes"] <= 2),
+        "order history, a customer": ("no Minted, 1 Query, no Scan", lambda t: t["minted_calls"] == 0
+                                      and t["dynamodb_calls"] == ["Query"]),
         "prices from the cache": ("no Minted, 1 read", lambda t: t["minted_calls"] == 0 and t["dynamodb_reads"] == 1
                                   and t["dynamodb_writes"] == 0),
     }  # fmt: skip

@@ -92,14 +92,31 @@ class Bench:
     def call(self, function: str, event: dict[str, Any]) -> Any:
         return invoke(self.functions[function], copy.deepcopy(event))
 
-    def token(self) -> str:
-        result = self.call("PricesFunction", {"action": "quote", "quote": {"currency": "TRY",
-                                                                          "items": [{"sku": "GAU", "amount": "0.1"}]}})  # fmt: skip
+    def token(self, side: str = "buy", amount: str = "0.1") -> str:
+        quote = {"currency": "TRY", "side": side, "items": [{"sku": "GAU", "amount": amount}]}
+        result = self.call("PricesFunction", {"action": "quote", "quote": quote})
         token: str = result["price_token"]
         return token
 
-    def buy_event(self, external_id: str, token: str) -> dict[str, Any]:
-        body = {"external_id": external_id, "price_token": token, "items": [{"sku": "GAU", "amount": Decimal("0.1")}],
+    def hold(self, grams: str) -> None:
+        """The bench's customer buys ``grams`` of gold: a sell takes back what is held (the sandbox counts)."""
+        placed = self.call("BuyFunction", self.buy_event(f"bench-hold-{time.time_ns()}", self.token(amount=grams),
+                                                         amount=grams))  # fmt: skip
+        assert placed["statusCode"] == 201, placed
+
+    def sell_event(self, external_id: str, token: str) -> dict[str, Any]:
+        body = {"external_id": external_id, "side": "sell", "price_token": token,
+                "items": [{"sku": "GAU", "amount": Decimal("0.1")}], "customer_external_id": CUSTOMER["external_id"]}  # fmt: skip
+        return http_event("buy/post_orders_sell.json", body=jsonutil.dumps(body))
+
+    def history_event(self) -> dict[str, Any]:
+        """The bench customer's latest orders: a DynamoDB Query on the wallet index, nothing at Minted."""
+        query = {"customer_external_id": CUSTOMER["external_id"], "limit": "20"}
+        return http_event("get_order/list_orders.json", queryStringParameters=query,
+                          rawQueryString="&".join(f"{k}={v}" for k, v in query.items()))  # fmt: skip
+
+    def buy_event(self, external_id: str, token: str, amount: str = "0.1") -> dict[str, Any]:
+        body = {"external_id": external_id, "price_token": token, "items": [{"sku": "GAU", "amount": Decimal(amount)}],
                 "customer": CUSTOMER}  # fmt: skip
         return http_event("buy/post_orders.json", body=jsonutil.dumps(body))  # amounts are JSON numbers
 
@@ -140,6 +157,11 @@ class Bench:
             external_id, token = f"cold-{run}-{next(counter)}", self.token()
             return Invocation(self.buy_event(external_id, token), {"external_id": external_id, "token": token})
 
+        def new_sell() -> Invocation:
+            self.hold("0.1")  # each cold sell (subject, floor or libraries) sells back what was just bought
+            external_id, token = f"cold-{run}-{next(counter)}", self.token("sell")
+            return Invocation(self.sell_event(external_id, token), {"external_id": external_id, "token": token})
+
         def place_order_task() -> Invocation:
             external_id, token = f"cold-{run}-{next(counter)}", self.token()
             event = http_event("buy/place_order_task.json")
@@ -167,8 +189,15 @@ class Bench:
             ColdOperation("POST /quotes", "PricesFunction", fixed("prices/post_quotes.json"), status[201]),
             ColdOperation("POST /orders, new buy", "BuyFunction", new_buy, status[201]),
             ColdOperation("POST /orders, replay", "BuyFunction", lambda: Invocation(replayed), status[200]),
+            ColdOperation("POST /orders, new sell", "BuyFunction", new_sell, status[201]),
             ColdOperation(
                 "GET /orders/{id}, final", "GetOrderFunction", lambda: Invocation(self.get_event(final)), status[200]
+            ),
+            ColdOperation(
+                "GET /orders, a customer's history",
+                "GetOrderFunction",
+                lambda: Invocation(self.history_event()),
+                status[200],
             ),
             ColdOperation("GET /legal", "LegalFunction", fixed("legal/list_documents.json"), status[200]),
             ColdOperation("GET /legal/{type}", "LegalFunction", fixed("legal/get_document.json"), status[200]),
@@ -206,7 +235,7 @@ class Bench:
                 after = self.minted.counters()["requests"]
                 writes = sum(1 for c in clock.dynamodb_calls if c in ("PutItem", "UpdateItem"))
                 trips = {"minted_calls": sum(after.values()) - sum(before.values()),
-                         "dynamodb_reads": sum(1 for c in clock.dynamodb_calls if c == "GetItem"),
+                         "dynamodb_reads": sum(1 for c in clock.dynamodb_calls if c in ("GetItem", "Query")),
                          "dynamodb_writes": writes, "dynamodb_calls": clock.dynamodb_calls}  # fmt: skip
         return {"name": name, **summarize(totals, overheads), "round_trips": trips, "iterations": self.iterations}
 
@@ -252,9 +281,25 @@ class Bench:
                                       lambda i: http_event("legal/get_document.json"), ok(200)))  # fmt: skip
         results.append(self.operation("legal list", "LegalFunction",
                                       lambda i: http_event("legal/list_documents.json"), ok(200)))  # fmt: skip
+        results += self.warm_sells()
         results += self.warm_customers()
         results += self.warm_tasks(pending, stale)
         return results
+
+    def warm_sells(self) -> list[dict[str, Any]]:
+        """A new sell is a buy's path with Minted's sell price; the history is one Query, nothing at Minted."""
+
+        def ok(status: int) -> Callable[[Any], bool]:
+            return lambda result: bool(result["statusCode"] == status)
+
+        self.hold(str(Decimal("0.1") * self.iterations))  # what the sells below take back
+        tokens = [self.token("sell") for _ in range(self.iterations)]
+        run = time.time_ns()
+        return [
+            self.operation("new sell", "BuyFunction", lambda i: self.sell_event(f"bench-sell-{run}-{i}", tokens[i]),
+                           ok(201)),
+            self.operation("order history, a customer", "GetOrderFunction", lambda i: self.history_event(), ok(200)),
+        ]  # fmt: skip
 
     def customer_event(self, external_id: str) -> dict[str, Any]:
         event = http_event("customers/post_customers.json")
