@@ -96,7 +96,7 @@ class DevStack:
             template,
         )
         self.env = {
-            **function_environment(template, {**self.tables, **self.secrets}, {"Stage": "local"}),
+            **function_environment(template, {**self.tables, **self.secrets, **self.buses}, {"Stage": "local"}),
             **LOCAL_RUNTIME_ENV,
             "AWS_ENDPOINT_URL": self.aws_url,
             **self._extra_env,

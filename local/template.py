@@ -110,13 +110,20 @@ def create_secrets(
 def function_environment(
     template: dict[str, Any], physical_names: dict[str, str], parameters: dict[str, str]
 ) -> dict[str, str]:
-    """The template's Globals environment with each !Ref resolved to its local name or parameter value."""
-    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    """The template's Globals environment with each !Ref resolved to its local name or parameter value,
+    and the functions' own variables that are text or a !Ref (every handler runs in one process locally)."""
+    variables = dict(template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
+    for function in resources_of_type(template, "AWS::Serverless::Function").values():
+        own = function["Properties"].get("Environment", {}).get("Variables", {})
+        variables.update({k: v for k, v in own.items() if isinstance(v, str) or (isinstance(v, dict) and "Ref" in v)})
     env = {}
     for name, value in variables.items():
         if isinstance(value, dict) and "Ref" in value:
             ref = value["Ref"]
-            env[name] = physical_names.get(ref) or parameters.get(ref) or template["Parameters"][ref]["Default"]
+            default = template["Parameters"][ref]["Default"] if ref in template.get("Parameters", {}) else ref
+            env[name] = (
+                physical_names.get(ref) or parameters.get(ref) or default
+            )  # locally a resource is its logical id
         else:
             env[name] = str(value)
     return env

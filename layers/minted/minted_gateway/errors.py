@@ -128,6 +128,12 @@ class LedgerUnavailable(GatewayError):
     status, code = 503, "ledger_unavailable"
 
 
+class EventsUnavailable(GatewayError):
+    """The order-events bus refused what the reconciler reports (it raises, so the schedule retries)."""
+
+    status, code = 503, "events_unavailable"
+
+
 class CacheUnavailable(GatewayError):
     status, code = 503, "price_cache_unavailable"
 

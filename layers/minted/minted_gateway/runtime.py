@@ -19,6 +19,7 @@ from minted_gateway.settings import SettingsError, input_rules, settings
 if TYPE_CHECKING:
     from minted_gateway.customers.balances import GetBalances
     from minted_gateway.customers.manage import CreateCustomer, GetCustomer, UpdateCustomer
+    from minted_gateway.events.bus import EventBridgeBus
     from minted_gateway.legal.documents import LegalDocuments
     from minted_gateway.minted import MintedClient
     from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from minted_gateway.orders.get_order import GetOrder
     from minted_gateway.orders.history import ListOrders
     from minted_gateway.orders.place_order import PlaceOrder
+    from minted_gateway.orders.reconcile import CompareWithMinted, Reconcile
     from minted_gateway.orders.statuses import RefreshOrderStatuses, StatusNames
     from minted_gateway.orders.workflow import RecordWorkflowFailure, StartBuyWorkflow
     from minted_gateway.prices.get_prices import GetPrices, RefreshPrices
@@ -108,7 +110,7 @@ def fingerprinter() -> Fingerprinter:
 def order_ledger() -> DynamoDbOrderLedger:
     from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 
-    return DynamoDbOrderLedger(dynamodb(), settings().orders_table)
+    return DynamoDbOrderLedger(dynamodb(), settings().orders_table, token_seconds=settings().price_token_seconds)
 
 
 @functools.cache
@@ -155,6 +157,40 @@ def list_orders() -> ListOrders:
     from minted_gateway.orders.history import ListOrders
 
     return ListOrders(order_ledger())
+
+
+@functools.cache
+def reconcile() -> Reconcile:
+    from minted_gateway.orders.reconcile import Reconcile
+
+    s = settings()
+    # The GET use case itself: the reconciler settles rows exactly as a partner's GET would.
+    return Reconcile(
+        order_ledger(),
+        get_order(),
+        max_rows=s.reconcile_max_rows,
+        time_budget_seconds=s.reconcile_time_budget_seconds,
+        lease_seconds=s.reconcile_lease_seconds,
+        token_seconds=s.price_token_seconds,
+    )
+
+
+@functools.cache
+def compare_with_minted() -> CompareWithMinted:
+    from minted_gateway.orders.reconcile import CompareWithMinted
+
+    s = settings()
+    return CompareWithMinted(order_ledger(), minted(), max_pages=s.compare_max_pages, days=s.compare_days)
+
+
+@functools.cache
+def order_events_bus() -> EventBridgeBus:
+    from minted_gateway.events.bus import EventBridgeBus
+
+    bus = settings().order_events_bus
+    if not bus:
+        raise SettingsError("invalid environment: ORDER_EVENTS_BUS (missing)")
+    return EventBridgeBus(_client("events"), bus)
 
 
 @functools.cache
@@ -244,7 +280,8 @@ def reset() -> None:
     for cached in (minted, aws_session, dynamodb, secretsmanager, fingerprinter, order_ledger, price_cache,
                    place_order, get_order, list_orders, order_status_names, refresh_order_statuses, get_prices,
                    refresh_prices, create_quote, legal_documents, start_buy_workflow, record_workflow_failure,
-                   create_customer, update_customer, get_customer, get_balances, settings, input_rules):  # fmt: skip
+                   create_customer, update_customer, get_customer, get_balances, reconcile, compare_with_minted,
+                   order_events_bus, settings, input_rules):  # fmt: skip
         cached.cache_clear()
     from minted_gateway.minted.models import name_statuses_with
 

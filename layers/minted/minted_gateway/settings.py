@@ -58,6 +58,16 @@ class Settings(BaseModel):
     minted_birthdate_format: Literal["YYYY-MM-DD", "DD-MM-YYYY"] = "YYYY-MM-DD"
     # Only the buy function starts the workflow; elsewhere it is not set.
     buy_workflow_arn: str | None = None
+    # The reconciler (docs/operations.md): rows one run looks at, the seconds it may spend (below the
+    # function's timeout), and how long a row it took waits before another run looks again.
+    reconcile_max_rows: int = Field(default=100, ge=1, le=1000)
+    reconcile_time_budget_seconds: float = Field(default=40, gt=0, le=840)
+    reconcile_lease_seconds: int = Field(default=120, ge=1)
+    # The daily comparison with Minted's order list: days back (Minted's days) and pages of 30 read at most.
+    compare_days: int = Field(default=1, ge=0, le=31)
+    compare_max_pages: int = Field(default=50, ge=1, le=1000)
+    # Only the reconciler publishes (an order at Minted the ledger does not have); elsewhere it is not set.
+    order_events_bus: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -7,7 +7,8 @@ Minted's answer.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -15,7 +16,15 @@ from minted_gateway.dynamodb import condition_failed, error_code, from_item, to_
 from minted_gateway.errors import LedgerUnavailable
 from minted_gateway.orders.history import HistoryPage, IndexRead, Position
 from minted_gateway.orders.ledger import LedgerConflict
-from minted_gateway.orders.record import HistoryEntry, OrderRecord
+from minted_gateway.orders.record import (
+    DEFAULT_TOKEN_SECONDS,
+    HistoryEntry,
+    OrderRecord,
+    PlacedOrder,
+    State,
+    all_final,
+    attention_due,
+)
 
 # The history indexes' partition keys; both sort by listed_at (time, then external_id).
 INDEX_KEYS = {"by_wallet": "wallet", "by_time": "listed"}
@@ -23,17 +32,37 @@ INDEX_KEYS = {"by_wallet": "wallet", "by_time": "listed"}
 # rather than reading the whole ledger in one request.
 MAX_READS_PER_PAGE = 5
 
+# The reconciler's sparse index (docs/decisions.md, "The reconciler"): only rows that need a look
+# carry ``attention`` (their state) and ``attention_due`` (when to look, epoch seconds); every write
+# sets or removes both, so settled rows leave the index. The key is the state, not one key for all:
+# every claim enters as RECEIVED and leaves a moment later, and a key of its own keeps that churn
+# off the partitions where the few UNKNOWN and FOREIGN rows wait (each key is one index partition,
+# 1,000 writes per second, the same bound as by_time; shard the key by a hash suffix beyond that).
+ATTENTION_INDEX = "by_attention"
+ATTENTION_STATES = (State.UNKNOWN, State.RECEIVED, State.SUBMITTED, State.NOT_PLACED, State.FOREIGN)
+
+
+class DueRow(NamedTuple):
+    external_id: str
+    state: State
+    due: int
+
 
 class DynamoDbOrderLedger:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, *, token_seconds: int = DEFAULT_TOKEN_SECONDS) -> None:
         self._client = client
         self._table = table_name
+        self._token_seconds = token_seconds
 
     def claim(self, record: OrderRecord) -> OrderRecord | None:
+        item = record.model_dump(mode="python", exclude_none=True)
+        due = self._due(record.state, record.is_final, record.claim_expires_at, record.sent_at, record.updated_at)
+        if due is not None:
+            item.update(attention=record.state.value, attention_due=due)
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=to_item(record.model_dump(mode="python", exclude_none=True)),
+                Item=to_item(item),
                 ConditionExpression="attribute_not_exists(external_id)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -58,7 +87,7 @@ class DynamoDbOrderLedger:
         return OrderRecord.model_validate(from_item(item)) if item else None
 
     def update(self, record: OrderRecord, changes: dict[str, Any], entry: HistoryEntry) -> OrderRecord:
-        names, values, expression = _update_expression(changes, entry)
+        names, values, expression = _update_expression({**changes, **self._attention(record, changes, entry)}, entry)
         names["#version"] = "version"
         values.update({":expected": record.version, ":next": record.version + 1})
         try:
@@ -78,6 +107,111 @@ class DynamoDbOrderLedger:
         except BotoCoreError as exc:
             raise _unavailable(exc) from None
         return OrderRecord.model_validate(from_item(response["Attributes"]))
+
+    def _attention(self, record: OrderRecord, changes: dict[str, Any], entry: HistoryEntry) -> dict[str, Any]:
+        """The index attributes of the row as this update leaves it (None removes them)."""
+        state = State(changes.get("state", record.state))
+        orders = changes.get("orders", record.orders)
+        statuses = [order.status if isinstance(order, PlacedOrder) else order.get("status") for order in orders]
+        final = state in (State.REJECTED, State.FOREIGN) or (
+            state is State.SUBMITTED and all_final(changes.get("status", record.status), statuses)
+        )
+        due = self._due(state, final, changes.get("claim_expires_at", record.claim_expires_at),
+                        changes.get("sent_at", record.sent_at), entry.at)  # fmt: skip
+        return {"attention": None if due is None else state.value, "attention_due": due}
+
+    def _due(self, state: State, final: bool, claim_expires_at: int, sent_at: int | None, at: str) -> int | None:
+        written_at = datetime.fromisoformat(at).timestamp()
+        return attention_due(state, final=final, claim_expires_at=claim_expires_at, sent_at=sent_at,
+                             written_at=written_at, token_seconds=self._token_seconds)  # fmt: skip
+
+    def due(self, state: State, now: int, limit: int) -> list[DueRow]:
+        """Up to ``limit`` rows in ``state`` whose look is due, the longest waiting first (no Scan)."""
+        try:
+            response = self._client.query(
+                TableName=self._table, IndexName=ATTENTION_INDEX, Limit=limit,
+                KeyConditionExpression="attention = :state AND attention_due <= :now",
+                ExpressionAttributeValues={":state": {"S": state.value}, ":now": {"N": str(now)}},
+            )  # fmt: skip
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable(exc) from None
+        return [
+            DueRow(item["external_id"]["S"], state, int(item["attention_due"]["N"]))
+            for item in response.get("Items", [])
+        ]
+
+    def lease(self, row: DueRow, until: int) -> int | None:
+        """Take ``row`` for one reconciler run: move its look to ``until`` if nobody moved it since it was read.
+
+        Two runs that read the same row both try; one wins (and gets the row's version back), the
+        other gets None and leaves it. The version is left alone, like ``annotate``: a lease must not
+        make the order's own writers fail.
+        """
+        old = self._conditional_update(
+            row.external_id,
+            "SET attention_due = :until",
+            "attention = :state AND attention_due = :seen",
+            {":until": {"N": str(until)}, ":state": {"S": row.state.value}, ":seen": {"N": str(row.due)}},
+        )
+        return None if old is None else int(old["version"]["N"])
+
+    def release(self, record: OrderRecord) -> bool:
+        """Take a row that needs nothing more out of the index, if it is still as ``record`` saw it."""
+        return (
+            self._conditional_update(
+                record.external_id,
+                "REMOVE attention, attention_due",
+                "#version = :version AND attribute_exists(attention)",
+                {":version": {"N": str(record.version)}},
+                {"#version": "version"},
+            )
+            is not None
+        )
+
+    def _conditional_update(
+        self,
+        external_id: str,
+        expression: str,
+        condition: str,
+        values: dict[str, Any],
+        names: dict[str, str] | None = None,
+    ) -> dict[str, Any] | None:
+        """The row before the update, or None when the condition did not hold."""
+        extra = {"ExpressionAttributeNames": names} if names else {}
+        try:
+            response = self._client.update_item(
+                TableName=self._table, Key={"external_id": {"S": external_id}}, UpdateExpression=expression,
+                ConditionExpression=condition, ExpressionAttributeValues=values, ReturnValues="ALL_OLD", **extra,
+            )  # fmt: skip
+        except ClientError as exc:
+            if condition_failed(exc):
+                return None
+            raise _unavailable(exc) from None
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from None
+        old: dict[str, Any] = response["Attributes"]
+        return old
+
+    def known(self, external_ids: list[str]) -> set[str]:
+        """Which of ``external_ids`` the ledger has a row for (batches of 100 keys, keys only)."""
+        found: set[str] = set()
+        for start in range(0, len(external_ids), 100):
+            keys: list[dict[str, Any]] = [
+                {"external_id": {"S": key}} for key in dict.fromkeys(external_ids[start : start + 100])
+            ]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ProjectionExpression": "external_id"}}
+            for _ in range(10):  # what DynamoDB leaves unprocessed is asked again, a bounded number of times
+                try:
+                    response = self._client.batch_get_item(RequestItems=request)
+                except (ClientError, BotoCoreError) as exc:
+                    raise _unavailable(exc) from None
+                found |= {item["external_id"]["S"] for item in response.get("Responses", {}).get(self._table, [])}
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise LedgerUnavailable("The order ledger did not answer every key; try again.", retry_after=2)
+        return found
 
     def annotate(self, external_id: str, owner: str, changes: dict[str, Any], entry: HistoryEntry) -> bool:
         names, values, expression = _update_expression(changes, entry)

@@ -11,12 +11,7 @@ from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import Order, OrderLookup
 from minted_gateway.orders.ledger import OrderLedger
 from minted_gateway.orders.place_order import MintedOrders, OrderBook, utcnow
-from minted_gateway.orders.record import OrderRecord, PlacedOrder, State, placed_orders
-
-# Minted publishes a price token's lifetime only by example (expire_ttl 239 s); a minute more
-# covers clock skew between us and Minted. After this long from an attempt's claim, its token
-# can no longer buy, so an order Minted still does not have was not placed.
-DEFAULT_TOKEN_SECONDS = 300
+from minted_gateway.orders.record import DEFAULT_TOKEN_SECONDS, OrderRecord, PlacedOrder, State, placed_orders
 
 
 @dataclass(frozen=True)

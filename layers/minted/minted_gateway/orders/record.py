@@ -13,6 +13,7 @@ States (design.md, "Exactly-once buys"):
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -21,6 +22,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from minted_gateway.minted.models import TERMINAL_STATUS_NAMES
+
+# Minted publishes a price token's lifetime only by example (expire_ttl 239 s); a minute more
+# covers clock skew between us and Minted. After this long from an attempt's claim, its token
+# can no longer buy, so an order Minted still does not have was not placed.
+DEFAULT_TOKEN_SECONDS = 300
+# A row that needs the reconciler is looked at no sooner than this after it was written: the caller's
+# own retry or GET usually settles it first, and a run does not chase a row another run just wrote.
+RECHECK_SECONDS = 60
 
 PARTNER_WALLET_KEY = "#partner"  # the index key of the partner's own wallet: no customer id starts with "#"
 EVERY_ORDER = "orders"  # the one key under which the by-time index lists the whole ledger
@@ -132,9 +141,7 @@ class OrderRecord(BaseModel):
             return True
         if self.state is not State.SUBMITTED:
             return False
-        if self.orders:
-            return all(order.is_final for order in self.orders)
-        return self.status in TERMINAL_STATUS_NAMES
+        return all_final(self.status, [order.status for order in self.orders])
 
     def claim_is_stale(self, now: datetime) -> bool:
         return self.state is State.RECEIVED and now.timestamp() >= self.claim_expires_at
@@ -142,6 +149,41 @@ class OrderRecord(BaseModel):
     def token_window_over(self, now: datetime, token_seconds: int) -> bool:
         """Minted can no longer accept the last attempt's price token (or nothing was ever sent)."""
         return self.sent_at is None or now.timestamp() >= self.sent_at + token_seconds
+
+
+def all_final(status: str | None, order_statuses: list[str | None]) -> bool:
+    """A submitted buy is done when every one of its orders is (or its one status, before orders were kept)."""
+    if order_statuses:
+        return all(each in TERMINAL_STATUS_NAMES for each in order_statuses)
+    return status in TERMINAL_STATUS_NAMES
+
+
+def attention_due(
+    state: State,
+    *,
+    final: bool,
+    claim_expires_at: int,
+    sent_at: int | None,
+    written_at: float,
+    token_seconds: int = DEFAULT_TOKEN_SECONDS,
+) -> int | None:
+    """When the reconciler should look at a row next (epoch seconds), or None when it never needs to.
+
+    A claim is its invocation's business until it expires; an unknown outcome or a non-final order
+    is looked at a little after it was written; a stranger's order is reported until a person acts;
+    a NOT_PLACED attempt is looked up once its price token can no longer buy, when "not at Minted"
+    is final. REJECTED rows and finished orders need nothing.
+    """
+    recheck = math.ceil(written_at) + RECHECK_SECONDS
+    if state is State.RECEIVED:
+        return claim_expires_at
+    if state in (State.UNKNOWN, State.FOREIGN):
+        return recheck
+    if state is State.SUBMITTED:
+        return None if final else recheck
+    if state is State.NOT_PLACED and sent_at is not None and written_at < sent_at + token_seconds:
+        return sent_at + token_seconds
+    return None
 
 
 def placed_orders(record: OrderRecord) -> list[PlacedOrder]:

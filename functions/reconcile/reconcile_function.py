@@ -1,0 +1,79 @@
+"""The reconciler: the schedule's ``reconcile`` runs (settle unsettled ledger rows by lookup) and the
+daily ``compare_with_minted`` (orders at Minted with no ledger row are reported, never adopted)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from minted_gateway import runtime
+from minted_gateway.api.dispatch import dispatch
+from minted_gateway.api.http import new_resolver
+from minted_gateway.events.metrics import needs_attention
+from minted_gateway.events.order_events import ATTENTION_REASONS, SCHEMA_VERSION
+from minted_gateway.minted.models import Order
+from minted_gateway.observability import observability
+
+logger, tracer, metrics = observability()
+app = new_resolver(metrics)  # no routes: the schedules' tasks only
+NOT_IN_LEDGER = "OrderNotInLedger"  # the event (and, as OrdersNotInLedger, the metric) of the comparison
+
+
+def reconcile_task(payload: dict[str, Any]) -> dict[str, Any]:
+    report = runtime.reconcile()()
+    now = datetime.now(UTC).isoformat()
+    for record in report.unsettled:  # rows nobody wrote again: the age alarm must still see them
+        reason = ATTENTION_REASONS.get(record.state.value, "outcome_unknown")  # a dead claim is an unknown outcome
+        needs_attention(metrics, {"attention": {"reason": reason}, "created_at": record.created_at, "occurred_at": now})
+        logger.warning("order still needs attention", extra={"external_id": record.external_id,
+                                                              "state": record.state.value})  # fmt: skip
+    metrics.add_metric(name="OrdersReconciled", unit=MetricUnit.Count, value=report.looked_at)
+    summary = {"looked_at": report.looked_at, "changed": len(report.changed), "unsettled": len(report.unsettled),
+               "released": report.released, "skipped": report.skipped, "more": report.more}  # fmt: skip
+    logger.info("reconciled", extra=summary)
+    return summary
+
+
+def compare_task(payload: dict[str, Any]) -> dict[str, Any]:
+    comparison = runtime.compare_with_minted()()
+    found_at = datetime.now(UTC).isoformat()
+    if comparison.not_in_ledger:
+        runtime.order_events_bus().publish([_not_in_ledger(order, found_at) for order in comparison.not_in_ledger])
+    metrics.add_metric(name="OrdersNotInLedger", unit=MetricUnit.Count, value=len(comparison.not_in_ledger))
+    for order in comparison.not_in_ledger:
+        logger.warning("an order at Minted has no ledger row", extra={
+            "external_id": order.external_id, "order_code": order.order_code})  # fmt: skip
+    summary = {"from": comparison.start.isoformat(), "to": comparison.end.isoformat(),
+               "pages_read": comparison.pages_read, "orders_seen": comparison.orders_seen,
+               "complete": comparison.complete, "not_in_ledger": len(comparison.not_in_ledger)}  # fmt: skip
+    if not comparison.complete:
+        logger.warning("the comparison stopped at its page bound", extra=summary)
+    logger.info("compared with Minted", extra=summary)
+    return summary
+
+
+def _not_in_ledger(order: Order, found_at: str) -> dict[str, Any]:
+    """Ids, side and status only: Minted's order may carry its customer, which is never passed on."""
+    key = order.guid or order.order_code or order.external_id
+    return {
+        "event_id": f"minted:{key}",
+        "type": NOT_IN_LEDGER,
+        "schema_version": SCHEMA_VERSION,
+        "external_id": order.external_id,
+        "order_code": order.order_code,
+        "guid": order.guid,
+        "side": order.type.casefold() if order.type else None,
+        "status": order.status_name,
+        "order_at": order.order_at.isoformat() if order.order_at else None,
+        "occurred_at": found_at,
+    }
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: Any) -> Any:
+    runtime.bind_to_invocation(context)
+    return dispatch(event, context, app, {"reconcile": reconcile_task, "compare_with_minted": compare_task})

@@ -1,0 +1,185 @@
+"""The reconciler: settle, by lookup only, the ledger rows nobody will touch again (issue 13, item 1).
+
+Every few minutes a run reads the rows that need a look from the ledger's sparse index (never a
+Scan) and hands each to the GET use case (``GetOrder``): a dead claim or an unknown outcome is
+looked up at Minted by external_id (found: SUBMITTED with Minted's codes, including a buy that
+landed after its claim expired; not found once its price token is past: NOT_PLACED), a non-final
+order is refreshed, and a stranger's order stays FOREIGN and is reported again. Nothing here
+buys or sells. A run is bounded (rows and seconds) and leases each row before looking, so two runs
+at once look each row up once and write it once.
+
+Once a day ``CompareWithMinted`` reads Minted's order list by date and reports every order there
+that has no row here; it never adopts one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from minted_gateway.errors import GatewayError
+from minted_gateway.minted.models import ISTANBUL, Order, OrdersPage, OrdersQuery
+from minted_gateway.orders.dynamodb_ledger import ATTENTION_STATES, DueRow
+from minted_gateway.orders.get_order import OrderView
+from minted_gateway.orders.record import OrderRecord, State, attention_due
+
+logger = logging.getLogger(__name__)
+
+# Minted's largest page (Get Orders' ``total``, 5-30).
+MINTED_PAGE_SIZE = 30
+
+
+class AttentionQueue(Protocol):
+    """The ledger's work list for the reconciler (``DynamoDbOrderLedger``)."""
+
+    def due(self, state: State, now: int, limit: int) -> list[DueRow]: ...
+
+    def lease(self, row: DueRow, until: int) -> int | None:
+        """Take the row for this run; its version when taken, None when another run has it."""
+
+    def release(self, record: OrderRecord) -> bool: ...
+
+
+@dataclass
+class ReconcileReport:
+    looked_at: int = 0
+    changed: list[OrderRecord] = field(default_factory=list)  # written by this run (events tell the rest)
+    unsettled: list[OrderRecord] = field(default_factory=list)  # still needing attention, not written this run
+    released: int = 0  # needed nothing more: taken out of the index
+    skipped: int = 0  # another run had leased it, or the ledger failed on it: the next run looks again
+    more: bool = False  # the run stopped at its bounds with due rows left
+
+
+class Reconcile:
+    def __init__(
+        self,
+        queue: AttentionQueue,
+        get_order: Callable[[str], OrderView],
+        *,
+        max_rows: int,
+        time_budget_seconds: float,
+        lease_seconds: int,
+        token_seconds: int,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._queue = queue
+        self._get_order = get_order
+        self._max_rows = max_rows
+        self._budget = time_budget_seconds
+        self._lease = lease_seconds
+        self._token_seconds = token_seconds
+        self._clock = clock
+        self._monotonic = monotonic
+
+    def __call__(self) -> ReconcileReport:
+        report = ReconcileReport()
+        deadline = self._monotonic() + self._budget
+        now = int(self._clock())
+        for state in ATTENTION_STATES:  # unknown outcomes first: they are the money in limbo
+            rows = self._queue.due(state, now, self._max_rows - report.looked_at)
+            for row in rows:
+                if report.looked_at >= self._max_rows or self._monotonic() >= deadline:
+                    report.more = True
+                    return report
+                self._reconcile(row, now, report)
+            if report.looked_at >= self._max_rows:
+                report.more = report.more or bool(rows)
+                return report
+        return report
+
+    def _reconcile(self, row: DueRow, now: int, report: ReconcileReport) -> None:
+        version = self._queue.lease(row, now + self._lease)
+        if version is None:
+            report.skipped += 1
+            return
+        report.looked_at += 1
+        try:
+            view = self._get_order(row.external_id)
+        except GatewayError as exc:  # the ledger failed, or Minted refused oddly: the lease brings it back
+            logger.warning("reconciler could not read an order", extra={
+                "external_id": row.external_id, "error": exc.code})  # fmt: skip
+            report.skipped += 1
+            return
+        record = view.record
+        if record is None:
+            return
+        if record.version != version:
+            report.changed.append(record)
+            return
+        due = attention_due(record.state, final=record.is_final, claim_expires_at=record.claim_expires_at,
+                            sent_at=record.sent_at, written_at=now, token_seconds=self._token_seconds)  # fmt: skip
+        if due is None:  # e.g. NOT_PLACED and its token is past: "not at Minted" is final now
+            report.released += int(self._queue.release(record))
+        elif needs_attention(record, now):
+            report.unsettled.append(record)
+
+
+def needs_attention(record: OrderRecord, now: int) -> bool:
+    """An outcome nobody knows (a dead claim counts), or a stranger's order: what the age alarm watches."""
+    if record.state in (State.UNKNOWN, State.FOREIGN):
+        return True
+    return record.state is State.RECEIVED and now >= record.claim_expires_at
+
+
+# ---------------------------------------------------------------- the daily comparison
+class MintedOrderList(Protocol):
+    def list_orders(self, query: OrdersQuery | None = None) -> OrdersPage: ...
+
+
+class KnownOrders(Protocol):
+    def known(self, external_ids: list[str]) -> set[str]: ...
+
+
+@dataclass(frozen=True)
+class Comparison:
+    start: date
+    end: date
+    pages_read: int
+    orders_seen: int
+    complete: bool  # every page was read (False: the page bound stopped it)
+    not_in_ledger: list[Order]
+
+
+class CompareWithMinted:
+    """Minted's orders of the last ``days`` days (its days, Istanbul time) against the ledger's rows."""
+
+    def __init__(
+        self,
+        ledger: KnownOrders,
+        minted: MintedOrderList,
+        *,
+        max_pages: int,
+        days: int = 1,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._ledger = ledger
+        self._minted = minted
+        self._max_pages = max_pages
+        self._days = days
+        self._clock = clock
+
+    def __call__(self) -> Comparison:
+        end = datetime.fromtimestamp(self._clock(), ISTANBUL).date()
+        start = end - timedelta(days=self._days)
+        orders: list[Order] = []
+        complete = False
+        page = 0
+        while page < self._max_pages:
+            page += 1
+            query = OrdersQuery(
+                page=page, total=MINTED_PAGE_SIZE, startDate=start, endDate=end, sortBy="created_at", sortType="asc"
+            )
+            listed = self._minted.list_orders(query)
+            orders += listed.data
+            if page >= listed.last_page or not listed.data:
+                complete = True
+                break
+        known = self._ledger.known([order.external_id for order in orders if order.external_id])
+        # An order without an external_id cannot be one of ours: reported too.
+        strays = [order for order in orders if not order.external_id or order.external_id not in known]
+        return Comparison(start, end, page, len(orders), complete, strays)

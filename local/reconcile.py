@@ -1,0 +1,43 @@
+"""``make reconcile``: one reconciler run now, against the running ``make dev`` (ports from ``.dev/stack.json``).
+
+``make dev`` already runs the reconciler on the template's schedules; this is the by-hand run the
+runbook describes (docs/operations.md, "The reconciler"). ``ACTION=compare_with_minted`` runs the
+daily comparison instead. Prints the run's summary; no stack is one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from local import stackfile
+from local.devstack import LOCAL_RUNTIME_ENV
+from local.gateway import invoke
+from local.template import function_environment, functions_of, load_template
+
+NO_STACK = 2
+ACTIONS = ("reconcile", "compare_with_minted")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("action", nargs="?", default="reconcile", choices=ACTIONS)
+    action = parser.parse_args(argv).action
+    recorded = stackfile.read()
+    if recorded is None:
+        print("no running make dev found (.dev/stack.json); start it with make dev", file=sys.stderr)
+        return NO_STACK
+    template = load_template()
+    os.environ.update(function_environment(template, {}, {"Stage": "local"}))
+    os.environ.update(
+        {**LOCAL_RUNTIME_ENV, "AWS_ENDPOINT_URL": recorded.aws_url, "POWERTOOLS_METRICS_DISABLED": "true"}
+    )
+    result = invoke(functions_of(template)["ReconcileFunction"], {"action": action})
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

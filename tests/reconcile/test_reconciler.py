@@ -1,0 +1,314 @@
+"""The reconciler on make dev's stack: moto's ledger, the sandbox over real HTTP, the order-events pipe.
+
+Each row is made unsettled the way production makes it (a lost answer, a dead claim, a 429, a
+stranger's order), then the reconciler's function runs as its schedule invokes it. What is
+asserted is the outcome: the final ledger rows, the reconciler's index, the buys the sandbox
+really made (never one more), the events published and the metrics written.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from local.gateway import invoke
+from local.template import functions_of, load_template
+from minted_gateway import runtime
+from minted_gateway.orders.dynamodb_ledger import ATTENTION_INDEX, ATTENTION_STATES
+from minted_gateway.orders.reconcile import Reconcile, ReconcileReport
+from minted_gateway.orders.requests import OrderRequest
+from tests.api.test_orders import _backdate_attempt as backdate_attempt
+from tests.api.test_orders import _expire_claim as expire_claim
+from tests.api.test_orders import _now as now
+from tests.api.test_orders import _stranger_buys as stranger_buys
+from tests.events.test_order_events_stack import Consumer, distinct
+from tests.stack import Api, order
+
+RECONCILER = functions_of(load_template())["ReconcileFunction"]
+
+
+@pytest.fixture
+def api(api: Api) -> Api:
+    """Each test starts with an empty work list: rows other tests left behind are not its business."""
+    for external_id in indexed(api):
+        api.dynamodb.update_item(TableName=api.stack.env["ORDERS_TABLE"], Key={"external_id": {"S": external_id}},
+                                 UpdateExpression="REMOVE attention, attention_due")  # fmt: skip
+    return api
+
+
+@pytest.fixture
+def consumer(api: Api) -> Iterator[Consumer]:
+    consumer = Consumer(api)
+    yield consumer
+    consumer.close()
+
+
+def indexed(api: Api) -> dict[str, str]:
+    """The reconciler's index as it stands: external_id -> state."""
+    found = {}
+    for state in ATTENTION_STATES:
+        pages = api.dynamodb.get_paginator("query").paginate(
+            TableName=api.stack.env["ORDERS_TABLE"], IndexName=ATTENTION_INDEX,
+            KeyConditionExpression="attention = :s", ExpressionAttributeValues={":s": {"S": state.value}},
+        )  # fmt: skip
+        found |= {item["external_id"]["S"]: state.value for page in pages for item in page["Items"]}
+    return found
+
+
+def time_passes(api: Api, *external_ids: str) -> None:
+    """The reconciler's next look at these rows is due now (as after its recheck delay or lease)."""
+    for external_id in external_ids:
+        api.dynamodb.update_item(TableName=api.stack.env["ORDERS_TABLE"], Key={"external_id": {"S": external_id}},
+                                 UpdateExpression="SET attention_due = :past",
+                                 ConditionExpression="attribute_exists(attention)",
+                                 ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}})  # fmt: skip
+
+
+def run(action: str = "reconcile") -> dict[str, Any]:
+    """One run, as the schedule invokes the function."""
+    result: dict[str, Any] = invoke(RECONCILER, {"action": action})
+    return result
+
+
+def lookups(api: Api) -> int:
+    return api.minted.served("find_order") + api.minted.served("get_order")
+
+
+def metrics_written(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+
+
+def unknown_order(api: Api, external_id: str, *, committed: bool) -> dict[str, Any]:
+    """A buy whose answer was lost: Minted has it (after_commit) or never got it (before_commit)."""
+    body = order(external_id, api.quote())
+    api.minted.fault("buy", drop="after_commit" if committed else "before_commit", times=1)
+    assert api.post("/orders", body).status_code == 202
+    assert api.ledger_item(external_id)["state"] == "UNKNOWN"  # type: ignore[index]
+    return body
+
+
+def new_id() -> str:
+    return f"ord-{uuid.uuid4().hex[:20]}"
+
+
+# ---------------------------------------------------------------- every kind of unsettled row
+def test_an_unknown_outcome_minted_committed_ends_submitted_and_final_across_runs(
+    api: Api, order_id: str, consumer: Consumer
+) -> None:
+    api.minted.clock(completion_delay_seconds=None, pending_after_seconds=0)  # Minted holds it Pending
+    unknown_order(api, order_id, committed=True)
+    assert indexed(api) == {order_id: "UNKNOWN"}
+    run()  # not due yet: the caller's own retry or GET has a minute to settle it first
+    assert api.ledger_item(order_id)["state"] == "UNKNOWN"  # type: ignore[index]
+    buys = api.minted.orders_created()
+
+    time_passes(api, order_id)
+    assert run()["changed"] == 1
+    row = api.ledger_item(order_id)
+    assert row is not None and row["state"] == "SUBMITTED" and row["status"] == "Pending" and row["order_codes"]
+    assert indexed(api) == {order_id: "SUBMITTED"}  # not final: refreshed on a later run
+
+    api.minted.clock(completion_delay_seconds=0)
+    time_passes(api, order_id)
+    run()
+    row = api.ledger_item(order_id)
+    assert row is not None and row["status"] == "Completed" and indexed(api) == {}
+    assert api.minted.orders_created() == buys  # settled by lookup only
+    details = [e["detail"] for e in distinct(consumer.events_of(order_id, 3))]
+    assert [(d["type"], d["state"]) for d in details] == [
+        ("OrderNeedsAttention", "UNKNOWN"),
+        ("OrderSubmitted", "SUBMITTED"),
+        ("OrderCompleted", "SUBMITTED"),
+    ]
+
+
+def test_a_late_commit_after_the_claim_expired_ends_submitted_with_minteds_codes(api: Api, order_id: str) -> None:
+    """The invocation died holding its claim; its buy reached Minted after the claim expired."""
+    body = order(order_id, api.quote())
+    request = OrderRequest.model_validate(body)
+    runtime.order_ledger().claim(runtime.place_order()._new_record(request, "a dead invocation's token", now()))
+    assert indexed(api) == {order_id: "RECEIVED"}
+    assert run()["looked_at"] == 0  # a live claim is its invocation's business
+    expire_claim(api, order_id)
+    time_passes(api, order_id)
+    assert run()["looked_at"] == 1
+    assert api.ledger_item(order_id)["state"] == "UNKNOWN"  # type: ignore[index]  # its buy may still land
+    result = runtime.minted().buy(request.to_minted())  # the late commit
+    time_passes(api, order_id)
+    run()
+    row = api.ledger_item(order_id)
+    assert row is not None and row["state"] == "SUBMITTED" and row["order_codes"] == result.order_code
+    assert "found at Minted by lookup" in row["history"][-1]["note"] or row["status"] == "Completed"
+    assert api.minted.orders_created() == 1  # the late buy itself, nothing more
+
+
+def test_an_unknown_outcome_minted_never_had_ends_not_placed_once_its_token_is_past(api: Api, order_id: str) -> None:
+    unknown_order(api, order_id, committed=False)
+    time_passes(api, order_id)
+    run()
+    assert api.ledger_item(order_id)["state"] == "UNKNOWN"  # type: ignore[index]  # its token could still buy
+    assert indexed(api) == {order_id: "UNKNOWN"}
+    backdate_attempt(api, order_id, seconds=301)
+    time_passes(api, order_id)
+    run()
+    row = api.ledger_item(order_id)
+    assert row is not None and row["state"] == "NOT_PLACED" and indexed(api) == {}
+    assert api.minted.orders_created() == 0
+
+
+def test_a_not_placed_order_is_looked_up_once_its_token_is_past(api: Api, order_id: str) -> None:
+    """Refused with 429 (never at Minted), and another that got there after all."""
+    body = order(order_id, api.quote())
+    api.minted.fault("buy", status=429, retry_after=1, times=1)
+    assert api.post("/orders", body).status_code == 429
+    landed = new_id()
+    landed_body = order(landed, api.quote())
+    api.minted.fault("buy", status=429, retry_after=1, times=1)
+    assert api.post("/orders", landed_body).status_code == 429
+    runtime.minted().buy(OrderRequest.model_validate(landed_body).to_minted())  # it got there after all
+    assert indexed(api) == {order_id: "NOT_PLACED", landed: "NOT_PLACED"}
+    assert run()["looked_at"] == 0  # due once the token is past
+
+    for external_id in (order_id, landed):
+        backdate_attempt(api, external_id, seconds=301)
+        time_passes(api, external_id)
+    before = lookups(api)
+    assert run()["released"] == 1
+    assert lookups(api) == before + 2
+    assert api.ledger_item(order_id)["state"] == "NOT_PLACED"  # type: ignore[index]
+    assert api.ledger_item(landed)["state"] == "SUBMITTED"  # type: ignore[index]
+    assert order_id not in indexed(api)
+    assert api.minted.orders_created() == 1  # the one that landed by itself
+
+
+def test_a_strangers_order_stays_foreign_and_is_reported_on_every_run(
+    api: Api, order_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stranger_buys(order_id)
+    assert api.post("/orders", order(order_id, api.quote(), amount="5")).status_code == 409
+    assert indexed(api) == {order_id: "FOREIGN"}
+    version = api.ledger_item(order_id)["version"]  # type: ignore[index]
+    capsys.readouterr()
+    before = lookups(api)
+    for _ in range(2):
+        time_passes(api, order_id)
+        assert run()["unsettled"] == 1
+    row = api.ledger_item(order_id)
+    assert row is not None and row["state"] == "FOREIGN" and row["version"] == version  # never adopted, not rewritten
+    assert indexed(api) == {order_id: "FOREIGN"}  # it needs a person: it stays on the list
+    assert lookups(api) == before  # nothing to ask Minted
+    # The reconciler's own (the pipe writes the same metrics for the change that made it FOREIGN).
+    reported = [m for m in metrics_written(capsys) if "OrdersReconciled" in m]
+    assert len(reported) == 2
+    for metric in reported:  # as the alarm watches it: namespace MintedGateway, dimension service only
+        directive = metric["_aws"]["CloudWatchMetrics"][0]
+        assert directive["Namespace"] == "MintedGateway" and directive["Dimensions"] == [["service"]]
+        assert metric["service"] == "minted-gateway" and metric["ForeignOrdersSeen"] == [1.0]
+        assert metric["OrderAttentionAgeSeconds"][0] >= 0
+    assert api.minted.orders_created() == 1  # the stranger's only
+
+
+def test_an_unknown_outcome_minted_cannot_be_asked_about_is_reported_and_tried_again(
+    api: Api, order_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unknown_order(api, order_id, committed=True)
+    api.minted.fault("find_order", status=503)
+    time_passes(api, order_id)
+    capsys.readouterr()
+    assert run()["unsettled"] == 1
+    assert [m for m in metrics_written(capsys) if "OrdersReconciled" in m and "OrderAttentionAgeSeconds" in m]
+    assert api.ledger_item(order_id)["state"] == "UNKNOWN"  # type: ignore[index]
+    api.minted.clear_faults()
+    time_passes(api, order_id)  # its lease is over
+    run()
+    assert api.ledger_item(order_id)["state"] == "SUBMITTED"  # type: ignore[index]
+
+
+# ---------------------------------------------------------------- bounds and concurrency
+def reconciler(**bounds: Any) -> Reconcile:
+    """The use case as the runtime builds it, with the bounds under test."""
+    options = {"max_rows": 100, "time_budget_seconds": 30, "lease_seconds": 120, "token_seconds": 300, **bounds}
+    return Reconcile(runtime.order_ledger(), runtime.get_order(), **options)
+
+
+def test_a_bounded_run_leaves_the_rest_for_the_next(api: Api) -> None:
+    ids = [new_id() for _ in range(5)]
+    for external_id in ids:
+        unknown_order(api, external_id, committed=True)
+    time_passes(api, *ids)
+    runs = [reconciler(max_rows=2)() for _ in range(3)]
+    assert [(r.looked_at, r.more) for r in runs] == [(2, True), (2, True), (1, False)]
+    assert {api.ledger_item(i)["state"] for i in ids} == {"SUBMITTED"}  # type: ignore[index]
+    assert reconciler(time_budget_seconds=0)().more is False  # nothing left that is due
+    assert api.minted.orders_created() == 5
+
+
+def test_a_run_out_of_time_stops_and_leaves_the_rows(api: Api, order_id: str) -> None:
+    unknown_order(api, order_id, committed=True)
+    time_passes(api, order_id)
+    report = reconciler(time_budget_seconds=0)()
+    assert report.more is True and report.looked_at == 0
+    assert api.ledger_item(order_id)["state"] == "UNKNOWN"  # type: ignore[index]
+    assert indexed(api) == {order_id: "UNKNOWN"}
+
+
+def test_two_concurrent_runs_change_nothing_more_than_one(api: Api, consumer: Consumer) -> None:
+    api.minted.clock(completion_delay_seconds=None, pending_after_seconds=600)  # each stays Created
+    ids = [new_id() for _ in range(4)]
+    for external_id in ids:
+        unknown_order(api, external_id, committed=True)
+    versions = {i: api.ledger_item(i)["version"] for i in ids}  # type: ignore[index]
+    time_passes(api, *ids)
+    before, buys = lookups(api), api.minted.orders_created()
+    start = threading.Barrier(2)
+    reports: list[ReconcileReport] = []
+
+    def one_run() -> None:
+        start.wait()
+        reports.append(reconciler()())
+
+    threads = [threading.Thread(target=one_run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(reports) == 2
+    assert sum(r.looked_at for r in reports) == len(ids)  # each row taken by one run only
+    assert lookups(api) - before == len(ids)  # what one run would have asked
+    for external_id in ids:
+        row = api.ledger_item(external_id)
+        assert row is not None and row["state"] == "SUBMITTED" and row["version"] == versions[external_id] + 1
+        assert sum("found at Minted by lookup" in (e.get("note") or "") for e in row["history"]) == 1
+        events = consumer.events_of(external_id, 2)
+        assert [e["detail"]["type"] for e in distinct(events)] == ["OrderNeedsAttention", "OrderSubmitted"]
+        assert len({e["detail"]["event_id"] for e in events}) == len({e["detail"]["version"] for e in events}) == 2
+    # A second run at once finds nothing due: the rows are settled or leased.
+    after = lookups(api)
+    assert reconciler()().looked_at == 0 and lookups(api) == after
+    assert api.minted.orders_created() == buys
+
+
+# ---------------------------------------------------------------- the daily comparison
+def test_the_daily_comparison_reports_an_order_unknown_to_the_ledger_and_adopts_nothing(
+    api: Api, order_id: str, consumer: Consumer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert api.post("/orders", order(order_id, api.quote())).status_code == 201  # ours: in the ledger
+    stray = new_id()
+    stranger_buys(stray)  # placed at Minted past the gateway
+    capsys.readouterr()
+    summary = run("compare_with_minted")
+    assert summary["orders_seen"] == 2 and summary["not_in_ledger"] == 1 and summary["complete"] is True
+    assert api.ledger_item(stray) is None  # never adopted
+    (event,) = consumer.events_of(stray, 1)
+    assert event["detail-type"] == "OrderNotInLedger" and event["source"] == "minted-gateway.orders"
+    detail = event["detail"]
+    assert detail["external_id"] == stray and detail["order_code"] and detail["side"] == "buy"
+    assert "customer" not in json.dumps(detail)
+    assert [m["OrdersNotInLedger"] for m in metrics_written(capsys) if "OrdersNotInLedger" in m] == [[1.0]]
+    assert api.minted.orders_created() == 2  # ours and the stranger's: nothing bought by the comparison
