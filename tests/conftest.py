@@ -154,6 +154,10 @@ def resource_name(api_params: dict[str, Any]) -> str:
         return str(api_params["TableName"])
     if "SecretId" in api_params:
         return str(api_params["SecretId"])
+    if "RequestItems" in api_params:  # BatchGetItem: the one table it reads
+        return ",".join(sorted(api_params["RequestItems"]))
+    if "Entries" in api_params:  # PutEvents: the bus its entries go to
+        return ",".join(sorted({str(entry.get("EventBusName")) for entry in api_params["Entries"]}))
     if "stateMachineArn" in api_params:
         return "BuyWorkflow"
     if "executionArn" in api_params:
