@@ -133,6 +133,21 @@ class Bench:
             ExpressionAttributeNames={"#s": "snapshot"}, ExpressionAttributeValues={":old": {"N": "1"}},
         )  # fmt: skip
 
+    def unknown_row(self, external_id: str) -> dict[str, Any]:
+        """The reconciler's work: one buy Minted committed whose answer was lost, due now, the only row listed."""
+        table = self.stack.env["ORDERS_TABLE"]
+        for state in ("UNKNOWN", "RECEIVED", "SUBMITTED", "NOT_PLACED", "FOREIGN"):
+            listed = self.dynamodb.query(TableName=table, IndexName="by_attention", KeyConditionExpression="attention = :s",
+                                         ExpressionAttributeValues={":s": {"S": state}})["Items"]  # fmt: skip
+            for item in listed:
+                self.dynamodb.update_item(TableName=table, Key={"external_id": item["external_id"]},
+                                          UpdateExpression="REMOVE attention, attention_due")  # fmt: skip
+        self.minted.fault("buy", drop="after_commit", times=1)
+        assert self.call("BuyFunction", self.buy_event(external_id, self.token()))["statusCode"] == 202
+        self.dynamodb.update_item(TableName=table, Key={"external_id": {"S": external_id}},
+                                  UpdateExpression="SET attention_due = :due", ExpressionAttributeValues={":due": {"N": "1"}})  # fmt: skip
+        return {"action": "reconcile"}
+
     # ------------------------------------------------------------ cold starts
     def cold_operations(self) -> list[ColdOperation]:
         """Every operation's first invocation in a new container; the state each one needs is made here."""
@@ -182,6 +197,10 @@ class Bench:
         def new_customer() -> Invocation:
             return Invocation(self.customer_event(f"cold-{run}-{next(counter)}"))
 
+        def reconciliation() -> Invocation:
+            external_id = f"cold-{run}-{next(counter)}"
+            return Invocation(self.unknown_row(external_id), {"external_id": external_id})
+
         self.call("CustomersFunction", http_event("customers/post_customers.json"))  # cust-0001, for the reads
 
         return [
@@ -215,6 +234,12 @@ class Bench:
             ),
             ColdOperation("task record_failure", "BuyFunction", workflow_failure, is_task_result),
             ColdOperation("scheduled price refresh", "PricesFunction", stale_prices, is_task_result),
+            ColdOperation(
+                "scheduled reconciliation, one row",
+                "ReconcileFunction",
+                reconciliation,
+                lambda r: is_task_result(r) and r["looked_at"] == 1,
+            ),
         ]
 
     # ------------------------------------------------------------ one operation, many times
@@ -284,7 +309,17 @@ class Bench:
         results += self.warm_sells()
         results += self.warm_customers()
         results += self.warm_tasks(pending, stale)
+        results += self.warm_reconciliation()
         return results
+
+    def warm_reconciliation(self) -> list[dict[str, Any]]:
+        """A scheduled run that finds one due row and settles it by one lookup at Minted."""
+        run = time.time_ns()
+        return [
+            self.operation("scheduled reconciliation, one row", "ReconcileFunction",
+                           lambda i: self.unknown_row(f"bench-reconcile-{run}-{i}"),
+                           lambda r: isinstance(r, dict) and r.get("looked_at") == 1 and r.get("changed") == 1),
+        ]  # fmt: skip
 
     def warm_sells(self) -> list[dict[str, Any]]:
         """A new sell is a buy's path with Minted's sell price; the history is one Query, nothing at Minted."""

@@ -142,3 +142,31 @@ def test_the_warm_sell_and_history_rows_count_their_round_trips(stack: DevStack)
     assert rows["new sell"]["round_trips"]["dynamodb_writes"] == 2  # the claim, then Minted's answer
     history = rows["order history, a customer"]["round_trips"]
     assert history["minted_calls"] == 0 and history["dynamodb_calls"] == ["Query"] and history["dynamodb_reads"] == 1
+
+
+def test_the_reconciliation_cold_start_and_warm_row_settle_one_row_by_one_lookup(stack: DevStack) -> None:
+    bench = Bench(stack, iterations=2)
+    template = load_template()
+    code = {name: (spec.handler.split(".")[0], ROOT / spec.code_uri) for name, spec in functions_of(template).items()}
+    env = {**function_environment(template, {**stack.tables, **stack.secrets}, {"Stage": "prod"}),
+           "AWS_ENDPOINT_URL": stack.aws_url}  # fmt: skip
+    prepared: list[str] = []
+    make_row = bench.unknown_row
+    bench.unknown_row = lambda external_id: (prepared.append(external_id), make_row(external_id))[1]  # type: ignore[method-assign]
+    (operation,) = [op for op in bench.cold_operations() if op.name == "scheduled reconciliation, one row"]
+    buys_before = bench.minted.orders_created()
+
+    cold = cold_starts([operation], code, ColdRuntime(sys.executable, VENV_SITE, env), runs=1)
+
+    (figures,) = cold["operations"]
+    assert figures["calls"] == sorted([
+        "dynamodb Query", "dynamodb Query", "dynamodb Query", "dynamodb Query", "dynamodb Query",  # one per state
+        "dynamodb UpdateItem", "dynamodb GetItem", "POST /partner/order (401)", "POST /partner/order",  # lease, lookup
+        "dynamodb UpdateItem", "secretsmanager GetSecretValue",  # SUBMITTED with Minted's codes; the credentials
+    ])  # fmt: skip
+    with clocked_calls():
+        (row,) = bench.warm_reconciliation()
+    trips = row["round_trips"]
+    assert trips["minted_calls"] == 1 and trips["dynamodb_writes"] == 2 and "Scan" not in trips["dynamodb_calls"]
+    # Each prepared row was one lost answer of a buy Minted made; the reconciler bought nothing.
+    assert bench.minted.orders_created() - buys_before == len(prepared) == 6 + 2  # recordings, a round; warm
