@@ -164,7 +164,7 @@ def banner(stack: DevStack) -> list[str]:
         f"moto_server      {stack.aws_url}  (tables {', '.join(stack.tables)}; secrets {', '.join(stack.secrets)})",
         f"Buy workflow     {stack.workflow_arn}  (POST /orders/workflow starts it; make workflow ID=... follows it)",
         "Price schedule   the prices function refreshes the cache as the template's schedule says",
-        "Reconciler       settles ledger rows that need attention on the template's schedule; make reconcile runs it now",
+        "Reconciler       settles ledger rows needing attention on the template's schedule; make reconcile runs it now",
         f"Order events     bus {', '.join(stack.buses)}, fed from the ledger's stream; each event is printed here",
         "Everything lives in memory: stopping the stack forgets every order, quote and price.",
     ]
