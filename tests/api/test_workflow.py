@@ -228,9 +228,15 @@ def test_workflow_input_is_validated_before_anything_starts(api: Api, sfn: Any) 
 
 
 def test_the_template_schedule_runs_locally_at_its_rate() -> None:
-    (schedule,) = schedules_of()
-    assert schedule.function.logical_id == "PricesFunction" and schedule.every_seconds == 60
-    assert schedule.event == {"action": "refresh_prices", "currency": "TRY"}
+    schedules = {schedule.name: schedule for schedule in schedules_of()}
+    assert set(schedules) == {"RefreshPrices", "Reconcile", "CompareWithMinted"}
+    prices = schedules["RefreshPrices"]
+    assert prices.function.logical_id == "PricesFunction" and prices.every_seconds == 60
+    assert prices.event == {"action": "refresh_prices", "currency": "TRY"}
+    reconcile, compare = schedules["Reconcile"], schedules["CompareWithMinted"]
+    assert reconcile.function.logical_id == compare.function.logical_id == "ReconcileFunction"
+    assert (reconcile.every_seconds, reconcile.event) == (300, {"action": "reconcile"})
+    assert (compare.every_seconds, compare.event) == (86400, {"action": "compare_with_minted"})
     assert rate_seconds("rate(5 minutes)") == 300
     with pytest.raises(ValueError, match="rate"):
         rate_seconds("cron(0 * * * ? *)")
