@@ -9,14 +9,18 @@ really made (never one more), the events published and the metrics written.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from local import reconcile as reconcile_command
+from local import stackfile
 from local.gateway import invoke
 from local.template import functions_of, load_template
 from minted_gateway import runtime
@@ -313,3 +317,25 @@ def test_the_daily_comparison_reports_an_order_unknown_to_the_ledger_and_adopts_
     assert "customer" not in json.dumps(detail)
     assert [m["OrdersNotInLedger"] for m in metrics_written(capsys) if "OrdersNotInLedger" in m] == [[1.0]]
     assert api.minted.orders_created() == 2  # ours and the stranger's: nothing bought by the comparison
+
+
+# ---------------------------------------------------------------- make reconcile
+def test_make_reconcile_runs_once_on_the_recorded_stack_and_says_when_there_is_none(
+    api: Api, order_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(stackfile.STACK_FILE_VARIABLE, str(tmp_path / "stack.json"))
+    assert reconcile_command.main([]) == reconcile_command.NO_STACK
+    unknown_order(api, order_id, committed=True)
+    time_passes(api, order_id)
+    stackfile.write(stackfile.StackAddresses(gateway_url=api.url, sandbox_url=api.stack.sandbox.url,
+                                             aws_url=api.stack.aws_url, workflow_arn="", pid=os.getpid()))  # fmt: skip
+    saved = dict(os.environ)
+    try:
+        capsys.readouterr()
+        assert reconcile_command.main(["reconcile"]) == 0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    printed = capsys.readouterr().out
+    assert json.loads(printed[printed.rindex("{\n") :])["changed"] == 1
+    assert api.ledger_item(order_id)["state"] == "SUBMITTED"  # type: ignore[index]
