@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -21,7 +20,7 @@ from minted_gateway.observability import observability
 from minted_gateway.orders.get_order import OrderView
 from minted_gateway.orders.history import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT, HistoryQuery
 from minted_gateway.orders.record import State
-from minted_gateway.validation import ExternalId
+from minted_gateway.validation import ExternalId, Instant
 
 logger, tracer, metrics = observability()
 app = new_resolver(metrics)
@@ -54,9 +53,9 @@ def list_orders(
     state: Annotated[State | None, Query(description="the ledger's state")] = None,
     status: Annotated[str | None, Query(min_length=1, max_length=64, description="Minted's status name")] = None,
     from_: Annotated[
-        datetime | None, Query(alias="from", description="order time at or after, ISO 8601 with offset")
+        Instant | None, Query(alias="from", description="order time at or after, ISO 8601 with offset")
     ] = None,
-    to: Annotated[datetime | None, Query(description="order time at or before, ISO 8601 with offset")] = None,
+    to: Annotated[Instant | None, Query(description="order time at or before, ISO 8601 with offset")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="orders per page")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,

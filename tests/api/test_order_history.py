@@ -38,7 +38,8 @@ def test_the_history_lists_a_customers_buy_and_sell_newest_first(api: Api) -> No
 
 def test_bad_history_queries_are_422_naming_the_field(api: Api) -> None:
     for query, field in (("limit=101", "limit"), ("cursor=bm9wZQ", "cursor"), ("side=hold", "side"),
-                         ("from=2026-01-01T00:00:00", "from"), ("state=DONE", "state")):  # fmt: skip
+                         ("from=2026-01-01T00:00:00", "from"), ("state=DONE", "state"),
+                         ("to=-1.2e-150", "to"), ("from=1767225600", "from")):  # fmt: skip
         response = api.get(f"/orders?{query}")
         assert response.status_code == 422, (query, response.text)
         fields = [detail["field"] for detail in response.json()["error"]["details"]]

@@ -11,7 +11,7 @@ Every message names the rule, never the value: values here are personal data.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -85,6 +85,23 @@ def _birthdate(value: date) -> date:
     if not date(1900, 1, 1) <= value <= date.today():
         raise ValueError("must be a real date of birth, not in the future")
     return value
+
+
+_ISO_8601_START = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_8601_text(value: object) -> object:
+    # pydantic reads a number (or numeric text such as "-1.2e-150") as Unix seconds: an instant
+    # we document as ISO 8601 text must not mean 1970 because a caller sent a number.
+    if isinstance(value, str) and _ISO_8601_START.match(value):
+        return value
+    if isinstance(value, datetime):
+        return value
+    raise ValueError("must be ISO 8601 text with a UTC offset, e.g. 2026-01-01T00:00:00Z")
+
+
+# An instant a caller gives us (a history filter): ISO 8601 text only, never Unix seconds.
+Instant = Annotated[datetime, BeforeValidator(_iso_8601_text)]
 
 
 def _empty_as_none(value: object) -> object:

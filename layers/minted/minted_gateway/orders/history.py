@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from minted_gateway.errors import InvalidCursor
 from minted_gateway.minted.models import EXTERNAL_ID_PATTERN
 from minted_gateway.orders.record import EVERY_ORDER, PARTNER_WALLET_KEY, OrderRecord, State, listing_time
-from minted_gateway.validation import ExternalId
+from minted_gateway.validation import ExternalId, Instant
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
@@ -63,8 +63,8 @@ class HistoryQuery(BaseModel):
     side: Literal["buy", "sell"] | None = None
     state: State | None = None
     status: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    from_: datetime | None = Field(default=None, alias="from")
-    to: datetime | None = None
+    from_: Instant | None = Field(default=None, alias="from")
+    to: Instant | None = None
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     cursor: Annotated[str, StringConstraints(max_length=MAX_CURSOR_CHARS)] | None = None
 
