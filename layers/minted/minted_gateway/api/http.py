@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_lambda_powertools import Metrics
@@ -97,9 +98,46 @@ def _allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
     return sorted({route.method for route in routes if route.rule.match(path)})
 
 
+class OneRequestPerThread(APIGatewayHttpResolver):
+    """Powertools' resolver with the request it answers kept per thread.
+
+    Powertools keeps the current request on its class (``BaseRouter.current_event``) and the
+    matched route in one dict per resolver: right in Lambda, where an environment takes one event
+    at a time, and wrong where one process answers several at once (the local gateway serves each
+    request on a thread): two buys would each read the other's body. Lambda is not changed by this.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self._local = threading.local()
+        super().__init__(**options)
+
+    @property
+    def current_event(self) -> Any:
+        return self._local.event
+
+    @current_event.setter
+    def current_event(self, event: Any) -> None:
+        self._local.event = event
+
+    @property
+    def context(self) -> dict[str, Any]:
+        if not hasattr(self._local, "context"):
+            self._local.context = {}
+        context: dict[str, Any] = self._local.context
+        return context
+
+    @context.setter
+    def context(self, context: dict[str, Any]) -> None:
+        self._local.context = context
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        self._local.event = self._to_proxy_event(dict(event))
+        return super().resolve(event, context)
+
+
 def new_resolver(metrics: Metrics | None = None) -> APIGatewayHttpResolver:
     """The resolver every function uses; refused requests are counted as ``RequestsRefused`` by status class."""
-    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=jsonutil.loads)
+    app = OneRequestPerThread(enable_validation=True, json_body_deserializer=jsonutil.loads)
 
     def refused(status: int) -> None:
         if metrics is not None:
