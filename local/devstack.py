@@ -14,8 +14,10 @@ import json
 import logging
 import os
 import secrets
+import shlex
 import signal
 import threading
+import tomllib
 from collections.abc import Callable
 from typing import Any
 
@@ -27,9 +29,10 @@ from local import stackfile
 from local.gateway import GatewayServer, LocalGateway
 from local.minted_sandbox.server import SandboxServer
 from local.minted_sandbox.state import SandboxSettings
+from local.moto_dynamodb import serialise_writes
 from local.order_events import LocalPipe, pipes_of, print_event
 from local.scheduler import LocalScheduler, schedules_of
-from local.stackfile import REGION, STACK_NAME
+from local.stackfile import REGION, ROOT, STACK_NAME
 from local.stepfunctions import (
     MOTO_CONFIG,
     MOTO_DEFAULT_CONFIG,
@@ -60,7 +63,7 @@ LOCAL_RUNTIME_ENV = {
 class DevStack:
     def __init__(self, *, host: str = "127.0.0.1", moto_port: int = 5000, sandbox_port: int = 8080,
                  gateway_port: int | None = 3000, schedule: bool = False, order_events: bool = False,
-                 extra_env: dict[str, str] | None = None,
+                 extra_env: dict[str, str] | None = None, parameters: dict[str, str] | None = None,
                  progress: Callable[[str], None] | None = None) -> None:  # fmt: skip
         self.settings = SandboxSettings()
         self.sandbox = SandboxServer(self.settings, host=host, port=sandbox_port)
@@ -75,12 +78,14 @@ class DevStack:
         self._routing: Any = None
         self._moto_port = moto_port
         self._extra_env = extra_env or {}
+        self._parameters = {"Stage": "local", **(parameters or {})}  # the template's, as a deploy would give them
         self._progress = progress or (lambda _step: None)
         self._order_events = order_events
         self.pipes: list[LocalPipe] = []
 
     def start(self) -> DevStack:
         self._progress(f"starting moto_server (local AWS) on {self.aws_url}")
+        serialise_writes()  # conditional writes as atomic as DynamoDB's (the limits' counters rely on it)
         self.moto.start()
         self._progress(f"starting the Minted sandbox on {self.sandbox.url}")
         self.sandbox.start()
@@ -96,7 +101,7 @@ class DevStack:
             template,
         )
         self.env = {
-            **function_environment(template, {**self.tables, **self.secrets, **self.buses}, {"Stage": "local"}),
+            **function_environment(template, {**self.tables, **self.secrets, **self.buses}, self._parameters),
             **LOCAL_RUNTIME_ENV,
             "AWS_ENDPOINT_URL": self.aws_url,
             **self._extra_env,
@@ -166,8 +171,26 @@ def banner(stack: DevStack) -> list[str]:
         "Price schedule   the prices function refreshes the cache as the template's schedule says",
         "Reconciler       settles ledger rows needing attention on the template's schedule; make reconcile runs it now",
         f"Order events     bus {', '.join(stack.buses)}, fed from the ledger's stream; each event is printed here",
+        f"Limits           {limits_shown(stack.env)}",
         "Everything lives in memory: stopping the stack forgets every order, quote and price.",
     ]
+
+
+def limits_shown(env: dict[str, str]) -> str:
+    """The limits the stack runs with (samconfig.toml's ``local`` examples for make dev), in a line."""
+    currency = env.get("LIMIT_CURRENCY", "TRY")
+    wording = {"LIMIT_ORDER_GRAMS": "g", "LIMIT_ORDER_AMOUNT": f"{currency} an order",
+               "LIMIT_CUSTOMER_DAY_AMOUNT": f"{currency} a customer a day",
+               "LIMIT_PARTNER_DAY_AMOUNT": f"{currency} the partner a day"}  # fmt: skip
+    shown = [f"{env[name]} {unit}" for name, unit in wording.items() if env.get(name)]
+    return "; ".join(part for part in shown if part) or "none set (the template's defaults)"
+
+
+def local_parameters() -> dict[str, str]:
+    """samconfig.toml's ``local`` parameter overrides (its example limits among them): make dev's defaults."""
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    overrides = config["local"]["deploy"]["parameters"]["parameter_overrides"]
+    return dict(word.split("=", 1) for word in shlex.split(overrides))
 
 
 def main() -> None:
@@ -185,6 +208,7 @@ def main() -> None:
         gateway_port=args.gateway_port,
         schedule=True,
         order_events=True,
+        parameters=local_parameters(),
         progress=lambda step: print(f"make dev: {step}", flush=True),
     ).start()
     assert stack.gateway is not None  # noqa: S101 - started with a port

@@ -32,6 +32,15 @@ ORDER = {
     "customer": CUSTOMER,
 }
 
+# What the workflow's FixPrice step locked, as it hands it to place_order (decimal strings): the
+# limits value the order at it.
+QUOTE = {
+    "price_token": TOKEN,
+    "total": "4466.25",
+    "lines": [{"sku": "GAU", "amount": "1.5", "unit_price": "2977.50", "line_total": "4466.25"}],
+    "expires_at": "2026-11-28T13:04:00+03:00",
+}
+
 # A sell names only whose metal it takes back: Minted needs no personal data for it.
 SELL = {
     "external_id": "order-0002",
@@ -88,7 +97,7 @@ def main() -> None:
         # Verbatim: a request on a route no function serves (each must answer 404, never 500).
         "http_api_proxy.json": base,
         "buy/post_orders.json": http(base, "POST", "/orders", "/orders", body=ORDER),
-        "buy/place_order_task.json": {"action": "place_order", "order": ORDER},
+        "buy/place_order_task.json": {"action": "place_order", "order": ORDER, "quote": QUOTE},
         "buy/post_orders_sell.json": http(base, "POST", "/orders", "/orders", body=SELL),
         "get_order/get_order.json": http(
             base, "GET", "/orders/{external_id}", "/orders/order-0001", params={"external_id": "order-0001"}

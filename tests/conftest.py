@@ -138,7 +138,13 @@ def _record_aws_calls() -> None:
 
     def make_api_call(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
         function = current_function.get()
-        if function is not None:
+        if function is not None and operation_name == "TransactWriteItems":
+            # IAM authorises a transaction item by item: Put, Update, Delete or ConditionCheck on its table.
+            for item in api_params["TransactItems"]:
+                ((kind, write),) = item.items()
+                action = "dynamodb:ConditionCheckItem" if kind == "ConditionCheck" else f"dynamodb:{kind}Item"
+                RUN.aws_calls.add((function, action, str(write["TableName"])))
+        elif function is not None:
             action = f"{self.meta.service_model.signing_name}:{operation_name}"
             RUN.aws_calls.add((function, action, resource_name(api_params)))
         return original(self, operation_name, api_params)

@@ -21,6 +21,7 @@ from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, WorkflowStarted
 from minted_gateway.api.views import foreign_error, outcome_response, outcome_task_result, workflow_started_body
 from minted_gateway.errors import REJECTIONS, OrderRejected
 from minted_gateway.observability import observability
+from minted_gateway.orders.limits import LockedQuote, PricedOrder
 from minted_gateway.orders.place_order import OrderOutcome
 from minted_gateway.orders.record import State
 from minted_gateway.orders.requests import OrderRequest
@@ -53,7 +54,8 @@ OUTCOME_MESSAGES = {
             409: "Another payload used this external_id, it is in progress (Retry-After), or Minted holds a "
             "different order under it (foreign_order, stored, replayed)",
             415: "The body is not JSON",
-            422: "Invalid input, an expired quote, or Minted refused the order",
+            422: "Invalid input, an expired quote, Minted refused the order, or the order would pass one of the "
+            "partner's limits (limit_exceeded: nothing was sent; details name the limit and what remains)",
             **MINTED_ERRORS,
             503: "Minted or the ledger is unavailable; nothing was bought (Retry-After)",
         },
@@ -100,6 +102,11 @@ class PlaceOrderTask(BaseModel):
 
     order: OrderRequest
     execution: str | None = None  # the workflow execution placing it: the row's owner
+    quote: LockedQuote | None = None  # the prices its quote step locked: the limits value the order at them
+
+    def priced(self) -> PricedOrder | None:
+        purchase = self.order.purchase()
+        return self.quote.priced(purchase.side, purchase.currency.value) if self.quote else None
 
     @model_validator(mode="before")
     @classmethod
@@ -111,7 +118,7 @@ class PlaceOrderTask(BaseModel):
 
 def place_order_task(payload: dict[str, Any]) -> dict[str, Any]:
     task = PlaceOrderTask.model_validate(payload, context=TASK_INPUT)
-    outcome = _place(task.order, owner=task.execution)
+    outcome = _place(task.order, owner=task.execution, quote=task.priced())
     rejection = outcome.record.rejection
     if outcome.record.state is State.REJECTED and rejection is not None:
         raise REJECTIONS.get(rejection.code, OrderRejected)(rejection.message, details=rejection.details)
@@ -139,8 +146,8 @@ def record_failure_task(payload: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _place(order: OrderRequest, owner: str | None = None) -> OrderOutcome:
-    outcome = runtime.place_order()(order, owner=owner)
+def _place(order: OrderRequest, owner: str | None = None, quote: PricedOrder | None = None) -> OrderOutcome:
+    outcome = runtime.place_order()(order, owner=owner, quote=quote)
     state = outcome.record.state
     # A replay is an answer, not another order: counting it as one would inflate the buys on every retry.
     name = "OrdersReplayed" if outcome.replayed else f"Orders{state.value.title()}"

@@ -18,7 +18,8 @@ from minted_gateway.api.views import prices_body, quote_body
 from minted_gateway.errors import GatewayError
 from minted_gateway.minted.models import Currency
 from minted_gateway.observability import observability
-from minted_gateway.prices.quotes import PriceGuard, QuoteRequest
+from minted_gateway.orders.limits import PriceGuard
+from minted_gateway.prices.quotes import QuoteRequest
 from minted_gateway.validation import TASK_INPUT
 
 logger, tracer, metrics = observability()

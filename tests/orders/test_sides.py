@@ -12,9 +12,10 @@ from minted_gateway import jsonutil
 from minted_gateway.errors import PriceGuardExceeded
 from minted_gateway.minted.models import Currency
 from minted_gateway.orders.fingerprint import Fingerprinter
+from minted_gateway.orders.limits import PriceGuard
 from minted_gateway.orders.matching import asked, differences
 from minted_gateway.orders.requests import CustomerIn, ItemIn, Purchase
-from minted_gateway.prices.quotes import PriceGuard, Quote, QuoteLine
+from minted_gateway.prices.quotes import Quote, QuoteLine
 from tests.orders.test_matching import minted_order, row
 from tests.stack import customer
 

@@ -82,7 +82,7 @@ class Report:
 
 
 OPERATIONS = ["quote", "buy", "buy (split orders)", "get order", "get order (split orders)", "prices", "legal",
-              "workflow", "workflow (split orders)", "create customer"]  # fmt: skip
+              "workflow", "workflow (split orders)", "create customer", "buy (customer day limit)"]  # fmt: skip
 EXPECTED_SECTIONS = {"Load with duplicates", "Hostile input"}
 
 

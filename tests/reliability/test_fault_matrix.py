@@ -24,6 +24,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from minted_gateway import runtime
+from minted_gateway.dynamodb import from_item
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import BuyRequest, Currency, OrderLine, PriceFixRequest
 from tests.conftest import SANDBOX_PASSWORD, SANDBOX_USER, VALID_TCKN
@@ -58,10 +59,11 @@ FAULTS = [
     Fault("ledger write failed after Minted answered", special="update_fails"),
 ]
 SPLIT = " (split orders)"
+LIMITED = " (customer day limit)"  # a buy with the customer's daily limit on: what it reserved must come back
 # A split buy's orders are refreshed one by one by guid, through Get Order (Alternative).
 ENDPOINT = {"quote": "pricefix", "buy": "buy", "get order": "get_order", "prices": "prices", "legal": "legal",
             "workflow": "buy", "sell": "sell", "buy" + SPLIT: "buy", "get order" + SPLIT: "find_order",
-            "workflow" + SPLIT: "buy", "create customer": "create_customer"}  # fmt: skip
+            "workflow" + SPLIT: "buy", "create customer": "create_customer", "buy" + LIMITED: "buy"}  # fmt: skip
 TWO_ITEMS = [{"sku": "GAU", "amount": Decimal("1.5")}, {"sku": "GAG", "amount": Decimal("2")}]
 
 
@@ -246,10 +248,34 @@ def split(run: Callable[..., Observed], operation: str) -> Callable[[Api, Fault]
     return run_split
 
 
+def run_limited_buy(api: Api, fault: Fault) -> Observed:
+    """A buy for a customer of its own with a daily limit set (the environment is set by test_fault)."""
+    external_id = f"mx-{uuid.uuid4().hex[:16]}"
+    token = api.quote()
+    if fault.special == "expire_token":
+        api.minted.clock(advance_seconds=241)
+    body = order(external_id, token, customer=customer(f"lim-{external_id}"))
+    with fault_active(api, "buy" + LIMITED, fault) if fault.special != "expire_token" else _nothing():
+        response = api.post("/orders", body)
+    return Observed(answer_of(response), response.text, external_id, state_of(api, external_id))
+
+
+def day_counted(api: Api, external_id: str) -> tuple[Decimal, Decimal]:
+    """The customer's counter for today, and what the order's attempts still hold of it."""
+    items = [from_item(i) for i in api.dynamodb.scan(TableName=api.stack.env["LIMITS_TABLE"], ConsistentRead=True)[
+        "Items"]]  # fmt: skip
+    counted = sum((Decimal(i["total"]) for i in items if i["counter"].startswith(f"customer#lim-{external_id}#")),
+                  Decimal(0))  # fmt: skip
+    held = sum((Decimal(i["amount"]) for i in items if i["counter"] == f"hold#{external_id}"
+                and i["state"] == "held"), Decimal(0))  # fmt: skip
+    return counted, held
+
+
 RUN: dict[str, Callable[[Api, Fault], Observed]] = {
     "quote": run_quote, "buy": run_buy, "get order": run_get_order, "prices": run_prices, "legal": run_legal,
     "workflow": run_workflow, "sell": run_sell, "buy" + SPLIT: split(run_buy, "buy"),
     "get order" + SPLIT: split(run_get_order, "get order"), "workflow" + SPLIT: split(run_workflow, "workflow"),
+    "buy" + LIMITED: run_limited_buy,
 }  # fmt: skip
 
 
@@ -284,7 +310,19 @@ def test_create_customer_fault(api: Api, report: Report, fault: Fault) -> None:
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
 @pytest.mark.parametrize("operation", list(RUN))
-def test_fault(api: Api, report: Report, operation: str, fault: Fault) -> None:
+def test_fault(api: Api, report: Report, operation: str, fault: Fault, monkeypatch: pytest.MonkeyPatch) -> None:
+    if operation.endswith(LIMITED):
+        monkeypatch.setenv("LIMIT_CUSTOMER_DAY_AMOUNT", "100000000")
+        runtime.reset()
+    try:
+        _fault(api, report, operation, fault)
+    finally:
+        if operation.endswith(LIMITED):
+            monkeypatch.undo()
+            runtime.reset()
+
+
+def _fault(api: Api, report: Report, operation: str, fault: Fault) -> None:
     observed = RUN[operation](api, fault)
     api.minted.clock(token_ttl_seconds=240)
     status = int(observed.answer.split()[0]) if observed.answer[0].isdigit() else None
@@ -304,6 +342,11 @@ def test_fault(api: Api, report: Report, operation: str, fault: Fault) -> None:
         assert at_minted == (after_next == "SUBMITTED"), (observed, after_next, at_minted)
         assert buys == (1 if at_minted else 0)
         ledger, agrees = f"{observed.ledger_after} → {after_next}", "yes"
+        if operation.endswith(LIMITED):
+            # Counted while the order may be at Minted, given back once it cannot be: never stuck, never twice.
+            counted, held = day_counted(api, observed.external_id)
+            assert counted == held, (counted, held)
+            assert (held > 0) == (after_next in ("SUBMITTED", "UNKNOWN", "RECEIVED")), (after_next, held)
     report.matrix.append(MatrixRow(operation, fault.name, observed.answer, str(buys), ledger, agrees))
 
 

@@ -57,7 +57,7 @@ def test_local_tables_and_secret_come_from_the_template(template: dict[str, Any]
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="eu-central-1")
         names = create_tables(dynamodb, template)
-        assert set(names) == {"OrdersTable", "PricesTable"}
+        assert set(names) == {"OrdersTable", "PricesTable", "LimitsTable"}
         for name in names:
             described = dynamodb.describe_table(TableName=name)["Table"]
             assert described["KeySchema"] == template["Resources"][name]["Properties"]["KeySchema"]
@@ -73,7 +73,13 @@ def test_local_tables_and_secret_come_from_the_template(template: dict[str, Any]
 def test_local_functions_get_the_template_environment(template: dict[str, Any]) -> None:
     env = function_environment(
         template,
-        {"OrdersTable": "orders-local", "PricesTable": "prices-local", "PartnerSecret": "ps", "LedgerKeySecret": "lk"},
+        {
+            "OrdersTable": "orders-local",
+            "PricesTable": "prices-local",
+            "LimitsTable": "limits-local",
+            "PartnerSecret": "ps",
+            "LedgerKeySecret": "lk",
+        },
         {"Stage": "local"},
     )
     assert env["ORDERS_TABLE"] == "orders-local" and env["STAGE"] == "local" and env["LEDGER_KEY_SECRET_ID"] == "lk"

@@ -80,6 +80,12 @@ class PriceGuardExceeded(GatewayError):
     status, code = 422, "price_guard_exceeded"
 
 
+class LimitExceeded(GatewayError):
+    """The order would pass one of the partner's limits (per order, or a day's total): nothing was sent."""
+
+    status, code = 422, "limit_exceeded"
+
+
 class CustomerDetailsRequired(GatewayError):
     status, code = 422, "customer_details_required"
 

@@ -23,9 +23,11 @@ if TYPE_CHECKING:
     from minted_gateway.legal.documents import LegalDocuments
     from minted_gateway.minted import MintedClient
     from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
+    from minted_gateway.orders.dynamodb_limits import DynamoDbDailyTotals
     from minted_gateway.orders.fingerprint import Fingerprinter
     from minted_gateway.orders.get_order import GetOrder
     from minted_gateway.orders.history import ListOrders
+    from minted_gateway.orders.limits import LimitRules, OrderLimits
     from minted_gateway.orders.place_order import PlaceOrder
     from minted_gateway.orders.reconcile import CompareWithMinted, Reconcile
     from minted_gateway.orders.statuses import RefreshOrderStatuses, StatusNames
@@ -110,7 +112,40 @@ def fingerprinter() -> Fingerprinter:
 def order_ledger() -> DynamoDbOrderLedger:
     from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 
-    return DynamoDbOrderLedger(dynamodb(), settings().orders_table, token_seconds=settings().price_token_seconds)
+    return DynamoDbOrderLedger(
+        dynamodb(), settings().orders_table, daily_totals(), token_seconds=settings().price_token_seconds
+    )
+
+
+@functools.cache
+def limit_rules() -> LimitRules:
+    from minted_gateway.orders.limits import LimitRules
+
+    return LimitRules.from_env()
+
+
+@functools.cache
+def daily_totals() -> DynamoDbDailyTotals | None:
+    """The day's limit counters, only when a daily limit is set (then the ledger gives back through them)."""
+    from minted_gateway.orders.dynamodb_limits import DynamoDbDailyTotals
+
+    rules = limit_rules()
+    if not rules.daily:
+        return None
+    if not rules.limits_table:
+        raise SettingsError("invalid environment: LIMITS_TABLE (missing, and a daily limit is set)")
+    return DynamoDbDailyTotals(dynamodb(), rules.limits_table)
+
+
+@functools.cache
+def order_limits() -> OrderLimits | None:
+    from minted_gateway.orders.limits import CurrentPrices, OrderLimits
+    from minted_gateway.orders.place_order import utcnow
+
+    rules = limit_rules()
+    if not (rules.values_money or rules.limit_order_grams):
+        return None  # no limit set: nothing to check, nothing to read
+    return OrderLimits(rules, daily_totals(), CurrentPrices(get_prices()), now=utcnow)
 
 
 @functools.cache
@@ -124,7 +159,8 @@ def price_cache() -> DynamoDbPriceCache:
 def place_order() -> PlaceOrder:
     from minted_gateway.orders.place_order import PlaceOrder
 
-    return PlaceOrder(order_ledger(), minted(), fingerprinter(), claim_seconds=settings().claim_seconds)
+    return PlaceOrder(order_ledger(), minted(), fingerprinter(), claim_seconds=settings().claim_seconds,
+                      limits=order_limits())  # fmt: skip
 
 
 @functools.cache
@@ -278,7 +314,8 @@ def bind_to_invocation(context: Any) -> None:
 def reset() -> None:
     """Forget every cached client and use case (tests, and the local gateway after a restart)."""
     for cached in (minted, aws_session, dynamodb, secretsmanager, fingerprinter, order_ledger, price_cache,
-                   place_order, get_order, list_orders, order_status_names, refresh_order_statuses, get_prices,
+                   place_order, limit_rules, daily_totals, order_limits, get_order, list_orders, order_status_names,
+                   refresh_order_statuses, get_prices,
                    refresh_prices, create_quote, legal_documents, start_buy_workflow, record_workflow_failure,
                    create_customer, update_customer, get_customer, get_balances, reconcile, compare_with_minted,
                    order_events_bus, settings, input_rules):  # fmt: skip

@@ -16,6 +16,7 @@ from minted_gateway.dynamodb import condition_failed, error_code, from_item, to_
 from minted_gateway.errors import LedgerUnavailable
 from minted_gateway.orders.history import HistoryPage, IndexRead, Position
 from minted_gateway.orders.ledger import LedgerConflict
+from minted_gateway.orders.limits import DailyTotals, give_back_if_refused
 from minted_gateway.orders.record import (
     DEFAULT_TOKEN_SECONDS,
     HistoryEntry,
@@ -49,9 +50,17 @@ class DueRow(NamedTuple):
 
 
 class DynamoDbOrderLedger:
-    def __init__(self, client: Any, table_name: str, *, token_seconds: int = DEFAULT_TOKEN_SECONDS) -> None:
+    def __init__(
+        self,
+        client: Any,
+        table_name: str,
+        totals: DailyTotals | None = None,
+        *,
+        token_seconds: int = DEFAULT_TOKEN_SECONDS,
+    ) -> None:
         self._client = client
         self._table = table_name
+        self._totals = totals  # the day's limit counters, when a daily limit is set
         self._token_seconds = token_seconds
 
     def claim(self, record: OrderRecord) -> OrderRecord | None:
@@ -106,7 +115,10 @@ class DynamoDbOrderLedger:
             raise _unavailable(exc) from None
         except BotoCoreError as exc:
             raise _unavailable(exc) from None
-        return OrderRecord.model_validate(from_item(response["Attributes"]))
+        updated = OrderRecord.model_validate(from_item(response["Attributes"]))
+        # A refused or not-placed order gives back what it reserved, whoever moved it there (orders/limits.py).
+        give_back_if_refused(updated, self._totals)
+        return updated
 
     def _attention(self, record: OrderRecord, changes: dict[str, Any], entry: HistoryEntry) -> dict[str, Any]:
         """The index attributes of the row as this update leaves it (None removes them)."""

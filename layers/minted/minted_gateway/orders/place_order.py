@@ -30,6 +30,7 @@ from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import BuyRequest, Order, OrderLookup, OrderResult, SellRequest
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.ledger import LedgerConflict, OrderLedger
+from minted_gateway.orders.limits import OrderLimits, Priced, as_priced
 from minted_gateway.orders.matching import asked, differences, held
 from minted_gateway.orders.record import (
     EVERY_ORDER,
@@ -254,8 +255,10 @@ class PlaceOrder:
         fingerprinter: Fingerprinter,
         *,
         claim_seconds: int,
+        limits: OrderLimits | None = None,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
+        self._limits = limits
         self._book = OrderBook(ledger, now)
         self._ledger = ledger
         self._minted = minted
@@ -263,25 +266,28 @@ class PlaceOrder:
         self._claim = timedelta(seconds=claim_seconds)
         self._now = now
 
-    def __call__(self, request: OrderRequest, *, owner: str | None = None) -> OrderOutcome:
-        """Place ``request`` once; ``owner`` names the buy workflow execution placing it, if one is."""
+    def __call__(self, request: OrderRequest, *, owner: str | None = None, quote: Priced | None = None) -> OrderOutcome:
+        """Place ``request`` once; ``owner`` names the buy workflow execution placing it, if one is, and
+        ``quote`` the prices its own quote step locked (the limits value the order at them)."""
         token = self._fingerprinter.token(request.price_token)
         now = self._now()
         fresh = self._new_record(request, token, now, owner)
         stored = self._ledger.claim(fresh)
         if stored is None:
-            return self._send(fresh, request)
+            return self._send(fresh, request, quote)
         if stored.request_hash != fresh.request_hash:
             raise OrderConflict("This external_id was already used for a different order.")
+        if self._limits is not None:  # a give-back that failed when the row was refused is tried again
+            self._limits.give_back(stored)
         if stored.state in (State.SUBMITTED, State.FOREIGN):
             return OrderOutcome(stored, replayed=True)
         if stored.state is State.REJECTED and not _new_quote_after_refused_token(stored, token):
-            return OrderOutcome(stored, replayed=True)
+            return OrderOutcome(stored, replayed=True)  # (its hold went back with the rejection)
         if stored.state is State.RECEIVED and not stored.claim_is_stale(now):
             wait = max(1, math.ceil(stored.claim_expires_at - now.timestamp()))
             raise OrderInProgress("This order is being placed right now; retry shortly.", retry_after=min(wait, 5))
         # UNKNOWN, NOT_PLACED, a dead claim, or a refused token retried with a new quote: look up, then buy.
-        return self._settle(self._reclaim(stored, token, now), request, may_buy=True)
+        return self._settle(self._reclaim(stored, token, now), request, may_buy=True, quote=quote)
 
     def _new_record(self, request: OrderRequest, token: str, now: datetime, owner: str | None = None) -> OrderRecord:
         return new_record(
@@ -310,7 +316,8 @@ class PlaceOrder:
         except LedgerConflict:
             raise OrderInProgress("Another attempt at this order is running; retry shortly.", retry_after=1) from None
 
-    def _send(self, record: OrderRecord, request: OrderRequest) -> OrderOutcome:
+    def _send(self, record: OrderRecord, request: OrderRequest, quote: Priced | None = None) -> OrderOutcome:
+        record = self._hold(record, request, quote)
         try:
             minted_request = request.to_minted()
             if isinstance(minted_request, SellRequest):
@@ -322,7 +329,7 @@ class PlaceOrder:
         except (minted_errors.MintedValidationError, minted_errors.MintedForbiddenError) as exc:
             if isinstance(exc, minted_errors.MintedValidationError) and "external_id" in exc.field_errors:
                 # Minted already has this external_id: an earlier attempt got through, or a stranger's order.
-                return self._settle(record, request, may_buy=False)
+                return self._settle(record, request, may_buy=False, quote=quote)
             return OrderOutcome(self._reject(record, from_minted(exc)))
         except minted_errors.MintedError as exc:
             # Refused connection, 429, credentials, no time left: the buy did not reach Minted's books.
@@ -337,13 +344,30 @@ class PlaceOrder:
         changes = {"state": State.REJECTED, "rejection": rejection.model_dump(), "claim_expires_at": 0}
         return self._book.write(record, changes, f"rejected by Minted: {error.code}")
 
-    def _settle(self, record: OrderRecord, request: OrderRequest, *, may_buy: bool) -> OrderOutcome:
+    def _hold(self, record: OrderRecord, request: OrderRequest, quote: Priced | None) -> OrderRecord:
+        """Check the limits and reserve the order's part of the day before Minted is asked; refused,
+        the claim becomes NOT_PLACED (as every refusal before Minted is) and nothing stays reserved."""
+        if self._limits is None:
+            return record
+        purchase = request.purchase()
+        order = quote or as_priced(purchase.side, purchase.currency, [(i.sku, i.amount) for i in purchase.items])
+        try:
+            self._limits.hold_for(order, purchase.customer_external_id, record)
+        except GatewayError as exc:
+            note = f"not placed: {exc.code}" + (f" ({exc.details[0].get('limit')})" if exc.details else "")
+            self._book.write(record, {"state": State.NOT_PLACED, "claim_expires_at": 0}, note)
+            raise
+        return record
+
+    def _settle(
+        self, record: OrderRecord, request: OrderRequest, *, may_buy: bool, quote: Priced | None = None
+    ) -> OrderOutcome:
         """Look the order up at Minted; buy only when Minted has none and ``may_buy``."""
         try:
             order = self._minted.find_order(OrderLookup(external_id=record.external_id))
         except minted_errors.MintedNotFoundError:
             if may_buy:
-                return self._send(record, request)
+                return self._send(record, request, quote)
             return OrderOutcome(self._book.unknown(record, "Minted reports a duplicate but its lookup finds none"))
         except minted_errors.MintedError as exc:
             return OrderOutcome(self._book.unknown(record, f"lookup failed ({type(exc).__name__})"))

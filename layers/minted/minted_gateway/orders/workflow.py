@@ -20,6 +20,7 @@ from minted_gateway.errors import OrderConflict
 from minted_gateway.minted.models import Currency
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.ledger import OrderLedger
+from minted_gateway.orders.limits import PriceGuard
 from minted_gateway.orders.place_order import OrderBook, new_record, utcnow
 from minted_gateway.orders.record import OrderRecord, State
 from minted_gateway.orders.requests import (
@@ -31,7 +32,6 @@ from minted_gateway.orders.requests import (
     Side,
     seller_id,
 )
-from minted_gateway.prices.quotes import PriceGuard
 from minted_gateway.validation import ExternalId
 
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from minted_gateway.errors import InvalidInput, PriceGuardExceeded, UpstreamUnexpected, from_minted
+from minted_gateway.errors import InvalidInput, UpstreamUnexpected, from_minted
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import Currency, PriceFix, PriceFixRequest
+from minted_gateway.orders.limits import line_total
 from minted_gateway.orders.requests import SIDE_DESCRIPTION, ItemIn, Side
 from minted_gateway.validation import ExternalId, Money
-
-CENT = Decimal("0.01")
 
 
 def _never_null(schema: dict[str, Any]) -> None:
@@ -82,37 +81,6 @@ class QuoteRequest(BaseModel):
         return self
 
 
-class PriceGuard(BaseModel):
-    """Limits a scheduled order sets in advance: a buy above them buys nothing, a sell below them sells nothing."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    max_unit_price: Money | None = Field(default=None, description="a buy's most to pay per gram")
-    max_total: Money | None = Field(default=None, description="a buy's most to pay for the whole order")
-    min_unit_price: Money | None = Field(default=None, description="a sell's least to take per gram")
-
-    def check(self, quote: Quote) -> None:
-        if quote.side == "sell":
-            too_cheap = [l.sku for l in quote.lines if self.min_unit_price and l.unit_price < self.min_unit_price]  # noqa: E741
-            if too_cheap:
-                raise PriceGuardExceeded(
-                    f"The price per gram is below the guard ({self.min_unit_price}); nothing was sold.",
-                    details=[{"field": "min_unit_price", "message": f"undercut for {', '.join(too_cheap)}"}],
-                )
-            return
-        too_dear = [line.sku for line in quote.lines if self.max_unit_price and line.unit_price > self.max_unit_price]
-        if too_dear:
-            raise PriceGuardExceeded(
-                f"The price per gram is above the guard ({self.max_unit_price}); nothing was bought.",
-                details=[{"field": "max_unit_price", "message": f"exceeded for {', '.join(too_dear)}"}],
-            )
-        if self.max_total is not None and quote.total > self.max_total:
-            raise PriceGuardExceeded(
-                f"The total {quote.total} is above the guard ({self.max_total}); nothing was bought.",
-                details=[{"field": "max_total", "message": "exceeded"}],
-            )
-
-
 class MintedPriceFix(Protocol):
     def price_fix(self, request: PriceFixRequest) -> PriceFix: ...
 
@@ -164,10 +132,10 @@ class CreateQuote:
                 )
             unit_price = price.sell_price if request.side == "sell" else price.buy_price  # the price Minted locked
             try:
-                line_total = (amount * unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
+                money = line_total(amount, unit_price)
             except InvalidOperation:  # more digits than money has: Minted's answer is wrong, not the request
                 raise UpstreamUnexpected("Minted quoted a price no order can be written with.") from None
-            lines.append(QuoteLine(sku=price.sku, amount=amount, unit_price=unit_price, line_total=line_total))
+            lines.append(QuoteLine(sku=price.sku, amount=amount, unit_price=unit_price, line_total=money))
         # Minted's own count, not expires_at against our clock: the two clocks need not agree.
         seconds = max(0, fix.expire_ttl)
         return Quote(

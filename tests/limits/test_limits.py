@@ -1,0 +1,225 @@
+"""Limits on what can be bought and sold (issue 13, item 4), over real HTTP to the sandbox, moto for DynamoDB.
+
+Each limit is off until set; an order that would pass one is refused with 422 limit_exceeded before
+Minted is asked, naming the limit and what remains; a refused or not-placed order gives back what
+it reserved, exactly once; a replay counts nothing again.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import requests
+
+from minted_gateway import jsonutil
+from minted_gateway.dynamodb import from_item
+from minted_gateway.orders.limits import line_total
+from tests.limits.conftest import counters
+from tests.stack import Api, customer, order
+
+JSON_BODY = {"Content-Type": "application/json"}
+
+
+def unit_price(api: Api, sku: str = "GAU") -> Decimal:
+    """The buy price the gateway values an order at: its current prices (GET /prices)."""
+    prices = api.get("/prices?currency=TRY").json()["prices"]
+    return Decimal(str(next(p["buy_price"] for p in prices if p["sku"] == sku)))
+
+
+def new_id(prefix: str = "lim") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+def hold_items(api: Api, external_id: str) -> list[dict[str, Any]]:
+    """The order's hold beside the day's counters (none, or one)."""
+    item = api.dynamodb.get_item(TableName=api.stack.env["LIMITS_TABLE"], Key={"counter": {"S": f"hold#{external_id}"}},
+                                 ConsistentRead=True).get("Item")  # fmt: skip
+    return [from_item(item)] if item else []
+
+
+def held(api: Api, external_id: str) -> Decimal:
+    """What an order holds of the day's totals now (its hold, unless given back)."""
+    return sum((Decimal(h["amount"]) for h in hold_items(api, external_id) if h["state"] == "held"), Decimal(0))
+
+
+def refusal(response: requests.Response) -> dict[str, Any]:
+    assert response.status_code == 422, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert error["code"] == "limit_exceeded"
+    detail: dict[str, Any] = error["details"][0]
+    return detail
+
+
+def test_fifty_concurrent_buys_stop_at_the_customers_daily_limit(api: Api, limits: Callable[..., None]) -> None:
+    """The Done-when line: together they exceed the day's limit; the accepted ones sum to at most it,
+    the rest are 422 limit_exceeded, and Minted saw only the accepted ones."""
+    value = line_total(Decimal("1.5"), unit_price(api))
+    limit = (value * Decimal("10.5")).quantize(Decimal("0.01"))  # room for ten of the fifty
+    limits(customer_day_amount=str(limit))
+    buyer = customer(new_id("cust"))
+    bodies = [order(new_id(), api.quote(), customer=buyer) for _ in range(50)]
+
+    def place(body: dict[str, Any]) -> requests.Response:
+        return requests.post(api.url + "/orders", data=jsonutil.dumps(body), headers=JSON_BODY, timeout=60)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=25) as pool:
+        responses = list(pool.map(place, bodies))
+
+    accepted = [body for body, r in zip(bodies, responses, strict=True) if r.status_code == 201]
+    refused = [r for r in responses if r.status_code != 201]
+    assert accepted and refused
+    for response in refused:
+        detail = refusal(response)
+        assert detail["limit"] == "customer_day_amount" and detail["limit_value"] == str(limit)
+        assert Decimal(detail["remaining"]) >= 0
+    holds = [held(api, body["external_id"]) for body in accepted]
+    assert sum(holds) <= limit
+    assert limit - sum(holds) < max(holds)  # each refusal was needed: no room for one more order was left
+    assert api.minted.orders_created() == len(accepted)  # Minted saw the accepted ones only
+    (total,) = [t for key, t in counters(api).items() if key.startswith(f"customer#{buyer['external_id']}#buy#")]
+    assert total == sum(holds)
+    refused_ids = [b["external_id"] for b, r in zip(bodies, responses, strict=True) if r.status_code != 201]
+    assert {api.ledger_item(external_id)["state"] for external_id in refused_ids} == {"NOT_PLACED"}  # type: ignore[index]
+    assert not any(hold_items(api, external_id) for external_id in refused_ids)  # nothing reserved for them
+
+
+def test_grams_of_one_sku_in_one_order(api: Api, limits: Callable[..., None]) -> None:
+    limits(order_grams="GAU:1,GAG:500")
+    too_much = order(new_id(), api.quote(amount="1.5"), amount="1.5")
+    detail = refusal(api.post("/orders", too_much))
+    assert detail == {"field": "items.0.amount", "limit": "order_grams.GAU", "limit_value": "1", "remaining": "1",
+                      "unit": "g", "message": detail["message"]}  # fmt: skip
+    assert api.minted.served("buy") == 0
+    assert api.ledger_item(too_much["external_id"])["state"] == "NOT_PLACED"  # type: ignore[index]
+    assert api.post("/orders", order(new_id(), api.quote(amount="1"), amount="1")).status_code == 201
+    assert api.minted.orders_created() == 1
+
+
+def test_money_in_one_order(api: Api, limits: Callable[..., None]) -> None:
+    value = line_total(Decimal("2"), unit_price(api))
+    limits(order_amount=str((value / 2).quantize(Decimal("0.01"))))
+    detail = refusal(api.post("/orders", order(new_id(), api.quote(amount="2"), amount="2")))
+    assert detail["limit"] == "order_amount" and detail["unit"] == "TRY"
+    assert api.minted.served("buy") == 0
+    assert api.post("/orders", order(new_id(), api.quote(amount="0.5"), amount="0.5")).status_code == 201
+
+
+def test_an_order_in_another_currency_is_refused_while_money_limits_are_set(
+    api: Api, limits: Callable[..., None]
+) -> None:
+    limits(order_amount="1000000")
+    detail = refusal(api.post("/orders", order(new_id(), api.quote(currency="USD"), currency="USD")))
+    assert detail["field"] == "currency" and detail["currency"] == "TRY"
+    assert api.minted.served("buy") == 0
+    limits(order_grams="GAU:1000")  # a grams limit needs no money: any currency
+    assert api.post("/orders", order(new_id(), api.quote(currency="USD"), currency="USD")).status_code == 201
+
+
+def test_the_partners_day_counts_every_wallet(api: Api, limits: Callable[..., None]) -> None:
+    value = line_total(Decimal("1"), unit_price(api))
+    limits(partner_day_amount=str((value * Decimal("2.5")).quantize(Decimal("0.01"))))
+    answers = [
+        api.post("/orders", order(new_id(), api.quote(amount="1"), amount="1", with_customer=False)),
+        api.post("/orders", order(new_id(), api.quote(amount="1"), amount="1", customer=customer(new_id("c")))),
+        api.post("/orders", order(new_id(), api.quote(amount="1"), amount="1", with_customer=False)),
+    ]
+    assert [a.status_code for a in answers] == [201, 201, 422]
+    assert refusal(answers[2])["limit"] == "partner_day_amount"
+    assert api.minted.orders_created() == 2
+
+
+def test_sells_have_totals_of_their_own(api: Api, limits: Callable[..., None]) -> None:
+    value = line_total(Decimal("1"), unit_price(api))
+    limits(customer_day_amount=str((value * Decimal("1.5")).quantize(Decimal("0.01"))))
+    seller = customer(new_id("c"))
+    assert api.post("/orders", order(new_id(), api.quote(amount="1"), amount="1", customer=seller)).status_code == 201
+    sell_quote = api.post("/quotes", {"side": "sell", "items": [{"sku": "GAU", "amount": Decimal("0.5")}]})
+    sell = {"external_id": new_id(), "side": "sell", "price_token": sell_quote.json()["price_token"],
+            "items": [{"sku": "GAU", "amount": Decimal("0.5")}],
+            "customer_external_id": seller["external_id"]}  # fmt: skip
+    assert api.post("/orders", sell).status_code == 201, "a sell does not use up the day's buying"
+    sides = {key.split("#")[2] for key in counters(api) if key.startswith(f"customer#{seller['external_id']}#")}
+    assert sides == {"buy", "sell"}
+
+
+def test_a_refused_order_gives_its_amount_back_once(api: Api, limits: Callable[..., None]) -> None:
+    limits(customer_day_amount="100000000")
+    buyer = customer(new_id("c"))
+    api.minted.fault("buy", status=403, times=1)
+    body = order(new_id(), api.quote(), customer=buyer)
+    assert api.post("/orders", body).status_code == 403
+    row = api.ledger_item(body["external_id"])
+    assert row is not None and row["state"] == "REJECTED"
+    assert [h["state"] for h in hold_items(api, body["external_id"])] == ["given_back"]
+    assert set(counters(api).values()) == {Decimal(0)}
+    assert api.post("/orders", body).status_code == 403  # the stored rejection, replayed
+    assert api.get(f"/orders/{body['external_id']}").status_code == 200
+    assert set(counters(api).values()) == {Decimal(0)}, "given back once, not once per replay or read"
+
+
+def test_a_not_placed_order_gives_back_and_its_retry_reserves_once(api: Api, limits: Callable[..., None]) -> None:
+    limits(customer_day_amount="100000000")
+    buyer = customer(new_id("c"))
+    api.minted.fault("buy", status=429, retry_after=1, times=1)
+    body = order(new_id(), api.quote(), customer=buyer)
+    assert api.post("/orders", body).status_code == 429
+    assert api.ledger_item(body["external_id"])["state"] == "NOT_PLACED"  # type: ignore[index]
+    assert set(counters(api).values()) == {Decimal(0)}
+    retried = api.post("/orders", {**body, "price_token": api.quote()})
+    assert retried.status_code == 201, retried.text
+    assert [(h["state"], h["attempt"]) for h in hold_items(api, body["external_id"])] == [("held", 2)]
+    hold = held(api, body["external_id"])
+    assert list(counters(api).values()) == [hold]
+    assert api.post("/orders", {**body, "price_token": api.quote()}).status_code == 200  # a replay
+    assert list(counters(api).values()) == [hold], "a replay of an accepted order counts nothing again"
+    assert api.minted.orders_created() == 1
+
+
+def test_limits_are_off_until_set(api: Api, limits: Callable[..., None]) -> None:
+    limits()  # the template's defaults: every limit empty
+    body = order(new_id(), api.quote(amount="5000"), amount="5000")
+    assert api.post("/orders", body).status_code == 201
+    assert counters(api) == {} and hold_items(api, body["external_id"]) == []
+
+
+def test_the_workflow_buys_within_the_limits_valued_at_its_own_quote(api: Api, limits: Callable[..., None]) -> None:
+    value = line_total(Decimal("1"), unit_price(api))
+    limits(customer_day_amount=str((value * Decimal("1.5")).quantize(Decimal("0.01"))))
+    buyer = customer(new_id("c"))
+    first, second = new_id(), new_id()
+    for external_id in (first, second):
+        body = {"external_id": external_id, "items": [{"sku": "GAU", "amount": Decimal("1")}], "customer": buyer,
+                "poll_interval_seconds": 1, "max_polls": 2}  # fmt: skip
+        started = api.post("/orders/workflow", body)
+        assert started.status_code == 202, started.text
+        api.wait_for_execution(started.json()["execution_arn"])
+    bought = api.ledger_item(first)
+    assert bought is not None and bought["state"] == "SUBMITTED"
+    assert held(api, first) == Decimal(str(bought["total"]))  # the price FixPrice locked, which Minted charged
+    refused = api.ledger_item(second)
+    assert refused is not None and refused["state"] == "NOT_PLACED" and refused["workflow_error"] == "LimitExceeded"
+    assert api.minted.orders_created() == 1 and held(api, second) == 0
+
+
+def test_an_order_a_read_settles_as_not_placed_gives_back(api: Api, limits: Callable[..., None]) -> None:
+    """The answer was lost and Minted never got the buy: the amount stays counted while the order may
+    still land, and comes back when a GET (as the reconciler would) settles the row NOT_PLACED."""
+    limits(customer_day_amount="100000000")
+    api.minted.fault("buy", drop="before_commit", times=1)
+    body = order(new_id(), api.quote(), customer=customer(new_id("c")))
+    assert api.post("/orders", body).status_code == 202
+    assert api.get(f"/orders/{body['external_id']}").json()["state"] == "UNKNOWN"
+    assert held(api, body["external_id"]) > 0 and list(counters(api).values()) == [held(api, body["external_id"])]
+    api.dynamodb.update_item(  # its price token's lifetime has passed since the attempt was sent
+        TableName=api.stack.env["ORDERS_TABLE"], Key={"external_id": {"S": body["external_id"]}},
+        UpdateExpression="SET sent_at = :long_ago", ExpressionAttributeValues={":long_ago": {"N": "1000"}},
+    )  # fmt: skip
+    assert api.get(f"/orders/{body['external_id']}").json()["state"] == "NOT_PLACED"
+    assert held(api, body["external_id"]) == 0 and set(counters(api).values()) == {Decimal(0)}
+    assert api.get(f"/orders/{body['external_id']}").status_code == 200
+    assert set(counters(api).values()) == {Decimal(0)}, "given back once"
+    assert api.minted.orders_created() == 0

@@ -1,0 +1,156 @@
+"""The limits' rules and counters without HTTP: the calendar day in the configured time zone, a hold
+given back exactly once however many callers try, the settings read as the template writes them, and
+the template's defaults leaving every limit off (tests/limits has the same over real HTTP)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local.devstack import local_parameters
+from local.moto_dynamodb import serialise_writes
+from local.template import create_tables, function_environment, load_template
+from minted_gateway.errors import LimitExceeded, PriceGuardExceeded
+from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
+from minted_gateway.orders.dynamodb_limits import DynamoDbDailyTotals
+from minted_gateway.orders.limits import LimitRules, OrderLimits, PricedLine, PricedOrder, PriceGuard, check_order
+from minted_gateway.orders.record import State
+from minted_gateway.settings import SettingsError
+from tests.orders.test_dynamodb_ledger import entry, record
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    serialise_writes()  # conditional writes as atomic as DynamoDB's, for the threads below
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-central-1")
+        create_tables(client)
+        yield client
+
+
+def priced(total: str, side: str = "buy", currency: str = "TRY") -> PricedOrder:
+    return PricedOrder(side, currency, [PricedLine("GAU", Decimal(1), Decimal(total))], Decimal(total))
+
+
+class Clock:
+    def __init__(self, at: str) -> None:
+        self.at = datetime.fromisoformat(at)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def test_the_day_is_a_calendar_day_in_the_configured_time_zone(dynamodb: Any) -> None:
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    clock = Clock("2026-11-28T20:59:00+00:00")  # 23:59 in Istanbul (UTC+3)
+    rules = LimitRules(limits_table="LimitsTable", limit_customer_day_amount=Decimal(100))
+    limits = OrderLimits(rules, totals, None, now=clock)
+    limits.hold_for(priced("80"), "c-1", record("o-1", history=[entry(State.RECEIVED)]))
+    with pytest.raises(LimitExceeded) as refused:
+        limits.hold_for(priced("30"), "c-1", record("o-2", history=[entry(State.RECEIVED)]))
+    assert refused.value.details[0]["remaining"] == "20"
+    clock.at = datetime.fromisoformat("2026-11-28T21:01:00+00:00")  # 00:01 the next day in Istanbul
+    limits.hold_for(priced("30"), "c-1", record("o-3", history=[entry(State.RECEIVED)]))
+    assert totals.total("customer#c-1#buy#TRY#2026-11-28") == 80
+    assert totals.total("customer#c-1#buy#TRY#2026-11-29") == 30
+    in_utc = OrderLimits(rules.model_copy(update={"limit_timezone": "UTC"}), totals, None, now=clock)
+    with pytest.raises(LimitExceeded):  # still the 28th in UTC, where the 80 were not counted: a day of its own
+        in_utc.hold_for(priced("101"), "c-1", record("o-4", history=[entry(State.RECEIVED)]))
+
+
+def test_a_hold_is_given_back_exactly_once_however_many_try(dynamodb: Any) -> None:
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    ledger = DynamoDbOrderLedger(dynamodb, "OrdersTable", totals)
+    rules = LimitRules(limits_table="LimitsTable", limit_customer_day_amount=Decimal(100),
+                       limit_partner_day_amount=Decimal(1000))  # fmt: skip
+    limits = OrderLimits(rules, totals, None, now=lambda: datetime(2026, 11, 28, 12, tzinfo=UTC))
+    claimed = record("o-1", history=[entry(State.RECEIVED)], customer_external_id="c-1")
+    assert ledger.claim(claimed) is None
+    limits.hold_for(priced("60"), "c-1", claimed)
+    limits.hold_for(priced("60"), "c-1", claimed)  # the same attempt again (a retried request): counted once
+    assert totals.total("customer#c-1#buy#TRY#2026-11-28") == 60
+    not_placed = ledger.update(claimed, {"state": State.NOT_PLACED}, entry(State.NOT_PLACED))  # gives back
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        again = list(pool.map(lambda _: totals.give_back("hold#o-1", 1), range(8)))
+    assert not any(again)
+    ledger.update(not_placed, {"claim_expires_at": 0}, entry(State.NOT_PLACED))  # a later write gives nothing more
+    assert totals.total("customer#c-1#buy#TRY#2026-11-28") == 0
+    assert totals.total("partner#buy#TRY#2026-11-28") == 0
+
+
+def test_concurrent_reservations_never_pass_the_limit_together(dynamodb: Any) -> None:
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    rules = LimitRules(limits_table="LimitsTable", limit_partner_day_amount=Decimal(1000))
+    limits = OrderLimits(rules, totals, None, now=lambda: datetime(2026, 11, 28, 12, tzinfo=UTC))
+
+    def reserve(index: int) -> bool:
+        try:
+            limits.hold_for(priced("70"), None, record(f"o-{index}", history=[entry(State.RECEIVED)]))
+        except LimitExceeded:
+            return False
+        return True
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        accepted = sum(pool.map(reserve, range(40)))
+    assert accepted == 14  # 14 x 70 = 980; a fifteenth would be 1050
+    assert totals.total("partner#buy#TRY#2026-11-28") == 980
+
+
+def test_the_guard_and_the_limits_are_one_check() -> None:
+    rules = LimitRules(limit_order_grams={"GAU": Decimal(1)}, limit_order_amount=Decimal(500))
+    with pytest.raises(PriceGuardExceeded):
+        check_order(priced("600"), guard=PriceGuard(max_total=Decimal(550)), rules=rules)
+    with pytest.raises(LimitExceeded) as refused:
+        check_order(priced("600"), guard=PriceGuard(max_total=Decimal(650)), rules=rules)
+    assert refused.value.details[0]["limit"] == "order_amount"
+    with pytest.raises(LimitExceeded) as in_usd:
+        check_order(priced("10", currency="USD"), rules=rules)
+    assert in_usd.value.details[0]["field"] == "currency"
+
+
+def test_the_settings_read_what_the_template_writes_and_name_a_bad_one() -> None:
+    rules = LimitRules.from_env({"LIMIT_ORDER_GRAMS": "GAU:1000,GAG:100000", "LIMIT_ORDER_AMOUNT": "",
+                                 "LIMIT_CUSTOMER_DAY_AMOUNT": "2500.50", "LIMIT_CURRENCY": "GBP"})  # fmt: skip
+    assert rules.limit_order_grams == {"GAU": Decimal(1000), "GAG": Decimal(100000)}
+    assert rules.limit_order_amount is None and rules.limit_customer_day_amount == Decimal("2500.50")
+    with pytest.raises(SettingsError, match="LIMIT_ORDER_GRAMS"):
+        LimitRules.from_env({"LIMIT_ORDER_GRAMS": "GOLD:5"})
+    with pytest.raises(SettingsError, match="LIMIT_TIMEZONE"):
+        LimitRules.from_env({"LIMIT_TIMEZONE": "Mars/Olympus"})
+
+
+def test_limits_are_off_by_the_templates_defaults_and_on_in_make_dev() -> None:
+    template = load_template()
+    names = {name: name for name in ("OrdersTable", "PricesTable", "LimitsTable", "PartnerSecret", "LedgerKeySecret")}
+    off = LimitRules.from_env(function_environment(template, names, {"Stage": "local"}))
+    assert not off.values_money and not off.limit_order_grams and not off.daily
+    on = LimitRules.from_env(function_environment(template, names, local_parameters()))
+    assert on.daily and on.limit_order_amount is not None and on.limit_order_grams
+    assert on.limits_table == "LimitsTable"
+
+
+def test_a_retry_takes_the_orders_hold_over_instead_of_counting_it_again(dynamodb: Any) -> None:
+    """An attempt whose outcome was unknown, retried once Minted shows no such order: the amount stays
+    counted once, and the first attempt, refused late, can no longer give back what the retry holds."""
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    rules = LimitRules(limits_table="LimitsTable", limit_customer_day_amount=Decimal(100))
+    limits = OrderLimits(rules, totals, None, now=lambda: datetime(2026, 11, 28, 12, tzinfo=UTC))
+    first = record("o-1", history=[entry(State.RECEIVED), entry(State.UNKNOWN)])
+    retry = record("o-1", history=[*first.history, entry(State.RECEIVED)])
+    limits.hold_for(priced("60"), "c-1", first)
+    limits.hold_for(priced("60"), "c-1", retry)
+    assert totals.total("customer#c-1#buy#TRY#2026-11-28") == 60
+    assert not totals.give_back("hold#o-1", 1)  # the first attempt's late refusal: the retry holds it now
+    assert totals.give_back("hold#o-1", 2) and totals.total("customer#c-1#buy#TRY#2026-11-28") == 0
+    limits.hold_for(priced("60"), "c-1", record("o-1", history=[*retry.history, entry(State.RECEIVED)]))
+    assert totals.total("customer#c-1#buy#TRY#2026-11-28") == 60  # given back, then reserved afresh
