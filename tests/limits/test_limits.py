@@ -13,8 +13,11 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import requests
 
+from local.gateway import invoke
+from local.template import functions_of, load_template
 from minted_gateway import jsonutil
 from minted_gateway.dynamodb import from_item
 from minted_gateway.orders.limits import line_total
@@ -205,20 +208,39 @@ def test_the_workflow_buys_within_the_limits_valued_at_its_own_quote(api: Api, l
     assert api.minted.orders_created() == 1 and held(api, second) == 0
 
 
-def test_an_order_a_read_settles_as_not_placed_gives_back(api: Api, limits: Callable[..., None]) -> None:
+RECONCILER = functions_of(load_template())["ReconcileFunction"]
+
+
+def settle_by_get(api: Api, external_id: str) -> None:
+    api.get(f"/orders/{external_id}")
+
+
+def settle_by_the_reconciler(api: Api, external_id: str) -> None:
+    api.dynamodb.update_item(  # its next look is due now
+        TableName=api.stack.env["ORDERS_TABLE"], Key={"external_id": {"S": external_id}},
+        UpdateExpression="SET attention_due = :past", ExpressionAttributeValues={":past": {"N": "1"}},
+    )  # fmt: skip
+    invoke(RECONCILER, {"action": "reconcile"})
+
+
+@pytest.mark.parametrize("settle", [settle_by_get, settle_by_the_reconciler], ids=["GET", "reconciler"])
+def test_an_order_settled_as_not_placed_gives_back_once(
+    api: Api, limits: Callable[..., None], settle: Callable[[Api, str], None]
+) -> None:
     """The answer was lost and Minted never got the buy: the amount stays counted while the order may
-    still land, and comes back when a GET (as the reconciler would) settles the row NOT_PLACED."""
+    still land, and comes back once the row is settled NOT_PLACED, by a GET or by the reconciler."""
     limits(customer_day_amount="100000000")
     api.minted.fault("buy", drop="before_commit", times=1)
     body = order(new_id(), api.quote(), customer=customer(new_id("c")))
     assert api.post("/orders", body).status_code == 202
-    assert api.get(f"/orders/{body['external_id']}").json()["state"] == "UNKNOWN"
+    assert api.ledger_item(body["external_id"])["state"] == "UNKNOWN"  # type: ignore[index]
     assert held(api, body["external_id"]) > 0 and list(counters(api).values()) == [held(api, body["external_id"])]
     api.dynamodb.update_item(  # its price token's lifetime has passed since the attempt was sent
         TableName=api.stack.env["ORDERS_TABLE"], Key={"external_id": {"S": body["external_id"]}},
         UpdateExpression="SET sent_at = :long_ago", ExpressionAttributeValues={":long_ago": {"N": "1000"}},
     )  # fmt: skip
-    assert api.get(f"/orders/{body['external_id']}").json()["state"] == "NOT_PLACED"
+    settle(api, body["external_id"])
+    assert api.ledger_item(body["external_id"])["state"] == "NOT_PLACED"  # type: ignore[index]
     assert held(api, body["external_id"]) == 0 and set(counters(api).values()) == {Decimal(0)}
     assert api.get(f"/orders/{body['external_id']}").status_code == 200
     assert set(counters(api).values()) == {Decimal(0)}, "given back once"
