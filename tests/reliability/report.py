@@ -81,7 +81,7 @@ class Report:
         DOC.write_text(text, encoding="utf-8")
 
 
-OPERATIONS = ["quote", "buy", "buy (split orders)", "get order", "get order (split orders)", "prices", "legal",
+OPERATIONS = ["quote", "buy", "buy (split orders)", "sell", "get order", "get order (split orders)", "prices", "legal",
               "workflow", "workflow (split orders)", "create customer", "buy (customer day limit)"]  # fmt: skip
 EXPECTED_SECTIONS = {"Load with duplicates", "Hostile input"}
 
