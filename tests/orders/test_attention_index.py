@@ -72,6 +72,10 @@ def test_a_lease_is_taken_once_and_a_release_only_at_the_version_seen(dynamodb: 
     assert listed(ledger) == {"ord-1": ("UNKNOWN", T + 500)}
     assert ledger.get("ord-1") == unknown  # a lease is no change of the order: same version, same history
     assert ledger.release(claimed) is False  # an older version: someone wrote since
+    refused = unknown.model_copy(
+        update={"state": State.SUBMITTED, "history": [*unknown.history, entry(State.SUBMITTED)]}
+    )
+    assert ledger.release(refused) is False  # a write the ledger refused: the same version, yet not what is stored
     assert ledger.release(unknown) is True and listed(ledger) == {}
     assert ledger.release(unknown) is False  # nothing left to take out
 

@@ -24,7 +24,9 @@ from local import stackfile
 from local.gateway import invoke
 from local.template import functions_of, load_template
 from minted_gateway import runtime
+from minted_gateway.errors import LedgerUnavailable
 from minted_gateway.orders.dynamodb_ledger import ATTENTION_INDEX, ATTENTION_STATES
+from minted_gateway.orders.get_order import GetOrder
 from minted_gateway.orders.reconcile import Reconcile, ReconcileReport
 from minted_gateway.orders.requests import OrderRequest
 from tests.api.test_orders import _backdate_attempt as backdate_attempt
@@ -232,6 +234,38 @@ def test_an_unknown_outcome_minted_cannot_be_asked_about_is_reported_and_tried_a
     time_passes(api, order_id)  # its lease is over
     run()
     assert api.ledger_item(order_id)["state"] == "SUBMITTED"  # type: ignore[index]
+
+
+class RefusingWrites:
+    """The ledger as the GET use case sees it while DynamoDB refuses its updates (throttled, unavailable)."""
+
+    def __init__(self, ledger: Any) -> None:
+        self._ledger = ledger
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ledger, name)
+
+    def update(self, *args: Any, **kwargs: Any) -> Any:
+        raise LedgerUnavailable("The order ledger is unavailable (ThrottlingException); try again.", retry_after=2)
+
+
+def test_a_settling_write_the_ledger_refused_leaves_the_row_listed_for_the_next_run(api: Api, order_id: str) -> None:
+    """The use case answers with what it could not store; the run must not take the row off the list for it."""
+    api.minted.clock(completion_delay_seconds=0)  # found and final: nothing would be left to look at
+    unknown_order(api, order_id, committed=True)
+    time_passes(api, order_id)
+    refused = GetOrder(RefusingWrites(runtime.order_ledger()), runtime.minted(), token_seconds=300)
+    report = Reconcile(runtime.order_ledger(), refused, max_rows=10, time_budget_seconds=30, lease_seconds=120,
+                       token_seconds=300)()  # fmt: skip
+    assert report.looked_at == 1 and report.released == 0
+    assert api.ledger_item(order_id)["state"] == "UNKNOWN"  # type: ignore[index]
+    assert indexed(api) == {order_id: "UNKNOWN"}  # still on the work list
+
+    time_passes(api, order_id)  # its lease is over; the ledger takes writes again
+    run()
+    row = api.ledger_item(order_id)
+    assert row is not None and row["state"] == "SUBMITTED" and row["status"] == "Completed" and indexed(api) == {}
+    assert api.minted.orders_created() == 1
 
 
 # ---------------------------------------------------------------- bounds and concurrency

@@ -168,14 +168,19 @@ class DynamoDbOrderLedger:
         return None if old is None else int(old["version"]["N"])
 
     def release(self, record: OrderRecord) -> bool:
-        """Take a row that needs nothing more out of the index, if it is still as ``record`` saw it."""
+        """Take a row that needs nothing more out of the index, if it is still exactly as ``record`` shows it.
+
+        The version alone cannot say so: a use case whose write the ledger refused answers with the
+        changes it could not store, at the old version but one history entry ahead. Released then,
+        an UNKNOWN row would leave the work list while still UNKNOWN.
+        """
         return (
             self._conditional_update(
                 record.external_id,
                 "REMOVE attention, attention_due",
-                "#version = :version AND attribute_exists(attention)",
-                {":version": {"N": str(record.version)}},
-                {"#version": "version"},
+                "#version = :version AND size(#history) = :entries AND attribute_exists(attention)",
+                {":version": {"N": str(record.version)}, ":entries": {"N": str(len(record.history))}},
+                {"#version": "version", "#history": "history"},
             )
             is not None
         )
