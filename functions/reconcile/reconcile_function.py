@@ -15,6 +15,7 @@ from minted_gateway.events.metrics import needs_attention
 from minted_gateway.events.order_events import ATTENTION_REASONS, SCHEMA_VERSION
 from minted_gateway.minted.models import Order
 from minted_gateway.observability import observability
+from minted_gateway.orders.reconcile import identity
 
 logger, tracer, metrics = observability()
 app = new_resolver(metrics)  # no routes: the schedules' tasks only
@@ -56,9 +57,8 @@ def compare_task(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _not_in_ledger(order: Order, found_at: str) -> dict[str, Any]:
     """Ids, side and status only: Minted's order may carry its customer, which is never passed on."""
-    key = order.guid or order.order_code or order.external_id
     return {
-        "event_id": f"minted:{key}",
+        "event_id": f"minted:{identity(order)}",
         "type": NOT_IN_LEDGER,
         "schema_version": SCHEMA_VERSION,
         "external_id": order.external_id,

@@ -25,9 +25,10 @@ from local.gateway import invoke
 from local.template import functions_of, load_template
 from minted_gateway import runtime
 from minted_gateway.errors import LedgerUnavailable
+from minted_gateway.minted.models import Order, OrdersPage, OrdersQuery
 from minted_gateway.orders.dynamodb_ledger import ATTENTION_INDEX, ATTENTION_STATES
 from minted_gateway.orders.get_order import GetOrder
-from minted_gateway.orders.reconcile import Reconcile, ReconcileReport
+from minted_gateway.orders.reconcile import CompareWithMinted, Reconcile, ReconcileReport
 from minted_gateway.orders.requests import OrderRequest
 from tests.api.test_orders import _backdate_attempt as backdate_attempt
 from tests.api.test_orders import _expire_claim as expire_claim
@@ -351,6 +352,37 @@ def test_the_daily_comparison_reports_an_order_unknown_to_the_ledger_and_adopts_
     assert "customer" not in json.dumps(detail)
     assert [m["OrdersNotInLedger"] for m in metrics_written(capsys) if "OrdersNotInLedger" in m] == [[1.0]]
     assert api.minted.orders_created() == 2  # ours and the stranger's: nothing bought by the comparison
+
+
+class SamePageForever:
+    """Minted's Get Orders answering every page number with the first page, and promising more."""
+
+    def __init__(self, *orders: Order) -> None:
+        self._page = {"current_page": 1, "data": [o.model_dump() for o in orders], "last_page": 10**6,
+                      "per_page": 30, "total": 30 * 10**6}  # fmt: skip
+        self.pages = 0
+
+    def list_orders(self, query: OrdersQuery | None = None) -> OrdersPage:
+        self.pages += 1
+        return OrdersPage.model_validate(self._page)
+
+
+class Ledger:
+    def __init__(self, *external_ids: str) -> None:
+        self._ids = set(external_ids)
+
+    def known(self, external_ids: list[str]) -> set[str]:
+        return self._ids & set(external_ids)
+
+
+def test_a_page_minted_repeats_reports_each_stray_order_once_and_stops_at_the_page_bound() -> None:
+    ours = Order(guid="G-OURS", order_code="C-OURS", external_id="ord-ours", status_name="Completed")
+    stray = Order(guid="G-STRAY", order_code="C-STRAY", external_id="ord-stray", status_name="Completed")
+    minted = SamePageForever(ours, stray)
+    comparison = CompareWithMinted(Ledger("ord-ours"), minted, max_pages=5)()
+    assert minted.pages == comparison.pages_read == 5 and comparison.complete is False
+    assert comparison.orders_seen == 2
+    assert [order.guid for order in comparison.not_in_ledger] == ["G-STRAY"]
 
 
 # ---------------------------------------------------------------- make reconcile

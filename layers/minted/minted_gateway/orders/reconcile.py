@@ -166,7 +166,7 @@ class CompareWithMinted:
     def __call__(self) -> Comparison:
         end = datetime.fromtimestamp(self._clock(), ISTANBUL).date()
         start = end - timedelta(days=self._days)
-        orders: list[Order] = []
+        orders: dict[str, Order] = {}  # by identity: a page Minted repeats is not an order more
         complete = False
         page = 0
         while page < self._max_pages:
@@ -175,11 +175,17 @@ class CompareWithMinted:
                 page=page, total=MINTED_PAGE_SIZE, startDate=start, endDate=end, sortBy="created_at", sortType="asc"
             )
             listed = self._minted.list_orders(query)
-            orders += listed.data
+            for order in listed.data:
+                orders.setdefault(identity(order), order)
             if page >= listed.last_page or not listed.data:
                 complete = True
                 break
-        known = self._ledger.known([order.external_id for order in orders if order.external_id])
+        known = self._ledger.known([order.external_id for order in orders.values() if order.external_id])
         # An order without an external_id cannot be one of ours: reported too.
-        strays = [order for order in orders if not order.external_id or order.external_id not in known]
+        strays = [order for order in orders.values() if not order.external_id or order.external_id not in known]
         return Comparison(start, end, page, len(orders), complete, strays)
+
+
+def identity(order: Order) -> str:
+    """Minted's own name for an order (its guid, else its code); the external_id is the partner's."""
+    return order.guid or order.order_code or order.external_id or ""
