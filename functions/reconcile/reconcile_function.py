@@ -50,7 +50,7 @@ def compare_task(payload: dict[str, Any]) -> dict[str, Any]:
                "pages_read": comparison.pages_read, "orders_seen": comparison.orders_seen,
                "complete": comparison.complete, "not_in_ledger": len(comparison.not_in_ledger)}  # fmt: skip
     if not comparison.complete:
-        logger.warning("the comparison stopped at its page bound", extra=summary)
+        logger.warning("the comparison stopped at its page bound or time budget", extra=summary)
     logger.info("compared with Minted", extra=summary)
     return summary
 

@@ -379,10 +379,33 @@ def test_a_page_minted_repeats_reports_each_stray_order_once_and_stops_at_the_pa
     ours = Order(guid="G-OURS", order_code="C-OURS", external_id="ord-ours", status_name="Completed")
     stray = Order(guid="G-STRAY", order_code="C-STRAY", external_id="ord-stray", status_name="Completed")
     minted = SamePageForever(ours, stray)
-    comparison = CompareWithMinted(Ledger("ord-ours"), minted, max_pages=5)()
+    comparison = CompareWithMinted(Ledger("ord-ours"), minted, max_pages=5, time_budget_seconds=40)()
     assert minted.pages == comparison.pages_read == 5 and comparison.complete is False
     assert comparison.orders_seen == 2
     assert [order.guid for order in comparison.not_in_ledger] == ["G-STRAY"]
+
+
+class SlowMinted:
+    """Get Orders taking 15 s a page (on a clock of the test's own), one order on each of 100 pages."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def list_orders(self, query: OrdersQuery | None = None) -> OrdersPage:
+        self.now += 15
+        page = query.page if query else 1
+        order = {"guid": f"G-{page}", "external_id": f"ord-{page}", "status_name": "Completed"}
+        return OrdersPage.model_validate({"current_page": page, "data": [order], "last_page": 100, "per_page": 30,
+                                          "total": 100})  # fmt: skip
+
+
+def test_a_slow_minted_stops_the_comparison_at_its_time_budget_with_what_it_read_reported() -> None:
+    minted = SlowMinted()
+    comparison = CompareWithMinted(
+        Ledger(), minted, max_pages=50, time_budget_seconds=40, monotonic=lambda: minted.now
+    )()
+    assert comparison.pages_read == 3 and comparison.complete is False  # started at 0, 15 and 30 s; not at 45
+    assert [order.guid for order in comparison.not_in_ledger] == ["G-1", "G-2", "G-3"]
 
 
 # ---------------------------------------------------------------- make reconcile

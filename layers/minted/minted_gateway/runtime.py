@@ -216,7 +216,8 @@ def compare_with_minted() -> CompareWithMinted:
     from minted_gateway.orders.reconcile import CompareWithMinted
 
     s = settings()
-    return CompareWithMinted(order_ledger(), minted(), max_pages=s.compare_max_pages, days=s.compare_days)
+    return CompareWithMinted(order_ledger(), minted(), max_pages=s.compare_max_pages,
+                             time_budget_seconds=s.reconcile_time_budget_seconds, days=s.compare_days)  # fmt: skip
 
 
 @functools.cache

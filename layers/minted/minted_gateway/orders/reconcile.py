@@ -141,7 +141,7 @@ class Comparison:
     end: date
     pages_read: int
     orders_seen: int
-    complete: bool  # every page was read (False: the page bound stopped it)
+    complete: bool  # every page was read (False: the page bound or the time budget stopped it)
     not_in_ledger: list[Order]
 
 
@@ -154,14 +154,18 @@ class CompareWithMinted:
         minted: MintedOrderList,
         *,
         max_pages: int,
+        time_budget_seconds: float,
         days: int = 1,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ledger = ledger
         self._minted = minted
         self._max_pages = max_pages
+        self._budget = time_budget_seconds
         self._days = days
         self._clock = clock
+        self._monotonic = monotonic
 
     def __call__(self) -> Comparison:
         end = datetime.fromtimestamp(self._clock(), ISTANBUL).date()
@@ -169,7 +173,10 @@ class CompareWithMinted:
         orders: dict[str, Order] = {}  # by identity: a page Minted repeats is not an order more
         complete = False
         page = 0
-        while page < self._max_pages:
+        # Pages are read one after another: a slow Minted must not run the function out of time
+        # before what was read is reported.
+        deadline = self._monotonic() + self._budget
+        while page < self._max_pages and self._monotonic() < deadline:
             page += 1
             query = OrdersQuery(
                 page=page, total=MINTED_PAGE_SIZE, startDate=start, endDate=end, sortBy="created_at", sortType="asc"
