@@ -288,6 +288,21 @@ def test_a_bounded_run_leaves_the_rest_for_the_next(api: Api) -> None:
     assert api.minted.orders_created() == 5
 
 
+def test_a_run_full_of_routine_refreshes_still_reports_a_strangers_order(api: Api, order_id: str) -> None:
+    """Every fresh buy is a non-final SUBMITTED row for a while: refreshing them must not use up a run
+    before the rows a person must see (the age alarm watches what a run reports)."""
+    api.minted.clock(completion_delay_seconds=None, pending_after_seconds=600)  # each stays Created
+    buys = [new_id() for _ in range(3)]
+    for external_id in buys:
+        assert api.post("/orders", order(external_id, api.quote())).status_code == 201
+    stranger_buys(order_id)
+    assert api.post("/orders", order(order_id, api.quote(), amount="5")).status_code == 409
+    time_passes(api, order_id, *buys)
+    report = reconciler(max_rows=2)()
+    assert [record.external_id for record in report.unsettled] == [order_id]
+    assert report.more is True  # the refreshes left wait for the next run
+
+
 def test_a_run_out_of_time_stops_and_leaves_the_rows(api: Api, order_id: str) -> None:
     unknown_order(api, order_id, committed=True)
     time_passes(api, order_id)

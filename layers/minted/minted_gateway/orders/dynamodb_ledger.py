@@ -40,7 +40,10 @@ MAX_READS_PER_PAGE = 5
 # off the partitions where the few UNKNOWN and FOREIGN rows wait (each key is one index partition,
 # 1,000 writes per second, the same bound as by_time; shard the key by a hash suffix beyond that).
 ATTENTION_INDEX = "by_attention"
-ATTENTION_STATES = (State.UNKNOWN, State.RECEIVED, State.SUBMITTED, State.NOT_PLACED, State.FOREIGN)
+# In the order a run looks at them: the outcomes nobody knows and the strangers' orders (no lookup,
+# but the age alarm sees them only when a run reports them) before the routine refresh of every fresh
+# buy, which alone can fill a run.
+ATTENTION_STATES = (State.UNKNOWN, State.RECEIVED, State.FOREIGN, State.NOT_PLACED, State.SUBMITTED)
 
 
 class DueRow(NamedTuple):
