@@ -87,11 +87,14 @@ def test_a_route_the_function_does_not_serve_is_404_or_405_never_500(
     function, method, path, status, allow = case
     answer = invoke(function, http_request(method, path))
     assert answer["statusCode"] == status, answer
-    assert json.loads(answer["body"])["error"]["code"] in ("not_found", "method_not_allowed")
+    assert json.loads(answer["body"])["error"]["code"] in ("route_not_found", "method_not_allowed")
     assert answer["headers"].get("Allow") == allow
     assert logged_errors == []
     cases = "; ".join(f"{m} {p} to {f}: {s}" for f, m, p, s, _ in UNSERVED)
-    report.add_hostile(f"- routes a function does not serve ({cases}): 404, or 405 with Allow; no ERROR logged")
+    report.add_hostile(
+        f"- routes a function does not serve ({cases}): 404 route_not_found (as the gateway answers), "
+        "or 405 with Allow; no ERROR logged"
+    )
 
 
 @pytest.mark.parametrize("function", HTTP_FUNCTIONS)
@@ -99,7 +102,7 @@ def test_sams_sample_http_event_is_404_in_every_function(
     api: Api, report: Report, logged_errors: list[logging.LogRecord], function: str
 ) -> None:
     answer = invoke(function, load_event("http_api_proxy.json"))
-    assert answer["statusCode"] == 404 and json.loads(answer["body"])["error"]["code"] == "not_found"
+    assert answer["statusCode"] == 404 and json.loads(answer["body"])["error"]["code"] == "route_not_found"
     assert logged_errors == []
     report.add_hostile(
         "- `sam local generate-event apigateway http-api-proxy` sent to each function: 404, no ERROR logged"

@@ -110,6 +110,12 @@ class NotFound(GatewayError):
     status, code = 404, "not_found"
 
 
+class RouteNotFound(NotFound):
+    """A route this function does not serve (``GET /prices/``): the code API Gateway's own 404 has in docs/api.md."""
+
+    code = "route_not_found"
+
+
 class MethodNotAllowed(GatewayError):
     status, code = 405, "method_not_allowed"
 

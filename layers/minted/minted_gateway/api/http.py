@@ -22,7 +22,7 @@ from minted_gateway.errors import (
     GatewayError,
     InvalidInput,
     MethodNotAllowed,
-    NotFound,
+    RouteNotFound,
     UnsupportedMediaType,
 )
 
@@ -159,7 +159,9 @@ def new_resolver(metrics: Metrics | None = None) -> APIGatewayHttpResolver:
     def _not_served(exc: NotFoundError) -> Response[str]:
         # Without this, the catch-all below would answer 500 to a route this function does not serve.
         allowed = _allowed_methods(app, app.current_event.path)
-        error = MethodNotAllowed(f"This route takes {', '.join(allowed)}.") if allowed else NotFound("No such route.")
+        error: GatewayError = (
+            MethodNotAllowed(f"This route takes {', '.join(allowed)}.") if allowed else RouteNotFound("No such route.")
+        )
         refused(error.status)
         response = error_response(error)
         if allowed:
