@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
 import requests
 
 from tests.stack import Api
@@ -83,3 +86,24 @@ def test_the_legal_documents_pdf_link_answers(api: Api) -> None:
     pdf = requests.get(document["pdf_url"], timeout=30)
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-") and pdf.content.rstrip().endswith(b"%%EOF")
+
+
+def refusals_counted(output: str) -> dict[str, float]:
+    """The RequestsRefused metrics the functions wrote (Powertools' EMF lines on stdout)."""
+    counted: dict[str, float] = {}
+    for line in output.splitlines():
+        if '"_aws"' in line:
+            for name, value in json.loads(line).items():
+                if name.startswith("RequestsRefused"):
+                    counted[name] = counted.get(name, 0) + (value[0] if isinstance(value, list) else value)
+    return counted
+
+
+def test_requests_refused_before_the_resolver_are_counted_too(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    form = api.http.post(api.url + "/quotes", data="{}", headers={"Content-Type": "text/plain"}, timeout=30)
+    assert form.status_code == 415
+    assert refusals_counted(capsys.readouterr().out) == {"RequestsRefused4xx": 1}
+    bad_json = api.post("/orders", b"{not json")
+    assert bad_json.status_code == 422
+    assert refusals_counted(capsys.readouterr().out) == {"RequestsRefused4xx": 1}

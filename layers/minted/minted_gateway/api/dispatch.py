@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from pydantic import ValidationError
 
 from minted_gateway import jsonutil
-from minted_gateway.api.http import http_request_id, invalid_input, unsafe_value_details, with_request_id
+from minted_gateway.api.http import count_refusal, http_request_id, invalid_input, unsafe_value_details, with_request_id
 from minted_gateway.errors import GatewayError, InvalidInput, UnsupportedMediaType
 
 Task = Callable[[dict[str, Any]], Any]
@@ -38,6 +38,8 @@ def dispatch(event: Mapping[str, Any], context: Any, app: APIGatewayHttpResolver
     if is_http_event(event):
         http_event = dict(event)
         refusal = _read_as_json(http_event)
+        if refusal is not None:
+            count_refusal(app, refusal.status)
         result = _http_answer(refusal) if refusal is not None else app.resolve(http_event, context)
         return with_request_id(result, http_request_id(http_event, context))
     action = SCHEDULE_ACTION if is_schedule_event(event) else event.get("action")

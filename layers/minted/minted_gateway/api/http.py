@@ -135,13 +135,28 @@ class OneRequestPerThread(APIGatewayHttpResolver):
         return super().resolve(event, context)
 
 
-def new_resolver(metrics: Metrics | None = None) -> APIGatewayHttpResolver:
-    """The resolver every function uses; refused requests are counted as ``RequestsRefused`` by status class."""
-    app = OneRequestPerThread(enable_validation=True, json_body_deserializer=jsonutil.loads)
+class GatewayResolver(OneRequestPerThread):
+    """Powertools' resolver, counting each refused request as ``RequestsRefused`` by status class."""
 
-    def refused(status: int) -> None:
-        if metrics is not None:
-            metrics.add_metric(name=f"RequestsRefused{status // 100}xx", unit=MetricUnit.Count, value=1)
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        super().__init__(enable_validation=True, json_body_deserializer=jsonutil.loads)
+        self.metrics = metrics
+
+    def count_refusal(self, status: int) -> None:
+        if self.metrics is not None:
+            self.metrics.add_metric(name=f"RequestsRefused{status // 100}xx", unit=MetricUnit.Count, value=1)
+
+
+def count_refusal(app: APIGatewayHttpResolver, status: int) -> None:
+    """A request refused before the resolver reads it (415, a body that is not UTF-8) counts as one it refused."""
+    if isinstance(app, GatewayResolver):
+        app.count_refusal(status)
+
+
+def new_resolver(metrics: Metrics | None = None) -> GatewayResolver:
+    """The resolver every function uses; refused requests are counted as ``RequestsRefused`` by status class."""
+    app = GatewayResolver(metrics)
+    refused = app.count_refusal
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[str]:
