@@ -6,6 +6,7 @@ Every route: no 5xx, and no answer that breaks the document (status codes, conte
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -225,6 +226,27 @@ def test_a_lone_surrogate_is_refused_before_anything_starts(api: Api, report: Re
     assert external_id not in {execution["name"] for execution in started}
     report.add_hostile(
         "- a lone surrogate (\\ud800) in customer.email (/orders, /orders/workflow): 422 naming it, nothing started"
+    )
+
+
+@pytest.mark.parametrize("route", ["/orders", "/orders/workflow"])
+def test_a_key_named_twice_is_refused_never_read_last_wins(api: Api, report: Report, route: str) -> None:
+    external_id = f"twice-{uuid.uuid4().hex[:12]}"
+    body = order(external_id, api.quote()) if route == "/orders" else {
+        "external_id": external_id, "items": [{"sku": "GAU", "amount": Decimal("1")}], "customer": customer()
+    }  # fmt: skip
+    text = re.sub(r'("amount":[0-9.]+)', r'\1,"amount":1000', jsonutil.dumps(body), count=1)
+    assert '"amount":1000' in text
+    response = api.post(route, text)
+    assert response.status_code == 422, response.text[:300]
+    assert {d["field"] for d in response.json()["error"]["details"]} == {"items.0.amount"}
+    assert api.ledger_item(external_id) is None and api.minted.served("buy") == 0
+    sfn = boto3.client("stepfunctions", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
+    started = sfn.list_executions(stateMachineArn=api.stack.workflow_arn)["executions"]
+    assert external_id not in {execution["name"] for execution in started}
+    report.add_hostile(
+        '- a key named twice (`"amount": 1, "amount": 1000`; /orders, /orders/workflow): 422 naming it, nothing '
+        "started (was read last-wins)"
     )
 
 

@@ -139,7 +139,7 @@ class GatewayResolver(OneRequestPerThread):
     """Powertools' resolver, counting each refused request as ``RequestsRefused`` by status class."""
 
     def __init__(self, metrics: Metrics | None = None) -> None:
-        super().__init__(enable_validation=True, json_body_deserializer=jsonutil.loads)
+        super().__init__(enable_validation=True, json_body_deserializer=jsonutil.loads_request)
         self.metrics = metrics
 
     def count_refusal(self, status: int) -> None:
