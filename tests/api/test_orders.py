@@ -299,6 +299,22 @@ def test_an_order_whose_quote_expired_may_be_retried_with_a_new_quote(api: Api, 
     assert api.minted.orders_created() == 1
 
 
+def test_a_refusal_a_new_quote_can_retry_is_not_final_and_one_that_replays_is(api: Api, order_id: str) -> None:
+    """``final`` means nothing more will change the order: an expired quote's refusal is retried with a new one."""
+    expired = order(order_id, api.quote())
+    api.minted.clock(advance_seconds=241)
+    refused = api.post("/orders", expired).json()["error"]
+    assert refused["code"] == "quote_expired" and refused["order"]["final"] is False
+    shown = api.get(f"/orders/{order_id}").json()
+    assert shown["state"] == "REJECTED" and shown["final"] is False and shown["rejection"]["code"] == "quote_expired"
+    # A refusal is read from the ledger, never settled at Minted.
+    assert api.minted.served("get_order") == 0 and api.minted.served("find_order") == 0
+    forbidden = order(order_id + "-f", api.quote())
+    api.minted.fault("buy", status=403, times=1)
+    assert api.post("/orders", forbidden).json()["error"]["order"]["final"] is True  # replayed: never changes
+    assert api.get(f"/orders/{order_id}-f").json()["final"] is True
+
+
 def test_a_not_placed_order_may_be_retried_with_a_new_quote(api: Api, order_id: str) -> None:
     api.minted.fault("buy", status=429, retry_after=1, times=1)
     assert api.post("/orders", order(order_id, api.quote())).status_code == 429

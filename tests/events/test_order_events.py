@@ -91,6 +91,12 @@ def test_a_claim_publishes_nothing_and_every_other_state_names_its_event() -> No
         rejected is not None and rejected["type"] == "OrderRejected" and rejected["rejection"] == {"code": "forbidden"}
     )
     assert rejected["final"] is True
+    expired = order_event(
+        record(row(2, State.REJECTED, rejection=Rejection(code="quote_expired", message="x")), claimed)
+    )
+    assert (
+        expired is not None and expired["type"] == "OrderRejected" and expired["final"] is False
+    )  # a new quote retries
     assert unknown is not None and unknown["type"] == "OrderNeedsAttention"
     assert unknown["attention"] == {"reason": "outcome_unknown"} and unknown["final"] is False
     assert not_placed is not None and not_placed["type"] == "OrderNotPlaced"

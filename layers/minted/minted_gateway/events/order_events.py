@@ -21,6 +21,7 @@ from typing import Any
 
 from minted_gateway.dynamodb import from_item
 from minted_gateway.minted.models import TERMINAL_STATUS_NAMES
+from minted_gateway.orders.record import QUOTE_EXPIRED
 
 SOURCE = "minted-gateway.orders"
 SCHEMA_VERSION = 1
@@ -93,8 +94,11 @@ def _event_type(new: Mapping[str, Any], old: Mapping[str, Any]) -> EventType | N
 
 
 def _is_final(row: Mapping[str, Any]) -> bool:
+    """As ``OrderRecord.is_final``: a refused price token is retried with a new quote, so it is not final."""
     state = row.get("state")
-    if state in ("REJECTED", "FOREIGN"):
+    if state == "REJECTED":
+        return (row.get("rejection") or {}).get("code") != QUOTE_EXPIRED
+    if state == "FOREIGN":
         return True
     if state != "SUBMITTED":
         return False

@@ -41,7 +41,7 @@ class GetOrder:
         record = self._ledger.get(external_id)
         if record is None:
             return OrderView(record=None, minted_order=self._from_minted_only(external_id), refreshed=True)
-        if record.is_final:
+        if record.is_final or record.state is State.REJECTED:  # a refusal stays as Minted gave it until a retry
             return OrderView(record)
         if record.state is State.SUBMITTED:
             return self._refresh(record)

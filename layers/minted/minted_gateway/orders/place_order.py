@@ -23,7 +23,6 @@ from minted_gateway.errors import (
     LedgerUnavailable,
     OrderConflict,
     OrderInProgress,
-    QuoteExpired,
     from_minted,
 )
 from minted_gateway.minted import errors as minted_errors
@@ -281,7 +280,7 @@ class PlaceOrder:
             self._limits.give_back(stored)
         if stored.state in (State.SUBMITTED, State.FOREIGN):
             return OrderOutcome(stored, replayed=True)
-        if stored.state is State.REJECTED and not _new_quote_after_refused_token(stored, token):
+        if stored.state is State.REJECTED and not (stored.awaits_new_quote and token != stored.token_hash):
             return OrderOutcome(stored, replayed=True)  # (its hold went back with the rejection)
         if stored.state is State.RECEIVED and not stored.claim_is_stale(now):
             wait = max(1, math.ceil(stored.claim_expires_at - now.timestamp()))
@@ -372,8 +371,3 @@ class PlaceOrder:
         except minted_errors.MintedError as exc:
             return OrderOutcome(self._book.unknown(record, f"lookup failed ({type(exc).__name__})"))
         return OrderOutcome(self._book.settled(record, [order], "found at Minted by lookup"), resolved=True)
-
-
-def _new_quote_after_refused_token(stored: OrderRecord, token: str) -> bool:
-    """Minted refused the price token (expired or used): the same order may be retried with a new quote."""
-    return stored.rejection is not None and stored.rejection.code == QuoteExpired.code and token != stored.token_hash

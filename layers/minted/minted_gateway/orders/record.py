@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from minted_gateway.errors import QuoteExpired
 from minted_gateway.minted.models import TERMINAL_STATUS_NAMES
 
 # Minted publishes a price token's lifetime only by example (expire_ttl 239 s); a minute more
@@ -32,6 +33,7 @@ DEFAULT_TOKEN_SECONDS = 300
 RECHECK_SECONDS = 60
 
 PARTNER_WALLET_KEY = "#partner"  # the index key of the partner's own wallet: no customer id starts with "#"
+QUOTE_EXPIRED = QuoteExpired.code  # the one refusal a new quote can retry (PlaceOrder)
 EVERY_ORDER = "orders"  # the one key under which the by-time index lists the whole ledger
 
 
@@ -135,10 +137,18 @@ class OrderRecord(BaseModel):
     listed_at: str | None = None
 
     @property
+    def awaits_new_quote(self) -> bool:
+        """Minted refused the price token (expired or used): the same order may be retried with a new quote."""
+        return self.state is State.REJECTED and self.rejection is not None and self.rejection.code == QUOTE_EXPIRED
+
+    @property
     def is_final(self) -> bool:
-        """Nothing more will change it: refused, a stranger's order, or every order done at Minted."""
+        """Nothing more will change it: refused for good, a stranger's order, or every order done at Minted.
+
+        A refused price token is not final: a retry with a new quote places the order under the same id.
+        """
         if self.state in (State.REJECTED, State.FOREIGN):
-            return True
+            return not self.awaits_new_quote
         if self.state is not State.SUBMITTED:
             return False
         return all_final(self.status, [order.status for order in self.orders])
