@@ -18,6 +18,7 @@ from local.minted_sandbox.server import SandboxServer
 from local.minted_sandbox.state import SandboxSettings
 from minted_gateway import runtime
 from minted_gateway.minted import MintedClient, MintedClientConfig, PartnerCredentials, StaticCredentials
+from minted_gateway.settings import input_rules
 
 # Tests never reach a real AWS account: fake credentials and a fixed region, whatever the shell has.
 os.environ.update(
@@ -81,6 +82,16 @@ def api(stack: DevStack) -> Api:
 @pytest.fixture
 def order_id() -> str:
     return f"ord-{uuid.uuid4().hex[:20]}"
+
+
+@pytest.fixture
+def quote_currency_checked(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The partner setting QuoteCurrencyMustMatch on: an order in another currency than its quote is refused."""
+    monkeypatch.setenv("QUOTE_CURRENCY_MUST_MATCH", "true")
+    input_rules.cache_clear()
+    yield
+    monkeypatch.undo()
+    input_rules.cache_clear()
 
 
 @pytest.fixture

@@ -54,8 +54,9 @@ OUTCOME_MESSAGES = {
             409: "Another payload used this external_id, it is in progress (Retry-After), or Minted holds a "
             "different order under it (foreign_order, stored, replayed)",
             415: "The body is not JSON",
-            422: "Invalid input, an expired quote, Minted refused the order, or the order would pass one of the "
-            "partner's limits (limit_exceeded: nothing was sent; details name the limit and what remains)",
+            422: "Invalid input, an expired quote, a quote in another currency, Minted refused the order, or the order "
+            "would pass one of the partner's limits (limit_exceeded: nothing was sent; details name the limit and what "
+            "remains)",
             **MINTED_ERRORS,
             503: "Minted or the ledger is unavailable; nothing was bought (Retry-After)",
         },

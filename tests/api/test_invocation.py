@@ -12,7 +12,7 @@ import pytest
 
 from local.gateway import invoke as invoke_function
 from local.template import functions_of
-from minted_gateway.errors import InvalidInput, QuoteExpired
+from minted_gateway.errors import InvalidInput, QuoteCurrencyMismatch, QuoteExpired
 from tests.stack import Api, load_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +73,17 @@ def test_a_refused_task_raises_its_step_functions_error_name(api: Api) -> None:
     assert {d["field"] for d in bad.value.details} >= {"order.external_id", "order.items"} or bad.value.details
     with pytest.raises(InvalidInput):
         invoke("buy", "buy_function", {"action": "no_such_action"})
+
+
+def test_a_workflow_task_in_another_currency_than_its_quote_raises_before_minted(
+    api: Api, order_id: str, quote_currency_checked: None
+) -> None:
+    task = load_event("buy/place_order_task.json")
+    task["order"].update(external_id=order_id, price_token=api.quote(currency="USD"), currency="EUR")
+    with pytest.raises(QuoteCurrencyMismatch) as refused:
+        invoke("buy", "buy_function", task)
+    assert refused.value.details == [{"field": "currency", "message": "the quote's currency is USD"}]
+    assert api.ledger_item(order_id) is None and api.minted.served("buy") == 0
 
 
 @pytest.mark.parametrize("event_file", ["prices/scheduled_event.json", "prices/scheduler_refresh.json"])

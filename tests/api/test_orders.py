@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -469,3 +470,34 @@ def test_a_replay_is_counted_as_a_replay_not_as_another_order(
     metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert sum(m.get("OrdersSubmitted", [0])[0] for m in metrics) == 1
     assert sum(m.get("OrdersReplayed", [0])[0] for m in metrics) == 2
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+def test_an_order_in_another_currency_than_its_quote_is_refused_before_minted(
+    api: Api, order_id: str, side: str, quote_currency_checked: None
+) -> None:
+    """Minted buys (and sells) in the quote's currency whatever the order names: GBP money for a TRY order."""
+    quote = api.post("/quotes", {"currency": "GBP", "side": side, "items": [{"sku": "GAU", "amount": 1}]}).json()
+    assert quote["currency"] == "GBP"
+    extra: dict[str, Any] = {"side": "sell"} if side == "sell" else {}
+    for named in ({"currency": "TRY"}, {}):  # left out, the order's currency is TRY
+        body = order(order_id, quote["price_token"], amount="1", **named, **extra)
+        refused = api.post("/orders", body)
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "currency_mismatch" and "GBP" in error["message"]
+        assert error["details"] == [{"field": "currency", "message": "the quote's currency is GBP"}]
+        assert api.ledger_item(order_id) is None  # nothing half-written: the claim was released
+    assert api.minted.served("buy") == 0 and api.minted.served("sell") == 0
+    if side == "buy":  # the same id, in the quote's currency, is then placed
+        placed = api.post("/orders", order(order_id, quote["price_token"], amount="1", currency="GBP"))
+        assert placed.status_code == 201 and placed.json()["currency"] == "GBP"
+
+
+def test_by_default_an_order_in_another_currency_is_left_to_minted(
+    api: Api, order_id: str, dynamo_calls: DynamoCalls
+) -> None:
+    """Minted publishes no such check (its examples pair a TRY price fix with a GBP buy): a partner setting."""
+    token = api.quote(currency="GBP")
+    assert dynamo_calls.calls == []  # no quote is noted down while the setting is off
+    assert api.post("/orders", order(order_id, token, currency="TRY")).status_code == 201

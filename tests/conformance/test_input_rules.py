@@ -14,6 +14,7 @@ PARAMETERS = {
     "PhoneE164": "PHONE_E164",
     "BuyerNameLengths": "BUYER_NAME_LENGTHS",
     "EmailFormat": "EMAIL_FORMAT",
+    "QuoteCurrencyMustMatch": "QUOTE_CURRENCY_MUST_MATCH",
     "MintedBirthdateFormat": "MINTED_BIRTHDATE_FORMAT",
 }
 

@@ -30,7 +30,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 # Whether Minted already holds another customer under a generated id is state too, and whether a
 # cursor is one this API gave out earlier.
 STATEFUL_REFUSALS = {"quote_expired", "order_rejected", "customer_details_required", "customer_conflict",
-                     "invalid_cursor"}  # fmt: skip
+                     "invalid_cursor", "currency_mismatch"}  # fmt: skip
 
 
 @schemathesis.check
@@ -247,6 +247,31 @@ def test_a_key_named_twice_is_refused_never_read_last_wins(api: Api, report: Rep
     report.add_hostile(
         '- a key named twice (`"amount": 1, "amount": 1000`; /orders, /orders/workflow): 422 naming it, nothing '
         "started (was read last-wins)"
+    )
+
+
+@pytest.mark.parametrize("route", ["/orders", "/orders/workflow"])
+def test_an_order_in_another_currency_than_its_quote_spends_nothing(
+    api: Api, report: Report, route: str, quote_currency_checked: None
+) -> None:
+    external_id = f"cur-{uuid.uuid4().hex[:12]}"
+    token = api.quote(currency="GBP")
+    if route == "/orders":
+        response = api.post(route, order(external_id, token, currency="TRY"))
+        assert response.status_code == 422 and response.json()["error"]["code"] == "currency_mismatch"
+        assert api.ledger_item(external_id) is None
+    else:  # the workflow's quote is its own, in the order's currency: its buy task checks the same
+        body = {"external_id": external_id, "currency": "USD", "items": [{"sku": "GAU", "amount": 1}],
+                "poll_interval_seconds": 1}  # fmt: skip
+        started = api.post(route, body)
+        assert started.status_code == 202, started.text
+        execution = api.wait_for_execution(started.json()["execution_arn"])
+        assert execution["status"] == "SUCCEEDED", execution
+        assert api.get(f"/orders/{external_id}").json()["currency"] == "USD"
+    assert api.minted.served("buy") == (0 if route == "/orders" else 1)
+    report.add_hostile(
+        "- an order naming TRY with a quote in GBP, QuoteCurrencyMustMatch on (/orders; a workflow in USD buys in "
+        "USD): 422 currency_mismatch naming currency, nothing written, nothing sent (was bought in GBP)"
     )
 
 

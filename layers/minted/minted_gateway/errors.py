@@ -72,6 +72,12 @@ class QuoteExpired(GatewayError):
     status, code = 422, "quote_expired"
 
 
+class QuoteCurrencyMismatch(GatewayError):
+    """The order names another currency than its quote was priced in: Minted would buy in the quote's."""
+
+    status, code = 422, "currency_mismatch"
+
+
 class OrderRejected(GatewayError):
     status, code = 422, "order_rejected"
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from minted_gateway.orders.workflow import RecordWorkflowFailure, StartBuyWorkflow
     from minted_gateway.prices.get_prices import GetPrices, RefreshPrices
     from minted_gateway.prices.price_cache import DynamoDbPriceCache
+    from minted_gateway.prices.quote_book import DynamoDbQuoteBook
     from minted_gateway.prices.quotes import CreateQuote
 
 # Leave this much of a Lambda's time for writing the ledger after Minted answers.
@@ -160,7 +161,19 @@ def place_order() -> PlaceOrder:
     from minted_gateway.orders.place_order import PlaceOrder
 
     return PlaceOrder(order_ledger(), minted(), fingerprinter(), claim_seconds=settings().claim_seconds,
-                      limits=order_limits())  # fmt: skip
+                      limits=order_limits(), quotes=checked_quotes)  # fmt: skip
+
+
+def checked_quotes() -> DynamoDbQuoteBook | None:
+    """The quote book while the partner has an order's currency checked against its quote's (off by default)."""
+    return quote_book() if input_rules().quote_currency_must_match else None
+
+
+@functools.cache
+def quote_book() -> DynamoDbQuoteBook:
+    from minted_gateway.prices.quote_book import DynamoDbQuoteBook
+
+    return DynamoDbQuoteBook(dynamodb(), settings().prices_table)
 
 
 @functools.cache
@@ -248,7 +261,7 @@ def refresh_prices() -> RefreshPrices:
 def create_quote() -> CreateQuote:
     from minted_gateway.prices.quotes import CreateQuote
 
-    return CreateQuote(minted())
+    return CreateQuote(minted(), checked_quotes)
 
 
 @functools.cache
@@ -314,7 +327,7 @@ def bind_to_invocation(context: Any) -> None:
 
 def reset() -> None:
     """Forget every cached client and use case (tests, and the local gateway after a restart)."""
-    for cached in (minted, aws_session, dynamodb, secretsmanager, fingerprinter, order_ledger, price_cache,
+    for cached in (minted, aws_session, dynamodb, secretsmanager, fingerprinter, order_ledger, price_cache, quote_book,
                    place_order, limit_rules, daily_totals, order_limits, get_order, list_orders, order_status_names,
                    refresh_order_statuses, get_prices,
                    refresh_prices, create_quote, legal_documents, start_buy_workflow, record_workflow_failure,

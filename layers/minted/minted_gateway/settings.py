@@ -84,7 +84,8 @@ BIRTHDATE_FORMATS = {"YYYY-MM-DD": "%Y-%m-%d", "DD-MM-YYYY": "%d-%m-%Y"}
 class InputRules(BaseModel):
     """Rules on partner input that Minted does not publish: each a partner choice, off by default.
 
-    Set by template parameters (IdentityNumberCheckDigits, PhoneE164, BuyerNameLengths, EmailFormat)
+    Set by template parameters (IdentityNumberCheckDigits, PhoneE164, BuyerNameLengths, EmailFormat,
+    QuoteCurrencyMustMatch)
     through the environment. Read apart from ``Settings`` so that validating a request needs only them.
     """
 
@@ -94,6 +95,9 @@ class InputRules(BaseModel):
     phone_e164: bool = False  # phone must be E.164 (normalised before it is sent)
     buyer_name_lengths: bool = False  # names 3-40 characters on a buy (published for Create Customer only)
     email_format: bool = False  # email must look like an address
+    # An order's currency must be its quote's: Minted publishes no such check, and its own examples pair a
+    # TRY price fix with a GBP buy; the sandbox buys in the token's currency whatever the order names.
+    quote_currency_must_match: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> InputRules:

@@ -88,6 +88,19 @@ class DynamoDbOrderLedger:
         except BotoCoreError as exc:
             raise _unavailable(exc) from None
 
+    def release_claim(self, record: OrderRecord) -> bool:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key={"external_id": {"S": record.external_id}},
+                ConditionExpression="#version = :version AND #state = :received",
+                ExpressionAttributeNames={"#version": "version", "#state": "state"},
+                ExpressionAttributeValues={":version": {"N": str(record.version)}, ":received": {"S": "RECEIVED"}},
+            )
+        except (ClientError, BotoCoreError):
+            return False  # the claim then expires, and a GET or a retry settles it
+        return True
+
     def get(self, external_id: str) -> OrderRecord | None:
         try:
             response = self._client.get_item(

@@ -17,6 +17,9 @@ class OrderLedger(Protocol):
 
     def get(self, external_id: str) -> OrderRecord | None: ...
 
+    def release_claim(self, record: OrderRecord) -> bool:
+        """Remove a claim nothing was sent under, if it is still ``record`` (first version, RECEIVED)."""
+
     def update(self, record: OrderRecord, changes: dict[str, Any], entry: HistoryEntry) -> OrderRecord:
         """Apply ``changes`` if the row is still at ``record.version``; raise LedgerConflict if not."""
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from minted_gateway.errors import (
     REJECTIONS,
@@ -23,6 +23,7 @@ from minted_gateway.errors import (
     LedgerUnavailable,
     OrderConflict,
     OrderInProgress,
+    QuoteCurrencyMismatch,
     from_minted,
 )
 from minted_gateway.minted import errors as minted_errors
@@ -45,6 +46,9 @@ from minted_gateway.orders.record import (
     placed_orders,
 )
 from minted_gateway.orders.requests import OrderRequest, Purchase
+
+if TYPE_CHECKING:
+    from minted_gateway.prices.quote_book import QuoteBook
 
 logger = logging.getLogger(__name__)
 
@@ -255,9 +259,11 @@ class PlaceOrder:
         *,
         claim_seconds: int,
         limits: OrderLimits | None = None,
+        quotes: Callable[[], QuoteBook | None] | None = None,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self._limits = limits
+        self._quotes = quotes
         self._book = OrderBook(ledger, now)
         self._ledger = ledger
         self._minted = minted
@@ -273,6 +279,8 @@ class PlaceOrder:
         fresh = self._new_record(request, token, now, owner)
         stored = self._ledger.claim(fresh)
         if stored is None:
+            # Checked after the claim, so that a replay stays one DynamoDB request; a refusal releases it.
+            self._refuse_another_currency(request, fresh, release=True)
             return self._send(fresh, request, quote)
         if stored.request_hash != fresh.request_hash:
             raise OrderConflict("This external_id was already used for a different order.")
@@ -286,7 +294,26 @@ class PlaceOrder:
             wait = max(1, math.ceil(stored.claim_expires_at - now.timestamp()))
             raise OrderInProgress("This order is being placed right now; retry shortly.", retry_after=min(wait, 5))
         # UNKNOWN, NOT_PLACED, a dead claim, or a refused token retried with a new quote: look up, then buy.
+        self._refuse_another_currency(request, fresh)
         return self._settle(self._reclaim(stored, token, now), request, may_buy=True, quote=quote)
+
+    def _refuse_another_currency(self, request: OrderRequest, record: OrderRecord, *, release: bool = False) -> None:
+        """Minted buys in the quote's currency whatever the order names: an order in another is refused."""
+        quotes = self._quotes() if self._quotes is not None else None
+        if quotes is None:  # the partner setting QuoteCurrencyMustMatch is off
+            return
+        try:
+            quoted = quotes.currency_of(request.price_token)
+            if quoted is not None and quoted != record.currency:
+                raise QuoteCurrencyMismatch(
+                    f"The quote is in {quoted} and this order in {record.currency} (TRY when currency is left out): "
+                    f"quote in {record.currency}, or name {quoted} as the order's currency. Nothing was sent.",
+                    details=[{"field": "currency", "message": f"the quote's currency is {quoted}"}],
+                )
+        except GatewayError:
+            if release:
+                self._ledger.release_claim(record)
+            raise
 
     def _new_record(self, request: OrderRequest, token: str, now: datetime, owner: str | None = None) -> OrderRecord:
         return new_record(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -14,6 +14,11 @@ from minted_gateway.minted.models import Currency, PriceFix, PriceFixRequest
 from minted_gateway.orders.limits import line_total
 from minted_gateway.orders.requests import SIDE_DESCRIPTION, ItemIn, Side
 from minted_gateway.validation import ExternalId, Money
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from minted_gateway.prices.quote_book import QuoteBook
 
 
 def _never_null(schema: dict[str, Any]) -> None:
@@ -106,8 +111,9 @@ class Quote:
 
 
 class CreateQuote:
-    def __init__(self, minted: MintedPriceFix) -> None:
+    def __init__(self, minted: MintedPriceFix, quotes: Callable[[], QuoteBook | None] | None = None) -> None:
         self._minted = minted
+        self._quotes = quotes
 
     def __call__(self, request: QuoteRequest) -> Quote:
         fix_request = PriceFixRequest(
@@ -138,12 +144,16 @@ class CreateQuote:
             lines.append(QuoteLine(sku=price.sku, amount=amount, unit_price=unit_price, line_total=money))
         # Minted's own count, not expires_at against our clock: the two clocks need not agree.
         seconds = max(0, fix.expire_ttl)
+        currency = str(fix.currency or request.currency)
+        quotes = self._quotes() if self._quotes is not None else None
+        if quotes is not None:  # so that an order in another currency is refused (QuoteCurrencyMustMatch)
+            quotes.remember(fix.token, currency, seconds)
         return Quote(
             side=request.side,
             price_token=fix.token,
             expires_at=fix.expires_at.isoformat(),
             expires_in_seconds=seconds,
-            currency=str(fix.currency or request.currency),
+            currency=currency,
             mode="total" if request.total is not None else "amount",
             lines=lines,
             total=sum((line.line_total for line in lines), Decimal(0)),
