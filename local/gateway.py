@@ -39,6 +39,7 @@ ROOT = TEMPLATE.parent
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 LOCAL_CLAIMS = {"sub": "local-developer", "iss": "local", "aud": "minted-gateway"}
 REQUEST_ID_HEADER = "X-Request-Id"
+POWERTOOLS_SERVICE = "minted-gateway"  # the logger every function's Powertools Logger writes through
 SWAGGER_ASSETS = ROOT / "node_modules" / "swagger-ui-dist"
 SWAGGER_FILES = {  # what the page needs from the package, and nothing else is served from it
     "swagger-ui.css": "text/css",
@@ -111,12 +112,51 @@ def load_handler(function: FunctionSpec) -> Any:
 current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_function", default=None)
 
 
+_invocation = threading.local()
+
+
+class _InvocationLogKeys(logging.Filter):
+    """Powertools' inject_lambda_context writes the request's ids on the one formatter every function's
+    logger shares (and clears any per-thread keys first). On this gateway's threads that would stamp
+    one request's lines with another's correlation_id, so each line gets its own thread's invocation's
+    values as record attributes, which the formatter writes over the shared ones."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in (getattr(_invocation, "log_keys", None) or {}).items():
+            setattr(record, key, value)
+        return True
+
+
+_STAMP = _InvocationLogKeys()
+
+
+def _stamp_each_line_with_its_invocation() -> None:
+    """The last filter, after the one that masks personal data (a request id is not a phone number)."""
+    with _import_lock:
+        for handler in logging.getLogger(POWERTOOLS_SERVICE).handlers:
+            if handler.filters[-1:] != [_STAMP]:
+                handler.removeFilter(_STAMP)
+                handler.addFilter(_STAMP)
+
+
 def invoke(function: FunctionSpec, event: dict[str, Any]) -> Any:
     """Run a function's handler as Lambda would: its event, a context with its timeout."""
     token = current_function.set(function.logical_id)
+    handler = load_handler(function)
+    _stamp_each_line_with_its_invocation()
+    context = LocalContext(function.logical_id, function.timeout)
+    request_context = event.get("requestContext") if isinstance(event, dict) else None
+    outer = getattr(_invocation, "log_keys", None)
+    _invocation.log_keys = {
+        "function_name": context.function_name,
+        "function_arn": context.invoked_function_arn,
+        "function_request_id": context.aws_request_id,
+        "correlation_id": (request_context or {}).get("requestId"),  # None: no line shows another's
+    }
     try:
-        return load_handler(function)(event, LocalContext(function.logical_id, function.timeout))
+        return handler(event, context)
     finally:
+        _invocation.log_keys = outer
         current_function.reset(token)
 
 

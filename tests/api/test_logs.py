@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
 import uuid
@@ -123,3 +124,19 @@ def test_a_buy_logs_what_happened_under_the_request_id_the_caller_got(api: Api, 
     assert mine and all(line["correlation_id"] == request_id for line in mine)
     assert [line["state"] for line in mine if line["message"].startswith("order outcome unknown")] == ["UNKNOWN"]
     assert not [line for line in mine if line["message"] == "order placed"]  # an unknown outcome is not a placed order
+
+
+def test_concurrent_requests_each_log_under_their_own_request_id(api: Api, log_lines: list[str]) -> None:
+    """make dev serves requests on threads that share Powertools' state: no line may carry another's id, and
+    no request may be answered from another's body (Powertools keeps the event being resolved on a class)."""
+    bodies = [order(f"logs-{uuid.uuid4().hex[:10]}", api.quote(), with_customer=False) for _ in range(6)]
+    api.minted.fault("buy", latency_ms=300, times=len(bodies))  # each buy is in flight while the others start
+    with concurrent.futures.ThreadPoolExecutor(len(bodies)) as pool:
+        answers = list(pool.map(lambda body: api.post("/orders", body), bodies))
+    assert [(a.status_code, a.json()["external_id"]) for a in answers] == [(201, b["external_id"]) for b in bodies]
+    request_ids = {
+        body["external_id"]: answer.headers["X-Request-Id"] for body, answer in zip(bodies, answers, strict=True)
+    }
+    placed = [json.loads(line) for line in log_lines if '"order placed"' in line]
+    assert {line["external_id"]: line["correlation_id"] for line in placed} == request_ids
+    assert len({line["function_request_id"] for line in placed}) == len(bodies)  # one invocation each
