@@ -282,7 +282,8 @@ class LocalGateway:
             if module.__name__ in seen:
                 continue
             seen.add(module.__name__)
-            schema = json.loads(module.app.get_openapi_json_schema(title="Minted Connect partner gateway"))
+            # Each function builds its routes on its first HTTP event: http_api() is that resolver.
+            schema = json.loads(module.http_api().get_openapi_json_schema(title="Minted Connect partner gateway"))
             # Two functions may serve one path (GET /orders and POST /orders): merge their operations.
             for path, operations in schema.get("paths", {}).items():
                 document["paths"].setdefault(path, {}).update(operations)

@@ -55,3 +55,25 @@ def test_importing_a_function_creates_no_aws_client(function: str) -> None:
         env={"PYTHONPATH": str(LAYER), "PATH": "/usr/bin:/bin"},
     )
     assert result.stdout.strip() == "False", result.stderr
+
+
+@pytest.mark.parametrize("function", ["buy", "get_order", "prices", "reconcile"])
+def test_a_task_never_loads_the_http_resolver(function: str) -> None:
+    # Powertools' Event Handler and the routes' OpenAPI models are about 40 ms of a cold start that a
+    # workflow task or the price schedule has no use for (docs/performance.md); an HTTP event builds them.
+    code = (
+        f"import sys, {function}_function as f\n"
+        "print(f.dispatch({'action': 'probe'}, None, f.http_api, {'probe': lambda payload: 'done'}))\n"
+        "print('aws_lambda_powertools.event_handler' in sys.modules, 'minted_gateway.api.schemas' in sys.modules)\n"
+        "f.http_api()\n"
+        "print('aws_lambda_powertools.event_handler' in sys.modules, 'minted_gateway.api.schemas' in sys.modules)\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT / "functions" / function,
+        env={"PYTHONPATH": str(LAYER), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.stdout.split("\n") == ["done", "False False", "True True", ""], result.stderr

@@ -4,12 +4,12 @@ Places an order once per external_id, directly or through the buy workflow, and 
 workflow on the order's ledger row (this function writes the ledger's rows).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the routes are defined inside http_api(), and Powertools
+# reads their annotations when they are registered, so they must be evaluated where their names are.
 
-from typing import Annotated, Any
+import functools
+from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import REPLAY_HEADER, json_response, new_resolver
-from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, WorkflowStartedBody, answers
 from minted_gateway.api.views import foreign_error, outcome_response, outcome_task_result, workflow_started_body
 from minted_gateway.errors import REJECTIONS, OrderRejected
 from minted_gateway.observability import observability
@@ -28,8 +27,10 @@ from minted_gateway.orders.requests import OrderRequest
 from minted_gateway.orders.workflow import WorkflowRequest
 from minted_gateway.validation import TASK_INPUT
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
 logger, tracer, metrics = observability()
-app = new_resolver(metrics)
 # What a buy's log line says: only SUBMITTED is a placed order.
 OUTCOME_MESSAGES = {
     State.SUBMITTED: "order placed",
@@ -40,60 +41,71 @@ OUTCOME_MESSAGES = {
 }
 
 
-@app.post(
-    "/orders",
-    summary="Buy metal with a quote's price token, once per external_id",
-    responses=answers(
-        {
-            200: ("A replay (header Idempotent-Replayed) or a settled earlier attempt", OrderBody),
-            201: ("Minted accepted the order", OrderBody),
-            202: ("Sent, but Minted's answer was lost; GET the order to see it settled", OrderBody),
-        },
-        {
-            403: "Minted does not allow this partner to buy (stored, replayed)",
-            409: "Another payload used this external_id, it is in progress (Retry-After), or Minted holds a "
-            "different order under it (foreign_order, stored, replayed)",
-            415: "The body is not JSON",
-            422: "Invalid input, an expired quote, a quote in another currency, Minted refused the order, or the order "
-            "would pass one of the partner's limits (limit_exceeded: nothing was sent; details name the limit and what "
-            "remains)",
-            **MINTED_ERRORS,
-            503: "Minted or the ledger is unavailable; nothing was bought (Retry-After)",
-        },
-    ),
-    tags=["orders"],
-)
-def post_order(order: Annotated[OrderRequest, Body()]) -> Response[str]:
-    return outcome_response(_place(order))
+@functools.cache
+def http_api() -> "APIGatewayHttpResolver":
+    """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
+    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.params import Body  # noqa: PLC0415
 
+    from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, WorkflowStartedBody, answers  # noqa: PLC0415
 
-@app.post(
-    "/orders/workflow",
-    summary="Start the buy workflow: fix the price, check the guard, buy once, follow the order to its end",
-    responses=answers(
-        {
-            202: (
-                "Started; the same request again answers with the same execution (header Idempotent-Replayed once "
-                "it has ended, with its error if it failed)",
-                WorkflowStartedBody,
-            )
-        },
-        {
-            409: "This external_id belongs to a different order (in the ledger, or a workflow started for it)",
-            415: "The body is not JSON",
-            422: "Invalid input",
-            503: "Step Functions is unavailable",
-        },
-    ),
-    tags=["orders"],
-)
-def post_order_workflow(request: Annotated[WorkflowRequest, Body()]) -> Response[str]:
-    execution = runtime.start_buy_workflow()(request)
-    metrics.add_metric(name="WorkflowStartRequests", unit=MetricUnit.Count, value=1)
-    headers = {"Location": f"/orders/{request.external_id}"}
-    if execution.replayed:
-        headers[REPLAY_HEADER] = "true"
-    return json_response(202, workflow_started_body(request, execution), headers)
+    app = new_resolver(metrics)
+
+    @app.post(
+        "/orders",
+        summary="Buy metal with a quote's price token, once per external_id",
+        responses=answers(
+            {
+                200: ("A replay (header Idempotent-Replayed) or a settled earlier attempt", OrderBody),
+                201: ("Minted accepted the order", OrderBody),
+                202: ("Sent, but Minted's answer was lost; GET the order to see it settled", OrderBody),
+            },
+            {
+                403: "Minted does not allow this partner to buy (stored, replayed)",
+                409: "Another payload used this external_id, it is in progress (Retry-After), or Minted holds a "
+                "different order under it (foreign_order, stored, replayed)",
+                415: "The body is not JSON",
+                422: "Invalid input, an expired quote, a quote in another currency, Minted refused the order, or the "
+                "order would pass one of the partner's limits (limit_exceeded: nothing was sent; details name the "
+                "limit and what remains)",
+                **MINTED_ERRORS,
+                503: "Minted or the ledger is unavailable; nothing was bought (Retry-After)",
+            },
+        ),
+        tags=["orders"],
+    )
+    def post_order(order: Annotated[OrderRequest, Body()]) -> Response[str]:
+        return outcome_response(_place(order))
+
+    @app.post(
+        "/orders/workflow",
+        summary="Start the buy workflow: fix the price, check the guard, buy once, follow the order to its end",
+        responses=answers(
+            {
+                202: (
+                    "Started; the same request again answers with the same execution (header Idempotent-Replayed once "
+                    "it has ended, with its error if it failed)",
+                    WorkflowStartedBody,
+                )
+            },
+            {
+                409: "This external_id belongs to a different order (in the ledger, or a workflow started for it)",
+                415: "The body is not JSON",
+                422: "Invalid input",
+                503: "Step Functions is unavailable",
+            },
+        ),
+        tags=["orders"],
+    )
+    def post_order_workflow(request: Annotated[WorkflowRequest, Body()]) -> Response[str]:
+        execution = runtime.start_buy_workflow()(request)
+        metrics.add_metric(name="WorkflowStartRequests", unit=MetricUnit.Count, value=1)
+        headers = {"Location": f"/orders/{request.external_id}"}
+        if execution.replayed:
+            headers[REPLAY_HEADER] = "true"
+        return json_response(202, workflow_started_body(request, execution), headers)
+
+    return app
 
 
 class PlaceOrderTask(BaseModel):
@@ -164,4 +176,4 @@ def _place(order: OrderRequest, owner: str | None = None, quote: PricedOrder | N
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:
     runtime.bind_to_invocation(context)
-    return dispatch(event, context, app, {"place_order": place_order_task, "record_failure": record_failure_task})
+    return dispatch(event, context, http_api, {"place_order": place_order_task, "record_failure": record_failure_task})

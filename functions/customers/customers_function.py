@@ -3,102 +3,120 @@
 A customer's personal data passes through to Minted and back to the caller: never stored, never logged.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the routes are defined inside http_api(), and Powertools
+# reads their annotations when they are registered, so they must be evaluated where their names are.
 
-from typing import Annotated, Any
+import functools
+from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import REPLAY_HEADER, json_response, new_resolver
-from minted_gateway.api.schemas import MINTED_ERRORS, BalancesBody, CustomerBody, answers
 from minted_gateway.api.views import balances_body, customer_body
 from minted_gateway.customers.requests import CustomerChanges, NewCustomer
 from minted_gateway.observability import observability
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
 logger, tracer, metrics = observability()
-app = new_resolver(metrics)
-
-# Create Customer publishes 3-40 letters, digits, "-" and "_" for a customer's external_id.
-CustomerId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{3,40}$", description="the partner's customer id")]
-NOT_FOUND = {404: "Minted has no customer with this external_id"}
 
 
-@app.post(
-    "/customers",
-    summary="Register a customer with Minted (an individual, or a company); the same request again creates nothing",
-    tags=["customers"],
-    responses=answers(
-        {201: ("Created at Minted", CustomerBody), 200: ("Minted already held this customer, as asked", CustomerBody)},
-        {
-            409: "Minted holds another customer under this external_id (customer_conflict; details name the fields)",
-            415: "The body is not JSON",
-            422: "The request is not valid (invalid_input), or Minted refused it (customer_rejected)",
-            403: "Minted does not allow this partner to create customers",
-            **MINTED_ERRORS,
-        },
-    ),
-)
-def create_customer(customer: Annotated[NewCustomer, Body()]) -> Response[str]:
-    created = runtime.create_customer()(customer.to_minted())
-    metrics.add_metric(name="CustomersCreated" if not created.replayed else "CustomersReplayed",
-                       unit=MetricUnit.Count, value=1)  # fmt: skip
-    logger.info("customer created", extra={"customer_external_id": customer.external_id, "replayed": created.replayed})
-    headers = {"Location": f"/customers/{customer.external_id}"}
-    if created.replayed:
-        headers[REPLAY_HEADER] = "true"
-    return json_response(200 if created.replayed else 201, customer_body(created.customer), headers)
+@functools.cache
+def http_api() -> "APIGatewayHttpResolver":
+    """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
+    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.params import Body, Path  # noqa: PLC0415
 
+    from minted_gateway.api.schemas import MINTED_ERRORS, BalancesBody, CustomerBody, answers  # noqa: PLC0415
 
-@app.patch(
-    "/customers/<external_id>",
-    summary="Change a customer's details at Minted",
-    tags=["customers"],
-    responses=answers(
-        {200: ("The customer, changed", CustomerBody)},
-        {
-            **NOT_FOUND,
-            415: "The body is not JSON",
-            422: "The request is not valid (invalid_input), or Minted refused it (customer_rejected)",
-            403: "Minted does not allow this partner to change customers",
-            **MINTED_ERRORS,
-        },
-    ),
-)
-def update_customer(external_id: CustomerId, changes: Annotated[CustomerChanges, Body()]) -> Response[str]:
-    customer = runtime.update_customer()(external_id, changes.to_minted())
-    logger.info("customer updated", extra={"customer_external_id": external_id})
-    return json_response(200, customer_body(customer))
+    app = new_resolver(metrics)
 
+    # Create Customer publishes 3-40 letters, digits, "-" and "_" for a customer's external_id.
+    CustomerId = Annotated[  # noqa: N806 - a type alias
+        str, Path(pattern=r"^[A-Za-z0-9_-]{3,40}$", description="the partner's customer id")
+    ]
+    not_found = {404: "Minted has no customer with this external_id"}
 
-@app.get(
-    "/customers/<external_id>",
-    summary="A customer's profile and wallets, from Minted",
-    tags=["customers"],
-    responses=answers(
-        {200: ("The customer", CustomerBody)},
-        {**NOT_FOUND, 422: "The external_id is not a customer id", **MINTED_ERRORS},
-    ),
-)
-def get_customer(external_id: CustomerId) -> Response[str]:
-    return json_response(200, customer_body(runtime.get_customer()(external_id)))
+    @app.post(
+        "/customers",
+        summary="Register a customer with Minted (an individual, or a company); the same request again creates nothing",
+        tags=["customers"],
+        responses=answers(
+            {
+                201: ("Created at Minted", CustomerBody),
+                200: ("Minted already held this customer, as asked", CustomerBody),
+            },
+            {
+                409: "Minted holds another customer under this external_id (customer_conflict; details name the "
+                "fields)",
+                415: "The body is not JSON",
+                422: "The request is not valid (invalid_input), or Minted refused it (customer_rejected)",
+                403: "Minted does not allow this partner to create customers",
+                **MINTED_ERRORS,
+            },
+        ),
+    )
+    def create_customer(customer: Annotated[NewCustomer, Body()]) -> Response[str]:
+        created = runtime.create_customer()(customer.to_minted())
+        metrics.add_metric(name="CustomersCreated" if not created.replayed else "CustomersReplayed",
+                           unit=MetricUnit.Count, value=1)  # fmt: skip
+        logger.info(
+            "customer created", extra={"customer_external_id": customer.external_id, "replayed": created.replayed}
+        )
+        headers = {"Location": f"/customers/{customer.external_id}"}
+        if created.replayed:
+            headers[REPLAY_HEADER] = "true"
+        return json_response(200 if created.replayed else 201, customer_body(created.customer), headers)
 
+    @app.patch(
+        "/customers/<external_id>",
+        summary="Change a customer's details at Minted",
+        tags=["customers"],
+        responses=answers(
+            {200: ("The customer, changed", CustomerBody)},
+            {
+                **not_found,
+                415: "The body is not JSON",
+                422: "The request is not valid (invalid_input), or Minted refused it (customer_rejected)",
+                403: "Minted does not allow this partner to change customers",
+                **MINTED_ERRORS,
+            },
+        ),
+    )
+    def update_customer(external_id: CustomerId, changes: Annotated[CustomerChanges, Body()]) -> Response[str]:
+        customer = runtime.update_customer()(external_id, changes.to_minted())
+        logger.info("customer updated", extra={"customer_external_id": external_id})
+        return json_response(200, customer_body(customer))
 
-@app.get(
-    "/customers/<external_id>/balances",
-    summary="Each of a customer's wallets: balance, blocked and available amounts, and the metal's sku",
-    tags=["customers"],
-    responses=answers(
-        {200: ("The balances, as Minted holds them now", BalancesBody)},
-        {**NOT_FOUND, 422: "The external_id is not a customer id", **MINTED_ERRORS},
-    ),
-)
-def get_customer_balances(external_id: CustomerId) -> Response[str]:
-    return json_response(200, balances_body(runtime.get_balances()(external_id)))
+    @app.get(
+        "/customers/<external_id>",
+        summary="A customer's profile and wallets, from Minted",
+        tags=["customers"],
+        responses=answers(
+            {200: ("The customer", CustomerBody)},
+            {**not_found, 422: "The external_id is not a customer id", **MINTED_ERRORS},
+        ),
+    )
+    def get_customer(external_id: CustomerId) -> Response[str]:
+        return json_response(200, customer_body(runtime.get_customer()(external_id)))
+
+    @app.get(
+        "/customers/<external_id>/balances",
+        summary="Each of a customer's wallets: balance, blocked and available amounts, and the metal's sku",
+        tags=["customers"],
+        responses=answers(
+            {200: ("The balances, as Minted holds them now", BalancesBody)},
+            {**not_found, 422: "The external_id is not a customer id", **MINTED_ERRORS},
+        ),
+    )
+    def get_customer_balances(external_id: CustomerId) -> Response[str]:
+        return json_response(200, balances_body(runtime.get_balances()(external_id)))
+
+    return app
 
 
 @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
@@ -106,4 +124,4 @@ def get_customer_balances(external_id: CustomerId) -> Response[str]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:
     runtime.bind_to_invocation(context)
-    return dispatch(event, context, app, {})
+    return dispatch(event, context, http_api, {})

@@ -1,11 +1,11 @@
 """Get order: GET /orders/{external_id}, the order history GET /orders, and the workflow's ``get_order`` task."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the routes are defined inside http_api(), and Powertools
+# reads their annotations when they are registered, so they must be evaluated where their names are.
 
-from typing import Annotated, Any, Literal
+import functools
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import invalid_input, json_response, new_resolver
-from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, OrdersPageBody, answers
 from minted_gateway.api.views import foreign_error, foreign_response, order_view_body, orders_page_body
 from minted_gateway.minted.models import EXTERNAL_ID_MAX_LENGTH, EXTERNAL_ID_PATTERN
 from minted_gateway.observability import observability
@@ -22,77 +21,91 @@ from minted_gateway.orders.history import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_L
 from minted_gateway.orders.record import State
 from minted_gateway.validation import ExternalId, Instant
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
 logger, tracer, metrics = observability()
-app = new_resolver(metrics)
-
-ExternalIdPath = Annotated[
-    str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=EXTERNAL_ID_MAX_LENGTH, description="the partner's order id")
-]
 
 
-@app.get(
-    "/orders",
-    summary="Order history from the ledger: newest first, filtered, a page at a time",
-    responses=answers(
-        {200: ("A page of orders; next_cursor fetches the next", OrdersPageBody)},
-        {
-            422: "A filter, the limit or the cursor is not valid (error.details names it)",
-            503: "The ledger is unavailable",
-        },
-    ),
-    tags=["orders"],
-)
-def list_orders(
-    *,
-    customer_external_id: Annotated[
-        str | None,
-        Query(pattern=EXTERNAL_ID_PATTERN, max_length=EXTERNAL_ID_MAX_LENGTH, description="a customer's orders"),
-    ] = None,
-    wallet: Annotated[Literal["partner"] | None, Query(description="partner: the partner wallet's orders")] = None,
-    side: Annotated[Literal["buy", "sell"] | None, Query()] = None,
-    state: Annotated[State | None, Query(description="the ledger's state")] = None,
-    status: Annotated[str | None, Query(min_length=1, max_length=64, description="Minted's status name")] = None,
-    from_: Annotated[
-        Instant | None, Query(alias="from", description="order time at or after, ISO 8601 with offset")
-    ] = None,
-    to: Annotated[Instant | None, Query(description="order time at or before, ISO 8601 with offset")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="orders per page")] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None,
-        Query(max_length=MAX_CURSOR_CHARS, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor of the last page"),
-    ] = None,
-) -> Response[str]:
-    params = {"customer_external_id": customer_external_id, "wallet": wallet, "side": side, "state": state,
-              "status": status, "from": from_, "to": to, "limit": limit, "cursor": cursor}  # fmt: skip
-    try:
-        query = HistoryQuery.model_validate({name: value for name, value in params.items() if value is not None})
-    except ValidationError as exc:
-        raise invalid_input("The query is not valid; see details.", exc.errors()) from None
-    page = runtime.list_orders()(query)
-    metrics.add_metric(name="OrderPagesRead", unit=MetricUnit.Count, value=1)
-    return json_response(200, orders_page_body(page, query.limit))
+@functools.cache
+def http_api() -> "APIGatewayHttpResolver":
+    """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
+    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.params import Path, Query  # noqa: PLC0415
 
+    from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, OrdersPageBody, answers  # noqa: PLC0415
 
-@app.get(
-    "/orders/<external_id>",
-    summary="The order as the ledger records it, refreshed from Minted while it can still change",
-    responses=answers(
-        {200: ("The order", OrderBody)},
-        {
-            404: "Neither the ledger nor Minted knows this external_id",
-            409: "Minted holds a different order under this external_id (foreign_order; the ledger row in error.order)",
-            422: "The external_id is not a valid order id",
-            **MINTED_ERRORS,
-            503: "The ledger or Minted is unavailable",
-        },
-    ),
-    tags=["orders"],
-)
-def get_order(external_id: ExternalIdPath) -> Response[str]:
-    view = _read(external_id)
-    if view.record is not None and view.record.state is State.FOREIGN:
-        return foreign_response(view.record)
-    return json_response(200, order_view_body(view))
+    app = new_resolver(metrics)
+
+    ExternalIdPath = Annotated[  # noqa: N806 - a type alias
+        str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=EXTERNAL_ID_MAX_LENGTH, description="the partner's order id")
+    ]
+
+    @app.get(
+        "/orders",
+        summary="Order history from the ledger: newest first, filtered, a page at a time",
+        responses=answers(
+            {200: ("A page of orders; next_cursor fetches the next", OrdersPageBody)},
+            {
+                422: "A filter, the limit or the cursor is not valid (error.details names it)",
+                503: "The ledger is unavailable",
+            },
+        ),
+        tags=["orders"],
+    )
+    def list_orders(
+        *,
+        customer_external_id: Annotated[
+            str | None,
+            Query(pattern=EXTERNAL_ID_PATTERN, max_length=EXTERNAL_ID_MAX_LENGTH, description="a customer's orders"),
+        ] = None,
+        wallet: Annotated[Literal["partner"] | None, Query(description="partner: the partner wallet's orders")] = None,
+        side: Annotated[Literal["buy", "sell"] | None, Query()] = None,
+        state: Annotated[State | None, Query(description="the ledger's state")] = None,
+        status: Annotated[str | None, Query(min_length=1, max_length=64, description="Minted's status name")] = None,
+        from_: Annotated[
+            Instant | None, Query(alias="from", description="order time at or after, ISO 8601 with offset")
+        ] = None,
+        to: Annotated[Instant | None, Query(description="order time at or before, ISO 8601 with offset")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="orders per page")] = DEFAULT_LIMIT,
+        cursor: Annotated[
+            str | None,
+            Query(max_length=MAX_CURSOR_CHARS, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor of the last page"),
+        ] = None,
+    ) -> Response[str]:
+        params = {"customer_external_id": customer_external_id, "wallet": wallet, "side": side, "state": state,
+                  "status": status, "from": from_, "to": to, "limit": limit, "cursor": cursor}  # fmt: skip
+        try:
+            query = HistoryQuery.model_validate({name: value for name, value in params.items() if value is not None})
+        except ValidationError as exc:
+            raise invalid_input("The query is not valid; see details.", exc.errors()) from None
+        page = runtime.list_orders()(query)
+        metrics.add_metric(name="OrderPagesRead", unit=MetricUnit.Count, value=1)
+        return json_response(200, orders_page_body(page, query.limit))
+
+    @app.get(
+        "/orders/<external_id>",
+        summary="The order as the ledger records it, refreshed from Minted while it can still change",
+        responses=answers(
+            {200: ("The order", OrderBody)},
+            {
+                404: "Neither the ledger nor Minted knows this external_id",
+                409: "Minted holds a different order under this external_id (foreign_order; the ledger row in "
+                "error.order)",
+                422: "The external_id is not a valid order id",
+                **MINTED_ERRORS,
+                503: "The ledger or Minted is unavailable",
+            },
+        ),
+        tags=["orders"],
+    )
+    def get_order(external_id: ExternalIdPath) -> Response[str]:
+        view = _read(external_id)
+        if view.record is not None and view.record.state is State.FOREIGN:
+            return foreign_response(view.record)
+        return json_response(200, order_view_body(view))
+
+    return app
 
 
 class OrderTask(BaseModel):
@@ -124,4 +137,4 @@ def _read(external_id: str) -> OrderView:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:
     runtime.bind_to_invocation(context)
-    return dispatch(event, context, app, {"get_order": get_order_task})
+    return dispatch(event, context, http_api, {"get_order": get_order_task})

@@ -1,50 +1,62 @@
 """Legal: GET /legal and GET /legal/{document_type}, Minted's documents a customer must see."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the routes are defined inside http_api(), and Powertools
+# reads their annotations when they are registered, so they must be evaluated where their names are.
 
-from typing import Annotated, Any
+import functools
+from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import json_response, new_resolver
-from minted_gateway.api.schemas import MINTED_ERRORS, LegalDocumentBody, LegalListBody, answers
 from minted_gateway.api.views import legal_body, legal_list_body
 from minted_gateway.observability import observability
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
 logger, tracer, metrics = observability()
-app = new_resolver(metrics)
-
-DocumentType = Annotated[str, Path(pattern=r"^[a-z_]{3,40}$", description="e.g. kvkk_disclosure")]
 
 
-@app.get(
-    "/legal",
-    summary="The legal documents Minted publishes",
-    tags=["legal"],
-    responses=answers({200: ("The list", LegalListBody)}, MINTED_ERRORS),
-)
-def list_documents() -> Response[str]:
-    metrics.add_metric(name="LegalDocumentsServed", unit=MetricUnit.Count, value=1)
-    return json_response(200, legal_list_body(runtime.legal_documents().list()))
+@functools.cache
+def http_api() -> "APIGatewayHttpResolver":
+    """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
+    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.params import Path  # noqa: PLC0415
 
+    from minted_gateway.api.schemas import MINTED_ERRORS, LegalDocumentBody, LegalListBody, answers  # noqa: PLC0415
 
-@app.get(
-    "/legal/<document_type>",
-    summary="One legal document (HTML content and PDF link)",
-    tags=["legal"],
-    responses=answers(
-        {200: ("The document", LegalDocumentBody)},
-        {**MINTED_ERRORS, 404: "No such document", 422: "Not a document type"},
-    ),
-)
-def get_document(document_type: DocumentType) -> Response[str]:
-    metrics.add_metric(name="LegalDocumentsServed", unit=MetricUnit.Count, value=1)
-    return json_response(200, legal_body(runtime.legal_documents().get(document_type)))
+    app = new_resolver(metrics)
+
+    DocumentType = Annotated[str, Path(pattern=r"^[a-z_]{3,40}$", description="e.g. kvkk_disclosure")]  # noqa: N806
+
+    @app.get(
+        "/legal",
+        summary="The legal documents Minted publishes",
+        tags=["legal"],
+        responses=answers({200: ("The list", LegalListBody)}, MINTED_ERRORS),
+    )
+    def list_documents() -> Response[str]:
+        metrics.add_metric(name="LegalDocumentsServed", unit=MetricUnit.Count, value=1)
+        return json_response(200, legal_list_body(runtime.legal_documents().list()))
+
+    @app.get(
+        "/legal/<document_type>",
+        summary="One legal document (HTML content and PDF link)",
+        tags=["legal"],
+        responses=answers(
+            {200: ("The document", LegalDocumentBody)},
+            {**MINTED_ERRORS, 404: "No such document", 422: "Not a document type"},
+        ),
+    )
+    def get_document(document_type: DocumentType) -> Response[str]:
+        metrics.add_metric(name="LegalDocumentsServed", unit=MetricUnit.Count, value=1)
+        return json_response(200, legal_body(runtime.legal_documents().get(document_type)))
+
+    return app
 
 
 @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
@@ -52,4 +64,4 @@ def get_document(document_type: DocumentType) -> Response[str]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:
     runtime.bind_to_invocation(context)
-    return dispatch(event, context, app, {})
+    return dispatch(event, context, http_api, {})

@@ -1,11 +1,11 @@
 """Prices: GET /prices, POST /quotes, the workflow's ``quote`` task and the scheduled refresh."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the routes are defined inside http_api(), and Powertools
+# reads their annotations when they are registered, so they must be evaluated where their names are.
 
-from typing import Annotated, Any
+import functools
+from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict
@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import json_response, new_resolver
-from minted_gateway.api.schemas import MINTED_ERRORS, PricesBody, QuoteBody, answers
 from minted_gateway.api.views import prices_body, quote_body
 from minted_gateway.errors import GatewayError
 from minted_gateway.minted.models import Currency
@@ -22,44 +21,57 @@ from minted_gateway.orders.limits import PriceGuard
 from minted_gateway.prices.quotes import QuoteRequest
 from minted_gateway.validation import TASK_INPUT
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
 logger, tracer, metrics = observability()
-app = new_resolver(metrics)
 
 
-@app.get(
-    "/prices",
-    summary="The latest price per metal, with its age; refreshed from Minted when older than the limit",
-    responses=answers(
-        {200: ("Prices", PricesBody)},
-        {
-            422: "Unknown currency",
-            **MINTED_ERRORS,
-            503: "No cached prices and Minted is unavailable",
-        },
-    ),
-    tags=["prices"],
-)
-def get_prices(currency: Annotated[Currency, Query()] = Currency.TRY) -> Response[str]:
-    view = runtime.get_prices()(currency.value)
-    metrics.add_metric(name="PriceAgeSeconds", unit=MetricUnit.Seconds, value=view.age_seconds)
-    return json_response(200, prices_body(view))
+@functools.cache
+def http_api() -> "APIGatewayHttpResolver":
+    """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
+    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.params import Body, Query  # noqa: PLC0415
 
+    from minted_gateway.api.schemas import MINTED_ERRORS, PricesBody, QuoteBody, answers  # noqa: PLC0415
 
-@app.post(
-    "/quotes",
-    summary="Lock a price for about four minutes: amount mode (items) or total mode (money to spend)",
-    responses=answers(
-        {201: ("A quote with its price token", QuoteBody)},
-        {
-            415: "The body is not JSON",
-            422: "Invalid input",
-            **MINTED_ERRORS,
-        },
-    ),
-    tags=["prices"],
-)
-def post_quote(quote: Annotated[QuoteRequest, Body()]) -> Response[str]:
-    return json_response(201, _quote(quote))
+    app = new_resolver(metrics)
+
+    @app.get(
+        "/prices",
+        summary="The latest price per metal, with its age; refreshed from Minted when older than the limit",
+        responses=answers(
+            {200: ("Prices", PricesBody)},
+            {
+                422: "Unknown currency",
+                **MINTED_ERRORS,
+                503: "No cached prices and Minted is unavailable",
+            },
+        ),
+        tags=["prices"],
+    )
+    def get_prices(currency: Annotated[Currency, Query()] = Currency.TRY) -> Response[str]:
+        view = runtime.get_prices()(currency.value)
+        metrics.add_metric(name="PriceAgeSeconds", unit=MetricUnit.Seconds, value=view.age_seconds)
+        return json_response(200, prices_body(view))
+
+    @app.post(
+        "/quotes",
+        summary="Lock a price for about four minutes: amount mode (items) or total mode (money to spend)",
+        responses=answers(
+            {201: ("A quote with its price token", QuoteBody)},
+            {
+                415: "The body is not JSON",
+                422: "Invalid input",
+                **MINTED_ERRORS,
+            },
+        ),
+        tags=["prices"],
+    )
+    def post_quote(quote: Annotated[QuoteRequest, Body()]) -> Response[str]:
+        return json_response(201, _quote(quote))
+
+    return app
 
 
 class QuoteTask(BaseModel):
@@ -110,4 +122,4 @@ def refresh_task(payload: dict[str, Any]) -> dict[str, Any]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:
     runtime.bind_to_invocation(context)
-    return dispatch(event, context, app, {"quote": quote_task, "refresh_prices": refresh_task})
+    return dispatch(event, context, http_api, {"quote": quote_task, "refresh_prices": refresh_task})

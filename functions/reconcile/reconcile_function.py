@@ -3,8 +3,9 @@ daily ``compare_with_minted`` (orders at Minted with no ledger row are reported,
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -17,9 +18,17 @@ from minted_gateway.minted.models import Order
 from minted_gateway.observability import observability
 from minted_gateway.orders.reconcile import identity
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
 logger, tracer, metrics = observability()
-app = new_resolver(metrics)  # no routes: the schedules' tasks only
 NOT_IN_LEDGER = "OrderNotInLedger"  # the event (and, as OrdersNotInLedger, the metric) of the comparison
+
+
+@functools.cache
+def http_api() -> APIGatewayHttpResolver:
+    """No routes, the schedules' tasks only: built (and the Event Handler imported) only if an HTTP event came."""
+    return new_resolver(metrics)
 
 
 def reconcile_task(payload: dict[str, Any]) -> dict[str, Any]:
@@ -76,4 +85,4 @@ def _not_in_ledger(order: Order, found_at: str) -> dict[str, Any]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:
     runtime.bind_to_invocation(context)
-    return dispatch(event, context, app, {"reconcile": reconcile_task, "compare_with_minted": compare_task})
+    return dispatch(event, context, http_api, {"reconcile": reconcile_task, "compare_with_minted": compare_task})

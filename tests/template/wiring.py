@@ -519,7 +519,9 @@ def served_routes(code: Code) -> frozenset[tuple[str, str]]:
     load_handler(FunctionSpec(code.logical_id, code.handler, code.code_uri, 3))
     module = sys.modules[code.module]
     routes = set()
-    for resolver in vars(module).values():
+    # A function builds its resolver on its first HTTP event (``http_api()``); an older one holds it as a value.
+    built = [module.http_api()] if callable(getattr(module, "http_api", None)) else []
+    for resolver in [*vars(module).values(), *built]:
         if isinstance(resolver, ApiGatewayResolver):
             for path, item in (resolver.get_openapi_schema().paths or {}).items():
                 routes |= {(method.upper(), path) for method in HTTP_METHODS if getattr(item, method, None)}

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from pydantic import ValidationError
 
 from minted_gateway import jsonutil
 from minted_gateway.api.http import count_refusal, http_request_id, invalid_input, unsafe_value_details, with_request_id
 from minted_gateway.errors import GatewayError, InvalidInput, UnsupportedMediaType
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 Task = Callable[[dict[str, Any]], Any]
 SCHEDULE_ACTION = "refresh_prices"
@@ -34,8 +36,13 @@ def is_schedule_event(event: Mapping[str, Any]) -> bool:
     return event.get("detail-type") == "Scheduled Event" or event.get("source") in ("aws.events", "aws.scheduler")
 
 
-def dispatch(event: Mapping[str, Any], context: Any, app: APIGatewayHttpResolver, tasks: Mapping[str, Task]) -> Any:
+def dispatch(
+    event: Mapping[str, Any], context: Any, http_api: Callable[[], APIGatewayHttpResolver], tasks: Mapping[str, Task]
+) -> Any:
+    """``http_api`` builds the function's resolver (once): only an HTTP event asks for it, so a task or a
+    schedule never imports the Event Handler nor builds the routes and their OpenAPI models."""
     if is_http_event(event):
+        app = http_api()
         http_event = dict(event)
         refusal = _read_as_json(http_event)
         if refusal is not None:

@@ -1,20 +1,15 @@
-"""The HTTP side of every function: one resolver setup, one error mapping, Decimal-safe JSON."""
+"""The HTTP side of every function: one resolver setup, one error mapping, Decimal-safe JSON.
+
+Powertools' Event Handler is imported only when an HTTP answer is made: a task or a scheduled
+refresh never loads it (about 40 ms of a cold start, docs/performance.md).
+"""
+# ruff: noqa: PLC0415 - the Event Handler's imports inside the functions are the point
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Mapping, Sequence
-from typing import Any
-
-from aws_lambda_powertools import Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
-from aws_lambda_powertools.metrics import MetricUnit
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from minted_gateway import jsonutil
 from minted_gateway.errors import (
@@ -26,6 +21,12 @@ from minted_gateway.errors import (
     UnsupportedMediaType,
 )
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+    from minted_gateway.api.resolver import GatewayResolver
+
 logger = logging.getLogger(__name__)
 REPLAY_HEADER = "Idempotent-Replayed"
 MAX_FIELD_CHARS = 200
@@ -34,6 +35,8 @@ REQUEST_ID_HEADER = "X-Request-Id"
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
     # Bodies are serialised here so that Decimal leaves as an exact JSON number, never via float.
+    from aws_lambda_powertools.event_handler.api_gateway import Response
+
     return Response(status_code=status, content_type="application/json", body=jsonutil.dumps(body), headers=headers)
 
 
@@ -98,63 +101,24 @@ def _allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
     return sorted({route.method for route in routes if route.rule.match(path)})
 
 
-class OneRequestPerThread(APIGatewayHttpResolver):
-    """Powertools' resolver with the request it answers kept per thread.
-
-    Powertools keeps the current request on its class (``BaseRouter.current_event``) and the
-    matched route in one dict per resolver: right in Lambda, where an environment takes one event
-    at a time, and wrong where one process answers several at once (the local gateway serves each
-    request on a thread): two buys would each read the other's body. Lambda is not changed by this.
-    """
-
-    def __init__(self, **options: Any) -> None:
-        self._local = threading.local()
-        super().__init__(**options)
-
-    @property
-    def current_event(self) -> Any:
-        return self._local.event
-
-    @current_event.setter
-    def current_event(self, event: Any) -> None:
-        self._local.event = event
-
-    @property
-    def context(self) -> dict[str, Any]:
-        if not hasattr(self._local, "context"):
-            self._local.context = {}
-        context: dict[str, Any] = self._local.context
-        return context
-
-    @context.setter
-    def context(self, context: dict[str, Any]) -> None:
-        self._local.context = context
-
-    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        self._local.event = self._to_proxy_event(dict(event))
-        return super().resolve(event, context)
-
-
-class GatewayResolver(OneRequestPerThread):
-    """Powertools' resolver, counting each refused request as ``RequestsRefused`` by status class."""
-
-    def __init__(self, metrics: Metrics | None = None) -> None:
-        super().__init__(enable_validation=True, json_body_deserializer=jsonutil.loads_request)
-        self.metrics = metrics
-
-    def count_refusal(self, status: int) -> None:
-        if self.metrics is not None:
-            self.metrics.add_metric(name=f"RequestsRefused{status // 100}xx", unit=MetricUnit.Count, value=1)
-
-
 def count_refusal(app: APIGatewayHttpResolver, status: int) -> None:
     """A request refused before the resolver reads it (415, a body that is not UTF-8) counts as one it refused."""
+    from minted_gateway.api.resolver import GatewayResolver
+
     if isinstance(app, GatewayResolver):
         app.count_refusal(status)
 
 
 def new_resolver(metrics: Metrics | None = None) -> GatewayResolver:
     """The resolver every function uses; refused requests are counted as ``RequestsRefused`` by status class."""
+    from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+    from aws_lambda_powertools.event_handler.openapi.exceptions import (
+        RequestUnsupportedContentType,
+        RequestValidationError,
+    )
+
+    from minted_gateway.api.resolver import GatewayResolver
+
     app = GatewayResolver(metrics)
     refused = app.count_refusal
 
