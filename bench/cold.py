@@ -175,7 +175,9 @@ def measure_operation(
 
     def floor_spec(invocation: Invocation, kind: str = "floor", record: bool = False) -> dict[str, Any]:
         changes = {old: invocation.fresh[key] for key, old in probe.fresh.items()}
-        return {"kind": kind, "calls": replace_strings(replay, changes), "record": record}
+        # A task's libraries run has no Event Handler to route through: our functions serve tasks without one.
+        return {"kind": kind, "calls": replace_strings(replay, changes), "record": record,
+                "http": "routeKey" in invocation.event}  # fmt: skip
 
     floor_probe = op.prepare()
     floor_recorded = run_child(runtime, floor_spec(floor_probe, record=True), None, daemon)

@@ -89,46 +89,52 @@ def floor(spec: dict[str, Any]) -> tuple[float, float, Any]:
 
     replay = make_calls
     if spec["kind"] == "libraries":
-        replay = with_libraries(make_calls)
+        replay = with_libraries(make_calls, spec.get("http", True))
     imported = time.perf_counter()
     statuses = replay(spec["calls"], boto3, requests)
     return imported - started, time.perf_counter() - started, {"statuses": statuses}
 
 
-def with_libraries(calls: Any) -> Any:
+def with_libraries(calls: Any, http: bool = True) -> Any:
     """The floor plus the libraries our handlers stand on, used as ours use them: pydantic's model
-    machinery, Powertools Logger, Metrics and Tracer (X-Ray) around the handler, and its Event
-    Handler with validation routing the request (one route, one validated path parameter) to the
-    calls. What is left between this and a subject's cold start is our own code."""
-    from typing import Annotated  # noqa: PLC0415
-
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: PLC0415
-    from aws_lambda_powertools.event_handler.openapi.params import Path  # noqa: PLC0415
+    machinery, Powertools Logger, Metrics and Tracer (X-Ray) around the handler, and, for an HTTP
+    event, its Event Handler with validation routing the request (one route, one validated path
+    parameter) to the calls; a task or schedule event reaches the calls without it, as our functions
+    serve one. What is left between this and a subject's cold start is our own code."""
     from pydantic import BaseModel  # noqa: F401, PLC0415
 
     from minted_gateway.observability import observability  # noqa: PLC0415 - the same setup, no more
 
     logger, tracer, metrics = observability()
-    app = APIGatewayHttpResolver(enable_validation=True)
     replayed: list[Any] = []
+    route_event: Any = None
 
     def route(item_id: str) -> dict[str, Any]:
         replayed.append(calls(*replayed.pop()))
         return {"item_id": item_id}
 
-    # Set as objects: this module's postponed annotations could not name what is imported here.
-    route.__annotations__ = {"item_id": Annotated[str, Path(pattern=r"^[a-z0-9-]{1,64}$")], "return": dict}
-    app.get("/items/<item_id>")(route)
+    serve: Any = lambda event, context: {"statusCode": 200, **route("bench")}  # noqa: E731 - a task: no resolver
+    if http:
+        from typing import Annotated  # noqa: PLC0415
+
+        from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: PLC0415
+        from aws_lambda_powertools.event_handler.openapi.params import Path  # noqa: PLC0415
+
+        app = APIGatewayHttpResolver(enable_validation=True)
+        # Set as objects: this module's postponed annotations could not name what is imported here.
+        route.__annotations__ = {"item_id": Annotated[str, Path(pattern=r"^[a-z0-9-]{1,64}$")], "return": dict}
+        app.get("/items/<item_id>")(route)
+        serve, route_event = app.resolve, ROUTED_EVENT
 
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: Any, context: Any) -> Any:
-        return app.resolve(event, context)
+        return serve(event, context)
 
     def run(*args: Any) -> Any:
         replayed.append(args)
-        answer = handler(ROUTED_EVENT, Context())
+        answer = handler(route_event or {"action": "bench"}, Context())
         if answer["statusCode"] != 200:
             raise RuntimeError(f"the libraries' route answered {answer}")
         return replayed.pop()
