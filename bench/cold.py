@@ -74,6 +74,7 @@ class ColdResult:
     floor_cpu_ms: list[float] = field(default_factory=list)
     libraries_cpu_ms: list[float] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    http: bool = True  # an API Gateway event (a task or the schedule is not)
 
     def summary(self) -> dict[str, Any]:
         subject, floor = statistics.median(self.subject_ms), statistics.median(self.floor_ms)
@@ -94,6 +95,7 @@ class ColdResult:
                 statistics.median(self.subject_cpu_ms) / statistics.median(self.floor_cpu_ms), 2
             ),
             "runs": len(self.subject_ms),
+            "http": self.http,
             "calls": self.calls,
         }
 
@@ -187,7 +189,7 @@ def measure_operation(
     if subject_calls != floor_calls:
         raise RuntimeError(f"{op.name}: the floor's calls {floor_calls} are not the subject's {subject_calls}")
 
-    result = ColdResult(op.name, op.function, calls=subject_calls)
+    result = ColdResult(op.name, op.function, calls=subject_calls, http="routeKey" in probe.event)
     sides = ("subject", "floor", "libraries")
     for round_ in range(runs):
         for side in sides[round_ % 3 :] + sides[: round_ % 3]:  # each takes each place in turn
