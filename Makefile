@@ -100,7 +100,8 @@ $(BENCH_RUNTIME)/.installed: layers/minted/requirements.txt requirements/lambda-
 	touch $@
 
 bench: venv build $(BENCH_RUNTIME)/.installed ## cold start, warm overhead, round trips and sizes, beside their baselines: docs/performance.md
-	PYTHONPATH=layers/minted:. $(BIN)/python -m bench.run --python $(BASE_PYTHON) --site $(BENCH_RUNTIME)
+	PYTHONPATH=layers/minted:. $(BIN)/python -m bench.run --python $(BASE_PYTHON) --site $(BENCH_RUNTIME) \
+		$(if $(BENCH_PORTS),--ports $(BENCH_PORTS))
 
 workflow: venv ## follow a buy workflow on the running make dev to its end: make workflow ID=<external_id>
 	@test -n "$(ID)" || { echo "usage: make workflow ID=<external_id>" >&2; exit 2; }

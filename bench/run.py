@@ -458,13 +458,16 @@ def main() -> None:
     parser.add_argument("--site", type=Path, action="append", default=[],
                         help="site-packages as Lambda has them: the layer's requirements and the runtime's boto3")  # fmt: skip
     parser.add_argument("--iterations", type=int, default=100, help="invocations per warm figure")
+    parser.add_argument("--ports", type=int, default=None,
+                        help="moto_server, the sandbox and the gateway on this port and the next two (default: free ports)")  # fmt: skip
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request from two servers is noise
     started = time.monotonic()
     template = load_template()
     code = {name: (spec.handler.split(".")[0], ROOT / spec.code_uri) for name, spec in functions_of(template).items()}
     saved_env = dict(os.environ)
-    stack = DevStack(moto_port=free_port(), sandbox_port=free_port(), gateway_port=free_port())
+    ports = [args.ports + i for i in range(3)] if args.ports else [free_port() for _ in range(3)]
+    stack = DevStack(moto_port=ports[0], sandbox_port=ports[1], gateway_port=ports[2])
     stack.start()
     runtime.reset()
     try:
