@@ -66,7 +66,7 @@ def test_a_task_never_loads_the_http_resolver(function: str) -> None:
         "print(f.dispatch({'action': 'probe'}, None, f.http_api, {'probe': lambda payload: 'done'}))\n"
         "print('aws_lambda_powertools.event_handler' in sys.modules, 'minted_gateway.api.schemas' in sys.modules)\n"
         "f.http_api()\n"
-        "print('aws_lambda_powertools.event_handler' in sys.modules, 'minted_gateway.api.schemas' in sys.modules)\n"
+        "print('aws_lambda_powertools.event_handler' in sys.modules)\n"
     )
     result = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", code],
@@ -76,4 +76,4 @@ def test_a_task_never_loads_the_http_resolver(function: str) -> None:
         cwd=ROOT / "functions" / function,
         env={"PYTHONPATH": str(LAYER), "PATH": "/usr/bin:/bin"},
     )
-    assert result.stdout.split("\n") == ["done", "False False", "True True", ""], result.stderr
+    assert result.stdout.split("\n") == ["done", "False False", "True", ""], result.stderr
