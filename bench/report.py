@@ -77,7 +77,10 @@ def cold_start_section(cold: dict[str, Any]) -> list[str]:
 
 
 def _span(values: list[float], unit: str = "") -> str:
-    return f"{min(values)}{unit}" if min(values) == max(values) else f"{min(values)}-{max(values)}{unit}"
+    low, high = min(values), max(values)
+    if low == high:
+        return f"{low}{unit}"
+    return f"{low} to {high}{unit}" if low < 0 else f"{low}-{high}{unit}"
 
 
 def cold_start_misses(ops: list[dict[str, Any]], missed: list[dict[str, Any]]) -> list[str]:
