@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from tests.api.test_orders import _stranger_buys as stranger_buys
+from tests.api.test_sell import hold, sell, sell_quote
 from tests.events.test_order_events import VALIDATOR
 from tests.stack import Api, order
 
@@ -110,6 +111,30 @@ def test_a_buy_that_goes_created_pending_completed_publishes_its_three_events_in
         VALIDATOR.validate(detail)
         assert "customer" not in json.dumps(detail)
     assert api.minted.orders_created() == 1
+
+
+def test_a_sell_publishes_its_events_in_order_with_side_sell(api: Api, order_id: str, consumer: Consumer) -> None:
+    hold(api)
+    api.minted.clock(completion_delay_seconds=None, pending_after_seconds=600)
+    body = sell(order_id, sell_quote(api)["price_token"])
+    assert api.post("/orders", body).status_code == 201
+    assert api.post("/orders", body).headers["Idempotent-Replayed"] == "true"
+    api.minted.clock(advance_seconds=601)
+    assert api.get(f"/orders/{order_id}").json()["status"] == "Pending"
+    api.minted.clock(completion_delay_seconds=1)
+    assert api.get(f"/orders/{order_id}").json()["status"] == "Completed"
+
+    details = [e["detail"] for e in distinct(consumer.events_of(order_id, 3))]
+    assert [(d["type"], d["side"], d["status"]) for d in details] == [
+        ("OrderSubmitted", "sell", "Created"),
+        ("OrderStatusChanged", "sell", "Pending"),
+        ("OrderCompleted", "sell", "Completed"),
+    ]
+    versions = [d["version"] for d in details]
+    assert versions == sorted(versions) and len(set(versions)) == 3
+    for detail in details:
+        VALIDATOR.validate(detail)
+    assert api.minted.orders_created("sell") == 1
 
 
 def test_a_rejected_order_publishes_one_order_rejected_and_its_replay_nothing(
