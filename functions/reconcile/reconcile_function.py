@@ -1,5 +1,6 @@
 """The reconciler: the schedule's ``reconcile`` runs (settle unsettled ledger rows by lookup) and the
-daily ``compare_with_minted`` (orders at Minted with no ledger row are reported, never adopted)."""
+daily ``compare_with_minted`` (orders at Minted the ledger does not account for are reported, never
+adopted)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,16 @@ from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import new_resolver
 from minted_gateway.events.metrics import needs_attention
 from minted_gateway.events.order_events import ATTENTION_REASONS, SCHEMA_VERSION
-from minted_gateway.minted.models import Order
 from minted_gateway.observability import observability
-from minted_gateway.orders.reconcile import identity
+from minted_gateway.orders.reconcile import Unaccounted, identity
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 logger, tracer, metrics = observability()
-NOT_IN_LEDGER = "OrderNotInLedger"  # the event (and, as OrdersNotInLedger, the metric) of the comparison
+# The event (and, as OrdersNotInLedger, the metric) of the comparison: an order at Minted with no row
+# here, or whose row disagrees (its ``reason``).
+NOT_IN_LEDGER = "OrderNotInLedger"
 
 
 @functools.cache
@@ -50,11 +52,12 @@ def compare_task(payload: dict[str, Any]) -> dict[str, Any]:
     comparison = runtime.compare_with_minted()()
     found_at = datetime.now(UTC).isoformat()
     if comparison.not_in_ledger:
-        runtime.order_events_bus().publish([_not_in_ledger(order, found_at) for order in comparison.not_in_ledger])
+        runtime.order_events_bus().publish([_not_in_ledger(stray, found_at) for stray in comparison.not_in_ledger])
     metrics.add_metric(name="OrdersNotInLedger", unit=MetricUnit.Count, value=len(comparison.not_in_ledger))
-    for order in comparison.not_in_ledger:
-        logger.warning("an order at Minted has no ledger row", extra={
-            "external_id": order.external_id, "order_code": order.order_code})  # fmt: skip
+    for stray in comparison.not_in_ledger:
+        logger.warning("the ledger does not account for an order at Minted", extra={
+            "external_id": stray.order.external_id, "order_code": stray.order.order_code, "reason": stray.reason,
+            "ledger_state": stray.ledger_state})  # fmt: skip
     summary = {"from": comparison.start.isoformat(), "to": comparison.end.isoformat(),
                "pages_read": comparison.pages_read, "orders_seen": comparison.orders_seen,
                "complete": comparison.complete, "not_in_ledger": len(comparison.not_in_ledger)}  # fmt: skip
@@ -64,8 +67,9 @@ def compare_task(payload: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def _not_in_ledger(order: Order, found_at: str) -> dict[str, Any]:
+def _not_in_ledger(stray: Unaccounted, found_at: str) -> dict[str, Any]:
     """Ids, side and status only: Minted's order may carry its customer, which is never passed on."""
+    order = stray.order
     return {
         "event_id": f"minted:{identity(order)}",
         "type": NOT_IN_LEDGER,
@@ -77,6 +81,8 @@ def _not_in_ledger(order: Order, found_at: str) -> dict[str, Any]:
         "status": order.status_name,
         "order_at": order.order_at.isoformat() if order.order_at else None,
         "occurred_at": found_at,
+        "reason": stray.reason,
+        "ledger_state": stray.ledger_state,
     }
 
 

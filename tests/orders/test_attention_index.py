@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from minted_gateway.orders.dynamodb_ledger import ATTENTION_STATES, DynamoDbOrderLedger
+from minted_gateway.orders.dynamodb_ledger import ATTENTION_STATES, DynamoDbOrderLedger, LedgerEntry
 from minted_gateway.orders.record import RECHECK_SECONDS, HistoryEntry, State
 from tests.orders.test_dynamodb_ledger import record
 
@@ -85,5 +85,6 @@ def test_which_orders_the_ledger_has_is_asked_in_batches(dynamodb: Any) -> None:
     for index in range(3):
         ledger.claim(record(f"ord-{index}", lines=[{"sku": "GAU", "amount": Decimal(1)}]))
     asked = [f"ord-{index}" for index in range(150)] + ["ord-1"]  # more than one batch, a repeat
-    assert ledger.known(asked) == {"ord-0", "ord-1", "ord-2"}
-    assert ledger.known([]) == set()
+    found = ledger.known(asked)
+    assert set(found) == {"ord-0", "ord-1", "ord-2"} and found["ord-1"] == LedgerEntry(State.RECEIVED, frozenset())
+    assert ledger.known([]) == {}

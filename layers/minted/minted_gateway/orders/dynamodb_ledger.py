@@ -52,6 +52,13 @@ class DueRow(NamedTuple):
     due: int
 
 
+class LedgerEntry(NamedTuple):
+    """What the comparison needs of a row: its state and the guids and codes of Minted's orders it records."""
+
+    state: State
+    minted_ids: frozenset[str]
+
+
 class DynamoDbOrderLedger:
     def __init__(
         self,
@@ -225,20 +232,23 @@ class DynamoDbOrderLedger:
         old: dict[str, Any] = response["Attributes"]
         return old
 
-    def known(self, external_ids: list[str]) -> set[str]:
-        """Which of ``external_ids`` the ledger has a row for (batches of 100 keys, keys only)."""
-        found: set[str] = set()
+    def known(self, external_ids: list[str]) -> dict[str, LedgerEntry]:
+        """The rows of ``external_ids`` the ledger has: state and Minted's ids (batches of 100 keys)."""
+        found: dict[str, LedgerEntry] = {}
         for start in range(0, len(external_ids), 100):
             keys: list[dict[str, Any]] = [
                 {"external_id": {"S": key}} for key in dict.fromkeys(external_ids[start : start + 100])
             ]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ProjectionExpression": "external_id"}}
+            request: dict[str, Any] = {self._table: {
+                "Keys": keys, "ProjectionExpression": "external_id, #state, guids, order_codes, #orders",
+                "ExpressionAttributeNames": {"#state": "state", "#orders": "orders"}}}  # fmt: skip
             for _ in range(10):  # what DynamoDB leaves unprocessed is asked again, a bounded number of times
                 try:
                     response = self._client.batch_get_item(RequestItems=request)
                 except (ClientError, BotoCoreError) as exc:
                     raise _unavailable(exc) from None
-                found |= {item["external_id"]["S"] for item in response.get("Responses", {}).get(self._table, [])}
+                for item in response.get("Responses", {}).get(self._table, []):
+                    found[item["external_id"]["S"]] = _ledger_entry(from_item(item))
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
@@ -348,3 +358,10 @@ def _update_expression(changes: dict[str, Any], entry: HistoryEntry) -> tuple[di
 def _unavailable(exc: Exception) -> LedgerUnavailable:
     reason = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
     return LedgerUnavailable(f"The order ledger is unavailable ({reason}); try again.", retry_after=2)
+
+
+def _ledger_entry(row: dict[str, Any]) -> LedgerEntry:
+    orders = row.get("orders") or []
+    ids = [*(row.get("guids") or []), *(row.get("order_codes") or []),
+           *(o.get(key) for o in orders for key in ("guid", "order_code"))]  # fmt: skip
+    return LedgerEntry(State(row["state"]), frozenset(str(i) for i in ids if i))

@@ -9,7 +9,9 @@ buys or sells. A run is bounded (rows and seconds) and leases each row before lo
 at once look each row up once and write it once.
 
 Once a day ``CompareWithMinted`` reads Minted's order list by date and reports every order there
-that has no row here; it never adopts one.
+the ledger does not account for: no row, or a row that says it never reached Minted (NOT_PLACED),
+was refused (REJECTED), is a stranger's (FOREIGN), or records other orders of Minted's. That is
+where money goes missing; it never adopts an order nor changes a row.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from minted_gateway.errors import GatewayError
 from minted_gateway.minted.models import ISTANBUL, Order, OrdersPage, OrdersQuery
-from minted_gateway.orders.dynamodb_ledger import ATTENTION_STATES, DueRow
+from minted_gateway.orders.dynamodb_ledger import ATTENTION_STATES, DueRow, LedgerEntry
 from minted_gateway.orders.get_order import OrderView
 from minted_gateway.orders.record import OrderRecord, State, attention_due
 
@@ -132,7 +134,36 @@ class MintedOrderList(Protocol):
 
 
 class KnownOrders(Protocol):
-    def known(self, external_ids: list[str]) -> set[str]: ...
+    def known(self, external_ids: list[str]) -> dict[str, LedgerEntry]: ...
+
+
+# Why an order at Minted is reported: the ledger has no row, or its row says something else.
+NO_ROW = "no_row"
+OTHER_ORDER = "other_order"  # the row records other orders of Minted's than this one
+# States that say "no order of ours at Minted": an order listed there under the id disagrees.
+_NOT_AT_MINTED = {State.NOT_PLACED: "not_placed", State.REJECTED: "rejected", State.FOREIGN: "foreign"}
+
+
+class Unaccounted(NamedTuple):
+    order: Order
+    reason: str  # NO_ROW, OTHER_ORDER or one of _NOT_AT_MINTED's
+    ledger_state: State | None  # None: no row
+
+
+def disagreement(order: Order, entry: LedgerEntry | None) -> Unaccounted | None:
+    """Why the ledger does not account for Minted's ``order``, or None when it does.
+
+    A row still settling (RECEIVED, UNKNOWN) is the reconciler's, and a SUBMITTED row that records
+    no ids (written before ids were kept) cannot be told apart: neither is reported.
+    """
+    if entry is None:
+        return Unaccounted(order, NO_ROW, None)
+    if entry.state in _NOT_AT_MINTED:
+        return Unaccounted(order, _NOT_AT_MINTED[entry.state], entry.state)
+    ids = {order.guid, order.order_code} - {None, ""}
+    if entry.state is State.SUBMITTED and entry.minted_ids and not ids & entry.minted_ids:
+        return Unaccounted(order, OTHER_ORDER, entry.state)
+    return None
 
 
 @dataclass(frozen=True)
@@ -142,7 +173,7 @@ class Comparison:
     pages_read: int
     orders_seen: int
     complete: bool  # every page was read (False: the page bound or the time budget stopped it)
-    not_in_ledger: list[Order]
+    not_in_ledger: list[Unaccounted]  # every order the ledger does not account for, and why
 
 
 class CompareWithMinted:
@@ -189,7 +220,11 @@ class CompareWithMinted:
                 break
         known = self._ledger.known([order.external_id for order in orders.values() if order.external_id])
         # An order without an external_id cannot be one of ours: reported too.
-        strays = [order for order in orders.values() if not order.external_id or order.external_id not in known]
+        strays = [
+            stray
+            for order in orders.values()
+            if (stray := disagreement(order, known.get(order.external_id or ""))) is not None
+        ]
         return Comparison(start, end, page, len(orders), complete, strays)
 
 
