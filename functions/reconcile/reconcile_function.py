@@ -25,6 +25,8 @@ logger, tracer, metrics = observability()
 # The event (and, as OrdersNotInLedger, the metric) of the comparison: an order at Minted with no row
 # here, or whose row disagrees (its ``reason``).
 NOT_IN_LEDGER = "OrderNotInLedger"
+# 1 when the comparison stopped at its page or time bound (0 otherwise, so the alarm sees every run).
+INCOMPLETE = "OrderComparisonsIncomplete"
 
 
 @functools.cache
@@ -61,8 +63,9 @@ def compare_task(payload: dict[str, Any]) -> dict[str, Any]:
     summary = {"from": comparison.start.isoformat(), "to": comparison.end.isoformat(),
                "pages_read": comparison.pages_read, "orders_seen": comparison.orders_seen,
                "complete": comparison.complete, "not_in_ledger": len(comparison.not_in_ledger)}  # fmt: skip
+    metrics.add_metric(name=INCOMPLETE, unit=MetricUnit.Count, value=0 if comparison.complete else 1)
     if not comparison.complete:
-        logger.warning("the comparison stopped at its page bound or time budget", extra=summary)
+        logger.warning("the comparison did not read all of Minted's list", extra=summary)
     logger.info("compared with Minted", extra=summary)
     return summary
 

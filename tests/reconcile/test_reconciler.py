@@ -289,6 +289,16 @@ def test_a_bounded_run_leaves_the_rest_for_the_next(api: Api) -> None:
     assert api.minted.orders_created() == 5
 
 
+def test_a_run_that_reaches_its_bound_on_the_last_due_row_says_nothing_more(api: Api) -> None:
+    ids = [new_id() for _ in range(4)]
+    for external_id in ids:
+        unknown_order(api, external_id, committed=True)
+    time_passes(api, *ids)
+    runs = [reconciler(max_rows=2)() for _ in range(2)]
+    assert [(r.looked_at, r.more) for r in runs] == [(2, True), (2, False)]
+    assert {api.ledger_item(i)["state"] for i in ids} == {"SUBMITTED"}  # type: ignore[index]
+
+
 def test_a_run_full_of_routine_refreshes_still_reports_a_strangers_order(api: Api, order_id: str) -> None:
     """Every fresh buy is a non-final SUBMITTED row for a while: refreshing them must not use up a run
     before the rows a person must see (the age alarm watches what a run reports)."""
@@ -366,7 +376,8 @@ def test_the_daily_comparison_reports_an_order_unknown_to_the_ledger_and_adopts_
     detail = event["detail"]
     assert detail["external_id"] == stray and detail["order_code"] and detail["side"] == "buy"
     assert "customer" not in json.dumps(detail)
-    assert [m["OrdersNotInLedger"] for m in metrics_written(capsys) if "OrdersNotInLedger" in m] == [[1.0]]
+    written = [m for m in metrics_written(capsys) if "OrdersNotInLedger" in m]
+    assert [(m["OrdersNotInLedger"], m["OrderComparisonsIncomplete"]) for m in written] == [([1.0], [0.0])]
     assert api.minted.orders_created() == 2  # ours and the stranger's: nothing bought by the comparison
 
 
@@ -458,6 +469,41 @@ def test_a_page_minted_repeats_reports_each_stray_order_once_and_stops_at_the_pa
     assert minted.pages == comparison.pages_read == 5 and comparison.complete is False
     assert comparison.orders_seen == 2
     assert [stray.order.guid for stray in comparison.not_in_ledger] == ["G-STRAY"]
+
+
+def test_a_comparison_stopped_at_its_bound_writes_the_metric_its_alarm_watches(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ours = Order(guid="G-OURS", order_code="C-OURS", external_id="ord-ours", status_name="Completed")
+    bounded = CompareWithMinted(Ledger("ord-ours"), SamePageForever(ours), max_pages=2, time_budget_seconds=40)
+    monkeypatch.setattr(runtime, "compare_with_minted", lambda: bounded)
+    capsys.readouterr()
+    assert run("compare_with_minted")["complete"] is False
+    (written,) = [m for m in metrics_written(capsys) if "OrderComparisonsIncomplete" in m]
+    assert written["OrderComparisonsIncomplete"] == [1.0] and written["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [
+        ["service"]
+    ]
+
+
+class EmptyPagesEarly:
+    """Get Orders promising 3 pages but answering page 2 empty (a list that changed while read)."""
+
+    def __init__(self) -> None:
+        self.pages = 0
+
+    def list_orders(self, query: OrdersQuery | None = None) -> OrdersPage:
+        self.pages += 1
+        page = query.page if query else 1
+        data = [{"guid": "G-1", "external_id": "ord-1", "status_name": "Completed"}] if page == 1 else []
+        return OrdersPage.model_validate({"current_page": page, "data": data, "last_page": 3, "per_page": 30,
+                                          "total": 61})  # fmt: skip
+
+
+def test_an_empty_page_before_the_last_is_not_a_complete_comparison() -> None:
+    minted = EmptyPagesEarly()
+    comparison = CompareWithMinted(Ledger(), minted, max_pages=10, time_budget_seconds=40)()
+    assert comparison.complete is False and comparison.pages_read == minted.pages == 2
+    assert [stray.order.guid for stray in comparison.not_in_ledger] == ["G-1"]
 
 
 class SlowMinted:

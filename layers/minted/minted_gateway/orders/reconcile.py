@@ -82,15 +82,15 @@ class Reconcile:
         report = ReconcileReport()
         deadline = self._monotonic() + self._budget
         now = int(self._clock())
-        for state in ATTENTION_STATES:  # unknown outcomes first: they are the money in limbo
-            rows = self._queue.due(state, now, self._max_rows - report.looked_at)
-            for row in rows:
+        for index, state in enumerate(ATTENTION_STATES):  # unknown outcomes first: they are the money in limbo
+            for row in self._queue.due(state, now, self._max_rows - report.looked_at):
                 if report.looked_at >= self._max_rows or self._monotonic() >= deadline:
-                    report.more = True
+                    report.more = True  # this row, at least, is due and was not looked at
                     return report
                 self._reconcile(row, now, report)
             if report.looked_at >= self._max_rows:
-                report.more = report.more or bool(rows)
+                # The bound was reached on the last row read: "more" only if a row is still due.
+                report.more = any(self._queue.due(left, now, 1) for left in ATTENTION_STATES[index:])
                 return report
         return report
 
@@ -215,8 +215,10 @@ class CompareWithMinted:
             listed = self._minted.list_orders(query)
             for order in listed.data:
                 orders.setdefault(identity(order), order)
-            if page >= listed.last_page or not listed.data:
+            if page >= listed.last_page:
                 complete = True
+                break
+            if not listed.data:  # an empty page before the last: Minted's list is not whole, so neither is this
                 break
         known = self._ledger.known([order.external_id for order in orders.values() if order.external_id])
         # An order without an external_id cannot be one of ours: reported too.
