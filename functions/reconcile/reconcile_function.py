@@ -13,8 +13,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import new_resolver
-from minted_gateway.events.metrics import needs_attention
-from minted_gateway.events.order_events import ATTENTION_REASONS, SCHEMA_VERSION
+from minted_gateway.events.metrics import needs_attention, oldest_attention_age
+from minted_gateway.events.order_events import ATTENTION_REASONS, SCHEMA_VERSION, attention_age_seconds
 from minted_gateway.observability import observability
 from minted_gateway.orders.reconcile import Unaccounted, identity
 
@@ -38,11 +38,16 @@ def http_api() -> APIGatewayHttpResolver:
 def reconcile_task(payload: dict[str, Any]) -> dict[str, Any]:
     report = runtime.reconcile()()
     now = datetime.now(UTC).isoformat()
+    ages = []
     for record in report.unsettled:  # rows nobody wrote again: the age alarm must still see them
         reason = ATTENTION_REASONS.get(record.state.value, "outcome_unknown")  # a dead claim is an unknown outcome
-        needs_attention(metrics, {"attention": {"reason": reason}, "created_at": record.created_at, "occurred_at": now})
+        waiting = {"attention": {"reason": reason}, "created_at": record.created_at, "occurred_at": now}
+        needs_attention(metrics, waiting)
+        ages.append(attention_age_seconds(waiting))
         logger.warning("order still needs attention", extra={"external_id": record.external_id,
                                                               "state": record.state.value})  # fmt: skip
+    if report.all_waiting_seen:  # else a row waits unseen (leased, past a bound): the alarm keeps its state
+        oldest_attention_age(metrics, ages)
     metrics.add_metric(name="OrdersReconciled", unit=MetricUnit.Count, value=report.looked_at)
     summary = {"looked_at": report.looked_at, "changed": len(report.changed), "unsettled": len(report.unsettled),
                "released": report.released, "skipped": report.skipped, "more": report.more}  # fmt: skip

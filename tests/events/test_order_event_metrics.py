@@ -42,5 +42,5 @@ def test_an_order_needing_attention_is_counted_with_its_age_and_an_accepted_one_
     assert written["OrderEventsPublished"] == [3]
     assert written["OrdersNeedingAttention"] == [1, 1]
     assert written["ForeignOrdersSeen"] == [1]
-    assert max(written["OrderAttentionAgeSeconds"]) == 1200  # what OrderAttentionAgeAlarm compares
+    assert max(written["OrderAttentionAgeSeconds"]) == 1200  # what the dashboard charts
     assert written["OrderedTotalTRY"] == [4475.72] and written["OrderedGramsGAU"] == [1.5]

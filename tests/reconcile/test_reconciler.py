@@ -219,7 +219,29 @@ def test_a_strangers_order_stays_foreign_and_is_reported_on_every_run(
         assert directive["Namespace"] == "MintedGateway" and directive["Dimensions"] == [["service"]]
         assert metric["service"] == "minted-gateway" and metric["ForeignOrdersSeen"] == [1.0]
         assert metric["OrderAttentionAgeSeconds"][0] >= 0
+        assert metric["OrderAttentionOldestAgeSeconds"] == metric["OrderAttentionAgeSeconds"]
     assert api.minted.orders_created() == 1  # the stranger's only
+
+
+def test_each_run_writes_the_oldest_wait_it_saw_and_nothing_while_a_waiting_row_is_unseen(
+    api: Api, order_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def oldest() -> list[list[float]]:
+        reported = [m for m in metrics_written(capsys) if "OrdersReconciled" in m]
+        return [m["OrderAttentionOldestAgeSeconds"] for m in reported if "OrderAttentionOldestAgeSeconds" in m]
+
+    capsys.readouterr()
+    run()
+    assert oldest() == [[0.0]]  # nothing waits: the age alarm may clear
+    stranger_buys(order_id)
+    assert api.post("/orders", order(order_id, api.quote(), amount="5")).status_code == 409
+    time_passes(api, order_id)
+    capsys.readouterr()
+    assert run()["unsettled"] == 1
+    ((age,),) = oldest()
+    assert age >= 0
+    assert run()["looked_at"] == 0  # the row is leased by the run before: this run does not see it
+    assert oldest() == []  # nothing written: the alarm keeps its state rather than clearing
 
 
 def test_an_unknown_outcome_minted_cannot_be_asked_about_is_reported_and_tried_again(

@@ -35,7 +35,7 @@ def test_there_is_an_alarm_for_each_thing_the_issue_names() -> None:
     for needed in [
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
         ("AWS/States", "ExecutionsFailed"),
-        ("MintedGateway", "OrderAttentionAgeSeconds"),
+        ("MintedGateway", "OrderAttentionOldestAgeSeconds"),
         ("AWS/ApiGateway", "5xx"),
         ("AWS/Lambda", "Errors"),
         ("AWS/Lambda", "Throttles"),

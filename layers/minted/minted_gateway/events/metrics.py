@@ -21,6 +21,10 @@ PUBLISHED = "OrderEventsPublished"
 NEEDING_ATTENTION = "OrdersNeedingAttention"
 FOREIGN = "ForeignOrdersSeen"
 ATTENTION_AGE = "OrderAttentionAgeSeconds"
+# The oldest wait the reconciler saw in a run (0: nothing waits), what OrderAttentionAgeAlarm watches.
+# Only the reconciler writes it: the transform's ages are measured at a change, a moment after the
+# claim, and a low value between two runs would clear the alarm while a row still waits.
+OLDEST_ATTENTION_AGE = "OrderAttentionOldestAgeSeconds"
 ORDERED_TOTAL = "OrderedTotal"  # + currency code: OrderedTotalTRY
 ORDERED_GRAMS = "OrderedGrams"  # + sku: OrderedGramsGAU
 
@@ -42,6 +46,12 @@ def needs_attention(metrics: Metrics, event: Mapping[str, Any]) -> None:
     if (event.get("attention") or {}).get("reason") == "foreign_order":
         metrics.add_metric(name=FOREIGN, unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=ATTENTION_AGE, unit=MetricUnit.Seconds, value=float(attention_age_seconds(event)))
+
+
+def oldest_attention_age(metrics: Metrics, ages: Iterable[Decimal]) -> None:
+    """One reconciler run's oldest wait: written every run that saw every waiting row, so the alarm's
+    state changes only with a run's finding, never with an empty period between two runs."""
+    metrics.add_metric(name=OLDEST_ATTENTION_AGE, unit=MetricUnit.Seconds, value=float(max(ages, default=0)))
 
 
 def _amounts(metrics: Metrics, event: Mapping[str, Any]) -> None:

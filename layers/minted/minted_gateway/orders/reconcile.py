@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 # Minted's largest page (Get Orders' ``total``, 5-30).
 MINTED_PAGE_SIZE = 30
+# The rows that wait for a person or a lookup, whenever their next look is due.
+WAITING_STATES = (State.UNKNOWN, State.FOREIGN)
+_EVER = 2**53  # a due time past every lease: "due at any time"
 
 
 class AttentionQueue(Protocol):
@@ -54,6 +57,9 @@ class ReconcileReport:
     released: int = 0  # needed nothing more: taken out of the index
     skipped: int = 0  # another run had leased it, or the ledger failed on it: the next run looks again
     more: bool = False  # the run stopped at its bounds with due rows left
+    # Every UNKNOWN or FOREIGN row there is was looked at by this run, so the oldest it reports is the
+    # oldest there is (False: one waits leased or past a bound, and the age alarm keeps its state).
+    all_waiting_seen: bool = True
 
 
 class Reconcile:
@@ -80,19 +86,36 @@ class Reconcile:
 
     def __call__(self) -> ReconcileReport:
         report = ReconcileReport()
-        deadline = self._monotonic() + self._budget
         now = int(self._clock())
+        self._look(report, now, self._monotonic() + self._budget)
+        return report
+
+    def _look(self, report: ReconcileReport, now: int, deadline: float) -> None:
         for index, state in enumerate(ATTENTION_STATES):  # unknown outcomes first: they are the money in limbo
-            for row in self._queue.due(state, now, self._max_rows - report.looked_at):
+            rows = self._rows(state, now, self._max_rows - report.looked_at, report)
+            for row in rows:
                 if report.looked_at >= self._max_rows or self._monotonic() >= deadline:
                     report.more = True  # this row, at least, is due and was not looked at
-                    return report
+                    report.all_waiting_seen &= not set(ATTENTION_STATES[index:]) & set(WAITING_STATES)
+                    return
                 self._reconcile(row, now, report)
             if report.looked_at >= self._max_rows:
                 # The bound was reached on the last row read: "more" only if a row is still due.
                 report.more = any(self._queue.due(left, now, 1) for left in ATTENTION_STATES[index:])
-                return report
-        return report
+                report.all_waiting_seen &= not set(ATTENTION_STATES[index + 1 :]) & set(WAITING_STATES)
+                return
+
+    def _rows(self, state: State, now: int, limit: int, report: ReconcileReport) -> list[DueRow]:
+        """The rows of ``state`` due now. A waiting state's few rows are read whole (due or not, one
+        more than the run may take) in the same query: one leased by an earlier run is not looked at,
+        but the age alarm must not be told that nothing waits."""
+        if state not in WAITING_STATES:
+            return self._queue.due(state, now, limit)
+        rows = self._queue.due(state, _EVER, limit + 1)
+        due = [row for row in rows if row.due <= now]
+        if len(due) < len(rows):
+            report.all_waiting_seen = False
+        return due
 
     def _reconcile(self, row: DueRow, now: int, report: ReconcileReport) -> None:
         version = self._queue.lease(row, now + self._lease)
