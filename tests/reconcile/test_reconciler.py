@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +272,32 @@ class RefusingWrites:
 
     def update(self, *args: Any, **kwargs: Any) -> Any:
         raise LedgerUnavailable("The order ledger is unavailable (ThrottlingException); try again.", retry_after=2)
+
+
+@pytest.mark.parametrize("settled_by", ["reconciler", "GET"])
+def test_a_split_buy_whose_answer_was_lost_settles_with_every_one_of_its_orders(
+    api: Api, order_id: str, settled_by: str
+) -> None:
+    api.minted.settings(split_orders=True)  # one order per item, and Get Order by external_id shows the first
+    items = [{"sku": "GAU", "amount": Decimal("0.5")}, {"sku": "GAG", "amount": Decimal("2")}]
+    quote = api.post("/quotes", {"currency": "TRY", "items": items})
+    assert quote.status_code == 201, quote.text
+    api.minted.fault("buy", drop="after_commit", times=1)
+    assert api.post("/orders", order(order_id, quote.json()["price_token"], items=items)).status_code == 202
+    assert api.ledger_item(order_id)["state"] == "UNKNOWN"  # type: ignore[index]
+    if settled_by == "reconciler":
+        time_passes(api, order_id)
+        assert run()["changed"] == 1
+    shown = api.get(f"/orders/{order_id}")
+    assert shown.status_code == 200, shown.text
+    at_minted = [o for o in runtime.minted().list_orders(OrdersQuery(total=30)).data if o.external_id == order_id]
+    assert len(at_minted) == 2
+    row = api.ledger_item(order_id)
+    assert row is not None and row["state"] == "SUBMITTED"
+    assert sorted(row["guids"]) == sorted(o["guid"] for o in row["orders"]) == sorted(o.guid for o in at_minted)
+    assert sorted(o["guid"] for o in shown.json()["orders"]) == sorted(o.guid for o in at_minted)
+    assert {line["sku"] for line in row["lines"]} == {"GAU", "GAG"}
+    assert api.minted.orders_created() == 1  # found, never bought again
 
 
 def test_a_settling_write_the_ledger_refused_leaves_the_row_listed_for_the_next_run(api: Api, order_id: str) -> None:

@@ -10,6 +10,7 @@ from minted_gateway.errors import NotFound, from_minted
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import Order, OrderLookup
 from minted_gateway.orders.ledger import OrderLedger
+from minted_gateway.orders.lookup import every_order
 from minted_gateway.orders.place_order import MintedOrders, OrderBook, utcnow
 from minted_gateway.orders.record import DEFAULT_TOKEN_SECONDS, OrderRecord, PlacedOrder, State, placed_orders
 
@@ -76,12 +77,12 @@ class GetOrder:
         then failed to write the ledger; when Minted has nothing yet, the claim is left to it.
         """
         try:
-            order = self._minted.find_order(OrderLookup(external_id=record.external_id))
+            found = every_order(self._minted, record)  # a split buy is several orders: every one is kept
         except minted_errors.MintedNotFoundError:
             return OrderView(self._not_at_minted(record), refreshed=True)
         except minted_errors.MintedError:
             return OrderView(record, stale=True)
-        return OrderView(self._book.settled(record, [order], "found at Minted by lookup"), refreshed=True)
+        return OrderView(self._book.settled(record, found, "found at Minted by lookup"), refreshed=True)
 
     def _not_at_minted(self, record: OrderRecord) -> OrderRecord:
         now = self._now()

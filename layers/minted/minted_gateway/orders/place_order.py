@@ -27,10 +27,19 @@ from minted_gateway.errors import (
     from_minted,
 )
 from minted_gateway.minted import errors as minted_errors
-from minted_gateway.minted.models import BuyRequest, Order, OrderLookup, OrderResult, SellRequest
+from minted_gateway.minted.models import (
+    BuyRequest,
+    Order,
+    OrderLookup,
+    OrderResult,
+    OrdersPage,
+    OrdersQuery,
+    SellRequest,
+)
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.ledger import LedgerConflict, OrderLedger
 from minted_gateway.orders.limits import OrderLimits, Priced, as_priced
+from minted_gateway.orders.lookup import every_order, unseen_lines
 from minted_gateway.orders.matching import asked, differences, held
 from minted_gateway.orders.record import (
     EVERY_ORDER,
@@ -63,6 +72,8 @@ class MintedOrders(Protocol):
     def find_order(self, lookup: OrderLookup) -> Order: ...
 
     def get_order(self, external_id: str) -> Order: ...
+
+    def list_orders(self, query: OrdersQuery | None = None) -> OrdersPage: ...
 
 
 @dataclass(frozen=True)
@@ -114,8 +125,7 @@ class OrderBook:
         reasons = differences(record, found)
         if not reasons:
             changes = found_changes(found)
-            shown = {item.sku for order in found for item in order.items}
-            unseen = [line.sku for line in record.lines if shown and line.sku not in shown]
+            unseen = unseen_lines(record, found)
             if unseen:  # one order of a split buy: keep the lines asked for, the rest is under orders not listed
                 changes = {key: value for key, value in changes.items() if key not in ("lines", "price", "total")}
                 note += f"; the lookup shows part of the buy, not {', '.join(unseen)}"
@@ -390,11 +400,11 @@ class PlaceOrder:
     ) -> OrderOutcome:
         """Look the order up at Minted; buy only when Minted has none and ``may_buy``."""
         try:
-            order = self._minted.find_order(OrderLookup(external_id=record.external_id))
+            found = every_order(self._minted, record)  # a split buy is several orders: every one is kept
         except minted_errors.MintedNotFoundError:
             if may_buy:
                 return self._send(record, request, quote)
             return OrderOutcome(self._book.unknown(record, "Minted reports a duplicate but its lookup finds none"))
         except minted_errors.MintedError as exc:
             return OrderOutcome(self._book.unknown(record, f"lookup failed ({type(exc).__name__})"))
-        return OrderOutcome(self._book.settled(record, [order], "found at Minted by lookup"), resolved=True)
+        return OrderOutcome(self._book.settled(record, found, "found at Minted by lookup"), resolved=True)
