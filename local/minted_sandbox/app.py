@@ -194,6 +194,9 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
             raise SandboxError(
                 422, "Parameter Error", {"external_id": ["Give exactly one of guid, order_code or external_id."]}
             )
+        if "external_id" in keys and state().settings.lookup_lists_every_order:
+            every = state().orders_of(keys["external_id"]) or [state().order(**keys)]  # none: the usual 404
+            return envelope([shapes.find_order_answer(state().order_view(o, "lookup")) for o in every])
         order = state().order(**keys)
         return envelope(shapes.find_order_answer(state().order_view(order, "lookup")))
 
@@ -328,8 +331,11 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
 
     @app.route("/_sandbox/settings", methods=["GET", "POST"])
     def settings_view() -> Response:
-        if request.method == "POST" and "split_orders" in (payload := body()):
-            state().settings.split_orders = bool(payload["split_orders"])
+        if request.method == "POST":
+            payload = body()
+            for name in ("split_orders", "lookup_lists_every_order"):
+                if name in payload:
+                    setattr(state().settings, name, bool(payload[name]))
         s = asdict(state().settings)
         s.pop("password")
         return control_envelope(s)

@@ -50,7 +50,8 @@ class SandboxControl:
         return clock
 
     def settings(self, **changes: Any) -> dict[str, Any]:
-        """``split_orders``: a buy of several items makes one order per item."""
+        """``split_orders``: a buy of several items makes one order per item; ``lookup_lists_every_order``:
+        Get Order (Alternative) by external_id answers with an array of every order under it."""
         settings: dict[str, Any] = self._call("POST", "settings", changes)
         return settings
 

@@ -43,6 +43,9 @@ class SandboxSettings:
     # A buy of several items makes one order per item (Minted's answer has order_code[] and guid[]);
     # Get Order by external_id then shows the first of them.
     split_orders: bool = False
+    # Get Order (Alternative) by external_id answers with a JSON array of every order under it (the
+    # envelope allows object|array; Minted publishes one object). Off unless a test turns it on.
+    lookup_lists_every_order: bool = False
     spread: Decimal = Decimal("0.015")
     seed: int | None = None
     # Digest: after each accepted request, send Authentication-Info nextnonce and retire the nonce.
@@ -345,6 +348,12 @@ class SandboxState:
         if delay is not None and age >= delay:
             return "Completed"
         return "Pending" if age >= self.settings.pending_after_seconds else "Created"
+
+    def orders_of(self, external_id: str) -> list[StoredOrder]:
+        """Every order under ``external_id``: a buy's first, then a split buy's others."""
+        with self.lock:
+            first = self.orders.get(external_id)
+            return [first, *(o for o in self.more_orders if o.external_id == external_id)] if first else []
 
     def order(self, **key: str) -> StoredOrder:
         with self.lock:

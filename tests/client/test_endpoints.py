@@ -121,6 +121,20 @@ def test_get_order_and_the_alternative_lookup_parse_their_date_formats(minted: M
     assert [(item.product_id, item.sku) for item in by_path.items] == [(3000001, "GAU")]
 
 
+@pytest.mark.parametrize("as_array", [False, True], ids=["one object (published)", "an array"])
+def test_the_alternative_lookup_by_external_id_reads_one_order_or_every_one_minted_lists(
+    minted: MintedClient, sandbox: SandboxControl, as_array: bool
+) -> None:
+    sandbox.settings(split_orders=True, lookup_lists_every_order=as_array)
+    token = minted.price_fix(PriceFixRequest()).token
+    items = [OrderLine(sku="GAU", amount=Decimal("0.5")), OrderLine(sku="GAG", amount=Decimal("2"))]
+    placed = minted.buy(BuyRequest(price_token=token, external_id="lookup-split", items=items))
+    found = minted.find_orders(OrderLookup(external_id="lookup-split"))
+    assert [o.guid for o in found] == (placed.guid if as_array else placed.guid[:1])
+    with pytest.raises(e.MintedNotFoundError):
+        minted.find_orders(OrderLookup(external_id="no-such-order"))
+
+
 def test_orders_move_created_pending_completed_on_the_sandbox_clock(
     minted: MintedClient, sandbox: SandboxControl
 ) -> None:

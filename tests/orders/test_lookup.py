@@ -26,8 +26,8 @@ class Minted:
         self.first, self.listed, self.fail = first, listed, fail
         self.queries: list[OrdersQuery] = []
 
-    def find_order(self, lookup: OrderLookup) -> Order:
-        return self.first
+    def find_orders(self, lookup: OrderLookup) -> list[Order]:
+        return [self.first]
 
     def list_orders(self, query: OrdersQuery | None = None) -> OrdersPage:
         assert query is not None

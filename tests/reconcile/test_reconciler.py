@@ -274,11 +274,13 @@ class RefusingWrites:
         raise LedgerUnavailable("The order ledger is unavailable (ThrottlingException); try again.", retry_after=2)
 
 
+@pytest.mark.parametrize("lookup_lists_every_order", [False, True], ids=["lookup shows one", "lookup lists all"])
 @pytest.mark.parametrize("settled_by", ["reconciler", "GET"])
 def test_a_split_buy_whose_answer_was_lost_settles_with_every_one_of_its_orders(
-    api: Api, order_id: str, settled_by: str
+    api: Api, order_id: str, settled_by: str, lookup_lists_every_order: bool
 ) -> None:
-    api.minted.settings(split_orders=True)  # one order per item, and Get Order by external_id shows the first
+    # One order per item; Get Order (Alternative) by external_id answers the first (as published) or all.
+    api.minted.settings(split_orders=True, lookup_lists_every_order=lookup_lists_every_order)
     items = [{"sku": "GAU", "amount": Decimal("0.5")}, {"sku": "GAG", "amount": Decimal("2")}]
     quote = api.post("/quotes", {"currency": "TRY", "items": items})
     assert quote.status_code == 201, quote.text
@@ -298,6 +300,8 @@ def test_a_split_buy_whose_answer_was_lost_settles_with_every_one_of_its_orders(
     assert sorted(o["guid"] for o in shown.json()["orders"]) == sorted(o.guid for o in at_minted)
     assert {line["sku"] for line in row["lines"]} == {"GAU", "GAG"}
     assert api.minted.orders_created() == 1  # found, never bought again
+    if lookup_lists_every_order:  # the lookup said it all: no page of Get Orders was read for it
+        assert api.minted.served("list_orders") == 1  # the test's own
 
 
 def test_a_settling_write_the_ledger_refused_leaves_the_row_listed_for_the_next_run(api: Api, order_id: str) -> None:

@@ -190,6 +190,15 @@ class MintedClient:
         call = _Call("find_order", "POST", self.config.paths.order_lookup, retryable=True, body=self._wire(lookup))
         return self._call(call, Order.model_validate)
 
+    def find_orders(self, lookup: OrderLookup) -> list[Order]:
+        """Get Order (Alternative) read tolerantly: one order (as published) or an array of them (the
+        envelope allows one; a split buy is several orders under one external_id). None found: 404."""
+        call = _Call("find_order", "POST", self.config.paths.order_lookup, retryable=True, body=self._wire(lookup))
+        orders = self._call(call, _one_or_many(Order))
+        if not orders:
+            raise errors.MintedNotFoundError("find_order", "Minted answered an empty list of orders", status=200)
+        return orders
+
     def list_orders(self, query: OrdersQuery | None = None) -> OrdersPage:
         params = (query or OrdersQuery()).to_params()
         call = _Call("list_orders", "GET", self.config.paths.orders, retryable=True, params=params)
@@ -400,6 +409,16 @@ M = TypeVar("M", bound=BaseModel)
 @functools.cache
 def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
     return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def _one_or_many(model: type[M]) -> Callable[[Any], list[M]]:
+    """A parser for one ``model`` object or a JSON array of them."""
+    many = _list_of(model)
+
+    def parse(data: Any) -> list[M]:
+        return many(data) if isinstance(data, list) else [model.model_validate(data)]
+
+    return parse
 
 
 def _list_of(model: type[M]) -> Callable[[Any], list[M]]:

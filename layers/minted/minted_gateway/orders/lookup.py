@@ -1,7 +1,8 @@
 """Every order Minted holds under one external_id, for settling a buy whose answer was lost.
 
 Minted may split a buy into one order per item (its buy answer lists ``guid[]`` and
-``order_code[]``), but Get Order (Alternative) by external_id answers with one order. When that
+``order_code[]``), but Get Order (Alternative) by external_id answers with one order as published
+(every one when it answers an array, which its envelope allows). When that
 order holds only part of the lines asked for, the others are looked for in Get Orders on the day
 it was made (narrowed to a missing line's sku), a bounded number of pages, so the ledger tracks
 every order of the buy and not only the first. A page that fails, or the bound, leaves the row with
@@ -23,18 +24,18 @@ PAGE_SIZE = 30  # Minted's largest (Get Orders' ``total``, 5-30)
 
 
 class OrderFinder(Protocol):
-    def find_order(self, lookup: OrderLookup) -> Order: ...
+    def find_orders(self, lookup: OrderLookup) -> list[Order]: ...
 
     def list_orders(self, query: OrdersQuery | None = None) -> OrdersPage: ...
 
 
 def every_order(minted: OrderFinder, record: OrderRecord) -> list[Order]:
     """The orders under ``record``'s external_id; raises MintedNotFoundError when there is none."""
-    first = minted.find_order(OrderLookup(external_id=record.external_id))
-    found = {_key(first): first}
+    first, *others = minted.find_orders(OrderLookup(external_id=record.external_id))
+    found = {_key(order): order for order in (first, *others)}
     missing = unseen_lines(record, found.values())
     if not missing:
-        return [first]
+        return list(found.values())
     made = first.order_at or datetime.fromisoformat(record.created_at)
     day = made.astimezone(ISTANBUL).date()  # Get Orders' days are Minted's (Istanbul time)
     for page in range(1, MAX_PAGES + 1):
