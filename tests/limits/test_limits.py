@@ -245,3 +245,23 @@ def test_an_order_settled_as_not_placed_gives_back_once(
     assert api.get(f"/orders/{body['external_id']}").status_code == 200
     assert set(counters(api).values()) == {Decimal(0)}, "given back once"
     assert api.minted.orders_created() == 0
+
+
+def test_a_retry_refused_by_a_limit_gives_back_what_the_lost_attempt_held(
+    api: Api, limits: Callable[..., None]
+) -> None:
+    """The first attempt's answer was lost, so its amount stays counted; the partner then lowers the
+    per-order limit and the retry (a new quote, Minted has no such order) is refused before Minted.
+    The row is NOT_PLACED, so the first attempt's hold comes back (it used to stay counted all day)."""
+    limits(customer_day_amount="100000000")
+    api.minted.fault("buy", drop="before_commit", times=1)
+    body = order(new_id(), api.quote(), customer=customer(new_id("c")))
+    assert api.post("/orders", body).status_code == 202
+    assert held(api, body["external_id"]) > 0
+    limits(customer_day_amount="100000000", order_amount="1")
+    assert refusal(api.post("/orders", {**body, "price_token": api.quote()}))["limit"] == "order_amount"
+    assert api.ledger_item(body["external_id"])["state"] == "NOT_PLACED"  # type: ignore[index]
+    assert held(api, body["external_id"]) == 0 and set(counters(api).values()) == {Decimal(0)}
+    assert api.post("/orders", {**body, "price_token": api.quote()}).status_code == 422
+    assert set(counters(api).values()) == {Decimal(0)}, "given back once"
+    assert api.minted.orders_created() == 0

@@ -95,7 +95,9 @@ class DynamoDbDailyTotals:
 
     def give_back(self, key: str, attempt: int) -> bool:
         held = self._get(key)
-        if held is None or held.get("state") != HELD or held.get("attempt") != attempt:
+        # An earlier attempt's hold goes back too: the row moved past it (a retry refused before it took the
+        # hold over); only a later attempt's hold, taken over since the caller read the row, stays.
+        if held is None or held.get("state") != HELD or held.get("attempt", 0) > attempt:
             return False
         hold = Hold.model_validate({name: held[name] for name in Hold.model_fields})
         mark = {
@@ -103,7 +105,7 @@ class DynamoDbDailyTotals:
                 "TableName": self._table,
                 "Key": {"counter": {"S": key}},
                 "UpdateExpression": "SET #state = :given_back",
-                "ConditionExpression": "#state = :held AND #attempt = :attempt",
+                "ConditionExpression": "#state = :held AND #attempt <= :attempt",
                 "ExpressionAttributeNames": {"#state": "state", "#attempt": "attempt"},
                 "ExpressionAttributeValues": to_item({":given_back": GIVEN_BACK, ":held": HELD, ":attempt": attempt}),
             }

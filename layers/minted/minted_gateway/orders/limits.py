@@ -308,8 +308,9 @@ class DailyTotals(Protocol):
         hold over and nothing is added: False. Raise Refused when a counter would pass its limit."""
 
     def give_back(self, key: str, attempt: int) -> bool:
-        """Take the hold's amount off its counters and mark it given back, if ``attempt`` still holds
-        it; False when there is nothing to give (never reserved, given back, or taken over)."""
+        """Take the hold's amount off its counters and mark it given back, if ``attempt`` or an earlier
+        attempt holds it; False when there is nothing to give (never reserved, given back, or taken over
+        by a later attempt)."""
 
     def total(self, key: str) -> Decimal: ...
 
@@ -398,9 +399,11 @@ class OrderLimits:
 
 
 def give_back_if_refused(record: OrderRecord, totals: DailyTotals | None) -> bool:
-    """Give back what ``record``'s order reserved if the row is now NOT_PLACED or REJECTED and its
-    latest attempt holds it: exactly once, guarded by the hold's own state and attempt (a retry, a
-    replay or the reconciler calling this again finds nothing to give).
+    """Give back what ``record``'s order reserved if the row is now NOT_PLACED or REJECTED and no later
+    attempt than the row's took the hold over (an earlier one's hold goes back too: a retry refused
+    before it reached the hold leaves the lost attempt's amount with nobody else to give it): exactly
+    once, guarded by the hold's own state and attempt (a retry, a replay or the reconciler calling this
+    again finds nothing to give).
 
     The ledger calls it after every transition (DynamoDbOrderLedger.update), so whoever settles a row
     gives back; anyone may call it again. A failure is logged and leaves the hold in place for the
