@@ -78,9 +78,10 @@ def parse_decimal(text: str) -> Decimal:
     return value
 
 
-def loads(text: str | bytes, *, unique_keys: bool = False) -> Any:
+def loads(text: str | bytes, *, unique_keys: bool = False, max_values: int | None = None) -> Any:
     """``unique_keys``: a key named twice in one object is refused (a request's body), rather than read
-    last-wins as the standard library does (Minted's answers, read tolerantly)."""
+    last-wins as the standard library does (Minted's answers, read tolerantly). ``max_values``: more keys
+    and list items than this are refused whole, before any value is looked at one by one."""
     seen_refused = False
 
     def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -125,6 +126,9 @@ def loads(text: str | bytes, *, unique_keys: bool = False) -> Any:
         # Nesting deeper than Python can follow is bad input, not a crash.
         document = text if isinstance(text, str) else text.decode("utf-8", "replace")
         raise json.JSONDecodeError("nesting too deep", document, 0) from None
+    if max_values is not None and _holds_more_than(value, max_values):
+        # Counted before the bad values are named: 100,000 repeated keys must not mean 100,000 errors.
+        raise UnsafeJSONValue([("body", TOO_MANY_VALUES_RULE)])
     pattern = _SURROGATE_ESCAPE if isinstance(text, str) else _SURROGATE_ESCAPE_BYTES
     if seen_refused or pattern.search(text):  # type: ignore[arg-type]  # the pattern matches text's type
         problems = unsafe_values(value)
@@ -136,10 +140,7 @@ def loads(text: str | bytes, *, unique_keys: bool = False) -> Any:
 def loads_request(text: str | bytes) -> Any:
     """A request's body: a key named twice is refused, so a caller never gets the other of two values;
     a body of more than ``MAX_REQUEST_VALUES`` keys and items is refused whole, naming the bound."""
-    value = loads(text, unique_keys=True)
-    if _holds_more_than(value, MAX_REQUEST_VALUES):
-        raise UnsafeJSONValue([("body", TOO_MANY_VALUES_RULE)])
-    return value
+    return loads(text, unique_keys=True, max_values=MAX_REQUEST_VALUES)
 
 
 def _holds_more_than(value: Any, limit: int) -> bool:
