@@ -265,3 +265,16 @@ def test_a_retry_refused_by_a_limit_gives_back_what_the_lost_attempt_held(
     assert api.post("/orders", {**body, "price_token": api.quote()}).status_code == 422
     assert set(counters(api).values()) == {Decimal(0)}, "given back once"
     assert api.minted.orders_created() == 0
+
+
+def test_a_limit_of_zero_refuses_every_order_it_counts(api: Api, limits: Callable[..., None]) -> None:
+    """The template's parameters take 0 (the most is nothing: a stop for the day); it used to fail the
+    settings at cold start, so every order and every read of the ledger answered 500."""
+    limits(partner_day_amount="0", order_grams="GAG:0")
+    body = order(new_id(), api.quote())
+    detail = refusal(api.post("/orders", body))
+    assert (detail["limit"], detail["limit_value"], detail["remaining"]) == ("partner_day_amount", "0", "0")
+    assert api.get(f"/orders/{body['external_id']}").json()["state"] == "NOT_PLACED"
+    silver = order(new_id(), api.quote(sku="GAG", amount="1"), items=[{"sku": "GAG", "amount": Decimal(1)}])
+    assert refusal(api.post("/orders", silver))["limit"] == "order_grams.GAG"
+    assert api.minted.orders_created() == 0 and set(counters(api).values()) <= {Decimal(0)}

@@ -54,10 +54,12 @@ class LimitRules(BaseModel):
     limits_table: str | None = None
     limit_currency: Currency = Currency.TRY
     limit_timezone: str = "Europe/Istanbul"  # Minted's local time: a day is a calendar day here
-    limit_order_grams: dict[str, Decimal] = {}  # the most grams of each sku in one order
-    limit_order_amount: Decimal | None = Field(default=None, gt=0, le=MAX_LIMIT)
-    limit_customer_day_amount: Decimal | None = Field(default=None, gt=0, le=MAX_LIMIT)
-    limit_partner_day_amount: Decimal | None = Field(default=None, gt=0, le=MAX_LIMIT)
+    # The most grams of each sku in one order. A limit of 0 is what it says (nothing may be bought or
+    # sold): the template's parameters take it, and refusing it here would fail every function at start.
+    limit_order_grams: dict[str, Decimal] = {}
+    limit_order_amount: Decimal | None = Field(default=None, ge=0, le=MAX_LIMIT)
+    limit_customer_day_amount: Decimal | None = Field(default=None, ge=0, le=MAX_LIMIT)
+    limit_partner_day_amount: Decimal | None = Field(default=None, ge=0, le=MAX_LIMIT)
 
     @field_validator("limit_order_amount", "limit_customer_day_amount", "limit_partner_day_amount", mode="before")
     @classmethod
@@ -81,8 +83,8 @@ class LimitRules(BaseModel):
             if sku.strip() not in ("GAU", "GAG", "GPT") or not amount.strip():
                 raise ValueError("write SKU:GRAMS pairs, e.g. GAU:1000,GAG:50000 (skus GAU, GAG, GPT)")
             grams[sku.strip()] = Decimal(amount.strip())
-        if any(not (0 < g <= MAX_LIMIT) for g in grams.values()):
-            raise ValueError("each sku's grams must be more than 0")
+        if any(not (0 <= g <= MAX_LIMIT) for g in grams.values()):
+            raise ValueError(f"each sku's grams must be from 0 to {MAX_LIMIT}")
         return grams
 
     @field_validator("limit_timezone")
