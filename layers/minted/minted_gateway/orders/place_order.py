@@ -38,7 +38,7 @@ from minted_gateway.minted.models import (
 )
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.ledger import LedgerConflict, OrderLedger
-from minted_gateway.orders.limits import OrderLimits, Priced, as_priced
+from minted_gateway.orders.limits import OrderLimits, Priced, as_priced, attempt_of
 from minted_gateway.orders.lookup import every_order, unseen_lines
 from minted_gateway.orders.matching import asked, differences, held
 from minted_gateway.orders.record import (
@@ -393,7 +393,12 @@ class PlaceOrder:
             self._limits.hold_for(order, purchase.customer_external_id, record)
         except GatewayError as exc:
             note = f"not placed: {exc.code}" + (f" ({exc.details[0].get('limit')})" if exc.details else "")
-            self._book.write(record, {"state": State.NOT_PLACED, "claim_expires_at": 0}, note)
+            changes: dict[str, Any] = {"state": State.NOT_PLACED, "claim_expires_at": 0}
+            if attempt_of(record) == 1:
+                # Nothing was ever sent: no lookup for the reconciler to make (a retry keeps its sent_at,
+                # as the earlier attempt's buy may still land).
+                changes["sent_at"] = None
+            self._book.write(record, changes, note)
             raise
         return record
 
