@@ -32,7 +32,7 @@ help: ## list the targets
 	@echo "  partner API     http://127.0.0.1:$(GATEWAY_PORT)  GET /prices, POST /quotes, POST /orders, GET /orders/{external_id},"
 	@echo "                  POST /orders/workflow, GET /legal, GET /legal/{document_type}; /openapi.json, /swagger"
 	@echo "  Minted sandbox  http://127.0.0.1:$(SANDBOX_PORT)  Digest user partner / sandbox-password; control API /_sandbox/"
-	@echo "  moto_server     http://127.0.0.1:$(MOTO_PORT)  tables OrdersTable, PricesTable; secrets PartnerSecret (Minted"
+	@echo "  moto_server     http://127.0.0.1:$(MOTO_PORT)  tables OrdersTable, PricesTable, LimitsTable; secrets PartnerSecret (Minted"
 	@echo "                  credentials) and LedgerKeySecret (the ledger's HMAC key for identity numbers)"
 	@echo "Ports: GATEWAY_PORT, SANDBOX_PORT, MOTO_PORT (make dev records them in .dev/stack.json for make workflow)."
 

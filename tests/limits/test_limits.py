@@ -247,6 +247,35 @@ def test_an_order_settled_as_not_placed_gives_back_once(
     assert api.minted.orders_created() == 0
 
 
+@pytest.mark.parametrize("settle", [settle_by_get, settle_by_the_reconciler], ids=["GET", "reconciler"])
+def test_a_given_back_order_found_at_minted_after_all_counts_again_once(
+    api: Api, limits: Callable[..., None], settle: Callable[[Api, str], None]
+) -> None:
+    """Refused with 429 (given back), then it landed at Minted after all: once a lookup finds it, the
+    day's totals say what was bought, counted once however often the row is looked at."""
+    from minted_gateway import runtime
+    from minted_gateway.orders.requests import OrderRequest
+
+    limits(customer_day_amount="100000000")
+    body = order(new_id(), api.quote(), customer=customer(new_id("c")))
+    api.minted.fault("buy", status=429, retry_after=1, times=1)
+    assert api.post("/orders", body).status_code == 429
+    assert set(counters(api).values()) == {Decimal(0)}  # given back
+    runtime.minted().buy(OrderRequest.model_validate(body).to_minted())  # it got there after all
+    api.dynamodb.update_item(  # its price token's lifetime has passed since the attempt was sent
+        TableName=api.stack.env["ORDERS_TABLE"], Key={"external_id": {"S": body["external_id"]}},
+        UpdateExpression="SET sent_at = :long_ago", ExpressionAttributeValues={":long_ago": {"N": "1000"}},
+    )  # fmt: skip
+    settle(api, body["external_id"])
+    assert api.ledger_item(body["external_id"])["state"] == "SUBMITTED"  # type: ignore[index]
+    amount = held(api, body["external_id"])
+    assert amount > 0 and list(counters(api).values()) == [amount]
+    assert [h["state"] for h in hold_items(api, body["external_id"])] == ["held"]
+    settle_by_get(api, body["external_id"])
+    assert list(counters(api).values()) == [amount], "counted again once"
+    assert api.minted.orders_created() == 1
+
+
 def test_a_retry_refused_by_a_limit_gives_back_what_the_lost_attempt_held(
     api: Api, limits: Callable[..., None]
 ) -> None:

@@ -16,7 +16,7 @@ from minted_gateway.dynamodb import condition_failed, error_code, from_item, to_
 from minted_gateway.errors import LedgerUnavailable
 from minted_gateway.orders.history import HistoryPage, IndexRead, Position
 from minted_gateway.orders.ledger import LedgerConflict
-from minted_gateway.orders.limits import DailyTotals, give_back_if_refused
+from minted_gateway.orders.limits import DailyTotals, count_again_if_placed, give_back_if_refused
 from minted_gateway.orders.record import (
     DEFAULT_TOKEN_SECONDS,
     HistoryEntry,
@@ -141,6 +141,8 @@ class DynamoDbOrderLedger:
         updated = OrderRecord.model_validate(from_item(response["Attributes"]))
         # A refused or not-placed order gives back what it reserved, whoever moved it there (orders/limits.py).
         give_back_if_refused(updated, self._totals)
+        # ...and an order found at Minted after all counts again (a lost attempt that landed late).
+        count_again_if_placed(record.state, updated, self._totals)
         return updated
 
     def _attention(self, record: OrderRecord, changes: dict[str, Any], entry: HistoryEntry) -> dict[str, Any]:

@@ -129,6 +129,40 @@ class DynamoDbDailyTotals:
             return False  # given back by another call a moment ago, or taken over by a retry
         raise _unavailable(f"transaction cancelled ({', '.join(str(r.get('Code')) for r in reasons)})")
 
+    def count_again(self, key: str) -> bool:
+        held = self._get(key)
+        if held is None or held.get("state") != GIVEN_BACK:
+            return False
+        hold = Hold.model_validate({name: held[name] for name in Hold.model_fields})
+        mark = {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"counter": {"S": key}},
+                "UpdateExpression": "SET #state = :held",
+                "ConditionExpression": "#state = :given_back",
+                "ExpressionAttributeNames": {"#state": "state"},
+                "ExpressionAttributeValues": to_item({":given_back": GIVEN_BACK, ":held": HELD}),
+            }
+        }
+        adds = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"counter": {"S": counter}},
+                    "UpdateExpression": "ADD #total :amount",
+                    "ExpressionAttributeNames": {"#total": "total"},
+                    "ExpressionAttributeValues": to_item({":amount": hold.amount}),
+                }
+            }
+            for counter in hold.counters
+        ]
+        reasons = self._transact([mark, *adds])
+        if reasons is None:
+            return True
+        if reasons[0].get("Code") == "ConditionalCheckFailed":
+            return False  # counted again by another call a moment ago
+        raise _unavailable(f"transaction cancelled ({', '.join(str(r.get('Code')) for r in reasons)})")
+
     def total(self, key: str) -> Decimal:
         item = self._get(key) or {}
         return Decimal(item.get("total", 0))

@@ -314,6 +314,10 @@ class DailyTotals(Protocol):
         attempt holds it; False when there is nothing to give (never reserved, given back, or taken over
         by a later attempt)."""
 
+    def count_again(self, key: str) -> bool:
+        """The order was found at Minted after its hold was given back: add its amount to its counters
+        again (no limit check: the money is spent) and mark it held; False when it is not given back."""
+
     def total(self, key: str) -> Decimal: ...
 
 
@@ -417,6 +421,20 @@ def give_back_if_refused(record: OrderRecord, totals: DailyTotals | None) -> boo
         return totals.give_back(hold_key(record), attempt)
     except GatewayError as exc:
         logger.error("limit give-back failed; the hold stays until the next call", extra={
+            "external_id": record.external_id, "reason": exc.code})  # fmt: skip
+        return False
+
+
+def count_again_if_placed(before: State, record: OrderRecord, totals: DailyTotals | None) -> bool:
+    """Count again what a NOT_PLACED or REJECTED row gave back when a later lookup finds its order at
+    Minted after all (a lost attempt that landed late): the day's totals say what was bought. Exactly
+    once, guarded by the hold's state like the give-back; a failure leaves it uncounted and is logged."""
+    if totals is None or before not in GIVE_BACK_STATES or record.state is not State.SUBMITTED:
+        return False
+    try:
+        return totals.count_again(hold_key(record))
+    except GatewayError as exc:
+        logger.error("limit count-again failed; the day's totals miss this order", extra={
             "external_id": record.external_id, "reason": exc.code})  # fmt: skip
         return False
 
