@@ -99,68 +99,53 @@ class DynamoDbDailyTotals:
         # hold over); only a later attempt's hold, taken over since the caller read the row, stays.
         if held is None or held.get("state") != HELD or held.get("attempt", 0) > attempt:
             return False
-        hold = Hold.model_validate({name: held[name] for name in Hold.model_fields})
-        mark = {
-            "Update": {
-                "TableName": self._table,
-                "Key": {"counter": {"S": key}},
-                "UpdateExpression": "SET #state = :given_back",
-                "ConditionExpression": "#state = :held AND #attempt <= :attempt",
-                "ExpressionAttributeNames": {"#state": "state", "#attempt": "attempt"},
-                "ExpressionAttributeValues": to_item({":given_back": GIVEN_BACK, ":held": HELD, ":attempt": attempt}),
-            }
-        }
-        subtracts = [
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": {"counter": {"S": counter}},
-                    "UpdateExpression": "ADD #total :minus",
-                    "ExpressionAttributeNames": {"#total": "total"},
-                    "ExpressionAttributeValues": to_item({":minus": -hold.amount}),
-                }
-            }
-            for counter in hold.counters
-        ]
-        reasons = self._transact([mark, *subtracts])
-        if reasons is None:
-            return True
-        if reasons[0].get("Code") == "ConditionalCheckFailed":
-            return False  # given back by another call a moment ago, or taken over by a retry
-        raise _unavailable(f"transaction cancelled ({', '.join(str(r.get('Code')) for r in reasons)})")
+        # False: given back by another call a moment ago, or taken over by a retry
+        return self._move(key, held, to=GIVEN_BACK, sign=-1, attempt=attempt)
 
     def count_again(self, key: str) -> bool:
         held = self._get(key)
         if held is None or held.get("state") != GIVEN_BACK:
             return False
+        return self._move(key, held, to=HELD, sign=1)  # False: counted again by another call a moment ago
+
+    def _move(self, key: str, held: dict[str, Any], *, to: str, sign: int, attempt: int | None = None) -> bool:
+        """Mark the hold ``to`` (on the condition it is still in the other state, and for a give-back still
+        ``attempt``'s or an earlier one's) and add ``sign`` times its amount to its counters, together;
+        False when the condition failed."""
         hold = Hold.model_validate({name: held[name] for name in Hold.model_fields})
+        condition, values = "#state = :from", {":from": held["state"], ":to": to}
+        if attempt is not None:
+            condition, values = condition + " AND #attempt <= :attempt", {**values, ":attempt": attempt}
         mark = {
             "Update": {
                 "TableName": self._table,
                 "Key": {"counter": {"S": key}},
-                "UpdateExpression": "SET #state = :held",
-                "ConditionExpression": "#state = :given_back",
-                "ExpressionAttributeNames": {"#state": "state"},
-                "ExpressionAttributeValues": to_item({":given_back": GIVEN_BACK, ":held": HELD}),
+                "UpdateExpression": "SET #state = :to",
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {
+                    "#state": "state",
+                    **({"#attempt": "attempt"} if attempt is not None else {}),
+                },
+                "ExpressionAttributeValues": to_item(values),
             }
         }
-        adds = [
+        changes = [
             {
                 "Update": {
                     "TableName": self._table,
                     "Key": {"counter": {"S": counter}},
-                    "UpdateExpression": "ADD #total :amount",
+                    "UpdateExpression": "ADD #total :change",
                     "ExpressionAttributeNames": {"#total": "total"},
-                    "ExpressionAttributeValues": to_item({":amount": hold.amount}),
+                    "ExpressionAttributeValues": to_item({":change": sign * hold.amount}),
                 }
             }
             for counter in hold.counters
         ]
-        reasons = self._transact([mark, *adds])
+        reasons = self._transact([mark, *changes])
         if reasons is None:
             return True
         if reasons[0].get("Code") == "ConditionalCheckFailed":
-            return False  # counted again by another call a moment ago
+            return False
         raise _unavailable(f"transaction cancelled ({', '.join(str(r.get('Code')) for r in reasons)})")
 
     def total(self, key: str) -> Decimal:
