@@ -53,7 +53,8 @@ def test_there_is_an_alarm_for_each_thing_the_issue_names() -> None:
 @pytest.mark.parametrize("name", sorted(ALARMS))
 def test_each_alarm_mails_the_topic_is_named_in_the_runbook_and_shown_on_the_dashboard(name: str) -> None:
     props = ALARMS[name]["Properties"]
-    assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    also = {"Fn::If": ["HasExistingAlarmTopic", {"Ref": "ExistingAlarmTopicArn"}, {"Ref": "AWS::NoValue"}]}
+    assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}, also]  # and the partner's own topic, if given
     assert f"`{name}`" in RUNBOOK, f"docs/operations.md does not say what {name} means"
     body = TEMPLATE["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     (widget,) = [w for w in json.loads(body)["widgets"] if w["type"] == "alarm"]
