@@ -42,6 +42,7 @@ from local.stepfunctions import (
     lambda_routed_to,
 )
 from local.template import (
+    create_archives,
     create_event_buses,
     create_secrets,
     create_tables,
@@ -93,6 +94,7 @@ class DevStack:
         template = load_template()
         self.tables = create_tables(self._client("dynamodb"), template)
         self.buses = create_event_buses(self._client("events"), template)
+        create_archives(self._client("events"), template)  # docs/operations.md's replay works here too
         partner = {"username": self.settings.username, "password": self.settings.password,
                    "base_url": self.sandbox.url, "client_id": "web"}  # fmt: skip
         self.secrets = create_secrets(

@@ -94,6 +94,23 @@ def create_event_buses(events: Any, template: dict[str, Any] | None = None) -> d
     return {logical_id: logical_id for logical_id in resources_of_type(template, "AWS::Events::EventBus")}
 
 
+def create_archives(events: Any, template: dict[str, Any] | None = None) -> dict[str, str]:
+    """Create every AWS::Events::Archive of the template on its bus (created first), named by its logical id."""
+    template = template or load_template()
+    for logical_id, resource in resources_of_type(template, "AWS::Events::Archive").items():
+        props = resource["Properties"]
+        bus = props["SourceArn"]["Fn::GetAtt"][0]  # the template's form: !GetAtt Bus.Arn
+        retention = props.get("RetentionDays", 0)
+        if isinstance(retention, dict):  # a !Ref to a parameter: its default
+            retention = template["Parameters"][retention["Ref"]]["Default"]
+        events.create_archive(
+            ArchiveName=logical_id,
+            EventSourceArn=events.describe_event_bus(Name=bus)["Arn"],
+            RetentionDays=int(retention),
+        )
+    return {logical_id: logical_id for logical_id in resources_of_type(template, "AWS::Events::Archive")}
+
+
 def create_secrets(
     secretsmanager: Any, values: dict[str, str], template: dict[str, Any] | None = None
 ) -> dict[str, str]:
