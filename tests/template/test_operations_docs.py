@@ -111,3 +111,58 @@ def test_the_network_mode_section_names_its_parameters_and_their_cost() -> None:
         assert parameter in TEMPLATE["Parameters"] and f"{parameter}=" in network
     assert "Cost:" in network and "Cold starts:" in network
     assert "FunctionSecurityGroup" in network and "FunctionSecurityGroup" in TEMPLATE["Resources"]
+
+
+# ------------------------------------------------------------------------------ README, "Deploying"
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+DEPLOYING = section("Deploying", README)
+HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+
+
+def _parameters_in(node: object) -> set[str]:
+    if isinstance(node, dict):
+        found = {str(node["Ref"])} if set(node) == {"Ref"} else set()
+        return found | {p for v in node.values() for p in _parameters_in(v)}
+    return {p for v in node for p in _parameters_in(v)} if isinstance(node, list) else set()
+
+
+def test_the_deploy_section_names_every_value_a_rule_demands() -> None:
+    demanded = _parameters_in(TEMPLATE.get("Rules", {})) & set(TEMPLATE["Parameters"]) - {"Stage", "AuthMode"}
+    assert {"MintedBaseUrl", "AlarmEmail"} <= demanded, "the check found the prod rules"
+    assert {p for p in demanded if f"`{p}`" not in DEPLOYING} == set()
+    for parameter in ("AuthMode", "JwtIssuer", "JwtAudience", "VpcId", "OrderMaxAmount"):
+        assert f"`{parameter}`" in DEPLOYING
+
+
+def test_the_deploy_section_runs_its_commands_in_order() -> None:
+    steps = [
+        "export AWS_REGION=",
+        "make build",
+        "sam deploy --config-env prod",
+        "make credentials",
+        "API=$(output ApiUrl)",
+    ]
+    typed = "\n".join(commands(DEPLOYING))
+    places = [typed.find(step) for step in steps]
+    assert -1 not in places and places == sorted(places), dict(zip(steps, places, strict=True))
+    assert "scripts/call-api GET" in typed[places[-1] :], "a first authenticated call after the URL"
+    assert set(re.findall(r"(?<![-\w])output (\w+)\)", DEPLOYING)) <= OUTPUTS
+
+
+def test_the_scope_table_lists_every_route_once_with_the_scope_the_template_gives_it() -> None:
+    (api,) = resources_of_type(TEMPLATE, "AWS::Serverless::HttpApi").values()
+    rows = dict(re.findall(r"^\| `(minted/[\w.]+)` \| (.+) \|$", DEPLOYING, re.M))
+    assert len(rows) == 5
+    listed = [route for routes in rows.values() for route in re.findall(r"`([A-Z]+ /[^`]*)`", routes)]
+    operations = {
+        f"{method.upper()} {path}": operation
+        for path, item in api["Properties"]["DefinitionBody"]["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    }
+    assert sorted(listed) == sorted(operations)
+    for route, operation in operations.items():
+        security = operation.get("security")
+        given = security.get("Fn::If", [None, []])[1] if isinstance(security, dict) else security or []
+        for scope in {s for requirement in given for scopes in requirement.values() for s in scopes}:
+            assert f"`{route}`" in rows.get(scope, ""), f"{route} needs {scope}: the README's table says otherwise"
