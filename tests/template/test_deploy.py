@@ -21,6 +21,7 @@ PROD = [d for d in DEPLOYMENTS if d.environment == "prod"]
 OTHERS = [d for d in DEPLOYMENTS if d.environment != "prod"]
 STAGING = "https://api.staging.mintedconnect.com"
 PROD_RULES = ("ProdAlarmsReachSomeone", "ProdMintedBaseUrl")
+NETWORK_RULE = ("NetworkModeNeedsVpcAndSubnets",)
 
 
 def with_parameters(deployment: Deployment, **values: str) -> Deployment:
@@ -32,17 +33,52 @@ def stack_of(deployment: Deployment, template: dict[str, Any] = TEMPLATE) -> Sta
     return Stack(translate(template, deployment), deployment)
 
 
+def _parameter_values(deployment: Deployment) -> dict[str, Any]:
+    specs = TEMPLATE["Parameters"]
+    values: dict[str, Any] = {n: str(s["Default"]) for n, s in specs.items() if "Default" in s}
+    values.update(dict(deployment.parameters))
+    return {n: v.split(",") if "List" in str(specs.get(n, {}).get("Type")) else v for n, v in values.items()}
+
+
+def _evaluate(node: Any, values: dict[str, Any]) -> Any:
+    """A rule's condition or assertion, with the functions CloudFormation allows in Rules."""
+    if not (isinstance(node, dict) and len(node) == 1):
+        return node
+    ((function, argument),) = node.items()
+    match function:
+        case "Ref":
+            return values[argument]
+        case "Fn::Equals":
+            left, right = (_evaluate(a, values) for a in argument)
+            return str(left) == str(right)
+        case "Fn::Not":
+            return not _evaluate(argument[0], values)
+        case "Fn::And":
+            return all(_evaluate(a, values) for a in argument)
+        case "Fn::Or":
+            return any(_evaluate(a, values) for a in argument)
+        case "Fn::Contains":
+            members, value = (_evaluate(a, values) for a in argument)
+            return value in members
+        case "Fn::EachMemberEquals":
+            members, value = (_evaluate(a, values) for a in argument)
+            return all(m == value for m in members)
+        case "Fn::EachMemberIn":
+            members, allowed = (_evaluate(a, values) for a in argument)
+            return all(m in allowed for m in members)
+    raise AssertionError(f"{function} is not a rule function this check knows")
+
+
 def refused(deployment: Deployment, names: tuple[str, ...] = PROD_RULES) -> dict[str, str]:
     """The rules (of those named) whose assertions fail for this deployment, with their descriptions."""
-    stack = stack_of(deployment)
-    rules = translate(TEMPLATE, deployment).get("Rules", {})
+    values = _parameter_values(deployment)
     failed = {}
     for name in names:
-        rule = rules[name]
-        if "RuleCondition" in rule and not stack.resolve(rule["RuleCondition"]):
+        rule = TEMPLATE["Rules"][name]
+        if "RuleCondition" in rule and not _evaluate(rule["RuleCondition"], values):
             continue
         for assertion in rule["Assertions"]:
-            if not stack.resolve(assertion["Assert"]):
+            if not _evaluate(assertion["Assert"], values):
                 failed[name] = " ".join(str(assertion["AssertDescription"]).split())
     return failed
 
@@ -229,3 +265,17 @@ def test_network_mode_off_changes_nothing_but_the_policy_sam_adds(deployment: De
         if with_mode.types[logical_id] == "AWS::IAM::Role" and VPC_ACCESS_POLICY in policies:
             props = {**props, "ManagedPolicyArns": [a for a in policies if a != VPC_ACCESS_POLICY]}  # noqa: PLW2901
         assert props == before.properties[logical_id], logical_id
+
+
+@pytest.mark.parametrize(
+    ("given", "refused_"),
+    [({}, False), ({"VpcId": VPC, "VpcSubnetIds": ",".join(SUBNETS)}, False), ({"VpcId": VPC}, True),
+     ({"VpcSubnetIds": ",".join(SUBNETS)}, True)],
+    ids=["neither", "both", "vpc-only", "subnets-only"],
+)  # fmt: skip
+def test_network_mode_takes_a_vpc_and_its_subnets_together(given: dict[str, str], refused_: bool) -> None:
+    dev = next(d for d in DEPLOYMENTS if d.environment == "dev")
+    failed = refused(with_parameters(dev, **given), NETWORK_RULE)
+    assert bool(failed) is refused_
+    if refused_:
+        assert "VpcId" in failed[NETWORK_RULE[0]] and "VpcSubnetIds" in failed[NETWORK_RULE[0]]
