@@ -7,6 +7,7 @@ The template's Rules are evaluated here as CloudFormation evaluates them before 
 from __future__ import annotations
 
 import copy
+import ipaddress
 from typing import Any
 
 import pytest
@@ -147,6 +148,15 @@ def test_alarms_publish_to_an_existing_topic_and_an_https_endpoint_when_given() 
 # here fails the test, so a new one is looked at.
 NAME_PROPERTY: dict[str, str | None] = {
     "AWS::ApiGatewayV2::Api": None,
+    "AWS::EC2::InternetGateway": None,
+    "AWS::EC2::NatGateway": None,
+    "AWS::EC2::Route": None,
+    "AWS::EC2::RouteTable": None,
+    "AWS::EC2::Subnet": None,
+    "AWS::EC2::SubnetRouteTableAssociation": None,
+    "AWS::EC2::VPC": None,
+    "AWS::EC2::VPCEndpoint": None,
+    "AWS::EC2::VPCGatewayAttachment": None,
     "AWS::ApiGatewayV2::Stage": "StageName",
     "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::CloudWatch::Dashboard": "DashboardName",
@@ -186,11 +196,13 @@ def _create_only(kind: str) -> list[str]:
     return [str(p).removeprefix("/properties/") for p in schema.get("createOnlyProperties", [])]
 
 
-def _network_on(deployment: Deployment) -> Deployment:
-    return with_parameters(deployment, VpcId="vpc-0123456789abcdef0", VpcSubnetIds="subnet-0aaa1111,subnet-0bbb2222")
+NETWORK_ON = [
+    with_parameters(DEPLOYMENTS[0], VpcId="vpc-0123456789abcdef0", VpcSubnetIds="subnet-0aaa1111,subnet-0bbb2222"),
+    with_parameters(DEPLOYMENTS[0], NatElasticIpAllocationIds="eipalloc-0aaa1111,eipalloc-0bbb2222"),
+]
 
 
-@pytest.mark.parametrize("deployment", [*DEPLOYMENTS, _network_on(DEPLOYMENTS[0])], ids=str)
+@pytest.mark.parametrize("deployment", [*DEPLOYMENTS, *NETWORK_ON], ids=str)
 def test_no_custom_name_keeps_cloudformation_from_replacing_a_resource(deployment: Deployment) -> None:
     """CloudFormation cannot replace a resource with a name of its own (the new one would collide with
     the old), so a change to any other create-only property of a named resource fails the update."""
@@ -223,37 +235,89 @@ VPC, SUBNETS = "vpc-0123456789abcdef0", ["subnet-0aaa1111", "subnet-0bbb2222"]
 VPC_ACCESS_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 
 
+NETWORK_CONDITIONS = {"UseVpc", "UseExistingVpc", "CreateNetwork"}
+NETWORK_PARAMETERS = {"VpcId", "VpcSubnetIds", "NatElasticIpAllocationIds", "NetworkCidr"}
+EXISTING = {"VpcId": VPC, "VpcSubnetIds": ",".join(SUBNETS)}
+BUILT = {"NatElasticIpAllocationIds": "eipalloc-0aaa1111,eipalloc-0bbb2222", "NetworkCidr": "10.42.0.0/20"}
+
+
 def _without_network_mode(template: dict[str, Any]) -> dict[str, Any]:
-    """The template as it was before the network mode: no VpcConfig, no security group, no parameters."""
+    """The template as it was before the network mode: no VpcConfig, no network resources or parameters."""
     stripped = copy.deepcopy(template)
     del stripped["Globals"]["Function"]["VpcConfig"]
-    del stripped["Resources"]["FunctionSecurityGroup"]
-    del stripped["Conditions"]["UseVpc"]
-    for parameter in ("VpcId", "VpcSubnetIds"):
+    resources = stripped["Resources"]
+    for logical_id in [n for n, r in resources.items() if r.get("Condition") in NETWORK_CONDITIONS]:
+        del resources[logical_id]
+    for condition in NETWORK_CONDITIONS:
+        del stripped["Conditions"][condition]
+    for parameter in NETWORK_PARAMETERS:
         del stripped["Parameters"][parameter]
+    del stripped["Rules"][NETWORK_RULE[0]]
     return stripped
 
 
-def test_network_mode_puts_every_function_in_the_subnets_with_https_out_only() -> None:
+def _network_stack(mode: dict[str, str]) -> Stack:
     dev = next(d for d in DEPLOYMENTS if d.environment == "dev")
-    stack = stack_of(with_parameters(dev, VpcId=VPC, VpcSubnetIds=",".join(SUBNETS)))
+    return stack_of(with_parameters(dev, **mode))
+
+
+@pytest.mark.parametrize("mode", [EXISTING, BUILT], ids=["existing-vpc", "built-network"])
+def test_network_mode_puts_every_function_in_private_subnets_with_https_out_only(mode: dict[str, str]) -> None:
+    stack = _network_stack(mode)
+    assert stack.problems == []
     functions = stack.of_type("AWS::Lambda::Function")
     assert len(functions) == len(
         [r for r in TEMPLATE["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
     )
     (group,) = stack.of_type("AWS::EC2::SecurityGroup")
+    subnets = (
+        SUBNETS if mode is EXISTING else [stack.attributes(s)["Ref"] for s in ("PrivateSubnetA", "PrivateSubnetB")]
+    )
     for function in functions:
         assert stack.properties[function]["VpcConfig"] == {
-            "SubnetIds": SUBNETS,
+            "SubnetIds": subnets,
             "SecurityGroupIds": [stack.attributes(group)["Ref"]],
         }, function
     props = stack.properties[group]
-    assert props["VpcId"] == VPC
+    assert props["VpcId"] == (VPC if mode is EXISTING else stack.attributes("NetworkVpc")["Ref"])
     assert "SecurityGroupIngress" not in props
     # HTTPS only: Minted through the subnets' NAT gateways, AWS APIs through them or the VPC's endpoints.
     assert [(r["IpProtocol"], r["FromPort"], r["ToPort"]) for r in props["SecurityGroupEgress"]] == [("tcp", 443, 443)]
     for role in {stack.which(stack.properties[f]["Role"]) for f in functions}:
         assert VPC_ACCESS_POLICY in stack.properties[str(role)]["ManagedPolicyArns"]  # ENIs in the subnets
+    if mode is EXISTING:
+        assert not stack.of_type("AWS::EC2::VPC") and not stack.of_type("AWS::EC2::NatGateway")
+
+
+def test_the_built_network_sends_each_private_subnet_out_through_a_nat_gateway_with_a_given_address() -> None:
+    stack = _network_stack(BUILT)
+    props, ref = stack.properties, lambda logical_id: stack.attributes(logical_id)["Ref"]
+    route_table_of = {
+        props[a]["SubnetId"]: props[a]["RouteTableId"] for a in stack.of_type("AWS::EC2::SubnetRouteTableAssociation")
+    }
+    default_route = {
+        props[r]["RouteTableId"]: props[r] for r in stack.of_type("AWS::EC2::Route")
+        if props[r]["DestinationCidrBlock"] == "0.0.0.0/0"
+    }  # fmt: skip
+    nat_of = {ref(n): props[n] for n in stack.of_type("AWS::EC2::NatGateway")}
+    addresses, zones = set(), set()
+    for private in ("PrivateSubnetA", "PrivateSubnetB"):
+        route = default_route[route_table_of[ref(private)]]
+        assert set(route) == {"RouteTableId", "DestinationCidrBlock", "NatGatewayId"}, private
+        nat = nat_of[route["NatGatewayId"]]
+        addresses.add(nat["AllocationId"])
+        public_route = default_route[route_table_of[nat["SubnetId"]]]
+        assert public_route["GatewayId"] == ref("NetworkInternetGateway")  # the NAT gateway is in a public subnet
+        zones.add(props[private]["AvailabilityZone"])
+        assert props[private]["VpcId"] == ref("NetworkVpc")
+    assert addresses == set(BUILT["NatElasticIpAllocationIds"].split(","))
+    assert len(zones) == 2
+    cidrs = [ipaddress.ip_network(props[s]["CidrBlock"]) for s in stack.of_type("AWS::EC2::Subnet")]
+    assert all(c.subnet_of(ipaddress.ip_network(BUILT["NetworkCidr"])) for c in cidrs)  # type: ignore[arg-type]
+    assert not any(a.overlaps(b) for i, a in enumerate(cidrs) for b in cidrs[i + 1 :])
+    (endpoint,) = stack.of_type("AWS::EC2::VPCEndpoint")
+    assert props[endpoint]["ServiceName"] == f"com.amazonaws.{REGION}.dynamodb"
+    assert set(props[endpoint]["RouteTableIds"]) == {ref("PrivateRouteTableA"), ref("PrivateRouteTableB")}
 
 
 @pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=str)
@@ -269,11 +333,13 @@ def test_network_mode_off_changes_nothing_but_the_policy_sam_adds(deployment: De
 
 @pytest.mark.parametrize(
     ("given", "refused_"),
-    [({}, False), ({"VpcId": VPC, "VpcSubnetIds": ",".join(SUBNETS)}, False), ({"VpcId": VPC}, True),
-     ({"VpcSubnetIds": ",".join(SUBNETS)}, True)],
-    ids=["neither", "both", "vpc-only", "subnets-only"],
+    [({}, False), (EXISTING, False), ({"VpcId": VPC}, True), ({"VpcSubnetIds": ",".join(SUBNETS)}, True),
+     (BUILT, False), ({**BUILT, **EXISTING}, True)],
+    ids=["neither", "existing", "vpc-only", "subnets-only", "built", "built-and-existing"],
 )  # fmt: skip
-def test_network_mode_takes_a_vpc_and_its_subnets_together(given: dict[str, str], refused_: bool) -> None:
+def test_network_mode_takes_a_vpc_and_its_subnets_together_or_builds_its_own(
+    given: dict[str, str], refused_: bool
+) -> None:
     dev = next(d for d in DEPLOYMENTS if d.environment == "dev")
     failed = refused(with_parameters(dev, **given), NETWORK_RULE)
     assert bool(failed) is refused_

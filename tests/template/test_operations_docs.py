@@ -107,7 +107,7 @@ def test_the_one_deliberately_named_replaceable_resource_is_explained() -> None:
 
 def test_the_network_mode_section_names_its_parameters_and_their_cost() -> None:
     network = section("Fixed egress addresses (network mode)")
-    for parameter in ("VpcId", "VpcSubnetIds"):
+    for parameter in ("NatElasticIpAllocationIds", "VpcId", "VpcSubnetIds"):
         assert parameter in TEMPLATE["Parameters"] and f"{parameter}=" in network
     assert "Cost:" in network and "Cold starts:" in network
     assert "FunctionSecurityGroup" in network and "FunctionSecurityGroup" in TEMPLATE["Resources"]

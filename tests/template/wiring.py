@@ -16,6 +16,7 @@ import ast
 import copy
 import fnmatch
 import hashlib
+import ipaddress
 import itertools
 import json
 import re
@@ -423,6 +424,11 @@ class Stack:
                     raise WiringError(f"Fn::FindInMap {mapping}/{top}/{second}: no such entry") from None
             case "Fn::Base64":
                 return str(self.resolve(argument))
+            case "Fn::Cidr":
+                block, count, bits = (self.resolve(a) for a in argument)
+                network = ipaddress.ip_network(str(block))
+                subnets = network.subnets(new_prefix=network.max_prefixlen - int(bits))
+                return [str(subnet) for subnet in itertools.islice(subnets, int(count))]
             case "Fn::GetAZs":
                 return [f"{REGION}a", f"{REGION}b", f"{REGION}c"]
             case "Fn::ToJsonString":
