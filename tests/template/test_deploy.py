@@ -14,7 +14,7 @@ import pytest
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from local.template import load_template
-from tests.template.wiring import REGION, Deployment, Stack, deployments, translate
+from tests.template.wiring import REGION, Deployment, Stack, check_wiring, deployments, translate
 
 TEMPLATE = load_template()
 DEPLOYMENTS = deployments(TEMPLATE)
@@ -345,3 +345,8 @@ def test_network_mode_takes_a_vpc_and_its_subnets_together_or_builds_its_own(
     assert bool(failed) is refused_
     if refused_:
         assert "VpcId" in failed[NETWORK_RULE[0]] and "VpcSubnetIds" in failed[NETWORK_RULE[0]]
+
+
+@pytest.mark.parametrize("deployment", NETWORK_ON, ids=["existing-vpc", "built-network"])
+def test_the_network_mode_is_wired_as_aws_will_meet_it(deployment: Deployment) -> None:
+    assert check_wiring(TEMPLATE, deployment).problems == []
