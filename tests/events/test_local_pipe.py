@@ -3,40 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 import local.order_events
 from local.order_events import LocalPipe, pipes_of
-from local.template import create_event_buses, create_tables, load_template
 from minted_gateway.dynamodb import to_item
 from minted_gateway.orders.record import State
 from tests.events.test_order_events import row
-
-REGION = "eu-central-1"
-
-
-@pytest.fixture
-def aws() -> Iterator[dict[str, Any]]:
-    with mock_aws():
-        template = load_template()
-        clients = {
-            name: boto3.client(name, region_name=REGION) for name in ("dynamodb", "dynamodbstreams", "events", "sqs")
-        }
-        create_tables(clients["dynamodb"], template)
-        create_event_buses(clients["events"], template)
-        queue = clients["sqs"].create_queue(QueueName="consumer")["QueueUrl"]
-        arn = clients["sqs"].get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        clients["events"].put_rule(
-            Name="all", EventBusName="OrderEventsBus", EventPattern='{"source": ["minted-gateway.orders"]}'
-        )
-        clients["events"].put_targets(Rule="all", EventBusName="OrderEventsBus", Targets=[{"Id": "q", "Arn": arn}])
-        yield {**clients, "queue": queue}
-
 
 def received(aws: dict[str, Any]) -> list[str]:
     messages = aws["sqs"].receive_message(QueueUrl=aws["queue"], MaxNumberOfMessages=10).get("Messages", [])
