@@ -16,6 +16,7 @@ from minted_gateway.dynamodb import to_item
 from minted_gateway.orders.record import State
 from tests.events.test_order_events import row
 
+
 def received(aws: dict[str, Any]) -> list[dict[str, Any]]:
     messages = aws["sqs"].receive_message(QueueUrl=aws["queue"], MaxNumberOfMessages=10).get("Messages", [])
     for message in messages:

@@ -13,6 +13,7 @@ from minted_gateway.dynamodb import to_item
 from minted_gateway.orders.record import State
 from tests.events.test_order_events import row
 
+
 def received(aws: dict[str, Any]) -> list[str]:
     messages = aws["sqs"].receive_message(QueueUrl=aws["queue"], MaxNumberOfMessages=10).get("Messages", [])
     return [json.loads(m["Body"])["detail"]["event_id"] for m in messages]
