@@ -1,7 +1,9 @@
-"""What a deploy refuses, where alarms go, and what CloudFormation can replace, on the translated template.
+"""What a deploy refuses, where alarms go, what CloudFormation can replace, and the network mode.
 
-The template's Rules are evaluated here as CloudFormation evaluates them before it changes anything
-(a failed assertion stops the deploy with its AssertDescription), for each samconfig environment.
+The template's Rules are evaluated here with the functions CloudFormation allows in them, as it
+evaluates them before it changes anything (a failed assertion stops the deploy with its
+AssertDescription), for each samconfig environment. The rest is read from the translated template
+(SAM's output, resolved for one deployment by tests/template/wiring.py).
 """
 
 from __future__ import annotations
