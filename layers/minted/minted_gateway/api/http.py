@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from minted_gateway import jsonutil
+from minted_gateway.caller import Caller, caller_of
 from minted_gateway.errors import (
     MAX_DETAILS,
     GatewayError,
@@ -107,6 +108,11 @@ def count_refusal(app: APIGatewayHttpResolver, status: int) -> None:
 
     if isinstance(app, GatewayResolver):
         app.count_refusal(status)
+
+
+def request_caller(app: APIGatewayHttpResolver) -> Caller:
+    """The caller of the request ``app`` is answering: what API Gateway's authorizer passed on."""
+    return caller_of(app.current_event.raw_event)
 
 
 def new_resolver(metrics: Metrics | None = None) -> GatewayResolver:

@@ -55,6 +55,13 @@ class PlacedOrderBody(BaseModel):
     status_id: int | None = None
 
 
+class CallerBody(BaseModel):
+    sub: str | None = Field(default=None, description="the JWT's subject")
+    client_id: str | None = Field(default=None, description="the JWT's client_id (or azp)")
+    principal: str | None = Field(default=None, description="the IAM caller's ARN (AuthMode=IAM)")
+    customer: str | None = Field(default=None, description="the customer the token was bound to (minted_customer)")
+
+
 class OrderBody(BaseModel):
     external_id: str | None
     state: str | None
@@ -80,6 +87,9 @@ class OrderBody(BaseModel):
     refreshed: bool | None = None
     stale: bool | None = None
     source: str | None = None
+    caller: CallerBody | None = Field(
+        default=None, description="who first placed it (GET /orders/{external_id}, for partner tokens only)"
+    )
 
 
 class OrdersPageBody(BaseModel):
