@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl, unquote
 from werkzeug.wrappers import Request, Response
 
 from local.jwt_issuer import DISCOVERY_PATH, JWKS_PATH, Authorized, JwtAuthorizer, LocalIssuer, Refusal
-from local.openapi_document import SECURITY_SCHEME_MODELS, finish_document
+from local.openapi_document import finish_document
 from local.serving import BackgroundServer
 from local.template import TEMPLATE, FunctionSpec, functions_of, load_template, resources_of_type
 
@@ -335,11 +335,7 @@ class LocalGateway:
                 continue
             seen.add(module.__name__)
             # Each function builds its routes on its first HTTP event: http_api() is that resolver.
-            schema = json.loads(
-                module.http_api().get_openapi_json_schema(
-                    title="Minted Connect partner gateway", security_schemes=SECURITY_SCHEME_MODELS
-                )
-            )
+            schema = json.loads(module.http_api().get_openapi_json_schema(title="Minted Connect partner gateway"))
             # Two functions may serve one path (GET /orders and POST /orders): merge their operations.
             for path, operations in schema.get("paths", {}).items():
                 document["paths"].setdefault(path, {}).update(operations)

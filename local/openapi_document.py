@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
-
 SECURITY_SCHEMES = {
     "PartnerJwt": {
         "type": "http",
@@ -30,9 +28,6 @@ SECURITY_SCHEMES = {
         "x-amazon-apigateway-authtype": "awsSigv4",
     },
 }
-# What Powertools needs to accept the routes' ``security`` (it checks the names; the text is SECURITY_SCHEMES').
-SECURITY_SCHEME_MODELS = {"PartnerJwt": HTTPBearer(bearerFormat="JWT"),
-                          "PartnerIam": APIKey(in_=APIKeyIn.header, name="Authorization")}  # fmt: skip
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 SCHEMA_PREFIX = "#/components/schemas/"
 

@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from local.template import create_secrets, create_tables, function_environment, load_template, resources_of_type
+from minted_gateway.caller import Scope
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -150,9 +151,10 @@ def test_every_route_has_an_authorizer_chosen_by_auth_mode(template: dict[str, A
     (api,) = resources_of_type(template, "AWS::Serverless::HttpApi").values()
     for path, operations in api["Properties"]["DefinitionBody"]["paths"].items():
         for method, operation in operations.items():
-            assert operation["security"] == {"Fn::If": ["UseJwtAuth", [{"PartnerJwt": []}], {"Ref": "AWS::NoValue"}]}, (
-                path
-            )
+            # One scope per route (docs/auth.md); test_wiring checks it is the one its handler documents.
+            (scope,) = operation["security"]["Fn::If"][1][0]["PartnerJwt"]
+            assert scope in {s.value for s in Scope}, f"{method} {path}"
+            assert operation["security"] == {"Fn::If": ["UseJwtAuth", [{"PartnerJwt": [scope]}], {"Ref": "AWS::NoValue"}]}
             assert operation["x-amazon-apigateway-auth"] == {
                 "Fn::If": ["UseJwtAuth", {"Ref": "AWS::NoValue"}, {"type": "AWS_IAM"}]
             }, f"{method} {path}"
