@@ -166,3 +166,24 @@ def test_the_price_schedule_is_named_retried_and_has_a_dead_letter_queue(templat
     props = schedule["Properties"]
     assert props["Name"] == {"Fn::Sub": "${AWS::StackName}-price-refresh"}
     assert props["RetryPolicy"]["MaximumRetryAttempts"] >= 1 and "Arn" in props["DeadLetterConfig"]
+
+
+def test_the_iam_policy_outputs_give_every_route_to_exactly_its_scope(template: dict[str, Any]) -> None:
+    """AuthMode=IAM has no scopes: the outputs are the execute-api:Invoke resources that make the same split."""
+    import fnmatch
+
+    from local.gateway import routes_from_template
+
+    allowed: dict[str, list[str]] = {}
+    for name, output in template["Outputs"].items():
+        if name.startswith("IamInvoke"):
+            assert output["Condition"] == "UseIamAuth", name
+            (scope,) = re.findall(r"minted/[a-z]+\.[a-z]+", output["Description"])
+            text = re.sub(r"\$\{[^}]+\}", "x", output["Value"]["Fn::Sub"])
+            allowed[scope] = text.split(",")
+    assert set(allowed) == {scope.value for scope in Scope}
+    routes = routes_from_template(template)
+    for route in routes:
+        arn = "arn:x:execute-api:x:x:x/$default/" + route.method + re.sub(r"\{[^}]+\}", "a-value", route.path)
+        granted = {scope for scope, patterns in allowed.items() if any(fnmatch.fnmatchcase(arn, p) for p in patterns)}
+        assert granted == set(route.scopes), f"{route.method} {route.path}: {granted}"
