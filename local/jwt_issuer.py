@@ -17,6 +17,7 @@ The verification is joserfc's; nothing here is hand-written cryptography.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import time
@@ -51,7 +52,7 @@ class LocalIssuer:
 
     @classmethod
     def from_key_file(cls, path: Path, *, issuer: str, audience: str = LOCAL_AUDIENCE) -> LocalIssuer:
-        return cls(RSAKey.import_key(path.read_bytes()), issuer=issuer, audience=audience)
+        return cls(RSAKey.import_key(json.loads(path.read_text(encoding="utf-8"))), issuer=issuer, audience=audience)
 
     @property
     def kid(self) -> str:
@@ -93,13 +94,13 @@ class LocalIssuer:
         return sign(payload, self.key)
 
     def write_key(self, path: Path) -> Path:
-        """The private key for ``make token``: readable by its owner only, created so from the start."""
+        """The private key (a JWK, with its kid) for ``make token``: readable by its owner only, created so."""
         path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as file:
-            file.write(self.key.as_pem(private=True))
+            file.write(json.dumps(self.key.as_dict(private=True)).encode())
         return path
 
 

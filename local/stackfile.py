@@ -26,7 +26,7 @@ def stack_file() -> Path:
 
 
 def signing_key_file() -> Path:
-    return stack_file().with_name(stack_file().stem + "-signing-key.pem")
+    return stack_file().with_name(stack_file().stem + "-signing-key.json")
 
 
 @dataclass(frozen=True)
