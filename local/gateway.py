@@ -92,7 +92,9 @@ def routes_from_template(template: dict[str, Any] | None = None) -> list[Route]:
             uri = operation["x-amazon-apigateway-integration"]["uri"]
             text = uri["Fn::Sub"] if isinstance(uri, dict) else str(uri)
             function = re.search(r"\$\{(\w+)\.Arn\}", text).group(1)  # type: ignore[union-attr]
-            route = Route(method.upper(), path, functions[function], operation.get("operationId"), jwt_scopes(operation))
+            route = Route(
+                method.upper(), path, functions[function], operation.get("operationId"), jwt_scopes(operation)
+            )
             routes.append(route)
     return routes
 
@@ -285,10 +287,9 @@ def caller_shown(authorized: Authorized | None) -> str:
     if authorized is None:
         return "-"
     claims = authorized.claims
-    parts = [f"sub={claims['sub']}" if claims.get("sub") else "", f"client={claims.get('client_id') or claims.get('azp')}"
-             if claims.get("client_id") or claims.get("azp") else "",
-             f"customer={claims['minted_customer']}" if claims.get("minted_customer") else ""]  # fmt: skip
-    return " ".join(part for part in parts if part) or "-"
+    shown = {"sub": claims.get("sub"), "client": claims.get("client_id") or claims.get("azp"),
+             "customer": claims.get("minted_customer")}  # fmt: skip
+    return " ".join(f"{name}={value}" for name, value in shown.items() if value) or "-"
 
 
 class LocalGateway:

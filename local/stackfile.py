@@ -58,7 +58,7 @@ def read() -> StackAddresses | None:
 
 
 def remove(pid: int, *owned: Path) -> None:
-    """Forget the addresses (and the files the stack made beside them), unless another stack has written its own since."""
+    """Forget the addresses (and the files the stack made beside them), unless another stack wrote its own since."""
     current = read()
     if current is None or current.pid == pid:
         for path in (stack_file(), *owned):

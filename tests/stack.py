@@ -27,6 +27,7 @@ from tests.conftest import VALID_TCKN
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 EVERY_SCOPE = tuple(scope.value for scope in Scope)
+PARTNER_TOKEN = "partner"
 TEST_TOKEN_SECONDS = 6 * 3600  # longer than any run: a test never meets an expiry it did not ask for
 
 
@@ -44,12 +45,12 @@ class Api:
     back end would send; ``as_caller`` gives the same API with another token, or none.
     """
 
-    def __init__(self, stack: DevStack, token: str | None = "partner") -> None:
+    def __init__(self, stack: DevStack, token: str | None = PARTNER_TOKEN) -> None:
         assert stack.gateway is not None
         self.url = stack.gateway.url
         self.stack = stack
         self.http = requests.Session()
-        self.token = self.mint() if token == "partner" else token
+        self.token = self.mint() if token == PARTNER_TOKEN else token
         if self.token is not None:
             self.http.headers["Authorization"] = f"Bearer {self.token}"
         self.minted = SandboxControl(stack.sandbox.url)

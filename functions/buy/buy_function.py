@@ -48,7 +48,13 @@ def http_api() -> "APIGatewayHttpResolver":
     from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
     from aws_lambda_powertools.event_handler.openapi.params import Body  # noqa: PLC0415
 
-    from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, WorkflowStartedBody, answers  # noqa: PLC0415
+    from minted_gateway.api.schemas import (  # noqa: PLC0415
+        CUSTOMER_MISMATCH,
+        MINTED_ERRORS,
+        OrderBody,
+        WorkflowStartedBody,
+        answers,
+    )
 
     app = new_resolver(metrics)
 
@@ -63,7 +69,7 @@ def http_api() -> "APIGatewayHttpResolver":
                 202: ("Sent, but Minted's answer was lost; GET the order to see it settled", OrderBody),
             },
             {
-                403: "Minted does not allow this partner to buy (stored, replayed)",
+                403: f"Minted does not allow this partner to buy (stored, replayed); {CUSTOMER_MISMATCH}",
                 409: "Another payload used this external_id, it is in progress (Retry-After), or Minted holds a "
                 "different order under it (foreign_order, stored, replayed)",
                 415: "The body is not JSON",
@@ -92,6 +98,7 @@ def http_api() -> "APIGatewayHttpResolver":
                 )
             },
             {
+                403: CUSTOMER_MISMATCH,
                 409: "This external_id belongs to a different order (in the ledger, or a workflow started for it)",
                 415: "The body is not JSON",
                 422: "Invalid input",

@@ -32,7 +32,13 @@ def http_api() -> "APIGatewayHttpResolver":
     from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
     from aws_lambda_powertools.event_handler.openapi.params import Body, Path  # noqa: PLC0415
 
-    from minted_gateway.api.schemas import MINTED_ERRORS, BalancesBody, CustomerBody, answers  # noqa: PLC0415
+    from minted_gateway.api.schemas import (  # noqa: PLC0415
+        CUSTOMER_MISMATCH,
+        MINTED_ERRORS,
+        BalancesBody,
+        CustomerBody,
+        answers,
+    )
 
     app = new_resolver(metrics)
 
@@ -57,7 +63,7 @@ def http_api() -> "APIGatewayHttpResolver":
                 "fields)",
                 415: "The body is not JSON",
                 422: "The request is not valid (invalid_input), or Minted refused it (customer_rejected)",
-                403: "Minted does not allow this partner to create customers",
+                403: f"Minted does not allow this partner to create customers; {CUSTOMER_MISMATCH}",
                 **MINTED_ERRORS,
             },
         ),
@@ -85,7 +91,7 @@ def http_api() -> "APIGatewayHttpResolver":
                 **not_found,
                 415: "The body is not JSON",
                 422: "The request is not valid (invalid_input), or Minted refused it (customer_rejected)",
-                403: "Minted does not allow this partner to change customers",
+                403: f"Minted does not allow this partner to change customers; {CUSTOMER_MISMATCH}",
                 **MINTED_ERRORS,
             },
         ),
@@ -102,7 +108,7 @@ def http_api() -> "APIGatewayHttpResolver":
         tags=["customers"],
         responses=answers(
             {200: ("The customer", CustomerBody)},
-            {**not_found, 422: "The external_id is not a customer id", **MINTED_ERRORS},
+            {403: CUSTOMER_MISMATCH, **not_found, 422: "The external_id is not a customer id", **MINTED_ERRORS},
         ),
     )
     def get_customer(external_id: CustomerId) -> Response[str]:
@@ -115,7 +121,7 @@ def http_api() -> "APIGatewayHttpResolver":
         tags=["customers"],
         responses=answers(
             {200: ("The balances, as Minted holds them now", BalancesBody)},
-            {**not_found, 422: "The external_id is not a customer id", **MINTED_ERRORS},
+            {403: CUSTOMER_MISMATCH, **not_found, 422: "The external_id is not a customer id", **MINTED_ERRORS},
         ),
     )
     def get_customer_balances(external_id: CustomerId) -> Response[str]:

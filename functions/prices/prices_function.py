@@ -34,7 +34,13 @@ def http_api() -> "APIGatewayHttpResolver":
     from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
     from aws_lambda_powertools.event_handler.openapi.params import Body, Query  # noqa: PLC0415
 
-    from minted_gateway.api.schemas import MINTED_ERRORS, PricesBody, QuoteBody, answers  # noqa: PLC0415
+    from minted_gateway.api.schemas import (  # noqa: PLC0415
+        CUSTOMER_MISMATCH,
+        MINTED_ERRORS,
+        PricesBody,
+        QuoteBody,
+        answers,
+    )
 
     app = new_resolver(metrics)
 
@@ -64,6 +70,7 @@ def http_api() -> "APIGatewayHttpResolver":
         responses=answers(
             {201: ("A quote with its price token", QuoteBody)},
             {
+                403: f"{CUSTOMER_MISMATCH} (a quote by total names its customer)",
                 415: "The body is not JSON",
                 422: "Invalid input",
                 **MINTED_ERRORS,

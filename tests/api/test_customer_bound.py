@@ -127,7 +127,9 @@ def test_the_caller_of_a_buy_is_on_its_row_its_get_and_its_access_log_line_and_n
     assert "sub=user-4711" in line and "client=mobile-app" in line
     assert token not in api.raw_ledger_item(external_id)
     signature = token.rsplit(".", 1)[1]
-    assert not [r for r in caplog.records if signature in r.getMessage() or signature in json.dumps(vars(r), default=str)]
+    assert not [
+        r for r in caplog.records if signature in r.getMessage() or signature in json.dumps(vars(r), default=str)
+    ]
 
 
 def test_a_workflow_buy_records_who_started_it(api: Api) -> None:

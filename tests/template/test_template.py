@@ -154,7 +154,9 @@ def test_every_route_has_an_authorizer_chosen_by_auth_mode(template: dict[str, A
             # One scope per route (docs/auth.md); test_wiring checks it is the one its handler documents.
             (scope,) = operation["security"]["Fn::If"][1][0]["PartnerJwt"]
             assert scope in {s.value for s in Scope}, f"{method} {path}"
-            assert operation["security"] == {"Fn::If": ["UseJwtAuth", [{"PartnerJwt": [scope]}], {"Ref": "AWS::NoValue"}]}
+            assert operation["security"] == {
+                "Fn::If": ["UseJwtAuth", [{"PartnerJwt": [scope]}], {"Ref": "AWS::NoValue"}]
+            }
             assert operation["x-amazon-apigateway-auth"] == {
                 "Fn::If": ["UseJwtAuth", {"Ref": "AWS::NoValue"}, {"type": "AWS_IAM"}]
             }, f"{method} {path}"

@@ -130,8 +130,10 @@ def new_resolver(metrics: Metrics | None = None) -> GatewayResolver:
     # The schemes each route's ``security`` names (minted_gateway.caller.requires): API Gateway's JWT
     # authorizer (AuthMode=JWT) or a SigV4 signature (AuthMode=IAM); the served document describes them.
     app.configure_openapi(
-        security_schemes={"PartnerJwt": HTTPBearer(bearerFormat="JWT"),
-                          "PartnerIam": APIKey(in_=APIKeyIn.header, name="Authorization")}  # fmt: skip
+        security_schemes={
+            "PartnerJwt": HTTPBearer(bearerFormat="JWT"),
+            "PartnerIam": APIKey(in_=APIKeyIn.header, name="Authorization"),
+        }
     )
     refused = app.count_refusal
 

@@ -203,12 +203,23 @@ MINTED_ERRORS = {
 }
 
 
+# What API Gateway answers before any function runs (the local gateway answers the same, in the envelope).
+GATE_ERRORS = {
+    401: "No valid token (unauthorized): missing, expired, not the issuer's or not for this API",
+    403: "The token lacks the route's scope (forbidden_scope), or IAM does not let the caller invoke it",
+}
+CUSTOMER_MISMATCH = "The token is bound to another customer (customer_mismatch)"
+
+
 def answers(ok: dict[int, tuple[str, type[BaseModel]]], errors: dict[int, str]) -> dict[int, OpenAPIResponse]:
-    """A route's ``responses``: its successes with their bodies, and its errors with the error body."""
+    """A route's ``responses``: its successes with their bodies, and its errors with the error body
+    (the gate's 401 and 403 on every route, beside what the route itself may answer with them)."""
     documented: dict[int, Any] = {
         status: {"description": text, "content": {"application/json": {"model": model}}}
         for status, (text, model) in ok.items()
     }
+    errors = {**errors, **{status: "; ".join(filter(None, (text, errors.get(status))))
+                           for status, text in GATE_ERRORS.items()}}  # fmt: skip
     for status, text in errors.items():
         documented[status] = {"description": text, "content": {"application/json": {"model": ErrorBody}}}
     return documented

@@ -35,7 +35,6 @@ from minted_gateway.orders.requests import (
 )
 from minted_gateway.validation import ExternalId
 
-
 CALLER_KEY = "caller"  # the execution input's caller of POST /orders/workflow: the row its buy claims records it
 
 
