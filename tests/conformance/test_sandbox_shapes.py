@@ -59,3 +59,24 @@ def test_the_alternative_lookup_answer_has_the_published_shape(placed: tuple[Raw
     lookup = {**example("find-order-request.json"), "guid": bought["data"]["guid"][0]}  # the published call, our order
     answer = minted.call("POST", "/partner/order", lookup)
     assert shape_diff(example("find-order-200.json"), answer) == []
+
+
+def test_the_price_fix_answer_has_the_published_shape(sandbox: SandboxControl) -> None:
+    """The published amount-mode request (a customer, no currency) answered like the published 200."""
+    minted = RawMinted(sandbox.base_url)
+    minted.call("POST", "/partner/customer", example("customer-request.json"))
+    request = {
+        **example("pricefix-amount-request.json"),
+        "customer_external_id": example("customer-request.json")["external_id"],
+    }
+    answer = minted.call("POST", "/partner/pricefix", request)
+    assert shape_diff(example("pricefix-amount-200.json"), answer) == []
+
+
+@pytest.mark.parametrize("name", ["customer-request.json", "business-customer-request.json"])
+def test_the_sandbox_registers_the_published_customers(sandbox: SandboxControl, name: str) -> None:
+    minted = RawMinted(sandbox.base_url)
+    published = example(name)
+    minted.call("POST", "/partner/customer", published)
+    answer = minted.call("GET", "/partner/customer/" + published["external_id"])
+    assert answer["data"]["external_id"] == published["external_id"]
