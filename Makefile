@@ -22,7 +22,7 @@ MOTO_PORT ?= 5000
 # Progress on a first run, which installs for a minute or two: one line per step.
 say = @printf '\033[1m==> %s\033[0m\n' $(1)
 
-.PHONY: help venv test lint build bench dev sandbox workflow reconcile api-docs lock clean
+.PHONY: help venv test lint build bench dev sandbox token workflow reconcile api-docs lock clean
 
 help: ## list the targets
 	@echo "Minted Connect partner gateway: a partner API (prices, quotes, orders, the buy workflow, customers, legal)"
@@ -35,6 +35,9 @@ help: ## list the targets
 	@echo "  Minted sandbox  http://127.0.0.1:$(SANDBOX_PORT)  Digest user partner / sandbox-password; control API /_sandbox/"
 	@echo "  moto_server     http://127.0.0.1:$(MOTO_PORT)  tables OrdersTable, PricesTable, LimitsTable; secrets PartnerSecret (Minted"
 	@echo "                  credentials) and LedgerKeySecret (the ledger's HMAC key for identity numbers)"
+	@echo "  every route takes a JWT with its scope (minted/prices.read, minted/orders.read, minted/orders.write,"
+	@echo "                  minted/customers.read, minted/customers.write): TOKEN=\$$(make token SCOPES=\"...\"), then"
+	@echo "                  curl -H \"Authorization: Bearer \$$TOKEN\" ... (CUSTOMER=... binds it to one customer)"
 	@echo "Ports: GATEWAY_PORT, SANDBOX_PORT, MOTO_PORT (make dev records them in .dev/stack.json for make workflow)."
 
 $(BIN)/.installed: requirements/dev.txt layers/minted/requirements.txt
@@ -103,6 +106,10 @@ $(BENCH_RUNTIME)/.installed: layers/minted/requirements.txt requirements/lambda-
 bench: venv build $(BENCH_RUNTIME)/.installed ## cold start, warm overhead, round trips and sizes, beside their baselines: docs/performance.md
 	PYTHONPATH=layers/minted:. $(BIN)/python -m bench.run --python $(BASE_PYTHON) --site $(BENCH_RUNTIME) \
 		$(if $(BENCH_PORTS),--ports $(BENCH_PORTS))
+
+token: venv ## print a token for the running make dev: make token SCOPES="minted/orders.write ..." [CUSTOMER=cust-0001] [TTL=3600]
+	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.make_token --scopes '$(SCOPES)' $(if $(CUSTOMER),--customer '$(CUSTOMER)') \
+		$(if $(TTL),--ttl '$(TTL)')
 
 workflow: venv ## follow a buy workflow on the running make dev to its end: make workflow ID=<external_id>
 	@test -n "$(ID)" || { echo "usage: make workflow ID=<external_id>" >&2; exit 2; }

@@ -424,8 +424,10 @@ class Bench:
             "items": [{"sku": "GAU", "amount": Decimal("0.1")}],
             "poll_interval_seconds": 1,
         }
+        token = self.stack.issuer.mint(["minted/orders.write"])  # the gateway checks it as API Gateway would
         started = requests.post(self.stack.gateway.url + "/orders/workflow", data=jsonutil.dumps(body),
-                                headers={"Content-Type": "application/json"}, timeout=10).json()  # fmt: skip
+                                headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+                                timeout=10).json()  # fmt: skip
         sfn = boto3.client("stepfunctions", endpoint_url=self.stack.aws_url, region_name="eu-central-1")
         deadline = time.monotonic() + 60
         while sfn.describe_execution(executionArn=started["execution_arn"])["status"] == "RUNNING":

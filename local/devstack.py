@@ -3,7 +3,8 @@
 Starts moto_server (the template's tables and secrets created in it, the partner secret pointing at
 the sandbox, and the buy workflow running in moto's Step Functions interpreter with its Lambda tasks
 routed to our handlers), the Minted sandbox, the local gateway that serves the template's HttpApi
-routes by invoking the real handlers in-process, the price schedule, and the order-events pipe
+routes by invoking the real handlers in-process behind API Gateway's JWT check (tokens from a local
+issuer whose key is made here: ``make token``), the price schedule, and the order-events pipe
 (the ledger's stream to the order-events bus, each event printed). Runs until Ctrl-C.
 """
 
@@ -27,6 +28,7 @@ from moto.server import ThreadedMotoServer
 
 from local import stackfile
 from local.gateway import GatewayServer, LocalGateway
+from local.jwt_issuer import JWKS_PATH, LocalIssuer
 from local.minted_sandbox.server import SandboxServer
 from local.minted_sandbox.state import SandboxSettings
 from local.moto_dynamodb import serialise_writes
@@ -73,6 +75,7 @@ class DevStack:
         self._host = host
         self._gateway_port = gateway_port
         self.gateway: GatewayServer | None = None
+        self.issuer = LocalIssuer()  # its issuer URL is the gateway's, once it has a port
         self.router: LambdaRouter | None = None
         self.scheduler: LocalScheduler | None = None
         self._schedule = schedule
@@ -124,7 +127,8 @@ class DevStack:
         self.env.update(BUY_WORKFLOW_ARN=self.workflow_arn, MOTO_PORT=str(self._moto_port))
         os.environ.update(self.env)
         self._progress("starting the partner API (the template's routes, the real handlers in-process)")
-        self.gateway = GatewayServer(LocalGateway(), host=self._host, port=self._gateway_port or 0)
+        self.gateway = GatewayServer(LocalGateway(issuer=self.issuer), host=self._host, port=self._gateway_port or 0)
+        self.issuer.issuer = self.gateway.url
         self.gateway.start()
         if self._schedule:
             self.scheduler = LocalScheduler(schedules_of(template)).start()
@@ -167,6 +171,8 @@ def banner(stack: DevStack) -> list[str]:
     assert stack.gateway is not None  # noqa: S101 - started with a port
     return [
         f"Partner API      {stack.gateway.url}  (OpenAPI /openapi.json, Swagger UI /swagger)",
+        f"Tokens           issuer {stack.issuer.issuer}, audience {stack.issuer.audience} (JWKS {JWKS_PATH}); "
+        'make token SCOPES="minted/prices.read ..." prints one',
         f"Minted sandbox   {stack.sandbox.url}  (Digest user {stack.settings.username}; control API under /_sandbox/)",
         f"moto_server      {stack.aws_url}  (tables {', '.join(stack.tables)}; secrets {', '.join(stack.secrets)})",
         f"Buy workflow     {stack.workflow_arn}  (POST /orders/workflow starts it; make workflow ID=... follows it)",
@@ -214,6 +220,7 @@ def main() -> None:
         progress=lambda step: print(f"make dev: {step}", flush=True),
     ).start()
     assert stack.gateway is not None  # noqa: S101 - started with a port
+    key_file = stack.issuer.write_key(stackfile.signing_key_file())  # for make token; removed at stop
     stackfile.write(
         stackfile.StackAddresses(
             gateway_url=stack.gateway.url,
@@ -221,6 +228,9 @@ def main() -> None:
             aws_url=stack.aws_url,
             workflow_arn=stack.workflow_arn,
             pid=os.getpid(),
+            issuer=stack.issuer.issuer,
+            audience=stack.issuer.audience,
+            signing_key_file=str(key_file),
         )
     )
     print("\n".join(["", *banner(stack), "Ctrl-C stops the stack."]), flush=True)
@@ -231,7 +241,7 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        stackfile.remove(os.getpid())
+        stackfile.remove(os.getpid(), key_file)
         stack.stop()
 
 

@@ -8,7 +8,13 @@ from the pinned npm package swagger-ui-dist (``npm ci``), so the page loads noth
 
 Like API Gateway, it gives every request an id (``requestContext.requestId``); every answer carries
 it as ``X-Request-Id``, and the gateway's own refusals (no route, body too large, a crashed
-handler) use the API's error envelope. Each request is one access-log line.
+handler) use the API's error envelope. Each request is one access-log line, naming its caller.
+
+Like API Gateway's JWT authorizer, it lets a request reach a function only with a valid token that
+holds the route's scope (template.yaml's ``security`` of the route): 401 without one, 403 without the
+scope, both in the error envelope. The token's claims go to the function in
+``requestContext.authorizer.jwt``, as API Gateway passes them. The issuer is make dev's own
+(local/jwt_issuer.py), its keys served on this port at /.well-known/jwks.json.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from urllib.parse import parse_qsl, unquote
 
 from werkzeug.wrappers import Request, Response
 
+from local.jwt_issuer import DISCOVERY_PATH, JWKS_PATH, Authorized, JwtAuthorizer, LocalIssuer, Refusal
 from local.openapi_document import finish_document
 from local.serving import BackgroundServer
 from local.template import TEMPLATE, FunctionSpec, functions_of, load_template, resources_of_type
@@ -37,7 +44,6 @@ from local.template import TEMPLATE, FunctionSpec, functions_of, load_template, 
 logger = logging.getLogger(__name__)
 ROOT = TEMPLATE.parent
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
-LOCAL_CLAIMS = {"sub": "local-developer", "iss": "local", "aud": "minted-gateway"}
 REQUEST_ID_HEADER = "X-Request-Id"
 POWERTOOLS_SERVICE = "minted-gateway"  # the logger every function's Powertools Logger writes through
 SWAGGER_ASSETS = ROOT / "node_modules" / "swagger-ui-dist"
@@ -55,6 +61,7 @@ class Route:
     path: str  # OpenAPI form: /orders/{external_id}
     function: FunctionSpec
     operation_id: str | None = None  # the template's name for it, which clients generated from the OpenAPI use
+    scopes: tuple[str, ...] = ()  # the JWT scopes the template's route requires (one of them)
 
     @property
     def route_key(self) -> str:
@@ -85,8 +92,19 @@ def routes_from_template(template: dict[str, Any] | None = None) -> list[Route]:
             uri = operation["x-amazon-apigateway-integration"]["uri"]
             text = uri["Fn::Sub"] if isinstance(uri, dict) else str(uri)
             function = re.search(r"\$\{(\w+)\.Arn\}", text).group(1)  # type: ignore[union-attr]
-            routes.append(Route(method.upper(), path, functions[function], operation.get("operationId")))
+            route = Route(
+                method.upper(), path, functions[function], operation.get("operationId"), jwt_scopes(operation)
+            )
+            routes.append(route)
     return routes
+
+
+def jwt_scopes(operation: dict[str, Any]) -> tuple[str, ...]:
+    """The route's scopes in JWT mode: ``security: !If [UseJwtAuth, [{PartnerJwt: [scope]}], !Ref AWS::NoValue]``."""
+    security = operation.get("security") or []
+    if isinstance(security, dict) and "Fn::If" in security:
+        security = security["Fn::If"][1]
+    return tuple(scope for requirement in security for scope in requirement.get("PartnerJwt", []))
 
 
 _import_lock = threading.Lock()
@@ -177,7 +195,9 @@ class LocalContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def http_event(request: Request, route: Route, path_params: dict[str, str], request_id: str) -> dict[str, Any]:
+def http_event(
+    request: Request, route: Route, path_params: dict[str, str], request_id: str, authorized: Authorized | None = None
+) -> dict[str, Any]:
     raw_uri = request.environ.get("RAW_URI") or request.full_path
     raw_path, _, raw_query = raw_uri.partition("?")
     body_bytes = request.get_data()
@@ -204,7 +224,7 @@ def http_event(request: Request, route: Route, path_params: dict[str, str], requ
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "local",
-            "authorizer": {"jwt": {"claims": dict(LOCAL_CLAIMS), "scopes": None}},
+            "authorizer": {"jwt": {"claims": authorized.claims, "scopes": authorized.scopes}} if authorized else {},
             "domainName": request.host,
             "domainPrefix": request.host.split(".")[0],
             "http": {
@@ -251,11 +271,43 @@ def gateway_error(status: int, code: str, message: str, request_id: str) -> Resp
     return Response(json.dumps(body), status=status, content_type="application/json")
 
 
+def refused(refusal: Refusal, request_id: str) -> Response:
+    """The authorizer's 401 or 403 (API Gateway answers {"message": ...}; ours is the envelope)."""
+    if refusal.status == 401:
+        response = gateway_error(401, "unauthorized", f"No valid token: {refusal.description}.", request_id)
+    else:
+        message = f"The token lacks the scope this route requires ({' or '.join(refusal.scopes)})."
+        response = gateway_error(403, "forbidden_scope", message, request_id)
+    response.headers["WWW-Authenticate"] = refusal.www_authenticate
+    return response
+
+
+def caller_shown(authorized: Authorized | None) -> str:
+    """The access log's caller: the token's subject and client, never the token."""
+    if authorized is None:
+        return "-"
+    claims = authorized.claims
+    shown = {"sub": claims.get("sub"), "client": claims.get("client_id") or claims.get("azp"),
+             "customer": claims.get("minted_customer")}  # fmt: skip
+    return " ".join(f"{name}={value}" for name, value in shown.items() if value) or "-"
+
+
 class LocalGateway:
     """A WSGI app: route, build the event, invoke the handler, translate its answer."""
 
-    def __init__(self, routes: list[Route] | None = None) -> None:
+    def __init__(self, routes: list[Route] | None = None, issuer: LocalIssuer | None = None) -> None:
         self.routes = routes if routes is not None else routes_from_template()
+        self.issuer = issuer  # None: no authorizer (only for a document, as make api-docs builds it)
+        self._authorizer: JwtAuthorizer | None = None
+        self._local = threading.local()
+
+    @property
+    def authorizer(self) -> JwtAuthorizer | None:
+        """API Gateway's JWT authorizer, configured with the issuer and audience (as the template's
+        jwtConfiguration), reading the issuer's published keys."""
+        if self.issuer is not None and (self._authorizer is None or self._authorizer.issuer != self.issuer.issuer):
+            self._authorizer = JwtAuthorizer(self.issuer.issuer, [self.issuer.audience], self.issuer.jwks())
+        return self._authorizer
 
     def handler_for(self, route: Route) -> Any:
         return load_handler(route.function)
@@ -268,8 +320,9 @@ class LocalGateway:
                 "title": "Minted Connect partner gateway",
                 "version": "1.0",
                 "description": "Prices, quotes and exactly-once buys of digital gold, silver and platinum through "
-                "Minted Connect. A deployed stage takes a JWT or an IAM SigV4 signature (AuthMode); this local "
-                'stage runs no authorizer. Every answer carries X-Request-Id; errors are {"error": {...}}.',
+                "Minted Connect. A deployed stage takes a JWT holding the route's scope or an IAM SigV4 signature "
+                "(AuthMode); this local stage takes a JWT from make dev's own issuer (make token SCOPES=...; "
+                'Authorize above). Every answer carries X-Request-Id; errors are {"error": {...}}.',
             },
             "servers": [{"url": server_url}],
             "paths": {},
@@ -294,16 +347,18 @@ class LocalGateway:
         request = Request(environ)
         started = time.monotonic()
         request_id = str(uuid.uuid4())
+        self._local.authorized = None
         response = self.respond(request, request_id)
         response.headers.setdefault(REQUEST_ID_HEADER, request_id)
-        # One line per request, as an access log: no query string, no body, no personal data.
+        # One line per request, as an access log: no query string, no body, no personal data, no token.
         logger.info(
-            "%s %s %s %.0f ms %s",
+            "%s %s %s %.0f ms %s %s",
             request.method,
             request.path,
             response.status_code,
             (time.monotonic() - started) * 1000,
             request_id,
+            caller_shown(self._local.authorized),
         )
         return response(environ, start_response)
 
@@ -312,6 +367,9 @@ class LocalGateway:
             return Response(json.dumps(self.openapi(request.host_url.rstrip("/"))), content_type="application/json")
         if request.method == "GET" and (request.path == "/swagger" or request.path.startswith("/swagger/")):
             return swagger(request.path.removeprefix("/swagger").strip("/"), request_id)
+        if request.method == "GET" and self.issuer is not None and request.path in (JWKS_PATH, DISCOVERY_PATH):
+            published = self.issuer.jwks() if request.path == JWKS_PATH else self.issuer.discovery()
+            return Response(json.dumps(published), content_type="application/json")
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return gateway_error(413, "payload_too_large", "The body is larger than 10 MiB.", request_id)
         raw_path = (request.environ.get("RAW_URI") or request.path).split("?")[0]
@@ -319,7 +377,14 @@ class LocalGateway:
             params = route.match(raw_path)
             if params is None or route.method != request.method:
                 continue
-            event = http_event(request, route, params, request_id)
+            authorized = None
+            if self.authorizer is not None:
+                try:
+                    authorized = self.authorizer.authorize(request.headers.get("Authorization"), route.scopes)
+                except Refusal as refusal:
+                    return refused(refusal, request_id)
+                self._local.authorized = authorized
+            event = http_event(request, route, params, request_id, authorized)
             try:
                 result = invoke(route.function, event)
             except Exception:

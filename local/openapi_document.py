@@ -2,7 +2,9 @@
 
 Each function's resolver documents its own routes; merged, the document gets what a client
 generator needs: the template's operationIds (``listPrices``, ``placeOrder``, ...), the two ways a
-deployed stage authenticates callers, and no schema that nothing refers to.
+deployed stage authenticates callers, and no schema that nothing refers to. Each route's ``security``
+(the JWT scope it requires, or a SigV4 signature) is the function's own (``minted_gateway.caller``);
+a test holds it equal to the template's.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ SECURITY_SCHEMES = {
         "scheme": "bearer",
         "bearerFormat": "JWT",
         "description": "AuthMode=JWT (the default): a JWT from your identity provider, issuer JwtIssuer, "
-        "audience JwtAudience.",
+        "audience JwtAudience, holding the route's scope (minted/...). Locally: the output of make token.",
     },
     "PartnerIam": {
         "type": "apiKey",
@@ -40,8 +42,7 @@ def finish_document(document: dict[str, Any], operation_ids: dict[tuple[str, str
             _true_validation_answer(operation)
     components = document.setdefault("components", {})
     components["securitySchemes"] = SECURITY_SCHEMES
-    # One of the two, as the stage's AuthMode says; the local stack checks neither.
-    document["security"] = [{"PartnerJwt": []}, {"PartnerIam": []}]
+    document.pop("security", None)  # each route names its own (the JWT's scope), none is left to a default
     components["schemas"] = used_schemas(document)
     return document
 

@@ -1,7 +1,9 @@
 """Where a running ``make dev`` says which ports it took, so helper commands find it.
 
 ``make dev`` writes ``.dev/stack.json`` (gitignored) when it is up and removes it when it stops;
-``make workflow`` and the other helpers read it instead of assuming the default ports.
+``make workflow`` and the other helpers read it instead of assuming the default ports; ``make token``
+also reads the local issuer's signing key, which ``make dev`` writes beside it (owner-only, removed
+when it stops: a local development key, never a real one).
 ``MINTED_DEV_STACK_FILE`` moves the file (the tests run a stack of their own beside yours).
 """
 
@@ -23,6 +25,10 @@ def stack_file() -> Path:
     return Path(os.environ.get(STACK_FILE_VARIABLE) or ROOT / ".dev" / "stack.json")
 
 
+def signing_key_file() -> Path:
+    return stack_file().with_name(stack_file().stem + "-signing-key.json")
+
+
 @dataclass(frozen=True)
 class StackAddresses:
     gateway_url: str
@@ -30,6 +36,9 @@ class StackAddresses:
     aws_url: str
     workflow_arn: str
     pid: int
+    issuer: str = ""  # the local issuer of tokens (the gateway's URL), its audience, and its key for make token
+    audience: str = ""
+    signing_key_file: str = ""
 
 
 def write(addresses: StackAddresses) -> Path:
@@ -48,9 +57,10 @@ def read() -> StackAddresses | None:
         return None
 
 
-def remove(pid: int) -> None:
-    """Forget the addresses, unless another stack has written its own since."""
+def remove(pid: int, *owned: Path) -> None:
+    """Forget the addresses (and the files the stack made beside them), unless another stack wrote its own since."""
     current = read()
     if current is None or current.pid == pid:
-        with contextlib.suppress(FileNotFoundError):
-            stack_file().unlink()
+        for path in (stack_file(), *owned):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()

@@ -21,10 +21,14 @@ import requests
 from local.devstack import DevStack
 from local.minted_sandbox.control import SandboxControl
 from minted_gateway import jsonutil, runtime
+from minted_gateway.caller import Scope
 from minted_gateway.dynamodb import from_item
 from tests.conftest import VALID_TCKN
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
+EVERY_SCOPE = tuple(scope.value for scope in Scope)
+PARTNER_TOKEN = "partner"
+TEST_TOKEN_SECONDS = 6 * 3600  # longer than any run: a test never meets an expiry it did not ask for
 
 
 def free_port() -> int:
@@ -35,15 +39,31 @@ def free_port() -> int:
 
 
 class Api:
-    """The partner API over real HTTP, plus what tests need to see behind it."""
+    """The partner API over real HTTP, plus what tests need to see behind it.
 
-    def __init__(self, stack: DevStack) -> None:
+    Its requests carry a partner's server token with every scope (no customer claim), as a partner's
+    back end would send; ``as_caller`` gives the same API with another token, or none.
+    """
+
+    def __init__(self, stack: DevStack, token: str | None = PARTNER_TOKEN) -> None:
         assert stack.gateway is not None
         self.url = stack.gateway.url
         self.stack = stack
         self.http = requests.Session()
+        self.token = self.mint() if token == PARTNER_TOKEN else token
+        if self.token is not None:
+            self.http.headers["Authorization"] = f"Bearer {self.token}"
         self.minted = SandboxControl(stack.sandbox.url)
         self.dynamodb = boto3.client("dynamodb", endpoint_url=stack.aws_url, region_name="eu-central-1")
+
+    def mint(self, scopes: tuple[str, ...] | list[str] = EVERY_SCOPE, *, customer: str | None = None,
+             ttl: int = TEST_TOKEN_SECONDS, **claims: Any) -> str:  # fmt: skip
+        """A token from the stack's local issuer (make token's), with these scopes and claims."""
+        return self.stack.issuer.mint(scopes, customer=customer, ttl=ttl, **claims)
+
+    def as_caller(self, token: str | None = None, **mint: Any) -> Api:
+        """The same API with ``token`` (or one minted with ``mint``'s arguments); no argument: no token at all."""
+        return Api(self.stack, token if token is not None or not mint else self.mint(**mint))
 
     def post(self, path: str, body: Any, **kw: Any) -> requests.Response:
         data = body if isinstance(body, (str, bytes)) else jsonutil.dumps(body)

@@ -3,7 +3,9 @@
 ``make dev`` runs as a reader would start it (with GATEWAY_PORT, SANDBOX_PORT and MOTO_PORT); each
 marked block runs in bash from the project's folder with the README's ports swapped for the
 stack's; the answers are compared with the README's on structure, status codes and stable values
-(prices, tokens, codes and times vary). See tests/readme_walkthroughs.py for the markers.
+(prices, tokens, codes and times vary). What a block exports (``export TOKEN=$(make token ...)``)
+stays for the walkthrough's later blocks, as it would in the reader's shell. See
+tests/readme_walkthroughs.py for the markers.
 """
 
 from __future__ import annotations
@@ -133,10 +135,21 @@ def test_make_dev_prints_the_banner_the_readme_shows(make_dev: MakeDev) -> None:
     assert recorded["gateway_url"] == make_dev.url("gateway") and recorded["aws_url"] == make_dev.url("moto")
 
 
+def exported_by(script_env: Path, before: dict[str, str]) -> dict[str, str]:
+    """The variables a block exported (or changed), from ``env -0`` written after it ran."""
+    if not script_env.exists():
+        return {}
+    pairs = [entry.split("=", 1) for entry in script_env.read_text(encoding="utf-8").split("\0") if "=" in entry]
+    return {name: value for name, value in pairs if before.get(name) != value and not name.startswith(("BASH", "_"))
+            and name not in ("SHLVL", "PWD", "OLDPWD")}  # fmt: skip
+
+
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("walkthrough", README.walkthroughs, ids=lambda w: w.name)
-def test_walkthrough(make_dev: MakeDev, walkthrough: readme.Walkthrough) -> None:
+def test_walkthrough(make_dev: MakeDev, walkthrough: readme.Walkthrough, tmp_path: Path) -> None:
     last_answer: Any = None
+    shell = dict(make_dev.env)  # the reader's shell: what a block exports, the later blocks see
+    script_env = tmp_path / "env"
     for number, step in enumerate(walkthrough.steps, start=1):
         if step.sandbox_seconds:  # what "two seconds later" means, without sleeping on a slow machine
             response = requests.post(
@@ -144,15 +157,17 @@ def test_walkthrough(make_dev: MakeDev, walkthrough: readme.Walkthrough) -> None
             )
             assert response.status_code == 200
         script = make_dev.localise(readme.fill_placeholders(step.script, last_answer))
+        script_env.unlink(missing_ok=True)
         result = subprocess.run(  # noqa: S603 - the README's own commands
-            ["bash", "-c", f"set -e\n{script}"],  # noqa: S607 - bash, as a reader pastes the block
+            ["bash", "-c", f"set -e\n{script}\nenv -0 > '{script_env}'"],  # noqa: S607 - bash, as a reader pastes it
             cwd=ROOT,
-            env=make_dev.env,
+            env=shell,
             capture_output=True,
             text=True,
             timeout=180,
             check=False,
         )
+        shell.update(exported_by(script_env, shell))
         where = f"{walkthrough.name} step {number}:\n{step.script}\n--- printed:\n{result.stdout}{result.stderr}"
         assert (result.returncode != 0) == step.fails, where
         assert step.expect is not None
@@ -192,18 +207,27 @@ def test_the_make_dev_console_logs_each_request_once_and_no_personal_data(make_d
     """An access-log line per request (method, path, status, ms, id), and a B2B2C buyer's identity
     number, email and phone in none of the console's lines."""
     api = make_dev.url("gateway")
-    quote = requests.post(api + "/quotes", json={"items": [{"sku": "GAG", "amount": 2}]}, timeout=30).json()
+    token = subprocess.run(  # the README's way to a token: make token, reading the stack's recorded key
+        ["make", "--no-print-directory", "token", "SCOPES=minted/orders.write"],  # noqa: S607 - make from PATH
+        cwd=ROOT, env=make_dev.env, capture_output=True, text=True, timeout=120, check=True,
+    ).stdout.strip()  # fmt: skip
+    bearer = {"Authorization": f"Bearer {token}"}
+    quote = requests.post(
+        api + "/quotes", json={"items": [{"sku": "GAG", "amount": 2}]}, headers=bearer, timeout=30
+    ).json()
     person = customer("cust-console", email="console.buyer@example.com", phone="+905551234567")
     body = {"external_id": "console-order", "price_token": quote["price_token"], "items": [{"sku": "GAG", "amount": 2}],
             "customer": person}  # fmt: skip
-    response = requests.post(api + "/orders", json=body, timeout=30)
+    response = requests.post(api + "/orders", json=body, headers=bearer, timeout=30)
     assert response.status_code == 201, response.text
     request_id = response.headers["X-Request-Id"]
     deadline = time.monotonic() + 30  # the console is read by another thread: wait for the line, within a bound
-    while not any(logged.endswith(request_id) for logged in make_dev.lines):
+    while not any(request_id in logged for logged in make_dev.lines):
         assert time.monotonic() < deadline, "\n".join(make_dev.lines[-50:])
         time.sleep(0.1)
     console = "\n".join(make_dev.lines)
-    assert re.search(r"^POST /orders 201 \d+ ms [0-9a-f-]{36}$", console, re.MULTILINE)
+    # The line names its caller (the token's subject and client), never the token.
+    assert re.search(r"^POST /orders 201 \d+ ms [0-9a-f-]{36} sub=local-developer client=make-dev$", console, re.M)
     for secret in (person["identity_number"], person["email"], person["phone"], person["phone"].lstrip("+")):
         assert secret not in console
+    assert token.rsplit(".", 1)[1] not in console

@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import REPLAY_HEADER, json_response, new_resolver
+from minted_gateway.api.http import REPLAY_HEADER, json_response, new_resolver, request_caller
 from minted_gateway.api.views import foreign_error, outcome_response, outcome_task_result, workflow_started_body
+from minted_gateway.caller import PARTNER, Caller, Scope, requires
 from minted_gateway.errors import REJECTIONS, OrderRejected
 from minted_gateway.observability import observability
 from minted_gateway.orders.limits import LockedQuote, PricedOrder
@@ -47,12 +48,19 @@ def http_api() -> "APIGatewayHttpResolver":
     from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
     from aws_lambda_powertools.event_handler.openapi.params import Body  # noqa: PLC0415
 
-    from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, WorkflowStartedBody, answers  # noqa: PLC0415
+    from minted_gateway.api.schemas import (  # noqa: PLC0415
+        CUSTOMER_MISMATCH,
+        MINTED_ERRORS,
+        OrderBody,
+        WorkflowStartedBody,
+        answers,
+    )
 
     app = new_resolver(metrics)
 
     @app.post(
         "/orders",
+        security=requires(Scope.ORDERS_WRITE),
         summary="Buy metal with a quote's price token, once per external_id",
         responses=answers(
             {
@@ -61,7 +69,7 @@ def http_api() -> "APIGatewayHttpResolver":
                 202: ("Sent, but Minted's answer was lost; GET the order to see it settled", OrderBody),
             },
             {
-                403: "Minted does not allow this partner to buy (stored, replayed)",
+                403: f"Minted does not allow this partner to buy (stored, replayed); {CUSTOMER_MISMATCH}",
                 409: "Another payload used this external_id, it is in progress (Retry-After), or Minted holds a "
                 "different order under it (foreign_order, stored, replayed)",
                 415: "The body is not JSON",
@@ -75,10 +83,11 @@ def http_api() -> "APIGatewayHttpResolver":
         tags=["orders"],
     )
     def post_order(order: Annotated[OrderRequest, Body()]) -> Response[str]:
-        return outcome_response(_place(order))
+        return outcome_response(_place(order, caller=request_caller(app)))
 
     @app.post(
         "/orders/workflow",
+        security=requires(Scope.ORDERS_WRITE),
         summary="Start the buy workflow: fix the price, check the guard, buy once, follow the order to its end",
         responses=answers(
             {
@@ -89,6 +98,7 @@ def http_api() -> "APIGatewayHttpResolver":
                 )
             },
             {
+                403: CUSTOMER_MISMATCH,
                 409: "This external_id belongs to a different order (in the ledger, or a workflow started for it)",
                 415: "The body is not JSON",
                 422: "Invalid input",
@@ -98,7 +108,7 @@ def http_api() -> "APIGatewayHttpResolver":
         tags=["orders"],
     )
     def post_order_workflow(request: Annotated[WorkflowRequest, Body()]) -> Response[str]:
-        execution = runtime.start_buy_workflow()(request)
+        execution = runtime.start_buy_workflow()(request, request_caller(app))
         metrics.add_metric(name="WorkflowStartRequests", unit=MetricUnit.Count, value=1)
         headers = {"Location": f"/orders/{request.external_id}"}
         if execution.replayed:
@@ -116,6 +126,7 @@ class PlaceOrderTask(BaseModel):
     order: OrderRequest
     execution: str | None = None  # the workflow execution placing it: the row's owner
     quote: LockedQuote | None = None  # the prices its quote step locked: the limits value the order at them
+    caller: Caller = PARTNER  # who started the workflow (POST /orders/workflow): the row records them
 
     def priced(self) -> PricedOrder | None:
         purchase = self.order.purchase()
@@ -131,7 +142,7 @@ class PlaceOrderTask(BaseModel):
 
 def place_order_task(payload: dict[str, Any]) -> dict[str, Any]:
     task = PlaceOrderTask.model_validate(payload, context=TASK_INPUT)
-    outcome = _place(task.order, owner=task.execution, quote=task.priced())
+    outcome = _place(task.order, owner=task.execution, quote=task.priced(), caller=task.caller)
     rejection = outcome.record.rejection
     if outcome.record.state is State.REJECTED and rejection is not None:
         raise REJECTIONS.get(rejection.code, OrderRejected)(rejection.message, details=rejection.details)
@@ -148,19 +159,22 @@ class RecordFailureTask(BaseModel):
     order: WorkflowRequest
     error: str = "WorkflowFailed"
     execution: str = ""
+    caller: Caller = PARTNER
 
 
 def record_failure_task(payload: dict[str, Any]) -> dict[str, Any]:
     """Note the failure on the row this execution owns (or make one)."""
     task = RecordFailureTask.model_validate(payload, context=TASK_INPUT)
-    result = runtime.record_workflow_failure()(task.order, task.error, task.execution)
+    result = runtime.record_workflow_failure()(task.order, task.error, task.execution, task.caller)
     metrics.add_metric(name="WorkflowFailures", unit=MetricUnit.Count, value=1)
     logger.warning("buy workflow failed", extra={"external_id": task.order.external_id, "error": task.error, **result})
     return result
 
 
-def _place(order: OrderRequest, owner: str | None = None, quote: PricedOrder | None = None) -> OrderOutcome:
-    outcome = runtime.place_order()(order, owner=owner, quote=quote)
+def _place(
+    order: OrderRequest, owner: str | None = None, quote: PricedOrder | None = None, caller: Caller = PARTNER
+) -> OrderOutcome:
+    outcome = runtime.place_order()(order, owner=owner, quote=quote, caller=caller)
     state = outcome.record.state
     # A replay is an answer, not another order: counting it as one would inflate the buys on every retry.
     name = "OrdersReplayed" if outcome.replayed else f"Orders{state.value.title()}"

@@ -14,8 +14,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import REPLAY_HEADER, json_response, new_resolver
+from minted_gateway.api.http import REPLAY_HEADER, json_response, new_resolver, request_caller
 from minted_gateway.api.views import balances_body, customer_body
+from minted_gateway.caller import Scope, requires
 from minted_gateway.customers.requests import CustomerChanges, NewCustomer
 from minted_gateway.observability import observability
 
@@ -31,7 +32,13 @@ def http_api() -> "APIGatewayHttpResolver":
     from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
     from aws_lambda_powertools.event_handler.openapi.params import Body, Path  # noqa: PLC0415
 
-    from minted_gateway.api.schemas import MINTED_ERRORS, BalancesBody, CustomerBody, answers  # noqa: PLC0415
+    from minted_gateway.api.schemas import (  # noqa: PLC0415
+        CUSTOMER_MISMATCH,
+        MINTED_ERRORS,
+        BalancesBody,
+        CustomerBody,
+        answers,
+    )
 
     app = new_resolver(metrics)
 
@@ -43,6 +50,7 @@ def http_api() -> "APIGatewayHttpResolver":
 
     @app.post(
         "/customers",
+        security=requires(Scope.CUSTOMERS_WRITE),
         summary="Register a customer with Minted (an individual, or a company); the same request again creates nothing",
         tags=["customers"],
         responses=answers(
@@ -55,13 +63,13 @@ def http_api() -> "APIGatewayHttpResolver":
                 "fields)",
                 415: "The body is not JSON",
                 422: "The request is not valid (invalid_input), or Minted refused it (customer_rejected)",
-                403: "Minted does not allow this partner to create customers",
+                403: f"Minted does not allow this partner to create customers; {CUSTOMER_MISMATCH}",
                 **MINTED_ERRORS,
             },
         ),
     )
     def create_customer(customer: Annotated[NewCustomer, Body()]) -> Response[str]:
-        created = runtime.create_customer()(customer.to_minted())
+        created = runtime.create_customer()(customer.to_minted(), request_caller(app))
         metrics.add_metric(name="CustomersCreated" if not created.replayed else "CustomersReplayed",
                            unit=MetricUnit.Count, value=1)  # fmt: skip
         logger.info(
@@ -74,6 +82,7 @@ def http_api() -> "APIGatewayHttpResolver":
 
     @app.patch(
         "/customers/<external_id>",
+        security=requires(Scope.CUSTOMERS_WRITE),
         summary="Change a customer's details at Minted",
         tags=["customers"],
         responses=answers(
@@ -82,39 +91,41 @@ def http_api() -> "APIGatewayHttpResolver":
                 **not_found,
                 415: "The body is not JSON",
                 422: "The request is not valid (invalid_input), or Minted refused it (customer_rejected)",
-                403: "Minted does not allow this partner to change customers",
+                403: f"Minted does not allow this partner to change customers; {CUSTOMER_MISMATCH}",
                 **MINTED_ERRORS,
             },
         ),
     )
     def update_customer(external_id: CustomerId, changes: Annotated[CustomerChanges, Body()]) -> Response[str]:
-        customer = runtime.update_customer()(external_id, changes.to_minted())
+        customer = runtime.update_customer()(external_id, changes.to_minted(), request_caller(app))
         logger.info("customer updated", extra={"customer_external_id": external_id})
         return json_response(200, customer_body(customer))
 
     @app.get(
         "/customers/<external_id>",
+        security=requires(Scope.CUSTOMERS_READ),
         summary="A customer's profile and wallets, from Minted",
         tags=["customers"],
         responses=answers(
             {200: ("The customer", CustomerBody)},
-            {**not_found, 422: "The external_id is not a customer id", **MINTED_ERRORS},
+            {403: CUSTOMER_MISMATCH, **not_found, 422: "The external_id is not a customer id", **MINTED_ERRORS},
         ),
     )
     def get_customer(external_id: CustomerId) -> Response[str]:
-        return json_response(200, customer_body(runtime.get_customer()(external_id)))
+        return json_response(200, customer_body(runtime.get_customer()(external_id, request_caller(app))))
 
     @app.get(
         "/customers/<external_id>/balances",
+        security=requires(Scope.CUSTOMERS_READ),
         summary="Each of a customer's wallets: balance, blocked and available amounts, and the metal's sku",
         tags=["customers"],
         responses=answers(
             {200: ("The balances, as Minted holds them now", BalancesBody)},
-            {**not_found, 422: "The external_id is not a customer id", **MINTED_ERRORS},
+            {403: CUSTOMER_MISMATCH, **not_found, 422: "The external_id is not a customer id", **MINTED_ERRORS},
         ),
     )
     def get_customer_balances(external_id: CustomerId) -> Response[str]:
-        return json_response(200, balances_body(runtime.get_balances()(external_id)))
+        return json_response(200, balances_body(runtime.get_balances()(external_id, request_caller(app))))
 
     return app
 

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import invalid_input, json_response, new_resolver
+from minted_gateway.api.http import invalid_input, json_response, new_resolver, request_caller
 from minted_gateway.api.views import foreign_error, foreign_response, order_view_body, orders_page_body
+from minted_gateway.caller import PARTNER, Caller, Scope, requires
 from minted_gateway.minted.models import EXTERNAL_ID_MAX_LENGTH, EXTERNAL_ID_PATTERN
 from minted_gateway.observability import observability
 from minted_gateway.orders.get_order import OrderView
@@ -43,6 +44,7 @@ def http_api() -> "APIGatewayHttpResolver":
 
     @app.get(
         "/orders",
+        security=requires(Scope.ORDERS_READ),
         summary="Order history from the ledger: newest first, filtered, a page at a time",
         responses=answers(
             {200: ("A page of orders; next_cursor fetches the next", OrdersPageBody)},
@@ -79,12 +81,13 @@ def http_api() -> "APIGatewayHttpResolver":
             query = HistoryQuery.model_validate({name: value for name, value in params.items() if value is not None})
         except ValidationError as exc:
             raise invalid_input("The query is not valid; see details.", exc.errors()) from None
-        page = runtime.list_orders()(query)
+        page = runtime.list_orders()(query, request_caller(app))
         metrics.add_metric(name="OrderPagesRead", unit=MetricUnit.Count, value=1)
         return json_response(200, orders_page_body(page, query.limit))
 
     @app.get(
         "/orders/<external_id>",
+        security=requires(Scope.ORDERS_READ),
         summary="The order as the ledger records it, refreshed from Minted while it can still change",
         responses=answers(
             {200: ("The order", OrderBody)},
@@ -100,10 +103,11 @@ def http_api() -> "APIGatewayHttpResolver":
         tags=["orders"],
     )
     def get_order(external_id: ExternalIdPath) -> Response[str]:
-        view = _read(external_id)
+        caller = request_caller(app)
+        view = _read(external_id, caller)
         if view.record is not None and view.record.state is State.FOREIGN:
             return foreign_response(view.record)
-        return json_response(200, order_view_body(view))
+        return json_response(200, order_view_body(view, show_caller=not caller.bound))
 
     return app
 
@@ -123,8 +127,8 @@ def get_order_task(payload: dict[str, Any]) -> dict[str, Any]:
     return order_view_body(view)
 
 
-def _read(external_id: str) -> OrderView:
-    view = runtime.get_order()(external_id)
+def _read(external_id: str, caller: Caller = PARTNER) -> OrderView:
+    view = runtime.get_order()(external_id, caller)
     metrics.add_metric(name="OrdersRead", unit=MetricUnit.Count, value=1)
     if view.record is not None and view.record.state is State.FOREIGN:
         metrics.add_metric(name="OrdersForeign", unit=MetricUnit.Count, value=1)

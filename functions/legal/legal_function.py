@@ -13,6 +13,7 @@ from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import json_response, new_resolver
 from minted_gateway.api.views import legal_body, legal_list_body
+from minted_gateway.caller import Scope, requires
 from minted_gateway.observability import observability
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ def http_api() -> "APIGatewayHttpResolver":
 
     @app.get(
         "/legal",
+        security=requires(Scope.PRICES_READ),
         summary="The legal documents Minted publishes",
         tags=["legal"],
         responses=answers({200: ("The list", LegalListBody)}, MINTED_ERRORS),
@@ -45,6 +47,7 @@ def http_api() -> "APIGatewayHttpResolver":
 
     @app.get(
         "/legal/<document_type>",
+        security=requires(Scope.PRICES_READ),
         summary="One legal document (HTML content and PDF link)",
         tags=["legal"],
         responses=answers(

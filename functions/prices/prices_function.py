@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import json_response, new_resolver
+from minted_gateway.api.http import json_response, new_resolver, request_caller
 from minted_gateway.api.views import prices_body, quote_body
+from minted_gateway.caller import PARTNER, Caller, Scope, requires
 from minted_gateway.errors import GatewayError
 from minted_gateway.minted.models import Currency
 from minted_gateway.observability import observability
@@ -33,12 +34,19 @@ def http_api() -> "APIGatewayHttpResolver":
     from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
     from aws_lambda_powertools.event_handler.openapi.params import Body, Query  # noqa: PLC0415
 
-    from minted_gateway.api.schemas import MINTED_ERRORS, PricesBody, QuoteBody, answers  # noqa: PLC0415
+    from minted_gateway.api.schemas import (  # noqa: PLC0415
+        CUSTOMER_MISMATCH,
+        MINTED_ERRORS,
+        PricesBody,
+        QuoteBody,
+        answers,
+    )
 
     app = new_resolver(metrics)
 
     @app.get(
         "/prices",
+        security=requires(Scope.PRICES_READ),
         summary="The latest price per metal, with its age; refreshed from Minted when older than the limit",
         responses=answers(
             {200: ("Prices", PricesBody)},
@@ -57,10 +65,12 @@ def http_api() -> "APIGatewayHttpResolver":
 
     @app.post(
         "/quotes",
+        security=requires(Scope.ORDERS_WRITE),
         summary="Lock a price for about four minutes: amount mode (items) or total mode (money to spend)",
         responses=answers(
             {201: ("A quote with its price token", QuoteBody)},
             {
+                403: f"{CUSTOMER_MISMATCH} (a quote by total names its customer)",
                 415: "The body is not JSON",
                 422: "Invalid input",
                 **MINTED_ERRORS,
@@ -69,7 +79,7 @@ def http_api() -> "APIGatewayHttpResolver":
         tags=["prices"],
     )
     def post_quote(quote: Annotated[QuoteRequest, Body()]) -> Response[str]:
-        return json_response(201, _quote(quote))
+        return json_response(201, _quote(quote, caller=request_caller(app)))
 
     return app
 
@@ -95,8 +105,8 @@ def quote_task(payload: dict[str, Any]) -> dict[str, Any]:
     return _quote(task.quote, task.guard or PriceGuard())
 
 
-def _quote(request: QuoteRequest, guard: PriceGuard | None = None) -> dict[str, Any]:
-    quote = runtime.create_quote()(request)
+def _quote(request: QuoteRequest, guard: PriceGuard | None = None, caller: Caller = PARTNER) -> dict[str, Any]:
+    quote = runtime.create_quote()(request, caller)
     metrics.add_metric(name="QuotesCreated", unit=MetricUnit.Count, value=1)
     if guard is not None:
         guard.check(quote)

@@ -71,7 +71,7 @@ def test_a_generated_client_quotes_buys_and_reads_an_order(api: Api, generated: 
     place_order = importlib.import_module(f"{PACKAGE}.api.orders.place_order")
     get_order = importlib.import_module(f"{PACKAGE}.api.orders.get_order")
     models = importlib.import_module(f"{PACKAGE}.models")
-    client = generated.Client(base_url=api.url, raise_on_unexpected_status=True)
+    client = generated.AuthenticatedClient(base_url=api.url, token=str(api.token), raise_on_unexpected_status=True)
 
     # The generator types a JSON number as float; 1.5 is exact in binary, and the API reads it as a Decimal.
     items = [models.ItemIn(sku=models.ItemInSku.GAU, amount=1.5)]

@@ -83,6 +83,17 @@ def test_swagger_renders_every_operation_from_local_files_and_tries_get_prices(a
     }
     assert shown == operations
 
+    # Authorize takes make token's output (here the partner token the other tests use), as a reader pastes it.
+    browser.find_element(By.CSS_SELECTOR, ".auth-wrapper .authorize").click()
+    jwt_scheme = wait.until(
+        ec.visibility_of_element_located(
+            (By.XPATH, "//div[contains(@class,'auth-container')][.//*[contains(., 'PartnerJwt')]]")
+        )
+    )
+    jwt_scheme.find_element(By.CSS_SELECTOR, "input").send_keys(str(api.token))
+    jwt_scheme.find_element(By.CSS_SELECTOR, ".auth-btn-wrapper .authorize").click()
+    browser.find_element(By.CSS_SELECTOR, ".dialog-ux .close-modal").click()
+
     prices = browser.find_element(By.ID, "operations-prices-listPrices")
     prices.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
     wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#operations-prices-listPrices .try-out__btn"))).click()

@@ -192,3 +192,15 @@ def test_a_strangers_order_under_our_id_publishes_one_order_needs_attention(
     assert details[0]["order_codes"] == [] and details[0]["status"] is None
     assert [(line["sku"], line["amount"]) for line in details[0]["lines"]] == [("GAU", "5")]
     VALIDATOR.validate(details[0])
+
+
+def test_an_orders_events_name_who_placed_it_and_neither_the_token_nor_its_customer(
+    api: Api, order_id: str, consumer: Consumer
+) -> None:
+    token = api.mint(customer="cust-0001", subject="user-4711", client_id="mobile-app")
+    assert api.as_caller(token).post("/orders", order(order_id, api.quote())).status_code == 201
+    (event, *_) = distinct(consumer.events_of(order_id, 1))
+    detail = event["detail"]
+    VALIDATOR.validate(detail)
+    assert detail["caller"] == {"sub": "user-4711", "client_id": "mobile-app", "principal": None}
+    assert token.rsplit(".", 1)[1] not in json.dumps(event) and "cust-0001" not in json.dumps(event)

@@ -67,7 +67,12 @@ def test_fifty_concurrent_buys_stop_at_the_customers_daily_limit(api: Api, limit
     bodies = [order(new_id(), api.quote(), customer=buyer) for _ in range(50)]
 
     def place(body: dict[str, Any]) -> requests.Response:
-        return requests.post(api.url + "/orders", data=jsonutil.dumps(body), headers=JSON_BODY, timeout=60)
+        return requests.post(
+            api.url + "/orders",
+            data=jsonutil.dumps(body),
+            headers={**JSON_BODY, "Authorization": f"Bearer {api.token}"},
+            timeout=60,
+        )
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=25) as pool:
         responses = list(pool.map(place, bodies))

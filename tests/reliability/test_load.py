@@ -50,6 +50,7 @@ class Client:
     def _session(self) -> requests.Session:
         if not hasattr(self._http, "session"):
             self._http.session = requests.Session()
+            self._http.session.headers["Authorization"] = f"Bearer {self.api.token}"
         session: requests.Session = self._http.session
         return session
 

@@ -99,6 +99,7 @@ def test_each_function_is_granted_exactly_what_it_was_seen_using() -> None:
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"\+\d{10,15}\b")
 _ELEVEN_DIGITS = re.compile(r"(?<!\d)[1-9]\d{10}(?!\d)")
+_JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+")  # a token's header and claims, base64url JSON
 
 
 def _is_identity_number(text: str) -> bool:
@@ -115,3 +116,4 @@ def test_no_log_line_of_the_whole_run_holds_personal_data_or_a_secret() -> None:
         assert not _PHONE.search(line), line
         assert not [n for n in _ELEVEN_DIGITS.findall(line) if _is_identity_number(n)], line
         assert not [s for s in secrets if s in line], line
+        assert not _JWT.search(line), line  # the caller's token: the functions see its claims, never log it

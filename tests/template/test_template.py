@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from local.template import create_secrets, create_tables, function_environment, load_template, resources_of_type
+from minted_gateway.caller import Scope
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -150,9 +151,12 @@ def test_every_route_has_an_authorizer_chosen_by_auth_mode(template: dict[str, A
     (api,) = resources_of_type(template, "AWS::Serverless::HttpApi").values()
     for path, operations in api["Properties"]["DefinitionBody"]["paths"].items():
         for method, operation in operations.items():
-            assert operation["security"] == {"Fn::If": ["UseJwtAuth", [{"PartnerJwt": []}], {"Ref": "AWS::NoValue"}]}, (
-                path
-            )
+            # One scope per route (docs/auth.md); test_wiring checks it is the one its handler documents.
+            (scope,) = operation["security"]["Fn::If"][1][0]["PartnerJwt"]
+            assert scope in {s.value for s in Scope}, f"{method} {path}"
+            assert operation["security"] == {
+                "Fn::If": ["UseJwtAuth", [{"PartnerJwt": [scope]}], {"Ref": "AWS::NoValue"}]
+            }
             assert operation["x-amazon-apigateway-auth"] == {
                 "Fn::If": ["UseJwtAuth", {"Ref": "AWS::NoValue"}, {"type": "AWS_IAM"}]
             }, f"{method} {path}"
@@ -164,3 +168,24 @@ def test_the_price_schedule_is_named_retried_and_has_a_dead_letter_queue(templat
     props = schedule["Properties"]
     assert props["Name"] == {"Fn::Sub": "${AWS::StackName}-price-refresh"}
     assert props["RetryPolicy"]["MaximumRetryAttempts"] >= 1 and "Arn" in props["DeadLetterConfig"]
+
+
+def test_the_iam_policy_outputs_give_every_route_to_exactly_its_scope(template: dict[str, Any]) -> None:
+    """AuthMode=IAM has no scopes: the outputs are the execute-api:Invoke resources that make the same split."""
+    import fnmatch
+
+    from local.gateway import routes_from_template
+
+    allowed: dict[str, list[str]] = {}
+    for name, output in template["Outputs"].items():
+        if name.startswith("IamInvoke"):
+            assert output["Condition"] == "UseIamAuth", name
+            (scope,) = re.findall(r"minted/[a-z]+\.[a-z]+", output["Description"])
+            text = re.sub(r"\$\{[^}]+\}", "x", output["Value"]["Fn::Sub"])
+            allowed[scope] = text.split(",")
+    assert set(allowed) == {scope.value for scope in Scope}
+    routes = routes_from_template(template)
+    for route in routes:
+        arn = "arn:x:execute-api:x:x:x/$default/" + route.method + re.sub(r"\{[^}]+\}", "a-value", route.path)
+        granted = {scope for scope, patterns in allowed.items() if any(fnmatch.fnmatchcase(arn, p) for p in patterns)}
+        assert granted == set(route.scopes), f"{route.method} {route.path}: {granted}"

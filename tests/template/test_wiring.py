@@ -150,6 +150,15 @@ def route_without_authorizer(t: Template) -> None:
     del _operation(t, "/prices", "get")["x-amazon-apigateway-auth"]
 
 
+def route_with_another_scope(t: Template) -> None:
+    """A read scope on a route that buys: a dashboard's token could place orders."""
+    _operation(t, "/orders", "post")["security"]["Fn::If"][1] = [{"PartnerJwt": ["minted/orders.read"]}]
+
+
+def route_with_no_scope(t: Template) -> None:
+    _operation(t, "/customers", "post")["security"]["Fn::If"][1] = [{"PartnerJwt": []}]
+
+
 def route_names_a_missing_scheme(t: Template) -> None:
     _operation(t, "/legal", "get")["security"] = [{"PartnerJWT": []}]
 
@@ -193,6 +202,14 @@ BREAKAGES: list[tuple[Callable[[Template], None], list[str]]] = [
     (handler_route_left_out_of_the_api, ["BuyWorkflowApiPermission: SourceArn", "matches no route"]),
     (schedule_on_a_function_without_the_task, ["asks LegalFunction for action 'refresh_prices'"]),
     (route_without_authorizer, ["HttpApi: GET /prices has no authorizer: anyone may call it"]),
+    (
+        route_with_another_scope,
+        [
+            "HttpApi: POST /orders requires the scopes ['minted/orders.read'] at API Gateway",
+            "its handler documents ['minted/orders.write']",
+        ],
+    ),
+    (route_with_no_scope, ["HttpApi: POST /customers requires the scopes [] at API Gateway"]),
     (route_names_a_missing_scheme, ["HttpApi: GET /legal asks for the security scheme PartnerJWT, which defines no"]),
     (setting_left_out_of_the_environment, ["BuyFunction: invalid environment: LEDGER_KEY_SECRET_ID (missing)"]),
 ]

@@ -517,6 +517,11 @@ def task_actions(path: Path) -> frozenset[str] | None:
 @cache
 def served_routes(code: Code) -> frozenset[tuple[str, str]]:
     """The (METHOD, /path/{param}) pairs the handler's Powertools resolvers serve, as their OpenAPI says."""
+    return frozenset(served_scopes(code))
+
+
+def served_scopes(code: Code) -> dict[tuple[str, str], tuple[str, ...]]:
+    """The JWT scopes each route the handler serves documents (its OpenAPI ``security`` on PartnerJwt)."""
     from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 
     from local.gateway import load_handler
@@ -524,14 +529,18 @@ def served_routes(code: Code) -> frozenset[tuple[str, str]]:
 
     load_handler(FunctionSpec(code.logical_id, code.handler, code.code_uri, 3))
     module = sys.modules[code.module]
-    routes = set()
+    routes = {}
     # A function builds its resolver on its first HTTP event (``http_api()``); an older one holds it as a value.
     built = [module.http_api()] if callable(getattr(module, "http_api", None)) else []
     for resolver in [*vars(module).values(), *built]:
         if isinstance(resolver, ApiGatewayResolver):
             for path, item in (resolver.get_openapi_schema().paths or {}).items():
-                routes |= {(method.upper(), path) for method in HTTP_METHODS if getattr(item, method, None)}
-    return frozenset(routes)
+                for method in HTTP_METHODS:
+                    operation = getattr(item, method, None)
+                    if operation is not None:
+                        requirements = operation.security or []
+                        routes[(method.upper(), path)] = tuple(s for r in requirements for s in r.get("PartnerJwt", []))
+    return routes
 
 
 # ------------------------------------------------------------------------------------- the checks
@@ -547,6 +556,8 @@ class ApiRoute:
     method: str
     path: str
     function: str
+    scopes: tuple[str, ...] = ()  # the JWT authorizer's scopes on the route
+    jwt: bool = False  # the route asks for the JWT authorizer (AuthMode=JWT)
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -710,12 +721,26 @@ def _api_routes(stack: Stack, report: Report) -> list[ApiRoute]:
                         f"{api}: {method} {path} is integrated with {uri!r}, no function of this stack"
                     )
                 else:
-                    routes.append(ApiRoute(api, method, path, function))
+                    scopes = tuple(s for r in operation.get("security") or [] for s in r.get("PartnerJwt", []))
+                    jwt = any("PartnerJwt" in requirement for requirement in operation.get("security") or [])
+                    routes.append(ApiRoute(api, method, path, function, scopes, jwt=jwt))
     return routes
 
 
 def _check_routes(routes: list[ApiRoute], codes: dict[str, Code], report: Report) -> None:
-    served = {function: served_routes(code) for function, code in codes.items()}
+    documented = {function: served_scopes(code) for function, code in codes.items()}
+    served = {function: frozenset(scopes) for function, scopes in documented.items()}
+    for route in routes:
+        if route.function not in documented or (route.method, route.path) not in documented[route.function]:
+            continue
+        handler_scopes = documented[route.function][(route.method, route.path)]
+        if not handler_scopes:
+            report.problems.append(f"{route.api}: {route}'s handler documents no scope for it")
+        elif route.jwt and route.scopes != handler_scopes:
+            report.problems.append(
+                f"{route.api}: {route} requires the scopes {list(route.scopes)} at API Gateway, but its handler "
+                f"documents {list(handler_scopes)}"
+            )
     servers = {route: function for function, pairs in served.items() for route in pairs}
     for route in routes:
         if route.function not in served:

@@ -112,6 +112,12 @@ class PartnerForbidden(GatewayError):
     status, code = 403, "forbidden"
 
 
+class CustomerMismatch(GatewayError):
+    """A token bound to one customer (claim minted_customer) asked to act for another, or for the partner."""
+
+    status, code = 403, "customer_mismatch"
+
+
 class NotFound(GatewayError):
     status, code = 404, "not_found"
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from minted_gateway import jsonutil
+from minted_gateway.caller import Caller, caller_of
 from minted_gateway.errors import (
     MAX_DETAILS,
     GatewayError,
@@ -109,6 +110,11 @@ def count_refusal(app: APIGatewayHttpResolver, status: int) -> None:
         app.count_refusal(status)
 
 
+def request_caller(app: APIGatewayHttpResolver) -> Caller:
+    """The caller of the request ``app`` is answering: what API Gateway's authorizer passed on."""
+    return caller_of(app.current_event.raw_event)
+
+
 def new_resolver(metrics: Metrics | None = None) -> GatewayResolver:
     """The resolver every function uses; refused requests are counted as ``RequestsRefused`` by status class."""
     from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -116,10 +122,19 @@ def new_resolver(metrics: Metrics | None = None) -> GatewayResolver:
         RequestUnsupportedContentType,
         RequestValidationError,
     )
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 
     from minted_gateway.api.resolver import GatewayResolver
 
     app = GatewayResolver(metrics)
+    # The schemes each route's ``security`` names (minted_gateway.caller.requires): API Gateway's JWT
+    # authorizer (AuthMode=JWT) or a SigV4 signature (AuthMode=IAM); the served document describes them.
+    app.configure_openapi(
+        security_schemes={
+            "PartnerJwt": HTTPBearer(bearerFormat="JWT"),
+            "PartnerIam": APIKey(in_=APIKeyIn.header, name="Authorization"),
+        }
+    )
     refused = app.count_refusal
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]

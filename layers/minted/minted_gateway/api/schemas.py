@@ -55,6 +55,13 @@ class PlacedOrderBody(BaseModel):
     status_id: int | None = None
 
 
+class CallerBody(BaseModel):
+    sub: str | None = Field(default=None, description="the JWT's subject")
+    client_id: str | None = Field(default=None, description="the JWT's client_id (or azp)")
+    principal: str | None = Field(default=None, description="the IAM caller's ARN (AuthMode=IAM)")
+    customer: str | None = Field(default=None, description="the customer the token was bound to (minted_customer)")
+
+
 class OrderBody(BaseModel):
     external_id: str | None
     state: str | None
@@ -80,6 +87,9 @@ class OrderBody(BaseModel):
     refreshed: bool | None = None
     stale: bool | None = None
     source: str | None = None
+    caller: CallerBody | None = Field(
+        default=None, description="who first placed it (GET /orders/{external_id}, for partner tokens only)"
+    )
 
 
 class OrdersPageBody(BaseModel):
@@ -193,12 +203,23 @@ MINTED_ERRORS = {
 }
 
 
+# What API Gateway answers before any function runs (the local gateway answers the same, in the envelope).
+GATE_ERRORS = {
+    401: "No valid token (unauthorized): missing, expired, not the issuer's or not for this API",
+    403: "The token lacks the route's scope (forbidden_scope), or IAM does not let the caller invoke it",
+}
+CUSTOMER_MISMATCH = "The token is bound to another customer (customer_mismatch)"
+
+
 def answers(ok: dict[int, tuple[str, type[BaseModel]]], errors: dict[int, str]) -> dict[int, OpenAPIResponse]:
-    """A route's ``responses``: its successes with their bodies, and its errors with the error body."""
+    """A route's ``responses``: its successes with their bodies, and its errors with the error body
+    (the gate's 401 and 403 on every route, beside what the route itself may answer with them)."""
     documented: dict[int, Any] = {
         status: {"description": text, "content": {"application/json": {"model": model}}}
         for status, (text, model) in ok.items()
     }
+    errors = {**errors, **{status: "; ".join(filter(None, (text, errors.get(status))))
+                           for status, text in GATE_ERRORS.items()}}  # fmt: skip
     for status, text in errors.items():
         documented[status] = {"description": text, "content": {"application/json": {"model": ErrorBody}}}
     return documented

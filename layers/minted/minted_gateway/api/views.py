@@ -103,11 +103,15 @@ def minted_order_body(order: Order) -> dict[str, Any]:
     }
 
 
-def order_view_body(view: OrderView) -> dict[str, Any]:
+def order_view_body(view: OrderView, *, show_caller: bool = False) -> dict[str, Any]:
+    """``show_caller``: who placed the order (the partner's own callers see it; a customer's token does not)."""
     if view.record is None:
         assert view.minted_order is not None  # noqa: S101 - GetOrder returns one or the other
         return {**minted_order_body(view.minted_order), "refreshed": view.refreshed, "stale": view.stale}
-    return {**order_body(view.record), "refreshed": view.refreshed, "stale": view.stale}
+    body = {**order_body(view.record), "refreshed": view.refreshed, "stale": view.stale}
+    if show_caller:
+        body["caller"] = view.record.caller.model_dump(exclude_none=True) if view.record.caller else None
+    return body
 
 
 def orders_page_body(page: HistoryPage, limit: int) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import NotFound, from_minted
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import PRODUCT_ID_BY_SKU, SKU_BY_PRODUCT_ID, Balance
@@ -69,7 +70,8 @@ class GetBalances:
         self._minted = minted
         self._clock = clock or (lambda: datetime.now(UTC))
 
-    def __call__(self, external_id: str) -> Balances:
+    def __call__(self, external_id: str, caller: Caller = PARTNER) -> Balances:
+        caller.read_customer(external_id)
         try:
             wallets = self._minted.customer_balance(external_id)
         except minted_errors.MintedNotFoundError:

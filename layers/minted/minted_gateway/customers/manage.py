@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
+from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import (
     CustomerConflict,
     CustomerRejected,
@@ -53,7 +54,8 @@ class CreateCustomer:
     def __init__(self, minted: MintedCustomers) -> None:
         self._minted = minted
 
-    def __call__(self, profile: CustomerProfile) -> CreatedCustomer:
+    def __call__(self, profile: CustomerProfile, caller: Caller = PARTNER) -> CreatedCustomer:
+        caller.act_for(profile.external_id)
         replayed = True
         try:
             return CreatedCustomer(self._minted.create_customer(profile), replayed=False)
@@ -119,7 +121,8 @@ class UpdateCustomer:
     def __init__(self, minted: MintedCustomers) -> None:
         self._minted = minted
 
-    def __call__(self, external_id: str, update: CustomerUpdate) -> Customer:
+    def __call__(self, external_id: str, update: CustomerUpdate, caller: Caller = PARTNER) -> Customer:
+        caller.act_for(external_id)
         try:
             return self._minted.update_customer(external_id, update)
         except minted_errors.MintedNotFoundError:
@@ -138,7 +141,8 @@ class GetCustomer:
     def __init__(self, minted: MintedCustomers) -> None:
         self._minted = minted
 
-    def __call__(self, external_id: str) -> Customer:
+    def __call__(self, external_id: str, caller: Caller = PARTNER) -> Customer:
+        caller.read_customer(external_id)
         try:
             return self._minted.get_customer(external_id)
         except minted_errors.MintedNotFoundError:

@@ -4,7 +4,8 @@ The ledger's DynamoDB stream carries every write with the row before and after i
 Pipes hands batches of those records to this transform (its enrichment step) and puts what comes
 back on the order-events bus; locally, ``local/order_events.py`` does what Pipes does with the same
 code. The detail is an allow-list of the row's fields: ids, side, state, status, codes, totals and
-version, never the customer (no identity number, name, contact or even the partner's customer id).
+version, and who placed the order (the token's subject and client, or the IAM principal), never the
+customer (no identity number, name, contact or even the partner's customer id).
 
 An event's ``event_id`` is the row's external_id and version: a stream record delivered twice gives
 the same id, so a consumer drops duplicates by it and orders events of one order by ``version``.
@@ -24,6 +25,7 @@ from minted_gateway.minted.models import TERMINAL_STATUS_NAMES
 from minted_gateway.orders.record import QUOTE_EXPIRED
 
 SOURCE = "minted-gateway.orders"
+CALLER_FIELDS = ("sub", "client_id", "principal")
 SCHEMA_VERSION = 1
 
 
@@ -155,7 +157,15 @@ def _detail(event_type: EventType, new: Mapping[str, Any], old: Mapping[str, Any
         "attention": {"reason": ATTENTION_REASONS.get(state, "unknown_state")}
         if event_type is EventType.NEEDS_ATTENTION
         else None,
+        "caller": _caller(new.get("caller")),
     }
+
+
+def _caller(caller: Any) -> dict[str, str | None] | None:
+    """Who placed the order, as the ledger recorded it; the customer a token was bound to is left out."""
+    if not isinstance(caller, Mapping):
+        return None
+    return {name: _text(caller.get(name)) for name in CALLER_FIELDS}
 
 
 def attention_age_seconds(event: Mapping[str, Any]) -> Decimal:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import NotFound, from_minted
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import Order, OrderLookup
@@ -38,10 +39,14 @@ class GetOrder:
         self._token_seconds = token_seconds
         self._now = now
 
-    def __call__(self, external_id: str) -> OrderView:
+    def __call__(self, external_id: str, caller: Caller = PARTNER) -> OrderView:
+        """The order; a caller bound to a customer sees only that customer's orders (any other is not found)."""
         record = self._ledger.get(external_id)
         if record is None:
+            if caller.bound:  # an order only Minted knows names no customer this gateway can vouch for
+                raise NotFound("No order has this external_id, here or at Minted.")
             return OrderView(record=None, minted_order=self._from_minted_only(external_id), refreshed=True)
+        caller.see_order(record.customer_external_id)
         if record.is_final or record.state is State.REJECTED:  # a refusal stays as Minted gave it until a retry
             return OrderView(record)
         if record.state is State.SUBMITTED:

@@ -17,6 +17,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import InvalidCursor
 from minted_gateway.minted.models import EXTERNAL_ID_PATTERN
 from minted_gateway.orders.record import EVERY_ORDER, PARTNER_WALLET_KEY, OrderRecord, State, listing_time
@@ -122,7 +123,10 @@ class ListOrders:
     def __init__(self, index: OrderIndex) -> None:
         self._index = index
 
-    def __call__(self, query: HistoryQuery) -> HistoryPage:
+    def __call__(self, query: HistoryQuery, caller: Caller = PARTNER) -> HistoryPage:
+        """A caller bound to a customer reads that customer's orders only, whatever the query names."""
+        if caller.customer is not None:
+            query = query.model_copy(update={"customer_external_id": caller.customer, "wallet": None})
         wallet = query.wallet_key
         filters = {"side": query.side, "state": query.state.value if query.state else None, "status": query.status}
         after = Position.of_cursor(query.cursor) if query.cursor else None  # a bad cursor is refused before a read

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
+from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import (
     REJECTIONS,
     GatewayError,
@@ -283,12 +284,16 @@ class PlaceOrder:
         self._claim = timedelta(seconds=claim_seconds)
         self._now = now
 
-    def __call__(self, request: OrderRequest, *, owner: str | None = None, quote: Priced | None = None) -> OrderOutcome:
+    def __call__(
+        self, request: OrderRequest, *, owner: str | None = None, quote: Priced | None = None, caller: Caller = PARTNER
+    ) -> OrderOutcome:
         """Place ``request`` once; ``owner`` names the buy workflow execution placing it, if one is, and
-        ``quote`` the prices its own quote step locked (the limits value the order at them)."""
+        ``quote`` the prices its own quote step locked (the limits value the order at them). ``caller`` is
+        recorded on the row it claims, and a caller bound to a customer buys for that customer only."""
+        caller.act_for(request.purchase().customer_external_id)  # before the claim: nothing is written
         token = self._fingerprinter.token(request.price_token)
         now = self._now()
-        fresh = self._new_record(request, token, now, owner)
+        fresh = self._new_record(request, token, now, owner, caller)
         stored = self._ledger.claim(fresh)
         if stored is None:
             # Checked after the claim, so that a replay stays one DynamoDB request; a refusal releases it.
@@ -327,7 +332,9 @@ class PlaceOrder:
                 self._ledger.release_claim(record)
             raise
 
-    def _new_record(self, request: OrderRequest, token: str, now: datetime, owner: str | None = None) -> OrderRecord:
+    def _new_record(
+        self, request: OrderRequest, token: str, now: datetime, owner: str | None = None, caller: Caller = PARTNER
+    ) -> OrderRecord:
         return new_record(
             request.purchase(),
             self._fingerprinter,
@@ -337,6 +344,7 @@ class PlaceOrder:
             sent_at=math.floor(now.timestamp()),
             token_hash=token,
             workflow_owner=owner,
+            caller=caller.recorded(),
             note="claimed",
         )
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from minted_gateway.caller import Caller
 from minted_gateway.errors import QuoteExpired
 from minted_gateway.minted.models import TERMINAL_STATUS_NAMES
 
@@ -126,6 +127,7 @@ class OrderRecord(BaseModel):
     total: Decimal | None = None
     order_at: str | None = None
     rejection: Rejection | None = None
+    caller: Caller | None = None  # who claimed the order first (JWT sub and client_id, or the IAM principal)
     workflow_owner: str | None = None  # the buy workflow execution that created the row, if one did
     workflow_execution: str | None = None  # the buy workflow that failed on this order, if one did
     workflow_error: str | None = None

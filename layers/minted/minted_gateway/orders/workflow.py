@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import OrderConflict
 from minted_gateway.minted.models import Currency
 from minted_gateway.orders.fingerprint import Fingerprinter
@@ -33,6 +34,8 @@ from minted_gateway.orders.requests import (
     seller_id,
 )
 from minted_gateway.validation import ExternalId
+
+CALLER_KEY = "caller"  # the execution input's caller of POST /orders/workflow: the row its buy claims records it
 
 
 class WorkflowRequest(BaseModel):
@@ -97,13 +100,16 @@ class StartBuyWorkflow:
         self._ledger = ledger
         self._fingerprinter = fingerprinter
 
-    def __call__(self, request: WorkflowRequest) -> Execution:
+    def __call__(self, request: WorkflowRequest, caller: Caller = PARTNER) -> Execution:
+        """Start the workflow once per external_id; ``caller`` goes with it, for the row its buy claims."""
+        caller.act_for(request.purchase().customer_external_id)
         stored = self._ledger.get(request.external_id)
         if stored is not None and stored.request_hash != self._fingerprinter.purchase(request.purchase()):
             # Started anyway, it would fail on the buy step and must not touch that order's row.
             raise OrderConflict("This external_id was already used for a different order.")
         # Canonical text: the same request always gives the same input, so a restart is recognised.
-        text = json.dumps(request.execution_input(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        execution_input = {**request.execution_input(), CALLER_KEY: _recorded(caller)}
+        text = json.dumps(execution_input, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return self._engine.start(request.external_id, text)
 
 
@@ -125,10 +131,22 @@ class StepFunctionsEngine:
     def _existing(self, name: str, execution_input: str) -> Execution:
         arn = self._state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
         described = self._client.describe_execution(executionArn=arn)
-        if json.loads(described.get("input") or "null") != json.loads(execution_input):
+        if _the_order(described.get("input")) != _the_order(execution_input):
             raise OrderConflict("A buy workflow with this external_id was started for a different order.")
         error = described.get("error") if described["status"] != "RUNNING" else None
         return Execution(name, arn, described["startDate"], described["status"], replayed=True, error=error)
+
+
+def _recorded(caller: Caller) -> dict[str, Any]:
+    recorded = caller.recorded()
+    return recorded.model_dump(exclude_none=True) if recorded else {}
+
+
+def _the_order(execution_input: str | None) -> Any:
+    """What an execution was started for: its caller is not part of it (the same order started again by
+    another caller is the same order)."""
+    loaded = json.loads(execution_input or "null")
+    return {k: v for k, v in loaded.items() if k != CALLER_KEY} if isinstance(loaded, dict) else loaded
 
 
 class RecordWorkflowFailure:
@@ -143,17 +161,19 @@ class RecordWorkflowFailure:
         self._book = OrderBook(ledger, now)
         self._now = now
 
-    def __call__(self, order: WorkflowRequest, error: str, execution: str) -> dict[str, Any]:
+    def __call__(self, order: WorkflowRequest, error: str, execution: str, caller: Caller = PARTNER) -> dict[str, Any]:
         changes = {"workflow_error": error, "workflow_execution": execution}
         note = f"workflow {execution} failed: {error}"
-        stored = self._ledger.claim(self._not_placed(order, execution, changes, note))
+        stored = self._ledger.claim(self._not_placed(order, execution, changes, note, caller))
         if stored is None:
             return {"recorded": True, "state": State.NOT_PLACED.value}
         if self._ledger.annotate(order.external_id, execution, changes, self._book.entry(stored.state, note)):
             return {"recorded": True, "state": stored.state.value}
         return {"recorded": False, "reason": "the order's ledger row belongs to another request"}
 
-    def _not_placed(self, order: WorkflowRequest, execution: str, failure: dict[str, str], note: str) -> OrderRecord:
+    def _not_placed(
+        self, order: WorkflowRequest, execution: str, failure: dict[str, str], note: str, caller: Caller
+    ) -> OrderRecord:
         stamp = self._now().isoformat()
         return new_record(order.purchase(), self._fingerprinter, stamp, note=note, state=State.NOT_PLACED,
-                          workflow_owner=execution, **failure)  # fmt: skip
+                          workflow_owner=execution, caller=caller.recorded(), **failure)  # fmt: skip

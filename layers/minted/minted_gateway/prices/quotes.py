@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import InvalidInput, UpstreamUnexpected, from_minted
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import Currency, PriceFix, PriceFixRequest
@@ -115,7 +116,9 @@ class CreateQuote:
         self._minted = minted
         self._quotes = quotes
 
-    def __call__(self, request: QuoteRequest) -> Quote:
+    def __call__(self, request: QuoteRequest, caller: Caller = PARTNER) -> Quote:
+        if request.customer_external_id is not None:  # a quote in items names no one; one by total names a customer
+            caller.act_for(request.customer_external_id)
         fix_request = PriceFixRequest(
             currency=request.currency, total=request.total, customer_external_id=request.customer_external_id
         )

@@ -1,0 +1,64 @@
+"""``make token``: a token for the running make dev from the key it recorded, or one line saying why not."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from local import make_token, stackfile
+from local.jwt_issuer import JwtAuthorizer, LocalIssuer
+
+
+@pytest.fixture
+def stack_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "stack.json"
+    monkeypatch.setenv(stackfile.STACK_FILE_VARIABLE, str(path))
+    return path
+
+
+def recorded_stack(issuer: LocalIssuer) -> Path:
+    key = issuer.write_key(stackfile.signing_key_file())
+    stackfile.write(stackfile.StackAddresses(gateway_url=issuer.issuer, sandbox_url="", aws_url="", workflow_arn="",
+                                             pid=os.getpid(), issuer=issuer.issuer, audience=issuer.audience,
+                                             signing_key_file=str(key)))  # fmt: skip
+    return key
+
+
+def test_the_key_is_for_its_owner_only_and_goes_when_the_stack_stops(stack_file: Path) -> None:
+    key = recorded_stack(LocalIssuer(issuer="http://127.0.0.1:3999"))
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    stackfile.remove(os.getpid(), key)
+    assert not key.exists() and not stack_file.exists()
+
+
+def test_a_token_is_printed_for_the_running_stack_with_the_scopes_and_customer_asked(
+    stack_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    issuer = LocalIssuer(issuer="http://127.0.0.1:3999")
+    recorded_stack(issuer)
+    assert make_token.main(["--scopes", "minted/orders.read minted/prices.read", "--customer", "cust-0001"]) == 0
+    token = capsys.readouterr().out.strip()
+    authorized = JwtAuthorizer(issuer.issuer, [issuer.audience], issuer.jwks()).authorize(
+        f"Bearer {token}", ["minted/orders.read"]
+    )
+    assert authorized.scopes == ["minted/orders.read", "minted/prices.read"]
+    assert authorized.claims["minted_customer"] == "cust-0001"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (["--scopes", ""], make_token.BAD_USAGE, "no scope given"),
+        (["--scopes", "minted/everything"], make_token.BAD_USAGE, "unknown scope minted/everything"),
+        (["--scopes", "minted/prices.read"], make_token.NO_STACK, "no make dev is running"),
+    ],
+)
+def test_no_scope_an_unknown_scope_or_no_stack_is_one_line_and_a_non_zero_exit(
+    stack_file: Path, capsys: pytest.CaptureFixture[str], args: list[str], code: int, said: str
+) -> None:
+    assert make_token.main(args) == code
+    printed = capsys.readouterr()
+    assert printed.out == "" and said in printed.err and printed.err.count("\n") == 1
