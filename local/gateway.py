@@ -382,6 +382,7 @@ class LocalGateway:
                 try:
                     authorized = self.authorizer.authorize(request.headers.get("Authorization"), route.scopes)
                 except Refusal as refusal:
+                    self._local.authorized = refusal.caller  # a valid token without the scope: named in the log
                     return refused(refusal, request_id)
                 self._local.authorized = authorized
             event = http_event(request, route, params, request_id, authorized)

@@ -115,6 +115,7 @@ class Refusal(Exception):
     status: int
     description: str
     scopes: tuple[str, ...] = ()
+    caller: Authorized | None = None  # a 403's valid token: whom the access log names
 
     @property
     def www_authenticate(self) -> str:
@@ -161,9 +162,10 @@ class JwtAuthorizer:
             if name in claims and (not isinstance(claims[name], int | float) or claims[name] > now):
                 raise Refusal(401, f"the token's {name} is in the future", wanted)
         scopes = token_scopes(claims)
+        authorized = Authorized({name: claim_text(value) for name, value in claims.items()}, scopes)
         if wanted and not set(wanted).intersection(scopes):
-            raise Refusal(403, "the token does not have the scope this route requires", wanted)
-        return Authorized({name: claim_text(value) for name, value in claims.items()}, scopes)
+            raise Refusal(403, "the token does not have the scope this route requires", wanted, authorized)
+        return authorized
 
 
 def _bearer(authorization: str | None) -> str:

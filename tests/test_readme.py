@@ -43,7 +43,9 @@ class MakeDev:
     def __init__(self, tmp: Path) -> None:
         self.ports = {"gateway": free_port(), "sandbox": free_port(), "moto": free_port()}
         self.env = {
-            key: value for key, value in os.environ.items() if key not in ("AWS_ENDPOINT_URL", "MAKEFLAGS", "MFLAGS")
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("AWS_ENDPOINT_URL", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")  # a reader's shell, not make test's
         }
         self.env.update(
             GATEWAY_PORT=str(self.ports["gateway"]),

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import re
 import time
 from typing import Any
@@ -154,3 +155,15 @@ def test_the_issuer_publishes_its_keys_on_the_gateway_port(api: Api) -> None:
     assert discovery["issuer"] == api.url and discovery["jwks_uri"] == api.url + "/.well-known/jwks.json"
     (key,) = requests.get(discovery["jwks_uri"], timeout=10).json()["keys"]
     assert key["kty"] == "RSA" and key["kid"] == api.stack.issuer.kid and "d" not in key  # the public half only
+
+
+def test_the_access_log_names_the_caller_a_scope_refused_and_no_one_for_a_bad_token(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="local.gateway"):
+        refused = api.as_caller(scopes=[Scope.PRICES_READ.value], subject="dashboard").post("/quotes", {})
+        unknown = api.as_caller("not-a-token").get("/prices")
+    lines = {r.getMessage().split()[5]: r.getMessage() for r in caplog.records if r.name == "local.gateway"}
+    assert lines[refused.headers["X-Request-Id"]].startswith("POST /quotes 403 ")
+    assert lines[refused.headers["X-Request-Id"]].endswith(" sub=dashboard client=make-dev")
+    assert lines[unknown.headers["X-Request-Id"]].endswith(" -")
