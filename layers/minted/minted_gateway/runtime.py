@@ -53,7 +53,10 @@ def minted() -> MintedClient:
     )
     # Every invocation builds this client (for its time budget); only a Minted call reads the secret.
     credentials = SecretsManagerCredentials(
-        s.partner_secret_id, max_age=s.secret_max_age_seconds, boto3_client=ClientOnFirstUse(secretsmanager)
+        s.partner_secret_id,
+        max_age=s.secret_max_age_seconds,
+        boto3_client=ClientOnFirstUse(secretsmanager),
+        defaults={"base_url": s.minted_base_url, "client_id": s.minted_client_id},
     )
     return MintedClient(credentials, config)
 

@@ -52,6 +52,9 @@ class Settings(BaseModel):
     # price token has expired): GET then settles it as NOT_PLACED. Minted's example TTL is 239 s.
     price_token_seconds: int = Field(default=300, ge=1)
     secret_max_age_seconds: int = Field(default=300, ge=0)
+    # Minted's host and the partner's client id (template parameters); the partner secret's own win.
+    minted_base_url: str | None = None
+    minted_client_id: str | None = None
     minted_connect_timeout_seconds: float = Field(default=3.05, gt=0, le=10)
     minted_read_timeout_seconds: float = Field(default=10.0, gt=0, le=25)
     # Minted's Buy page masks birthdate as 31-12-1990 but its example sends 1970-01-31 (contract 9.4).
