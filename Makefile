@@ -33,7 +33,8 @@ help: ## list the targets
 	@echo "                  GET /orders/{external_id}, POST /orders/workflow, /customers..., GET /legal,"
 	@echo "                  GET /legal/{document_type}; /openapi.json, /swagger (docs/api.md lists every route)"
 	@echo "  Minted sandbox  http://127.0.0.1:$(SANDBOX_PORT)  Digest user partner / sandbox-password; control API /_sandbox/"
-	@echo "  moto_server     http://127.0.0.1:$(MOTO_PORT)  tables OrdersTable, PricesTable, LimitsTable; secrets PartnerSecret (Minted"
+	@echo "  moto_server     http://127.0.0.1:$(MOTO_PORT)  tables OrdersTable, PricesTable, LimitsTable,"
+	@echo "                  WorkflowCustomersTable (a buy workflow's customer, seconds); secrets PartnerSecret (Minted"
 	@echo "                  credentials) and LedgerKeySecret (the ledger's HMAC key for identity numbers)"
 	@echo "Ports: GATEWAY_PORT, SANDBOX_PORT, MOTO_PORT (make dev records them in .dev/stack.json for make workflow)."
 

@@ -73,7 +73,7 @@ def test_no_parameter_changes_a_secret_and_secrets_and_tables_outlive_the_stack(
     """A deploy that changes parameters must not give a secret new properties: CloudFormation would
     generate its value again, and the partner's Minted password (or the ledger's key) would be gone.
     Checked on the translated template, every intrinsic resolved, with every parameter changed."""
-    from tests.template.wiring import Deployment, Stack, translate  # noqa: PLC0415 - the SAM translator is slow to import
+    from tests.template.wiring import Deployment, Stack, translate
 
     parameters = template["Parameters"]
     defaults = Deployment("defaults", "minted-gateway", ())
@@ -100,7 +100,7 @@ def test_local_tables_and_secret_come_from_the_template(template: dict[str, Any]
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="eu-central-1")
         names = create_tables(dynamodb, template)
-        assert set(names) == {"OrdersTable", "PricesTable", "LimitsTable"}
+        assert set(names) == {"OrdersTable", "PricesTable", "LimitsTable", "WorkflowCustomersTable"}
         for name in names:
             described = dynamodb.describe_table(TableName=name)["Table"]
             assert described["KeySchema"] == template["Resources"][name]["Properties"]["KeySchema"]

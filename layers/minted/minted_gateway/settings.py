@@ -61,6 +61,8 @@ class Settings(BaseModel):
     minted_birthdate_format: Literal["YYYY-MM-DD", "DD-MM-YYYY"] = "YYYY-MM-DD"
     # Only the buy function starts the workflow; elsewhere it is not set.
     buy_workflow_arn: str | None = None
+    # Where the buy workflow's customer waits for its tasks (the buy function's only).
+    workflow_customers_table: str | None = None
     # The reconciler (docs/operations.md): rows one run looks at, the seconds it may spend (below the
     # function's timeout), and how long a row it took waits before another run looks again.
     reconcile_max_rows: int = Field(default=100, ge=1, le=1000)
