@@ -17,6 +17,9 @@ from typing import Any
 import boto3
 import pytest
 
+from local.gateway import invoke
+from local.template import functions_of
+from minted_gateway.orders.workflow_customers import CustomerNotHeld
 from tests.api.test_logs import log_lines  # noqa: F401 - the fixture
 from tests.events.test_order_events_stack import Consumer, consumer  # noqa: F401 - the fixture
 from tests.stack import Api, customer
@@ -158,3 +161,23 @@ def test_a_refusal_of_personal_fields_names_them_without_their_values(api: Api) 
         fields = {d["field"] for d in refused.json()["error"]["details"]}
         assert {"customer.identity_number", "customer.email", "customer.birthdate"} <= fields, fields
         assert_none_of(markers, refused.text)
+
+
+def test_a_buy_retried_after_its_customer_was_let_go_replays_its_order_and_buys_nothing(api: Api) -> None:
+    """Lambda ran the buy but its answer never reached Step Functions, which runs it again: the
+    customer is gone by then, and the row this execution settled answers instead."""
+    person, _ = marked_customer()
+    external_id, execution = run(api, person)
+    assert execution["status"] == "SUCCEEDED" and "Item" not in held_customer(api, external_id)
+    sfn = boto3.client("stepfunctions", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
+    scheduled = [json.loads(e["taskScheduledEventDetails"]["parameters"])["Payload"]
+                 for e in sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+                 if e["type"] == "TaskScheduled"]  # fmt: skip
+    (payload,) = (p for p in scheduled if p.get("action") == "place_order")
+    assert "customer" not in payload["order"] and payload["order"]["customer_held"]
+    buy = functions_of()["BuyFunction"]
+    again = invoke(buy, payload)
+    assert again["state"] == "SUBMITTED" and api.minted.orders_created() == 1
+    with pytest.raises(CustomerNotHeld):  # another execution's buy under this id gets nothing
+        invoke(buy, {**payload, "execution": "another-execution"})
+    assert api.minted.orders_created() == 1
