@@ -181,3 +181,14 @@ def test_a_buy_retried_after_its_customer_was_let_go_replays_its_order_and_buys_
     with pytest.raises(CustomerNotHeld):  # another execution's buy under this id gets nothing
         invoke(buy, {**payload, "execution": "another-execution"})
     assert api.minted.orders_created() == 1
+
+
+def test_minteds_refusal_quoting_the_customer_reaches_neither_the_answer_nor_the_ledger(api: Api) -> None:
+    person, markers = marked_customer()
+    api.minted.fault("buy", status=422, echo=True, times=1)
+    body = {"external_id": f"pd-{uuid.uuid4().hex[:12]}", "price_token": api.quote(), "customer": person,
+            "items": [{"sku": "GAU", "amount": Decimal("0.5")}]}  # fmt: skip
+    refused, replayed = api.post("/orders", body), api.post("/orders", body)
+    assert refused.status_code == replayed.status_code == 422, refused.text
+    assert "[personal data]" in refused.text and refused.json()["error"]["details"][0]["field"] == "customer.email"
+    assert_none_of(markers, refused.text + replayed.text + api.raw_ledger_item(body["external_id"]))
