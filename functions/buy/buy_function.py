@@ -164,7 +164,7 @@ def record_failure_task(payload: dict[str, Any]) -> dict[str, Any]:
     payload, held = orders.restore(payload)
     task = RecordFailureTask.model_validate(payload, context=TASK_INPUT)
     result = runtime.record_workflow_failure()(task.order, task.error, task.execution, customer_known=held)
-    orders.release(task.order.external_id)
+    orders.forget(payload["order"])
     metrics.add_metric(name="WorkflowFailures", unit=MetricUnit.Count, value=1)
     logger.warning("buy workflow failed", extra={"external_id": task.order.external_id, "error": task.error, **result})
     return result

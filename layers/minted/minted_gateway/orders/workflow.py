@@ -173,8 +173,13 @@ class WorkflowTaskOrders:
         return stored
 
     def release_once_placed(self, order: dict[str, Any], state: State) -> None:
-        if (HELD in order or "customer" in order) and state not in OPEN_STATES:
-            self._customers.release(str(order["external_id"]))
+        if state not in OPEN_STATES:
+            self.forget(order)
+
+    def forget(self, order: dict[str, Any]) -> None:
+        """Delete the customer an order (as restore gave it) holds; an order without one costs nothing."""
+        if HELD in order or "customer" in order:
+            self.release(str(order["external_id"]))
 
     def release(self, external_id: str) -> None:
         self._customers.release(external_id)
