@@ -22,7 +22,7 @@ MOTO_PORT ?= 5000
 # Progress on a first run, which installs for a minute or two: one line per step.
 say = @printf '\033[1m==> %s\033[0m\n' $(1)
 
-.PHONY: help venv test lint build bench dev sandbox token workflow reconcile api-docs lock clean
+.PHONY: help venv test lint build bench dev sandbox token workflow reconcile credentials api-docs lock clean
 
 help: ## list the targets
 	@echo "Minted Connect partner gateway: a partner API (prices, quotes, orders, the buy workflow, customers, legal)"
@@ -33,7 +33,8 @@ help: ## list the targets
 	@echo "                  GET /orders/{external_id}, POST /orders/workflow, /customers..., GET /legal,"
 	@echo "                  GET /legal/{document_type}; /openapi.json, /swagger (docs/api.md lists every route)"
 	@echo "  Minted sandbox  http://127.0.0.1:$(SANDBOX_PORT)  Digest user partner / sandbox-password; control API /_sandbox/"
-	@echo "  moto_server     http://127.0.0.1:$(MOTO_PORT)  tables OrdersTable, PricesTable, LimitsTable; secrets PartnerSecret (Minted"
+	@echo "  moto_server     http://127.0.0.1:$(MOTO_PORT)  tables OrdersTable, PricesTable, LimitsTable,"
+	@echo "                  WorkflowCustomersTable (a buy workflow's customer, seconds); secrets PartnerSecret (Minted"
 	@echo "                  credentials) and LedgerKeySecret (the ledger's HMAC key for identity numbers)"
 	@echo "  every route takes a JWT with its scope (minted/prices.read, minted/orders.read, minted/orders.write,"
 	@echo "                  minted/customers.read, minted/customers.write): TOKEN=\$$(make token SCOPES=\"...\"), then"
@@ -117,6 +118,9 @@ workflow: venv ## follow a buy workflow on the running make dev to its end: make
 
 reconcile: venv ## one reconciler run now on the running make dev (ACTION=compare_with_minted for the daily comparison)
 	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.reconcile $(ACTION)
+
+credentials: venv ## put Minted's username and password into a stage's secret from a prompt: make credentials [STAGE=dev|prod] [ROLLBACK=1]
+	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.credentials --stage $(or $(STAGE),local) $(if $(ROLLBACK),--rollback)
 
 api-docs: venv ## rewrite docs/api.md's route table from the OpenAPI document
 	PYTHONPATH=layers/minted:. $(BIN)/python -m local.api_docs --write

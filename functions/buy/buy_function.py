@@ -1,4 +1,5 @@
-"""Buy: POST /orders, POST /orders/workflow and the workflow's ``place_order`` and ``record_failure`` tasks.
+"""Buy: POST /orders, POST /orders/workflow and the workflow's ``place_order``, ``record_failure`` and
+``release_customer`` tasks.
 
 Places an order once per external_id, directly or through the buy workflow, and records a failed
 workflow on the order's ledger row (this function writes the ledger's rows).
@@ -26,7 +27,7 @@ from minted_gateway.orders.place_order import OrderOutcome
 from minted_gateway.orders.record import State
 from minted_gateway.orders.requests import OrderRequest
 from minted_gateway.orders.workflow import WorkflowRequest
-from minted_gateway.validation import TASK_INPUT
+from minted_gateway.validation import TASK_INPUT, ExternalId
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -141,8 +142,15 @@ class PlaceOrderTask(BaseModel):
 
 
 def place_order_task(payload: dict[str, Any]) -> dict[str, Any]:
-    task = PlaceOrderTask.model_validate(payload, context=TASK_INPUT)
-    outcome = _place(task.order, owner=task.execution, quote=task.priced(), caller=task.caller)
+    orders = runtime.workflow_task_orders()
+    payload, held = orders.restore(payload)  # the customer, held outside the execution, back in memory
+    if held:
+        task = PlaceOrderTask.model_validate(payload, context=TASK_INPUT)
+        outcome = _place(task.order, owner=task.execution, quote=task.priced(), caller=task.caller)
+        orders.release_once_placed(payload["order"], outcome.record.state)
+    else:  # a retry of this execution's buy whose answer was lost after Minted had the order
+        outcome = OrderOutcome(orders.settled_by(str(payload["order"].get("external_id")), payload.get("execution")),
+                               replayed=True)  # fmt: skip
     rejection = outcome.record.rejection
     if outcome.record.state is State.REJECTED and rejection is not None:
         raise REJECTIONS.get(rejection.code, OrderRejected)(rejection.message, details=rejection.details)
@@ -163,12 +171,28 @@ class RecordFailureTask(BaseModel):
 
 
 def record_failure_task(payload: dict[str, Any]) -> dict[str, Any]:
-    """Note the failure on the row this execution owns (or make one)."""
+    """Note the failure on the row this execution owns (or make one), and let its customer go."""
+    orders = runtime.workflow_task_orders()
+    payload, held = orders.restore(payload)
     task = RecordFailureTask.model_validate(payload, context=TASK_INPUT)
-    result = runtime.record_workflow_failure()(task.order, task.error, task.execution, task.caller)
+    result = runtime.record_workflow_failure()(task.order, task.error, task.execution, task.caller, customer_known=held)
+    orders.forget(payload["order"])
     metrics.add_metric(name="WorkflowFailures", unit=MetricUnit.Count, value=1)
     logger.warning("buy workflow failed", extra={"external_id": task.order.external_id, "error": task.error, **result})
     return result
+
+
+class ReleaseCustomerTask(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    external_id: ExternalId
+
+
+def release_customer_task(payload: dict[str, Any]) -> dict[str, Any]:
+    """The workflow's end: the customer held for its order is no longer needed."""
+    task = ReleaseCustomerTask.model_validate(payload)
+    runtime.workflow_task_orders().release(task.external_id)
+    return {"released": True}
 
 
 def _place(
@@ -190,4 +214,13 @@ def _place(
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:
     runtime.bind_to_invocation(context)
-    return dispatch(event, context, http_api, {"place_order": place_order_task, "record_failure": record_failure_task})
+    return dispatch(
+        event,
+        context,
+        http_api,
+        {
+            "place_order": place_order_task,
+            "record_failure": record_failure_task,
+            "release_customer": release_customer_task,
+        },
+    )

@@ -60,6 +60,16 @@ def _setting_value(value: object) -> object:
     raise TypeError(f"cannot encode {type(value).__name__} in a control answer")
 
 
+def _echoing_refusal(status: int) -> Response:
+    """A refusal that quotes what the customer sent: the gateway must keep such text out of what it stores."""
+    body = request.get_json(silent=True)
+    customer = body.get("customer") if isinstance(body, dict) else None
+    customer = customer if isinstance(customer, dict) else {}
+    email, identity = customer.get("email"), customer.get("identity_number")
+    errors = {"customer.email": [f"The email {email} has already been taken."]} if email else {}
+    return error_envelope(status, f"Injected fault: HTTP {status} for {identity}", errors)
+
+
 def error_envelope(status: int, message: str, errors: dict[str, list[str]] | None = None) -> Response:
     """Minted's error envelope (contract 2.3), its texts in the request's Accept-Language (tr by default)."""
     lang = language(request.headers.get("Accept-Language")) if request.path.startswith("/partner/") else "en"
@@ -135,6 +145,8 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
         if fault.drop == "before_commit":
             _drop_connection()
             return error_envelope(503, "dropped")  # never reaches the client
+        if fault.status is not None and fault.echo:
+            return _echoing_refusal(fault.status)
         if fault.status is not None:
             response = error_envelope(fault.status, f"Injected fault: HTTP {fault.status}")
             if fault.status == 429:

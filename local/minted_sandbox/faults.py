@@ -22,11 +22,12 @@ class Fault:
     drop: Literal["before_commit", "after_commit"] | None = None
     body: Literal["malformed", "empty", "partial"] | None = None  # after acting, send this instead of the answer
     times: int | None = None  # how many requests it hits; None until cleared
+    echo: bool = False  # with a status: the refusal quotes the customer's email and identity number
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Fault:
         problems: dict[str, list[str]] = {}
-        allowed = {"latency_ms", "status", "retry_after", "drop", "body", "times"}
+        allowed = {"latency_ms", "status", "retry_after", "drop", "body", "times", "echo"}
         for name in set(raw) - allowed - {"endpoint", "queue"}:
             problems[name] = ["unknown fault field"]
         fault = cls(**{k: v for k, v in raw.items() if k in allowed})
@@ -38,6 +39,8 @@ class Fault:
             problems["drop"] = ["must be before_commit or after_commit"]
         if fault.body not in (None, "malformed", "empty", "partial"):
             problems["body"] = ["must be malformed, empty or partial"]
+        if not isinstance(fault.echo, bool) or (fault.echo and fault.status is None):
+            problems["echo"] = ["must be true or false, and true only with a status"]
         if fault.times is not None and (not isinstance(fault.times, int) or fault.times < 1):
             problems["times"] = ["must be a whole number >= 1"]
         if problems:

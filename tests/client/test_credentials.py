@@ -101,3 +101,22 @@ def test_credentials_never_show_in_a_repr(sandbox: SandboxControl) -> None:
     credentials = partner_credentials(sandbox.base_url, password="very-secret-pw")
     shown = repr(credentials) + str(credentials) + repr(SecretsManagerCredentials("minted-secret"))
     assert "very-secret-pw" not in shown and SANDBOX_USER not in shown
+
+
+def test_the_host_and_client_id_come_from_the_stack_and_an_older_secrets_own_win(
+    sandbox: SandboxControl, secrets: CountedSecrets
+) -> None:
+    """The secret holds what the partner puts (username, password); the host is a stack parameter.
+    A secret from before that (with base_url and client_id) keeps working as it did."""
+    secrets.put("partner", {"username": SANDBOX_USER, "password": SANDBOX_PASSWORD})
+    stack = {"base_url": sandbox.base_url, "client_id": "web"}
+    assert len(MintedClient(SecretsManagerCredentials("partner", boto3_client=secrets.client, defaults=stack))
+               .order_statuses()) == 12  # fmt: skip
+    secrets.put("older", secret_value(sandbox.base_url))
+    elsewhere = {"base_url": "https://minted.invalid", "client_id": "other"}
+    older = SecretsManagerCredentials("older", boto3_client=secrets.client, defaults=elsewhere)
+    assert older.get().base_url == sandbox.base_url and older.get().client_id == "web"
+    assert len(MintedClient(older).order_statuses()) == 12
+    without = SecretsManagerCredentials("partner", boto3_client=secrets.client)
+    with pytest.raises(e.MintedCredentialsError, match="base_url"):
+        without.get()

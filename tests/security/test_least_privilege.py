@@ -63,11 +63,20 @@ def test_swagger_and_the_openapi_document_are_local_only() -> None:
         assert "enable_swagger" not in handler.read_text(), handler
 
 
+# The one table that holds personal data, for seconds (docs/decisions.md, "Personal data").
+PERSONAL_DATA_TABLES = {"WorkflowCustomersTable"}
+
+
 @pytest.mark.parametrize("table", sorted(resources_of_type(TEMPLATE, "AWS::DynamoDB::Table")))
 def test_tables_are_encrypted_recoverable_and_retained(table: str) -> None:
     resource = TEMPLATE["Resources"][table]
     assert resource["Properties"]["SSESpecification"]["SSEEnabled"] is True
-    assert resource["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    if table in PERSONAL_DATA_TABLES:  # its backups would keep each customer for 35 days after the item goes
+        assert "PointInTimeRecoverySpecification" not in resource["Properties"]
+        assert "StreamSpecification" not in resource["Properties"]
+        assert resource["Properties"]["TimeToLiveSpecification"]["Enabled"] is True
+    else:
+        assert resource["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from typing import Any
@@ -54,11 +55,53 @@ def test_no_secret_holds_a_plaintext_value(template: dict[str, Any]) -> None:
     assert secrets["PartnerSecret"]["Properties"]["GenerateSecretString"]["GenerateStringKey"] == "password"
 
 
+def _another_value(name: str, spec: dict[str, Any]) -> str:
+    """A valid value of the parameter other than its default."""
+    default = str(spec.get("Default", ""))
+    if "AllowedValues" in spec:
+        return next(str(v) for v in spec["AllowedValues"] if str(v) != default)
+    if spec["Type"] == "Number":
+        return str(int(default) + 1)
+    chosen = {"MintedBaseUrl": "https://api.mintedconnect.com", "JwtIssuer": "https://login.example.org/",
+              "PriceRefreshRate": "rate(2 minutes)", "ReconcileRate": "rate(1 hour)", "OrderMaxGramsPerSku": "GAU:5",
+              "LimitTimezone": "Europe/London", "AlarmEmail": "ops@example.org"}  # fmt: skip
+    value = chosen.get(name) or ("1000" if "[0-9]" in spec.get("AllowedPattern", "") else default + "x")
+    assert re.fullmatch(spec.get("AllowedPattern", ".*"), value), f"{name}: {value} is not allowed"
+    return value
+
+
+def test_no_parameter_changes_a_secret_and_secrets_and_tables_outlive_the_stack(template: dict[str, Any]) -> None:
+    """A deploy that changes parameters must not give a secret new properties: CloudFormation would
+    generate its value again, and the partner's Minted password (or the ledger's key) would be gone.
+    Checked on the translated template, every intrinsic resolved, with every parameter changed."""
+    from tests.template.wiring import Deployment, Stack, translate
+
+    parameters = template["Parameters"]
+    defaults = Deployment("defaults", "minted-gateway", ())
+    changed = Deployment("changed", "minted-gateway", tuple((n, _another_value(n, s)) for n, s in parameters.items()))
+    assert {n for n, _ in changed.parameters} == set(parameters)
+    stacks = [Stack(translate(template, d), d) for d in (defaults, changed)]
+    secrets = sorted(resources_of_type(template, "AWS::SecretsManager::Secret"))
+    tables = sorted(resources_of_type(template, "AWS::DynamoDB::Table"))
+    assert secrets and len(tables) >= 3
+    for name in secrets:
+        assert stacks[0].properties[name] == stacks[1].properties[name], name
+    # and the check can fail: a parameter in a secret's properties is seen
+    planted = copy.deepcopy(template)
+    planted["Resources"]["PartnerSecret"]["Properties"]["Description"] = {"Fn::Sub": "${MintedBaseUrl}"}
+    assert Stack(translate(planted, defaults), defaults).properties["PartnerSecret"] != Stack(
+        translate(planted, changed), changed).properties["PartnerSecret"]  # fmt: skip
+    translated = translate(template, changed)["Resources"]
+    for name in (*secrets, *tables):
+        assert translated[name].get("DeletionPolicy") == "Retain", name
+        assert translated[name].get("UpdateReplacePolicy") == "Retain", name
+
+
 def test_local_tables_and_secret_come_from_the_template(template: dict[str, Any]) -> None:
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="eu-central-1")
         names = create_tables(dynamodb, template)
-        assert set(names) == {"OrdersTable", "PricesTable", "LimitsTable"}
+        assert set(names) == {"OrdersTable", "PricesTable", "LimitsTable", "WorkflowCustomersTable"}
         for name in names:
             described = dynamodb.describe_table(TableName=name)["Table"]
             assert described["KeySchema"] == template["Resources"][name]["Properties"]["KeySchema"]

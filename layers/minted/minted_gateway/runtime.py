@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from minted_gateway.orders.place_order import PlaceOrder
     from minted_gateway.orders.reconcile import CompareWithMinted, Reconcile
     from minted_gateway.orders.statuses import RefreshOrderStatuses, StatusNames
-    from minted_gateway.orders.workflow import RecordWorkflowFailure, StartBuyWorkflow
+    from minted_gateway.orders.workflow import RecordWorkflowFailure, StartBuyWorkflow, WorkflowTaskOrders
+    from minted_gateway.orders.workflow_customers import WorkflowCustomers
     from minted_gateway.prices.get_prices import GetPrices, RefreshPrices
     from minted_gateway.prices.price_cache import DynamoDbPriceCache
     from minted_gateway.prices.quote_book import DynamoDbQuoteBook
@@ -53,7 +54,10 @@ def minted() -> MintedClient:
     )
     # Every invocation builds this client (for its time budget); only a Minted call reads the secret.
     credentials = SecretsManagerCredentials(
-        s.partner_secret_id, max_age=s.secret_max_age_seconds, boto3_client=ClientOnFirstUse(secretsmanager)
+        s.partner_secret_id,
+        max_age=s.secret_max_age_seconds,
+        boto3_client=ClientOnFirstUse(secretsmanager),
+        defaults={"base_url": s.minted_base_url, "client_id": s.minted_client_id},
     )
     return MintedClient(credentials, config)
 
@@ -271,7 +275,26 @@ def start_buy_workflow() -> StartBuyWorkflow:
     arn = settings().buy_workflow_arn
     if not arn:
         raise SettingsError("invalid environment: BUY_WORKFLOW_ARN (missing)")
-    return StartBuyWorkflow(StepFunctionsEngine(_client("stepfunctions"), arn), order_ledger(), fingerprinter())
+    engine = StepFunctionsEngine(_client("stepfunctions"), arn)
+    return StartBuyWorkflow(engine, order_ledger(), fingerprinter(), workflow_customers())
+
+
+@functools.cache
+def workflow_customers() -> WorkflowCustomers:
+    from minted_gateway.orders.dynamodb_workflow_customers import DynamoDbCustomerStore
+    from minted_gateway.orders.workflow_customers import WorkflowCustomers
+
+    table = settings().workflow_customers_table
+    if not table:
+        raise SettingsError("invalid environment: WORKFLOW_CUSTOMERS_TABLE (missing)")
+    return WorkflowCustomers(DynamoDbCustomerStore(dynamodb(), table), fingerprinter())
+
+
+@functools.cache
+def workflow_task_orders() -> WorkflowTaskOrders:
+    from minted_gateway.orders.workflow import WorkflowTaskOrders
+
+    return WorkflowTaskOrders(workflow_customers(), order_ledger())
 
 
 @functools.cache
@@ -331,6 +354,7 @@ def reset() -> None:
                    place_order, limit_rules, daily_totals, order_limits, get_order, list_orders, order_status_names,
                    refresh_order_statuses, get_prices,
                    refresh_prices, create_quote, legal_documents, start_buy_workflow, record_workflow_failure,
+                   workflow_customers, workflow_task_orders,
                    create_customer, update_customer, get_customer, get_balances, reconcile, compare_with_minted,
                    order_events_bus, settings, input_rules):  # fmt: skip
         cached.cache_clear()

@@ -52,12 +52,17 @@ class Settings(BaseModel):
     # price token has expired): GET then settles it as NOT_PLACED. Minted's example TTL is 239 s.
     price_token_seconds: int = Field(default=300, ge=1)
     secret_max_age_seconds: int = Field(default=300, ge=0)
+    # Minted's host and the partner's client id (template parameters); the partner secret's own win.
+    minted_base_url: str | None = None
+    minted_client_id: str | None = None
     minted_connect_timeout_seconds: float = Field(default=3.05, gt=0, le=10)
     minted_read_timeout_seconds: float = Field(default=10.0, gt=0, le=25)
     # Minted's Buy page masks birthdate as 31-12-1990 but its example sends 1970-01-31 (contract 9.4).
     minted_birthdate_format: Literal["YYYY-MM-DD", "DD-MM-YYYY"] = "YYYY-MM-DD"
     # Only the buy function starts the workflow; elsewhere it is not set.
     buy_workflow_arn: str | None = None
+    # Where the buy workflow's customer waits for its tasks (the buy function's only).
+    workflow_customers_table: str | None = None
     # The reconciler (docs/operations.md): rows one run looks at, the seconds it may spend (below the
     # function's timeout), and how long a row it took waits before another run looks again.
     reconcile_max_rows: int = Field(default=100, ge=1, le=1000)

@@ -1,11 +1,14 @@
 """The partner's Minted credentials: a JSON secret in Secrets Manager, cached per container.
 
-The secret holds ``{"username", "password", "base_url", "client_id"}``. Nothing here puts a
-username or password in a repr, a log line or an exception message.
+The secret holds ``{"username", "password"}``; Minted's host and client id are the stack's parameters
+(``MINTED_BASE_URL``, ``MINTED_CLIENT_ID``), given here as ``defaults``. A secret from before they
+moved out of it also holds ``base_url`` and ``client_id``, and those win: an upgrade changes nothing.
+Nothing here puts a username or password in a repr, a log line or an exception message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -59,9 +62,15 @@ class SecretsManagerCredentials:
     """
 
     def __init__(
-        self, secret_id: str, *, max_age: int = DEFAULT_SECRET_MAX_AGE_SECONDS, boto3_client: Any = None
+        self,
+        secret_id: str,
+        *,
+        max_age: int = DEFAULT_SECRET_MAX_AGE_SECONDS,
+        boto3_client: Any = None,
+        defaults: Mapping[str, str | None] | None = None,
     ) -> None:
         self.secret_id = secret_id
+        self._defaults = {key: value for key, value in (defaults or {}).items() if value}
         self._max_age = max_age
         self._boto3_client = boto3_client
         self._provider: Any = None
@@ -89,7 +98,7 @@ class SecretsManagerCredentials:
         # Powertools hands back the same cached object until it fetches again: validate once per fetch.
         if self._parsed is not None and self._parsed[0] is raw:
             return self._parsed[1]
-        credentials = parse_credentials(raw, self.secret_id)
+        credentials = parse_credentials(raw, self.secret_id, self._defaults)
         self._parsed = (raw, credentials)
         return credentials
 
@@ -97,9 +106,10 @@ class SecretsManagerCredentials:
         return f"SecretsManagerCredentials({self.secret_id!r})"
 
 
-def parse_credentials(raw: Any, source: str) -> PartnerCredentials:
+def parse_credentials(raw: Any, source: str, defaults: Mapping[str, str] | None = None) -> PartnerCredentials:
+    """The secret's fields over ``defaults`` (the stack's host and client id)."""
     try:
-        return PartnerCredentials.model_validate(raw)
+        return PartnerCredentials.model_validate({**(defaults or {}), **raw} if isinstance(raw, dict) else raw)
     except ValidationError as exc:
         fields = sorted({".".join(str(p) for p in error["loc"]) or "secret" for error in exc.errors()})
         raise MintedCredentialsError(

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from minted_gateway import jsonutil
-from minted_gateway.orders.requests import Purchase
+from minted_gateway.orders.requests import CustomerIn, Purchase
 
 
 def canonical(value: Any) -> Any:
@@ -45,6 +45,10 @@ class Fingerprinter:
         fields["items"] = sorted(fields["items"], key=lambda item: item["sku"])  # listed in any order: one purchase
         payload = jsonutil.dumps(canonical(fields))
         return self._hmac("order:" + payload)
+
+    def customer(self, customer: CustomerIn) -> str:
+        """What a buy workflow's execution carries instead of its customer (orders/workflow_customers.py)."""
+        return self._hmac("customer:" + jsonutil.dumps(canonical(customer.model_dump(mode="json", exclude_none=True))))
 
     def token(self, price_token: str) -> str:
         return self._hmac("token:" + price_token)

@@ -376,7 +376,7 @@ class PlaceOrder:
             if isinstance(exc, minted_errors.MintedValidationError) and "external_id" in exc.field_errors:
                 # Minted already has this external_id: an earlier attempt got through, or a stranger's order.
                 return self._settle(record, request, may_buy=False, quote=quote)
-            return OrderOutcome(self._reject(record, from_minted(exc)))
+            return OrderOutcome(self._reject(record, from_minted(exc), request))
         except minted_errors.MintedError as exc:
             # Refused connection, 429, credentials, no time left: the buy did not reach Minted's books.
             error = from_minted(exc)
@@ -384,9 +384,14 @@ class PlaceOrder:
             raise error from None
         return OrderOutcome(self._book.submitted(record, result, "accepted by Minted"))
 
-    def _reject(self, record: OrderRecord, error: GatewayError) -> OrderRecord:
+    def _reject(self, record: OrderRecord, error: GatewayError, request: OrderRequest) -> OrderRecord:
         assert type(error) in REJECTIONS.values()  # noqa: S101 - from_minted maps 422/403 to these only
-        rejection = Rejection(code=error.code, message=error.message, details=error.details)
+        message, details = error.message, error.details
+        if request.customer is not None:  # kept on the row, replayed, raised to the workflow: never personal
+            redact = request.customer.redact
+            message = redact(message)
+            details = [{k: redact(v) if isinstance(v, str) else v for k, v in d.items()} for d in details]
+        rejection = Rejection(code=error.code, message=message, details=details)
         changes = {"state": State.REJECTED, "rejection": rejection.model_dump(), "claim_expires_at": 0}
         return self._book.write(record, changes, f"rejected by Minted: {error.code}")
 

@@ -4,6 +4,9 @@ The execution is named after the order's external_id, so starting the same order
 execution (Step Functions returns the running one for the same name and input) and one buy. An
 external_id the ledger already holds for another order is refused before anything starts, and a
 failed execution writes only on the ledger row it created itself (``workflow_owner``).
+
+The execution carries no personal data: a buy's customer is held outside it (workflow_customers.py)
+and a sell's is named by its external_id only.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from minted_gateway.orders.requests import (
     Side,
     seller_id,
 )
+from minted_gateway.orders.workflow_customers import HELD, CustomerNotHeld, WorkflowCustomers
 from minted_gateway.validation import ExternalId
 
 CALLER_KEY = "caller"  # the execution input's caller of POST /orders/workflow: the row its buy claims records it
@@ -64,13 +68,26 @@ class WorkflowRequest(BaseModel):
         return Purchase.of(self.external_id, self.currency, self.items, self.customer, side=self.side,
                            customer_external_id=self.customer_external_id)  # fmt: skip
 
-    def execution_input(self) -> dict[str, Any]:
-        """JSON-ready, money and grams as decimal strings: the Lambda runtime would read numbers as floats."""
+    @property
+    def held_customer(self) -> CustomerIn | None:
+        """The customer to hold outside the execution: a buy's. A sell names its customer by id only."""
+        return self.customer if self.side == "buy" else None
+
+    def execution_input(self, customer_held: str | None = None) -> dict[str, Any]:
+        """JSON-ready, money and grams as decimal strings: the Lambda runtime would read numbers as floats.
+
+        No personal data: a buy's customer is ``customer_held`` (the digest of the customer held for
+        the tasks), a sell's customer its external_id."""
         order = self.model_dump(
-            mode="json",
-            include={"external_id", "side", "currency", "items", "customer", "customer_external_id"},
-            exclude_none=True,
+            mode="json", include={"external_id", "side", "currency", "items", "customer_external_id"}, exclude_none=True
         )
+        seller = self.purchase().seller
+        if seller is not None:
+            order["customer_external_id"] = seller
+        if self.held_customer is not None:
+            if customer_held is None:
+                raise ValueError("a buy for a customer starts with the digest of the customer it holds")
+            order[HELD] = customer_held
         return {
             "order": order,
             "guard": self.guard.model_dump(mode="json", exclude_none=True),
@@ -94,11 +111,18 @@ class WorkflowEngine(Protocol):
         """Start, or return the execution with this name and the same input; raise OrderConflict otherwise."""
 
 
+# A row in these states may still be bought (or looked up and bought): its workflow needs the customer.
+OPEN_STATES = frozenset({State.RECEIVED, State.UNKNOWN, State.NOT_PLACED})
+
+
 class StartBuyWorkflow:
-    def __init__(self, engine: WorkflowEngine, ledger: OrderLedger, fingerprinter: Fingerprinter) -> None:
+    def __init__(
+        self, engine: WorkflowEngine, ledger: OrderLedger, fingerprinter: Fingerprinter, customers: WorkflowCustomers
+    ) -> None:
         self._engine = engine
         self._ledger = ledger
         self._fingerprinter = fingerprinter
+        self._customers = customers
 
     def __call__(self, request: WorkflowRequest, caller: Caller = PARTNER) -> Execution:
         """Start the workflow once per external_id; ``caller`` goes with it, for the row its buy claims."""
@@ -107,10 +131,64 @@ class StartBuyWorkflow:
         if stored is not None and stored.request_hash != self._fingerprinter.purchase(request.purchase()):
             # Started anyway, it would fail on the buy step and must not touch that order's row.
             raise OrderConflict("This external_id was already used for a different order.")
+        customer, digest, held_here = request.held_customer, None, False
+        if customer is not None:
+            digest = self._customers.digest(customer)
+            if stored is None or stored.state in OPEN_STATES:  # once Minted has the order, nothing needs it
+                # Held before the execution starts: its buy task must find it. The longest the workflow
+                # can take to its last poll, after which no task reads it.
+                held_here = self._customers.hold(
+                    request.external_id, customer, request.poll_interval_seconds * request.max_polls
+                )
         # Canonical text: the same request always gives the same input, so a restart is recognised.
-        execution_input = {**request.execution_input(), CALLER_KEY: _recorded(caller)}
+        execution_input = {**request.execution_input(digest), CALLER_KEY: _recorded(caller)}
         text = json.dumps(execution_input, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return self._engine.start(request.external_id, text)
+        try:
+            execution = self._engine.start(request.external_id, text)
+        except OrderConflict:
+            if held_here:
+                self._customers.release(request.external_id)
+            raise
+        if customer is not None and execution.status != "RUNNING":
+            self._customers.release(request.external_id)  # an ended execution reads nothing more
+        return execution
+
+
+class WorkflowTaskOrders:
+    """The workflow's tasks' orders, their customer put back from where it is held, and let go of
+    once Minted has the order (a later task of the workflow only reads the ledger by external_id)."""
+
+    def __init__(self, customers: WorkflowCustomers, ledger: OrderLedger) -> None:
+        self._customers = customers
+        self._ledger = ledger
+
+    def restore(self, payload: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """``payload`` with its order's customer back; False (and the order without it) when it is no longer held."""
+        order = payload.get("order")
+        try:
+            return {**payload, "order": self._customers.restore(order)}, True
+        except CustomerNotHeld:
+            assert isinstance(order, dict)  # noqa: S101 - restore raises only for an order that held one
+            return {**payload, "order": {k: v for k, v in order.items() if k != HELD}}, False
+
+    def settled_by(self, external_id: str, execution: str | None) -> OrderRecord:
+        """The row this execution's buy settled, for a retry of that buy after its customer was let go."""
+        stored = self._ledger.get(external_id)
+        if stored is None or execution is None or stored.workflow_owner != execution or stored.state in OPEN_STATES:
+            raise CustomerNotHeld("The customer this workflow was started with is no longer held.")
+        return stored
+
+    def release_once_placed(self, order: dict[str, Any], state: State) -> None:
+        if state not in OPEN_STATES:
+            self.forget(order)
+
+    def forget(self, order: dict[str, Any]) -> None:
+        """Delete the customer an order (as restore gave it) holds; an order without one costs nothing."""
+        if HELD in order or "customer" in order:
+            self.release(str(order["external_id"]))
+
+    def release(self, external_id: str) -> None:
+        self._customers.release(external_id)
 
 
 class StepFunctionsEngine:
@@ -161,10 +239,19 @@ class RecordWorkflowFailure:
         self._book = OrderBook(ledger, now)
         self._now = now
 
-    def __call__(self, order: WorkflowRequest, error: str, execution: str, caller: Caller = PARTNER) -> dict[str, Any]:
+    def __call__(
+        self, order: WorkflowRequest, error: str, execution: str, caller: Caller = PARTNER, *, customer_known: bool = True
+    ) -> dict[str, Any]:
+        """``customer_known=False``: the order's customer is no longer held, so no row can be made for
+        it (its fingerprint would be another order's); a row this execution made is still noted."""
         changes = {"workflow_error": error, "workflow_execution": execution}
         note = f"workflow {execution} failed: {error}"
-        stored = self._ledger.claim(self._not_placed(order, execution, changes, note, caller))
+        if customer_known:
+            stored = self._ledger.claim(self._not_placed(order, execution, changes, note, caller))
+        else:
+            stored = self._ledger.get(order.external_id)
+            if stored is None:
+                return {"recorded": False, "reason": "no ledger row, and the order's customer is no longer held"}
         if stored is None:
             return {"recorded": True, "state": State.NOT_PLACED.value}
         if self._ledger.annotate(order.external_id, execution, changes, self._book.entry(stored.state, note)):
