@@ -240,7 +240,13 @@ class RecordWorkflowFailure:
         self._now = now
 
     def __call__(
-        self, order: WorkflowRequest, error: str, execution: str, caller: Caller = PARTNER, *, customer_known: bool = True
+        self,
+        order: WorkflowRequest,
+        error: str,
+        execution: str,
+        caller: Caller = PARTNER,
+        *,
+        customer_known: bool = True,
     ) -> dict[str, Any]:
         """``customer_known=False``: the order's customer is no longer held, so no row can be made for
         it (its fingerprint would be another order's); a row this execution made is still noted."""
