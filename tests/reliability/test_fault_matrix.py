@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from local.gateway import invoke as invoke_function
+from local.template import functions_of, load_template
 from minted_gateway import runtime
 from minted_gateway.dynamodb import from_item
 from minted_gateway.minted import errors as minted_errors
@@ -458,3 +460,84 @@ def minted_has(external_id: str) -> bool:
     except minted_errors.MintedNotFoundError:
         return False
     return True
+
+
+# ---------------------------------------------------------------- issue 21: faults in sequence
+# Each case below is a sequence of faults the single-fault matrix cannot make; each adds its own row.
+GET_ORDER_FUNCTION = functions_of(load_template())["GetOrderFunction"]
+RECONCILE_FUNCTION = functions_of(load_template())["ReconcileFunction"]
+
+
+@contextmanager
+def customer_day_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("LIMIT_CUSTOMER_DAY_AMOUNT", "100000000")
+    runtime.reset()
+    try:
+        yield
+    finally:
+        monkeypatch.undo()
+        runtime.reset()
+
+
+def look_due_now(api: Api, external_id: str) -> None:
+    """The reconciler's next look at the row is due now (as once its token's lifetime or its lease passed)."""
+    api.dynamodb.update_item(TableName=api.stack.env["ORDERS_TABLE"], Key={"external_id": {"S": external_id}},
+                             UpdateExpression="SET attention_due = :past", ConditionExpression="attribute_exists(attention)",
+                             ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}})  # fmt: skip
+
+
+def found_by_retry(api: Api, body: dict[str, Any]) -> str:
+    return answer_of(api.post("/orders", body))
+
+
+def found_by_get(api: Api, body: dict[str, Any]) -> str:
+    return answer_of(api.get(f"/orders/{body['external_id']}"))
+
+
+def found_by_reconciler(api: Api, body: dict[str, Any]) -> str:
+    look_due_now(api, body["external_id"])
+    summary = invoke_function(RECONCILE_FUNCTION, {"action": "reconcile"})
+    return f"run: changed {summary['changed']}"
+
+
+def found_by_workflow(api: Api, body: dict[str, Any]) -> str:
+    """The workflow's own read of the order (its get_order task, as its polling loop invokes it)."""
+    result = invoke_function(GET_ORDER_FUNCTION, {"action": "get_order", "external_id": body["external_id"]})
+    return f"task: {result['state']}"
+
+
+FINDERS: dict[str, Callable[[Api, dict[str, Any]], str]] = {
+    "retry": found_by_retry, "GET": found_by_get, "reconciler": found_by_reconciler, "workflow": found_by_workflow,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("finder", list(FINDERS))
+def test_an_order_given_back_then_found_at_minted_counts_again_once(
+    api: Api, report: Report, finder: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow buy (202 UNKNOWN), an immediate retry answered 429 (NOT_PLACED, its hold given back), then
+    the slow buy lands at Minted: whichever path learns it counts the order again, exactly once."""
+    with customer_day_limit(monkeypatch):
+        external_id = f"mx-{uuid.uuid4().hex[:16]}"
+        body = order(external_id, api.quote(), customer=customer(f"lim-{external_id}"))
+        api.minted.fault("buy", latency_ms=2500, times=1)
+        assert answer_of(api.post("/orders", body)) == "202 UNKNOWN"
+        api.minted.fault("buy", status=429, retry_after=1, times=1)
+        assert answer_of(api.post("/orders", body)) == "429 rate_limited"
+        before = state_of(api, external_id)
+        assert before == "NOT_PLACED" and day_counted(api, external_id) == (0, 0)
+        wait_until(lambda: minted_has(external_id))  # the slow buy lands, about 2.5 s after it was sent
+        answer = FINDERS[finder](api, body)
+        after = state_of(api, external_id)
+        counted, held = day_counted(api, external_id)
+        assert after == "SUBMITTED" and counted == held > 0, (after, counted, held)
+        for again in FINDERS.values():  # every path once more: nothing is counted twice
+            again(api, body)
+        assert day_counted(api, external_id) == (counted, held)
+    buys = api.minted.orders_created()
+    assert buys == 1
+    report.matrix.append(MatrixRow("buy (customer day limit)", f"slow buy, retry answered 429, found by {finder}",
+                                   answer, str(buys), f"{before} → {after}; counted once", "yes"))  # fmt: skip
+
+
+EXTRA_ROWS += len(FINDERS)
