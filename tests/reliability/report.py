@@ -46,7 +46,8 @@ class Report:
     def render(self) -> str:
         columns = ("operation", "fault", "answer", "buys at Minted", "ledger (after → after next GET)", "agrees")
         lines = [HEADER, "## Fault matrix", "", "| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
-        for row in sorted(self.matrix, key=lambda r: (OPERATIONS.index(r.operation), r.fault)):
+        order = OPERATIONS + SEQUENCE_OPERATIONS
+        for row in sorted(self.matrix, key=lambda r: (order.index(r.operation), r.fault)):
             lines.append(
                 f"| {row.operation} | {row.fault} | {row.answer} | {row.minted_buys} | {row.ledger} | {row.agrees} |"
             )
@@ -83,6 +84,8 @@ class Report:
 
 OPERATIONS = ["quote", "buy", "buy (split orders)", "sell", "get order", "get order (split orders)", "prices", "legal",
               "workflow", "workflow (split orders)", "create customer", "buy (customer day limit)"]  # fmt: skip
+# Operations only the fault-sequence cases drive (one row each, counted in EXTRA_ROWS), after the rest.
+SEQUENCE_OPERATIONS = ["reconcile", "make reconcile", "daily comparison"]
 EXPECTED_SECTIONS = {"Load with duplicates", "Hostile input"}
 
 

@@ -541,3 +541,55 @@ def test_an_order_given_back_then_found_at_minted_counts_again_once(
 
 
 EXTRA_ROWS += len(FINDERS)
+
+
+def given_back_though_at_minted(api: Api) -> dict[str, Any]:
+    """The sequence above up to the slow buy landing: a NOT_PLACED row whose order Minted holds, its
+    hold given back, and its price token's lifetime past (the reconciler's one lookup is due)."""
+    external_id = f"mx-{uuid.uuid4().hex[:16]}"
+    body = order(external_id, api.quote(), customer=customer(f"lim-{external_id}"))
+    api.minted.fault("buy", latency_ms=2500, times=1)
+    assert answer_of(api.post("/orders", body)) == "202 UNKNOWN"
+    api.minted.fault("buy", status=429, retry_after=1, times=1)
+    assert answer_of(api.post("/orders", body)) == "429 rate_limited"
+    wait_until(lambda: minted_has(external_id))
+    api.dynamodb.update_item(TableName=api.stack.env["ORDERS_TABLE"], Key={"external_id": {"S": external_id}},
+                             UpdateExpression="SET sent_at = :long_ago",
+                             ExpressionAttributeValues={":long_ago": {"N": "1000"}})  # fmt: skip
+    look_due_now(api, external_id)
+    return body
+
+
+def listed(api: Api, external_id: str) -> bool:
+    return "attention" in (api.ledger_item(external_id) or {})
+
+
+def test_a_lookup_that_could_not_reach_minted_leaves_the_row_listed(
+    api: Api, report: Report, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reconciler looks at a NOT_PLACED row Minted holds while Minted answers 503: nothing is
+    proved, so the row stays on the work list and the next run (Minted back) settles and counts it."""
+    with customer_day_limit(monkeypatch):
+        body = given_back_though_at_minted(api)
+        external_id = body["external_id"]
+        for endpoint in ("get_order", "find_order"):
+            api.minted.fault(endpoint, status=503)
+        try:
+            first = invoke_function(RECONCILE_FUNCTION, {"action": "reconcile"})
+        finally:
+            api.minted.clear_faults()
+        assert first["released"] == 0 and listed(api, external_id), first
+        assert state_of(api, external_id) == "NOT_PLACED"
+        look_due_now(api, external_id)  # its lease is over
+        second = invoke_function(RECONCILE_FUNCTION, {"action": "reconcile"})
+        assert second["changed"] == 1 and state_of(api, external_id) == "SUBMITTED", second
+        counted, held = day_counted(api, external_id)
+        assert counted == held > 0
+    buys = api.minted.orders_created()
+    assert buys == 1
+    report.matrix.append(MatrixRow("reconcile", "HTTP 503 on the lookup of a NOT_PLACED row Minted holds",
+                                   f"released {first['released']}, next run changed {second['changed']}", str(buys),
+                                   "NOT_PLACED → SUBMITTED; counted once", "yes"))  # fmt: skip
+
+
+EXTRA_ROWS += 1

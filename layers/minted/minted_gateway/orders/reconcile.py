@@ -138,7 +138,11 @@ class Reconcile:
             return
         due = attention_due(record.state, final=record.is_final, claim_expires_at=record.claim_expires_at,
                             sent_at=record.sent_at, written_at=now, token_seconds=self._token_seconds)  # fmt: skip
-        if due is None:  # e.g. NOT_PLACED and its token is past: "not at Minted" is final now
+        if due is None and view.stale:
+            # The lookup could not reach Minted, which proves nothing: the row stays listed and the lease
+            # brings it back (a NOT_PLACED row Minted holds would otherwise stay uncounted for good).
+            report.skipped += 1
+        elif due is None:  # e.g. NOT_PLACED and its token is past: "not at Minted" is final now
             report.released += int(self._queue.release(record))
         elif needs_attention(record, now):
             report.unsettled.append(record)
