@@ -219,6 +219,7 @@ def main() -> None:
             aws_url=stack.aws_url,
             workflow_arn=stack.workflow_arn,
             pid=os.getpid(),
+            environment=stack.environment(),
         )
     )
     print("\n".join(["", *banner(stack), "Ctrl-C stops the stack."]), flush=True)

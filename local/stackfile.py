@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REGION = "eu-central-1"
@@ -30,6 +30,9 @@ class StackAddresses:
     aws_url: str
     workflow_arn: str
     pid: int
+    # The functions' environment the stack runs with (its parameters, limits among them): helpers that
+    # invoke a function by hand (make reconcile) run it with the same settings. Names and ports only.
+    environment: dict[str, str] = field(default_factory=dict)
 
 
 def write(addresses: StackAddresses) -> Path:

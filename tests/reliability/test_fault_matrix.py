@@ -11,6 +11,7 @@ workflow started under the id of an order the ledger holds.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
@@ -18,11 +19,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from local import reconcile as reconcile_command
+from local import stackfile
 from local.gateway import invoke as invoke_function
 from local.template import functions_of, load_template
 from minted_gateway import runtime
@@ -590,6 +594,49 @@ def test_a_lookup_that_could_not_reach_minted_leaves_the_row_listed(
     report.matrix.append(MatrixRow("reconcile", "HTTP 503 on the lookup of a NOT_PLACED row Minted holds",
                                    f"released {first['released']}, next run changed {second['changed']}", str(buys),
                                    "NOT_PLACED → SUBMITTED; counted once", "yes"))  # fmt: skip
+
+
+EXTRA_ROWS += 1
+
+
+def test_make_reconcile_runs_with_the_limits_of_the_stack(
+    api: Api, report: Report, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stack with a customer's daily limit; a buy whose answer was lost before Minted got it (UNKNOWN,
+    its amount held). ``make reconcile`` settles the row NOT_PLACED once the token is past, with the
+    stack's own settings, so the hold comes back (run with only Stage=local, it kept it)."""
+    external_id = f"mx-{uuid.uuid4().hex[:16]}"
+    with customer_day_limit(monkeypatch):
+        stack_env = {**api.stack.environment(), "LIMIT_CUSTOMER_DAY_AMOUNT": os.environ["LIMIT_CUSTOMER_DAY_AMOUNT"]}
+        body = order(external_id, api.quote(), customer=customer(f"lim-{external_id}"))
+        api.minted.fault("buy", drop="before_commit", times=1)
+        answer = answer_of(api.post("/orders", body))
+        assert answer == "202 UNKNOWN" and day_counted(api, external_id)[1] > 0
+    api.dynamodb.update_item(TableName=api.stack.env["ORDERS_TABLE"], Key={"external_id": {"S": external_id}},
+                             UpdateExpression="SET sent_at = :long_ago",
+                             ExpressionAttributeValues={":long_ago": {"N": "1000"}})  # fmt: skip
+    look_due_now(api, external_id)
+    monkeypatch.setenv(stackfile.STACK_FILE_VARIABLE, str(tmp_path / "stack.json"))
+    stackfile.write(stackfile.StackAddresses(gateway_url=api.url, sandbox_url=api.stack.sandbox.url,
+                                             aws_url=api.stack.aws_url, workflow_arn="", pid=os.getpid(),
+                                             environment=stack_env))  # fmt: skip
+    saved = dict(os.environ)
+    runtime.reset()  # make reconcile is a process of its own
+    try:
+        assert reconcile_command.main(["reconcile"]) == 0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        runtime.reset()
+    printed = capsys.readouterr().out
+    summary = json.loads(printed[printed.rindex("{\n") :])
+    after = state_of(api, external_id)
+    assert after == "NOT_PLACED" and day_counted(api, external_id) == (0, 0), (after, day_counted(api, external_id))
+    buys = api.minted.orders_created()
+    assert buys == 0
+    report.matrix.append(MatrixRow("make reconcile", "a buy lost before Minted, with the stack's daily limit",
+                                   f"changed {summary['changed']}", str(buys),
+                                   "UNKNOWN → NOT_PLACED; hold given back", "yes"))  # fmt: skip
 
 
 EXTRA_ROWS += 1
