@@ -347,3 +347,36 @@ def test_a_workflow_that_its_buy_would_refuse_is_refused_before_it_starts(api: A
     report.add_hostile(
         "- a workflow naming one metal twice: 422 naming items, no execution (was 202, then InvalidInput)"
     )
+
+
+# ---------------------------------------------------------------- issue 21
+def _with_birthdate(api: Api, route: str, birthdate: object) -> Any:
+    person = {**customer(f"bd-{uuid.uuid4().hex[:12]}"), "birthdate": birthdate}
+    external_id = f"bd-{uuid.uuid4().hex[:12]}"
+    if route == "POST /customers":
+        return api.post("/customers", {key: person[key] for key in ("external_id", "firstname", "lastname", "birthdate")})
+    if route == "PATCH /customers/{id}":
+        return api.http.patch(api.url + "/customers/cust-0001", data=jsonutil.dumps({"birthdate": birthdate}),
+                              headers={"Content-Type": "application/json"}, timeout=30)  # fmt: skip
+    if route == "POST /orders":
+        return api.post("/orders", order(external_id, api.quote(), customer=person))
+    return api.post("/orders/workflow", {"external_id": external_id, "items": [{"sku": "GAU", "amount": 1}],
+                                         "customer": person})  # fmt: skip
+
+
+BIRTHDATE_ROUTES = ["POST /customers", "PATCH /customers/{id}", "POST /orders", "POST /orders/workflow"]
+
+
+@pytest.mark.parametrize("birthdate", [0, "631152000", Decimal("631152000.5"), "1990-1-1", "1990-01-01T00:00:00Z"])
+@pytest.mark.parametrize("route", BIRTHDATE_ROUTES)
+def test_a_birthdate_is_yyyy_mm_dd_text_or_refused(api: Api, report: Report, route: str, birthdate: object) -> None:
+    response = _with_birthdate(api, route, birthdate)
+    assert response.status_code == 422, response.text
+    fields = [detail["field"] for detail in response.json()["error"]["details"]]
+    assert any(field.endswith("birthdate") for field in fields), fields
+    sent = {name: count for name, count in api.minted.counters()["requests"].items() if name != "pricefix"}
+    assert not sent, sent  # nothing reached Minted (the quote aside)
+    report.add_hostile(
+        "- a birthdate of `0`, `\"631152000\"`, `631152000.5`, `\"1990-1-1\"` or a date-time (POST/PATCH /customers, an "
+        "order's and a workflow's customer): 422 naming birthdate, nothing sent (was read as Unix seconds)"
+    )
