@@ -9,6 +9,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,11 @@ from hypothesis.errors import Unsatisfiable
 
 from minted_gateway import jsonutil, runtime
 from minted_gateway.errors import MAX_DETAILS
+from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
+from minted_gateway.orders.history import HistoryQuery, ListOrders
+from tests.orders.conftest import dynalite_url, dynamodb  # noqa: F401 - the two DynamoDBs, as fixtures here too
+from tests.orders.test_history import START as HISTORY_START
+from tests.orders.test_history import write as write_order
 from tests.reliability.report import Report
 from tests.stack import Api, customer, order
 
@@ -379,4 +385,30 @@ def test_a_birthdate_is_yyyy_mm_dd_text_or_refused(api: Api, report: Report, rou
     report.add_hostile(
         "- a birthdate of `0`, `\"631152000\"`, `631152000.5`, `\"1990-1-1\"` or a date-time (POST/PATCH /customers, an "
         "order's and a workflow's customer): 422 naming birthdate, nothing sent (was read as Unix seconds)"
+    )
+
+
+@pytest.mark.parametrize("narrower", ["to before the cursor", "from after the cursor"])
+def test_a_cursor_reused_with_a_narrower_range_is_a_page_never_a_5xx(
+    dynamodb: Any, report: Report, narrower: str
+) -> None:
+    """On moto and on dynalite (tests/orders/conftest.py): DynamoDB refuses a start key outside the key
+    condition's range (a ValidationException, once answered 503 "try again", for ever)."""
+    ledger = DynamoDbOrderLedger(dynamodb, "OrdersTable")
+    for minute in range(10):
+        write_order(ledger, f"cur-{minute}", minute, customer="cust-1")
+    history = ListOrders(ledger)
+    first = history(HistoryQuery.model_validate({"limit": 3}))
+    assert [r.external_id for r in first.orders] == ["cur-9", "cur-8", "cur-7"] and first.next is not None
+    cursor = first.next.cursor()
+    if narrower == "to before the cursor":  # every order of the range is older than the cursor: all come next
+        page = history(HistoryQuery.model_validate({"limit": 3, "cursor": cursor, "to": HISTORY_START + timedelta(minutes=4)}))
+        assert [r.external_id for r in page.orders] == ["cur-4", "cur-3", "cur-2"] and page.next is not None
+    else:  # none is older than the cursor: nothing comes next
+        page = history(HistoryQuery.model_validate({"limit": 3, "cursor": cursor, "from": HISTORY_START + timedelta(minutes=8)}))
+        assert page.orders == [] and page.next is None
+    report.add_hostile(
+        "- a history cursor reused with `to` before it, or `from` after it (moto and dynalite): the range's next page "
+        "(all of it is older than the cursor) or an empty page (none is), never a 5xx (was 503 ledger_unavailable on "
+        "dynalite)"
     )
