@@ -10,7 +10,9 @@ workflow started under the id of an order the ledger holds.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
+import logging
 import os
 import threading
 import time
@@ -637,6 +639,48 @@ def test_make_reconcile_runs_with_the_limits_of_the_stack(
     report.matrix.append(MatrixRow("make reconcile", "a buy lost before Minted, with the stack's daily limit",
                                    f"changed {summary['changed']}", str(buys),
                                    "UNKNOWN → NOT_PLACED; hold given back", "yes"))  # fmt: skip
+
+
+EXTRA_ROWS += 1
+
+
+class _ErrorLines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_concurrent_reads_losing_the_same_refresh_log_no_error(api: Api, report: Report) -> None:
+    """8 GETs at once right after Minted moved the order to Pending: each refreshes it, one write wins and
+    the others lose the conditional write to the same refresh. An expected lost race is no ERROR line."""
+    api.minted.clock(completion_delay_seconds=None, pending_after_seconds=0)
+    external_id = f"mx-{uuid.uuid4().hex[:16]}"
+    assert api.post("/orders", order(external_id, api.quote())).status_code == 201
+    errors = _ErrorLines()
+    loggers = [logging.getLogger("minted_gateway"), logging.getLogger("minted-gateway")]
+    for logger in loggers:
+        logger.addHandler(errors)
+    try:
+        start = threading.Barrier(8)
+
+        def read(_: int) -> Any:
+            start.wait()
+            return api.http.get(f"{api.url}/orders/{external_id}", timeout=30)
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(read, range(8)))
+    finally:
+        for logger in loggers:
+            logger.removeHandler(errors)
+    assert {answer.status_code for answer in answers} == {200}
+    assert (api.ledger_item(external_id) or {}).get("status") == "Pending"
+    assert [r.getMessage() for r in errors.records] == []
+    buys = api.minted.orders_created()
+    report.matrix.append(MatrixRow("get order", "8 concurrent GETs as the order moves to Pending",
+                                   "200 ×8; no ERROR logged", str(buys), "SUBMITTED → SUBMITTED", "yes"))  # fmt: skip
 
 
 EXTRA_ROWS += 1

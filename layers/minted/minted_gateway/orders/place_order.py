@@ -112,11 +112,16 @@ class OrderBook:
         entry = self.entry(state, note, changes.get("status", record.status))
         try:
             return self.ledger.update(record, changes, entry)
-        except (LedgerUnavailable, LedgerConflict) as exc:
+        except LedgerConflict:
+            # Another call wrote the row first (concurrent reads refreshing the same status): an
+            # expected race, not a failure; the winner's write stands and the next call reads it.
+            logger.info("ledger write lost a race with another call; the row settles on the next call", extra={
+                "external_id": record.external_id, "state": state.value})  # fmt: skip
+        except LedgerUnavailable as exc:
             logger.error("ledger write failed; the row settles on the next call", extra={
                 "external_id": record.external_id, "state": state.value, "reason": type(exc).__name__})  # fmt: skip
-            merged = {**record.model_dump(), **changes, "history": [*record.history, entry]}
-            return OrderRecord.model_validate(merged)
+        merged = {**record.model_dump(), **changes, "history": [*record.history, entry]}
+        return OrderRecord.model_validate(merged)
 
     def submitted(self, record: OrderRecord, result: OrderResult, note: str) -> OrderRecord:
         """Minted's answer to our own buy: ours, whatever external_id its orders carry."""
