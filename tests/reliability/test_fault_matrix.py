@@ -684,3 +684,34 @@ def test_concurrent_reads_losing_the_same_refresh_log_no_error(api: Api, report:
 
 
 EXTRA_ROWS += 1
+
+
+def test_a_comparison_minted_stops_on_page_2_reports_page_1_as_incomplete(
+    api: Api, report: Report, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """31 orders at Minted no row accounts for (two pages of 30); page 2 answers 503 however often it is
+    asked. The run reports what page 1 compared, says ``complete: false`` and writes the metric its
+    alarm watches; the alarm takes a day without a value (a run that wrote nothing) as breaching."""
+    for n in range(31):
+        token = runtime.minted().price_fix(PriceFixRequest(currency=Currency.TRY)).token  # a token buys once
+        runtime.minted().buy(BuyRequest(price_token=token, external_id=f"cmp-{n}-{uuid.uuid4().hex[:8]}",
+                                        items=[OrderLine(sku="GAG", amount=Decimal("0.1"))]))  # fmt: skip
+    api.minted.fault("list_orders", latency_ms=0, times=1)  # page 1 is answered
+    api.minted.fault("list_orders", status=503, queue=True)  # page 2 never is
+    capsys.readouterr()
+    try:
+        summary = invoke_function(RECONCILE_FUNCTION, {"action": "compare_with_minted"})
+    finally:
+        api.minted.clear_faults()
+    written = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"OrderComparisonsIncomplete"' in line]
+    assert summary["complete"] is False and summary["pages_read"] == 1, summary
+    assert summary["not_in_ledger"] == summary["orders_seen"] == 30, summary
+    assert [m["OrderComparisonsIncomplete"] for m in written] == [[1.0]], written
+    alarm = load_template()["Resources"]["OrderComparisonIncompleteAlarm"]["Properties"]
+    assert alarm["TreatMissingData"] == "breaching"
+    report.matrix.append(MatrixRow("daily comparison", "HTTP 503 on page 2 of Minted's order list",
+                                   f"complete false, {summary['not_in_ledger']} of page 1 reported; metric 1",
+                                   str(api.minted.orders_created()), "no row changed", "yes"))  # fmt: skip
+
+
+EXTRA_ROWS += 1
