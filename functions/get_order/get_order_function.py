@@ -19,7 +19,7 @@ from minted_gateway.observability import observability
 from minted_gateway.orders.get_order import OrderView
 from minted_gateway.orders.history import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT, HistoryQuery
 from minted_gateway.orders.record import State
-from minted_gateway.validation import ExternalId, Instant
+from minted_gateway.validation import ExternalId, Instant, QueryCount
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -67,7 +67,7 @@ def http_api() -> "APIGatewayHttpResolver":
             Instant | None, Query(alias="from", description="order time at or after, ISO 8601 with offset")
         ] = None,
         to: Annotated[Instant | None, Query(description="order time at or before, ISO 8601 with offset")] = None,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="orders per page")] = DEFAULT_LIMIT,
+        limit: Annotated[QueryCount, Query(ge=1, le=MAX_LIMIT, description="orders per page")] = DEFAULT_LIMIT,
         cursor: Annotated[
             str | None,
             Query(max_length=MAX_CURSOR_CHARS, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor of the last page"),

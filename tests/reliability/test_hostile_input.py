@@ -412,3 +412,15 @@ def test_a_cursor_reused_with_a_narrower_range_is_a_page_never_a_5xx(
         "(all of it is older than the cursor) or an empty page (none is), never a 5xx (was 503 ledger_unavailable on "
         "dynalite)"
     )
+
+
+@pytest.mark.parametrize("raw", ["10.0", " 5", "1_0", "+5", "5 ", "٥"])
+def test_a_history_limit_is_digits_only(api: Api, report: Report, raw: str) -> None:
+    response = api.get("/orders", params={"limit": raw})
+    assert response.status_code == 422, response.text
+    assert "limit" in json.dumps(response.json()["error"]["details"])
+    assert api.get("/orders", params={"limit": "5"}).status_code == 200
+    report.add_hostile(
+        '- history `limit` of `"10.0"`, `" 5"`, `"1_0"`, `"+5"`, `"5 "` or an Arabic-Indic digit: 422 naming limit '
+        "(an integer is digits; was read as 10, 5, 10, ...)"
+    )
