@@ -424,3 +424,24 @@ def test_a_history_limit_is_digits_only(api: Api, report: Report, raw: str) -> N
         '- history `limit` of `"10.0"`, `" 5"`, `"1_0"`, `"+5"`, `"5 "` or an Arabic-Indic digit: 422 naming limit '
         "(an integer is digits; was read as 10, 5, 10, ...)"
     )
+
+
+@pytest.mark.parametrize(
+    ("side", "guard"),
+    [("sell", {"max_unit_price": 1}), ("sell", {"max_total": 1}), ("buy", {"min_unit_price": 99999})],
+)
+def test_a_workflow_guard_field_for_the_other_side_is_refused(
+    api: Api, report: Report, side: str, guard: dict[str, Any]
+) -> None:
+    external_id = f"gd-{uuid.uuid4().hex[:12]}"
+    who = {"customer_external_id": customer()["external_id"]} if side == "sell" else {}
+    body = {"external_id": external_id, "side": side, "items": [{"sku": "GAU", "amount": Decimal("0.5")}],
+            "guard": guard, **who}  # fmt: skip
+    response = api.post("/orders/workflow", body)
+    assert response.status_code == 422, response.text
+    assert [d["field"] for d in response.json()["error"]["details"]] == ["guard"]
+    assert api.ledger_item(external_id) is None and api.minted.served(side) == 0
+    report.add_hostile(
+        "- a sell workflow with `max_unit_price` or `max_total`, a buy workflow with `min_unit_price`: 422 naming "
+        "guard, no execution (was started with the guard ignored)"
+    )
