@@ -715,3 +715,30 @@ def test_a_comparison_minted_stops_on_page_2_reports_page_1_as_incomplete(
 
 
 EXTRA_ROWS += 1
+
+
+def test_a_limit_refused_order_sent_again_is_not_left_for_the_reconciler(
+    api: Api, report: Report, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused by the per-order limit, then sent again as is (refused again): nothing was ever sent, so
+    the row carries no sent_at and the reconciler's work list never holds it (it used to, on the retry)."""
+    monkeypatch.setenv("LIMIT_ORDER_AMOUNT", "1")
+    runtime.reset()
+    try:
+        external_id = f"mx-{uuid.uuid4().hex[:16]}"
+        body = order(external_id, api.quote())
+        first = answer_of(api.post("/orders", body))
+        again = answer_of(api.post("/orders", body))
+    finally:
+        monkeypatch.undo()
+        runtime.reset()
+    assert first == again == "422 limit_exceeded"
+    row = api.ledger_item(external_id) or {}
+    assert row.get("state") == "NOT_PLACED" and "sent_at" not in row and "attention" not in row, row
+    buys = api.minted.orders_created()
+    assert buys == 0
+    report.matrix.append(MatrixRow("buy (customer day limit)", "refused by a limit, then sent again as is", again,
+                                   str(buys), "NOT_PLACED → NOT_PLACED; nothing for the reconciler", "yes"))  # fmt: skip
+
+
+EXTRA_ROWS += 1
