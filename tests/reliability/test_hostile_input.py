@@ -445,3 +445,37 @@ def test_a_workflow_guard_field_for_the_other_side_is_refused(
         "- a sell workflow with `max_unit_price` or `max_total`, a buy workflow with `min_unit_price`: 422 naming "
         "guard, no execution (was started with the guard ignored)"
     )
+
+
+def _patch(api: Api, external_id: str, body: dict[str, Any]) -> Any:
+    return api.http.patch(f"{api.url}/customers/{external_id}", data=jsonutil.dumps(body),
+                          headers={"Content-Type": "application/json"}, timeout=30)  # fmt: skip
+
+
+def test_a_create_asking_for_a_middlename_minted_does_not_hold_is_no_replay(api: Api, report: Report) -> None:
+    person = {"external_id": f"mid-{uuid.uuid4().hex[:12]}", "firstname": "Ayşe", "lastname": "Yılmaz"}
+    assert api.post("/customers", person).status_code == 201  # stored without a middlename
+    again = api.post("/customers", {**person, "middlename": "Nur"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "customer_conflict", again.text
+    assert [d["field"] for d in again.json()["error"]["details"]] == ["middlename"]
+    assert api.get(f"/customers/{person['external_id']}").json()["middlename"] is None  # nothing changed
+    report.add_hostile(
+        "- POST /customers asking for a middlename for a customer Minted holds without one: 409 customer_conflict "
+        "naming middlename, nothing changed (was answered as a replay)"
+    )
+
+
+def test_a_patch_clears_a_middlename_with_null_and_keeps_it_with_empty_text(api: Api, report: Report) -> None:
+    person = {"external_id": f"mid-{uuid.uuid4().hex[:12]}", "firstname": "Ayşe", "lastname": "Yılmaz",
+              "middlename": "Nur"}  # fmt: skip
+    assert api.post("/customers", person).status_code == 201
+    kept = _patch(api, person["external_id"], {"middlename": "", "lastname": "Demir"})
+    assert kept.status_code == 200 and kept.json()["middlename"] == "Nur", kept.text
+    cleared = _patch(api, person["external_id"], {"middlename": None})
+    assert cleared.status_code == 200 and cleared.json()["middlename"] is None, cleared.text
+    held = api.get(f"/customers/{person['external_id']}").json()
+    assert (held["middlename"], held["lastname"]) == (None, "Demir")
+    report.add_hostile(
+        '- PATCH /customers/{id} with `"middlename": null`: cleared at Minted; with `""`: kept (empty is absent, as '
+        "everywhere) (both used to keep it)"
+    )
