@@ -479,3 +479,27 @@ def test_a_patch_clears_a_middlename_with_null_and_keeps_it_with_empty_text(api:
         '- PATCH /customers/{id} with `"middlename": null`: cleared at Minted; with `""`: kept (empty is absent, as '
         "everywhere) (both used to keep it)"
     )
+
+
+def test_an_order_naming_no_currency_on_a_gbp_quote_is_refused_while_limits_are_in_money(
+    api: Api, report: Report, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QuoteCurrencyMustMatch off (the default), a limit in TRY set: an order that leaves currency out is a
+    TRY order, and its GBP quote would have bought in GBP, valued and counted as TRY."""
+    monkeypatch.setenv("LIMIT_ORDER_AMOUNT", "100000000")
+    runtime.reset()
+    try:
+        external_id = f"cur-{uuid.uuid4().hex[:12]}"
+        body = order(external_id, api.quote(currency="GBP"))
+        body.pop("currency", None)
+        response = api.post("/orders", body)
+    finally:
+        monkeypatch.undo()
+        runtime.reset()
+    assert response.status_code == 422 and response.json()["error"]["code"] == "currency_mismatch", response.text
+    assert [d["field"] for d in response.json()["error"]["details"]] == ["currency"]
+    assert api.ledger_item(external_id) is None and api.minted.served("buy") == 0
+    report.add_hostile(
+        "- an order leaving currency out (TRY) on a quote in GBP while a limit in money is set: 422 currency_mismatch "
+        "naming currency, nothing written, nothing sent (was bought in GBP and counted as TRY)"
+    )
