@@ -75,17 +75,25 @@ class Route:
         return params
 
 
-def routes_from_template(template: dict[str, Any] | None = None) -> list[Route]:
+ANY_METHOD = "x-amazon-apigateway-any-method"  # API Gateway's ANY route: the path's every other method
+
+
+def routes_from_template(template: dict[str, Any] | None = None, *, any_method: bool = False) -> list[Route]:
+    """The HttpApi's routes (the operations); ``any_method``: its ANY routes instead, as method ``ANY``."""
     template = template or load_template()
     (api,) = resources_of_type(template, "AWS::Serverless::HttpApi").values()
     functions = functions_of(template)
     routes = []
     for path, operations in api["Properties"]["DefinitionBody"]["paths"].items():
         for method, operation in operations.items():
+            if (method == ANY_METHOD) != any_method:
+                continue
             uri = operation["x-amazon-apigateway-integration"]["uri"]
             text = uri["Fn::Sub"] if isinstance(uri, dict) else str(uri)
             function = re.search(r"\$\{(\w+)\.Arn\}", text).group(1)  # type: ignore[union-attr]
-            routes.append(Route(method.upper(), path, functions[function], operation.get("operationId")))
+            routes.append(
+                Route("ANY" if any_method else method.upper(), path, functions[function], operation.get("operationId"))
+            )
     return routes
 
 
@@ -256,6 +264,8 @@ class LocalGateway:
 
     def __init__(self, routes: list[Route] | None = None) -> None:
         self.routes = routes if routes is not None else routes_from_template()
+        # A method no route of its path takes goes to the path's ANY route, as API Gateway sends it.
+        self.other_methods = routes_from_template(any_method=True) if routes is None else []
 
     def handler_for(self, route: Route) -> Any:
         return load_handler(route.function)
@@ -315,9 +325,12 @@ class LocalGateway:
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return gateway_error(413, "payload_too_large", "The body is larger than 10 MiB.", request_id)
         raw_path = (request.environ.get("RAW_URI") or request.path).split("?")[0]
-        for route in self.routes:
+        # The most specific route takes it: a path without variables first, then the method's own route over ANY.
+        candidates = sorted([*self.routes, *self.other_methods],
+                            key=lambda r: (r.path.count("{"), r.method == "ANY"))  # fmt: skip
+        for route in candidates:
             params = route.match(raw_path)
-            if params is None or route.method != request.method:
+            if params is None or route.method not in (request.method, "ANY"):
                 continue
             event = http_event(request, route, params, request_id)
             try:
@@ -326,7 +339,8 @@ class LocalGateway:
                 logger.exception("function %s failed (request %s)", route.function.logical_id, request_id)
                 return gateway_error(500, "internal_error", "Something went wrong on our side.", request_id)
             return to_response(result)
-        # API Gateway's HTTP API answers an unknown route, or a known path with another method, with 404.
+        # API Gateway's HTTP API answers a request no route takes with 404 (a served path's other methods
+        # have its ANY route: 405 from the function).
         return gateway_error(404, "route_not_found", f"No route for {request.method} {request.path}.", request_id)
 
 

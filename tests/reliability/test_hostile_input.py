@@ -19,7 +19,10 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
+from local.gateway import invoke as invoke_function
+from local.gateway import routes_from_template
 from minted_gateway import jsonutil, runtime
+from minted_gateway.api.http import API_METHODS
 from minted_gateway.errors import MAX_DETAILS
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.history import HistoryQuery, ListOrders
@@ -27,7 +30,7 @@ from tests.orders.conftest import dynalite_url, dynamodb  # noqa: F401 - the two
 from tests.orders.test_history import START as HISTORY_START
 from tests.orders.test_history import write as write_order
 from tests.reliability.report import Report
-from tests.stack import Api, customer, order
+from tests.stack import Api, customer, load_event, order
 
 EXAMPLES = 100
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -502,4 +505,41 @@ def test_an_order_naming_no_currency_on_a_gbp_quote_is_refused_while_limits_are_
     report.add_hostile(
         "- an order leaving currency out (TRY) on a quote in GBP while a limit in money is set: 422 currency_mismatch "
         "naming currency, nothing written, nothing sent (was bought in GBP and counted as TRY)"
+    )
+
+
+OTHER_METHODS = ("TRACE", "PUT", "DELETE", "OPTIONS")
+
+
+def test_the_layers_list_of_routes_is_the_templates() -> None:
+    """The functions name in Allow what the whole API takes on a path: the layer's list must be the template's."""
+    taken: dict[str, set[str]] = {}
+    for route in routes_from_template():
+        taken.setdefault(route.path, set()).add(route.method)
+    assert {path: set(methods) for path, methods in API_METHODS.items()} == taken
+    assert {route.path for route in routes_from_template(any_method=True)} == set(taken)  # every path has its ANY
+
+
+@pytest.mark.parametrize("path", list(API_METHODS))
+def test_another_method_on_a_served_path_is_405_with_allow(api: Api, report: Report, path: str) -> None:
+    """Through the local gateway (the template's ANY route, as API Gateway routes it) and straight to the
+    function that route names: 405 method_not_allowed with Allow, never 404 (schemathesis's unsupported_method)."""
+    concrete = path.replace("{external_id}", "cust-0001").replace("{document_type}", "kvkk_disclosure")
+    allow = ", ".join(sorted(API_METHODS[path]))
+    for method in OTHER_METHODS:
+        response = api.http.request(method, api.url + concrete, timeout=30)
+        assert response.status_code == 405, (method, response.status_code, response.text)
+        assert response.headers.get("Allow") == allow and response.json()["error"]["code"] == "method_not_allowed"
+    (route,) = [r for r in routes_from_template(any_method=True) if r.path == path]
+    event = load_event("get_order/get_order.json")
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"ANY {path}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = concrete
+    event["requestContext"]["http"]["method"] = "PUT"
+    event.pop("pathParameters", None)
+    answer = invoke_function(route.function, event)
+    assert answer["statusCode"] == 405 and answer["headers"].get("Allow") == allow, answer
+    assert sum(api.minted.counters()["requests"].values()) == 0  # nothing reached Minted
+    report.add_hostile(
+        "- TRACE, PUT, DELETE, OPTIONS on every served path (the local gateway through the template's ANY route, "
+        "and the function it names): 405 method_not_allowed with Allow naming the path's methods (was 404)"
     )
