@@ -12,14 +12,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import invalid_input, json_response, new_resolver
+from minted_gateway.api.http import digits_only, invalid_input, json_response, new_resolver
 from minted_gateway.api.views import foreign_error, foreign_response, order_view_body, orders_page_body
 from minted_gateway.minted.models import EXTERNAL_ID_MAX_LENGTH, EXTERNAL_ID_PATTERN
 from minted_gateway.observability import observability
 from minted_gateway.orders.get_order import OrderView
 from minted_gateway.orders.history import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT, HistoryQuery
 from minted_gateway.orders.record import State
-from minted_gateway.validation import ExternalId, Instant, QueryCount
+from minted_gateway.validation import ExternalId, Instant
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -67,12 +67,14 @@ def http_api() -> "APIGatewayHttpResolver":
             Instant | None, Query(alias="from", description="order time at or after, ISO 8601 with offset")
         ] = None,
         to: Annotated[Instant | None, Query(description="order time at or before, ISO 8601 with offset")] = None,
-        limit: Annotated[QueryCount, Query(ge=1, le=MAX_LIMIT, description="orders per page")] = DEFAULT_LIMIT,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="orders per page")] = DEFAULT_LIMIT,
         cursor: Annotated[
             str | None,
             Query(max_length=MAX_CURSOR_CHARS, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor of the last page"),
         ] = None,
     ) -> Response[str]:
+        # The resolver reads "10.0", " 5" or "1_0" as an integer (pydantic's lax mode): the text must be digits.
+        digits_only("limit", app.current_event.get_query_string_value("limit"))
         params = {"customer_external_id": customer_external_id, "wallet": wallet, "side": side, "state": state,
                   "status": status, "from": from_, "to": to, "limit": limit, "cursor": cursor}  # fmt: skip
         try:

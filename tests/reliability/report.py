@@ -56,10 +56,14 @@ class Report:
         return "\n".join(lines) + "\n"
 
     def add_hostile(self, line: str) -> None:
+        from tests.reliability.test_hostile_input import EXAMPLES as examples  # noqa: N811 - the run's own
+        from tests.reliability.test_hostile_input import SEED as seed  # noqa: N811
+
         if line not in self.hostile:  # each case of a parametrized test reports the same line
             self.hostile.append(line)
         self.sections["Hostile input"] = (
-            "Schemathesis (positive and negative generation, 100 examples an operation) on every operation of\n"
+            f"Schemathesis (positive and negative generation, {examples} examples an operation, seed {seed}; the\n"
+            "long run: SCHEMATHESIS_EXAMPLES=300 make test) on every operation of\n"
             "the local stack's OpenAPI document: no server error; every status code, content type and body as\n"
             "documented; every schema-valid request accepted (but for refusals only state explains: a quote\n"
             "Minted no longer holds, Minted refusing the order) and every invalid one refused. Then the cases\n"

@@ -115,15 +115,6 @@ def _iso_8601_text(value: object) -> object:
 Instant = Annotated[datetime, BeforeValidator(_iso_8601_text)]
 
 
-def _digits(value: object) -> object:
-    # pydantic's lax mode reads "10.0", " 5" and "1_0" as integers: a count in a query is digits only.
-    if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,9}", value):
-        raise ValueError("must be a whole number written in digits, e.g. 20")
-    return value
-
-
-# A whole number given as query text (a page size): digits, nothing else.
-QueryCount = Annotated[int, BeforeValidator(_digits)]
 
 
 def _empty_as_none(value: object) -> object:

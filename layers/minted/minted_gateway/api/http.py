@@ -92,6 +92,14 @@ def _short(field: str) -> str:
     return field if len(field) <= MAX_FIELD_CHARS else field[: MAX_FIELD_CHARS - 1] + "…"
 
 
+def digits_only(name: str, raw: str | None) -> None:
+    """A whole number given as query text (a page size) is digits, nothing else: pydantic's lax mode
+    reads "10.0", " 5" and "1_0" as integers. 422 naming the parameter otherwise."""
+    if raw is not None and not re.fullmatch(r"[0-9]{1,9}", raw):
+        raise InvalidInput("The query is not valid; see details.", details=[
+            {"field": f"query.{name}", "message": "must be a whole number written in digits, e.g. 20"}])  # fmt: skip
+
+
 def unsafe_value_details(problems: list[tuple[str, str]]) -> list[dict[str, Any]]:
     return [{"field": _short(path), "message": rule} for path, rule in problems]
 
