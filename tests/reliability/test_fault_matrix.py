@@ -488,7 +488,8 @@ def customer_day_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def look_due_now(api: Api, external_id: str) -> None:
     """The reconciler's next look at the row is due now (as once its token's lifetime or its lease passed)."""
     api.dynamodb.update_item(TableName=api.stack.env["ORDERS_TABLE"], Key={"external_id": {"S": external_id}},
-                             UpdateExpression="SET attention_due = :past", ConditionExpression="attribute_exists(attention)",
+                             UpdateExpression="SET attention_due = :past",
+                             ConditionExpression="attribute_exists(attention)",
                              ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}})  # fmt: skip
 
 
@@ -703,7 +704,9 @@ def test_a_comparison_minted_stops_on_page_2_reports_page_1_as_incomplete(
         summary = invoke_function(RECONCILE_FUNCTION, {"action": "compare_with_minted"})
     finally:
         api.minted.clear_faults()
-    written = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"OrderComparisonsIncomplete"' in line]
+    written = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"OrderComparisonsIncomplete"' in line
+    ]
     assert summary["complete"] is False and summary["pages_read"] == 1, summary
     assert summary["not_in_ledger"] == summary["orders_seen"] == 30, summary
     assert [m["OrderComparisonsIncomplete"] for m in written] == [[1.0]], written
@@ -738,7 +741,8 @@ def test_a_limit_refused_order_sent_again_is_not_left_for_the_reconciler(
     buys = api.minted.orders_created()
     assert buys == 0
     report.matrix.append(MatrixRow("buy (customer day limit)", "refused by a limit, then sent again as is", again,
-                                   str(buys), "NOT_PLACED → NOT_PLACED; nothing for the reconciler", "yes"))  # fmt: skip
+                                   str(buys), "NOT_PLACED → NOT_PLACED; nothing for the reconciler",
+                                   "yes"))  # fmt: skip
 
 
 EXTRA_ROWS += 1

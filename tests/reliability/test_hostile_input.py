@@ -368,7 +368,9 @@ def _with_birthdate(api: Api, route: str, birthdate: object) -> Any:
     person = {**customer(f"bd-{uuid.uuid4().hex[:12]}"), "birthdate": birthdate}
     external_id = f"bd-{uuid.uuid4().hex[:12]}"
     if route == "POST /customers":
-        return api.post("/customers", {key: person[key] for key in ("external_id", "firstname", "lastname", "birthdate")})
+        return api.post(
+            "/customers", {key: person[key] for key in ("external_id", "firstname", "lastname", "birthdate")}
+        )
     if route == "PATCH /customers/{id}":
         return api.http.patch(api.url + "/customers/cust-0001", data=jsonutil.dumps({"birthdate": birthdate}),
                               headers={"Content-Type": "application/json"}, timeout=30)  # fmt: skip
@@ -391,14 +393,16 @@ def test_a_birthdate_is_yyyy_mm_dd_text_or_refused(api: Api, report: Report, rou
     sent = {name: count for name, count in api.minted.counters()["requests"].items() if name != "pricefix"}
     assert not sent, sent  # nothing reached Minted (the quote aside)
     report.add_hostile(
-        "- a birthdate of `0`, `\"631152000\"`, `631152000.5`, `\"1990-1-1\"` or a date-time (POST/PATCH /customers, an "
+        '- a birthdate of `0`, `"631152000"`, `631152000.5`, `"1990-1-1"` or a date-time (POST/PATCH /customers, an '
         "order's and a workflow's customer): 422 naming birthdate, nothing sent (was read as Unix seconds)"
     )
 
 
 @pytest.mark.parametrize("narrower", ["to before the cursor", "from after the cursor"])
 def test_a_cursor_reused_with_a_narrower_range_is_a_page_never_a_5xx(
-    dynamodb: Any, report: Report, narrower: str
+    dynamodb: Any,  # noqa: F811 - the fixture imported above
+    report: Report,
+    narrower: str,
 ) -> None:
     """On moto and on dynalite (tests/orders/conftest.py): DynamoDB refuses a start key outside the key
     condition's range (a ValidationException, once answered 503 "try again", for ever)."""
@@ -410,10 +414,14 @@ def test_a_cursor_reused_with_a_narrower_range_is_a_page_never_a_5xx(
     assert [r.external_id for r in first.orders] == ["cur-9", "cur-8", "cur-7"] and first.next is not None
     cursor = first.next.cursor()
     if narrower == "to before the cursor":  # every order of the range is older than the cursor: all come next
-        page = history(HistoryQuery.model_validate({"limit": 3, "cursor": cursor, "to": HISTORY_START + timedelta(minutes=4)}))
+        page = history(
+            HistoryQuery.model_validate({"limit": 3, "cursor": cursor, "to": HISTORY_START + timedelta(minutes=4)})
+        )
         assert [r.external_id for r in page.orders] == ["cur-4", "cur-3", "cur-2"] and page.next is not None
     else:  # none is older than the cursor: nothing comes next
-        page = history(HistoryQuery.model_validate({"limit": 3, "cursor": cursor, "from": HISTORY_START + timedelta(minutes=8)}))
+        page = history(
+            HistoryQuery.model_validate({"limit": 3, "cursor": cursor, "from": HISTORY_START + timedelta(minutes=8)})
+        )
         assert page.orders == [] and page.next is None
     report.add_hostile(
         "- a history cursor reused with `to` before it, or `from` after it (moto and dynalite): the range's next page "

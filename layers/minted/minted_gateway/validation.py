@@ -115,8 +115,6 @@ def _iso_8601_text(value: object) -> object:
 Instant = Annotated[datetime, BeforeValidator(_iso_8601_text)]
 
 
-
-
 def _empty_as_none(value: object) -> object:
     return None if value == "" else value
 
@@ -149,8 +147,11 @@ Birthdate = Annotated[
     BeforeValidator(_iso_date_text),
     AfterValidator(_birthdate),
     WithJsonSchema(
-        {"type": "string", "format": "date",
-         "pattern": rf"^(?:19[0-9]{{2}}|{_years_to(date.today().year - 1)})-[0-9]{{2}}-[0-9]{{2}}$"}  # fmt: skip
+        {
+            "type": "string",
+            "format": "date",
+            "pattern": rf"^(?:19[0-9]{{2}}|{_years_to(date.today().year - 1)})-[0-9]{{2}}-[0-9]{{2}}$",
+        }
     ),
 ]
 PersonName = Annotated[str, _bounded(100), AfterValidator(_person_name), WithJsonSchema(_text_schema(100))]

@@ -391,7 +391,9 @@ class PlaceOrder:
         changes = {"state": State.REJECTED, "rejection": rejection.model_dump(), "claim_expires_at": 0}
         return self._book.write(record, changes, f"rejected by Minted: {error.code}")
 
-    def _hold(self, record: OrderRecord, request: OrderRequest, quote: Priced | None, *, sent_before: bool) -> OrderRecord:
+    def _hold(
+        self, record: OrderRecord, request: OrderRequest, quote: Priced | None, *, sent_before: bool
+    ) -> OrderRecord:
         """Check the limits and reserve the order's part of the day before Minted is asked; refused,
         the claim becomes NOT_PLACED (as every refusal before Minted is) and nothing stays reserved."""
         if self._limits is None:

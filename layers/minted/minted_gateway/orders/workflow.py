@@ -34,7 +34,6 @@ from minted_gateway.orders.requests import (
 )
 from minted_gateway.validation import ExternalId
 
-
 _SELL: JsonValue = {"required": ["side"], "properties": {"side": {"const": "sell"}}}
 
 
