@@ -37,6 +37,7 @@ from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import BuyRequest, Currency, OrderLine, PriceFixRequest
 from tests.conftest import SANDBOX_PASSWORD, SANDBOX_USER, VALID_TCKN
 from tests.reliability.report import MatrixRow, Report
+from tests.reliability.test_edges import Errors
 from tests.stack import Api, customer, order
 
 ROTATED_PASSWORD = "rotated-Partner-Password-7"
@@ -513,6 +514,20 @@ def found_by_workflow(api: Api, body: dict[str, Any]) -> str:
     return f"task: {result['state']}"
 
 
+def given_back_then_landed(api: Api) -> dict[str, Any]:
+    """A slow buy (202 UNKNOWN), an immediate retry answered 429 (NOT_PLACED, its hold given back), then the
+    slow buy lands at Minted: a NOT_PLACED row whose order Minted holds, uncounted."""
+    external_id = f"mx-{uuid.uuid4().hex[:16]}"
+    body = order(external_id, api.quote(), customer=customer(f"lim-{external_id}"))
+    api.minted.fault("buy", latency_ms=2500, times=1)
+    assert answer_of(api.post("/orders", body)) == "202 UNKNOWN"
+    api.minted.fault("buy", status=429, retry_after=1, times=1)
+    assert answer_of(api.post("/orders", body)) == "429 rate_limited"
+    assert state_of(api, external_id) == "NOT_PLACED" and day_counted(api, external_id) == (0, 0)
+    wait_until(lambda: minted_has(external_id))  # the slow buy lands, about 2.5 s after it was sent
+    return body
+
+
 FINDERS: dict[str, Callable[[Api, dict[str, Any]], str]] = {
     "retry": found_by_retry, "GET": found_by_get, "reconciler": found_by_reconciler, "workflow": found_by_workflow,
 }  # fmt: skip
@@ -525,15 +540,9 @@ def test_an_order_given_back_then_found_at_minted_counts_again_once(
     """A slow buy (202 UNKNOWN), an immediate retry answered 429 (NOT_PLACED, its hold given back), then
     the slow buy lands at Minted: whichever path learns it counts the order again, exactly once."""
     with customer_day_limit(monkeypatch):
-        external_id = f"mx-{uuid.uuid4().hex[:16]}"
-        body = order(external_id, api.quote(), customer=customer(f"lim-{external_id}"))
-        api.minted.fault("buy", latency_ms=2500, times=1)
-        assert answer_of(api.post("/orders", body)) == "202 UNKNOWN"
-        api.minted.fault("buy", status=429, retry_after=1, times=1)
-        assert answer_of(api.post("/orders", body)) == "429 rate_limited"
+        body = given_back_then_landed(api)
+        external_id = body["external_id"]
         before = state_of(api, external_id)
-        assert before == "NOT_PLACED" and day_counted(api, external_id) == (0, 0)
-        wait_until(lambda: minted_has(external_id))  # the slow buy lands, about 2.5 s after it was sent
         answer = FINDERS[finder](api, body)
         after = state_of(api, external_id)
         counted, held = day_counted(api, external_id)
@@ -550,21 +559,12 @@ def test_an_order_given_back_then_found_at_minted_counts_again_once(
 EXTRA_ROWS += len(FINDERS)
 
 
-def given_back_though_at_minted(api: Api) -> dict[str, Any]:
-    """The sequence above up to the slow buy landing: a NOT_PLACED row whose order Minted holds, its
-    hold given back, and its price token's lifetime past (the reconciler's one lookup is due)."""
-    external_id = f"mx-{uuid.uuid4().hex[:16]}"
-    body = order(external_id, api.quote(), customer=customer(f"lim-{external_id}"))
-    api.minted.fault("buy", latency_ms=2500, times=1)
-    assert answer_of(api.post("/orders", body)) == "202 UNKNOWN"
-    api.minted.fault("buy", status=429, retry_after=1, times=1)
-    assert answer_of(api.post("/orders", body)) == "429 rate_limited"
-    wait_until(lambda: minted_has(external_id))
+def token_past(api: Api, external_id: str) -> None:
+    """The row's price token's lifetime has passed since its attempt was sent: the reconciler's one lookup is due."""
     api.dynamodb.update_item(TableName=api.stack.env["ORDERS_TABLE"], Key={"external_id": {"S": external_id}},
                              UpdateExpression="SET sent_at = :long_ago",
                              ExpressionAttributeValues={":long_ago": {"N": "1000"}})  # fmt: skip
     look_due_now(api, external_id)
-    return body
 
 
 def listed(api: Api, external_id: str) -> bool:
@@ -577,8 +577,8 @@ def test_a_lookup_that_could_not_reach_minted_leaves_the_row_listed(
     """The reconciler looks at a NOT_PLACED row Minted holds while Minted answers 503: nothing is
     proved, so the row stays on the work list and the next run (Minted back) settles and counts it."""
     with customer_day_limit(monkeypatch):
-        body = given_back_though_at_minted(api)
-        external_id = body["external_id"]
+        external_id = given_back_then_landed(api)["external_id"]
+        token_past(api, external_id)
         for endpoint in ("get_order", "find_order"):
             api.minted.fault(endpoint, status=503)
         try:
@@ -615,10 +615,7 @@ def test_make_reconcile_runs_with_the_limits_of_the_stack(
         api.minted.fault("buy", drop="before_commit", times=1)
         answer = answer_of(api.post("/orders", body))
         assert answer == "202 UNKNOWN" and day_counted(api, external_id)[1] > 0
-    api.dynamodb.update_item(TableName=api.stack.env["ORDERS_TABLE"], Key={"external_id": {"S": external_id}},
-                             UpdateExpression="SET sent_at = :long_ago",
-                             ExpressionAttributeValues={":long_ago": {"N": "1000"}})  # fmt: skip
-    look_due_now(api, external_id)
+    token_past(api, external_id)
     monkeypatch.setenv(stackfile.STACK_FILE_VARIABLE, str(tmp_path / "stack.json"))
     stackfile.write(stackfile.StackAddresses(gateway_url=api.url, sandbox_url=api.stack.sandbox.url,
                                              aws_url=api.stack.aws_url, workflow_arn="", pid=os.getpid(),
@@ -645,22 +642,13 @@ def test_make_reconcile_runs_with_the_limits_of_the_stack(
 EXTRA_ROWS += 1
 
 
-class _ErrorLines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 def test_concurrent_reads_losing_the_same_refresh_log_no_error(api: Api, report: Report) -> None:
     """8 GETs at once right after Minted moved the order to Pending: each refreshes it, one write wins and
     the others lose the conditional write to the same refresh. An expected lost race is no ERROR line."""
     api.minted.clock(completion_delay_seconds=None, pending_after_seconds=0)
     external_id = f"mx-{uuid.uuid4().hex[:16]}"
     assert api.post("/orders", order(external_id, api.quote())).status_code == 201
-    errors = _ErrorLines()
+    errors = Errors()
     loggers = [logging.getLogger("minted_gateway"), logging.getLogger("minted-gateway")]
     for logger in loggers:
         logger.addHandler(errors)
