@@ -22,12 +22,14 @@ from hypothesis.errors import Unsatisfiable
 
 from local.gateway import invoke as invoke_function
 from local.gateway import routes_from_template
+from local.template import create_tables
 from minted_gateway import jsonutil, runtime
 from minted_gateway.api.http import API_METHODS
 from minted_gateway.errors import MAX_DETAILS
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.history import HistoryQuery, ListOrders
-from tests.orders.conftest import dynalite_url, dynamodb  # noqa: F401 - the two DynamoDBs, as fixtures here too
+from minted_gateway.orders.record import State
+from tests.orders.conftest import dynalite_url  # noqa: F401 - a fixture, used here too
 from tests.orders.test_history import START as HISTORY_START
 from tests.orders.test_history import write as write_order
 from tests.reliability.report import Report
@@ -398,30 +400,40 @@ def test_a_birthdate_is_yyyy_mm_dd_text_or_refused(api: Api, report: Report, rou
     )
 
 
+@pytest.fixture(params=["moto", "dynalite"])
+def orders_table(request: pytest.FixtureRequest, api: Api) -> tuple[Any, str]:
+    """The stack's own moto_server (moto in-process would reset it), or a dynalite of its own."""
+    if request.param == "moto":
+        return api.dynamodb, api.stack.env["ORDERS_TABLE"]
+    client = boto3.client("dynamodb", region_name="eu-central-1", endpoint_url=request.getfixturevalue("dynalite_url"),
+                          aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    settle = {"Delay": 0.05, "MaxAttempts": 200}
+    if "OrdersTable" not in client.list_tables()["TableNames"]:
+        for table in create_tables(client, time_to_live=False):  # dynalite has no UpdateTimeToLive
+            client.get_waiter("table_exists").wait(TableName=table, WaiterConfig=settle)
+    return client, "OrdersTable"
+
+
 @pytest.mark.parametrize("narrower", ["to before the cursor", "from after the cursor"])
 def test_a_cursor_reused_with_a_narrower_range_is_a_page_never_a_5xx(
-    dynamodb: Any,  # noqa: F811 - the fixture imported above
-    report: Report,
-    narrower: str,
+    orders_table: tuple[Any, str], report: Report, narrower: str
 ) -> None:
-    """On moto and on dynalite (tests/orders/conftest.py): DynamoDB refuses a start key outside the key
-    condition's range (a ValidationException, once answered 503 "try again", for ever)."""
-    ledger = DynamoDbOrderLedger(dynamodb, "OrdersTable")
+    """On moto and on dynalite: DynamoDB refuses a start key outside the key condition's range (dynalite:
+    a ValidationException, once answered 503 "try again", for ever)."""
+    ledger = DynamoDbOrderLedger(*orders_table)
+    who = f"cur-{uuid.uuid4().hex[:12]}"  # a wallet of its own: other tests' orders are not in its pages
     for minute in range(10):
-        write_order(ledger, f"cur-{minute}", minute, customer="cust-1")
+        write_order(ledger, f"{who}-{minute}", minute, customer=who, state=State.REJECTED)  # final: off the work list
     history = ListOrders(ledger)
-    first = history(HistoryQuery.model_validate({"limit": 3}))
-    assert [r.external_id for r in first.orders] == ["cur-9", "cur-8", "cur-7"] and first.next is not None
-    cursor = first.next.cursor()
+    first = history(HistoryQuery.model_validate({"customer_external_id": who, "limit": 3}))
+    assert [r.external_id for r in first.orders] == [f"{who}-9", f"{who}-8", f"{who}-7"] and first.next is not None
+    reused = {"customer_external_id": who, "limit": 3, "cursor": first.next.cursor()}
     if narrower == "to before the cursor":  # every order of the range is older than the cursor: all come next
-        page = history(
-            HistoryQuery.model_validate({"limit": 3, "cursor": cursor, "to": HISTORY_START + timedelta(minutes=4)})
-        )
-        assert [r.external_id for r in page.orders] == ["cur-4", "cur-3", "cur-2"] and page.next is not None
+        page = history(HistoryQuery.model_validate({**reused, "to": HISTORY_START + timedelta(minutes=4)}))
+        assert [r.external_id for r in page.orders] == [f"{who}-4", f"{who}-3", f"{who}-2"]
+        assert page.next is not None
     else:  # none is older than the cursor: nothing comes next
-        page = history(
-            HistoryQuery.model_validate({"limit": 3, "cursor": cursor, "from": HISTORY_START + timedelta(minutes=8)})
-        )
+        page = history(HistoryQuery.model_validate({**reused, "from": HISTORY_START + timedelta(minutes=8)}))
         assert page.orders == [] and page.next is None
     report.add_hostile(
         "- a history cursor reused with `to` before it, or `from` after it (moto and dynalite): the range's next page "
