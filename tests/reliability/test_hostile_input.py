@@ -70,6 +70,7 @@ def api_schema(api: Api) -> Iterator[Any]:
         sfn.stop_execution(executionArn=execution["executionArn"])
 
 
+@pytest.mark.timeout(6 * EXAMPLES)  # over a dozen operations: beyond the suite's 120 s a test under load
 @pytest.mark.parametrize("mode", list(schemathesis.GenerationMode), ids=lambda mode: mode.value)
 def test_every_route_answers_within_its_document(
     api_schema: Any, report: Report, mode: schemathesis.GenerationMode
