@@ -231,6 +231,7 @@ def main() -> None:
             issuer=stack.issuer.issuer,
             audience=stack.issuer.audience,
             signing_key_file=str(key_file),
+            environment=stack.environment(),
         )
     )
     print("\n".join(["", *banner(stack), "Ctrl-C stops the stack."]), flush=True)

@@ -82,18 +82,28 @@ class Route:
         return params
 
 
-def routes_from_template(template: dict[str, Any] | None = None) -> list[Route]:
+ANY_METHOD = "x-amazon-apigateway-any-method"  # API Gateway's ANY route: the path's every other method
+
+
+def routes_from_template(template: dict[str, Any] | None = None, *, any_method: bool = False) -> list[Route]:
+    """The HttpApi's routes (the operations); ``any_method``: its ANY routes instead, as method ``ANY``."""
     template = template or load_template()
     (api,) = resources_of_type(template, "AWS::Serverless::HttpApi").values()
     functions = functions_of(template)
     routes = []
     for path, operations in api["Properties"]["DefinitionBody"]["paths"].items():
         for method, operation in operations.items():
+            if (method == ANY_METHOD) != any_method:
+                continue
             uri = operation["x-amazon-apigateway-integration"]["uri"]
             text = uri["Fn::Sub"] if isinstance(uri, dict) else str(uri)
             function = re.search(r"\$\{(\w+)\.Arn\}", text).group(1)  # type: ignore[union-attr]
             route = Route(
-                method.upper(), path, functions[function], operation.get("operationId"), jwt_scopes(operation)
+                "ANY" if any_method else method.upper(),
+                path,
+                functions[function],
+                operation.get("operationId"),
+                jwt_scopes(operation),
             )
             routes.append(route)
     return routes
@@ -300,6 +310,8 @@ class LocalGateway:
         self.issuer = issuer  # None: no authorizer (only for a document, as make api-docs builds it)
         self._authorizer: JwtAuthorizer | None = None
         self._local = threading.local()
+        # A method no route of its path takes goes to the path's ANY route, as API Gateway sends it.
+        self.other_methods = routes_from_template(any_method=True) if routes is None else []
 
     @property
     def authorizer(self) -> JwtAuthorizer | None:
@@ -373,9 +385,12 @@ class LocalGateway:
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return gateway_error(413, "payload_too_large", "The body is larger than 10 MiB.", request_id)
         raw_path = (request.environ.get("RAW_URI") or request.path).split("?")[0]
-        for route in self.routes:
+        # The most specific route takes it: a path without variables first, then the method's own route over ANY.
+        candidates = sorted([*self.routes, *self.other_methods],
+                            key=lambda r: (r.path.count("{"), r.method == "ANY"))  # fmt: skip
+        for route in candidates:
             params = route.match(raw_path)
-            if params is None or route.method != request.method:
+            if params is None or route.method not in (request.method, "ANY"):
                 continue
             authorized = None
             if self.authorizer is not None:
@@ -392,7 +407,8 @@ class LocalGateway:
                 logger.exception("function %s failed (request %s)", route.function.logical_id, request_id)
                 return gateway_error(500, "internal_error", "Something went wrong on our side.", request_id)
             return to_response(result)
-        # API Gateway's HTTP API answers an unknown route, or a known path with another method, with 404.
+        # API Gateway's HTTP API answers a request no route takes with 404 (a served path's other methods
+        # have its ANY route: 405 from the function).
         return gateway_error(404, "route_not_found", f"No route for {request.method} {request.path}.", request_id)
 
 

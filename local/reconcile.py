@@ -2,7 +2,8 @@
 
 ``make dev`` already runs the reconciler on the template's schedules; this is the by-hand run the
 runbook describes (docs/operations.md, "The reconciler"). ``ACTION=compare_with_minted`` runs the
-daily comparison instead. Prints the run's summary; no stack is one line and exit 2.
+daily comparison instead. The function runs with the settings the stack recorded (its limits among
+them). Prints the run's summary; no stack is one line and exit 2.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import sys
 
 from local import stackfile
-from local.devstack import LOCAL_RUNTIME_ENV
+from local.devstack import LOCAL_RUNTIME_ENV, local_parameters
 from local.gateway import invoke
 from local.template import function_environment, functions_of, load_template
 
@@ -30,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         print("no running make dev found (.dev/stack.json); start it with make dev", file=sys.stderr)
         return NO_STACK
     template = load_template()
-    os.environ.update(function_environment(template, {}, {"Stage": "local"}))
+    # The stack's own settings (its limits among them), as it recorded them; a stack file from before
+    # they were recorded gets make dev's defaults (samconfig.toml's local parameters).
+    os.environ.update(recorded.environment or function_environment(template, {}, local_parameters()))
     os.environ.update(
         {**LOCAL_RUNTIME_ENV, "AWS_ENDPOINT_URL": recorded.aws_url, "POWERTOOLS_METRICS_DISABLED": "true"}
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REGION = "eu-central-1"
@@ -39,6 +39,9 @@ class StackAddresses:
     issuer: str = ""  # the local issuer of tokens (the gateway's URL), its audience, and its key for make token
     audience: str = ""
     signing_key_file: str = ""
+    # The functions' environment the stack runs with (its parameters, limits among them): helpers that
+    # invoke a function by hand (make reconcile) run it with the same settings. Names and ports only.
+    environment: dict[str, str] = field(default_factory=dict)
 
 
 def write(addresses: StackAddresses) -> Path:

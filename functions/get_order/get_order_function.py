@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import invalid_input, json_response, new_resolver, request_caller
+from minted_gateway.api.http import digits_only, invalid_input, json_response, new_resolver, request_caller
 from minted_gateway.api.views import foreign_error, foreign_response, order_view_body, orders_page_body
 from minted_gateway.caller import PARTNER, Caller, Scope, requires
 from minted_gateway.minted.models import EXTERNAL_ID_MAX_LENGTH, EXTERNAL_ID_PATTERN
@@ -75,6 +75,8 @@ def http_api() -> "APIGatewayHttpResolver":
             Query(max_length=MAX_CURSOR_CHARS, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor of the last page"),
         ] = None,
     ) -> Response[str]:
+        # The resolver reads "10.0", " 5" or "1_0" as an integer (pydantic's lax mode): the text must be digits.
+        digits_only("limit", app.current_event.get_query_string_value("limit"))
         params = {"customer_external_id": customer_external_id, "wallet": wallet, "side": side, "state": state,
                   "status": status, "from": from_, "to": to, "limit": limit, "cursor": cursor}  # fmt: skip
         try:

@@ -67,7 +67,8 @@ def compare_task(payload: dict[str, Any]) -> dict[str, Any]:
             "ledger_state": stray.ledger_state})  # fmt: skip
     summary = {"from": comparison.start.isoformat(), "to": comparison.end.isoformat(),
                "pages_read": comparison.pages_read, "orders_seen": comparison.orders_seen,
-               "complete": comparison.complete, "not_in_ledger": len(comparison.not_in_ledger)}  # fmt: skip
+               "complete": comparison.complete, "not_in_ledger": len(comparison.not_in_ledger),
+               **({"stopped": comparison.stopped} if comparison.stopped else {})}  # fmt: skip
     metrics.add_metric(name=INCOMPLETE, unit=MetricUnit.Count, value=0 if comparison.complete else 1)
     if not comparison.complete:
         logger.warning("the comparison did not read all of Minted's list", extra=summary)

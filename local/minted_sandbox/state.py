@@ -526,6 +526,10 @@ class SandboxState:
                 raise SandboxError(404, "Customer not found.")
             errors.check()
             self.customers[external_id].update(profile)
+            # [DECIDED] Minted publishes no way to clear a field: a middlename sent as null clears it
+            # ("" is absent, contract 9.6, and leaves it), as the gateway's PATCH sends it.
+            if "middlename" in body and body["middlename"] is None:
+                self.customers[external_id].pop("middlename", None)
             return self.customer_view(external_id)
 
     def _person(self, body: dict[str, Any], errors: FieldErrors) -> dict[str, Any]:

@@ -23,9 +23,9 @@ def assert_error(response: requests.Response, status: int, code: str) -> None:
     assert error["request_id"] == response.headers["X-Request-Id"]
 
 
-def test_an_unknown_route_or_method_is_a_404_in_the_envelope(api: Api) -> None:
+def test_an_unknown_route_is_a_404_and_another_method_a_405_in_the_envelope(api: Api) -> None:
     assert_error(api.get("/no/such/route"), 404, "route_not_found")
-    assert_error(api.http.delete(api.url + "/prices", timeout=30), 404, "route_not_found")
+    assert_error(api.http.delete(api.url + "/prices", timeout=30), 405, "method_not_allowed")  # the path's ANY route
     # A trailing slash reaches the function, which must answer with the same code as the gateway.
     assert_error(api.get("/prices/"), 404, "route_not_found")
     assert_error(api.get("/orders/"), 404, "route_not_found")

@@ -46,7 +46,8 @@ class Report:
     def render(self) -> str:
         columns = ("operation", "fault", "answer", "buys at Minted", "ledger (after → after next GET)", "agrees")
         lines = [HEADER, "## Fault matrix", "", "| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
-        for row in sorted(self.matrix, key=lambda r: (OPERATIONS.index(r.operation), r.fault)):
+        order = OPERATIONS + SEQUENCE_OPERATIONS
+        for row in sorted(self.matrix, key=lambda r: (order.index(r.operation), r.fault)):
             lines.append(
                 f"| {row.operation} | {row.fault} | {row.answer} | {row.minted_buys} | {row.ledger} | {row.agrees} |"
             )
@@ -55,10 +56,14 @@ class Report:
         return "\n".join(lines) + "\n"
 
     def add_hostile(self, line: str) -> None:
+        from tests.reliability.test_hostile_input import EXAMPLES as examples  # noqa: N811 - the run's own
+        from tests.reliability.test_hostile_input import SEED as seed  # noqa: N811
+
         if line not in self.hostile:  # each case of a parametrized test reports the same line
             self.hostile.append(line)
         self.sections["Hostile input"] = (
-            "Schemathesis (positive and negative generation, 100 examples an operation) on every operation of\n"
+            f"Schemathesis (positive and negative generation, {examples} examples an operation, seed {seed}; the\n"
+            "long run: SCHEMATHESIS_EXAMPLES=300 make test) on every operation of\n"
             "the local stack's OpenAPI document: no server error; every status code, content type and body as\n"
             "documented; every schema-valid request accepted (but for refusals only state explains: a quote\n"
             "Minted no longer holds, Minted refusing the order) and every invalid one refused. Then the cases\n"
@@ -83,6 +88,8 @@ class Report:
 
 OPERATIONS = ["quote", "buy", "buy (split orders)", "sell", "get order", "get order (split orders)", "prices", "legal",
               "workflow", "workflow (split orders)", "create customer", "buy (customer day limit)"]  # fmt: skip
+# Operations only the fault-sequence cases drive (one row each, counted in EXTRA_ROWS), after the rest.
+SEQUENCE_OPERATIONS = ["reconcile", "make reconcile", "daily comparison"]
 EXPECTED_SECTIONS = {"Load with duplicates", "Hostile input"}
 
 

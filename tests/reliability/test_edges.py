@@ -72,8 +72,8 @@ def http_request(method: str, path: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- 5. routes a function does not serve
 UNSERVED = [
     ("buy", "DELETE", "/orders/abc", 404, None),
-    ("buy", "GET", "/orders", 405, "POST"),
-    ("get_order", "POST", "/orders", 405, "GET"),  # it serves GET /orders, the history
+    ("buy", "GET", "/orders", 405, "GET, POST"),  # Allow names what the API takes on the path
+    ("get_order", "POST", "/orders", 405, "GET, POST"),  # it serves GET /orders, the history
     ("get_order", "GET", "/orders/", 404, None),
     ("prices", "DELETE", "/quotes", 405, "POST"),
     ("legal", "POST", "/legal", 405, "GET"),

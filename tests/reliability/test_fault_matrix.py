@@ -10,7 +10,10 @@ workflow started under the id of an order the ledger holds.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
+import logging
+import os
 import threading
 import time
 import uuid
@@ -18,17 +21,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from local import reconcile as reconcile_command
+from local import stackfile
+from local.gateway import invoke as invoke_function
+from local.template import functions_of, load_template
 from minted_gateway import runtime
 from minted_gateway.dynamodb import from_item
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import BuyRequest, Currency, OrderLine, PriceFixRequest
 from tests.conftest import SANDBOX_PASSWORD, SANDBOX_USER, VALID_TCKN
 from tests.reliability.report import MatrixRow, Report
+from tests.reliability.test_edges import Errors
 from tests.stack import Api, customer, order
 
 ROTATED_PASSWORD = "rotated-Partner-Password-7"
@@ -458,3 +467,270 @@ def minted_has(external_id: str) -> bool:
     except minted_errors.MintedNotFoundError:
         return False
     return True
+
+
+# ---------------------------------------------------------------- issue 21: faults in sequence
+# Each case below is a sequence of faults the single-fault matrix cannot make; each adds its own row.
+GET_ORDER_FUNCTION = functions_of(load_template())["GetOrderFunction"]
+RECONCILE_FUNCTION = functions_of(load_template())["ReconcileFunction"]
+
+
+@contextmanager
+def customer_day_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("LIMIT_CUSTOMER_DAY_AMOUNT", "100000000")
+    runtime.reset()
+    try:
+        yield
+    finally:
+        monkeypatch.undo()
+        runtime.reset()
+
+
+def look_due_now(api: Api, external_id: str) -> None:
+    """The reconciler's next look at the row is due now (as once its token's lifetime or its lease passed)."""
+    api.dynamodb.update_item(TableName=api.stack.env["ORDERS_TABLE"], Key={"external_id": {"S": external_id}},
+                             UpdateExpression="SET attention_due = :past",
+                             ConditionExpression="attribute_exists(attention)",
+                             ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}})  # fmt: skip
+
+
+def found_by_retry(api: Api, body: dict[str, Any]) -> str:
+    return answer_of(api.post("/orders", body))
+
+
+def found_by_get(api: Api, body: dict[str, Any]) -> str:
+    return answer_of(api.get(f"/orders/{body['external_id']}"))
+
+
+def found_by_reconciler(api: Api, body: dict[str, Any]) -> str:
+    look_due_now(api, body["external_id"])
+    summary = invoke_function(RECONCILE_FUNCTION, {"action": "reconcile"})
+    return f"run: changed {summary['changed']}"
+
+
+def found_by_workflow(api: Api, body: dict[str, Any]) -> str:
+    """The workflow's own read of the order (its get_order task, as its polling loop invokes it)."""
+    result = invoke_function(GET_ORDER_FUNCTION, {"action": "get_order", "external_id": body["external_id"]})
+    return f"task: {result['state']}"
+
+
+def given_back_then_landed(api: Api) -> dict[str, Any]:
+    """A slow buy (202 UNKNOWN), an immediate retry answered 429 (NOT_PLACED, its hold given back), then the
+    slow buy lands at Minted: a NOT_PLACED row whose order Minted holds, uncounted."""
+    external_id = f"mx-{uuid.uuid4().hex[:16]}"
+    body = order(external_id, api.quote(), customer=customer(f"lim-{external_id}"))
+    api.minted.fault("buy", latency_ms=2500, times=1)
+    assert answer_of(api.post("/orders", body)) == "202 UNKNOWN"
+    api.minted.fault("buy", status=429, retry_after=1, times=1)
+    assert answer_of(api.post("/orders", body)) == "429 rate_limited"
+    assert state_of(api, external_id) == "NOT_PLACED" and day_counted(api, external_id) == (0, 0)
+    wait_until(lambda: minted_has(external_id))  # the slow buy lands, about 2.5 s after it was sent
+    return body
+
+
+FINDERS: dict[str, Callable[[Api, dict[str, Any]], str]] = {
+    "retry": found_by_retry, "GET": found_by_get, "reconciler": found_by_reconciler, "workflow": found_by_workflow,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("finder", list(FINDERS))
+def test_an_order_given_back_then_found_at_minted_counts_again_once(
+    api: Api, report: Report, finder: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow buy (202 UNKNOWN), an immediate retry answered 429 (NOT_PLACED, its hold given back), then
+    the slow buy lands at Minted: whichever path learns it counts the order again, exactly once."""
+    with customer_day_limit(monkeypatch):
+        body = given_back_then_landed(api)
+        external_id = body["external_id"]
+        before = state_of(api, external_id)
+        answer = FINDERS[finder](api, body)
+        after = state_of(api, external_id)
+        counted, held = day_counted(api, external_id)
+        assert after == "SUBMITTED" and counted == held > 0, (after, counted, held)
+        for again in FINDERS.values():  # every path once more: nothing is counted twice
+            again(api, body)
+        assert day_counted(api, external_id) == (counted, held)
+    buys = api.minted.orders_created()
+    assert buys == 1
+    report.matrix.append(MatrixRow("buy (customer day limit)", f"slow buy, retry answered 429, found by {finder}",
+                                   answer, str(buys), f"{before} → {after}; counted once", "yes"))  # fmt: skip
+
+
+EXTRA_ROWS += len(FINDERS)
+
+
+def token_past(api: Api, external_id: str) -> None:
+    """The row's price token's lifetime has passed since its attempt was sent: the reconciler's one lookup is due."""
+    api.dynamodb.update_item(TableName=api.stack.env["ORDERS_TABLE"], Key={"external_id": {"S": external_id}},
+                             UpdateExpression="SET sent_at = :long_ago",
+                             ExpressionAttributeValues={":long_ago": {"N": "1000"}})  # fmt: skip
+    look_due_now(api, external_id)
+
+
+def listed(api: Api, external_id: str) -> bool:
+    return "attention" in (api.ledger_item(external_id) or {})
+
+
+def test_a_lookup_that_could_not_reach_minted_leaves_the_row_listed(
+    api: Api, report: Report, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reconciler looks at a NOT_PLACED row Minted holds while Minted answers 503: nothing is
+    proved, so the row stays on the work list and the next run (Minted back) settles and counts it."""
+    with customer_day_limit(monkeypatch):
+        external_id = given_back_then_landed(api)["external_id"]
+        token_past(api, external_id)
+        for endpoint in ("get_order", "find_order"):
+            api.minted.fault(endpoint, status=503)
+        try:
+            first = invoke_function(RECONCILE_FUNCTION, {"action": "reconcile"})
+        finally:
+            api.minted.clear_faults()
+        assert first["released"] == 0 and listed(api, external_id), first
+        assert state_of(api, external_id) == "NOT_PLACED"
+        look_due_now(api, external_id)  # its lease is over
+        second = invoke_function(RECONCILE_FUNCTION, {"action": "reconcile"})
+        assert second["changed"] == 1 and state_of(api, external_id) == "SUBMITTED", second
+        counted, held = day_counted(api, external_id)
+        assert counted == held > 0
+    buys = api.minted.orders_created()
+    assert buys == 1
+    report.matrix.append(MatrixRow("reconcile", "HTTP 503 on the lookup of a NOT_PLACED row Minted holds",
+                                   f"released {first['released']}, next run changed {second['changed']}", str(buys),
+                                   "NOT_PLACED → SUBMITTED; counted once", "yes"))  # fmt: skip
+
+
+EXTRA_ROWS += 1
+
+
+def test_make_reconcile_runs_with_the_limits_of_the_stack(
+    api: Api, report: Report, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stack with a customer's daily limit; a buy whose answer was lost before Minted got it (UNKNOWN,
+    its amount held). ``make reconcile`` settles the row NOT_PLACED once the token is past, with the
+    stack's own settings, so the hold comes back (run with only Stage=local, it kept it)."""
+    external_id = f"mx-{uuid.uuid4().hex[:16]}"
+    with customer_day_limit(monkeypatch):
+        stack_env = {**api.stack.environment(), "LIMIT_CUSTOMER_DAY_AMOUNT": os.environ["LIMIT_CUSTOMER_DAY_AMOUNT"]}
+        body = order(external_id, api.quote(), customer=customer(f"lim-{external_id}"))
+        api.minted.fault("buy", drop="before_commit", times=1)
+        answer = answer_of(api.post("/orders", body))
+        assert answer == "202 UNKNOWN" and day_counted(api, external_id)[1] > 0
+    token_past(api, external_id)
+    monkeypatch.setenv(stackfile.STACK_FILE_VARIABLE, str(tmp_path / "stack.json"))
+    stackfile.write(stackfile.StackAddresses(gateway_url=api.url, sandbox_url=api.stack.sandbox.url,
+                                             aws_url=api.stack.aws_url, workflow_arn="", pid=os.getpid(),
+                                             environment=stack_env))  # fmt: skip
+    saved = dict(os.environ)
+    runtime.reset()  # make reconcile is a process of its own
+    try:
+        assert reconcile_command.main(["reconcile"]) == 0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        runtime.reset()
+    printed = capsys.readouterr().out
+    summary = json.loads(printed[printed.rindex("{\n") :])
+    after = state_of(api, external_id)
+    assert after == "NOT_PLACED" and day_counted(api, external_id) == (0, 0), (after, day_counted(api, external_id))
+    buys = api.minted.orders_created()
+    assert buys == 0
+    report.matrix.append(MatrixRow("make reconcile", "a buy lost before Minted, with the stack's daily limit",
+                                   f"changed {summary['changed']}", str(buys),
+                                   "UNKNOWN → NOT_PLACED; hold given back", "yes"))  # fmt: skip
+
+
+EXTRA_ROWS += 1
+
+
+def test_concurrent_reads_losing_the_same_refresh_log_no_error(api: Api, report: Report) -> None:
+    """8 GETs at once right after Minted moved the order to Pending: each refreshes it, one write wins and
+    the others lose the conditional write to the same refresh. An expected lost race is no ERROR line."""
+    api.minted.clock(completion_delay_seconds=None, pending_after_seconds=0)
+    external_id = f"mx-{uuid.uuid4().hex[:16]}"
+    assert api.post("/orders", order(external_id, api.quote())).status_code == 201
+    errors = Errors()
+    loggers = [logging.getLogger("minted_gateway"), logging.getLogger("minted-gateway")]
+    for logger in loggers:
+        logger.addHandler(errors)
+    try:
+        start = threading.Barrier(8)
+
+        def read(_: int) -> Any:
+            start.wait()
+            return api.http.get(f"{api.url}/orders/{external_id}", timeout=30)
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(read, range(8)))
+    finally:
+        for logger in loggers:
+            logger.removeHandler(errors)
+    assert {answer.status_code for answer in answers} == {200}
+    assert (api.ledger_item(external_id) or {}).get("status") == "Pending"
+    assert [r.getMessage() for r in errors.records] == []
+    buys = api.minted.orders_created()
+    report.matrix.append(MatrixRow("get order", "8 concurrent GETs as the order moves to Pending",
+                                   "200 ×8; no ERROR logged", str(buys), "SUBMITTED → SUBMITTED", "yes"))  # fmt: skip
+
+
+EXTRA_ROWS += 1
+
+
+def test_a_comparison_minted_stops_on_page_2_reports_page_1_as_incomplete(
+    api: Api, report: Report, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """31 orders at Minted no row accounts for (two pages of 30); page 2 answers 503 however often it is
+    asked. The run reports what page 1 compared, says ``complete: false`` and writes the metric its
+    alarm watches; the alarm takes a day without a value (a run that wrote nothing) as breaching."""
+    for n in range(31):
+        token = runtime.minted().price_fix(PriceFixRequest(currency=Currency.TRY)).token  # a token buys once
+        runtime.minted().buy(BuyRequest(price_token=token, external_id=f"cmp-{n}-{uuid.uuid4().hex[:8]}",
+                                        items=[OrderLine(sku="GAG", amount=Decimal("0.1"))]))  # fmt: skip
+    api.minted.fault("list_orders", latency_ms=0, times=1)  # page 1 is answered
+    api.minted.fault("list_orders", status=503, queue=True)  # page 2 never is
+    capsys.readouterr()
+    try:
+        summary = invoke_function(RECONCILE_FUNCTION, {"action": "compare_with_minted"})
+    finally:
+        api.minted.clear_faults()
+    written = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"OrderComparisonsIncomplete"' in line
+    ]
+    assert summary["complete"] is False and summary["pages_read"] == 1, summary
+    assert summary["not_in_ledger"] == summary["orders_seen"] == 30, summary
+    assert [m["OrderComparisonsIncomplete"] for m in written] == [[1.0]], written
+    alarm = load_template()["Resources"]["OrderComparisonIncompleteAlarm"]["Properties"]
+    assert alarm["TreatMissingData"] == "breaching"
+    report.matrix.append(MatrixRow("daily comparison", "HTTP 503 on page 2 of Minted's order list",
+                                   f"complete false, {summary['not_in_ledger']} of page 1 reported; metric 1",
+                                   str(api.minted.orders_created()), "no row changed", "yes"))  # fmt: skip
+
+
+EXTRA_ROWS += 1
+
+
+def test_a_limit_refused_order_sent_again_is_not_left_for_the_reconciler(
+    api: Api, report: Report, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused by the per-order limit, then sent again as is (refused again): nothing was ever sent, so
+    the row carries no sent_at and the reconciler's work list never holds it (it used to, on the retry)."""
+    monkeypatch.setenv("LIMIT_ORDER_AMOUNT", "1")
+    runtime.reset()
+    try:
+        external_id = f"mx-{uuid.uuid4().hex[:16]}"
+        body = order(external_id, api.quote())
+        first = answer_of(api.post("/orders", body))
+        again = answer_of(api.post("/orders", body))
+    finally:
+        monkeypatch.undo()
+        runtime.reset()
+    assert first == again == "422 limit_exceeded"
+    row = api.ledger_item(external_id) or {}
+    assert row.get("state") == "NOT_PLACED" and "sent_at" not in row and "attention" not in row, row
+    buys = api.minted.orders_created()
+    assert buys == 0
+    report.matrix.append(MatrixRow("buy (customer day limit)", "refused by a limit, then sent again as is", again,
+                                   str(buys), "NOT_PLACED → NOT_PLACED; nothing for the reconciler",
+                                   "yes"))  # fmt: skip
+
+
+EXTRA_ROWS += 1

@@ -756,7 +756,10 @@ def _check_routes(routes: list[ApiRoute], codes: dict[str, Code], report: Report
             )
     for function, pairs in served.items():
         for method, path in sorted(pairs):
-            if not any(r.function == function and r.path == path and r.method in (method, "ANY") for r in routes):
+            # The method's own route wins over the path's ANY route, as API Gateway picks them.
+            exact = [r for r in routes if r.path == path and r.method == method]
+            sending = exact or [r for r in routes if r.path == path and r.method == "ANY"]
+            if not any(r.function == function for r in sending):
                 report.problems.append(
                     f"{function}: its handler serves {method} {path}, but no API route sends it there"
                 )

@@ -169,8 +169,11 @@ def place_order() -> PlaceOrder:
 
 
 def checked_quotes() -> DynamoDbQuoteBook | None:
-    """The quote book while the partner has an order's currency checked against its quote's (off by default)."""
-    return quote_book() if input_rules().quote_currency_must_match else None
+    """The quote book while the partner has an order's currency checked against its quote's (off by default),
+    or sets a limit in money: an order is valued and counted in the currency it names (TRY when it names
+    none), so one whose quote is in another currency is refused rather than bought in that one uncounted."""
+    checked = input_rules().quote_currency_must_match or limit_rules().values_money
+    return quote_book() if checked else None
 
 
 @functools.cache

@@ -88,6 +88,17 @@ def _birthdate(value: date) -> date:
 
 
 _ISO_8601_START = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date_text(value: object) -> object:
+    # pydantic reads a number (or numeric text such as "631152000") as Unix seconds: a birth date is
+    # documented as YYYY-MM-DD text and must not become 1970-01-01 because a caller sent a number.
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError("must be a date as YYYY-MM-DD text, e.g. 1990-12-31")
 
 
 def _iso_8601_text(value: object) -> object:
@@ -133,9 +144,14 @@ Phone = Annotated[str, _bounded(32), AfterValidator(_phone), WithJsonSchema(_tex
 Email = Annotated[str, _bounded(254), AfterValidator(_email), WithJsonSchema(_text_schema(254))]
 Birthdate = Annotated[
     date,
+    BeforeValidator(_iso_date_text),
     AfterValidator(_birthdate),
     WithJsonSchema(
-        {"type": "string", "format": "date", "pattern": rf"^(?:19[0-9]{{2}}|{_years_to(date.today().year - 1)})-"}
+        {
+            "type": "string",
+            "format": "date",
+            "pattern": rf"^(?:19[0-9]{{2}}|{_years_to(date.today().year - 1)})-[0-9]{{2}}-[0-9]{{2}}$",
+        }
     ),
 ]
 PersonName = Annotated[str, _bounded(100), AfterValidator(_person_name), WithJsonSchema(_text_schema(100))]

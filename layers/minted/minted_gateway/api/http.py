@@ -8,6 +8,7 @@ refresh never loads it (about 40 ms of a cold start, docs/performance.md).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -92,14 +93,48 @@ def _short(field: str) -> str:
     return field if len(field) <= MAX_FIELD_CHARS else field[: MAX_FIELD_CHARS - 1] + "…"
 
 
+def digits_only(name: str, raw: str | None) -> None:
+    """A whole number given as query text (a page size) is digits, nothing else: pydantic's lax mode
+    reads "10.0", " 5" and "1_0" as integers. 422 naming the parameter otherwise."""
+    if raw is not None and not re.fullmatch(r"[0-9]{1,9}", raw):
+        raise InvalidInput("The query is not valid; see details.", details=[
+            {"field": f"query.{name}", "message": "must be a whole number written in digits, e.g. 20"}])  # fmt: skip
+
+
 def unsafe_value_details(problems: list[tuple[str, str]]) -> list[dict[str, Any]]:
     return [{"field": _short(path), "message": rule} for path, rule in problems]
 
 
+# Every route of the partner API, by path (template.yaml's HttpApi; tests/api/test_gateway.py holds
+# them equal). Each path's ANY route sends every other method to one of its functions, which names in
+# Allow what the whole API takes there, not only what it serves itself.
+API_METHODS: dict[str, tuple[str, ...]] = {
+    "/orders": ("GET", "POST"),
+    "/orders/workflow": ("POST",),
+    "/orders/{external_id}": ("GET",),
+    "/prices": ("GET",),
+    "/quotes": ("POST",),
+    "/legal": ("GET",),
+    "/legal/{document_type}": ("GET",),
+    "/customers": ("POST",),
+    "/customers/{external_id}": ("GET", "PATCH"),
+    "/customers/{external_id}/balances": ("GET",),
+}
+
+
+def _api_methods(path: str) -> set[str]:
+    for pattern, methods in API_METHODS.items():
+        if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", pattern), path):  # the paths hold no other regex character
+            return set(methods)
+    return set()
+
+
 def _allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
-    """The methods the function serves on ``path`` (Powertools keeps its routes in these two lists)."""
+    """The methods the API takes on ``path`` when the function serves it at all (Powertools keeps its
+    routes in these two lists); empty when it serves nothing there (404)."""
     routes = [*getattr(app, "_static_routes", []), *getattr(app, "_dynamic_routes", [])]
-    return sorted({route.method for route in routes if route.rule.match(path)})
+    own = {route.method for route in routes if route.rule.match(path)}
+    return sorted(own | _api_methods(path)) if own else []
 
 
 def count_refusal(app: APIGatewayHttpResolver, status: int) -> None:

@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 # Fields compared between a create and the customer Minted already holds under its external_id.
 _COMPARED = ("account_type", "firstname", "middlename", "lastname", "email", "phone", "gender",
              "identity_number", "birthdate", "tax_office")  # fmt: skip
+# Not compared when Minted's answer leaves them out: it may withhold the identity number, and older
+# answers carry no account_type or tax_office. Every other profile field is the customer as Minted holds it.
+_MAY_WITHHOLD = frozenset({"identity_number", "account_type", "tax_office"})
 # Sent, but the answer may not say: Minted's answer is not told apart from a lost one by text.
 _OUTCOME_UNKNOWN = (minted_errors.MintedOutcomeUnknownError, minted_errors.MintedTimeoutError,
                     minted_errors.MintedUnavailableError, minted_errors.MintedBadResponseError)  # fmt: skip
@@ -98,14 +101,18 @@ class CreateCustomer:
 
 
 def differing_fields(profile: CustomerProfile, held: Customer) -> list[str]:
-    """The fields asked for that Minted holds otherwise (a field Minted does not answer is not compared)."""
+    """The fields asked for that Minted holds otherwise. A profile field Minted holds no value for (null,
+    empty or left out of its answer) differs from one asked for: a create asking for a middlename is not
+    a replay of one made without. Only what Minted may withhold is not compared when it does not answer."""
     asked = profile.model_dump(exclude_none=True)
     asked.setdefault("account_type", "individual")
     answered = held.model_dump()
     return [
         name
         for name in _COMPARED
-        if name in asked and answered.get(name) is not None and _same(name, asked[name]) != _same(name, answered[name])
+        if name in asked
+        and (answered.get(name) is not None or name not in _MAY_WITHHOLD)
+        and _same(name, asked[name]) != _same(name, answered.get(name))
     ]
 
 

@@ -27,6 +27,12 @@ from minted_gateway.validation import (
 
 TAX_NUMBER = r"^[0-9]{10}$"
 
+# A PATCH's middlename: a name, null (clear it) or "" (absent, as everywhere: keep it).
+ClearableName = Annotated[
+    CustomerName | Literal[""] | None,
+    WithJsonSchema({"anyOf": [{"const": ""}, {"type": "null"}, text_schema(40, min_length=3)]}),
+]
+
 
 # Safety bounds only (ours): the identity number's rules depend on the account type, below.
 IdentityText = Annotated[
@@ -126,7 +132,9 @@ class CustomerChanges(BaseModel):
     )
 
     firstname: CustomerName | None = Field(default=None, repr=False, description="3-40 characters")
-    middlename: OptionalCustomerName = Field(default=None, repr=False, description="3-40 characters")
+    middlename: ClearableName = Field(
+        default=None, repr=False, description='3-40 characters; null clears it, "" (or leaving it out) keeps it'
+    )
     lastname: CustomerName | None = Field(default=None, repr=False, description="3-40 characters")
     email: Email | None = Field(default=None, repr=False)
     phone: Phone | None = Field(default=None, repr=False)
@@ -134,4 +142,9 @@ class CustomerChanges(BaseModel):
     birthdate: Birthdate | None = Field(default=None, repr=False, description="YYYY-MM-DD")
 
     def to_minted(self) -> CustomerUpdate:
-        return CustomerUpdate.model_validate(self.model_dump(exclude_none=True))
+        changes: dict[str, Any] = self.model_dump(exclude_none=True)
+        if changes.get("middlename") == "":  # empty is absent (contract 9.6): nothing to change
+            del changes["middlename"]
+        if "middlename" in self.model_fields_set and self.middlename is None:
+            changes["middlename"] = None  # null clears it (JSON merge patch's convention)
+        return CustomerUpdate.model_validate(changes)

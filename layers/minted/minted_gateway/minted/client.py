@@ -227,7 +227,10 @@ class MintedClient:
 
     def update_customer(self, external_id: str, update: CustomerUpdate) -> Customer:
         path = self.config.paths.customer.format(external_id=_segment(external_id))
-        return self._call(_Call("update_customer", "PATCH", path, body=self._wire(update)), Customer.model_validate)
+        # A field set to null on purpose is sent as null: Minted clears it (a left-out field stays as it is).
+        cleared = {name: None for name in update.model_fields_set if getattr(update, name) is None}
+        body = {**self._wire(update), **cleared}
+        return self._call(_Call("update_customer", "PATCH", path, body=body), Customer.model_validate)
 
     def get_customer(self, external_id: str) -> Customer:
         path = self.config.paths.customer.format(external_id=_segment(external_id))

@@ -132,13 +132,23 @@ class ListOrders:
         after = Position.of_cursor(query.cursor) if query.cursor else None  # a bad cursor is refused before a read
         if query.matches_nothing:
             return HistoryPage([], None)
+        start = listing_time(query.from_.isoformat()) if query.from_ else None
+        # "~" sorts after the "#external_id" that follows the time: an order at ``to`` is in.
+        end = listing_time(query.to.isoformat()) + "~" if query.to else None
+        if after is not None:
+            # A cursor reused with a narrower range may point outside it, where DynamoDB refuses the
+            # start key (a ValidationException, not a page). Pages run newest first: a position older
+            # than ``from`` has nothing after it; one newer than ``to`` has the whole range after it.
+            if start is not None and after.listed_at < start:
+                return HistoryPage([], None)
+            if end is not None and after.listed_at > end:
+                after = None
         return self._index.read(
             IndexRead(
                 index="by_wallet" if wallet else "by_time",
                 key=wallet or EVERY_ORDER,
-                start=listing_time(query.from_.isoformat()) if query.from_ else None,
-                # "~" sorts after the "#external_id" that follows the time: an order at ``to`` is in.
-                end=listing_time(query.to.isoformat()) + "~" if query.to else None,
+                start=start,
+                end=end,
                 filters={name: value for name, value in filters.items() if value is not None},
                 limit=query.limit,
                 after=after,

@@ -428,9 +428,14 @@ def give_back_if_refused(record: OrderRecord, totals: DailyTotals | None) -> boo
 def count_again_if_placed(before: State, record: OrderRecord, totals: DailyTotals | None) -> bool:
     """Count again what a NOT_PLACED or REJECTED row gave back when a later lookup finds its order at
     Minted after all (a lost attempt that landed late): the day's totals say what was bought. Exactly
-    once, guarded by the hold's state like the give-back; a failure leaves it uncounted and is logged."""
-    if totals is None or before not in GIVE_BACK_STATES or record.state is not State.SUBMITTED:
+    once, guarded by the hold's state like the give-back; a failure leaves it uncounted and is logged.
+
+    The row's history, not only the state it left, says whether it was ever given back: a retry moves
+    a NOT_PLACED row to RECEIVED (its new claim) before its lookup finds the order."""
+    if totals is None or record.state is not State.SUBMITTED or before is State.SUBMITTED:
         return False
+    if not any(entry.state in GIVE_BACK_STATES for entry in record.history):
+        return False  # never given back: nothing to count again (and no read of the limits table)
     try:
         return totals.count_again(hold_key(record))
     except GatewayError as exc:

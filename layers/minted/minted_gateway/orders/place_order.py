@@ -39,7 +39,7 @@ from minted_gateway.minted.models import (
 )
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.ledger import LedgerConflict, OrderLedger
-from minted_gateway.orders.limits import OrderLimits, Priced, as_priced, attempt_of
+from minted_gateway.orders.limits import OrderLimits, Priced, as_priced
 from minted_gateway.orders.lookup import every_order, unseen_lines
 from minted_gateway.orders.matching import asked, differences, held
 from minted_gateway.orders.record import (
@@ -113,11 +113,16 @@ class OrderBook:
         entry = self.entry(state, note, changes.get("status", record.status))
         try:
             return self.ledger.update(record, changes, entry)
-        except (LedgerUnavailable, LedgerConflict) as exc:
+        except LedgerConflict:
+            # Another call wrote the row first (concurrent reads refreshing the same status): an
+            # expected race, not a failure; the winner's write stands and the next call reads it.
+            logger.info("ledger write lost a race with another call; the row settles on the next call", extra={
+                "external_id": record.external_id, "state": state.value})  # fmt: skip
+        except LedgerUnavailable as exc:
             logger.error("ledger write failed; the row settles on the next call", extra={
                 "external_id": record.external_id, "state": state.value, "reason": type(exc).__name__})  # fmt: skip
-            merged = {**record.model_dump(), **changes, "history": [*record.history, entry]}
-            return OrderRecord.model_validate(merged)
+        merged = {**record.model_dump(), **changes, "history": [*record.history, entry]}
+        return OrderRecord.model_validate(merged)
 
     def submitted(self, record: OrderRecord, result: OrderResult, note: str) -> OrderRecord:
         """Minted's answer to our own buy: ours, whatever external_id its orders carry."""
@@ -312,7 +317,9 @@ class PlaceOrder:
             raise OrderInProgress("This order is being placed right now; retry shortly.", retry_after=min(wait, 5))
         # UNKNOWN, NOT_PLACED, a dead claim, or a refused token retried with a new quote: look up, then buy.
         self._refuse_another_currency(request, fresh)
-        return self._settle(self._reclaim(stored, token, now), request, may_buy=True, quote=quote)
+        sent_before = stored.sent_at is not None  # an earlier attempt was sent (None: each was refused first)
+        return self._settle(self._reclaim(stored, token, now), request, may_buy=True, quote=quote,
+                            sent_before=sent_before)  # fmt: skip
 
     def _refuse_another_currency(self, request: OrderRequest, record: OrderRecord, *, release: bool = False) -> None:
         """Minted buys in the quote's currency whatever the order names: an order in another is refused."""
@@ -362,8 +369,10 @@ class PlaceOrder:
         except LedgerConflict:
             raise OrderInProgress("Another attempt at this order is running; retry shortly.", retry_after=1) from None
 
-    def _send(self, record: OrderRecord, request: OrderRequest, quote: Priced | None = None) -> OrderOutcome:
-        record = self._hold(record, request, quote)
+    def _send(
+        self, record: OrderRecord, request: OrderRequest, quote: Priced | None = None, *, sent_before: bool = False
+    ) -> OrderOutcome:
+        record = self._hold(record, request, quote, sent_before=sent_before)
         try:
             minted_request = request.to_minted()
             if isinstance(minted_request, SellRequest):
@@ -395,7 +404,9 @@ class PlaceOrder:
         changes = {"state": State.REJECTED, "rejection": rejection.model_dump(), "claim_expires_at": 0}
         return self._book.write(record, changes, f"rejected by Minted: {error.code}")
 
-    def _hold(self, record: OrderRecord, request: OrderRequest, quote: Priced | None) -> OrderRecord:
+    def _hold(
+        self, record: OrderRecord, request: OrderRequest, quote: Priced | None, *, sent_before: bool
+    ) -> OrderRecord:
         """Check the limits and reserve the order's part of the day before Minted is asked; refused,
         the claim becomes NOT_PLACED (as every refusal before Minted is) and nothing stays reserved."""
         if self._limits is None:
@@ -407,23 +418,30 @@ class PlaceOrder:
         except GatewayError as exc:
             note = f"not placed: {exc.code}" + (f" ({exc.details[0].get('limit')})" if exc.details else "")
             changes: dict[str, Any] = {"state": State.NOT_PLACED, "claim_expires_at": 0}
-            if attempt_of(record) == 1:
-                # Nothing was ever sent: no lookup for the reconciler to make (a retry keeps its sent_at,
-                # as the earlier attempt's buy may still land).
+            if not sent_before:
+                # Nothing was ever sent: no lookup for the reconciler to make, on the first attempt or on a
+                # retry of one refused the same way (a retry after a send keeps its sent_at, as the earlier
+                # attempt's buy may still land).
                 changes["sent_at"] = None
             self._book.write(record, changes, note)
             raise
         return record
 
     def _settle(
-        self, record: OrderRecord, request: OrderRequest, *, may_buy: bool, quote: Priced | None = None
+        self,
+        record: OrderRecord,
+        request: OrderRequest,
+        *,
+        may_buy: bool,
+        quote: Priced | None = None,
+        sent_before: bool = True,
     ) -> OrderOutcome:
         """Look the order up at Minted; buy only when Minted has none and ``may_buy``."""
         try:
             found = every_order(self._minted, record)  # a split buy is several orders: every one is kept
         except minted_errors.MintedNotFoundError:
             if may_buy:
-                return self._send(record, request, quote)
+                return self._send(record, request, quote, sent_before=sent_before)
             return OrderOutcome(self._book.unknown(record, "Minted reports a duplicate but its lookup finds none"))
         except minted_errors.MintedError as exc:
             return OrderOutcome(self._book.unknown(record, f"lookup failed ({type(exc).__name__})"))

@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple, Protocol
 
 from minted_gateway.errors import GatewayError
+from minted_gateway.minted.errors import MintedError
 from minted_gateway.minted.models import ISTANBUL, Order, OrdersPage, OrdersQuery
 from minted_gateway.orders.dynamodb_ledger import ATTENTION_STATES, DueRow, LedgerEntry
 from minted_gateway.orders.get_order import OrderView
@@ -138,7 +139,11 @@ class Reconcile:
             return
         due = attention_due(record.state, final=record.is_final, claim_expires_at=record.claim_expires_at,
                             sent_at=record.sent_at, written_at=now, token_seconds=self._token_seconds)  # fmt: skip
-        if due is None:  # e.g. NOT_PLACED and its token is past: "not at Minted" is final now
+        if due is None and view.stale:
+            # The lookup could not reach Minted, which proves nothing: the row stays listed and the lease
+            # brings it back (a NOT_PLACED row Minted holds would otherwise stay uncounted for good).
+            report.skipped += 1
+        elif due is None:  # e.g. NOT_PLACED and its token is past: "not at Minted" is final now
             report.released += int(self._queue.release(record))
         elif needs_attention(record, now):
             report.unsettled.append(record)
@@ -195,8 +200,9 @@ class Comparison:
     end: date
     pages_read: int
     orders_seen: int
-    complete: bool  # every page was read (False: the page bound or the time budget stopped it)
+    complete: bool  # every page was read (False: the page bound, the time budget or Minted stopped it)
     not_in_ledger: list[Unaccounted]  # every order the ledger does not account for, and why
+    stopped: str | None = None  # why a page could not be read (Minted's error), when one could not
 
 
 class CompareWithMinted:
@@ -226,6 +232,7 @@ class CompareWithMinted:
         start = end - timedelta(days=self._days)
         orders: dict[str, Order] = {}  # by identity: a page Minted repeats is not an order more
         complete = False
+        stopped = None
         page = 0
         # Pages are read one after another: a slow Minted must not run the function out of time
         # before what was read is reported.
@@ -235,7 +242,15 @@ class CompareWithMinted:
             query = OrdersQuery(
                 page=page, total=MINTED_PAGE_SIZE, startDate=start, endDate=end, sortBy="created_at", sortType="asc"
             )
-            listed = self._minted.list_orders(query)
+            try:
+                listed = self._minted.list_orders(query)
+            except MintedError as exc:
+                # What the pages before compared is reported, not lost; the run says it is not complete.
+                stopped = f"page {page}: {type(exc).__name__}"
+                logger.warning("Minted's order list could not be read to the end", extra={"page": page,
+                               "reason": type(exc).__name__})  # fmt: skip
+                page -= 1
+                break
             for order in listed.data:
                 orders.setdefault(identity(order), order)
             if page >= listed.last_page:
@@ -250,7 +265,7 @@ class CompareWithMinted:
             for order in orders.values()
             if (stray := disagreement(order, known.get(order.external_id or ""))) is not None
         ]
-        return Comparison(start, end, page, len(orders), complete, strays)
+        return Comparison(start, end, page, len(orders), complete, strays, stopped)
 
 
 def identity(order: Order) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, field_validator, model_validator
 
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import OrderConflict
@@ -41,13 +41,29 @@ from minted_gateway.validation import ExternalId
 
 CALLER_KEY = "caller"  # the execution input's caller of POST /orders/workflow: the row its buy claims records it
 
+_SELL: JsonValue = {"required": ["side"], "properties": {"side": {"const": "sell"}}}
+
+
+def _guard_names(*fields: str) -> JsonValue:
+    """A guard that sets any of ``fields`` (null is not set)."""
+    return {"required": ["guard"], "properties": {"guard": {"anyOf": [
+        {"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in fields]}}}  # fmt: skip
+
+
+# A guard field for the other side would be ignored in silence: refused, as the OpenAPI document says.
+GUARD_REFUSALS: list[JsonValue] = [
+    {"allOf": [_SELL, _guard_names("max_unit_price", "max_total")]},
+    {"allOf": [{"not": _SELL}, _guard_names("min_unit_price")]},
+]
+
 
 class WorkflowRequest(BaseModel):
     """A buy with no quote yet: the workflow fixes the price, checks the guard, buys and follows it."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, hide_input_in_errors=True, json_schema_extra={"not": {"anyOf": SELLER_REFUSALS}}
-    )
+        extra="forbid", frozen=True, hide_input_in_errors=True,
+        json_schema_extra={"not": {"anyOf": [*SELLER_REFUSALS, *GUARD_REFUSALS]}},
+    )  # fmt: skip
 
     external_id: ExternalId = Field(description="the order id; also the execution's name")
     side: Side = Field(default="buy", description=SIDE_DESCRIPTION)
@@ -58,6 +74,17 @@ class WorkflowRequest(BaseModel):
     guard: PriceGuard = PriceGuard()
     poll_interval_seconds: int = Field(default=2, ge=1, le=300, description="wait between order refreshes")
     max_polls: int = Field(default=30, ge=1, le=500, description="refreshes before giving up on a final status")
+
+    @field_validator("guard")
+    @classmethod
+    def _guard_for_its_side(cls, guard: PriceGuard, info: ValidationInfo) -> PriceGuard:
+        side = info.data.get("side", "buy")
+        other = ("max_unit_price", "max_total") if side == "sell" else ("min_unit_price",)
+        set_here = [name for name in other if getattr(guard, name) is not None]
+        if set_here:
+            takes = "min_unit_price" if side == "sell" else "max_unit_price and max_total"
+            raise ValueError(f"{', '.join(set_here)} does not apply to a {side}; a {side}'s guard takes {takes}")
+        return guard
 
     @model_validator(mode="after")
     def _names_its_seller(self) -> WorkflowRequest:
