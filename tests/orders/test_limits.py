@@ -154,3 +154,57 @@ def test_a_retry_takes_the_orders_hold_over_instead_of_counting_it_again(dynamod
     assert totals.give_back("hold#o-1", 2) and totals.total("customer#c-1#buy#TRY#2026-11-28") == 0
     limits.hold_for(priced("60"), "c-1", record("o-1", history=[*retry.history, entry(State.RECEIVED)]))
     assert totals.total("customer#c-1#buy#TRY#2026-11-28") == 60  # given back, then reserved afresh
+
+
+MONEY_LIMITS = ("order_amount", "customer_day_amount", "partner_day_amount")
+LOOSE = Decimal("1000000")
+CENT = Decimal("0.01")
+
+
+@pytest.mark.parametrize("over", [Decimal(0), CENT], ids=["filled exactly", "one cent over"])
+@pytest.mark.parametrize("binding", MONEY_LIMITS)
+def test_with_every_money_limit_set_each_binds_in_turn_to_the_cent(dynamodb: Any, binding: str, over: Decimal) -> None:
+    """Every limit set at once, one of them tight: orders of 100.00 fill it to exactly its limit
+    (accepted) or to one cent past it (refused, naming that limit, nothing counted anywhere). The
+    partner's day binds on a customer's order, where its counter is not the transaction's first."""
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    tight = {"order_amount": Decimal("100.00"), "customer_day_amount": Decimal("200.00"),
+             "partner_day_amount": Decimal("200.00")}[binding] - over  # fmt: skip
+    values = {name: tight if name == binding else LOOSE for name in MONEY_LIMITS}
+    rules = LimitRules(limits_table="LimitsTable", **{f"limit_{name}": value for name, value in values.items()})
+    limits = OrderLimits(rules, totals, None, now=lambda: datetime(2026, 11, 28, 12, tzinfo=UTC))
+    customer_day, partner_day = "customer#c-1#buy#TRY#2026-11-28", "partner#buy#TRY#2026-11-28"
+    orders = [record(f"o-{n}", history=[entry(State.RECEIVED)], customer_external_id="c-1") for n in (1, 2)]
+    if binding != "order_amount":
+        limits.hold_for(priced("100.00"), "c-1", orders.pop(0))  # the day's first order: within every limit
+    if not over:
+        limits.hold_for(priced("100.00"), "c-1", orders[0])
+        expected = Decimal(200) if binding != "order_amount" else Decimal(100)
+        assert (totals.total(customer_day), totals.total(partner_day)) == (expected, expected)
+        return
+    before = (totals.total(customer_day), totals.total(partner_day))
+    with pytest.raises(LimitExceeded) as refused:
+        limits.hold_for(priced("100.00"), "c-1", orders[0])
+    detail = refused.value.details[0]
+    assert (detail["limit"], detail["limit_value"]) == (binding, str(tight))
+    assert Decimal(detail["remaining"]) == (tight if binding == "order_amount" else tight - 100)
+    assert (totals.total(customer_day), totals.total(partner_day)) == before, "a refused order reserves nothing"
+
+
+@pytest.mark.parametrize("binding", ["customer_day_amount", "partner_day_amount"])
+def test_a_counter_filled_by_many_orders_stops_at_its_limit(dynamodb: Any, binding: str) -> None:
+    """Both day limits set, one tight: the other counter never lets an order past the tight one, and the
+    counters stay equal to what the accepted orders hold."""
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    values = {"customer_day_amount": LOOSE, "partner_day_amount": LOOSE, binding: Decimal("250.00")}
+    rules = LimitRules(limits_table="LimitsTable", **{f"limit_{name}": value for name, value in values.items()})
+    limits = OrderLimits(rules, totals, None, now=lambda: datetime(2026, 11, 28, 12, tzinfo=UTC))
+    accepted = 0
+    for n in range(6):
+        try:
+            limits.hold_for(priced("50.00"), "c-1", record(f"o-{n}", history=[entry(State.RECEIVED)]))
+            accepted += 1
+        except LimitExceeded as refused:
+            assert refused.details[0]["limit"] == binding
+    assert accepted == 5
+    assert totals.total("customer#c-1#buy#TRY#2026-11-28") == totals.total("partner#buy#TRY#2026-11-28") == 250
