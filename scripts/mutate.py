@@ -1,7 +1,7 @@
 """make mutate: mutation testing (cosmic-ray) of the modules that hold the promises, within a time budget.
 
 Each module is mutated against the tests that cover it (``MODULES``), in a copy of the working tree
-(.mutate/tree), so that an interrupted run never leaves a mutant in the sources. A module's session
+(.mutate/tree-<modules>), so that an interrupted run never leaves a mutant in the sources. A module's session
 (.mutate/<name>.sqlite) is kept while the module and its tests are unchanged, so a run stopped by
 its budget (MUTATE_BUDGET seconds, default 2400) goes on where it stopped the next time. Then
 docs/mutation.md is written from every session: what was killed, what survived (each survivor with
@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -69,13 +70,28 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("fingerprint", "NumberReplacer",
      "return normalised.quantize(Decimal(1)) if normalised == normalised.to_integral() else normalised"):
         "quantize reads only its argument's exponent: Decimal(0), Decimal(1) and Decimal(2) all have exponent 0",
+    ("redaction", "NumberReplacer",
+     '_STANDARD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}'):
+        "a blank record is made only for the names of its attributes: its level and line number are never read",
+    ("place_order", "NumberReplacer", '"claim_expires_at": 0,'):
+        "written with SUBMITTED: a claim's expiry is read only while a row is RECEIVED (claim_is_stale, "
+        "attention_due), and any past second means no live claim, as 0 does",
 }  # fmt: skip
+
+
+def why_equivalent(module: str, operator: str, code: str) -> str | None:
+    """The reason a survivor changes nothing: listed above, or a rule that holds wherever it applies."""
+    if operator == "ReplaceBinaryOperator_Mul_Div" and ", *," in code:
+        return "the `*` that makes the parameters after it keyword-only, as `/`: every caller names them anyway"
+    return EQUIVALENT.get((module, operator, code))
 
 
 def main() -> int:
     budget = float(os.environ.get("MUTATE_BUDGET", "2400"))
     wanted = set(filter(None, os.environ.get("MUTATE_MODULES", "").split(",")))
     modules = [m for m in MODULES if not wanted or m.name in wanted]
+    global TREE  # noqa: PLW0603 - one copy per set of modules: runs on different modules may overlap
+    TREE = WORK / ("tree-" + "-".join(m.name for m in modules))
     deadline = time.monotonic() + budget
     copy_tree()
     for module in modules:
@@ -104,20 +120,26 @@ def copy_tree() -> None:
         (TREE / "node_modules").symlink_to(ROOT / "node_modules")
 
 
-def fingerprint(module: Module) -> str:
-    digest = hashlib.sha256()
-    for name in (module.path, *module.tests):
-        digest.update((ROOT / name).read_bytes())
-    digest.update(repr((module, EXCLUDED_OPERATORS)).encode())  # not EQUIVALENT: a reason changes no result
-    return digest.hexdigest()[:16]
+def digest(*parts: bytes) -> str:
+    hashed = hashlib.sha256()
+    for part in parts:
+        hashed.update(part)
+    return hashed.hexdigest()[:16]
 
 
 def session_of(module: Module) -> Path:
-    return WORK / f"{module.name}-{fingerprint(module)}.sqlite"
+    """One session per version of the module and of the operators: its mutants are the same while they are."""
+    source = (ROOT / module.path).read_bytes()
+    return WORK / f"{module.name}-{digest(source, repr(EXCLUDED_OPERATORS).encode())}.sqlite"
+
+
+def tests_digest(module: Module) -> str:
+    return digest(*((ROOT / name).read_bytes() for name in module.tests), repr(module).encode())
 
 
 def prepare(module: Module) -> Path:
-    """The module's session: kept while the module and its tests are unchanged, else made afresh."""
+    """The module's session, made afresh when the module changed; when only its tests changed, the
+    survivors are tested again (a new test may kill them) and the killed stay killed."""
     session = session_of(module)
     for stale in WORK.glob(f"{module.name}-*.sqlite"):
         if stale != session:
@@ -138,6 +160,11 @@ def prepare(module: Module) -> Path:
     if not session.exists():
         cosmic("cosmic-ray", "init", str(config), str(session))
         cosmic("cr-filter-operators", str(session), str(config))
+    tested_with = session.with_suffix(".tests")
+    if not tested_with.exists() or tested_with.read_text(encoding="utf-8") != tests_digest(module):
+        with sqlite3.connect(session) as db:
+            db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+        tested_with.write_text(tests_digest(module), encoding="utf-8")
     return session
 
 
@@ -200,7 +227,7 @@ def survivors(module: Module, session: Path) -> tuple[dict[str, int], list[Survi
             line = mutation["start_pos"][0]
             operator = mutation["operator_name"].removeprefix("core/")
             code = source[line - 1].strip()
-            found.append(Survivor(line, operator, code, EQUIVALENT.get((module.name, operator, code))))
+            found.append(Survivor(line, operator, code, why_equivalent(module.name, operator, code)))
         elif result["test_outcome"] == "incompetent":
             counts["incompetent"] += 1
         else:

@@ -238,3 +238,21 @@ def test_a_refusal_retried_with_a_new_quote_looks_up_first(api: Api, order_id: s
     retry = api.post("/orders", {**body, "price_token": api.quote()})
     assert retry.status_code == 200 and retry.json()["state"] == "SUBMITTED", retry.text
     assert sends.sent == 0 and sends.made_total() == 1
+
+
+def test_a_retry_while_the_first_attempt_is_in_flight_sends_nothing_and_waits_at_most_five_seconds(
+    api: Api, order_id: str
+) -> None:
+    """A live claim (RECEIVED, not yet expired): the retry is told to wait, capped at 5 s however long
+    the claim still runs, and nothing is looked up or sent meanwhile."""
+    body = buy_body(api, order_id)
+    request = OrderRequest.model_validate(body)
+    runtime.order_ledger().claim(
+        runtime.place_order()._new_record(request, "a live invocation's token", datetime.now(UTC))
+    )
+    sends = Sends(api, SIDES[0])
+    lookups = sends.lookups()
+    busy = api.post("/orders", body)
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "order_in_progress"
+    assert busy.headers["Retry-After"] == "5"
+    assert (sends.sent, sends.lookups()) == (0, lookups)

@@ -208,3 +208,41 @@ def test_a_counter_filled_by_many_orders_stops_at_its_limit(dynamodb: Any, bindi
             assert refused.details[0]["limit"] == binding
     assert accepted == 5
     assert totals.total("customer#c-1#buy#TRY#2026-11-28") == totals.total("partner#buy#TRY#2026-11-28") == 250
+
+
+@pytest.mark.parametrize("name", MONEY_LIMITS)
+def test_a_money_limit_is_from_nothing_to_the_apis_bound(name: str) -> None:
+    from minted_gateway.orders.limits import MAX_LIMIT
+
+    for allowed in (Decimal(0), MAX_LIMIT):
+        assert getattr(LimitRules(**{f"limit_{name}": allowed}), f"limit_{name}") == allowed
+    for refused in (-CENT, MAX_LIMIT + CENT):
+        with pytest.raises(ValueError, match=f"limit_{name}"):
+            LimitRules(**{f"limit_{name}": refused})
+
+
+def test_a_locked_quote_reads_numbers_exactly_whatever_their_json_type() -> None:
+    """The workflow's FixPrice lines reach the buy step as decimal strings, numbers or Decimals: each exact."""
+    from minted_gateway.orders.limits import LockedQuote
+
+    for amount, price, total in (("0.1", "2983.81", "298.38"), (0.1, 2983.81, 298.38),
+                                 (Decimal("0.1"), Decimal("2983.81"), Decimal("298.38"))):  # fmt: skip
+        locked = LockedQuote.model_validate({"lines": [{"sku": "GAU", "amount": amount, "unit_price": price}],
+                                             "total": total})  # fmt: skip
+        line = locked.lines[0]
+        assert (line.amount, line.unit_price, locked.total) == (Decimal("0.1"), Decimal("2983.81"), Decimal("298.38"))
+        assert str(line.amount) == "0.1"  # not the float's binary neighbour
+
+
+def test_the_days_counters_and_holds_expire_days_after_the_day(dynamodb: Any) -> None:
+    from minted_gateway.orders.limits import COUNTER_DAYS_KEPT
+
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    rules = LimitRules(limits_table="LimitsTable", limit_customer_day_amount=Decimal(100))
+    limits = OrderLimits(rules, totals, None, now=lambda: datetime(2026, 11, 28, 12, tzinfo=UTC))
+    limits.hold_for(priced("10"), "c-1", record("o-1", history=[entry(State.RECEIVED)]))
+    day_ends = datetime.fromisoformat("2026-11-29T00:00:00+03:00")  # midnight in Istanbul
+    expected = int(day_ends.timestamp()) + COUNTER_DAYS_KEPT * 86400
+    for key in ("customer#c-1#buy#TRY#2026-11-28", "hold#o-1"):
+        item = dynamodb.get_item(TableName="LimitsTable", Key={"counter": {"S": key}})["Item"]
+        assert int(item["expires_at"]["N"]) == expected, key
