@@ -18,10 +18,20 @@ from moto import mock_aws
 from local.devstack import local_parameters
 from local.moto_dynamodb import serialise_writes
 from local.template import create_tables, function_environment, load_template
-from minted_gateway.errors import LimitExceeded, PriceGuardExceeded
+from minted_gateway.errors import LedgerUnavailable, LimitExceeded, PriceGuardExceeded
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.dynamodb_limits import DynamoDbDailyTotals
-from minted_gateway.orders.limits import LimitRules, OrderLimits, PricedLine, PricedOrder, PriceGuard, check_order
+from minted_gateway.orders.limits import (
+    LimitRules,
+    OrderLimits,
+    PricedLine,
+    PricedOrder,
+    PriceGuard,
+    check_order,
+    count_again_if_placed,
+    give_back_if_refused,
+    priced_at,
+)
 from minted_gateway.orders.record import State
 from minted_gateway.settings import SettingsError
 from tests.orders.test_dynamodb_ledger import entry, record
@@ -156,6 +166,7 @@ def test_a_retry_takes_the_orders_hold_over_instead_of_counting_it_again(dynamod
     assert totals.total("customer#c-1#buy#TRY#2026-11-28") == 60  # given back, then reserved afresh
 
 
+NOON = datetime(2026, 11, 28, 12, tzinfo=UTC)
 MONEY_LIMITS = ("order_amount", "customer_day_amount", "partner_day_amount")
 LOOSE = Decimal("1000000")
 CENT = Decimal("0.01")
@@ -246,3 +257,125 @@ def test_the_days_counters_and_holds_expire_days_after_the_day(dynamodb: Any) ->
     for key in ("customer#c-1#buy#TRY#2026-11-28", "hold#o-1"):
         item = dynamodb.get_item(TableName="LimitsTable", Key={"counter": {"S": key}})["Item"]
         assert int(item["expires_at"]["N"]) == expected, key
+
+
+def test_grams_per_sku_are_from_nothing_to_the_apis_bound() -> None:
+    from minted_gateway.orders.limits import MAX_LIMIT
+
+    for allowed in (Decimal(0), MAX_LIMIT):
+        assert LimitRules(limit_order_grams=f"GAU:{allowed}").limit_order_grams == {"GAU": allowed}
+    for refused in (-CENT, MAX_LIMIT + CENT):
+        with pytest.raises(ValueError, match="from 0 to"):
+            LimitRules(limit_order_grams=f"GAU:{refused}")
+
+
+def test_the_rules_and_priced_orders_cannot_be_changed_once_made() -> None:
+    import dataclasses
+
+    from pydantic import ValidationError
+
+    guard = PriceGuard(max_total=Decimal(1))
+    with pytest.raises(ValidationError):
+        guard.max_total = Decimal(2)  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        PriceGuard.model_validate({"max_totl": "1"})  # a misspelt guard is refused, not ignored
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        PricedLine("GAU", Decimal(1)).amount = Decimal(2)  # type: ignore[misc]
+
+
+def sell(unit_price: str | None) -> PricedOrder:
+    price = Decimal(unit_price) if unit_price is not None else None
+    return PricedOrder("sell", "TRY", [PricedLine("GAU", Decimal(1), price)], price)
+
+
+def test_the_guard_reads_only_the_bounds_it_has_and_the_prices_it_knows() -> None:
+    check_order(sell("100"), guard=PriceGuard(max_unit_price=Decimal(1)))  # a buy's bounds say nothing of a sell
+    check_order(sell(None), guard=PriceGuard(min_unit_price=Decimal(100)))  # not valued: nothing to compare
+    check_order(sell("100"), guard=PriceGuard(min_unit_price=Decimal(100)))  # at the guard: sold
+    with pytest.raises(PriceGuardExceeded, match="below the guard"):
+        check_order(sell("99.99"), guard=PriceGuard(min_unit_price=Decimal(100)))
+    buy = PricedOrder("buy", "TRY", [PricedLine("GAU", Decimal(1), None)], None)
+    check_order(buy, guard=PriceGuard(max_unit_price=Decimal(1), max_total=Decimal(1)))  # not valued
+    check_order(priced("100"), guard=PriceGuard(max_unit_price=Decimal(100), max_total=Decimal(100)))  # at both
+    with pytest.raises(PriceGuardExceeded, match="price per gram is above"):
+        check_order(priced("100.01"), guard=PriceGuard(max_unit_price=Decimal(100)))
+    with pytest.raises(PriceGuardExceeded, match=r"total 100\.01 is above"):
+        check_order(priced("100.01"), guard=PriceGuard(max_total=Decimal(100)))
+
+
+def test_an_order_not_yet_valued_is_valued_once_a_money_limit_needs_it(dynamodb: Any) -> None:
+    valued: list[PricedOrder] = []
+
+    def valuer(order: PricedOrder) -> PricedOrder:
+        valued.append(order)
+        return priced_at(order, {"GAU": Decimal("30")})
+
+    rules = LimitRules(limits_table="LimitsTable", limit_customer_day_amount=Decimal(100))
+    limits = OrderLimits(rules, DynamoDbDailyTotals(dynamodb, "LimitsTable"), valuer, now=lambda: NOON)
+    grams = PricedOrder("buy", "TRY", [PricedLine("GAU", Decimal(2))])
+    hold = limits.hold_for(grams, "c-1", record("o-1", history=[entry(State.RECEIVED)]))
+    assert hold is not None and hold.amount == Decimal(60) and len(valued) == 1
+    limits.hold_for(priced("10"), "c-1", record("o-2", history=[entry(State.RECEIVED)]))
+    assert len(valued) == 1, "an order with its prices is not valued again"
+
+
+def test_a_refusal_says_whose_day_it_was(dynamodb: Any) -> None:
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    for limit, who in (("customer_day_amount", "this customer's"), ("partner_day_amount", "the partner's")):
+        limits = OrderLimits(LimitRules(limits_table="LimitsTable", **{f"limit_{limit}": Decimal(5)}), totals, None,
+                             now=lambda: NOON)  # fmt: skip
+        with pytest.raises(LimitExceeded, match=f"pass {who} limit") as refused:
+            limits.hold_for(priced("10"), "c-1", record(f"o-{limit}", history=[entry(State.RECEIVED)]))
+        assert refused.value.details[0]["limit"] == limit
+
+
+class FailingTotals:
+    """Daily totals whose every write fails, as DynamoDB unreachable does."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def give_back(self, key: str, attempt: int) -> bool:
+        self.calls.append(f"give_back {key} {attempt}")
+        raise LedgerUnavailable("unreachable")
+
+    def count_again(self, key: str) -> bool:
+        self.calls.append(f"count_again {key}")
+        raise LedgerUnavailable("unreachable")
+
+
+def test_a_give_back_or_count_again_that_fails_is_logged_and_left_for_the_next_call(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    totals = FailingTotals()
+    refused = record("o-1", state=State.NOT_PLACED, history=[entry(State.RECEIVED), entry(State.NOT_PLACED)])
+    assert give_back_if_refused(refused, totals) is False  # type: ignore[arg-type]
+    found = record("o-1", state=State.SUBMITTED, history=refused.history)
+    assert count_again_if_placed(State.NOT_PLACED, found, totals) is False  # type: ignore[arg-type]
+    assert totals.calls == ["give_back hold#o-1 1", "count_again hold#o-1"]
+    assert "give-back failed" in caplog.text and "count-again failed" in caplog.text
+
+
+def test_only_a_given_back_order_found_at_minted_counts_again() -> None:
+    totals = FailingTotals()
+    submitted = record("o-1", state=State.SUBMITTED)
+    assert not count_again_if_placed(State.UNKNOWN, submitted, totals)  # type: ignore[arg-type]
+    assert not count_again_if_placed(State.REJECTED, record("o-1", state=State.REJECTED), totals)  # type: ignore[arg-type]
+    assert not count_again_if_placed(State.NOT_PLACED, submitted, None)
+    assert totals.calls == []
+    assert not give_back_if_refused(record("o-1", state=State.SUBMITTED, history=[entry(State.RECEIVED)]), totals)  # type: ignore[arg-type]
+    assert not give_back_if_refused(record("o-1", state=State.NOT_PLACED), totals)  # type: ignore[arg-type]  # never sent
+    assert totals.calls == []
+
+
+def test_an_order_is_valued_at_the_side_its_price_is_for() -> None:
+    from types import SimpleNamespace
+
+    from minted_gateway.orders.limits import CurrentPrices
+
+    prices = [SimpleNamespace(sku="GAU", buy_price=Decimal("3000"), sell_price=Decimal("2900"))]
+    current = CurrentPrices(lambda currency: SimpleNamespace(snapshot=SimpleNamespace(prices=prices)))
+    assert current(PricedOrder("buy", "TRY", [PricedLine("GAU", Decimal("0.5"))])).total == Decimal("1500.00")
+    assert current(PricedOrder("sell", "TRY", [PricedLine("GAU", Decimal("0.5"))])).total == Decimal("1450.00")
+    with pytest.raises(LimitExceeded, match="No current price for GAG"):
+        current(PricedOrder("buy", "TRY", [PricedLine("GAG", Decimal("1"))]))
