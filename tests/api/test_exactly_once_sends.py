@@ -256,3 +256,24 @@ def test_a_retry_while_the_first_attempt_is_in_flight_sends_nothing_and_waits_at
     assert busy.status_code == 409 and busy.json()["error"]["code"] == "order_in_progress"
     assert busy.headers["Retry-After"] == "5"
     assert (sends.sent, sends.lookups()) == (0, lookups)
+
+
+def test_the_workflows_buy_step_under_a_strangers_order_sends_nothing_and_fails_foreign(
+    api: Api, order_id: str
+) -> None:
+    """Minted holds another order under the id (not this ledger's): the buy step's lookup finds it, never
+    adopts it, sends nothing, and fails the step as ForeignOrder so the workflow stops."""
+    from local.gateway import invoke
+    from local.template import functions_of, load_template
+    from minted_gateway.minted.models import BuyRequest, OrderLine
+
+    buy_function = functions_of(load_template())["BuyFunction"]
+    runtime.minted().buy(BuyRequest(price_token=api.quote(sku="GAG", amount="0.1"), external_id=order_id,
+                                    items=[OrderLine(sku="GAG", amount=Decimal("0.1"))]))  # fmt: skip
+    body = buy_body(api, order_id)
+    dead_claim(api, body)  # the step's earlier attempt died: its retry looks up first
+    sends = Sends(api, SIDES[0])
+    with pytest.raises(Exception) as failed:
+        invoke(buy_function, {"action": "place_order", "order": body, "execution": "wf-exec"})
+    assert type(failed.value).__name__ == "ForeignOrder"
+    assert sends.sent == 0 and api.ledger_item(order_id)["state"] == "FOREIGN"  # type: ignore[index]
