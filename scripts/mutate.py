@@ -142,7 +142,8 @@ def session_of(module: Module) -> Path:
 
 
 def tests_digest(module: Module) -> str:
-    return digest(*((ROOT / name).read_bytes() for name in module.tests), repr(module).encode())
+    """The tests as this run copied them (they may change in the working tree while it runs)."""
+    return digest(*((TREE / name).read_bytes() for name in module.tests), repr(module).encode())
 
 
 def prepare(module: Module) -> Path:

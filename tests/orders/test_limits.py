@@ -379,3 +379,36 @@ def test_an_order_is_valued_at_the_side_its_price_is_for() -> None:
     assert current(PricedOrder("sell", "TRY", [PricedLine("GAU", Decimal("0.5"))])).total == Decimal("1450.00")
     with pytest.raises(LimitExceeded, match="No current price for GAG"):
         current(PricedOrder("buy", "TRY", [PricedLine("GAG", Decimal("1"))]))
+
+
+def test_a_given_back_hold_counts_again_once_by_its_amount(dynamodb: Any) -> None:
+    """An order given back and then found at Minted after all: its amount goes back on its counters, once."""
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    rules = LimitRules(limits_table="LimitsTable", limit_customer_day_amount=Decimal(100),
+                       limit_partner_day_amount=Decimal(1000))  # fmt: skip
+    limits = OrderLimits(rules, totals, None, now=lambda: NOON)
+    customer_day, partner_day = "customer#c-1#buy#TRY#2026-11-28", "partner#buy#TRY#2026-11-28"
+    assert not totals.count_again("hold#o-1"), "nothing held: nothing to count again"
+    limits.hold_for(priced("30"), "c-1", record("o-1", history=[entry(State.RECEIVED)]))
+    assert not totals.count_again("hold#o-1"), "held, never given back: counted already"
+    assert totals.give_back("hold#o-1", 1)
+    assert (totals.total(customer_day), totals.total(partner_day)) == (0, 0)
+    assert totals.count_again("hold#o-1")
+    assert (totals.total(customer_day), totals.total(partner_day)) == (30, 30)
+    assert not totals.count_again("hold#o-1")
+    assert (totals.total(customer_day), totals.total(partner_day)) == (30, 30), "counted again once"
+
+
+def test_a_reservation_says_whether_it_counted_the_order(dynamodb: Any) -> None:
+    """True when it added the amount; False when the order held already and this attempt took the hold over."""
+    from minted_gateway.orders.limits import Counter, Hold
+
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    counters = [Counter("customer#c-1#buy#TRY#2026-11-28", "customer_day_amount", Decimal(100))]
+    hold = Hold(external_id="o-1", attempt=1, amount=Decimal(40), currency="TRY", day="2026-11-28",
+                counters=[c.key for c in counters])  # fmt: skip
+    assert totals.reserve("hold#o-1", hold, counters, 1) is True
+    assert totals.reserve("hold#o-1", hold.model_copy(update={"attempt": 2}), counters, 1) is False
+    assert totals.total(counters[0].key) == 40
+    assert not totals.give_back("hold#o-1", 1), "the first attempt no longer holds it"
+    assert totals.give_back("hold#o-1", 2) and totals.total(counters[0].key) == 0
