@@ -18,6 +18,7 @@ from moto import mock_aws
 from local.devstack import local_parameters
 from local.moto_dynamodb import serialise_writes
 from local.template import create_tables, function_environment, load_template
+from minted_gateway.dynamodb import from_item
 from minted_gateway.errors import LedgerUnavailable, LimitExceeded, PriceGuardExceeded
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.dynamodb_limits import DynamoDbDailyTotals
@@ -412,3 +413,54 @@ def test_a_reservation_says_whether_it_counted_the_order(dynamodb: Any) -> None:
     assert totals.total(counters[0].key) == 40
     assert not totals.give_back("hold#o-1", 1), "the first attempt no longer holds it"
     assert totals.give_back("hold#o-1", 2) and totals.total(counters[0].key) == 0
+
+
+class RacingDynamoDb:
+    """moto's DynamoDB with the races it never produces, each once: a transaction cancelled by a
+    conflicting writer, and a hold given back between a reservation's two writes."""
+
+    def __init__(self, client: Any, *, conflicts: int = 0, given_back_meanwhile: bool = False) -> None:
+        self._client, self.conflicts, self.given_back_meanwhile = client, conflicts, given_back_meanwhile
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        if self.conflicts:
+            self.conflicts -= 1
+            reasons = [{"Code": "TransactionConflict"} for _ in kwargs["TransactItems"]]
+            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                               "CancellationReasons": reasons}, "TransactWriteItems")  # fmt: skip
+        return self._client.transact_write_items(**kwargs)
+
+    def update_item(self, **kwargs: Any) -> Any:
+        if self.given_back_meanwhile and kwargs["UpdateExpression"].startswith("SET #attempt"):
+            self.given_back_meanwhile = False
+            assert DynamoDbDailyTotals(self._client, "LimitsTable").give_back(kwargs["Key"]["counter"]["S"], 1)
+        return self._client.update_item(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_a_reservation_cancelled_by_a_conflicting_writer_is_tried_again(dynamodb: Any) -> None:
+    totals = DynamoDbDailyTotals(RacingDynamoDb(dynamodb, conflicts=3), "LimitsTable")
+    limits = OrderLimits(LimitRules(limits_table="LimitsTable", limit_partner_day_amount=Decimal(100)), totals, None,
+                         now=lambda: NOON)  # fmt: skip
+    limits.hold_for(priced("40"), None, record("o-1", history=[entry(State.RECEIVED)]))
+    assert totals.total("partner#buy#TRY#2026-11-28") == 40
+
+
+def test_a_hold_given_back_between_a_retrys_two_writes_is_reserved_afresh(dynamodb: Any) -> None:
+    """The retry's write finds the order held, but before it can take the hold over the first attempt's
+    refusal gives it back: the retry reserves afresh, so the amount is counted exactly once."""
+    racing = RacingDynamoDb(dynamodb)
+    totals = DynamoDbDailyTotals(racing, "LimitsTable")
+    limits = OrderLimits(LimitRules(limits_table="LimitsTable", limit_partner_day_amount=Decimal(100)), totals, None,
+                         now=lambda: NOON)  # fmt: skip
+    first = record("o-1", history=[entry(State.RECEIVED), entry(State.UNKNOWN)])
+    limits.hold_for(priced("40"), None, first)
+    racing.given_back_meanwhile = True
+    limits.hold_for(priced("40"), None, record("o-1", history=[*first.history, entry(State.RECEIVED)]))
+    assert totals.total("partner#buy#TRY#2026-11-28") == 40
+    assert from_item(dynamodb.get_item(TableName="LimitsTable", Key={"counter": {"S": "hold#o-1"}})["Item"])[
+        "state"] == "held"  # fmt: skip
