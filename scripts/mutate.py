@@ -74,6 +74,14 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("redaction", "NumberReplacer",
      '_STANDARD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}'):
         "a blank record is made only for the names of its attributes: its level and line number are never read",
+    ("dynamodb_limits", "NumberReplacer", "CONFLICT_ATTEMPTS = 8"):
+        "how often a transaction cancelled by a conflicting writer is tried before the order is answered 503: "
+        "a bound on waiting, not a promise; 7, 8 or 9 tries keep every promise (the conflict test outlasts three)",
+    ("dynamodb_limits", "ReplaceOrWithAnd", 'old = reason.get("Item") or {}'):
+        "without the item DynamoDB returned with the cancellation, the refusal reads the counter itself "
+        "(Refused total None): one more read, the same total",
+    ("limits", "NumberReplacer", "total = self._totals.total(counter.key) if self._totals else Decimal(0)"):
+        "the else branch never runs: a refusal by a counter needs the daily totals, so _totals is set",
     ("place_order", "AddNot", "if TYPE_CHECKING:"):
         "the import it guards is only named in annotations, which `from __future__ import annotations` never "
         "evaluates: importing it at run time too changes no behaviour (a cost at import only, which is "
@@ -88,6 +96,9 @@ def why_equivalent(module: str, operator: str, code: str) -> str | None:
     """The reason a survivor changes nothing: listed above, or a rule that holds wherever it applies."""
     if operator == "ReplaceBinaryOperator_Mul_Div" and ", *," in code:
         return "the `*` that makes the parameters after it keyword-only, as `/`: every caller names them anyway"
+    if module == "dynamodb_limits" and code.startswith("time.sleep(random.uniform(0, 0.02 * 2**attempt))"):
+        return "how long a retry after a conflict waits (a jitter of milliseconds): longer or shorter waits " \
+               "change no outcome; a negative one fails the conflict test"  # fmt: skip
     return EQUIVALENT.get((module, operator, code))
 
 
