@@ -464,3 +464,41 @@ def test_a_hold_given_back_between_a_retrys_two_writes_is_reserved_afresh(dynamo
     assert totals.total("partner#buy#TRY#2026-11-28") == 40
     assert from_item(dynamodb.get_item(TableName="LimitsTable", Key={"counter": {"S": "hold#o-1"}})["Item"])[
         "state"] == "held"  # fmt: skip
+
+
+class BrokenDynamoDb:
+    """A DynamoDB that answers every call with ``error`` (a service error, or the network failing)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(**_: Any) -> Any:
+            raise self.error
+
+        return fail
+
+
+@pytest.mark.parametrize("kind", ["service error", "network"])
+def test_the_counters_unreachable_are_a_503_to_try_again(kind: str) -> None:
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    from minted_gateway.orders.limits import Counter, Hold
+
+    service = ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, "Any")
+    error: Exception = service if kind == "service error" else EndpointConnectionError(endpoint_url="http://dynamodb")
+    totals = DynamoDbDailyTotals(BrokenDynamoDb(error), "LimitsTable")
+    counters = [Counter("partner#buy#TRY#2026-11-28", "partner_day_amount", Decimal(100))]
+    hold = Hold(external_id="o-1", attempt=1, amount=Decimal(1), currency="TRY", day="2026-11-28",
+                counters=[c.key for c in counters])  # fmt: skip
+    calls = [lambda: totals.reserve("hold#o-1", hold, counters, 1), lambda: totals.give_back("hold#o-1", 1),
+             lambda: totals.count_again("hold#o-1"), lambda: totals.total("partner#buy#TRY#2026-11-28"),
+             lambda: totals._take_over("hold#o-1", 2)]  # fmt: skip
+    for call in calls:
+        with pytest.raises(LedgerUnavailable) as unavailable:
+            call()
+        assert unavailable.value.retry_after == 2
+
+
+def test_a_counter_never_written_is_zero(dynamodb: Any) -> None:
+    assert DynamoDbDailyTotals(dynamodb, "LimitsTable").total("partner#buy#TRY#2026-11-28") == 0
