@@ -80,6 +80,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("dynamodb_limits", "ReplaceOrWithAnd", 'old = reason.get("Item") or {}'):
         "without the item DynamoDB returned with the cancellation, the refusal reads the counter itself "
         "(Refused total None): one more read, the same total",
+    ("dynamodb_limits", "AddNot",
+     'raise Refused(counter, Decimal(old["total"]["N"]) if "total" in old else None)'):
+        "a counter that refuses was returned with its total (one without a total passes its condition): read "
+        "from the item or read again (None), the refusal names the same number",
     ("limits", "NumberReplacer", "total = self._totals.total(counter.key) if self._totals else Decimal(0)"):
         "the else branch never runs: a refusal by a counter needs the daily totals, so _totals is set",
     ("place_order", "AddNot", "if TYPE_CHECKING:"):
@@ -215,7 +219,7 @@ def cosmic(*args: str) -> None:
 
 
 def results(session: Path) -> list[tuple[dict[str, object], dict[str, object] | None]]:
-    dumped = subprocess.run([tool("cosmic-ray"), "dump", str(session)], cwd=TREE, check=True,
+    dumped = subprocess.run([tool("cosmic-ray"), "dump", str(session)], cwd=WORK, check=True,
                             capture_output=True, text=True).stdout  # fmt: skip
     return [tuple(json.loads(line)) for line in dumped.splitlines() if line.strip()]
 

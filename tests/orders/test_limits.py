@@ -421,10 +421,15 @@ class RacingDynamoDb:
 
     def __init__(self, client: Any, *, conflicts: int = 0, given_back_meanwhile: bool = False) -> None:
         self._client, self.conflicts, self.given_back_meanwhile = client, conflicts, given_back_meanwhile
+        self.another_gives_back_first = False  # another caller's give-back lands between a read and a move
 
     def transact_write_items(self, **kwargs: Any) -> Any:
         from botocore.exceptions import ClientError
 
+        first = kwargs["TransactItems"][0].get("Update", {})
+        if self.another_gives_back_first and first.get("UpdateExpression") == "SET #state = :to":
+            self.another_gives_back_first = False
+            assert DynamoDbDailyTotals(self._client, "LimitsTable").give_back(first["Key"]["counter"]["S"], 1)
         if self.conflicts:
             self.conflicts -= 1
             reasons = [{"Code": "TransactionConflict"} for _ in kwargs["TransactItems"]]
@@ -502,3 +507,14 @@ def test_the_counters_unreachable_are_a_503_to_try_again(kind: str) -> None:
 
 def test_a_counter_never_written_is_zero(dynamodb: Any) -> None:
     assert DynamoDbDailyTotals(dynamodb, "LimitsTable").total("partner#buy#TRY#2026-11-28") == 0
+
+
+def test_two_give_backs_that_read_the_hold_together_give_back_once(dynamodb: Any) -> None:
+    racing = RacingDynamoDb(dynamodb)
+    totals = DynamoDbDailyTotals(racing, "LimitsTable")
+    limits = OrderLimits(LimitRules(limits_table="LimitsTable", limit_partner_day_amount=Decimal(100)), totals, None,
+                         now=lambda: NOON)  # fmt: skip
+    limits.hold_for(priced("40"), None, record("o-1", history=[entry(State.RECEIVED)]))
+    racing.another_gives_back_first = True
+    assert totals.give_back("hold#o-1", 1) is False, "the other call gave it back: nothing left to give"
+    assert totals.total("partner#buy#TRY#2026-11-28") == 0
