@@ -22,7 +22,7 @@ MOTO_PORT ?= 5000
 # Progress on a first run, which installs for a minute or two: one line per step.
 say = @printf '\033[1m==> %s\033[0m\n' $(1)
 
-.PHONY: help venv test lint build bench dev sandbox token workflow reconcile credentials api-docs lock clean
+.PHONY: help venv test lint build bench dev sandbox token workflow reconcile credentials api-docs lock clean mutate
 
 help: ## list the targets
 	@echo "Minted Connect partner gateway: a partner API (prices, quotes, orders, the buy workflow, customers, legal)"
@@ -72,6 +72,11 @@ node_modules/.installed: package.json package-lock.json
 test: venv node_modules/.installed ## run every test
 	$(call say,"pytest: every test; servers start on free loopback ports (about 5 minutes)")
 	$(BIN)/python -m pytest
+
+# Not in CI: slow. A run stops after MUTATE_BUDGET seconds (default 2400); the next one goes on from there.
+mutate: venv node_modules/.installed ## mutation testing (cosmic-ray) of the modules that keep the promises: docs/mutation.md
+	$(call say,"mutate: cosmic-ray over the promise-keeping modules, at most $${MUTATE_BUDGET:-2400} s (scripts/mutate.py)")
+	$(BIN)/python scripts/mutate.py
 
 lint: venv node_modules/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, cfn-lint, sam validate, asl-validator, checkov
 	$(BIN)/ruff check .
@@ -133,4 +138,4 @@ lock: ## re-pin requirements/dev.txt from requirements/dev.in in a scratch venv
 	rm -rf .lock-venv
 
 clean: ## remove the virtual environment and build output
-	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .aws-sam .bench .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .aws-sam .bench .mutate .pytest_cache .mypy_cache .ruff_cache

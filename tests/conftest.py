@@ -109,6 +109,9 @@ class RunRecord:
 
     def __init__(self) -> None:
         self.log_lines: list[str] = []
+        # Every record any logger handled, as the code made it: before any handler's filter (the redaction
+        # among them) could mask it. Personal data must not be there in the first place.
+        self.raw_records: list[str] = []
         self.aws_calls: set[tuple[str, str, str]] = set()  # (function, iam action, resource name)
         self.whole_suite = False
 
@@ -138,6 +141,29 @@ def _record_log_lines() -> None:
         return written
 
     logging.Handler.handle = handle  # type: ignore[method-assign]
+
+
+def _record_raw_records() -> None:
+    original = logging.Logger.handle
+
+    def handle(self: logging.Logger, record: logging.LogRecord) -> None:
+        if not record.name.startswith("werkzeug"):  # the local servers' access lines: a method and a path each
+            RUN.raw_records.append(raw_text(record))
+        original(self, record)
+
+    logging.Logger.handle = handle  # type: ignore[method-assign]
+
+
+def raw_text(record: logging.LogRecord) -> str:
+    """A record as its code made it: logger, message with its arguments, every field, the exception."""
+    fields = {key: str(value) for key, value in vars(record).items() if key not in ("msg", "args", "exc_info")}
+    try:
+        fields["message"] = record.getMessage()
+    except (TypeError, ValueError):  # arguments that do not fit the message: keep both as they are
+        fields["message"] = f"{record.msg} {record.args}"
+    if record.exc_info:
+        fields["exc_text"] = logging.Formatter().formatException(record.exc_info)
+    return json.dumps(fields, ensure_ascii=False)
 
 
 def _record_aws_calls() -> None:
@@ -185,6 +211,7 @@ def resource_name(api_params: dict[str, Any]) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "whole_run: inspects what the whole test run recorded; runs last")
     _record_log_lines()
+    _record_raw_records()
     _record_aws_calls()
 
 

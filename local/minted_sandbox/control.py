@@ -40,6 +40,11 @@ class SandboxControl:
         counters = self.counters()
         return counters["requests"].get(endpoint, 0) - counters["unauthorized"].get(endpoint, 0)
 
+    def idle(self) -> bool:
+        """Every partner request the sandbox received is done (a slow one has committed, or was dropped)."""
+        counters = self.counters()
+        return all(counters["finished"].get(name, 0) >= count for name, count in counters["requests"].items())
+
     def orders_created(self, kind: str = "buy") -> int:
         return self.counters()["orders_created"].get(kind, 0)
 
@@ -51,7 +56,8 @@ class SandboxControl:
 
     def settings(self, **changes: Any) -> dict[str, Any]:
         """``split_orders``: a buy of several items makes one order per item; ``lookup_lists_every_order``:
-        Get Order (Alternative) by external_id answers with an array of every order under it."""
+        Get Order (Alternative) by external_id answers with an array of every order under it;
+        ``accept_repeated_external_id``: a buy or sell under an external_id already held is one more order."""
         settings: dict[str, Any] = self._call("POST", "settings", changes)
         return settings
 

@@ -46,6 +46,10 @@ class SandboxSettings:
     # Get Order (Alternative) by external_id answers with a JSON array of every order under it (the
     # envelope allows object|array; Minted publishes one object). Off unless a test turns it on.
     lookup_lists_every_order: bool = False
+    # A buy or sell under an external_id Minted already holds is accepted as one more order (Minted does
+    # not publish that it refuses a repeated id): only the gateway's own lookup-first then stands
+    # between a retry and a second buy. Off unless a test turns it on.
+    accept_repeated_external_id: bool = False
     spread: Decimal = Decimal("0.015")
     seed: int | None = None
     # Digest: after each accepted request, send Authentication-Info nextnonce and retire the nonce.
@@ -106,6 +110,7 @@ class Counters:
     unauthorized: dict[str, int] = field(default_factory=dict)
     orders_created: dict[str, int] = field(default_factory=dict)
     faults_applied: dict[str, int] = field(default_factory=dict)
+    finished: dict[str, int] = field(default_factory=dict)  # requests whose work is done (answered or dropped)
 
     def bump(self, bucket: dict[str, int], key: str) -> None:
         bucket[key] = bucket.get(key, 0) + 1
@@ -116,6 +121,7 @@ class Counters:
             "unauthorized": dict(self.unauthorized),
             "orders_created": dict(self.orders_created),
             "faults_applied": dict(self.faults_applied),
+            "finished": dict(self.finished),
         }
 
 
@@ -203,7 +209,7 @@ class SandboxState:
             external_id = body.get("external_id")
             if not isinstance(external_id, str) or not rules.EXTERNAL_ID.match(external_id):
                 errors.add("external_id", f"The external_id {rules.EXTERNAL_ID_TEXT}")
-            elif external_id in self.orders:
+            elif external_id in self.orders and not self.settings.accept_repeated_external_id:
                 errors.add("external_id", "The external_id has already been taken.")
             currency = body.get("currency_code")
             if currency is not None and currency not in rules.CURRENCIES:
@@ -243,8 +249,10 @@ class SandboxState:
                 )
                 for part in ([[line] for line in lines] if split else [lines])
             ]
-            self.orders[external_id] = orders[0]
-            self.more_orders += orders[1:]
+            repeated = external_id in self.orders  # only with accept_repeated_external_id: the first stays first
+            if not repeated:
+                self.orders[external_id] = orders[0]
+            self.more_orders += orders if repeated else orders[1:]
             wallet = self.balances.setdefault(customer_key, {})
             sign = 1 if kind == "Buy" else -1
             for line in lines:

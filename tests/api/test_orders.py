@@ -501,3 +501,17 @@ def test_by_default_an_order_in_another_currency_is_left_to_minted(
     token = api.quote(currency="GBP")
     assert dynamo_calls.calls == []  # no quote is noted down while the setting is off
     assert api.post("/orders", order(order_id, token, currency="TRY")).status_code == 201
+
+
+def test_a_rows_status_id_is_minteds_for_one_order_and_none_for_a_split_buy(api: Api, order_id: str) -> None:
+    api.minted.clock(completion_delay_seconds=None, pending_after_seconds=600)  # Created until the clock moves
+    assert api.post("/orders", order(order_id, api.quote())).status_code == 201
+    api.minted.clock(advance_seconds=601)  # Pending (Minted's id 2): a GET refreshes the row
+    assert api.get(f"/orders/{order_id}").json()["status"] == "Pending"
+    assert api.ledger_item(order_id)["status_id"] == 2  # type: ignore[index]
+    api.minted.settings(split_orders=True)
+    split = f"{order_id}-s"
+    assert api.post("/orders", order(split, api.quote(), items=TWO_ITEMS)).status_code == 201
+    api.minted.clock(advance_seconds=601)
+    assert api.get(f"/orders/{split}").json()["status"] == "Pending"
+    assert api.ledger_item(split).get("status_id") is None  # type: ignore[union-attr]  # one id would hide the other

@@ -327,3 +327,41 @@ def test_a_first_attempt_refused_by_a_limit_is_not_left_for_the_reconciler(
     row = api.ledger_item(body["external_id"])
     assert row is not None and row["state"] == "NOT_PLACED"
     assert "attention" not in row and "attention_due" not in row  # not on the reconciler's work list
+
+
+MONEY_LIMITS = ("order_amount", "customer_day_amount", "partner_day_amount")
+CENT = Decimal("0.01")
+
+
+@pytest.mark.parametrize("over", [Decimal(0), CENT], ids=["filled exactly", "one cent over"])
+@pytest.mark.parametrize("binding", MONEY_LIMITS)
+def test_with_every_money_limit_set_each_binds_in_turn_to_the_cent(
+    api: Api, limits: Callable[..., None], binding: str, over: Decimal
+) -> None:
+    """The order, customer-day and partner-day limits all set, one of them tight: a second order of one
+    gram fills the tight one to exactly its limit (201) or to one cent past it (422 naming that limit and
+    what remains, nothing reserved, nothing sent). The partner's day binds on customers' orders, where
+    its counter shares the transaction with the customer's."""
+    value = line_total(Decimal(1), unit_price(api))  # one gram, as the gateway values it
+    loose = str(value * 100)
+    tight = (value if binding == "order_amount" else 2 * value) - over
+    limits(**{name: str(tight) if name == binding else loose for name in MONEY_LIMITS})
+    buyer = customer(new_id("c"))
+    if binding != "order_amount":
+        first = api.post("/orders", order(new_id(), api.quote(amount="1"), amount="1", customer=buyer))
+        assert first.status_code == 201, first.text
+        assert held(api, first.json()["external_id"]) == value, "the price moved during the test"
+    sent = api.minted.served("buy")
+    body = order(new_id(), api.quote(amount="1"), amount="1", customer=buyer)
+    answer = api.post("/orders", body)
+    day = [total for key, total in counters(api).items() if not key.startswith("hold#")]
+    if not over:
+        assert answer.status_code == 201, answer.text
+        if binding != "order_amount":
+            assert sorted(day) == [tight, tight], "each day counter holds exactly its limit's worth"
+        return
+    detail = refusal(answer)
+    assert (detail["limit"], Decimal(detail["limit_value"])) == (binding, tight)
+    assert Decimal(detail["remaining"]) == (tight if binding == "order_amount" else tight - value)
+    assert api.minted.served("buy") == sent and not hold_items(api, body["external_id"])
+    assert sorted(day) == ([value, value] if binding != "order_amount" else []), "the refusal reserved nothing"

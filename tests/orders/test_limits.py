@@ -18,10 +18,21 @@ from moto import mock_aws
 from local.devstack import local_parameters
 from local.moto_dynamodb import serialise_writes
 from local.template import create_tables, function_environment, load_template
-from minted_gateway.errors import LimitExceeded, PriceGuardExceeded
+from minted_gateway.dynamodb import from_item
+from minted_gateway.errors import LedgerUnavailable, LimitExceeded, PriceGuardExceeded
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.dynamodb_limits import DynamoDbDailyTotals
-from minted_gateway.orders.limits import LimitRules, OrderLimits, PricedLine, PricedOrder, PriceGuard, check_order
+from minted_gateway.orders.limits import (
+    LimitRules,
+    OrderLimits,
+    PricedLine,
+    PricedOrder,
+    PriceGuard,
+    check_order,
+    count_again_if_placed,
+    give_back_if_refused,
+    priced_at,
+)
 from minted_gateway.orders.record import State
 from minted_gateway.settings import SettingsError
 from tests.orders.test_dynamodb_ledger import entry, record
@@ -154,3 +165,356 @@ def test_a_retry_takes_the_orders_hold_over_instead_of_counting_it_again(dynamod
     assert totals.give_back("hold#o-1", 2) and totals.total("customer#c-1#buy#TRY#2026-11-28") == 0
     limits.hold_for(priced("60"), "c-1", record("o-1", history=[*retry.history, entry(State.RECEIVED)]))
     assert totals.total("customer#c-1#buy#TRY#2026-11-28") == 60  # given back, then reserved afresh
+
+
+NOON = datetime(2026, 11, 28, 12, tzinfo=UTC)
+MONEY_LIMITS = ("order_amount", "customer_day_amount", "partner_day_amount")
+LOOSE = Decimal("1000000")
+CENT = Decimal("0.01")
+
+
+@pytest.mark.parametrize("over", [Decimal(0), CENT], ids=["filled exactly", "one cent over"])
+@pytest.mark.parametrize("binding", MONEY_LIMITS)
+def test_with_every_money_limit_set_each_binds_in_turn_to_the_cent(dynamodb: Any, binding: str, over: Decimal) -> None:
+    """Every limit set at once, one of them tight: orders of 100.00 fill it to exactly its limit
+    (accepted) or to one cent past it (refused, naming that limit, nothing counted anywhere). The
+    partner's day binds on a customer's order, where its counter is not the transaction's first."""
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    tight = {"order_amount": Decimal("100.00"), "customer_day_amount": Decimal("200.00"),
+             "partner_day_amount": Decimal("200.00")}[binding] - over  # fmt: skip
+    values = {name: tight if name == binding else LOOSE for name in MONEY_LIMITS}
+    rules = LimitRules(limits_table="LimitsTable", **{f"limit_{name}": value for name, value in values.items()})
+    limits = OrderLimits(rules, totals, None, now=lambda: datetime(2026, 11, 28, 12, tzinfo=UTC))
+    customer_day, partner_day = "customer#c-1#buy#TRY#2026-11-28", "partner#buy#TRY#2026-11-28"
+    orders = [record(f"o-{n}", history=[entry(State.RECEIVED)], customer_external_id="c-1") for n in (1, 2)]
+    if binding != "order_amount":
+        limits.hold_for(priced("100.00"), "c-1", orders.pop(0))  # the day's first order: within every limit
+    if not over:
+        limits.hold_for(priced("100.00"), "c-1", orders[0])
+        expected = Decimal(200) if binding != "order_amount" else Decimal(100)
+        assert (totals.total(customer_day), totals.total(partner_day)) == (expected, expected)
+        return
+    before = (totals.total(customer_day), totals.total(partner_day))
+    with pytest.raises(LimitExceeded) as refused:
+        limits.hold_for(priced("100.00"), "c-1", orders[0])
+    detail = refused.value.details[0]
+    assert (detail["limit"], detail["limit_value"]) == (binding, str(tight))
+    assert Decimal(detail["remaining"]) == (tight if binding == "order_amount" else tight - 100)
+    assert (totals.total(customer_day), totals.total(partner_day)) == before, "a refused order reserves nothing"
+
+
+@pytest.mark.parametrize("binding", ["customer_day_amount", "partner_day_amount"])
+def test_a_counter_filled_by_many_orders_stops_at_its_limit(dynamodb: Any, binding: str) -> None:
+    """Both day limits set, one tight: the other counter never lets an order past the tight one, and the
+    counters stay equal to what the accepted orders hold."""
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    values = {"customer_day_amount": LOOSE, "partner_day_amount": LOOSE, binding: Decimal("250.00")}
+    rules = LimitRules(limits_table="LimitsTable", **{f"limit_{name}": value for name, value in values.items()})
+    limits = OrderLimits(rules, totals, None, now=lambda: datetime(2026, 11, 28, 12, tzinfo=UTC))
+    accepted = 0
+    for n in range(6):
+        try:
+            limits.hold_for(priced("50.00"), "c-1", record(f"o-{n}", history=[entry(State.RECEIVED)]))
+            accepted += 1
+        except LimitExceeded as refused:
+            assert refused.details[0]["limit"] == binding
+    assert accepted == 5
+    assert totals.total("customer#c-1#buy#TRY#2026-11-28") == totals.total("partner#buy#TRY#2026-11-28") == 250
+
+
+@pytest.mark.parametrize("name", MONEY_LIMITS)
+def test_a_money_limit_is_from_nothing_to_the_apis_bound(name: str) -> None:
+    from minted_gateway.orders.limits import MAX_LIMIT
+
+    for allowed in (Decimal(0), MAX_LIMIT):
+        assert getattr(LimitRules(**{f"limit_{name}": allowed}), f"limit_{name}") == allowed
+    for refused in (-CENT, MAX_LIMIT + CENT):
+        with pytest.raises(ValueError, match=f"limit_{name}"):
+            LimitRules(**{f"limit_{name}": refused})
+
+
+def test_a_locked_quote_reads_numbers_exactly_whatever_their_json_type() -> None:
+    """The workflow's FixPrice lines reach the buy step as decimal strings, numbers or Decimals: each exact."""
+    from minted_gateway.orders.limits import LockedQuote
+
+    for amount, price, total in (("0.1", "2983.81", "298.38"), (0.1, 2983.81, 298.38),
+                                 (Decimal("0.1"), Decimal("2983.81"), Decimal("298.38"))):  # fmt: skip
+        locked = LockedQuote.model_validate({"lines": [{"sku": "GAU", "amount": amount, "unit_price": price}],
+                                             "total": total})  # fmt: skip
+        line = locked.lines[0]
+        assert (line.amount, line.unit_price, locked.total) == (Decimal("0.1"), Decimal("2983.81"), Decimal("298.38"))
+        assert str(line.amount) == "0.1"  # not the float's binary neighbour
+
+
+def test_the_days_counters_and_holds_expire_days_after_the_day(dynamodb: Any) -> None:
+    from minted_gateway.orders.limits import COUNTER_DAYS_KEPT
+
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    rules = LimitRules(limits_table="LimitsTable", limit_customer_day_amount=Decimal(100))
+    limits = OrderLimits(rules, totals, None, now=lambda: datetime(2026, 11, 28, 12, tzinfo=UTC))
+    limits.hold_for(priced("10"), "c-1", record("o-1", history=[entry(State.RECEIVED)]))
+    day_ends = datetime.fromisoformat("2026-11-29T00:00:00+03:00")  # midnight in Istanbul
+    expected = int(day_ends.timestamp()) + COUNTER_DAYS_KEPT * 86400
+    for key in ("customer#c-1#buy#TRY#2026-11-28", "hold#o-1"):
+        item = dynamodb.get_item(TableName="LimitsTable", Key={"counter": {"S": key}})["Item"]
+        assert int(item["expires_at"]["N"]) == expected, key
+
+
+def test_grams_per_sku_are_from_nothing_to_the_apis_bound() -> None:
+    from minted_gateway.orders.limits import MAX_LIMIT
+
+    for allowed in (Decimal(0), MAX_LIMIT):
+        assert LimitRules(limit_order_grams=f"GAU:{allowed}").limit_order_grams == {"GAU": allowed}
+    for refused in (-CENT, MAX_LIMIT + CENT):
+        with pytest.raises(ValueError, match="from 0 to"):
+            LimitRules(limit_order_grams=f"GAU:{refused}")
+
+
+def test_the_rules_and_priced_orders_cannot_be_changed_once_made() -> None:
+    import dataclasses
+
+    from pydantic import ValidationError
+
+    guard = PriceGuard(max_total=Decimal(1))
+    with pytest.raises(ValidationError):
+        guard.max_total = Decimal(2)  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        PriceGuard.model_validate({"max_totl": "1"})  # a misspelt guard is refused, not ignored
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        PricedLine("GAU", Decimal(1)).amount = Decimal(2)  # type: ignore[misc]
+
+
+def sell(unit_price: str | None) -> PricedOrder:
+    price = Decimal(unit_price) if unit_price is not None else None
+    return PricedOrder("sell", "TRY", [PricedLine("GAU", Decimal(1), price)], price)
+
+
+def test_the_guard_reads_only_the_bounds_it_has_and_the_prices_it_knows() -> None:
+    check_order(sell("100"), guard=PriceGuard(max_unit_price=Decimal(1)))  # a buy's bounds say nothing of a sell
+    check_order(sell(None), guard=PriceGuard(min_unit_price=Decimal(100)))  # not valued: nothing to compare
+    check_order(sell("100"), guard=PriceGuard(min_unit_price=Decimal(100)))  # at the guard: sold
+    with pytest.raises(PriceGuardExceeded, match="below the guard"):
+        check_order(sell("99.99"), guard=PriceGuard(min_unit_price=Decimal(100)))
+    buy = PricedOrder("buy", "TRY", [PricedLine("GAU", Decimal(1), None)], None)
+    check_order(buy, guard=PriceGuard(max_unit_price=Decimal(1), max_total=Decimal(1)))  # not valued
+    check_order(priced("100"), guard=PriceGuard(max_unit_price=Decimal(100), max_total=Decimal(100)))  # at both
+    with pytest.raises(PriceGuardExceeded, match="price per gram is above"):
+        check_order(priced("100.01"), guard=PriceGuard(max_unit_price=Decimal(100)))
+    with pytest.raises(PriceGuardExceeded, match=r"total 100\.01 is above"):
+        check_order(priced("100.01"), guard=PriceGuard(max_total=Decimal(100)))
+
+
+def test_an_order_not_yet_valued_is_valued_once_a_money_limit_needs_it(dynamodb: Any) -> None:
+    valued: list[PricedOrder] = []
+
+    def valuer(order: PricedOrder) -> PricedOrder:
+        valued.append(order)
+        return priced_at(order, {"GAU": Decimal("30")})
+
+    rules = LimitRules(limits_table="LimitsTable", limit_customer_day_amount=Decimal(100))
+    limits = OrderLimits(rules, DynamoDbDailyTotals(dynamodb, "LimitsTable"), valuer, now=lambda: NOON)
+    grams = PricedOrder("buy", "TRY", [PricedLine("GAU", Decimal(2))])
+    hold = limits.hold_for(grams, "c-1", record("o-1", history=[entry(State.RECEIVED)]))
+    assert hold is not None and hold.amount == Decimal(60) and len(valued) == 1
+    limits.hold_for(priced("10"), "c-1", record("o-2", history=[entry(State.RECEIVED)]))
+    assert len(valued) == 1, "an order with its prices is not valued again"
+
+
+def test_a_refusal_says_whose_day_it_was(dynamodb: Any) -> None:
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    for limit, who in (("customer_day_amount", "this customer's"), ("partner_day_amount", "the partner's")):
+        limits = OrderLimits(LimitRules(limits_table="LimitsTable", **{f"limit_{limit}": Decimal(5)}), totals, None,
+                             now=lambda: NOON)  # fmt: skip
+        with pytest.raises(LimitExceeded, match=f"pass {who} limit") as refused:
+            limits.hold_for(priced("10"), "c-1", record(f"o-{limit}", history=[entry(State.RECEIVED)]))
+        assert refused.value.details[0]["limit"] == limit
+
+
+class FailingTotals:
+    """Daily totals whose every write fails, as DynamoDB unreachable does."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def give_back(self, key: str, attempt: int) -> bool:
+        self.calls.append(f"give_back {key} {attempt}")
+        raise LedgerUnavailable("unreachable")
+
+    def count_again(self, key: str) -> bool:
+        self.calls.append(f"count_again {key}")
+        raise LedgerUnavailable("unreachable")
+
+
+def test_a_give_back_or_count_again_that_fails_is_logged_and_left_for_the_next_call(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    totals = FailingTotals()
+    refused = record("o-1", state=State.NOT_PLACED, history=[entry(State.RECEIVED), entry(State.NOT_PLACED)])
+    assert give_back_if_refused(refused, totals) is False  # type: ignore[arg-type]
+    found = record("o-1", state=State.SUBMITTED, history=refused.history)
+    assert count_again_if_placed(State.NOT_PLACED, found, totals) is False  # type: ignore[arg-type]
+    assert totals.calls == ["give_back hold#o-1 1", "count_again hold#o-1"]
+    assert "give-back failed" in caplog.text and "count-again failed" in caplog.text
+
+
+def test_only_a_given_back_order_found_at_minted_counts_again() -> None:
+    totals = FailingTotals()
+    submitted = record("o-1", state=State.SUBMITTED)
+    assert not count_again_if_placed(State.UNKNOWN, submitted, totals)  # type: ignore[arg-type]
+    assert not count_again_if_placed(State.REJECTED, record("o-1", state=State.REJECTED), totals)  # type: ignore[arg-type]
+    assert not count_again_if_placed(State.NOT_PLACED, submitted, None)
+    assert totals.calls == []
+    assert not give_back_if_refused(record("o-1", state=State.SUBMITTED, history=[entry(State.RECEIVED)]), totals)  # type: ignore[arg-type]
+    assert not give_back_if_refused(record("o-1", state=State.NOT_PLACED), totals)  # type: ignore[arg-type]  # never sent
+    assert totals.calls == []
+
+
+def test_an_order_is_valued_at_the_side_its_price_is_for() -> None:
+    from types import SimpleNamespace
+
+    from minted_gateway.orders.limits import CurrentPrices
+
+    prices = [SimpleNamespace(sku="GAU", buy_price=Decimal("3000"), sell_price=Decimal("2900"))]
+    current = CurrentPrices(lambda currency: SimpleNamespace(snapshot=SimpleNamespace(prices=prices)))
+    assert current(PricedOrder("buy", "TRY", [PricedLine("GAU", Decimal("0.5"))])).total == Decimal("1500.00")
+    assert current(PricedOrder("sell", "TRY", [PricedLine("GAU", Decimal("0.5"))])).total == Decimal("1450.00")
+    with pytest.raises(LimitExceeded, match="No current price for GAG"):
+        current(PricedOrder("buy", "TRY", [PricedLine("GAG", Decimal("1"))]))
+
+
+def test_a_given_back_hold_counts_again_once_by_its_amount(dynamodb: Any) -> None:
+    """An order given back and then found at Minted after all: its amount goes back on its counters, once."""
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    rules = LimitRules(limits_table="LimitsTable", limit_customer_day_amount=Decimal(100),
+                       limit_partner_day_amount=Decimal(1000))  # fmt: skip
+    limits = OrderLimits(rules, totals, None, now=lambda: NOON)
+    customer_day, partner_day = "customer#c-1#buy#TRY#2026-11-28", "partner#buy#TRY#2026-11-28"
+    assert not totals.count_again("hold#o-1"), "nothing held: nothing to count again"
+    limits.hold_for(priced("30"), "c-1", record("o-1", history=[entry(State.RECEIVED)]))
+    assert not totals.count_again("hold#o-1"), "held, never given back: counted already"
+    assert totals.give_back("hold#o-1", 1)
+    assert (totals.total(customer_day), totals.total(partner_day)) == (0, 0)
+    assert totals.count_again("hold#o-1")
+    assert (totals.total(customer_day), totals.total(partner_day)) == (30, 30)
+    assert not totals.count_again("hold#o-1")
+    assert (totals.total(customer_day), totals.total(partner_day)) == (30, 30), "counted again once"
+
+
+def test_a_reservation_says_whether_it_counted_the_order(dynamodb: Any) -> None:
+    """True when it added the amount; False when the order held already and this attempt took the hold over."""
+    from minted_gateway.orders.limits import Counter, Hold
+
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    counters = [Counter("customer#c-1#buy#TRY#2026-11-28", "customer_day_amount", Decimal(100))]
+    hold = Hold(external_id="o-1", attempt=1, amount=Decimal(40), currency="TRY", day="2026-11-28",
+                counters=[c.key for c in counters])  # fmt: skip
+    assert totals.reserve("hold#o-1", hold, counters, 1) is True
+    assert totals.reserve("hold#o-1", hold.model_copy(update={"attempt": 2}), counters, 1) is False
+    assert totals.total(counters[0].key) == 40
+    assert not totals.give_back("hold#o-1", 1), "the first attempt no longer holds it"
+    assert totals.give_back("hold#o-1", 2) and totals.total(counters[0].key) == 0
+
+
+class RacingDynamoDb:
+    """moto's DynamoDB with the races it never produces, each once: a transaction cancelled by a
+    conflicting writer, and a hold given back between a reservation's two writes."""
+
+    def __init__(self, client: Any, *, conflicts: int = 0, given_back_meanwhile: bool = False) -> None:
+        self._client, self.conflicts, self.given_back_meanwhile = client, conflicts, given_back_meanwhile
+        self.another_gives_back_first = False  # another caller's give-back lands between a read and a move
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        first = kwargs["TransactItems"][0].get("Update", {})
+        if self.another_gives_back_first and first.get("UpdateExpression") == "SET #state = :to":
+            self.another_gives_back_first = False
+            assert DynamoDbDailyTotals(self._client, "LimitsTable").give_back(first["Key"]["counter"]["S"], 1)
+        if self.conflicts:
+            self.conflicts -= 1
+            reasons = [{"Code": "TransactionConflict"} for _ in kwargs["TransactItems"]]
+            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                               "CancellationReasons": reasons}, "TransactWriteItems")  # fmt: skip
+        return self._client.transact_write_items(**kwargs)
+
+    def update_item(self, **kwargs: Any) -> Any:
+        if self.given_back_meanwhile and kwargs["UpdateExpression"].startswith("SET #attempt"):
+            self.given_back_meanwhile = False
+            assert DynamoDbDailyTotals(self._client, "LimitsTable").give_back(kwargs["Key"]["counter"]["S"], 1)
+        return self._client.update_item(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_a_reservation_cancelled_by_a_conflicting_writer_is_tried_again(dynamodb: Any) -> None:
+    totals = DynamoDbDailyTotals(RacingDynamoDb(dynamodb, conflicts=3), "LimitsTable")
+    limits = OrderLimits(LimitRules(limits_table="LimitsTable", limit_partner_day_amount=Decimal(100)), totals, None,
+                         now=lambda: NOON)  # fmt: skip
+    limits.hold_for(priced("40"), None, record("o-1", history=[entry(State.RECEIVED)]))
+    assert totals.total("partner#buy#TRY#2026-11-28") == 40
+
+
+def test_a_hold_given_back_between_a_retrys_two_writes_is_reserved_afresh(dynamodb: Any) -> None:
+    """The retry's write finds the order held, but before it can take the hold over the first attempt's
+    refusal gives it back: the retry reserves afresh, so the amount is counted exactly once."""
+    racing = RacingDynamoDb(dynamodb)
+    totals = DynamoDbDailyTotals(racing, "LimitsTable")
+    limits = OrderLimits(LimitRules(limits_table="LimitsTable", limit_partner_day_amount=Decimal(100)), totals, None,
+                         now=lambda: NOON)  # fmt: skip
+    first = record("o-1", history=[entry(State.RECEIVED), entry(State.UNKNOWN)])
+    limits.hold_for(priced("40"), None, first)
+    racing.given_back_meanwhile = True
+    limits.hold_for(priced("40"), None, record("o-1", history=[*first.history, entry(State.RECEIVED)]))
+    assert totals.total("partner#buy#TRY#2026-11-28") == 40
+    assert from_item(dynamodb.get_item(TableName="LimitsTable", Key={"counter": {"S": "hold#o-1"}})["Item"])[
+        "state"] == "held"  # fmt: skip
+
+
+class BrokenDynamoDb:
+    """A DynamoDB that answers every call with ``error`` (a service error, or the network failing)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(**_: Any) -> Any:
+            raise self.error
+
+        return fail
+
+
+@pytest.mark.parametrize("kind", ["service error", "network"])
+def test_the_counters_unreachable_are_a_503_to_try_again(kind: str) -> None:
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    from minted_gateway.orders.limits import Counter, Hold
+
+    service = ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, "Any")
+    error: Exception = service if kind == "service error" else EndpointConnectionError(endpoint_url="http://dynamodb")
+    totals = DynamoDbDailyTotals(BrokenDynamoDb(error), "LimitsTable")
+    counters = [Counter("partner#buy#TRY#2026-11-28", "partner_day_amount", Decimal(100))]
+    hold = Hold(external_id="o-1", attempt=1, amount=Decimal(1), currency="TRY", day="2026-11-28",
+                counters=[c.key for c in counters])  # fmt: skip
+    calls = [lambda: totals.reserve("hold#o-1", hold, counters, 1), lambda: totals.give_back("hold#o-1", 1),
+             lambda: totals.count_again("hold#o-1"), lambda: totals.total("partner#buy#TRY#2026-11-28"),
+             lambda: totals._take_over("hold#o-1", 2)]  # fmt: skip
+    for call in calls:
+        with pytest.raises(LedgerUnavailable) as unavailable:
+            call()
+        assert unavailable.value.retry_after == 2
+
+
+def test_a_counter_never_written_is_zero(dynamodb: Any) -> None:
+    assert DynamoDbDailyTotals(dynamodb, "LimitsTable").total("partner#buy#TRY#2026-11-28") == 0
+
+
+def test_two_give_backs_that_read_the_hold_together_give_back_once(dynamodb: Any) -> None:
+    racing = RacingDynamoDb(dynamodb)
+    totals = DynamoDbDailyTotals(racing, "LimitsTable")
+    limits = OrderLimits(LimitRules(limits_table="LimitsTable", limit_partner_day_amount=Decimal(100)), totals, None,
+                         now=lambda: NOON)  # fmt: skip
+    limits.hold_for(priced("40"), None, record("o-1", history=[entry(State.RECEIVED)]))
+    racing.another_gives_back_first = True
+    assert totals.give_back("hold#o-1", 1) is False, "the other call gave it back: nothing left to give"
+    assert totals.total("partner#buy#TRY#2026-11-28") == 0

@@ -30,7 +30,7 @@ FAULTS = [  # queued on Minted's buy endpoint, each for this many buy requests
     ("connection dropped after commit", {"drop": "after_commit"}, 3),
     ("connection dropped before commit", {"drop": "before_commit"}, 3),
     ("HTTP 503", {"status": 503}, 3),
-    ("latency beyond the client timeout", {"latency_ms": 1500}, 2),
+    ("latency beyond the client timeout", {"latency_ms": 3000}, 2),
     ("429 with Retry-After", {"status": 429, "retry_after": 1}, 2),
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from local.minted_sandbox.control import SandboxControl
 from local.minted_sandbox.rules import is_valid_identity_number, normalise_phone
 from minted_gateway import jsonutil
 from tests.conftest import SANDBOX_PASSWORD, SANDBOX_USER, VALID_TCKN
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -239,6 +241,36 @@ def test_faults_are_validated_counted_and_cleared(sandbox: SandboxControl, minte
     assert minted.call("GET", "/partner/prices").status_code == 200
 
 
+def test_a_repeated_external_id_is_refused_unless_the_sandbox_accepts_it(
+    sandbox: SandboxControl, minted: Minted
+) -> None:
+    """Minted does not publish that it refuses a repeated external_id: with the setting on, the sandbox
+    takes a second buy under the id as one more order (the first stays the one Get Order shows)."""
+    first = minted.buy("twice-1")
+    assert first.status_code == 200
+    assert "external_id" in errors_of(minted.buy("twice-1"))
+    assert sandbox.settings(accept_repeated_external_id=True)["accept_repeated_external_id"] is True
+    assert minted.buy("twice-1").status_code == 200
+    assert sandbox.orders_created() == 2
+    shown = minted.data("GET", "/partner/order/twice-1")
+    assert shown["order_code"] == first.json()["data"]["order_code"][0]
+    sandbox.reset()
+    assert sandbox.settings()["accept_repeated_external_id"] is False
+
+
+def test_a_slow_request_is_finished_once_it_has_committed(sandbox: SandboxControl, minted: Minted) -> None:
+    sandbox.fault("buy", latency_ms=1000, times=1)
+    assert sandbox.idle()
+    buying = threading.Thread(target=minted.buy, args=("slow-1",))
+    buying.start()
+    try:
+        wait_until(lambda: sandbox.requests_to("buy") == 1)
+        wait_until(sandbox.idle)
+        assert sandbox.orders_created() == 1
+    finally:
+        buying.join()
+
+
 def test_rate_limit_fault_sends_retry_after(sandbox: SandboxControl, minted: Minted) -> None:
     sandbox.fault("prices", status=429, retry_after=3)
     response = minted.call("GET", "/partner/prices")
@@ -249,7 +281,8 @@ def test_reset_forgets_everything(sandbox: SandboxControl, minted: Minted) -> No
     minted.buy("reset-1")
     sandbox.fault("prices", status=500)
     sandbox.reset()
-    assert sandbox.counters() == {"requests": {}, "unauthorized": {}, "orders_created": {}, "faults_applied": {}}
+    assert sandbox.counters() == {"requests": {}, "unauthorized": {}, "orders_created": {}, "faults_applied": {},
+                                  "finished": {}}  # fmt: skip
     assert Minted(sandbox.base_url).call("GET", "/partner/order/reset-1").status_code == 404
 
 

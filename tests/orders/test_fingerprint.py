@@ -1,0 +1,66 @@
+"""The ledger's keyed hashes: one fingerprint per purchase however it is written, a new one when anything
+bought (or whose) changes; identity numbers and price tokens only as keyed hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from decimal import Decimal
+
+import pytest
+
+from minted_gateway.orders.fingerprint import Fingerprinter, canonical
+from minted_gateway.orders.requests import ItemIn, Purchase
+
+KEY = b"k" * 32
+
+
+def purchase(*items: tuple[str, str], external_id: str = "o-1", side: str = "buy") -> Purchase:
+    lines = [ItemIn(sku=sku, amount=Decimal(amount)) for sku, amount in items]
+    return Purchase.of(external_id, None, lines, None, side=side)
+
+
+def test_equal_amounts_and_any_item_order_are_one_purchase() -> None:
+    prints = Fingerprinter(KEY)
+    one = prints.purchase(purchase(("GAU", "1.5"), ("GAG", "2")))
+    assert prints.purchase(purchase(("GAG", "2.000"), ("GAU", "1.50"))) == one
+
+
+@pytest.mark.parametrize(
+    "other",
+    [purchase(("GAU", "1.51"), ("GAG", "2")), purchase(("GAU", "1.5")), purchase(("GAU", "1.5"), ("GPT", "2")),
+     purchase(("GAU", "1.5"), ("GAG", "2"), external_id="o-2"), purchase(("GAU", "1.5"), ("GAG", "2"), side="sell")],
+    ids=["amount", "an item fewer", "another metal", "another id", "a sell"],
+)  # fmt: skip
+def test_anything_else_bought_is_another_fingerprint(other: Purchase) -> None:
+    prints = Fingerprinter(KEY)
+    assert prints.purchase(other) != prints.purchase(purchase(("GAU", "1.5"), ("GAG", "2")))
+
+
+def test_canonical_forms() -> None:
+    assert canonical({"b": [Decimal("1.50"), (Decimal("100"),)], "a": Decimal("0.10")}) == {
+        "a": Decimal("0.1"), "b": [Decimal("1.5"), [Decimal("100")]]}  # fmt: skip
+    assert str(canonical(Decimal("1E+2"))) == "100" and str(canonical(Decimal("2.000"))) == "2"
+    assert list(canonical({"b": 1, "a": 2})) == ["a", "b"] and canonical("x") == "x"
+
+
+def test_each_value_has_its_own_keyed_hash() -> None:
+    prints = Fingerprinter(KEY)
+    expected = hmac.new(KEY, b"identity:10000000146", hashlib.sha256).hexdigest()
+    assert prints.identity("10000000146") == expected
+    assert prints.token("tok") == hmac.new(KEY, b"token:tok", hashlib.sha256).hexdigest()
+    assert prints.token("10000000146") != prints.identity("10000000146")  # one value, two uses, two hashes
+    assert Fingerprinter(b"j" * 32).identity("10000000146") != expected  # keyed: another key, another hash
+
+
+def test_a_short_key_is_refused_and_sixteen_bytes_suffice() -> None:
+    with pytest.raises(ValueError, match="16 bytes"):
+        Fingerprinter(b"k" * 15)
+    assert Fingerprinter(b"k" * 16).token("t")
+
+
+def test_a_buy_read_from_json_hashes_as_a_buy_written_in_code() -> None:
+    """A side parsed from a request is an equal string, not the same object as the literal "buy"."""
+    parsed = "".join(["b", "uy"])
+    prints = Fingerprinter(KEY)
+    assert prints.purchase(purchase(("GAU", "1"), side=parsed)) == prints.purchase(purchase(("GAU", "1")))
