@@ -35,7 +35,7 @@ help: ## list the targets
 	@echo "  Minted sandbox  http://127.0.0.1:$(SANDBOX_PORT)  Digest user partner / sandbox-password; control API /_sandbox/"
 	@echo "  moto_server     http://127.0.0.1:$(MOTO_PORT)  tables OrdersTable, PricesTable, LimitsTable; secrets PartnerSecret (Minted"
 	@echo "                  credentials) and LedgerKeySecret (the ledger's HMAC key for identity numbers)"
-	@echo "Ports: GATEWAY_PORT, SANDBOX_PORT, MOTO_PORT (make dev records them in .dev/stack.json for make workflow)."
+	@echo "Ports: GATEWAY_PORT, SANDBOX_PORT, MOTO_PORT (each make dev records its own in .dev/stacks/ for make workflow)."
 
 $(BIN)/.installed: requirements/dev.txt layers/minted/requirements.txt
 	@if [ -z "$(PYTHON313)" ]; then \
@@ -104,9 +104,11 @@ bench: venv build $(BENCH_RUNTIME)/.installed ## cold start, warm overhead, roun
 	PYTHONPATH=layers/minted:. $(BIN)/python -m bench.run --python $(BASE_PYTHON) --site $(BENCH_RUNTIME) \
 		$(if $(BENCH_PORTS),--ports $(BENCH_PORTS))
 
+# ID reaches the command through the environment, never pasted into the shell line: ID="it's" works.
+workflow: export ID := $(value ID)
 workflow: venv ## follow a buy workflow on the running make dev to its end: make workflow ID=<external_id>
-	@test -n "$(ID)" || { echo "usage: make workflow ID=<external_id>" >&2; exit 2; }
-	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.workflow '$(ID)'
+	@test -n "$$ID" || { echo "usage: make workflow ID=<external_id>" >&2; exit 2; }
+	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.workflow "$$ID"
 
 reconcile: venv ## one reconciler run now on the running make dev (ACTION=compare_with_minted for the daily comparison)
 	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.reconcile $(ACTION)
