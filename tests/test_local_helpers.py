@@ -18,6 +18,9 @@ import pytest
 import requests
 
 from local import stackfile
+from local.minted_sandbox.control import SandboxControl
+from local.minted_sandbox.server import SandboxServer
+from local.minted_sandbox.state import SandboxSettings
 from minted_gateway.minted import MintedClient, StaticCredentials
 from minted_gateway.minted.credentials import PartnerCredentials
 from minted_gateway.minted.models import BuyRequest, OrderLine, PriceFixRequest
@@ -167,3 +170,69 @@ def test_a_second_make_dev_in_the_same_checkout_leaves_the_first_ones_record(mak
     # The helpers still find the first stack (its record, by GATEWAY_PORT as make dev's shell has it).
     result = make("workflow", make_dev.env, "ID=after-the-second")
     assert "no buy workflow was started" in result.stderr, result.stderr
+
+
+# ---------------------------------------------------------------- MINTED_BASE_URL: another Minted
+@pytest.fixture(scope="module")
+def other_minted() -> Iterator[SandboxServer]:
+    """A Minted-compatible host of its own, on its own port, with credentials the stack's sandbox does not use."""
+    settings = SandboxSettings(username="other-partner", password="other-secret-9")
+    with SandboxServer(settings) as server:
+        yield server  # type: ignore[misc]
+
+
+@pytest.mark.timeout(400)
+def test_make_dev_with_minted_base_url_runs_everything_against_that_minted(
+    other_minted: SandboxServer, tmp_path: Path
+) -> None:
+    env_file = tmp_path / "minted.env"
+    env_file.write_text("# git-ignored, like .dev/minted.env\nMINTED_PASSWORD=other-secret-9\n", encoding="utf-8")
+    stack = MakeDev(tmp_path, {"MINTED_BASE_URL": other_minted.url, "MINTED_USERNAME": "other-partner",
+                               "MINTED_ENV_FILE": str(env_file)})  # fmt: skip
+    minted = SandboxControl(other_minted.url)
+    try:
+        stack.wait_until_up()
+        banner = "\n".join(stack.lines)
+        assert f"Minted           {other_minted.url}  (MINTED_BASE_URL, Digest user other-partner" in banner
+        assert "Minted sandbox" not in banner and "other-secret-9" not in banner
+        with pytest.raises(requests.ConnectionError):  # the stack's own sandbox is not started
+            requests.get(stack.url("sandbox") + "/_sandbox/health", timeout=5)
+        api = stack.url("gateway")
+        # The API: a quote and a buy reach the other Minted.
+        quote = requests.post(api + "/quotes", json={"items": [{"sku": "GAU", "amount": 1}]}, timeout=30)
+        assert quote.status_code == 201, quote.text
+        order = {"external_id": "elsewhere-1", "price_token": quote.json()["price_token"],
+                 "items": [{"sku": "GAU", "amount": 1}]}  # fmt: skip
+        assert requests.post(api + "/orders", json=order, timeout=30).status_code == 201
+        assert minted.orders_created() == 1
+        # The workflow: its own quote and buy, at the other Minted too.
+        started = requests.post(
+            api + "/orders/workflow",
+            timeout=30,
+            json={
+                "external_id": "elsewhere-plan-1",
+                "items": [{"sku": "GAG", "amount": 2}],
+                "poll_interval_seconds": 1,
+            },
+        )
+        assert started.status_code == 202, started.text
+        result = make("workflow", stack.env, "ID=elsewhere-plan-1")
+        assert result.stdout.strip().endswith("elsewhere-plan-1: SUCCEEDED"), result.stdout + result.stderr
+        assert minted.orders_created() == 2
+        # The schedules: the price refresh and the reconciler's runs ask the other Minted.
+        assert minted.served("prices") >= 1 and minted.served("list_orders") >= 1
+    finally:
+        stack.stop()
+
+
+@pytest.mark.timeout(120)
+def test_make_dev_with_minted_base_url_and_no_password_says_what_to_do(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key not in ("AWS_ENDPOINT_URL",)}
+    env.update(MINTED_BASE_URL="https://api.staging.mintedconnect.com", MINTED_USERNAME="someone",
+               MINTED_ENV_FILE=str(tmp_path / "absent.env"), GATEWAY_PORT=str(free_port()))  # fmt: skip
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-s", "dev"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,  # noqa: S607
+        capture_output=True, text=True, timeout=100, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "no MINTED_PASSWORD in" in result.stderr and "Traceback" not in result.stderr
