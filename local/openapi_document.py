@@ -2,7 +2,8 @@
 
 Each function's resolver documents its own routes; merged, the document gets what a client
 generator needs: the template's operationIds (``listPrices``, ``placeOrder``, ...), the two ways a
-deployed stage authenticates callers, and no schema that nothing refers to.
+deployed stage authenticates callers, and no schema that nothing refers to; and what Swagger UI's
+"Try it out" needs: each body's and path parameter's first example as its default, a valid request.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def finish_document(document: dict[str, Any], operation_ids: dict[tuple[str, str
             if operation_ids.get((method, path)):
                 operation["operationId"] = operation_ids[(method, path)]
             _true_validation_answer(operation)
+            _default_examples(operation, document.get("components", {}).get("schemas", {}))
     components = document.setdefault("components", {})
     components["securitySchemes"] = SECURITY_SCHEMES
     # One of the two, as the stage's AuthMode says; the local stack checks neither.
@@ -61,6 +63,23 @@ def _true_validation_answer(operation: dict[str, Any]) -> None:
         "description": "Invalid input",
         "content": {"application/json": {"schema": {"$ref": f"{SCHEMA_PREFIX}ErrorBody"}}},
     }
+
+
+def _default_examples(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """The first of a schema's examples as the operation's ``example``, which Swagger UI fills in: without
+    one it builds a body from every property (both quote modes at once) and leaves path values empty."""
+    for parameter in operation.get("parameters", []):
+        examples = parameter.get("examples") or parameter.get("schema", {}).get("examples")
+        if isinstance(examples, list) and examples and "example" not in parameter:
+            parameter["example"] = examples[0]
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        schema = media.get("schema", {})
+        ref = schema.get("$ref", "")
+        examples = (schemas.get(ref.removeprefix(SCHEMA_PREFIX), {}) if ref.startswith(SCHEMA_PREFIX) else schema).get(
+            "examples"
+        )
+        if isinstance(examples, list) and examples and "example" not in media:
+            media["example"] = examples[0]
 
 
 def used_schemas(document: dict[str, Any]) -> dict[str, Any]:
