@@ -50,6 +50,7 @@ def minted() -> MintedClient:
         connect_timeout=s.minted_connect_timeout_seconds,
         read_timeout=s.minted_read_timeout_seconds,
         birthdate_format=s.minted_birthdate_strftime,
+        accept_language=s.minted_language,
     )
     # Every invocation builds this client (for its time budget); only a Minted call reads the secret.
     credentials = SecretsManagerCredentials(
@@ -161,12 +162,14 @@ def place_order() -> PlaceOrder:
     from minted_gateway.orders.place_order import PlaceOrder
 
     return PlaceOrder(order_ledger(), minted(), fingerprinter(), claim_seconds=settings().claim_seconds,
-                      limits=order_limits(), quotes=checked_quotes)  # fmt: skip
+                      limits=order_limits(), quotes=quote_book,
+                      foreign_tokens_refused=foreign_tokens_refused)  # fmt: skip
 
 
-def checked_quotes() -> DynamoDbQuoteBook | None:
-    """The quote book while the partner has an order's currency checked against its quote's (off by default)."""
-    return quote_book() if input_rules().quote_currency_must_match else None
+def foreign_tokens_refused() -> bool:
+    """QuoteCurrencyMustMatch (off by default): refuse a price token this gateway did not issue, whose
+    currency it cannot check (its own quotes are always checked)."""
+    return input_rules().quote_currency_must_match
 
 
 @functools.cache
@@ -261,7 +264,7 @@ def refresh_prices() -> RefreshPrices:
 def create_quote() -> CreateQuote:
     from minted_gateway.prices.quotes import CreateQuote
 
-    return CreateQuote(minted(), checked_quotes)
+    return CreateQuote(minted(), quote_book)
 
 
 @functools.cache

@@ -24,6 +24,7 @@ from minted_gateway.errors import (
     OrderConflict,
     OrderInProgress,
     QuoteCurrencyMismatch,
+    QuoteUnknown,
     from_minted,
 )
 from minted_gateway.minted import errors as minted_errors
@@ -272,10 +273,12 @@ class PlaceOrder:
         claim_seconds: int,
         limits: OrderLimits | None = None,
         quotes: Callable[[], QuoteBook | None] | None = None,
+        foreign_tokens_refused: Callable[[], bool] = lambda: False,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self._limits = limits
         self._quotes = quotes
+        self._foreign_tokens_refused = foreign_tokens_refused
         self._book = OrderBook(ledger, now)
         self._ledger = ledger
         self._minted = minted
@@ -292,7 +295,7 @@ class PlaceOrder:
         stored = self._ledger.claim(fresh)
         if stored is None:
             # Checked after the claim, so that a replay stays one DynamoDB request; a refusal releases it.
-            self._refuse_another_currency(request, fresh, release=True)
+            self._check_quote_currency(request, fresh, release=True)
             return self._send(fresh, request, quote)
         if stored.request_hash != fresh.request_hash:
             raise OrderConflict("This external_id was already used for a different order.")
@@ -306,16 +309,24 @@ class PlaceOrder:
             wait = max(1, math.ceil(stored.claim_expires_at - now.timestamp()))
             raise OrderInProgress("This order is being placed right now; retry shortly.", retry_after=min(wait, 5))
         # UNKNOWN, NOT_PLACED, a dead claim, or a refused token retried with a new quote: look up, then buy.
-        self._refuse_another_currency(request, fresh)
+        self._check_quote_currency(request, fresh)
         return self._settle(self._reclaim(stored, token, now), request, may_buy=True, quote=quote)
 
-    def _refuse_another_currency(self, request: OrderRequest, record: OrderRecord, *, release: bool = False) -> None:
-        """Minted buys in the quote's currency whatever the order names: an order in another is refused."""
+    def _check_quote_currency(self, request: OrderRequest, record: OrderRecord, *, release: bool = False) -> None:
+        """Minted buys in the quote's currency whatever the order names: an order naming another currency
+        than the quote this gateway issued is refused, always. A token the gateway did not issue (or no
+        longer knows) is refused only with the partner setting QuoteCurrencyMustMatch on, else left to Minted."""
         quotes = self._quotes() if self._quotes is not None else None
-        if quotes is None:  # the partner setting QuoteCurrencyMustMatch is off
+        if quotes is None:
             return
         try:
             quoted = quotes.currency_of(request.price_token)
+            if quoted is None and self._foreign_tokens_refused():
+                raise QuoteUnknown(
+                    "This gateway did not issue this price token (or it has expired), so the order's currency cannot "
+                    "be checked against the quote's: ask POST /quotes for a quote. Nothing was sent.",
+                    details=[{"field": "price_token", "message": "not a quote this gateway issued"}],
+                )
             if quoted is not None and quoted != record.currency:
                 raise QuoteCurrencyMismatch(
                     f"The quote is in {quoted} and this order in {record.currency} (TRY when currency is left out): "
@@ -378,8 +389,9 @@ class PlaceOrder:
 
     def _reject(self, record: OrderRecord, error: GatewayError) -> OrderRecord:
         assert type(error) in REJECTIONS.values()  # noqa: S101 - from_minted maps 422/403 to these only
-        rejection = Rejection(code=error.code, message=error.message, details=error.details)
-        changes = {"state": State.REJECTED, "rejection": rejection.model_dump(), "claim_expires_at": 0}
+        rejection = Rejection(code=error.code, message=error.message, details=error.details,
+                              upstream_message=error.upstream_message)  # fmt: skip
+        changes = {"state": State.REJECTED, "rejection": rejection.model_dump(exclude_none=True), "claim_expires_at": 0}
         return self._book.write(record, changes, f"rejected by Minted: {error.code}")
 
     def _hold(self, record: OrderRecord, request: OrderRequest, quote: Priced | None) -> OrderRecord:

@@ -85,6 +85,7 @@ class Rejection(BaseModel):
     code: str
     message: str
     details: list[dict[str, Any]] = []
+    upstream_message: str | None = None  # Minted's own words (a row written before it was kept has none)
 
 
 class HistoryEntry(BaseModel):
