@@ -21,7 +21,7 @@ from local.template import function_environment, functions_of, load_template
 from minted_gateway.errors import GatewayError, LedgerUnavailable
 
 NO_STACK = 2
-ACTIONS = ("reconcile", "compare_with_minted")
+ACTIONS = ("reconcile", "follow_orders", "compare_with_minted")
 
 
 def main(argv: list[str] | None = None) -> int:

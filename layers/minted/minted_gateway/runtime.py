@@ -228,6 +228,23 @@ def reconcile() -> Reconcile:
 
 
 @functools.cache
+def follow_orders() -> Reconcile:
+    """The follow schedule's run: non-final SUBMITTED orders only, refreshed as a GET would."""
+    from minted_gateway.orders.reconcile import FOLLOWED_STATES, Reconcile
+
+    s = settings()
+    return Reconcile(
+        order_ledger(),
+        get_order(),
+        max_rows=s.reconcile_max_rows,
+        time_budget_seconds=s.reconcile_time_budget_seconds,
+        lease_seconds=s.follow_lease_seconds,
+        token_seconds=s.price_token_seconds,
+        states=FOLLOWED_STATES,
+    )
+
+
+@functools.cache
 def compare_with_minted() -> CompareWithMinted:
     from minted_gateway.orders.reconcile import CompareWithMinted
 
@@ -334,7 +351,8 @@ def reset() -> None:
                    place_order, limit_rules, daily_totals, order_limits, get_order, list_orders, order_status_names,
                    refresh_order_statuses, get_prices,
                    refresh_prices, create_quote, legal_documents, start_buy_workflow, record_workflow_failure,
-                   create_customer, update_customer, get_customer, get_balances, reconcile, compare_with_minted,
+                   create_customer, update_customer, get_customer, get_balances, reconcile, follow_orders,
+                   compare_with_minted,
                    order_events_bus, settings, input_rules):  # fmt: skip
         cached.cache_clear()
     from minted_gateway.minted.models import name_statuses_with

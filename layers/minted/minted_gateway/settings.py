@@ -66,6 +66,9 @@ class Settings(BaseModel):
     reconcile_max_rows: int = Field(default=100, ge=1, le=1000)
     reconcile_time_budget_seconds: float = Field(default=40, gt=0, le=840)
     reconcile_lease_seconds: int = Field(default=120, ge=1)
+    # The follow schedule: an order it found unchanged is looked at again after this (its schedule's rate
+    # bounds it from below), so GET /orders shows a status at most about a minute or two old.
+    follow_lease_seconds: int = Field(default=50, ge=1)
     # The daily comparison with Minted's order list: days back (Minted's days) and pages of 30 read at most.
     compare_days: int = Field(default=1, ge=0, le=31)
     compare_max_pages: int = Field(default=50, ge=1, le=1000)

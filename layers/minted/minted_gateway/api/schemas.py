@@ -66,6 +66,9 @@ class OrderBody(BaseModel):
     state: str | None
     side: str | None = Field(default=None, description="buy or sell")
     status: str | None
+    status_read_at: str | None = Field(
+        default=None, description="when the gateway last read status from Minted (null: not yet, or an older row)"
+    )
     final: bool
     mode: str | None = None
     customer_external_id: str | None = None

@@ -44,6 +44,7 @@ def order_body(record: OrderRecord) -> dict[str, Any]:
         "state": record.state.value,
         "side": record.side,
         "status": record.status,
+        "status_read_at": timestamp(record.status_read_at),
         "final": record.is_final,
         "mode": record.mode,
         "customer_external_id": record.customer_external_id,

@@ -121,13 +121,13 @@ class OrderBook:
 
     def submitted(self, record: OrderRecord, result: OrderResult, note: str) -> OrderRecord:
         """Minted's answer to our own buy: ours, whatever external_id its orders carry."""
-        return self.write(record, submitted_changes(result), note)
+        return self.write(record, {**submitted_changes(result), "status_read_at": self.now().isoformat()}, note)
 
     def settled(self, record: OrderRecord, found: list[Order], note: str) -> OrderRecord:
         """Orders a lookup found under our external_id: adopted only if they are the ones asked for."""
         reasons = differences(record, found)
         if not reasons:
-            changes = found_changes(found)
+            changes = {**found_changes(found), "status_read_at": self.now().isoformat()}
             unseen = unseen_lines(record, found)
             if unseen:  # one order of a split buy: keep the lines asked for, the rest is under orders not listed
                 changes = {key: value for key, value in changes.items() if key not in ("lines", "price", "total")}
@@ -153,9 +153,14 @@ class OrderBook:
         ] or [_placed(order) for order in fresh.values()]
         changes = _status_changes(orders)
         current = record.model_dump()
+        read_at = self.now().isoformat()
         if all(current.get(field) == value for field, value in changes.items()):
-            return record
-        return self.write(record, changes, f"Minted status {changes['status']}")
+            try:
+                self.ledger.status_read(record, read_at)
+            except LedgerUnavailable:
+                return record  # the answer is still Minted's status, read now; the row says when it last knew
+            return record.model_copy(update={"status_read_at": read_at})
+        return self.write(record, {**changes, "status_read_at": read_at}, f"Minted status {changes['status']}")
 
 
 def submitted_changes(result: OrderResult) -> dict[str, Any]:
