@@ -26,7 +26,7 @@ import sys
 import threading
 import tomllib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -231,7 +231,7 @@ def minted_line(stack: DevStack) -> str:
             "the API, the workflow and the schedules use this Minted; no sandbox runs)")  # fmt: skip
 
 
-def minted_host(environ: dict[str, str] | os._Environ[str]) -> MintedHost | None:
+def minted_host(environ: Mapping[str, str]) -> MintedHost | None:
     """MINTED_BASE_URL's Minted, or None for the sandbox. The password is read from the env file or a
     prompt, never from the command line (where ps and the shell's history would show it)."""
     base_url = environ.get("MINTED_BASE_URL", "").strip()

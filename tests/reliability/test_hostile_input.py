@@ -251,9 +251,7 @@ def test_a_key_named_twice_is_refused_never_read_last_wins(api: Api, report: Rep
 
 
 @pytest.mark.parametrize("route", ["/orders", "/orders/workflow"])
-def test_an_order_in_another_currency_than_its_quote_spends_nothing(
-    api: Api, report: Report, route: str
-) -> None:
+def test_an_order_in_another_currency_than_its_quote_spends_nothing(api: Api, report: Report, route: str) -> None:
     external_id = f"cur-{uuid.uuid4().hex[:12]}"
     token = api.quote(currency="GBP")
     if route == "/orders":
