@@ -39,7 +39,7 @@ help: ## list the targets
 	@echo "  every route takes a JWT with its scope (minted/prices.read, minted/orders.read, minted/orders.write,"
 	@echo "                  minted/customers.read, minted/customers.write): TOKEN=\$$(make token SCOPES=\"...\"), then"
 	@echo "                  curl -H \"Authorization: Bearer \$$TOKEN\" ... (CUSTOMER=... binds it to one customer)"
-	@echo "Ports: GATEWAY_PORT, SANDBOX_PORT, MOTO_PORT (make dev records them in .dev/stack.json for make workflow)."
+	@echo "Ports: GATEWAY_PORT, SANDBOX_PORT, MOTO_PORT (each make dev records its own in .dev/stacks/ for make workflow)."
 
 $(BIN)/.installed: requirements/dev.txt layers/minted/requirements.txt
 	@if [ -z "$(PYTHON313)" ]; then \
@@ -117,9 +117,11 @@ token: venv ## print a token for the running make dev: make token SCOPES="minted
 	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.make_token --scopes '$(SCOPES)' $(if $(CUSTOMER),--customer '$(CUSTOMER)') \
 		$(if $(TTL),--ttl '$(TTL)')
 
+# ID reaches the command through the environment, never pasted into the shell line: ID="it's" works.
+workflow: export ID := $(value ID)
 workflow: venv ## follow a buy workflow on the running make dev to its end: make workflow ID=<external_id>
-	@test -n "$(ID)" || { echo "usage: make workflow ID=<external_id>" >&2; exit 2; }
-	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.workflow '$(ID)'
+	@test -n "$$ID" || { echo "usage: make workflow ID=<external_id>" >&2; exit 2; }
+	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.workflow "$$ID"
 
 reconcile: venv ## one reconciler run now on the running make dev (ACTION=compare_with_minted for the daily comparison)
 	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.reconcile $(ACTION)

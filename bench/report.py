@@ -181,7 +181,8 @@ def render(r: dict[str, Any]) -> str:
     lines += [
         "",
         "A replay is one DynamoDB request rather than one read: the conditional put that finds the row",
-        "returns it (docs/decisions.md), so a new buy needs no read at all.",
+        "returns it (docs/decisions.md); a new buy's one read is its quote's currency, made after the claim,",
+        "so a replay never pays it.",
         "",
         "## Package sizes",
         "",

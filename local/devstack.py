@@ -6,20 +6,30 @@ routed to our handlers), the Minted sandbox, the local gateway that serves the t
 routes by invoking the real handlers in-process behind API Gateway's JWT check (tokens from a local
 issuer whose key is made here: ``make token``), the price schedule, and the order-events pipe
 (the ledger's stream to the order-events bus, each event printed). Runs until Ctrl-C.
+
+``MINTED_BASE_URL=https://api.staging.mintedconnect.com make dev`` runs the same stack against that
+Minted (or any Minted-compatible host) instead of the sandbox, which is then not started: the user
+is ``MINTED_USERNAME``, the password comes from ``.dev/minted.env`` (``MINTED_PASSWORD=...``; git
+ignores .dev/, and ``MINTED_ENV_FILE`` names another file) or from a prompt, never from the command line.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import os
 import secrets
 import shlex
 import signal
+import sys
 import threading
 import tomllib
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -32,7 +42,7 @@ from local.jwt_issuer import JWKS_PATH, LocalIssuer
 from local.minted_sandbox.server import SandboxServer
 from local.minted_sandbox.state import SandboxSettings
 from local.moto_dynamodb import serialise_writes
-from local.order_events import LocalPipe, pipes_of, print_event
+from local.order_events import BusTap, LocalPipe, pipes_of, print_event
 from local.scheduler import LocalScheduler, schedules_of
 from local.stackfile import REGION, ROOT, STACK_NAME
 from local.stepfunctions import (
@@ -61,15 +71,31 @@ LOCAL_RUNTIME_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_DEV": "false",
 }
+# make dev's console is one line per request and per event: the functions' metrics (EMF lines) are
+# not written, and their own log lines only from WARNING up (LOG_LEVEL=INFO make dev shows them all).
+CONSOLE_ENV = {"POWERTOOLS_METRICS_DISABLED": "true", "LOG_LEVEL": "WARNING"}
+MINTED_ENV_FILE = ROOT / ".dev" / "minted.env"
+
+
+@dataclass(frozen=True)
+class MintedHost:
+    """A Minted the stack uses instead of its sandbox (MINTED_BASE_URL): Minted's staging host, or any
+    Minted-compatible one."""
+
+    base_url: str
+    username: str
+    password: str = field(repr=False)
 
 
 class DevStack:
     def __init__(self, *, host: str = "127.0.0.1", moto_port: int = 5000, sandbox_port: int = 8080,
                  gateway_port: int | None = 3000, schedule: bool = False, order_events: bool = False,
                  extra_env: dict[str, str] | None = None, parameters: dict[str, str] | None = None,
-                 progress: Callable[[str], None] | None = None) -> None:  # fmt: skip
+                 progress: Callable[[str], None] | None = None, minted: MintedHost | None = None) -> None:  # fmt: skip
         self.settings = SandboxSettings()
-        self.sandbox = SandboxServer(self.settings, host=host, port=sandbox_port)
+        self.minted = minted  # None: the sandbox is Minted
+        # Not even bound when another Minted is used: SANDBOX_PORT may be taken, and nothing needs it.
+        self._sandbox = SandboxServer(self.settings, host=host, port=sandbox_port) if minted is None else None
         self.moto = ThreadedMotoServer(ip_address=host, port=moto_port, verbose=False)
         self.aws_url = f"http://{host}:{moto_port}"
         self._host = host
@@ -86,20 +112,35 @@ class DevStack:
         self._progress = progress or (lambda _step: None)
         self._order_events = order_events
         self.pipes: list[LocalPipe] = []
+        self.taps: list[BusTap] = []
+
+    @property
+    def sandbox(self) -> SandboxServer:
+        if self._sandbox is None:
+            raise RuntimeError("this stack uses the Minted at MINTED_BASE_URL, not the sandbox")
+        return self._sandbox
+
+    @property
+    def minted_url(self) -> str:
+        return self.minted.base_url if self.minted else self.sandbox.url
 
     def start(self) -> DevStack:
         self._progress(f"starting moto_server (local AWS) on {self.aws_url}")
         serialise_writes()  # conditional writes as atomic as DynamoDB's (the limits' counters rely on it)
         self.moto.start()
-        self._progress(f"starting the Minted sandbox on {self.sandbox.url}")
-        self.sandbox.start()
+        if self.minted is None:
+            self._progress(f"starting the Minted sandbox on {self.sandbox.url}")
+            self.sandbox.start()
+        else:
+            self._progress(f"using the Minted at {self.minted.base_url} (MINTED_BASE_URL), not the sandbox")
         self._progress("creating the template's tables and secrets in moto_server")
         template = load_template()
         self.tables = create_tables(self._client("dynamodb"), template)
         self.buses = create_event_buses(self._client("events"), template)
         create_archives(self._client("events"), template)  # docs/operations.md's replay works here too
-        partner = {"username": self.settings.username, "password": self.settings.password,
-                   "base_url": self.sandbox.url, "client_id": "web"}  # fmt: skip
+        user, password = (self.minted.username, self.minted.password) if self.minted else (
+            self.settings.username, self.settings.password)  # fmt: skip
+        partner = {"username": user, "password": password, "base_url": self.minted_url, "client_id": "web"}
         self.secrets = create_secrets(
             self._client("secretsmanager"),
             {"PartnerSecret": json.dumps(partner), "LedgerKeySecret": secrets.token_urlsafe(48)},
@@ -135,10 +176,15 @@ class DevStack:
         if self._order_events:
             clients = self._client("dynamodb"), self._client("dynamodbstreams"), self._client("events")
             self.pipes = [LocalPipe(spec, *clients, print_event).start() for spec in pipes_of(template)]
+            self.taps = [
+                BusTap(bus, clients[2], self._client("sqs"), print_event).start() for bus in self.buses.values()
+            ]
 
     def stop(self) -> None:
         for pipe in self.pipes:
             pipe.stop()
+        for tap in self.taps:
+            tap.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
         if self.gateway is not None:
@@ -148,7 +194,8 @@ class DevStack:
             configure_moto(self.aws_url, MOTO_DEFAULT_CONFIG)
         # moto keeps its state per process, not per server: forget it, so a later stack starts clean.
         requests.post(f"{self.aws_url}/moto-api/reset", timeout=5)
-        self.sandbox.stop()
+        if self.minted is None:
+            self.sandbox.stop()
         self.moto.stop()
 
     def environment(self) -> dict[str, str]:
@@ -173,7 +220,7 @@ def banner(stack: DevStack) -> list[str]:
         f"Partner API      {stack.gateway.url}  (OpenAPI /openapi.json, Swagger UI /swagger)",
         f"Tokens           issuer {stack.issuer.issuer}, audience {stack.issuer.audience} (JWKS {JWKS_PATH}); "
         'make token SCOPES="minted/prices.read ..." prints one',
-        f"Minted sandbox   {stack.sandbox.url}  (Digest user {stack.settings.username}; control API under /_sandbox/)",
+        minted_line(stack),
         f"moto_server      {stack.aws_url}  (tables {', '.join(stack.tables)}; secrets {', '.join(stack.secrets)})",
         f"Buy workflow     {stack.workflow_arn}  (POST /orders/workflow starts it; make workflow ID=... follows it)",
         "Price schedule   the prices function refreshes the cache as the template's schedule says",
@@ -182,6 +229,49 @@ def banner(stack: DevStack) -> list[str]:
         f"Limits           {limits_shown(stack.env)}",
         "Everything lives in memory: stopping the stack forgets every order, quote and price.",
     ]
+
+
+def minted_line(stack: DevStack) -> str:
+    if stack.minted is None:
+        user = stack.settings.username
+        return f"Minted sandbox   {stack.sandbox.url}  (Digest user {user}; control API under /_sandbox/)"
+    return (f"Minted           {stack.minted.base_url}  (MINTED_BASE_URL, Digest user {stack.minted.username}: "
+            "the API, the workflow and the schedules use this Minted; no sandbox runs)")  # fmt: skip
+
+
+def minted_host(environ: Mapping[str, str]) -> MintedHost | None:
+    """MINTED_BASE_URL's Minted, or None for the sandbox. The password is read from the env file or a
+    prompt, never from the command line (where ps and the shell's history would show it)."""
+    base_url = environ.get("MINTED_BASE_URL", "").strip()
+    if not base_url:
+        return None
+    env_file = Path(environ.get("MINTED_ENV_FILE") or MINTED_ENV_FILE)
+    values = read_env_file(env_file)
+    username = environ.get("MINTED_USERNAME") or values.get("MINTED_USERNAME")
+    if not username:
+        raise SystemExit(f"make dev: MINTED_BASE_URL is set; set MINTED_USERNAME too (or put it in {env_file.name})")
+    password = values.get("MINTED_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            raise SystemExit(f"make dev: no MINTED_PASSWORD in {env_file} and no terminal to ask for it")
+        password = getpass.getpass(f"Minted password for {username} at {base_url}: ")
+    if not base_url.startswith(("https://", "http://")):
+        raise SystemExit("make dev: MINTED_BASE_URL must start with https:// (or http:// for a local host)")
+    return MintedHost(base_url.rstrip("/"), username, password)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``NAME=value`` lines (``#`` comments, optional quotes); a missing file is empty."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return {}
+    values = {}
+    for line in lines:
+        name, sep, value = line.strip().partition("=")
+        if sep and not name.startswith("#"):
+            values[name.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
 
 
 def limits_shown(env: dict[str, str]) -> str:
@@ -201,15 +291,44 @@ def local_parameters() -> dict[str, str]:
     return dict(word.split("=", 1) for word in shlex.split(overrides))
 
 
+class WithoutMetricLines:
+    """make dev's stdout without the functions' EMF lines (CloudWatch reads them as metrics; on the
+    console they are noise). Powertools prints its cold-start metric even with metrics disabled."""
+
+    EMF_PREFIX = '{"_aws":'
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._dropped = threading.local()
+
+    def write(self, text: str) -> int:
+        # print() writes the line, then its newline: both go when the line was a metric.
+        if text.startswith(self.EMF_PREFIX):
+            self._dropped.line = True
+            return len(text)
+        if text == "\n" and getattr(self._dropped, "line", False):
+            self._dropped.line = False
+            return len(text)
+        self._dropped.line = False
+        return int(self._stream.write(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make dev", description=__doc__)
     parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", "3000")))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
     parser.add_argument("--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8080")))
     args = parser.parse_args()
+    minted = minted_host(os.environ)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the gateway writes its own access log line
     logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials ..." on every client
+    # Powertools warns on each invocation that records no metric; make dev writes none (CONSOLE_ENV).
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    sys.stdout = WithoutMetricLines(sys.stdout)
     stack = DevStack(
         moto_port=args.moto_port,
         sandbox_port=args.sandbox_port,
@@ -218,13 +337,15 @@ def main() -> None:
         order_events=True,
         parameters=local_parameters(),
         progress=lambda step: print(f"make dev: {step}", flush=True),
+        extra_env={**CONSOLE_ENV, **({"LOG_LEVEL": os.environ["LOG_LEVEL"]} if os.environ.get("LOG_LEVEL") else {})},
+        minted=minted,
     ).start()
     assert stack.gateway is not None  # noqa: S101 - started with a port
-    key_file = stack.issuer.write_key(stackfile.signing_key_file())  # for make token; removed at stop
+    key_file = stack.issuer.write_key(stackfile.signing_key_file(os.getpid()))  # for make token; removed at stop
     stackfile.write(
         stackfile.StackAddresses(
             gateway_url=stack.gateway.url,
-            sandbox_url=stack.sandbox.url,
+            sandbox_url=stack.sandbox.url if minted is None else "",
             aws_url=stack.aws_url,
             workflow_arn=stack.workflow_arn,
             pid=os.getpid(),

@@ -2,9 +2,10 @@
 
 Each function's resolver documents its own routes; merged, the document gets what a client
 generator needs: the template's operationIds (``listPrices``, ``placeOrder``, ...), the two ways a
-deployed stage authenticates callers, and no schema that nothing refers to. Each route's ``security``
-(the JWT scope it requires, or a SigV4 signature) is the function's own (``minted_gateway.caller``);
-a test holds it equal to the template's.
+deployed stage authenticates callers, and no schema that nothing refers to; and what Swagger UI's
+"Try it out" needs: each body's and path parameter's first example as its default, a valid request.
+Each route's ``security`` (the JWT scope it requires, or a SigV4 signature) is the function's own
+(``minted_gateway.caller``); a test holds it equal to the template's.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def finish_document(document: dict[str, Any], operation_ids: dict[tuple[str, str
             if operation_ids.get((method, path)):
                 operation["operationId"] = operation_ids[(method, path)]
             _true_validation_answer(operation)
+            _default_examples(operation, document.get("components", {}).get("schemas", {}))
     components = document.setdefault("components", {})
     components["securitySchemes"] = SECURITY_SCHEMES
     document.pop("security", None)  # each route names its own (the JWT's scope), none is left to a default
@@ -62,6 +64,23 @@ def _true_validation_answer(operation: dict[str, Any]) -> None:
         "description": "Invalid input",
         "content": {"application/json": {"schema": {"$ref": f"{SCHEMA_PREFIX}ErrorBody"}}},
     }
+
+
+def _default_examples(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """The first of a schema's examples as the operation's ``example``, which Swagger UI fills in: without
+    one it builds a body from every property (both quote modes at once) and leaves path values empty."""
+    for parameter in operation.get("parameters", []):
+        examples = parameter.get("examples") or parameter.get("schema", {}).get("examples")
+        if isinstance(examples, list) and examples and "example" not in parameter:
+            parameter["example"] = examples[0]
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        schema = media.get("schema", {})
+        ref = schema.get("$ref", "")
+        examples = (schemas.get(ref.removeprefix(SCHEMA_PREFIX), {}) if ref.startswith(SCHEMA_PREFIX) else schema).get(
+            "examples"
+        )
+        if isinstance(examples, list) and examples and "example" not in media:
+            media["example"] = examples[0]
 
 
 def used_schemas(document: dict[str, Any]) -> dict[str, Any]:

@@ -169,5 +169,55 @@ class LocalPipe:
 def print_event(event: dict[str, Any]) -> None:
     """make dev's console line for one event: no personal data is in an event to print."""
     status = f" {event['status']}" if event.get("status") else ""
+    if "version" not in event:  # the reconciler's own (OrderNotInLedger): why the ledger does not account for it
+        ledger = f" (ledger {event['ledger_state']})" if event.get("ledger_state") else ""
+        logger.info("event  %-20s %s %s%s, at Minted%s", event["type"], event.get("external_id"),
+                    event.get("reason"), ledger, status)  # fmt: skip
+        return
     logger.info("event  %-20s %s v%s %s%s", event["type"], event["external_id"], event["version"],
                 event["state"], status)  # fmt: skip
+
+
+class BusTap:
+    """What our code puts on the bus itself (the reconciler's OrderNotInLedger), not through the pipe:
+    a rule on the bus sends those to a queue in moto, as a deployed consumer's rule would, and each
+    is handed to ``on_event`` (make dev prints it)."""
+
+    DETAIL_TYPES = ("OrderNotInLedger",)
+
+    def __init__(self, bus: str, events: Any, sqs: Any, on_event: Callable[[dict[str, Any]], None]) -> None:
+        self._sqs = sqs
+        self._on_event = on_event
+        self._queue = sqs.create_queue(QueueName=f"{bus}-console")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=self._queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        rule = f"{bus}-console"
+        events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps({"detail-type": list(self.DETAIL_TYPES)}))
+        events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "console", "Arn": arn}])
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def poll(self) -> int:
+        messages = self._sqs.receive_message(QueueUrl=self._queue, MaxNumberOfMessages=10).get("Messages", [])
+        for message in messages:
+            self._on_event(json.loads(message["Body"])["detail"])
+            self._sqs.delete_message(QueueUrl=self._queue, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages)
+
+    def start(self) -> BusTap:
+        self._thread = threading.Thread(target=self._run, name="bus-tap", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll()
+            except Exception:
+                if not self._stop.is_set():
+                    logger.exception("the local bus tap could not poll")
+            self._stop.wait(POLL_SECONDS)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,6 +1,6 @@
 """``make workflow ID=<external_id>``: the local buy workflow's execution, step by step.
 
-Reads moto's Step Functions of the running ``make dev`` (its ports come from ``.dev/stack.json``);
+Reads moto's Step Functions of the running ``make dev`` (its ports come from its record in ``.dev/stacks/``);
 execution data is not printed, only states, errors and the final status, as the deployed workflow's
 logs would show them. A missing stack or an unknown id is one line and a non-zero exit.
 """
@@ -8,7 +8,6 @@ logs would show them. A missing stack or an unknown id is one line and a non-zer
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from typing import Any
@@ -49,14 +48,6 @@ def steps(client: Any, external_id: str) -> list[str]:
     return lines
 
 
-def aws_endpoint() -> str:
-    """The running stack's moto_server: as ``make dev`` recorded it, else MOTO_PORT (default 5000)."""
-    recorded = stackfile.read()
-    if recorded is not None:
-        return recorded.aws_url
-    return f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '5000')}"
-
-
 def follow(external_id: str, *, wait: float, endpoint: str) -> int:
     client = boto3.client(
         "stepfunctions",
@@ -87,7 +78,11 @@ def main() -> None:
     parser.add_argument("external_id")
     parser.add_argument("--wait", type=float, default=60, help="seconds to wait for the execution to end")
     args = parser.parse_args()
-    endpoint = aws_endpoint()
+    recorded = stackfile.read()
+    if recorded is None:  # never a guess at the default ports: another checkout's stack may be there
+        print(stackfile.NO_STACK_MESSAGE, file=sys.stderr)
+        sys.exit(NO_STACK)
+    endpoint = recorded.aws_url
     try:
         code = follow(args.external_id, wait=args.wait, endpoint=endpoint)
     except BotoCoreError as exc:

@@ -77,3 +77,41 @@ def test_a_task_never_loads_the_http_resolver(function: str) -> None:
         env={"PYTHONPATH": str(LAYER), "PATH": "/usr/bin:/bin"},
     )
     assert result.stdout.split("\n") == ["done", "False False", "True", ""], result.stderr
+
+
+# ---------------------------------------------------------------- the docs name what the code has
+ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+PACKAGE = LAYER / "minted_gateway"
+
+
+def test_architecture_md_names_every_module_of_the_layer() -> None:
+    unnamed = [
+        path.relative_to(PACKAGE).as_posix()
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "__init__.py"
+        and path.relative_to(PACKAGE).as_posix() not in ARCHITECTURE
+        and f"`{path.name}`" not in ARCHITECTURE
+    ]
+    assert not unnamed, "docs/architecture.md does not name these modules"
+
+
+def test_architecture_md_names_every_port_of_the_layer() -> None:
+    ports = {
+        node.name
+        for path in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef) and any(getattr(base, "id", None) == "Protocol" for base in node.bases)
+    }
+    assert {"MintedCustomers", "MintedBalances", "DailyTotals", "OrderIndex"} <= ports
+    assert not sorted(port for port in ports if f"`{port}`" not in ARCHITECTURE)
+
+
+def test_api_md_lists_every_operation_id_of_the_template() -> None:
+    import re
+
+    from local.gateway import routes_from_template
+
+    api_md = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    sentence = api_md[api_md.index("The OpenAPI document names each operation") :].split(")", 1)[0]
+    listed = set(re.findall(r"`(\w+)`", sentence))
+    assert listed == {route.operation_id for route in routes_from_template()}

@@ -14,13 +14,12 @@ from local.jwt_issuer import JwtAuthorizer, LocalIssuer
 
 @pytest.fixture
 def stack_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "stack.json"
-    monkeypatch.setenv(stackfile.STACK_FILE_VARIABLE, str(path))
-    return path
+    monkeypatch.setenv(stackfile.STACK_DIR_VARIABLE, str(tmp_path / "stacks"))
+    return stackfile.record_of(os.getpid())
 
 
 def recorded_stack(issuer: LocalIssuer) -> Path:
-    key = issuer.write_key(stackfile.signing_key_file())
+    key = issuer.write_key(stackfile.signing_key_file(os.getpid()))
     stackfile.write(stackfile.StackAddresses(gateway_url=issuer.issuer, sandbox_url="", aws_url="", workflow_arn="",
                                              pid=os.getpid(), issuer=issuer.issuer, audience=issuer.audience,
                                              signing_key_file=str(key)))  # fmt: skip

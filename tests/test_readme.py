@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import requests
 
-from local.stackfile import STACK_FILE_VARIABLE
+from local.stackfile import STACK_DIR_VARIABLE
 from tests import readme_walkthroughs as readme
 from tests.stack import customer, free_port
 
@@ -40,7 +40,7 @@ README_PORTS = {"3000": "gateway", "8080": "sandbox", "5000": "moto"}
 class MakeDev:
     """``make dev`` in its own process group; its console is collected line by line."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, env: dict[str, str] | None = None) -> None:
         self.ports = {"gateway": free_port(), "sandbox": free_port(), "moto": free_port()}
         self.env = {
             key: value
@@ -51,8 +51,9 @@ class MakeDev:
             GATEWAY_PORT=str(self.ports["gateway"]),
             SANDBOX_PORT=str(self.ports["sandbox"]),
             MOTO_PORT=str(self.ports["moto"]),
-            **{STACK_FILE_VARIABLE: str(tmp / "stack.json")},
+            **{STACK_DIR_VARIABLE: str(tmp / "stacks")},
         )
+        self.env.update(env or {})
         self.lines: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
         self.process = subprocess.Popen(
@@ -133,7 +134,8 @@ def test_the_readme_marks_its_walkthroughs_and_gives_each_its_own_ids() -> None:
 def test_make_dev_prints_the_banner_the_readme_shows(make_dev: MakeDev) -> None:
     expected = make_dev.localise("\n".join(README.banner))
     assert not readme.text_differences(expected, "\n".join(make_dev.lines)), make_dev.lines
-    recorded = json.loads(Path(make_dev.env[STACK_FILE_VARIABLE]).read_text(encoding="utf-8"))
+    (record,) = Path(make_dev.env[STACK_DIR_VARIABLE]).glob("*.json")
+    recorded = json.loads(record.read_text(encoding="utf-8"))
     assert recorded["gateway_url"] == make_dev.url("gateway") and recorded["aws_url"] == make_dev.url("moto")
 
 

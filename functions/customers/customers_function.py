@@ -44,7 +44,7 @@ def http_api() -> "APIGatewayHttpResolver":
 
     # Create Customer publishes 3-40 letters, digits, "-" and "_" for a customer's external_id.
     CustomerId = Annotated[  # noqa: N806 - a type alias
-        str, Path(pattern=r"^[A-Za-z0-9_-]{3,40}$", description="the partner's customer id")
+        str, Path(pattern=r"^[A-Za-z0-9_-]{3,40}$", description="the partner's customer id", examples=["cust-0002"])
     ]
     not_found = {404: "Minted has no customer with this external_id"}
 

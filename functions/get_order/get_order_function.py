@@ -39,7 +39,13 @@ def http_api() -> "APIGatewayHttpResolver":
     app = new_resolver(metrics)
 
     ExternalIdPath = Annotated[  # noqa: N806 - a type alias
-        str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=EXTERNAL_ID_MAX_LENGTH, description="the partner's order id")
+        str,
+        Path(
+            pattern=EXTERNAL_ID_PATTERN,
+            max_length=EXTERNAL_ID_MAX_LENGTH,
+            description="the partner's order id",
+            examples=["my-first-order"],
+        ),
     ]
 
     @app.get(

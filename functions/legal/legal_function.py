@@ -32,7 +32,9 @@ def http_api() -> "APIGatewayHttpResolver":
 
     app = new_resolver(metrics)
 
-    DocumentType = Annotated[str, Path(pattern=r"^[a-z_]{3,40}$", description="e.g. kvkk_disclosure")]  # noqa: N806
+    DocumentType = Annotated[  # noqa: N806
+        str, Path(pattern=r"^[a-z_]{3,40}$", description="e.g. kvkk_disclosure", examples=["kvkk_disclosure"])
+    ]
 
     @app.get(
         "/legal",

@@ -55,6 +55,17 @@ def reconcile_task(payload: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
+def follow_task(payload: dict[str, Any]) -> dict[str, Any]:
+    """The follow schedule: refresh the orders that are not final, so the order history stays fresh.
+    It reports no attention age: it looks at no row that waits for a person."""
+    report = runtime.follow_orders()()
+    metrics.add_metric(name="OrdersFollowed", unit=MetricUnit.Count, value=report.looked_at)
+    summary = {"looked_at": report.looked_at, "changed": len(report.changed), "released": report.released,
+               "skipped": report.skipped, "more": report.more}  # fmt: skip
+    logger.info("followed", extra=summary)
+    return summary
+
+
 def compare_task(payload: dict[str, Any]) -> dict[str, Any]:
     comparison = runtime.compare_with_minted()()
     found_at = datetime.now(UTC).isoformat()
@@ -100,4 +111,9 @@ def _not_in_ledger(stray: Unaccounted, found_at: str) -> dict[str, Any]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:
     runtime.bind_to_invocation(context)
-    return dispatch(event, context, http_api, {"reconcile": reconcile_task, "compare_with_minted": compare_task})
+    return dispatch(
+        event,
+        context,
+        http_api,
+        {"reconcile": reconcile_task, "follow_orders": follow_task, "compare_with_minted": compare_task},
+    )

@@ -75,9 +75,7 @@ def test_a_refused_task_raises_its_step_functions_error_name(api: Api) -> None:
         invoke("buy", "buy_function", {"action": "no_such_action"})
 
 
-def test_a_workflow_task_in_another_currency_than_its_quote_raises_before_minted(
-    api: Api, order_id: str, quote_currency_checked: None
-) -> None:
+def test_a_workflow_task_in_another_currency_than_its_quote_raises_before_minted(api: Api, order_id: str) -> None:
     task = load_event("buy/place_order_task.json")
     task["order"].update(external_id=order_id, price_token=api.quote(currency="USD"), currency="EUR")
     with pytest.raises(QuoteCurrencyMismatch) as refused:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from decimal import Decimal
 
+from local.gateway import invoke
+from local.scheduler import schedules_of
 from tests.stack import Api, order
 
 
@@ -44,3 +47,54 @@ def test_bad_history_queries_are_422_naming_the_field(api: Api) -> None:
         assert response.status_code == 422, (query, response.text)
         fields = [detail["field"] for detail in response.json()["error"]["details"]]
         assert any(field in f for f in fields), (query, fields)
+
+
+def test_the_follow_schedule_keeps_the_history_fresh_and_each_row_says_when_minted_was_read(api: Api) -> None:
+    """An order Completed at Minted shows Completed in GET /orders without anyone asking for it by id:
+    the follow schedule refreshes the rows that are not final, and each row says when Minted was read."""
+    customer_id = f"cust-{uuid.uuid4().hex[:12]}"
+    order_id = f"f-{uuid.uuid4().hex[:12]}"
+    api.minted.clock(completion_delay_seconds=None)  # Minted keeps it Pending until we say
+    body = order(order_id, api.quote())
+    body["customer"]["external_id"] = customer_id
+    placed = api.post("/orders", body).json()
+    (row,) = api.get(f"/orders?customer_external_id={customer_id}").json()["orders"]
+    assert row["final"] is False and row["status_read_at"] is not None
+    submitted_read = row["status_read_at"]
+
+    # Nobody reads the order; Minted completes it; the schedule's next run is due.
+    api.minted.clock(completion_delay_seconds=0)
+    follow = next(s for s in schedules_of() if s.event.get("action") == "follow_orders")
+    assert follow.every_seconds == 60  # the template's FollowOrdersRate, as make dev runs it
+    _due_now(api, order_id)
+    summary = invoke(follow.function, dict(follow.event))
+    assert summary["looked_at"] == 1 and summary["changed"] == 1, summary
+
+    (row,) = api.get(f"/orders?customer_external_id={customer_id}").json()["orders"]
+    assert (row["status"], row["final"]) == ("Completed", True), row
+    assert row["status_read_at"] > submitted_read and placed["status"] != "Completed"
+    # Final: the schedule never looks at it again (its runs stay bounded by what can still change).
+    lookups = api.minted.served("get_order") + api.minted.served("find_order")
+    assert invoke(follow.function, dict(follow.event))["looked_at"] == 0
+    assert api.minted.served("get_order") + api.minted.served("find_order") == lookups
+
+
+def test_a_refresh_that_finds_nothing_new_still_says_when_minted_was_read(api: Api) -> None:
+    order_id = f"r-{uuid.uuid4().hex[:12]}"
+    api.minted.clock(completion_delay_seconds=None)
+    assert api.post("/orders", order(order_id, api.quote())).status_code == 201
+    first = api.get(f"/orders/{order_id}").json()
+    version = api.ledger_item(order_id)["version"]  # type: ignore[index]
+    second = api.get(f"/orders/{order_id}").json()
+    assert second["status"] == first["status"] and second["status_read_at"] > first["status_read_at"]
+    stored = api.ledger_item(order_id)
+    assert stored is not None and stored["version"] == version  # a read is not a change: no event, no history
+    assert stored["status_read_at"][:23] == second["status_read_at"][:23]  # to the millisecond the API shows
+
+
+def _due_now(api: Api, external_id: str) -> None:
+    """The row's next look is due now (as after its recheck delay)."""
+    api.dynamodb.update_item(TableName=api.stack.env["ORDERS_TABLE"], Key={"external_id": {"S": external_id}},
+                             UpdateExpression="SET attention_due = :past",
+                             ConditionExpression="attribute_exists(attention)",
+                             ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}})  # fmt: skip

@@ -59,12 +59,14 @@ def test_a_b2b_buy_goes_to_the_partner_wallet(api: Api, order_id: str) -> None:
     assert response.json()["customer_external_id"] is None
 
 
-def test_a_new_buy_costs_two_writes_and_no_read_and_a_replay_one_request(
+def test_a_new_buy_costs_two_writes_and_one_read_and_a_replay_one_request(
     api: Api, order_id: str, dynamo_calls: DynamoCalls, split_orders: bool
 ) -> None:
     body = order(order_id, api.quote(), items=TWO_ITEMS)
+    dynamo_calls.calls.clear()
     assert api.post("/orders", body).status_code == 201
-    assert (dynamo_calls.writes, dynamo_calls.reads) == (2, 0)
+    # The claim and the answer; the read is its quote's currency (the gateway checks its own quotes).
+    assert (dynamo_calls.writes, dynamo_calls.reads) == (2, 1)
     dynamo_calls.calls.clear()
     minted_buys = api.minted.served("buy")
     replay = api.post("/orders", body)
@@ -473,10 +475,11 @@ def test_a_replay_is_counted_as_a_replay_not_as_another_order(
 
 
 @pytest.mark.parametrize("side", ["buy", "sell"])
-def test_an_order_in_another_currency_than_its_quote_is_refused_before_minted(
-    api: Api, order_id: str, side: str, quote_currency_checked: None
+def test_an_order_in_another_currency_than_the_gateways_own_quote_is_always_refused_before_minted(
+    api: Api, order_id: str, side: str
 ) -> None:
-    """Minted buys (and sells) in the quote's currency whatever the order names: GBP money for a TRY order."""
+    """Minted buys (and sells) in the quote's currency whatever the order names: GBP money for a TRY order.
+    The gateway issued the quote, so it knows: no partner setting is needed."""
     quote = api.post("/quotes", {"currency": "GBP", "side": side, "items": [{"sku": "GAU", "amount": 1}]}).json()
     assert quote["currency"] == "GBP"
     extra: dict[str, Any] = {"side": "sell"} if side == "sell" else {}
@@ -494,12 +497,10 @@ def test_an_order_in_another_currency_than_its_quote_is_refused_before_minted(
         assert placed.status_code == 201 and placed.json()["currency"] == "GBP"
 
 
-def test_by_default_an_order_in_another_currency_is_left_to_minted(
-    api: Api, order_id: str, dynamo_calls: DynamoCalls
-) -> None:
-    """Minted publishes no such check (its examples pair a TRY price fix with a GBP buy): a partner setting."""
-    token = api.quote(currency="GBP")
-    assert dynamo_calls.calls == []  # no quote is noted down while the setting is off
+def test_by_default_a_token_the_gateway_did_not_issue_is_left_to_minted(api: Api, order_id: str) -> None:
+    """Minted publishes no such check (its examples pair a TRY price fix with a GBP buy), and the gateway
+    cannot know the currency of a token it did not issue: refusing it is a partner setting, off by default."""
+    token = runtime.minted().price_fix(PriceFixRequest(currency=Currency.GBP)).token  # past the gateway
     assert api.post("/orders", order(order_id, token, currency="TRY")).status_code == 201
 
 
@@ -515,3 +516,16 @@ def test_a_rows_status_id_is_minteds_for_one_order_and_none_for_a_split_buy(api:
     api.minted.clock(advance_seconds=601)
     assert api.get(f"/orders/{split}").json()["status"] == "Pending"
     assert api.ledger_item(split).get("status_id") is None  # type: ignore[union-attr]  # one id would hide the other
+
+
+def test_with_quote_currency_must_match_a_token_the_gateway_did_not_issue_is_refused(
+    api: Api, order_id: str, quote_currency_checked: None
+) -> None:
+    token = runtime.minted().price_fix(PriceFixRequest(currency=Currency.TRY)).token  # past the gateway
+    refused = api.post("/orders", order(order_id, token, currency="TRY"))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "quote_unknown"
+    assert refused.json()["error"]["details"][0]["field"] == "price_token"
+    assert api.ledger_item(order_id) is None and api.minted.served("buy") == 0
+    # The gateway's own quote is checked and placed.
+    assert api.post("/orders", order(order_id, api.quote())).status_code == 201

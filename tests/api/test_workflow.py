@@ -229,7 +229,7 @@ def test_workflow_input_is_validated_before_anything_starts(api: Api, sfn: Any) 
 
 def test_the_template_schedule_runs_locally_at_its_rate() -> None:
     schedules = {schedule.name: schedule for schedule in schedules_of()}
-    assert set(schedules) == {"RefreshPrices", "Reconcile", "CompareWithMinted"}
+    assert set(schedules) == {"RefreshPrices", "Reconcile", "FollowOrders", "CompareWithMinted"}
     prices = schedules["RefreshPrices"]
     assert prices.function.logical_id == "PricesFunction" and prices.every_seconds == 60
     assert prices.event == {"action": "refresh_prices", "currency": "TRY"}
@@ -237,6 +237,9 @@ def test_the_template_schedule_runs_locally_at_its_rate() -> None:
     assert reconcile.function.logical_id == compare.function.logical_id == "ReconcileFunction"
     assert (reconcile.every_seconds, reconcile.event) == (300, {"action": "reconcile"})
     assert (compare.every_seconds, compare.event) == (86400, {"action": "compare_with_minted"})
+    follow = schedules["FollowOrders"]
+    assert follow.function.logical_id == "ReconcileFunction"
+    assert (follow.every_seconds, follow.event) == (60, {"action": "follow_orders"})
     assert rate_seconds("rate(5 minutes)") == 300
     with pytest.raises(ValueError, match="rate"):
         rate_seconds("cron(0 * * * ? *)")

@@ -38,6 +38,7 @@ def test_a_cold_start_is_measured_beside_a_floor_that_makes_the_same_calls(stack
     assert figures["POST /orders, new buy"]["calls"] == sorted([
         "POST /partner/order/digital/buy (401)", "POST /partner/order/digital/buy",  # Digest's challenge, then the buy
         "dynamodb PutItem", "dynamodb UpdateItem",  # the claim, then Minted's answer
+        "dynamodb GetItem",  # the quote's currency (the gateway checks its own quotes)
         "secretsmanager GetSecretValue", "secretsmanager GetSecretValue",  # ledger key, partner credentials
     ])  # fmt: skip
     # Subject, floor and libraries each bought once in the recording runs and once in the round:
@@ -121,6 +122,7 @@ def test_the_sell_and_history_cold_starts_are_measured_beside_floors_that_make_t
     assert figures["POST /orders, new sell"]["calls"] == sorted([
         "POST /partner/order/digital/sell (401)", "POST /partner/order/digital/sell",
         "dynamodb PutItem", "dynamodb UpdateItem",  # the claim, then Minted's answer
+        "dynamodb GetItem",  # the quote's currency
         "secretsmanager GetSecretValue", "secretsmanager GetSecretValue",  # ledger key, partner credentials
     ])  # fmt: skip
     # Subject, floor and libraries each sold once in the recording runs and once in the round: the

@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 
 from minted_gateway import jsonutil, runtime
+from minted_gateway.minted.models import PriceFixRequest
 from tests.conformance.examples import example
 from tests.conformance.standin import StandinMinted
 from tests.stack import Api, order
@@ -51,7 +52,14 @@ def test_quote_then_the_published_buy_then_get(api: Api, published_minted: Stand
         "minted", "Created", ["FE9HURU6"],
     )  # fmt: skip
     assert before.json()["items"][0]["sku"] == "GAU" and before.json()["order_at"] is None
-    request = {**example("buy-request.json"), "price_token": quote(api, "10")}
+    # Minted's published Buy names GBP and its published Price Fix is TRY: with the gateway's own quote,
+    # that is an order in another currency than its quote, refused before Minted (docs/decisions.md).
+    refused = api.post("/orders", {**example("buy-request.json"), "price_token": quote(api, "10")})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "currency_mismatch", refused.text
+    assert published_minted.asked["buy"] == 0 and api.ledger_item("HYAQA01373") is None
+    # A price fixed at Minted past the gateway is Minted's to judge: the published request buys as it is.
+    token = runtime.minted().price_fix(PriceFixRequest()).token
+    request = {**example("buy-request.json"), "price_token": token}
     bought = api.post("/orders", request)
     assert bought.status_code == 201, bought.text
     order = jsonutil.loads(bought.content)
@@ -109,7 +117,9 @@ def test_every_route_takes_an_order_id_of_up_to_64_characters_with_dots(api: Api
 def test_the_published_buy_request_buys_at_the_sandbox_with_default_settings(api: Api) -> None:
     """The sandbox's defaults enforce only what Minted publishes: its own example customer is accepted."""
     published = example("buy-request.json")
-    request = {**published, "external_id": "published-at-sandbox", "price_token": api.quote(amount="10")}
+    # A quote in the published request's own currency (GBP): the gateway checks its quotes' currencies.
+    token = api.quote(amount="10", currency=published["currency_code"])
+    request = {**published, "external_id": "published-at-sandbox", "price_token": token}
     bought = api.post("/orders", request)
     assert bought.status_code == 201, bought.text
     assert api.minted.orders_created() == 1

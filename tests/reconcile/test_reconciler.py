@@ -586,7 +586,7 @@ def test_a_slow_minted_stops_the_comparison_at_its_time_budget_with_what_it_read
 def test_make_reconcile_runs_once_on_the_recorded_stack_and_says_when_there_is_none(
     api: Api, order_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv(stackfile.STACK_FILE_VARIABLE, str(tmp_path / "stack.json"))
+    monkeypatch.setenv(stackfile.STACK_DIR_VARIABLE, str(tmp_path / "stacks"))
     assert reconcile_command.main([]) == reconcile_command.NO_STACK
     unknown_order(api, order_id, committed=True)
     time_passes(api, order_id)

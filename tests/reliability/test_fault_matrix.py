@@ -606,7 +606,7 @@ def test_make_reconcile_runs_with_the_limits_of_the_stack(
         answer = answer_of(api.post("/orders", body))
         assert answer == "202 UNKNOWN" and day_counted(api, external_id)[1] > 0
     token_past(api, external_id)
-    monkeypatch.setenv(stackfile.STACK_FILE_VARIABLE, str(tmp_path / "stack.json"))
+    monkeypatch.setenv(stackfile.STACK_DIR_VARIABLE, str(tmp_path / "stacks"))
     stackfile.write(stackfile.StackAddresses(gateway_url=api.url, sandbox_url=api.stack.sandbox.url,
                                              aws_url=api.stack.aws_url, workflow_arn="", pid=os.getpid(),
                                              environment=stack_env))  # fmt: skip

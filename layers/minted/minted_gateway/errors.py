@@ -3,6 +3,10 @@
 An error's class name is its Step Functions error name (Lambda reports it as ``errorType``), so a
 workflow can Retry or Catch it by name. ``status`` and ``code`` make the HTTP answer
 ``{"error": {"code", "message", "details"}}``.
+
+A refusal that comes from Minted keeps our own code and an English message, whatever language
+Minted wrote in (``MINTED_LANGUAGE``); Minted's own text rides along as ``upstream_message``, on the
+error and on each field Minted named. docs/api.md, "Minted's refusals", lists the codes.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ class GatewayError(Exception):
         details: list[dict[str, Any]] | None = None,
         retry_after: int | None = None,
         details_omitted: int = 0,
+        upstream_message: str | None = None,
     ):
         super().__init__(message)
         self.message = message
+        self.upstream_message = upstream_message  # Minted's own words, in its language, when Minted answered
         self.details = (details or [])[:MAX_DETAILS]
         self.details_omitted = details_omitted + max(0, len(details or []) - MAX_DETAILS)
         self.retry_after = retry_after
@@ -37,6 +43,8 @@ class GatewayError(Exception):
         error: dict[str, Any] = {"code": self.code, "message": self.message, "details": self.details}
         if self.details_omitted:
             error["details_omitted"] = self.details_omitted
+        if self.upstream_message is not None:
+            error["upstream_message"] = self.upstream_message
         return {"error": error}
 
 
@@ -76,6 +84,12 @@ class QuoteCurrencyMismatch(GatewayError):
     """The order names another currency than its quote was priced in: Minted would buy in the quote's."""
 
     status, code = 422, "currency_mismatch"
+
+
+class QuoteUnknown(GatewayError):
+    """With QuoteCurrencyMustMatch on, a price token this gateway did not issue: its currency cannot be checked."""
+
+    status, code = 422, "quote_unknown"
 
 
 class OrderRejected(GatewayError):
@@ -168,7 +182,17 @@ REJECTIONS: dict[str, type[GatewayError]] = {
 
 
 def field_details(field_errors: dict[str, list[str]]) -> list[dict[str, Any]]:
-    return [{"field": field, "message": text} for field, texts in field_errors.items() for text in texts]
+    """The fields Minted named: our English words, and Minted's text (in its language) beside them."""
+    return [
+        {"field": field, "message": "refused by Minted (upstream_message has its reason)", "upstream_message": text}
+        for field, texts in field_errors.items()
+        for text in texts
+    ]
+
+
+def minted_words(exc: minted.MintedError) -> str | None:
+    """Minted's own message, when Minted answered at all (a timeout or a refused connection has none)."""
+    return exc.message if exc.status is not None else None
 
 
 # Minted's refusals (400/422, 403) tell the caller something only where the caller asked Minted to act.
@@ -185,26 +209,40 @@ def from_minted(exc: minted.MintedError) -> GatewayError:
         isinstance(exc, minted.MintedValidationError | minted.MintedForbiddenError)
         and exc.operation not in ORDER_OPERATIONS
     )
+    said = minted_words(exc)
     if surprise:
         return UpstreamUnexpected(
-            f"Minted answered this request in a way the gateway does not expect (HTTP {exc.status})."
+            f"Minted answered this request in a way the gateway does not expect (HTTP {exc.status}).",
+            upstream_message=said,
         )
     if isinstance(exc, minted.MintedPriceTokenError):
-        return QuoteExpired(
-            "The quote has expired or was used: ask for a new quote.", details=field_details(exc.field_errors)
-        )
+        return QuoteExpired("The quote has expired or was used: ask for a new quote.",
+                            details=field_details(exc.field_errors), upstream_message=said)  # fmt: skip
     if isinstance(exc, minted.MintedNewCustomerError):
         return CustomerDetailsRequired(
             "Minted does not know this customer and the details given cannot register them.",
             details=field_details(exc.field_errors),
+            upstream_message=said,
         )
     if isinstance(exc, minted.MintedValidationError):
-        return OrderRejected(f"Minted refused the request: {exc.message}", details=field_details(exc.field_errors))
+        return OrderRejected("Minted refused the order; see details.", details=field_details(exc.field_errors),
+                             upstream_message=said)  # fmt: skip
     if isinstance(exc, minted.MintedForbiddenError):
-        return PartnerForbidden("Minted does not allow this partner to do this.")
+        return PartnerForbidden("Minted does not allow this partner to do this.", upstream_message=said)
     if isinstance(exc, minted.MintedRateLimitedError):
         retry = int(exc.retry_after) + 1 if exc.retry_after is not None else 1
-        return UpstreamRateLimited("Minted is rate limiting this partner; try again later.", retry_after=retry)
+        return UpstreamRateLimited("Minted is rate limiting this partner; try again later.", retry_after=retry,
+                                   upstream_message=said)  # fmt: skip
     if isinstance(exc, minted.MintedBadCredentialsError | minted.MintedCredentialsError):
-        return UpstreamMisconfigured("The partner's Minted credentials are missing or refused.")
-    return UpstreamUnavailable("Minted did not answer usably; try again later.", retry_after=2)
+        return UpstreamMisconfigured("The partner's Minted credentials are missing or refused.", upstream_message=said)
+    return UpstreamUnavailable("Minted did not answer usably; try again later.", retry_after=2, upstream_message=said)
+
+
+# Every code a Minted refusal (or failure) can reach a caller under: docs/api.md, "Minted's refusals",
+# lists each, and a test keeps the two in step.
+MINTED_REFUSAL_CODES = tuple(
+    cls.code
+    for cls in (QuoteExpired, CustomerDetailsRequired, OrderRejected, CustomerRejected, CustomerConflict,
+                PartnerForbidden, NotFound, UpstreamRateLimited, UpstreamMisconfigured, UpstreamUnexpected,
+                UpstreamUnavailable)
+)  # fmt: skip

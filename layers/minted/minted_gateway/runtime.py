@@ -51,6 +51,7 @@ def minted() -> MintedClient:
         connect_timeout=s.minted_connect_timeout_seconds,
         read_timeout=s.minted_read_timeout_seconds,
         birthdate_format=s.minted_birthdate_strftime,
+        accept_language=s.minted_language,
     )
     # Every invocation builds this client (for its time budget); only a Minted call reads the secret.
     credentials = SecretsManagerCredentials(
@@ -165,15 +166,14 @@ def place_order() -> PlaceOrder:
     from minted_gateway.orders.place_order import PlaceOrder
 
     return PlaceOrder(order_ledger(), minted(), fingerprinter(), claim_seconds=settings().claim_seconds,
-                      limits=order_limits(), quotes=checked_quotes)  # fmt: skip
+                      limits=order_limits(), quotes=quote_book,
+                      foreign_tokens_refused=foreign_tokens_refused)  # fmt: skip
 
 
-def checked_quotes() -> DynamoDbQuoteBook | None:
-    """The quote book while the partner has an order's currency checked against its quote's (off by default),
-    or sets a limit in money: an order is valued and counted in the currency it names (TRY when it names
-    none), so one whose quote is in another currency is refused rather than bought in that one uncounted."""
-    checked = input_rules().quote_currency_must_match or limit_rules().values_money
-    return quote_book() if checked else None
+def foreign_tokens_refused() -> bool:
+    """QuoteCurrencyMustMatch (off by default): refuse a price token this gateway did not issue, whose
+    currency it cannot check (its own quotes are always checked)."""
+    return input_rules().quote_currency_must_match
 
 
 @functools.cache
@@ -232,6 +232,23 @@ def reconcile() -> Reconcile:
 
 
 @functools.cache
+def follow_orders() -> Reconcile:
+    """The follow schedule's run: non-final SUBMITTED orders only, refreshed as a GET would."""
+    from minted_gateway.orders.reconcile import FOLLOWED_STATES, Reconcile
+
+    s = settings()
+    return Reconcile(
+        order_ledger(),
+        get_order(),
+        max_rows=s.reconcile_max_rows,
+        time_budget_seconds=s.reconcile_time_budget_seconds,
+        lease_seconds=s.follow_lease_seconds,
+        token_seconds=s.price_token_seconds,
+        states=FOLLOWED_STATES,
+    )
+
+
+@functools.cache
 def compare_with_minted() -> CompareWithMinted:
     from minted_gateway.orders.reconcile import CompareWithMinted
 
@@ -268,7 +285,7 @@ def refresh_prices() -> RefreshPrices:
 def create_quote() -> CreateQuote:
     from minted_gateway.prices.quotes import CreateQuote
 
-    return CreateQuote(minted(), checked_quotes)
+    return CreateQuote(minted(), quote_book)
 
 
 @functools.cache
@@ -358,7 +375,8 @@ def reset() -> None:
                    refresh_order_statuses, get_prices,
                    refresh_prices, create_quote, legal_documents, start_buy_workflow, record_workflow_failure,
                    workflow_customers, workflow_task_orders,
-                   create_customer, update_customer, get_customer, get_balances, reconcile, compare_with_minted,
+                   create_customer, update_customer, get_customer, get_balances, reconcile, follow_orders,
+                   compare_with_minted,
                    order_events_bus, settings, input_rules):  # fmt: skip
         cached.cache_clear()
     from minted_gateway.minted.models import name_statuses_with

@@ -59,6 +59,9 @@ class Settings(BaseModel):
     minted_read_timeout_seconds: float = Field(default=10.0, gt=0, le=25)
     # Minted's Buy page masks birthdate as 31-12-1990 but its example sends 1970-01-31 (contract 9.4).
     minted_birthdate_format: Literal["YYYY-MM-DD", "DD-MM-YYYY"] = "YYYY-MM-DD"
+    # Accept-Language: Minted's own default is Turkish. Our messages are English whatever this says;
+    # Minted's text rides along as upstream_message.
+    minted_language: Literal["tr", "en"] = "tr"
     # Only the buy function starts the workflow; elsewhere it is not set.
     buy_workflow_arn: str | None = None
     # Where the buy workflow's customer waits for its tasks (the buy function's only).
@@ -68,6 +71,9 @@ class Settings(BaseModel):
     reconcile_max_rows: int = Field(default=100, ge=1, le=1000)
     reconcile_time_budget_seconds: float = Field(default=40, gt=0, le=840)
     reconcile_lease_seconds: int = Field(default=120, ge=1)
+    # The follow schedule: an order it found unchanged is looked at again after this (its schedule's rate
+    # bounds it from below), so GET /orders shows a status at most about a minute or two old.
+    follow_lease_seconds: int = Field(default=50, ge=1)
     # The daily comparison with Minted's order list: days back (Minted's days) and pages of 30 read at most.
     compare_days: int = Field(default=1, ge=0, le=31)
     compare_max_pages: int = Field(default=50, ge=1, le=1000)
@@ -100,8 +106,9 @@ class InputRules(BaseModel):
     phone_e164: bool = False  # phone must be E.164 (normalised before it is sent)
     buyer_name_lengths: bool = False  # names 3-40 characters on a buy (published for Create Customer only)
     email_format: bool = False  # email must look like an address
-    # An order's currency must be its quote's: Minted publishes no such check, and its own examples pair a
-    # TRY price fix with a GBP buy; the sandbox buys in the token's currency whatever the order names.
+    # An order's currency must be its quote's. The gateway checks its own quotes always (it knows their
+    # currency); a price token it did not issue cannot be checked, and is refused only with this on:
+    # Minted publishes no such check, and its own examples pair a TRY price fix with a GBP buy.
     quote_currency_must_match: bool = False
 
     @classmethod

@@ -19,6 +19,9 @@ Number = Annotated[Decimal, WithJsonSchema({"type": "number", "description": "an
 class ErrorDetail(BaseModel):
     field: str
     message: str
+    upstream_message: str | None = Field(
+        default=None, description="Minted's own text for the field, when Minted named it"
+    )
 
 
 class ErrorInfo(BaseModel):
@@ -26,6 +29,9 @@ class ErrorInfo(BaseModel):
     message: str
     details: list[ErrorDetail | dict[str, Any]]
     details_omitted: int | None = None  # problems beyond the first few, counted but not listed
+    upstream_message: str | None = Field(
+        default=None, description="Minted's own words, in MintedLanguage (tr or en), when the refusal is Minted's"
+    )
     order: dict[str, Any] | None = None  # a refused order, with its ledger row
     request_id: str | None = None  # also the X-Request-Id header and the log lines' correlation_id
 
@@ -67,6 +73,9 @@ class OrderBody(BaseModel):
     state: str | None
     side: str | None = Field(default=None, description="buy or sell")
     status: str | None
+    status_read_at: str | None = Field(
+        default=None, description="when the gateway last read status from Minted (null: not yet, or an older row)"
+    )
     final: bool
     mode: str | None = None
     customer_external_id: str | None = None

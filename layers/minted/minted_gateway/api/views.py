@@ -44,6 +44,7 @@ def order_body(record: OrderRecord) -> dict[str, Any]:
         "state": record.state.value,
         "side": record.side,
         "status": record.status,
+        "status_read_at": timestamp(record.status_read_at),
         "final": record.is_final,
         "mode": record.mode,
         "customer_external_id": record.customer_external_id,
@@ -60,7 +61,7 @@ def order_body(record: OrderRecord) -> dict[str, Any]:
         "history": [{**entry.model_dump(exclude_none=True), "at": timestamp(entry.at)} for entry in record.history],
     }
     if record.rejection:
-        body["rejection"] = record.rejection.model_dump()
+        body["rejection"] = record.rejection.model_dump(exclude_none=True)
     if record.workflow_error:
         body["workflow_error"] = record.workflow_error
         body["workflow_execution"] = record.workflow_execution
@@ -143,7 +144,9 @@ def outcome_response(outcome: OrderOutcome) -> Response[str]:
     if record.state == FOREIGN:
         return foreign_response(record, headers)
     if record.state == REJECTED and record.rejection:
-        body: dict[str, Any] = {"error": {**record.rejection.model_dump(), "order": order_body(record)}}
+        body: dict[str, Any] = {
+            "error": {**record.rejection.model_dump(exclude_none=True), "order": order_body(record)}
+        }
         return json_response(status, body, headers)
     if status == 202:
         headers["Retry-After"] = "2"

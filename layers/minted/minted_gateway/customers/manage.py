@@ -65,21 +65,27 @@ class CreateCustomer:
         except minted_errors.MintedValidationError as exc:
             if "external_id" not in exc.field_errors:
                 raise CustomerRejected(
-                    "Minted refused the customer; see details.", details=field_details(exc.field_errors)
+                    "Minted refused the customer; see details.",
+                    details=field_details(exc.field_errors),
+                    upstream_message=exc.message,
                 ) from None
             # The only external_id Minted refuses after our own checks is a taken one.
             existing = self._existing(profile.external_id)
             if existing is None:
                 raise CustomerRejected(
-                    "Minted refused the customer; see details.", details=field_details(exc.field_errors)
+                    "Minted refused the customer; see details.",
+                    details=field_details(exc.field_errors),
+                    upstream_message=exc.message,
                 ) from None
         except _OUTCOME_UNKNOWN as exc:
             existing = self._existing(profile.external_id)
             if existing is None:
                 raise from_minted(exc) from None  # not created: a retry is safe
             replayed = False  # the answer to our own create was lost on the way back
-        except minted_errors.MintedForbiddenError:
-            raise PartnerForbidden("Minted does not allow this partner to create customers.") from None
+        except minted_errors.MintedForbiddenError as exc:
+            raise PartnerForbidden(
+                "Minted does not allow this partner to create customers.", upstream_message=exc.message
+            ) from None
         except minted_errors.MintedError as exc:
             raise from_minted(exc) from None
         differing = differing_fields(profile, existing)
@@ -136,10 +142,14 @@ class UpdateCustomer:
             raise NotFound("Minted has no customer with this external_id.") from None
         except minted_errors.MintedValidationError as exc:
             raise CustomerRejected(
-                "Minted refused the change; see details.", details=field_details(exc.field_errors)
+                "Minted refused the change; see details.",
+                details=field_details(exc.field_errors),
+                upstream_message=exc.message,
             ) from None
-        except minted_errors.MintedForbiddenError:
-            raise PartnerForbidden("Minted does not allow this partner to change customers.") from None
+        except minted_errors.MintedForbiddenError as exc:
+            raise PartnerForbidden(
+                "Minted does not allow this partner to change customers.", upstream_message=exc.message
+            ) from None
         except minted_errors.MintedError as exc:
             raise from_minted(exc) from None
 

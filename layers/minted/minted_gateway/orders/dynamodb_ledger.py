@@ -177,6 +177,19 @@ class DynamoDbOrderLedger:
             for item in response.get("Items", [])
         ]
 
+    def status_read(self, record: OrderRecord, at: str) -> bool:
+        """One small write, no new version: the stream then carries no change of state or status, so no event."""
+        return (
+            self._conditional_update(
+                record.external_id,
+                "SET status_read_at = :at",
+                "#version = :version",
+                {":at": {"S": at}, ":version": {"N": str(record.version)}},
+                {"#version": "version"},
+            )
+            is not None
+        )
+
     def lease(self, row: DueRow, until: int) -> int | None:
         """Take ``row`` for one reconciler run: move its look to ``until`` if nobody moved it since it was read.
 

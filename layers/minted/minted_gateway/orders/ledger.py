@@ -23,6 +23,10 @@ class OrderLedger(Protocol):
     def update(self, record: OrderRecord, changes: dict[str, Any], entry: HistoryEntry) -> OrderRecord:
         """Apply ``changes`` if the row is still at ``record.version``; raise LedgerConflict if not."""
 
+    def status_read(self, record: OrderRecord, at: str) -> bool:
+        """Note that Minted's status was read at ``at`` and had not changed, if the row is still at
+        ``record.version``; False if not. Version and history stay: a read is not a change."""
+
     def annotate(self, external_id: str, owner: str, changes: dict[str, Any], entry: HistoryEntry) -> bool:
         """Apply ``changes`` only if the row exists and ``owner`` created it; False if not.
 

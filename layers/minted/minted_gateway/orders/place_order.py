@@ -25,6 +25,7 @@ from minted_gateway.errors import (
     OrderConflict,
     OrderInProgress,
     QuoteCurrencyMismatch,
+    QuoteUnknown,
     from_minted,
 )
 from minted_gateway.minted import errors as minted_errors
@@ -126,13 +127,13 @@ class OrderBook:
 
     def submitted(self, record: OrderRecord, result: OrderResult, note: str) -> OrderRecord:
         """Minted's answer to our own buy: ours, whatever external_id its orders carry."""
-        return self.write(record, submitted_changes(result), note)
+        return self.write(record, {**submitted_changes(result), "status_read_at": self.now().isoformat()}, note)
 
     def settled(self, record: OrderRecord, found: list[Order], note: str) -> OrderRecord:
         """Orders a lookup found under our external_id: adopted only if they are the ones asked for."""
         reasons = differences(record, found)
         if not reasons:
-            changes = found_changes(found)
+            changes = {**found_changes(found), "status_read_at": self.now().isoformat()}
             unseen = unseen_lines(record, found)
             if unseen:  # one order of a split buy: keep the lines asked for, the rest is under orders not listed
                 changes = {key: value for key, value in changes.items() if key not in ("lines", "price", "total")}
@@ -158,9 +159,14 @@ class OrderBook:
         ] or [_placed(order) for order in fresh.values()]
         changes = _status_changes(orders)
         current = record.model_dump()
+        read_at = self.now().isoformat()
         if all(current.get(field) == value for field, value in changes.items()):
-            return record
-        return self.write(record, changes, f"Minted status {changes['status']}")
+            try:
+                self.ledger.status_read(record, read_at)
+            except LedgerUnavailable:
+                return record  # the answer is still Minted's status, read now; the row says when it last knew
+            return record.model_copy(update={"status_read_at": read_at})
+        return self.write(record, {**changes, "status_read_at": read_at}, f"Minted status {changes['status']}")
 
 
 def submitted_changes(result: OrderResult) -> dict[str, Any]:
@@ -278,10 +284,12 @@ class PlaceOrder:
         claim_seconds: int,
         limits: OrderLimits | None = None,
         quotes: Callable[[], QuoteBook | None] | None = None,
+        foreign_tokens_refused: Callable[[], bool] = lambda: False,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self._limits = limits
         self._quotes = quotes
+        self._foreign_tokens_refused = foreign_tokens_refused
         self._book = OrderBook(ledger, now)
         self._ledger = ledger
         self._minted = minted
@@ -302,7 +310,7 @@ class PlaceOrder:
         stored = self._ledger.claim(fresh)
         if stored is None:
             # Checked after the claim, so that a replay stays one DynamoDB request; a refusal releases it.
-            self._refuse_another_currency(request, fresh, release=True)
+            self._check_quote_currency(request, fresh, release=True)
             return self._send(fresh, request, quote)
         if stored.request_hash != fresh.request_hash:
             raise OrderConflict("This external_id was already used for a different order.")
@@ -316,18 +324,26 @@ class PlaceOrder:
             wait = max(1, math.ceil(stored.claim_expires_at - now.timestamp()))
             raise OrderInProgress("This order is being placed right now; retry shortly.", retry_after=min(wait, 5))
         # UNKNOWN, NOT_PLACED, a dead claim, or a refused token retried with a new quote: look up, then buy.
-        self._refuse_another_currency(request, fresh)
+        self._check_quote_currency(request, fresh)
         sent_before = stored.sent_at is not None  # an earlier attempt was sent (None: each was refused first)
         return self._settle(self._reclaim(stored, token, now), request, may_buy=True, quote=quote,
                             sent_before=sent_before)  # fmt: skip
 
-    def _refuse_another_currency(self, request: OrderRequest, record: OrderRecord, *, release: bool = False) -> None:
-        """Minted buys in the quote's currency whatever the order names: an order in another is refused."""
+    def _check_quote_currency(self, request: OrderRequest, record: OrderRecord, *, release: bool = False) -> None:
+        """Minted buys in the quote's currency whatever the order names: an order naming another currency
+        than the quote this gateway issued is refused, always. A token the gateway did not issue (or no
+        longer knows) is refused only with the partner setting QuoteCurrencyMustMatch on, else left to Minted."""
         quotes = self._quotes() if self._quotes is not None else None
-        if quotes is None:  # the partner setting QuoteCurrencyMustMatch is off
+        if quotes is None:
             return
         try:
             quoted = quotes.currency_of(request.price_token)
+            if quoted is None and self._foreign_tokens_refused():
+                raise QuoteUnknown(
+                    "This gateway did not issue this price token (or it has expired), so the order's currency cannot "
+                    "be checked against the quote's: ask POST /quotes for a quote. Nothing was sent.",
+                    details=[{"field": "price_token", "message": "not a quote this gateway issued"}],
+                )
             if quoted is not None and quoted != record.currency:
                 raise QuoteCurrencyMismatch(
                     f"The quote is in {quoted} and this order in {record.currency} (TRY when currency is left out): "
@@ -395,13 +411,13 @@ class PlaceOrder:
 
     def _reject(self, record: OrderRecord, error: GatewayError, request: OrderRequest) -> OrderRecord:
         assert type(error) in REJECTIONS.values()  # noqa: S101 - from_minted maps 422/403 to these only
-        message, details = error.message, error.details
+        message, details, upstream = error.message, error.details, error.upstream_message
         if request.customer is not None:  # kept on the row, replayed, raised to the workflow: never personal
             redact = request.customer.redact
-            message = redact(message)
+            message, upstream = redact(message), redact(upstream) if upstream is not None else None
             details = [{k: redact(v) if isinstance(v, str) else v for k, v in d.items()} for d in details]
-        rejection = Rejection(code=error.code, message=message, details=details)
-        changes = {"state": State.REJECTED, "rejection": rejection.model_dump(), "claim_expires_at": 0}
+        rejection = Rejection(code=error.code, message=message, details=details, upstream_message=upstream)
+        changes = {"state": State.REJECTED, "rejection": rejection.model_dump(exclude_none=True), "claim_expires_at": 0}
         return self._book.write(record, changes, f"rejected by Minted: {error.code}")
 
     def _hold(

@@ -12,6 +12,11 @@ Once a day ``CompareWithMinted`` reads Minted's order list by date and reports e
 the ledger does not account for: no row, or a row that says it never reached Minted (NOT_PLACED),
 was refused (REJECTED), is a stranger's (FOREIGN), or records other orders of Minted's. That is
 where money goes missing; it never adopts an order nor changes a row.
+
+``FOLLOWED_STATES`` is a lighter run of the same kind, on a schedule of its own (every minute by
+default): only the SUBMITTED orders that are not final, refreshed from Minted until they are, so the
+order history (GET /orders) stays fresh. It is bounded like every run (rows and seconds), and a row
+it finds unchanged waits its lease before the next look.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ MINTED_PAGE_SIZE = 30
 # The rows that wait for a person or a lookup, whenever their next look is due.
 WAITING_STATES = (State.UNKNOWN, State.FOREIGN)
 _EVER = 2**53  # a due time past every lease: "due at any time"
+# What the follow schedule looks at: orders Minted accepted that can still change.
+FOLLOWED_STATES = (State.SUBMITTED,)
 
 
 class AttentionQueue(Protocol):
@@ -73,9 +80,11 @@ class Reconcile:
         time_budget_seconds: float,
         lease_seconds: int,
         token_seconds: int,
+        states: tuple[State, ...] = ATTENTION_STATES,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._states = states
         self._queue = queue
         self._get_order = get_order
         self._max_rows = max_rows
@@ -92,18 +101,19 @@ class Reconcile:
         return report
 
     def _look(self, report: ReconcileReport, now: int, deadline: float) -> None:
-        for index, state in enumerate(ATTENTION_STATES):  # unknown outcomes first: they are the money in limbo
+        states = self._states
+        for index, state in enumerate(states):  # unknown outcomes first: they are the money in limbo
             rows = self._rows(state, now, self._max_rows - report.looked_at, report)
             for row in rows:
                 if report.looked_at >= self._max_rows or self._monotonic() >= deadline:
                     report.more = True  # this row, at least, is due and was not looked at
-                    report.all_waiting_seen &= not set(ATTENTION_STATES[index:]) & set(WAITING_STATES)
+                    report.all_waiting_seen &= not set(states[index:]) & set(WAITING_STATES)
                     return
                 self._reconcile(row, now, report)
             if report.looked_at >= self._max_rows:
                 # The bound was reached on the last row read: "more" only if a row is still due.
-                report.more = any(self._queue.due(left, now, 1) for left in ATTENTION_STATES[index:])
-                report.all_waiting_seen &= not set(ATTENTION_STATES[index + 1 :]) & set(WAITING_STATES)
+                report.more = any(self._queue.due(left, now, 1) for left in states[index:])
+                report.all_waiting_seen &= not set(states[index + 1 :]) & set(WAITING_STATES)
                 return
 
     def _rows(self, state: State, now: int, limit: int, report: ReconcileReport) -> list[DueRow]:

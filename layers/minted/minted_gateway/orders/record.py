@@ -86,6 +86,7 @@ class Rejection(BaseModel):
     code: str
     message: str
     details: list[dict[str, Any]] = []
+    upstream_message: str | None = None  # Minted's own words (a row written before it was kept has none)
 
 
 class HistoryEntry(BaseModel):
@@ -120,6 +121,8 @@ class OrderRecord(BaseModel):
     token_hash: str | None = None  # the last attempt's price token, keyed hash: a new quote may retry
     status: str | None = None  # Minted's status of the buy: of its one order, or what its orders share
     status_id: int | None = None
+    # When Minted's status was last read (its answer to the buy, a lookup, a refresh): what GET /orders shows.
+    status_read_at: str | None = None
     orders: list[PlacedOrder] = []
     order_codes: list[str] = []
     guids: list[str] = []

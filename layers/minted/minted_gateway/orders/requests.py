@@ -43,6 +43,7 @@ def _documented(
     required_one_of: tuple[str, str] | None = None,
     same: tuple[str, str, Any] | None = None,
     also_refused: list[JsonValue] | None = None,
+    examples: list[JsonValue] | None = None,
 ) -> Any:
     """OpenAPI for Minted's spellings, which the validators below rewrite before the fields see them.
 
@@ -64,6 +65,8 @@ def _documented(
             schema["required"] = [name for name in schema.get("required", []) if name not in required_one_of]
         if refused:
             schema["not"] = {"anyOf": refused}
+        if examples:  # the first is Swagger UI's default body: a valid request
+            schema["examples"] = examples
 
     return extend
 
@@ -231,6 +234,16 @@ class Purchase(BaseModel):
         return "B2B2C" if self.customer_external_id else "B2B"
 
 
+# README's first buy: valid as it stands (a token that no longer buys is Minted's 422 quote_expired).
+ORDER_EXAMPLE: JsonValue = {
+    "external_id": "my-first-order", "price_token": "IxAQKCw0Ys0SP621lRoOhIev5kLrXdis", "currency": "TRY",
+    "items": [{"sku": "GAU", "amount": 1.5}],
+    "customer": {"external_id": "cust-0001", "identity_number": "10000000146", "firstname": "Ayşe",
+                 "lastname": "Yılmaz", "email": "ayse@example.com", "phone": "+905322808035",
+                 "birthdate": "1990-12-31"},
+}  # fmt: skip
+
+
 class OrderRequest(BaseModel):
     """Buy metal with a quote's price token: for a customer (B2B2C) or the partner's own wallet (B2B)."""
 
@@ -243,6 +256,7 @@ class OrderRequest(BaseModel):
                                "description": "Minted's name for currency; either may be given"}},
             same=("currency", "currency_code", [(c.value, c.value) for c in Currency]),
             also_refused=SELLER_REFUSALS,
+            examples=[ORDER_EXAMPLE],
         ),
     )  # fmt: skip
 

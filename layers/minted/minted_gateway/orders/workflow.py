@@ -61,8 +61,14 @@ class WorkflowRequest(BaseModel):
     """A buy with no quote yet: the workflow fixes the price, checks the guard, buys and follows it."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, hide_input_in_errors=True,
-        json_schema_extra={"not": {"anyOf": [*SELLER_REFUSALS, *GUARD_REFUSALS]}},
+        extra="forbid",
+        frozen=True,
+        hide_input_in_errors=True,
+        json_schema_extra={
+            "not": {"anyOf": [*SELLER_REFUSALS, *GUARD_REFUSALS]},
+            "examples": [{"external_id": "monthly-plan-0001", "items": [{"sku": "GAU", "amount": 0.5}],
+                          "guard": {"max_unit_price": 3500.00}, "poll_interval_seconds": 1}],
+        },
     )  # fmt: skip
 
     external_id: ExternalId = Field(description="the order id; also the execution's name")

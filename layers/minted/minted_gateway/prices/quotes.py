@@ -51,7 +51,12 @@ class QuoteRequest(BaseModel):
                         }
                     },
                 ]
-            }
+            },
+            # Swagger UI's default body, one mode only (a sample built from the properties would have both).
+            "examples": [
+                {"currency": "TRY", "items": [{"sku": "GAU", "amount": 1.5}]},
+                {"currency": "TRY", "total": 1000, "sku": "GAU", "customer_external_id": "cust-0001"},
+            ],
         },
     )
 
@@ -149,7 +154,7 @@ class CreateQuote:
         seconds = max(0, fix.expire_ttl)
         currency = str(fix.currency or request.currency)
         quotes = self._quotes() if self._quotes is not None else None
-        if quotes is not None:  # so that an order in another currency is refused (QuoteCurrencyMustMatch)
+        if quotes is not None:  # so that an order in another currency than this quote's is refused
             quotes.remember(fix.token, currency, seconds)
         return Quote(
             side=request.side,
