@@ -82,6 +82,12 @@ class OrderRejected(GatewayError):
     status, code = 422, "order_rejected"
 
 
+class CardDeclined(GatewayError):
+    """Minted refused the card payment: final; ``details`` carry Minted's error code and message."""
+
+    status, code = 422, "card_declined"
+
+
 class PriceGuardExceeded(GatewayError):
     status, code = 422, "price_guard_exceeded"
 
@@ -157,7 +163,7 @@ class CacheUnavailable(GatewayError):
 
 
 REJECTIONS: dict[str, type[GatewayError]] = {
-    cls.code: cls for cls in (QuoteExpired, OrderRejected, CustomerDetailsRequired, PartnerForbidden)
+    cls.code: cls for cls in (QuoteExpired, OrderRejected, CardDeclined, CustomerDetailsRequired, PartnerForbidden)
 }
 
 
@@ -166,7 +172,7 @@ def field_details(field_errors: dict[str, list[str]]) -> list[dict[str, Any]]:
 
 
 # Minted's refusals (400/422, 403) tell the caller something only where the caller asked Minted to act.
-ORDER_OPERATIONS = frozenset({"buy", "sell"})
+ORDER_OPERATIONS = frozenset({"buy", "sell", "delivery"})
 
 
 def from_minted(exc: minted.MintedError) -> GatewayError:
@@ -187,6 +193,8 @@ def from_minted(exc: minted.MintedError) -> GatewayError:
         return QuoteExpired(
             "The quote has expired or was used: ask for a new quote.", details=field_details(exc.field_errors)
         )
+    if isinstance(exc, minted.MintedCardDeclinedError):
+        return CardDeclined("Minted refused the card payment.", details=field_details(exc.field_errors))
     if isinstance(exc, minted.MintedNewCustomerError):
         return CustomerDetailsRequired(
             "Minted does not know this customer and the details given cannot register them.",
