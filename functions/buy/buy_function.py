@@ -68,8 +68,8 @@ def http_api() -> "APIGatewayHttpResolver":
                 409: "Another payload used this external_id, it is in progress (Retry-After), or Minted holds a "
                 "different order under it (foreign_order, stored, replayed)",
                 415: "The body is not JSON",
-                422: "Invalid input, an expired quote, a quote in another currency, Minted refused the order or its card "
-                "(card_declined: Minted's error_code in details; final), or the "
+                422: "Invalid input, an expired quote, a quote in another currency, Minted refused the order or its "
+                "card (card_declined: Minted's error_code in details; final), or the "
                 "order would pass one of the partner's limits (limit_exceeded: nothing was sent; details name the "
                 "limit and what remains)",
                 **MINTED_ERRORS,

@@ -50,6 +50,13 @@ _EXAMPLES: list[JsonValue] = [
 ]  # fmt: skip
 
 
+# OpenAPI: the customer named once, by customer (an object) or by customer_external_id (a string).
+_GIVEN: dict[str, Any] = {"properties": {"customer": {"type": "object"}, "customer_external_id": {"type": "string"}}}
+_EITHER: list[JsonValue] = [
+    {"required": [name], "properties": {name: kind}} for name, kind in _GIVEN["properties"].items()
+]
+
+
 class ShippingIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
@@ -100,10 +107,8 @@ class DeliveryIn(BaseModel):
         extra="forbid",
         frozen=True,
         hide_input_in_errors=True,
-        json_schema_extra={"examples": _EXAMPLES,
-                           "not": {"anyOf": [{"required": ["customer", "customer_external_id"]},
-                                             {"not": {"anyOf": [{"required": ["customer"]},
-                                                                {"required": ["customer_external_id"]}]}}]}},
+        json_schema_extra={"examples": _EXAMPLES, "not": {"anyOf": [{**_GIVEN, "required": list(_GIVEN["properties"])},
+                                                                    {"not": {"anyOf": _EITHER}}]}},
     )  # fmt: skip
 
     external_id: ExternalId = Field(description="the partner's unique order id, shared with buys and sells")

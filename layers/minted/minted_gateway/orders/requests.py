@@ -164,9 +164,12 @@ def seller_id(side: str, customer: CustomerIn | None, customer_external_id: str 
 
 
 # A card payment pays a buy for a customer: refused on a sell and without customer.
+# payment_type only beside a payment (as Minted's card buy sends it).
+_A_PAYMENT: dict[str, JsonValue] = {"required": ["payment"], "properties": {"payment": {"type": "object"}}}
 CARD_REFUSALS: list[JsonValue] = [
-    {"required": ["payment"], "not": {"required": ["customer"]}},
-    {"required": ["payment", "side"], "properties": {"side": {"const": "sell"}}},
+    {**_A_PAYMENT, "not": {"required": ["customer"], "properties": {"customer": {"type": "object"}}}},
+    {"required": ["payment", "side"], "properties": {"payment": {"type": "object"}, "side": {"const": "sell"}}},
+    {"required": ["payment_type"], "not": _A_PAYMENT},
 ]
 
 # What seller_id refuses, as the OpenAPI document says it ("not" rules, as _documented writes them).
