@@ -25,12 +25,14 @@ say = @printf '\033[1m==> %s\033[0m\n' $(1)
 .PHONY: help venv test lint build bench dev sandbox token workflow reconcile credentials api-docs lock clean mutate
 
 help: ## list the targets
-	@echo "Minted Connect partner gateway: a partner API (prices, quotes, orders, the buy workflow, customers, legal)"
+	@echo "Minted Connect partner gateway: a partner API (prices, quotes, orders and card buys, the buy workflow,"
+	@echo "deliveries, customers, legal)"
 	@echo "in front of Minted Connect. Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 	@echo "make dev serves:"
 	@echo "  partner API     http://127.0.0.1:$(GATEWAY_PORT)  GET /prices, POST /quotes, POST /orders, GET /orders,"
-	@echo "                  GET /orders/{external_id}, POST /orders/workflow, /customers..., GET /legal,"
+	@echo "                  GET /orders/{external_id}, POST /orders/workflow, POST /deliveries, /customers...,"
+	@echo "                  GET /legal,"
 	@echo "                  GET /legal/{document_type}; /openapi.json, /swagger (docs/api.md lists every route)"
 	@echo "  Minted sandbox  http://127.0.0.1:$(SANDBOX_PORT)  Digest user partner / sandbox-password; control API /_sandbox/"
 	@echo "  moto_server     http://127.0.0.1:$(MOTO_PORT)  tables OrdersTable, PricesTable, LimitsTable,"

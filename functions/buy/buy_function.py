@@ -1,8 +1,9 @@
-"""Buy: POST /orders, POST /orders/workflow and the workflow's ``place_order``, ``record_failure`` and
-``release_customer`` tasks.
+"""Buy: POST /orders, POST /orders/workflow, POST /deliveries and the workflow's ``place_order``,
+``record_failure`` and ``release_customer`` tasks.
 
-Places an order once per external_id, directly or through the buy workflow, and records a failed
-workflow on the order's ledger row (this function writes the ledger's rows).
+Places an order (a buy, a sell, a card buy, a delivery) once per external_id, directly or through the
+buy workflow, and records a failed workflow on the order's ledger row (this function writes the
+ledger's rows).
 """
 
 # No ``from __future__ import annotations``: the routes are defined inside http_api(), and Powertools
@@ -20,6 +21,7 @@ from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import REPLAY_HEADER, json_response, new_resolver, request_caller
 from minted_gateway.api.views import foreign_error, outcome_response, outcome_task_result, workflow_started_body
 from minted_gateway.caller import PARTNER, Caller, Scope, requires
+from minted_gateway.deliveries.requests import DeliveryIn
 from minted_gateway.errors import REJECTIONS, OrderRejected
 from minted_gateway.observability import observability
 from minted_gateway.orders.limits import LockedQuote, PricedOrder
@@ -74,7 +76,8 @@ def http_api() -> "APIGatewayHttpResolver":
                 409: "Another payload used this external_id, it is in progress (Retry-After), or Minted holds a "
                 "different order under it (foreign_order, stored, replayed)",
                 415: "The body is not JSON",
-                422: "Invalid input, an expired quote, a quote in another currency, Minted refused the order, or the "
+                422: "Invalid input, an expired quote, a quote in another currency, Minted refused the order or its "
+                "card (card_declined: Minted's error_code in details; final), or the "
                 "order would pass one of the partner's limits (limit_exceeded: nothing was sent; details name the "
                 "limit and what remains)",
                 **MINTED_ERRORS,
@@ -85,6 +88,36 @@ def http_api() -> "APIGatewayHttpResolver":
     )
     def post_order(order: Annotated[OrderRequest, Body()]) -> Response[str]:
         return outcome_response(_place(order, caller=request_caller(app)))
+
+    @app.post(
+        "/deliveries",
+        security=requires(Scope.ORDERS_WRITE),
+        summary="Deliver a customer's grams as bars or coins (Minted's Delivery - Create, paid from the partner's "
+        "cash), once per external_id; GET /orders/{external_id} follows it to Completed",
+        responses=answers(
+            {
+                200: ("A replay (header Idempotent-Replayed) or a settled earlier attempt", OrderBody),
+                201: ("Minted accepted the delivery (side delivery, status Created)", OrderBody),
+                202: ("Sent, but Minted's answer was lost; GET the order to see it settled", OrderBody),
+            },
+            {
+                403: f"Minted does not allow this partner to deliver (stored, replayed); {CUSTOMER_MISMATCH}",
+                409: "Another order used this external_id, it is in progress (Retry-After), or Minted holds a "
+                "different order under it (foreign_order)",
+                415: "The body is not JSON",
+                422: "Invalid input (amount is whole grams), Minted refused the delivery (order_rejected: e.g. more "
+                "than the customer's balance, details name amount), or Minted's record of a customer named by "
+                "customer_external_id lacks what a delivery needs (customer_details_required)",
+                **MINTED_ERRORS,
+                503: "Minted or the ledger is unavailable; nothing was delivered (Retry-After)",
+            },
+        ),
+        tags=["deliveries"],
+    )
+    def post_delivery(delivery: Annotated[DeliveryIn, Body()]) -> Response[str]:
+        outcome = runtime.create_delivery()(delivery, caller=request_caller(app))
+        _count_and_log(outcome, delivery.external_id)
+        return outcome_response(outcome)
 
     @app.post(
         "/orders/workflow",
@@ -199,14 +232,18 @@ def _place(
     order: OrderRequest, owner: str | None = None, quote: PricedOrder | None = None, caller: Caller = PARTNER
 ) -> OrderOutcome:
     outcome = runtime.place_order()(order, owner=owner, quote=quote, caller=caller)
+    _count_and_log(outcome, order.external_id)
+    return outcome
+
+
+def _count_and_log(outcome: OrderOutcome, external_id: str) -> None:
     state = outcome.record.state
     # A replay is an answer, not another order: counting it as one would inflate the buys on every retry.
     name = "OrdersReplayed" if outcome.replayed else f"Orders{state.value.title()}"
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     log = logger.warning if state in (State.UNKNOWN, State.NOT_PLACED) else logger.info
-    log(OUTCOME_MESSAGES.get(state, "order recorded"), extra={"external_id": order.external_id, "state": state.value,
-        "replayed": outcome.replayed, "resolved": outcome.resolved})  # fmt: skip
-    return outcome
+    log(OUTCOME_MESSAGES.get(state, "order recorded"), extra={"external_id": external_id, "state": state.value,
+        "side": outcome.record.side, "replayed": outcome.replayed, "resolved": outcome.resolved})  # fmt: skip
 
 
 @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

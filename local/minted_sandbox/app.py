@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from local.minted_sandbox import jsonbody, shapes
 from local.minted_sandbox import legal as legal_texts
+from local.minted_sandbox.cards import CARDS
 from local.minted_sandbox.digest import DigestVerifier, Verdict
 from local.minted_sandbox.faults import Fault, FaultBoard
 from local.minted_sandbox.language import in_language, language
@@ -197,9 +198,16 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
         views = [state().order_view(order, "lookup") for order in orders]
         return envelope(shapes.buy_answer(views, format_time(orders[0].created_at, "order_response")))
 
+    @app.post("/partner/delivery/create", endpoint="delivery")
+    def delivery() -> Response:
+        order = state().create_delivery(body())
+        return envelope(shapes.delivery_answer(state().order_view(order, "iso")))
+
     @app.get("/partner/order/<path:external_id>", endpoint="get_order")
     def get_order(external_id: str) -> Response:
-        return envelope(shapes.get_order_answer(state().order_view(state().order(external_id=external_id), "iso")))
+        order = state().order(external_id=external_id)
+        style = "lookup" if order.card is not None else "iso"  # the card Get Order page's DD-MM-YYYY HH:MM
+        return envelope(shapes.get_order_answer(state().order_view(order, style)))
 
     @app.post("/partner/order", endpoint="find_order")
     def find_order() -> Response:
@@ -274,12 +282,19 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
                 s.pending_after_seconds = float(payload["pending_after_seconds"])
             if "token_ttl_seconds" in payload:
                 s.token_ttl_seconds = int(payload["token_ttl_seconds"])
+            if "card_settle_seconds" in payload:
+                s.card_settle_seconds = float(payload["card_settle_seconds"])
+            if "delivery_step_seconds" in payload:
+                step = payload["delivery_step_seconds"]
+                s.delivery_step_seconds = None if step is None else float(step)
         return control_envelope(
             {
                 "offset_seconds": state().clock.offset,
                 "completion_delay_seconds": s.completion_delay_seconds,
                 "pending_after_seconds": s.pending_after_seconds,
                 "token_ttl_seconds": s.token_ttl_seconds,
+                "card_settle_seconds": s.card_settle_seconds,
+                "delivery_step_seconds": s.delivery_step_seconds,
             }
         )
 
@@ -291,6 +306,13 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
         elif request.method == "DELETE":
             sandbox.faults.clear()
         return control_envelope(sandbox.faults.as_dict())
+
+    @app.get("/_sandbox/cards")
+    def known_cards() -> Response:
+        """The stored cards the sandbox knows, by token, and how each one's payment goes."""
+        return control_envelope({token: {"card_number": c.number, "card_association": c.association,
+                                         "outcome": c.outcome, "error_code": c.error_code}
+                                 for token, c in CARDS.items()})  # fmt: skip
 
     @app.get("/_sandbox/counters")
     def counters() -> Response:

@@ -10,7 +10,7 @@ from local.minted_sandbox.rules import SandboxError
 
 ENDPOINTS = (
     "pricefix", "prices", "buy", "sell", "get_order", "find_order", "list_orders", "order_statuses",
-    "legal", "create_customer", "update_customer", "get_customer", "customer_balance",
+    "legal", "create_customer", "update_customer", "get_customer", "customer_balance", "delivery",
 )  # fmt: skip
 
 

@@ -30,7 +30,7 @@ def buy_answer(views: list[dict[str, Any]], order_at: str) -> dict[str, Any]:
         for view in views
     ]
     price = sum((view["price"] for view in views), Decimal(0))
-    return {
+    answer = {
         "order_code": [view["order_code"] for view in views],
         "guid": [view["guid"] for view in views],
         "price": price,
@@ -39,6 +39,9 @@ def buy_answer(views: list[dict[str, Any]], order_at: str) -> dict[str, Any]:
         "order_at": order_at,
         "orders": orders,
     }
+    if "payment" in views[0]:  # a card buy: "the Order Response plus data.payment" (contract 11)
+        answer["payment"] = views[0]["payment"]
+    return answer
 
 
 _GET_ITEM = ("product_id", "product_name", "spot_price", "price", "tax_rate", "tax", "amount", "total")
@@ -46,7 +49,38 @@ _GET_ITEM_EXTRAS = {"product_weight": 1, "currency_id": None, "currency_rate": N
 
 
 def get_order_answer(view: dict[str, Any]) -> dict[str, Any]:
-    """Get Order (``GET /partner/order/{id}``), the older published shape."""
+    """Get Order (``GET /partner/order/{id}``), the older published shape; a card order's as published
+    for card orders; a delivery's with its ``delivery`` cargo (e-commerce orders carry one, contract 12)."""
+    if "payment" in view:
+        return card_get_order_answer(view)
+    if "delivery" in view:
+        return {**_get_order_answer(view), "tx_type": "delivery", "type": "Delivery", "delivery": view["delivery"]}
+    return _get_order_answer(view)
+
+
+_CARD_ORDER = ("guid", "order_code", "external_id", "type", "price", "tax", "total", "status_name", "order_at",
+               "payment_cost", "currency_code", "customer", "payment")  # fmt: skip
+
+
+def card_get_order_answer(view: dict[str, Any]) -> dict[str, Any]:
+    """Card Payment Get Order (card-get-order-200.json): the CVV echoed in payment.details, as published."""
+    return {**_pick(view, _CARD_ORDER), "items": [_pick(item, _FIND_ITEM) for item in view["items"]]}
+
+
+def delivery_answer(view: dict[str, Any]) -> dict[str, Any]:
+    """Delivery - Create's answer as the published example describes it: a whole order, tx_type delivery,
+    status Created (id 1), order_at ISO with offset, external_id null although one was sent, items priced
+    0 and a total that is the delivery's charge."""
+    return {
+        **_pick(view, ("guid", "order_code")),
+        "external_id": None,
+        "tx_type": "delivery",
+        **_pick(view, ("price", "tax", "total", "status_id", "status_name", "order_at", "currency_code")),
+        "items": [_pick(item, _FIND_ITEM) for item in view["items"]],
+    }
+
+
+def _get_order_answer(view: dict[str, Any]) -> dict[str, Any]:
     return {
         **_pick(view, ("guid", "order_code", "external_id")),
         "channel": "partner",
@@ -74,6 +108,6 @@ def find_order_answer(view: dict[str, Any]) -> dict[str, Any]:
     return {
         **_pick(view, _FIND_ORDER),
         "customer": customer,
-        "payment": None,
+        "payment": view.get("payment"),
         "items": [_pick(item, _FIND_ITEM) for item in view["items"]],
     }

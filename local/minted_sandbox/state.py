@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from local.minted_sandbox import legal, rules
+from local.minted_sandbox import cards, legal, rules
 from local.minted_sandbox.market import PRODUCTS, PRODUCTS_BY_ID, TRY_PER_UNIT, Market, Quote, grams_for, round_money
 from local.minted_sandbox.rules import FieldErrors, SandboxError
 
@@ -60,6 +60,12 @@ class SandboxSettings:
     buy_name_lengths: bool = False  # 3-40 character names on a buy (published for Create Customer only)
     email_format: bool = False  # an email must look like name@host.tld
     currency_must_match_token: bool = False  # a buy's currency_code must be its price token's
+    # Card buys (cards.py): a pending payment settles this long after the buy; the cost Minted adds.
+    card_settle_seconds: float = 2.0
+    card_payment_cost: Decimal = Decimal(10)  # the published card order shows payment_cost 10
+    # Deliveries move Created -> Preparing -> Packed -> Shipped -> Completed, one step this often (None: stay Created).
+    delivery_step_seconds: float | None = 1.0
+    delivery_charge: Decimal = Decimal("150")  # a delivery order's total: its charge, not the metal's value
 
 
 # The settings a test may change through POST /_sandbox/rules.
@@ -102,6 +108,12 @@ class StoredOrder:
     lines: list[dict[str, Any]]
     price: Decimal
     customer_key: str
+    card: cards.Card | None = None  # a card buy's card
+    payment: dict[str, str] | None = None  # its payment's ids, and what Minted echoes (the CVV, the IP)
+    reversed: bool = False  # a pending payment that failed: the grams it credited were taken back
+
+
+DELIVERY_STEPS = ("Created", "Preparing", "Packed", "Shipped", "Completed")
 
 
 @dataclass
@@ -219,6 +231,12 @@ class SandboxState:
             ):
                 errors.add("currency_code", "The currency_code does not match the price token.")
             lines = self._check_items(body.get("items"), token, kind, errors)
+            card: cards.Card | None = None
+            kept: dict[str, str] = {}
+            if kind == "Buy" and ("payment_type" in body or "payment" in body):
+                card, kept = cards.check_payment(body, errors)
+                if body.get("customer") is None:
+                    errors.add("customer", "The customer field is required.")
             customer_key, new_customer = self._check_customer(body.get("customer"), kind, errors)
             _check_token_customer(token, customer_key, errors)
             if kind == "Sell" and not errors.errors:
@@ -246,6 +264,8 @@ class SandboxState:
                     lines=part,
                     price=round_money(sum((line["total"] for line in part), Decimal(0))),
                     customer_key=customer_key,
+                    card=card,
+                    payment={**kept, **cards.new_payment_ids()} if card else None,
                 )
                 for part in ([[line] for line in lines] if split else [lines])
             ]
@@ -255,10 +275,87 @@ class SandboxState:
             self.more_orders += orders if repeated else orders[1:]
             wallet = self.balances.setdefault(customer_key, {})
             sign = 1 if kind == "Buy" else -1
+            if card is not None and card.outcome == "failed":
+                sign = 0  # a declined card buys nothing
             for line in lines:
                 wallet[line["sku"]] = wallet.get(line["sku"], Decimal(0)) + sign * line["amount"]
             self.counters.bump(self.counters.orders_created, kind.lower())
+            if card is not None:
+                self.counters.bump(self.counters.orders_created, "card_buy")
             return orders
+
+    # ------------------------------------------------------------------ delivery
+    def create_delivery(self, body: dict[str, Any]) -> StoredOrder:
+        """Delivery - Create (Pay With Cash): whole grams of one sku out of the customer's wallet."""
+        errors = FieldErrors()
+        customer = body.get("customer")
+        customer_id = None
+        if not isinstance(customer, dict):
+            errors.add("customer", "The customer field is required.")
+        else:
+            for name in ("external_id", "firstname", "lastname", "phone", "email"):
+                if not isinstance(customer.get(name), str) or not customer[name].strip():
+                    errors.add(f"customer.{name}", f"The customer.{name} field is required.")
+            customer_id = customer.get("external_id")
+        external_id = body.get("external_id")
+        sku = body.get("sku")
+        product = PRODUCTS.get(sku) if isinstance(sku, str) else None
+        if product is None or not product.tradable:
+            errors.add("sku", "The selected sku is invalid.")
+        amount = body.get("amount")
+        if type(amount) is not int or amount <= 0:  # the page types it integer: whole grams
+            errors.add("amount", "The amount must be a whole number of grams greater than 0.")
+        _check_address(body.get("address"), errors)
+        with self.lock:
+            if not isinstance(external_id, str) or not rules.EXTERNAL_ID.match(external_id):
+                errors.add("external_id", f"The external_id {rules.EXTERNAL_ID_TEXT}")
+            elif external_id in self.orders:
+                errors.add("external_id", "The external_id has already been taken.")
+            if isinstance(customer_id, str) and customer_id and customer_id not in self.customers:
+                errors.add("customer.external_id", "The selected customer.external_id is invalid.")
+            self._settle_payments()
+            wallet = self.balances.get(str(customer_id), {})
+            if (
+                not errors.errors
+                and product is not None
+                and isinstance(amount, int)
+                and wallet.get(product.sku, Decimal(0)) < amount
+            ):
+                errors.add("amount", "The balance is not enough for this amount.")
+            errors.check()
+            assert product is not None and isinstance(amount, int)  # noqa: S101 - checked above
+            quote = self.market.quotes("TRY")[product.sku]
+            line = {"product": product, "sku": product.sku, "amount": Decimal(amount), "spot": quote.spot,
+                    "price": Decimal(0), "total": Decimal(0)}  # fmt: skip
+            order = StoredOrder(
+                guid=str(uuid.uuid4()).upper(),
+                order_code="".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(8)),
+                external_id=str(external_id),
+                type="Delivery",
+                currency="TRY",
+                created_at=self.clock.now(),
+                lines=[line],
+                price=self.settings.delivery_charge,
+                customer_key=str(customer_id),
+            )
+            self.orders[order.external_id] = order
+            wallet[product.sku] = wallet.get(product.sku, Decimal(0)) - amount
+            self.balances[str(customer_id)] = wallet
+            self.counters.bump(self.counters.orders_created, "delivery")
+            return order
+
+    def _settle_payments(self) -> None:
+        """A pending card payment that has failed by now takes back the grams its buy credited."""
+        now = self.clock.now()
+        for order in [*self.orders.values(), *self.more_orders]:
+            card = order.card
+            if card is None or order.reversed or card.outcome != "pending-failed":
+                continue
+            if now >= order.created_at + self.settings.card_settle_seconds:
+                wallet = self.balances.setdefault(order.customer_key, {})
+                for line in order.lines:
+                    wallet[line["sku"]] = wallet.get(line["sku"], Decimal(0)) - line["amount"]
+                order.reversed = True
 
     def _check_token(self, value: Any, errors: FieldErrors) -> PriceToken | None:
         if not value:
@@ -342,6 +439,7 @@ class SandboxState:
         return external_id, {"external_id": external_id, "identity_number": identity, **profile}
 
     def _check_balance(self, customer_key: str, lines: list[dict[str, Any]], errors: FieldErrors) -> None:
+        self._settle_payments()
         wallet = self.balances.get(customer_key, {})
         needed: dict[str, Decimal] = {}
         for index, line in enumerate(lines):
@@ -350,8 +448,27 @@ class SandboxState:
                 errors.add(f"items.{index}.amount", "The balance is not enough for this amount.")
 
     # ------------------------------------------------------------------ orders
+    def payment_state(self, order: StoredOrder) -> str | None:
+        """A card order's payment: its card's outcome, or ``pending`` until it settles."""
+        card = order.card
+        if card is None:
+            return None
+        if card.pending and self.clock.now() < order.created_at + self.settings.card_settle_seconds:
+            return "pending"
+        return card.final_state
+
     def status_of(self, order: StoredOrder) -> str:
         age = self.clock.now() - order.created_at
+        if order.type == "Delivery":
+            step = self.settings.delivery_step_seconds
+            return DELIVERY_STEPS[0 if step is None else min(int(age // step), len(DELIVERY_STEPS) - 1)]
+        payment = self.payment_state(order)
+        if payment == "failed":
+            return "Cancelled"
+        if payment == "pending":
+            return "Pending" if age >= self.settings.pending_after_seconds else "Created"
+        if order.card is not None and order.card.pending:  # paid once it settled: the clock runs from then
+            age -= self.settings.card_settle_seconds
         delay = self.settings.completion_delay_seconds
         if delay is not None and age >= delay:
             return "Completed"
@@ -378,6 +495,23 @@ class SandboxState:
     def order_view(self, order: StoredOrder, date_style: str) -> dict[str, Any]:
         status = self.status_of(order)
         rate = TRY_PER_UNIT[order.currency]
+        view = self._order_fields(order, status, rate, date_style)
+        if order.card is not None and order.payment is not None:
+            view["payment_type"] = "credit-card"  # the Order Schema's spelling
+            view["payment_cost"] = self.settings.card_payment_cost
+            state = self.payment_state(order) or "pending"
+            view["payment"] = cards.payment_view(order.card, order.payment, state, order.external_id, order.price)
+        if order.type == "Delivery":
+            shipped = (
+                DELIVERY_STEPS.index(status) >= DELIVERY_STEPS.index("Shipped") if status in DELIVERY_STEPS else False
+            )
+            code = f"MNT{order.order_code}"
+            url = f"https://cargo.example.com/track/{code}"
+            view["delivery"] = {"cargo_tracking_number": code if shipped else None,
+                                "cargo_tracking_url": url if shipped else None}  # fmt: skip
+        return view
+
+    def _order_fields(self, order: StoredOrder, status: str, rate: Decimal, date_style: str) -> dict[str, Any]:
         return {
             "guid": order.guid,
             "order_code": order.order_code,
@@ -560,6 +694,7 @@ class SandboxState:
 
     def balance_view(self, external_id: str) -> list[dict[str, Any]]:
         with self.lock:
+            self._settle_payments()
             if external_id not in self.customers:
                 raise SandboxError(404, "Customer not found.")
             wallet = self.balances.get(external_id, {})
@@ -613,6 +748,24 @@ def _check_token_customer(token: PriceToken | None, customer_key: str, errors: F
     """Price Fix publishes customer_external_id as required in total mode: that token is the customer's."""
     if token is not None and token.is_total and token.customer_external_id != customer_key:
         errors.add("price_token", "The price_token was fixed for another customer.")
+
+
+_ADDRESS_FIELDS = ("fullname", "city", "county", "district", "address")
+
+
+def _check_address(address: Any, errors: FieldErrors) -> None:
+    """Delivery's ``address {billing, shipping}`` as published (company_name may be empty)."""
+    if not isinstance(address, dict):
+        errors.add("address", "The address field is required.")
+        return
+    for part, extra in (("billing", ("invoice_type",)), ("shipping", ())):
+        block = address.get(part)
+        if not isinstance(block, dict):
+            errors.add(f"address.{part}", f"The address.{part} field is required.")
+            continue
+        for name in (*_ADDRESS_FIELDS, *extra):
+            if not isinstance(block.get(name), str) or not block[name].strip():
+                errors.add(f"address.{part}.{name}", f"The address.{part}.{name} field is required.")
 
 
 def _only_customer(errors: FieldErrors) -> bool:

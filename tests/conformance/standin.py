@@ -49,7 +49,8 @@ def price_fix_example() -> dict[str, Any]:
 
 
 def _published_orders() -> list[dict[str, Any]]:
-    return [example("get-order-200.json")["data"], example("find-order-200.json")["data"]]
+    return [example("get-order-200.json")["data"], example("find-order-200.json")["data"],
+            example("card-get-order-200.json")["data"]]  # fmt: skip
 
 
 def _held(**key: str) -> dict[str, Any] | None:
@@ -73,9 +74,10 @@ def _json(body: Any, status: int = 200) -> Response:
 _NOT_FOUND = {"data": None, "success": False, "code": 404, "message": "Not Found"}
 
 
-def create_standin() -> tuple[Flask, Counter[str]]:
+def create_standin() -> tuple[Flask, Counter[str], dict[str, list[Any]]]:
     app = Flask("published_minted")
     asked: Counter[str] = Counter()
+    bodies: dict[str, list[Any]] = {}  # what each order-placing call was sent
     lock = threading.Lock()
 
     def count(name: str) -> None:
@@ -90,6 +92,7 @@ def create_standin() -> tuple[Flask, Counter[str]]:
     @app.post("/partner/order/digital/buy")
     def buy() -> Response:
         count("buy")
+        bodies.setdefault("buy", []).append(jsonutil.loads(request.get_data() or b"{}"))
         return _json(example("buy-response-200.json"))
 
     @app.get("/partner/order/<path:external_id>")
@@ -105,10 +108,10 @@ def create_standin() -> tuple[Flask, Counter[str]]:
         held = _held(**{k: str(body.get(k) or "") for k in ("guid", "order_code", "external_id")})
         return _json(held) if held else _json(_NOT_FOUND, 404)
 
-    return app, asked
+    return app, asked, bodies
 
 
 class StandinMinted(BackgroundServer):
     def __init__(self) -> None:
-        app, self.asked = create_standin()
+        app, self.asked, self.bodies = create_standin()
         super().__init__(app, name="published-minted")

@@ -15,8 +15,10 @@ import pytest
 from pydantic import ValidationError
 
 from minted_gateway.customers.requests import NewCustomer
+from minted_gateway.deliveries.requests import DeliveryIn, DeliveryOrder
 from minted_gateway.minted import MintedClient, MintedClientConfig, PartnerCredentials, StaticCredentials
 from minted_gateway.minted.models import Order, OrderLookup, OrderResult, PriceFix, PriceFixRequest
+from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.requests import OrderRequest
 from minted_gateway.prices.quotes import CreateQuote, QuoteRequest
 from tests.conformance.examples import FIXTURES, SHARED, example, example_names, shape_diff
@@ -173,32 +175,83 @@ def test_the_published_customer_requests_are_accepted_and_sent_on(name: str) -> 
     assert sent == {"account_type": "individual", **expected}
 
 
-def test_the_card_orders_answer_reads_and_keeps_no_card_detail() -> None:
-    """Card Payment Get Order echoes the CVV, the holder and the card number: the order keeps none of it."""
+def test_the_card_orders_answer_reads_its_payment_and_keeps_no_card_secret() -> None:
+    """Card Payment Get Order echoes the CVV, the expiry and the holder: the order keeps the payment's
+    state, amounts, Minted's error fields, the masked number and the association, and none of those."""
     order = Order.model_validate(example("card-get-order-200.json")["data"])
     assert (order.external_id, order.status_name, order.is_terminal) == ("HYAQA01714rqz", "Pending", False)
     assert (order.total, order.payment_cost, order.currency_code) == (Decimal("1731.3"), Decimal(10), "TRY")
     assert order.order_at == datetime(2023, 10, 13, 11, 10, tzinfo=IST)
     (item,) = order.items
     assert (item.sku, item.amount, item.price) == ("GAU", Decimal(1), Decimal("1731.3"))
-    kept = repr(order.model_dump())
-    for card_detail in ('"000"', "'000'", "John Due", "404809", "05/28", "mLPKxKnNbj0AYMcE"):
-        assert card_detail not in kept
+    assert order.payment is not None
+    assert order.payment.model_dump() == {
+        "state": "success", "amount": Decimal("1731.3"), "commission": Decimal(0), "error_code": None,
+        "error_message": None, "card_number": "404809******7528", "card_association": "Visa",
+    }  # fmt: skip
+    kept = repr(order.model_dump()) + repr(order)
+    for card_secret in ('"000"', "'000'", "John Due", "05/28", "mLPKxKnNbj0AYMcE", "card_cvv", "127.0.0.1"):
+        assert card_secret not in kept
 
 
-def test_a_card_payment_is_refused_not_bought_from_the_partners_cash() -> None:
-    """Until card payments are built (issue 24), the published card buy is a 422 naming its payment
-    fields: it must never be placed as a cash buy the partner pays for."""
+def test_a_card_number_minted_sends_unmasked_is_not_kept() -> None:
+    data = example("card-get-order-200.json")["data"]
+    unmasked = {**data, "payment": {**data["payment"], "details": {**data["payment"]["details"],
+                                                                   "card_number": "4048091234567528"}}}  # fmt: skip
+    order = Order.model_validate(unmasked)
+    assert order.payment is not None and order.payment.card_number is None
+    assert "4048091234567528" not in repr(order.model_dump())
+
+
+def test_the_published_card_buy_is_accepted_as_it_is_and_sent_on_as_published() -> None:
+    """payment_type "creditcard", integer amounts and the payment block go to Minted as the page shows them;
+    the CVV is in that one body and in no repr of the request."""
     published = example("card-buy-request.json")
+    request = OrderRequest.model_validate(published)
+    assert request.payment is not None and "000" not in repr(request)
+    sent = _client()._wire(request.to_minted())
+    sent["payment_type"] = _client().config.card_payment_type  # what client.buy() sets on a card buy
+    expected_customer = {k: v for k, v in published["customer"].items() if k not in ("fullname", "middlename")}
+    assert sent == {**published, "customer": expected_customer, "items": [{"sku": "GAU", "amount": Decimal(1)}]}
+    spelled = _client(MintedClientConfig(card_payment_type="credit-card"))
+    assert spelled.config.card_payment_type == "credit-card"  # the Order Schema's spelling, a setting
+    replayed = OrderRequest.model_validate({**published, "payment": {**published["payment"], "card_cvv": "999"}})
+    fingerprinter = Fingerprinter(b"k" * 32)
+    assert fingerprinter.purchase(replayed.purchase()) == fingerprinter.purchase(request.purchase())  # no CVV in it
+
+
+def test_the_client_sends_the_card_buy_over_http_with_its_payment_type() -> None:
+    from tests.conformance.standin import StandinMinted
+
+    with StandinMinted() as standin:
+        client = _client_at(standin.url)
+        request = OrderRequest.model_validate(example("card-buy-request.json"))
+        client.buy(request.to_minted())
+        (body,) = standin.bodies["buy"]
+    assert body["payment_type"] == "creditcard" and body["payment"] == example("card-buy-request.json")["payment"]
+
+
+def _client_at(url: str) -> MintedClient:
+    return MintedClient(StaticCredentials(PartnerCredentials(username="u", password="p", base_url=url)))
+
+
+def test_the_published_delivery_request_is_accepted_as_it_is_and_sent_on_as_published() -> None:
+    """One sku, an integer amount, the customer block and both addresses: what the client sends is the
+    published body, key for key; the addresses and names are in no repr of the request."""
+    published = example("delivery-create-request.json")
+    request = DeliveryIn.model_validate(published)
+    assert request.customer is not None
+    delivery = DeliveryOrder(request, request.customer.to_minted())
+    assert _client()._wire(delivery.to_minted()) == published
+    assert all(text not in repr(request) + repr(delivery.to_minted()) for text in ("Beykoz", "John", "No: 37/4"))
+    fractional = {**published, "amount": 2.5}
     with pytest.raises(ValidationError) as refused:
-        OrderRequest.model_validate(published)
-    fields = {error["loc"][0] for error in refused.value.errors()}
-    assert fields == {"payment_type", "payment"}
-    assert "000" not in str(refused.value)  # the CVV is never echoed
+        DeliveryIn.model_validate(fractional)
+    assert {error["loc"][0] for error in refused.value.errors()} == {"amount"}  # the page types it integer
 
 
 # Published, and waiting for the capability that uses them (each names its issue).
-NOT_BUILT_YET = {"delivery-create-request.json": "issue 24: physical delivery"}
+NOT_BUILT_YET: dict[str, str] = {}
 
 
 def test_every_example_file_is_read_by_a_test_here() -> None:
@@ -206,7 +259,8 @@ def test_every_example_file_is_read_by_a_test_here() -> None:
     read_here = {"buy-request.json", "buy-response-200.json", "get-order-200.json", "find-order-request.json",
                  "find-order-200.json", "pricefix-amount-request.json", "pricefix-amount-200.json",
                  "pricefix-total-request.json", "sell-request.json", "customer-request.json",
-                 "business-customer-request.json", "card-get-order-200.json", "card-buy-request.json"}  # fmt: skip
+                 "business-customer-request.json", "card-get-order-200.json", "card-buy-request.json",
+                 "delivery-create-request.json"}  # fmt: skip
     assert set(example_names()) == read_here | set(NOT_BUILT_YET)
 
 

@@ -127,3 +127,28 @@ def test_the_published_buy_request_buys_at_the_sandbox_with_default_settings(api
     assert at_minted.customer is not None and at_minted.customer.external_id == published["customer"]["external_id"]
     assert at_minted.customer.birthdate is not None and at_minted.customer.birthdate.isoformat() == "1970-01-31"
     assert [(item.sku, item.amount) for item in at_minted.items] == [("GAU", Decimal(10))]
+
+
+def test_the_published_card_get_order_shows_the_payment_and_no_card_secret(
+    api: Api, published_minted: StandinMinted
+) -> None:
+    """Fed Minted's published card Get Order answer, before and after the published card buy: the state,
+    amount and masked card are shown; the CVV ("000"), expiry and holder are in no answer or row."""
+    before = api.get("/orders/HYAQA01714rqz")  # no ledger row yet: Minted's answer as it is
+    assert before.status_code == 200, before.text
+    assert (
+        before.json()["payment"]["state"] == "success" and before.json()["payment"]["card_number"] == "404809******7528"
+    )
+    bought = api.post("/orders", {**example("card-buy-request.json"), "price_token": quote(api, "1")})
+    assert bought.status_code == 201, bought.text
+    assert published_minted.bodies["buy"][0]["payment"]["card_cvv"] == "000"  # the CVV went to Minted, once
+    read = api.get("/orders/HYAQA01714rqz")
+    body = jsonutil.loads(read.content)
+    assert (body["state"], body["status"], body["payment_type"]) == ("SUBMITTED", "Pending", "card")
+    assert body["payment"] == {"state": "success", "amount": Decimal("1731.3"), "commission": Decimal(0),
+                               "card_number": "404809******7528", "card_association": "Visa"}  # fmt: skip
+    assert body["payment_cost"] == Decimal(10)
+    row = api.raw_ledger_item("HYAQA01714rqz")
+    for secret in ('"000"', "John Due", "05/28", "card_cvv", "mLPKxKnNbj0AYMcE"):
+        assert secret not in before.text and secret not in bought.text and secret not in read.text
+        assert secret not in row

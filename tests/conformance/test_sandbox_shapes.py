@@ -80,3 +80,39 @@ def test_the_sandbox_registers_the_published_customers(sandbox: SandboxControl, 
     minted.call("POST", "/partner/customer", published)
     answer = minted.call("GET", "/partner/customer/" + published["external_id"])
     assert answer["data"]["external_id"] == published["external_id"]
+
+
+def test_the_card_get_order_answer_has_the_published_shape(sandbox: SandboxControl) -> None:
+    """The published card buy (its card token is one the sandbox knows), then its Get Order: the shape of
+    card-get-order-200.json, the CVV echoed in payment.details as Minted's own answer does."""
+    minted = RawMinted(sandbox.base_url)
+    request = example("card-buy-request.json")
+    token = minted.call("POST", "/partner/pricefix", {"type": "digital", "currency": "TRY"})["data"]["token"]
+    bought = minted.call("POST", "/partner/order/digital/buy", {**request, "price_token": token})
+    assert bought["data"]["payment"]["state"] == "success"
+    answer = minted.call("GET", "/partner/order/" + request["external_id"])
+    assert shape_diff(example("card-get-order-200.json"), answer) == []
+    assert answer["data"]["payment"]["details"]["card_cvv"] == request["payment"]["card_cvv"]
+
+
+def test_a_delivery_of_the_published_request_answers_a_whole_order(sandbox: SandboxControl) -> None:
+    """Delivery - Create's published request, for a customer holding the grams: the answer is the whole
+    order the page describes (tx_type delivery, status Created, external_id null, items priced 0)."""
+    minted = RawMinted(sandbox.base_url)
+    request = example("delivery-create-request.json")
+    minted.call("POST", "/partner/customer", {"external_id": request["customer"]["external_id"]})
+    token = minted.call("POST", "/partner/pricefix", {"type": "digital", "currency": "TRY"})["data"]["token"]
+    buy = {
+        "price_token": token,
+        "external_id": "held-" + request["external_id"][:20],
+        "customer": {"external_id": request["customer"]["external_id"]},
+        "items": [{"sku": "GAU", "amount": 5}],
+    }
+    minted.call("POST", "/partner/order/digital/buy", buy)
+    answer = minted.call("POST", "/partner/delivery/create", request)["data"]
+    assert (answer["tx_type"], answer["status_id"], answer["status_name"], answer["external_id"]) == (
+        "delivery", 1, "Created", None,
+    )  # fmt: skip
+    assert [(i["sku"], i["amount"], i["price"]) for i in answer["items"]] == [("GAU", 3, 0)]
+    balance = minted.call("GET", "/partner/balance/customer/" + request["customer"]["external_id"])["data"]
+    assert {w["currency_code"]: w["balance"] for w in balance}["GAU"] == 2

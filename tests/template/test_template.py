@@ -63,7 +63,8 @@ def _another_value(name: str, spec: dict[str, Any]) -> str:
     if spec["Type"] == "Number":
         return str(int(default) + 1)
     chosen = {"MintedBaseUrl": "https://api.mintedconnect.com", "JwtIssuer": "https://login.example.org/",
-              "PriceRefreshRate": "rate(2 minutes)", "ReconcileRate": "rate(1 hour)", "FollowOrdersRate": "rate(5 minutes)", "OrderMaxGramsPerSku": "GAU:5",
+              "PriceRefreshRate": "rate(2 minutes)", "ReconcileRate": "rate(1 hour)", "OrderMaxGramsPerSku": "GAU:5",
+              "FollowOrdersRate": "rate(5 minutes)",
               "LimitTimezone": "Europe/London", "AlarmEmail": "ops@example.org",
               "AlarmHttpsEndpoint": "https://events.example.org/integration",
               "ExistingAlarmTopicArn": "arn:aws:sns:eu-central-1:123456789012:oncall", "VpcId": "vpc-0123456789abcdef0",

@@ -96,6 +96,12 @@ class OrderRejected(GatewayError):
     status, code = 422, "order_rejected"
 
 
+class CardDeclined(GatewayError):
+    """Minted refused the card payment: final; ``details`` carry Minted's error code and message."""
+
+    status, code = 422, "card_declined"
+
+
 class PriceGuardExceeded(GatewayError):
     status, code = 422, "price_guard_exceeded"
 
@@ -177,7 +183,7 @@ class CacheUnavailable(GatewayError):
 
 
 REJECTIONS: dict[str, type[GatewayError]] = {
-    cls.code: cls for cls in (QuoteExpired, OrderRejected, CustomerDetailsRequired, PartnerForbidden)
+    cls.code: cls for cls in (QuoteExpired, OrderRejected, CardDeclined, CustomerDetailsRequired, PartnerForbidden)
 }
 
 
@@ -196,7 +202,7 @@ def minted_words(exc: minted.MintedError) -> str | None:
 
 
 # Minted's refusals (400/422, 403) tell the caller something only where the caller asked Minted to act.
-ORDER_OPERATIONS = frozenset({"buy", "sell"})
+ORDER_OPERATIONS = frozenset({"buy", "sell", "delivery"})
 
 
 def from_minted(exc: minted.MintedError) -> GatewayError:
@@ -218,6 +224,9 @@ def from_minted(exc: minted.MintedError) -> GatewayError:
     if isinstance(exc, minted.MintedPriceTokenError):
         return QuoteExpired("The quote has expired or was used: ask for a new quote.",
                             details=field_details(exc.field_errors), upstream_message=said)  # fmt: skip
+    if isinstance(exc, minted.MintedCardDeclinedError):
+        return CardDeclined("Minted refused the card payment.", details=field_details(exc.field_errors),
+                            upstream_message=said)  # fmt: skip
     if isinstance(exc, minted.MintedNewCustomerError):
         return CustomerDetailsRequired(
             "Minted does not know this customer and the details given cannot register them.",
@@ -242,7 +251,7 @@ def from_minted(exc: minted.MintedError) -> GatewayError:
 # lists each, and a test keeps the two in step.
 MINTED_REFUSAL_CODES = tuple(
     cls.code
-    for cls in (QuoteExpired, CustomerDetailsRequired, OrderRejected, CustomerRejected, CustomerConflict,
+    for cls in (QuoteExpired, CustomerDetailsRequired, CardDeclined, OrderRejected, CustomerRejected, CustomerConflict,
                 PartnerForbidden, NotFound, UpstreamRateLimited, UpstreamMisconfigured, UpstreamUnexpected,
                 UpstreamUnavailable)
 )  # fmt: skip

@@ -19,6 +19,7 @@ from minted_gateway.settings import SettingsError, input_rules, settings
 if TYPE_CHECKING:
     from minted_gateway.customers.balances import GetBalances
     from minted_gateway.customers.manage import CreateCustomer, GetCustomer, UpdateCustomer
+    from minted_gateway.deliveries.create import CreateDelivery
     from minted_gateway.events.bus import EventBridgeBus
     from minted_gateway.legal.documents import LegalDocuments
     from minted_gateway.minted import MintedClient
@@ -168,6 +169,13 @@ def place_order() -> PlaceOrder:
     return PlaceOrder(order_ledger(), minted(), fingerprinter(), claim_seconds=settings().claim_seconds,
                       limits=order_limits(), quotes=quote_book,
                       foreign_tokens_refused=foreign_tokens_refused)  # fmt: skip
+
+
+@functools.cache
+def create_delivery() -> CreateDelivery:
+    from minted_gateway.deliveries.create import CreateDelivery
+
+    return CreateDelivery(place_order(), minted())
 
 
 def foreign_tokens_refused() -> bool:
@@ -371,8 +379,8 @@ def bind_to_invocation(context: Any) -> None:
 def reset() -> None:
     """Forget every cached client and use case (tests, and the local gateway after a restart)."""
     for cached in (minted, aws_session, dynamodb, secretsmanager, fingerprinter, order_ledger, price_cache, quote_book,
-                   place_order, limit_rules, daily_totals, order_limits, get_order, list_orders, order_status_names,
-                   refresh_order_statuses, get_prices,
+                   place_order, create_delivery, limit_rules, daily_totals, order_limits, get_order, list_orders,
+                   order_status_names, refresh_order_statuses, get_prices,
                    refresh_prices, create_quote, legal_documents, start_buy_workflow, record_workflow_failure,
                    workflow_customers, workflow_task_orders,
                    create_customer, update_customer, get_customer, get_balances, reconcile, follow_orders,

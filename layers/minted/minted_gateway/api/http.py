@@ -111,6 +111,7 @@ def unsafe_value_details(problems: list[tuple[str, str]]) -> list[dict[str, Any]
 API_METHODS: dict[str, tuple[str, ...]] = {
     "/orders": ("GET", "POST"),
     "/orders/workflow": ("POST",),
+    "/deliveries": ("POST",),
     "/orders/{external_id}": ("GET",),
     "/prices": ("GET",),
     "/quotes": ("POST",),

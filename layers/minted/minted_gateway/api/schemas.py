@@ -68,10 +68,27 @@ class CallerBody(BaseModel):
     customer: str | None = Field(default=None, description="the customer the token was bound to (minted_customer)")
 
 
+class PaymentBody(BaseModel):
+    """A card order's payment as Minted reports it: no CVV, expiry or card holder, ever."""
+
+    state: str | None = Field(default=None, description="Minted's payment state: success, pending, failed, ...")
+    amount: Number | None = None
+    commission: Number | None = Field(default=None, description="Minted's comission")
+    error_code: str | None = Field(default=None, description="Minted's code when the payment failed")
+    error_message: str | None = None
+    card_number: str | None = Field(default=None, description="masked, e.g. 404809******7528")
+    card_association: str | None = Field(default=None, description="e.g. Visa")
+
+
+class CargoBody(BaseModel):
+    cargo_tracking_number: str | None = None
+    cargo_tracking_url: str | None = None
+
+
 class OrderBody(BaseModel):
     external_id: str | None
     state: str | None
-    side: str | None = Field(default=None, description="buy or sell")
+    side: str | None = Field(default=None, description="buy, sell or delivery")
     status: str | None
     status_read_at: str | None = Field(
         default=None, description="when the gateway last read status from Minted (null: not yet, or an older row)"
@@ -91,6 +108,10 @@ class OrderBody(BaseModel):
     updated_at: str | None = None
     history: list[HistoryEntryBody] = []
     rejection: dict[str, Any] | None = None
+    payment_type: str | None = Field(default=None, description="card: paid by the customer's card")
+    payment: PaymentBody | None = Field(default=None, description="a card order's payment, as Minted reports it")
+    payment_cost: Number | None = Field(default=None, description="Minted's cost of the card payment")
+    delivery: CargoBody | None = Field(default=None, description="a delivery's cargo, once Minted gives it")
     workflow_error: str | None = Field(default=None, description="why the buy workflow failed on this order")
     workflow_execution: str | None = Field(default=None, description="the buy workflow execution that failed")
     refreshed: bool | None = None

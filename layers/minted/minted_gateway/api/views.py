@@ -60,6 +60,12 @@ def order_body(record: OrderRecord) -> dict[str, Any]:
         "updated_at": timestamp(record.updated_at),
         "history": [{**entry.model_dump(exclude_none=True), "at": timestamp(entry.at)} for entry in record.history],
     }
+    if record.payment_type:
+        body["payment_type"] = record.payment_type
+        body["payment"] = record.payment
+        body["payment_cost"] = record.payment_cost
+    if record.tracking:
+        body["delivery"] = record.tracking
     if record.rejection:
         body["rejection"] = record.rejection.model_dump(exclude_none=True)
     if record.workflow_error:
@@ -84,7 +90,7 @@ def foreign_response(record: OrderRecord, headers: dict[str, str] | None = None)
 
 def minted_order_body(order: Order) -> dict[str, Any]:
     """An order Minted knows that was not placed through this gateway (no ledger row)."""
-    return {
+    body: dict[str, Any] = {
         "external_id": order.external_id,
         "state": None,
         "status": order.status_name,
@@ -102,6 +108,12 @@ def minted_order_body(order: Order) -> dict[str, Any]:
         "order_at": timestamp(order.order_at),
         "source": "minted",
     }
+    if order.payment is not None:
+        body["payment"] = order.payment.model_dump(exclude_none=True)
+        body["payment_cost"] = order.payment_cost
+    if order.delivery is not None:
+        body["delivery"] = order.delivery.model_dump(exclude_none=True)
+    return body
 
 
 def order_view_body(view: OrderView, *, show_caller: bool = False) -> dict[str, Any]:

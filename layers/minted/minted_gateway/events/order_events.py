@@ -158,6 +158,10 @@ def _detail(event_type: EventType, new: Mapping[str, Any], old: Mapping[str, Any
         if event_type is EventType.NEEDS_ATTENTION
         else None,
         "caller": _caller(new.get("caller")),
+        # A card buy's payment state only: its masked card stays in the ledger row, its CVV nowhere.
+        "payment": {"type": "card", "state": _text((new.get("payment") or {}).get("state"))}
+        if new.get("payment_type") == "card"
+        else None,
     }
 
 

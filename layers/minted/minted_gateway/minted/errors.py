@@ -33,6 +33,10 @@ class MintedNewCustomerError(MintedValidationError):
     """422 Parameter Error (New Customer): the customer is unknown and the inline fields cannot create them."""
 
 
+class MintedCardDeclinedError(MintedValidationError):
+    """Minted refused the card payment itself (a refusal naming only payment fields)."""
+
+
 class MintedPriceTokenError(MintedValidationError):
     """422 on ``price_token``: unknown, expired or already used. Quote again."""
 

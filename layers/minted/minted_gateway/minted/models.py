@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -199,12 +200,83 @@ class BuyRequest(MintedModel):
     customer: BuyerCustomer | None = None
 
 
+class CardPayment(MintedModel):
+    """A stored card's token, its CVV and the customer's IP (contract 11). The CVV is sensitive
+    authentication data: it exists only in this request on its way to Minted (never in a repr or an error)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    card_token: str = Field(repr=False)
+    card_cvv: str = Field(repr=False)
+    customer_ip: str = Field(repr=False)
+
+
+class CardBuyRequest(BuyRequest):
+    """Card Payment Buy (with card token): a B2B2C buy that Minted charges to the customer's card.
+
+    ``payment_type`` is what the published page sends ("creditcard"; the Order Schema stores
+    "credit-card"): the client sends its configured spelling.
+    """
+
+    payment_type: str = "creditcard"
+    payment: CardPayment
+
+
 class SellRequest(MintedModel):
     price_token: str
     external_id: ExternalId
     items: Annotated[list[OrderLine], Field(min_length=1)]
     currency_code: Currency | None = None
     customer: SellerCustomer | None = None
+
+
+# ---------------------------------------------------------------- Delivery (section 12)
+class DeliveryCustomer(MintedModel):
+    """Delivery's customer block: all five fields required by the page. Personal data: never log it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    external_id: ExternalId
+    firstname: str = Field(repr=False)
+    lastname: str = Field(repr=False)
+    phone: str = Field(repr=False)
+    email: str = Field(repr=False)
+
+
+class ShippingAddress(MintedModel):
+    """An address as the Delivery page publishes it. Personal data: sent to Minted, never kept."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    company_name: str | None = Field(default=None, repr=False)
+    fullname: str = Field(repr=False)
+    city: str = Field(repr=False)
+    county: str = Field(repr=False)
+    district: str = Field(repr=False)
+    address: str = Field(repr=False)
+
+
+class BillingAddress(ShippingAddress):
+    invoice_type: str = "Individual"
+
+
+class DeliveryAddress(MintedModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    billing: BillingAddress = Field(repr=False)
+    shipping: ShippingAddress = Field(repr=False)
+
+
+class DeliveryRequest(MintedModel):
+    """Delivery - Create (Pay With Cash): one sku, whole grams (the page types amount integer)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    customer: DeliveryCustomer
+    external_id: ExternalId
+    sku: str
+    amount: Annotated[int, Field(gt=0)]
+    address: DeliveryAddress = Field(repr=False)
 
 
 # ---------------------------------------------------------------- Orders (section 6)
@@ -274,6 +346,63 @@ def _status_name_of(status_id: int | None) -> str | None:
     return ORDER_STATUS_NAMES.get(status_id) or (lookup(status_id) if lookup else None)
 
 
+_MASKED_CARD_NUMBER = re.compile(r"^[0-9]{0,6}[*xX]+[0-9]{0,4}$")
+
+
+def _card_details(data: Any) -> Any:
+    """Keep of Minted's ``payment.details`` only the masked card number and its association.
+
+    Minted echoes the CVV, the expiry and the holder's name there (card-get-order-200.json): they
+    are never read into the model, so no row, answer, event or log can hold them. A card number
+    that is not masked is not kept either (a safety bound: a full number would put us in PCI scope).
+    """
+    if not isinstance(data, dict):
+        return data
+    details = data.get("details")
+    kept = {key: value for key, value in data.items() if key != "details"}
+    if isinstance(details, dict):
+        number = details.get("card_number")
+        if isinstance(number, str) and _MASKED_CARD_NUMBER.match(number):
+            kept["card_number"] = number
+        association = details.get("card_association")
+        if isinstance(association, str):
+            kept["card_association"] = association
+    return kept
+
+
+def _code_text(value: Any) -> Any:
+    """An error code Minted may send as a number or as text: text either way."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class PaymentOutcome(MintedModel):
+    """A card order's payment as Minted reports it (contract 11), without the card's secrets.
+
+    ``state`` is Minted's word ("success" published; "pending" and "failed" are the sandbox's
+    DECIDED spellings for the unpublished ones); ``comission`` is Minted's spelling of commission.
+    """
+
+    state: str | None = None
+    amount: Decimal | None = None
+    commission: Decimal | None = Field(default=None, validation_alias=AliasChoices("comission", "commission"))
+    error_code: Annotated[str | None, BeforeValidator(_code_text)] = None
+    error_message: OptionalText = None
+    card_number: str | None = None
+    card_association: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_card_secrets(cls, data: Any) -> Any:
+        return _card_details(data)
+
+
+class CargoTracking(MintedModel):
+    """A delivery's cargo, where Minted gives it (``delivery`` on e-commerce orders, contract 12)."""
+
+    cargo_tracking_number: OptionalText = None
+    cargo_tracking_url: OptionalText = None
+
+
 def _status_name(value: Any) -> Any:
     return "Created" if value == "New" else value  # contract 9.10: an older example calls id 1 "New"
 
@@ -303,6 +432,8 @@ class Order(MintedModel):
     items: list[OrderItem] = []
     customer: OrderCustomer | None = None
     description: str | None = None
+    payment: PaymentOutcome | None = None  # a card order's payment
+    delivery: CargoTracking | None = None  # a delivery's cargo
 
     @model_validator(mode="before")
     @classmethod
@@ -332,6 +463,7 @@ class OrderResult(MintedModel):
     total: Decimal | None = None
     order_at: MintedDateTime | None = None
     orders: list[Order] = []
+    payment: PaymentOutcome | None = None  # a card buy's payment (the page adds it to the Order Response)
 
     @model_validator(mode="after")
     def _names_an_order(self) -> OrderResult:

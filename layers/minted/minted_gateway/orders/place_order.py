@@ -18,6 +18,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from minted_gateway.caller import PARTNER, Caller
+from minted_gateway.cards.outcome import payment_changes
+from minted_gateway.deliveries.tracking import tracking_changes
 from minted_gateway.errors import (
     REJECTIONS,
     GatewayError,
@@ -31,6 +33,7 @@ from minted_gateway.errors import (
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import (
     BuyRequest,
+    DeliveryRequest,
     Order,
     OrderLookup,
     OrderResult,
@@ -56,12 +59,14 @@ from minted_gateway.orders.record import (
     listing_time,
     placed_orders,
 )
-from minted_gateway.orders.requests import OrderRequest, Purchase
+from minted_gateway.orders.requests import Purchase, PurchaseSide
 
 if TYPE_CHECKING:
     from minted_gateway.prices.quote_book import QuoteBook
 
 logger = logging.getLogger(__name__)
+# The limits count what is bought and sold (a card buy as a cash buy); a delivery moves grams already held.
+LIMITED_SIDES: tuple[PurchaseSide, ...] = ("buy", "sell")
 
 
 class MintedOrders(Protocol):
@@ -71,6 +76,8 @@ class MintedOrders(Protocol):
 
     def sell(self, request: SellRequest) -> OrderResult: ...
 
+    def create_delivery(self, request: DeliveryRequest) -> OrderResult: ...
+
     def find_order(self, lookup: OrderLookup) -> Order: ...
 
     def find_orders(self, lookup: OrderLookup) -> list[Order]: ...
@@ -78,6 +85,22 @@ class MintedOrders(Protocol):
     def get_order(self, external_id: str) -> Order: ...
 
     def list_orders(self, query: OrdersQuery | None = None) -> OrdersPage: ...
+
+
+class Placeable(Protocol):
+    """An order PlaceOrder places: a buy or sell (``OrderRequest``), or a delivery (no price token)."""
+
+    @property
+    def external_id(self) -> str: ...
+
+    @property
+    def price_token(self) -> str | None: ...
+
+    def purchase(self) -> Purchase: ...
+
+    def to_minted(self) -> BuyRequest | SellRequest | DeliveryRequest: ...
+
+    def redact(self, text: str) -> str: ...  # the order's personal values out of a text that is kept
 
 
 @dataclass(frozen=True)
@@ -157,7 +180,7 @@ class OrderBook:
             else order
             for order in placed_orders(record)
         ] or [_placed(order) for order in fresh.values()]
-        changes = _status_changes(orders)
+        changes = {**_status_changes(orders), **_card_and_cargo(list(fresh.values()))}
         current = record.model_dump()
         read_at = self.now().isoformat()
         if all(current.get(field) == value for field, value in changes.items()):
@@ -187,7 +210,7 @@ def submitted_changes(result: OrderResult) -> dict[str, Any]:
     }
     if result.order_at is not None:
         changes["order_at"] = result.order_at.isoformat()
-    return {**changes, **_detail_changes(result.orders)}
+    return {**changes, **_detail_changes(result.orders), **_card_and_cargo(result.orders, result)}
 
 
 def found_changes(found: list[Order]) -> dict[str, Any]:
@@ -204,7 +227,12 @@ def found_changes(found: list[Order]) -> dict[str, Any]:
     dated = [order.order_at for order in found if order.order_at is not None]
     if dated:
         changes["order_at"] = min(dated).isoformat()
-    return {**changes, **_detail_changes(found)}
+    return {**changes, **_detail_changes(found), **_card_and_cargo(found)}
+
+
+def _card_and_cargo(orders: list[Order], result: OrderResult | None = None) -> dict[str, Any]:
+    """What a card order's payment and a delivery's cargo add to its row (a declined card: REJECTED)."""
+    return {**tracking_changes(orders), **payment_changes(orders, result.payment if result else None)}
 
 
 def _sum(values: list[Decimal | None]) -> Decimal | None:
@@ -267,6 +295,7 @@ def new_record(
         created_at=stamp,
         updated_at=stamp,
         history=[HistoryEntry(at=stamp, state=fields["state"], note=note)],
+        payment_type="card" if purchase.card_token else None,
         wallet=purchase.customer_external_id or PARTNER_WALLET_KEY,
         listed=EVERY_ORDER,
         listed_at=f"{listing_time(stamp)}#{purchase.external_id}",
@@ -298,13 +327,13 @@ class PlaceOrder:
         self._now = now
 
     def __call__(
-        self, request: OrderRequest, *, owner: str | None = None, quote: Priced | None = None, caller: Caller = PARTNER
+        self, request: Placeable, *, owner: str | None = None, quote: Priced | None = None, caller: Caller = PARTNER
     ) -> OrderOutcome:
         """Place ``request`` once; ``owner`` names the buy workflow execution placing it, if one is, and
         ``quote`` the prices its own quote step locked (the limits value the order at them). ``caller`` is
         recorded on the row it claims, and a caller bound to a customer buys for that customer only."""
         caller.act_for(request.purchase().customer_external_id)  # before the claim: nothing is written
-        token = self._fingerprinter.token(request.price_token)
+        token = self._fingerprinter.token(request.price_token) if request.price_token else None
         now = self._now()
         fresh = self._new_record(request, token, now, owner, caller)
         stored = self._ledger.claim(fresh)
@@ -329,12 +358,13 @@ class PlaceOrder:
         return self._settle(self._reclaim(stored, token, now), request, may_buy=True, quote=quote,
                             sent_before=sent_before)  # fmt: skip
 
-    def _check_quote_currency(self, request: OrderRequest, record: OrderRecord, *, release: bool = False) -> None:
+    def _check_quote_currency(self, request: Placeable, record: OrderRecord, *, release: bool = False) -> None:
         """Minted buys in the quote's currency whatever the order names: an order naming another currency
         than the quote this gateway issued is refused, always. A token the gateway did not issue (or no
-        longer knows) is refused only with the partner setting QuoteCurrencyMustMatch on, else left to Minted."""
-        quotes = self._quotes() if self._quotes is not None else None
-        if quotes is None:
+        longer knows) is refused only with the partner setting QuoteCurrencyMustMatch on, else left to Minted.
+        An order without a quote (a delivery) has nothing to check."""
+        quotes = self._quotes() if self._quotes is not None and request.price_token else None
+        if quotes is None or request.price_token is None:
             return
         try:
             quoted = quotes.currency_of(request.price_token)
@@ -356,7 +386,7 @@ class PlaceOrder:
             raise
 
     def _new_record(
-        self, request: OrderRequest, token: str, now: datetime, owner: str | None = None, caller: Caller = PARTNER
+        self, request: Placeable, token: str | None, now: datetime, owner: str | None = None, caller: Caller = PARTNER
     ) -> OrderRecord:
         return new_record(
             request.purchase(),
@@ -371,7 +401,7 @@ class PlaceOrder:
             note="claimed",
         )
 
-    def _reclaim(self, stored: OrderRecord, token: str, now: datetime) -> OrderRecord:
+    def _reclaim(self, stored: OrderRecord, token: str | None, now: datetime) -> OrderRecord:
         changes = {
             "state": State.RECEIVED,
             "claim_expires_at": math.ceil((now + self._claim).timestamp()),
@@ -386,13 +416,15 @@ class PlaceOrder:
             raise OrderInProgress("Another attempt at this order is running; retry shortly.", retry_after=1) from None
 
     def _send(
-        self, record: OrderRecord, request: OrderRequest, quote: Priced | None = None, *, sent_before: bool = False
+        self, record: OrderRecord, request: Placeable, quote: Priced | None = None, *, sent_before: bool = False
     ) -> OrderOutcome:
         record = self._hold(record, request, quote, sent_before=sent_before)
         try:
             minted_request = request.to_minted()
             if isinstance(minted_request, SellRequest):
                 result = self._minted.sell(minted_request)
+            elif isinstance(minted_request, DeliveryRequest):
+                result = self._minted.create_delivery(minted_request)
             else:
                 result = self._minted.buy(minted_request)
         except minted_errors.MintedOutcomeUnknownError as exc:
@@ -409,25 +441,22 @@ class PlaceOrder:
             raise error from None
         return OrderOutcome(self._book.submitted(record, result, "accepted by Minted"))
 
-    def _reject(self, record: OrderRecord, error: GatewayError, request: OrderRequest) -> OrderRecord:
+    def _reject(self, record: OrderRecord, error: GatewayError, request: Placeable) -> OrderRecord:
         assert type(error) in REJECTIONS.values()  # noqa: S101 - from_minted maps 422/403 to these only
-        message, details, upstream = error.message, error.details, error.upstream_message
-        if request.customer is not None:  # kept on the row, replayed, raised to the workflow: never personal
-            redact = request.customer.redact
-            message, upstream = redact(message), redact(upstream) if upstream is not None else None
-            details = [{k: redact(v) if isinstance(v, str) else v for k, v in d.items()} for d in details]
+        # Kept on the row, replayed, raised to the workflow: never personal.
+        redact = request.redact
+        message, upstream = redact(error.message), redact(error.upstream_message) if error.upstream_message else None
+        details = [{k: redact(v) if isinstance(v, str) else v for k, v in d.items()} for d in error.details]
         rejection = Rejection(code=error.code, message=message, details=details, upstream_message=upstream)
         changes = {"state": State.REJECTED, "rejection": rejection.model_dump(exclude_none=True), "claim_expires_at": 0}
         return self._book.write(record, changes, f"rejected by Minted: {error.code}")
 
-    def _hold(
-        self, record: OrderRecord, request: OrderRequest, quote: Priced | None, *, sent_before: bool
-    ) -> OrderRecord:
+    def _hold(self, record: OrderRecord, request: Placeable, quote: Priced | None, *, sent_before: bool) -> OrderRecord:
         """Check the limits and reserve the order's part of the day before Minted is asked; refused,
         the claim becomes NOT_PLACED (as every refusal before Minted is) and nothing stays reserved."""
-        if self._limits is None:
-            return record
         purchase = request.purchase()
+        if self._limits is None or purchase.side not in LIMITED_SIDES:
+            return record
         order = quote or as_priced(purchase.side, purchase.currency, [(i.sku, i.amount) for i in purchase.items])
         try:
             self._limits.hold_for(order, purchase.customer_external_id, record)
@@ -446,7 +475,7 @@ class PlaceOrder:
     def _settle(
         self,
         record: OrderRecord,
-        request: OrderRequest,
+        request: Placeable,
         *,
         may_buy: bool,
         quote: Priced | None = None,

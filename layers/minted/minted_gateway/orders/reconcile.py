@@ -196,9 +196,11 @@ def disagreement(order: Order, entry: LedgerEntry | None) -> Unaccounted | None:
     """
     if entry is None:
         return Unaccounted(order, NO_ROW, None)
+    ids = {order.guid, order.order_code} - {None, ""}
+    if entry.state is State.REJECTED and ids & entry.minted_ids:
+        return None  # a declined card: Minted keeps the cancelled order, and the refused row records it
     if entry.state in _NOT_AT_MINTED:
         return Unaccounted(order, _NOT_AT_MINTED[entry.state], entry.state)
-    ids = {order.guid, order.order_code} - {None, ""}
     if entry.state is State.SUBMITTED and entry.minted_ids and not ids & entry.minted_ids:
         return Unaccounted(order, OTHER_ORDER, entry.state)
     return None

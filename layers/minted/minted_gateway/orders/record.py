@@ -131,6 +131,10 @@ class OrderRecord(BaseModel):
     order_at: str | None = None
     rejection: Rejection | None = None
     caller: Caller | None = None  # who claimed the order first (JWT sub and client_id, or the IAM principal)
+    payment_type: str | None = None  # "card" for a buy paid by the customer's card; absent: the partner's cash
+    payment: dict[str, Any] | None = None  # a card order's payment as Minted reports it (cards.outcome)
+    payment_cost: Decimal | None = None
+    tracking: dict[str, Any] | None = None  # a delivery's cargo tracking number and URL, once Minted gives them
     workflow_owner: str | None = None  # the buy workflow execution that created the row, if one did
     workflow_execution: str | None = None  # the buy workflow that failed on this order, if one did
     workflow_error: str | None = None

@@ -11,11 +11,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
+from minted_gateway.cards.requests import PAYMENT_TYPES, CardPaymentIn
 from minted_gateway.minted.models import (
     PRODUCT_ID_BY_SKU,
     SKU_BY_PRODUCT_ID,
     BuyerCustomer,
     BuyRequest,
+    CardBuyRequest,
     Currency,
     OrderLine,
     SellerCustomer,
@@ -157,6 +159,7 @@ class CustomerIn(BaseModel):
 DEFAULT_CURRENCY = Currency.TRY
 # Brokerage convention: an order has a side; left out, it is a buy (every request before sells meant one).
 Side = Literal["buy", "sell"]
+PurchaseSide = Literal["buy", "sell", "delivery"]  # a ledger row's side: a delivery is an order too
 SIDE_DESCRIPTION = "buy (the default) or sell: a sell takes the customer's metal back at Minted's sell price"
 
 
@@ -173,6 +176,15 @@ def seller_id(side: str, customer: CustomerIn | None, customer_external_id: str 
         raise ValueError("give customer or customer_external_id, not both")
     return customer_external_id
 
+
+# A card payment pays a buy for a customer: refused on a sell and without customer.
+# payment_type only beside a payment (as Minted's card buy sends it).
+_A_PAYMENT: dict[str, JsonValue] = {"required": ["payment"], "properties": {"payment": {"type": "object"}}}
+CARD_REFUSALS: list[JsonValue] = [
+    {**_A_PAYMENT, "not": {"required": ["customer"], "properties": {"customer": {"type": "object"}}}},
+    {"required": ["payment", "side"], "properties": {"payment": {"type": "object"}, "side": {"const": "sell"}}},
+    {"required": ["payment_type"], "not": _A_PAYMENT},
+]
 
 # What seller_id refuses, as the OpenAPI document says it ("not" rules, as _documented writes them).
 SELLER_REFUSALS: list[JsonValue] = [
@@ -203,11 +215,15 @@ class Purchase(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     external_id: str
-    side: Side = "buy"
+    side: PurchaseSide = "buy"
     currency: Currency
     items: list[ItemIn]
     customer: CustomerIn | None = None  # a buy's customer, in full
-    seller: str | None = None  # a sell's customer, by external_id: Minted needs no more to sell
+    seller: str | None = None  # a sell's (or a delivery's) customer, by external_id
+    # A card buy's card (its token: another card is another order; never its CVV or the customer's IP).
+    card_token: str | None = Field(default=None, repr=False)
+    # A delivery's address, only ever hashed into the fingerprint: another address is another delivery.
+    address: dict[str, Any] | None = Field(default=None, repr=False)
 
     @classmethod
     def of(
@@ -219,11 +235,12 @@ class Purchase(BaseModel):
         *,
         side: Side = "buy",
         customer_external_id: str | None = None,
+        card_token: str | None = None,
     ) -> Purchase:
         # Defaults filled in, so the same purchase always hashes the same. A sell keeps no personal data.
         seller = seller_id(side, customer, customer_external_id)
         return cls(external_id=external_id, side=side, currency=currency or DEFAULT_CURRENCY, items=items,
-                   customer=customer if side == "buy" else None, seller=seller)  # fmt: skip
+                   customer=customer if side == "buy" else None, seller=seller, card_token=card_token)  # fmt: skip
 
     @property
     def customer_external_id(self) -> str | None:
@@ -253,9 +270,11 @@ class OrderRequest(BaseModel):
         hide_input_in_errors=True,
         json_schema_extra=_documented(
             {"currency_code": {"type": "string", "enum": [c.value for c in Currency],
-                               "description": "Minted's name for currency; either may be given"}},
+                               "description": "Minted's name for currency; either may be given"},
+             "payment_type": {"type": "string", "enum": list(PAYMENT_TYPES),
+                              "description": "Minted's card buy sends it beside payment; accepted, not needed"}},
             same=("currency", "currency_code", [(c.value, c.value) for c in Currency]),
-            also_refused=SELLER_REFUSALS,
+            also_refused=[*SELLER_REFUSALS, *CARD_REFUSALS],
             examples=[ORDER_EXAMPLE],
         ),
     )  # fmt: skip
@@ -269,6 +288,24 @@ class OrderRequest(BaseModel):
     customer_external_id: ExternalId | None = Field(
         default=None, description="a sell's customer (instead of customer): whose metal is sold"
     )
+    payment: CardPaymentIn | None = Field(
+        default=None,
+        description="pay a B2B2C buy by the customer's stored card instead of the partner's cash account",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _payment_type_with_payment(cls, data: Any) -> Any:
+        # Minted's card buy names its payment_type beside payment (contract 11): accepted, then implied.
+        if not isinstance(data, dict) or "payment_type" not in data:
+            return data
+        data = dict(data)
+        payment_type = data.pop("payment_type")
+        if payment_type not in PAYMENT_TYPES:
+            raise ValueError(f"payment_type must be one of {', '.join(PAYMENT_TYPES)}")
+        if data.get("payment") is None:
+            raise ValueError("payment_type names a card payment: send payment {card_token, card_cvv, customer_ip}")
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -284,6 +321,8 @@ class OrderRequest(BaseModel):
     @model_validator(mode="after")
     def _names_its_seller(self) -> OrderRequest:
         seller_id(self.side, self.customer, self.customer_external_id)
+        if self.payment is not None and (self.side != "buy" or self.customer is None):
+            raise ValueError("a card payment pays a buy for a customer (side buy, with customer)")
         return self
 
     @property
@@ -292,7 +331,12 @@ class OrderRequest(BaseModel):
 
     def purchase(self) -> Purchase:
         return Purchase.of(self.external_id, self.currency, self.items, self.customer, side=self.side,
-                           customer_external_id=self.customer_external_id)  # fmt: skip
+                           customer_external_id=self.customer_external_id,
+                           card_token=self.payment.card_token if self.payment else None)  # fmt: skip
+
+    def redact(self, text: str) -> str:
+        """``text`` without this order's personal values (its customer's), before it is kept."""
+        return self.customer.redact(text) if self.customer is not None else text
 
     def to_minted(self) -> BuyRequest | SellRequest:
         if self.side == "sell":
@@ -307,6 +351,15 @@ class OrderRequest(BaseModel):
         customer = None
         if self.customer:
             customer = BuyerCustomer.model_validate(self.customer.model_dump())
+        if self.payment is not None:
+            return CardBuyRequest(
+                price_token=self.price_token,
+                external_id=self.external_id,
+                currency_code=self.currency,
+                items=[OrderLine(sku=item.sku, amount=item.amount) for item in self.items],
+                customer=customer,
+                payment=self.payment.to_minted(),
+            )
         return BuyRequest(
             price_token=self.price_token,
             external_id=self.external_id,
