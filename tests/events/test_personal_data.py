@@ -139,7 +139,6 @@ def _events_of(consumer: Consumer, ids: dict[str, str]) -> list[dict[str, Any]]:
     return [event for name in ("bought", "lost", "refused", "sold") for event in consumer.events_of(ids[name], 1)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: the buy workflow's input carries the customer in full")
 def test_no_personal_value_stays_in_a_workflows_state(api: Api) -> None:
     sfn = boto3.client("stepfunctions", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
     external_id = f"pd-wf-{uuid.uuid4().hex[:10]}"
