@@ -113,7 +113,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("limits", "AddNot", "total = self._totals.total(counter.key) if self._totals else Decimal(0)"):
         "in the branch that never runs (a refusal always comes with its counter's total)",
     ("limits", "ReplaceTrueWithFalse", "@dataclass(frozen=True)"):
-        "PricedOrder: nothing assigns to one once made; frozen forbids only what no code does",
+        "a value object (a priced order, a counter): nothing assigns to one once made; frozen forbids only "
+        "what no code does",
 }  # fmt: skip
 
 
