@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
-import pytest
 
 from local.gateway import invoke
 from local.template import functions_of, load_template
