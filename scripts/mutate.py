@@ -107,6 +107,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("place_order", "NumberReplacer", 'changes: dict[str, Any] = {"state": State.NOT_PLACED, "claim_expires_at": 0}'):
         "written with NOT_PLACED: a claim's expiry is read only while a row is RECEIVED, and any past second "
         "means no live claim, as 0 does",
+    ("place_order", "NumberReplacer", "single = orders[0] if len(orders) == 1 else None"):
+        "with exactly one order, orders[-1] is orders[0]",
+    ("place_order", "NumberReplacer",
+     """note = f"not placed: {exc.code}" + (f" ({exc.details[0].get('limit')})" if exc.details else "")"""):
+        "a limit's refusal carries one detail: its last is its first",
     ("limits", "ReplaceComparisonOperator_Is_IsNot", "if total is None:"):
         "both callers pass the counter's total (read, or returned by DynamoDB with the refusal): reading it "
         "again when it is known gives the same number, and the None branch never runs",
@@ -125,6 +130,12 @@ def why_equivalent(module: str, operator: str, code: str) -> str | None:
     if module == "dynamodb_limits" and code.startswith("time.sleep(random.uniform(0, 0.02 * 2**attempt))"):
         return "how long a retry after a conflict waits (a jitter of milliseconds): longer or shorter waits " \
                "change no outcome; a negative one fails the conflict test"  # fmt: skip
+    if module == "place_order" and operator == "NumberReplacer" and '"claim_expires_at": 0' in code:
+        return "a claim's expiry is read only while a row is RECEIVED (claim_is_stale, attention_due); this " \
+               "write leaves another state, and any past second means no live claim, as 0 does"  # fmt: skip
+    if module == "limits" and operator == "ReplaceTrueWithFalse" and "frozen=True" in code:
+        return "a value object (rules, a locked quote or line, a priced order, a counter): nothing assigns " \
+               "to one once made; frozen forbids only what no code does"  # fmt: skip
     return EQUIVALENT.get((module, operator, code))
 
 

@@ -518,3 +518,13 @@ def test_two_give_backs_that_read_the_hold_together_give_back_once(dynamodb: Any
     racing.another_gives_back_first = True
     assert totals.give_back("hold#o-1", 1) is False, "the other call gave it back: nothing left to give"
     assert totals.total("partner#buy#TRY#2026-11-28") == 0
+
+
+@pytest.mark.parametrize("limit", ["customer_day_amount", "partner_day_amount"])
+def test_one_order_worth_the_whole_days_limit_is_accepted(dynamodb: Any, limit: str) -> None:
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    limits = OrderLimits(LimitRules(limits_table="LimitsTable", **{f"limit_{limit}": Decimal(100)}), totals, None,
+                         now=lambda: NOON)  # fmt: skip
+    assert limits.hold_for(priced("100"), "c-1", record("o-1", history=[entry(State.RECEIVED)])) is not None
+    with pytest.raises(LimitExceeded):
+        limits.hold_for(priced("0.01"), "c-1", record("o-2", history=[entry(State.RECEIVED)]))
