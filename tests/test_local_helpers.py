@@ -27,7 +27,8 @@ from minted_gateway.minted.models import BuyRequest, OrderLine, PriceFixRequest
 from tests.stack import free_port
 from tests.test_readme import ROOT, STARTED_LINE, MakeDev
 
-ACCESS_LINE = re.compile(r"^(GET|POST|PATCH) (\S+) (\d{3}) \d+ ms ([0-9a-f-]{36})$")
+# method, path, status, ms, request id, then who called (the token's sub and client; "-" for none)
+ACCESS_LINE = re.compile(r"^(GET|POST|PATCH) (\S+) (\d{3}) \d+ ms ([0-9a-f-]{36})( -| (sub|client|customer)=\S+)+$")
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +48,18 @@ def make(target: str, env: dict[str, str], *args: str) -> subprocess.CompletedPr
     )  # fmt: skip
 
 
+ALL_SCOPES = "minted/prices.read minted/orders.read minted/orders.write minted/customers.read minted/customers.write"
+
+
+def caller_of(stack: MakeDev) -> requests.Session:
+    """A partner caller with every scope, its token from make token as a reader gets one."""
+    token = make("token", stack.env, f"SCOPES={ALL_SCOPES}")
+    assert token.returncode == 0, token.stderr
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {token.stdout.strip()}"
+    return http
+
+
 def console_after_banner(stack: MakeDev) -> list[str]:
     return stack.lines[stack.lines.index(STARTED_LINE) + 1 :]
 
@@ -64,19 +77,20 @@ def wait_for_line(stack: MakeDev, predicate: object, timeout: float = 60) -> str
 @pytest.mark.timeout(300)
 def test_the_console_prints_one_line_per_request_and_one_per_event(make_dev: MakeDev) -> None:
     api = make_dev.url("gateway")
+    http = caller_of(make_dev)
     ids = []
-    quote = requests.post(api + "/quotes", json={"currency": "TRY", "items": [{"sku": "GAU", "amount": 1}]}, timeout=30)
+    quote = http.post(api + "/quotes", json={"currency": "TRY", "items": [{"sku": "GAU", "amount": 1}]}, timeout=30)
     ids.append(quote.headers["X-Request-Id"])
     order = {"external_id": "console-1", "price_token": quote.json()["price_token"],
              "items": [{"sku": "GAU", "amount": 1}]}  # fmt: skip
     for response in (
-        requests.post(api + "/orders", json=order, timeout=30),
-        requests.get(api + "/prices", timeout=30),
-        requests.get(api + "/orders/console-1", timeout=30),
-        requests.get(api + "/orders", timeout=30),
-        requests.get(api + "/orders/no-such-order", timeout=30),
-        requests.get(api + "/legal", timeout=30),
-        requests.get(api + "/customers/no-such-customer", timeout=30),
+        http.post(api + "/orders", json=order, timeout=30),
+        http.get(api + "/prices", timeout=30),
+        http.get(api + "/orders/console-1", timeout=30),
+        http.get(api + "/orders", timeout=30),
+        http.get(api + "/orders/no-such-order", timeout=30),
+        http.get(api + "/legal", timeout=30),
+        http.get(api + "/customers/no-such-customer", timeout=30),
     ):
         ids.append(response.headers["X-Request-Id"])
     wait_for_line(make_dev, lambda line: ids[-1] in line)
@@ -198,15 +212,16 @@ def test_make_dev_with_minted_base_url_runs_everything_against_that_minted(
         with pytest.raises(requests.ConnectionError):  # the stack's own sandbox is not started
             requests.get(stack.url("sandbox") + "/_sandbox/health", timeout=5)
         api = stack.url("gateway")
+        http = caller_of(stack)
         # The API: a quote and a buy reach the other Minted.
-        quote = requests.post(api + "/quotes", json={"items": [{"sku": "GAU", "amount": 1}]}, timeout=30)
+        quote = http.post(api + "/quotes", json={"items": [{"sku": "GAU", "amount": 1}]}, timeout=30)
         assert quote.status_code == 201, quote.text
         order = {"external_id": "elsewhere-1", "price_token": quote.json()["price_token"],
                  "items": [{"sku": "GAU", "amount": 1}]}  # fmt: skip
-        assert requests.post(api + "/orders", json=order, timeout=30).status_code == 201
+        assert http.post(api + "/orders", json=order, timeout=30).status_code == 201
         assert minted.orders_created() == 1
         # The workflow: its own quote and buy, at the other Minted too.
-        started = requests.post(
+        started = http.post(
             api + "/orders/workflow",
             timeout=30,
             json={
