@@ -225,35 +225,26 @@ def list_orders() -> ListOrders:
 
 @functools.cache
 def reconcile() -> Reconcile:
-    from minted_gateway.orders.reconcile import Reconcile
-
-    s = settings()
-    # The GET use case itself: the reconciler settles rows exactly as a partner's GET would.
-    return Reconcile(
-        order_ledger(),
-        get_order(),
-        max_rows=s.reconcile_max_rows,
-        time_budget_seconds=s.reconcile_time_budget_seconds,
-        lease_seconds=s.reconcile_lease_seconds,
-        token_seconds=s.price_token_seconds,
-    )
+    """The reconciler's run: every row needing attention."""
+    return _reconciler(settings().reconcile_lease_seconds)
 
 
 @functools.cache
 def follow_orders() -> Reconcile:
     """The follow schedule's run: non-final SUBMITTED orders only, refreshed as a GET would."""
-    from minted_gateway.orders.reconcile import FOLLOWED_STATES, Reconcile
+    from minted_gateway.orders.reconcile import FOLLOWED_STATES
+
+    return _reconciler(settings().follow_lease_seconds, states=FOLLOWED_STATES)
+
+
+def _reconciler(lease_seconds: int, **only: Any) -> Reconcile:
+    from minted_gateway.orders.reconcile import Reconcile
 
     s = settings()
-    return Reconcile(
-        order_ledger(),
-        get_order(),
-        max_rows=s.reconcile_max_rows,
-        time_budget_seconds=s.reconcile_time_budget_seconds,
-        lease_seconds=s.follow_lease_seconds,
-        token_seconds=s.price_token_seconds,
-        states=FOLLOWED_STATES,
-    )
+    # The GET use case itself: the reconciler settles rows exactly as a partner's GET would.
+    return Reconcile(order_ledger(), get_order(), max_rows=s.reconcile_max_rows,
+                     time_budget_seconds=s.reconcile_time_budget_seconds, lease_seconds=lease_seconds,
+                     token_seconds=s.price_token_seconds, **only)  # fmt: skip
 
 
 @functools.cache
