@@ -49,6 +49,7 @@ MODULES = [
     Module("dynamodb_limits", f"{LAYER}/orders/dynamodb_limits.py", ("tests/orders/test_limits.py",), 180),
     Module("limits", f"{LAYER}/orders/limits.py", ("tests/orders/test_limits.py",), 180),
     Module("place_order", f"{LAYER}/orders/place_order.py", ("tests/orders/test_place_order_answers.py",
+           "tests/orders/test_place_order_retries.py",
            "tests/api/test_exactly_once_sends.py",
            "tests/api/test_orders.py", "tests/api/test_sell.py", "tests/limits/test_limits.py"), 300),
 ]  # fmt: skip

@@ -1,0 +1,120 @@
+"""PlaceOrder's retries against a Minted scripted per call, on moto's DynamoDB: a retry's claim keeps
+a second attempt out while its buy is in flight, an attempt that loses the row to another is told to
+wait at least a second, and Minted refusing the id as a duplicate when its lookup finds nothing is
+an outcome unknown, never a second buy (tests/api has the same promises over real HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local.template import create_tables
+from minted_gateway.errors import OrderInProgress, UpstreamRateLimited
+from minted_gateway.minted import errors as minted_errors
+from minted_gateway.minted.models import Order, OrderResult
+from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
+from minted_gateway.orders.fingerprint import Fingerprinter
+from minted_gateway.orders.place_order import PlaceOrder
+from minted_gateway.orders.record import OrderRecord, State
+from minted_gateway.orders.requests import OrderRequest
+
+REQUEST = OrderRequest.model_validate({"external_id": "ord-1", "price_token": "T" * 32,
+                                       "items": [{"sku": "GAU", "amount": Decimal(1)}]})  # fmt: skip
+
+
+class ScriptedMinted:
+    """Minted whose n-th buy does what ``buys[n]`` says; it holds no order a lookup could find."""
+
+    def __init__(self, *buys: Callable[[], OrderResult]) -> None:
+        self.script = list(buys)
+        self.buys = 0
+
+    def buy(self, request: Any) -> OrderResult:
+        self.buys += 1
+        return self.script[self.buys - 1]()
+
+    def find_orders(self, lookup: Any) -> list[Order]:
+        raise minted_errors.MintedNotFoundError("find_order", "no such order", status=404)
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-central-1")
+        create_tables(client)
+        yield client
+
+
+@pytest.fixture
+def ledger(dynamodb: Any) -> DynamoDbOrderLedger:
+    return DynamoDbOrderLedger(dynamodb, "OrdersTable")
+
+
+def place(ledger: Any, minted: ScriptedMinted) -> PlaceOrder:
+    return PlaceOrder(ledger, minted, Fingerprinter(b"k" * 16), claim_seconds=30)  # type: ignore[arg-type]
+
+
+def accepted() -> OrderResult:
+    return OrderResult(guid=["G-1"], order_code=["C-1"])
+
+
+def rate_limited() -> OrderResult:
+    raise minted_errors.MintedRateLimitedError("buy", "slow down", retry_after=None)
+
+
+def test_a_retrys_claim_keeps_a_second_attempt_out_while_its_buy_is_in_flight(ledger: DynamoDbOrderLedger) -> None:
+    second: list[BaseException] = []
+
+    def another_attempt_meanwhile() -> OrderResult:
+        try:
+            place(ledger, minted)(REQUEST)
+        except OrderInProgress as exc:
+            second.append(exc)
+        return accepted()
+
+    minted = ScriptedMinted(rate_limited, another_attempt_meanwhile, accepted)
+    with pytest.raises(UpstreamRateLimited):
+        place(ledger, minted)(REQUEST)  # NOT_PLACED: the retry below claims the row afresh
+    outcome = place(ledger, minted)(REQUEST)
+    assert outcome.record.state is State.SUBMITTED
+    assert len(second) == 1, "the attempt made during the retry's buy was not told the order is in progress"
+    assert minted.buys == 2
+
+
+class LosingLedger(DynamoDbOrderLedger):
+    """A ledger where another attempt takes the row over between this one's read of it and its claim."""
+
+    def claim(self, record: OrderRecord) -> OrderRecord | None:
+        stored = super().claim(record)
+        if stored is not None:
+            self.update(stored, {"token_hash": stored.token_hash}, stored.history[-1])
+        return stored
+
+
+def test_an_attempt_that_loses_the_row_to_another_is_told_to_wait_a_second(dynamodb: Any) -> None:
+    losing = LosingLedger(dynamodb, "OrdersTable")
+    with pytest.raises(UpstreamRateLimited):
+        place(losing, ScriptedMinted(rate_limited))(REQUEST)
+    with pytest.raises(OrderInProgress) as busy:
+        place(losing, ScriptedMinted())(REQUEST)
+    assert busy.value.retry_after == 1
+
+
+def test_a_duplicate_minted_cannot_find_is_an_unknown_outcome_never_a_second_buy(
+    ledger: DynamoDbOrderLedger,
+) -> None:
+    def duplicate() -> OrderResult:
+        raise minted_errors.MintedValidationError("buy", "Parameter Error",
+                                                  field_errors={"external_id": ["already used"]})  # fmt: skip
+
+    minted = ScriptedMinted(duplicate, duplicate)
+    outcome = place(ledger, minted)(REQUEST)
+    assert outcome.record.state is State.UNKNOWN
+    assert minted.buys == 1
+    stored = ledger.get("ord-1")
+    assert stored is not None and stored.state is State.UNKNOWN
