@@ -1,10 +1,12 @@
 """PlaceOrder's retries against a Minted scripted per call, on moto's DynamoDB: a retry's claim keeps
 a second attempt out while its buy is in flight, an attempt that loses the row to another is told to
-wait at least a second, and Minted refusing the id as a duplicate when its lookup finds nothing is
-an outcome unknown, never a second buy (tests/api has the same promises over real HTTP)."""
+wait at least a second, a retry's history says what it retried, the partner's own order is listed
+under its wallet, and Minted refusing the id as a duplicate when its lookup finds nothing is an
+outcome unknown, never a second buy (tests/api has the same promises over real HTTP)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -19,6 +21,7 @@ from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import Order, OrderResult
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.fingerprint import Fingerprinter
+from minted_gateway.orders.history import HistoryQuery, ListOrders
 from minted_gateway.orders.place_order import PlaceOrder
 from minted_gateway.orders.record import OrderRecord, State
 from minted_gateway.orders.requests import OrderRequest
@@ -118,3 +121,20 @@ def test_a_duplicate_minted_cannot_find_is_an_unknown_outcome_never_a_second_buy
     assert minted.buys == 1
     stored = ledger.get("ord-1")
     assert stored is not None and stored.state is State.UNKNOWN
+
+
+def test_the_partners_own_order_is_listed_under_the_partners_wallet(ledger: DynamoDbOrderLedger) -> None:
+    place(ledger, ScriptedMinted(accepted))(REQUEST)
+    listed = ListOrders(ledger)(HistoryQuery.model_validate({"wallet": "partner"}))
+    assert [order.external_id for order in listed.orders] == ["ord-1"]
+
+
+def test_a_retrys_history_says_what_it_retried_and_whether_with_a_new_quote(ledger: DynamoDbOrderLedger) -> None:
+    minted = ScriptedMinted(rate_limited, rate_limited, accepted)
+    for request in (REQUEST, REQUEST, REQUEST.model_copy(update={"price_token": "N" * 32})):
+        with contextlib.suppress(UpstreamRateLimited):  # the first two are refused before Minted
+            place(ledger, minted)(request)
+    stored = ledger.get("ord-1")
+    assert stored is not None
+    claims = [entry.note for entry in stored.history if entry.state is State.RECEIVED]
+    assert claims == ["claimed", "retry claimed after NOT_PLACED", "retry claimed after NOT_PLACED with a new quote"]
