@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,13 +17,13 @@ import pytest
 from moto import mock_aws
 
 from local.template import create_tables
-from minted_gateway.errors import OrderInProgress, UpstreamRateLimited
+from minted_gateway.errors import LedgerUnavailable, OrderInProgress, UpstreamRateLimited
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import Order, OrderResult
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.history import HistoryQuery, ListOrders
-from minted_gateway.orders.place_order import PlaceOrder
+from minted_gateway.orders.place_order import PlaceOrder, utcnow
 from minted_gateway.orders.record import OrderRecord, State
 from minted_gateway.orders.requests import OrderRequest
 
@@ -58,8 +59,8 @@ def ledger(dynamodb: Any) -> DynamoDbOrderLedger:
     return DynamoDbOrderLedger(dynamodb, "OrdersTable")
 
 
-def place(ledger: Any, minted: ScriptedMinted) -> PlaceOrder:
-    return PlaceOrder(ledger, minted, Fingerprinter(b"k" * 16), claim_seconds=30)  # type: ignore[arg-type]
+def place(ledger: Any, minted: ScriptedMinted, claim_seconds: int = 30, now: Any = utcnow) -> PlaceOrder:
+    return PlaceOrder(ledger, minted, Fingerprinter(b"k" * 16), claim_seconds=claim_seconds, now=now)  # type: ignore[arg-type]
 
 
 def accepted() -> OrderResult:
@@ -138,3 +139,37 @@ def test_a_retrys_history_says_what_it_retried_and_whether_with_a_new_quote(ledg
     assert stored is not None
     claims = [entry.note for entry in stored.history if entry.state is State.RECEIVED]
     assert claims == ["claimed", "retry claimed after NOT_PLACED", "retry claimed after NOT_PLACED with a new quote"]
+
+
+def test_an_attempt_during_anothers_claim_is_told_to_retry_when_the_claim_ends(ledger: DynamoDbOrderLedger) -> None:
+    start = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    clock = [start]
+    waits: list[int | None] = []
+
+    def attempts_meanwhile() -> OrderResult:
+        for later in (timedelta(0), timedelta(seconds=2.5)):  # 3 s of claim left, then half a second
+            clock[0] = start + later
+            with pytest.raises(OrderInProgress) as busy:
+                place(ledger, minted, claim_seconds=3, now=lambda: clock[0])(REQUEST)
+            waits.append(busy.value.retry_after)
+        return accepted()
+
+    minted = ScriptedMinted(attempts_meanwhile)
+    place(ledger, minted, claim_seconds=3, now=lambda: clock[0])(REQUEST)
+    assert waits == [3, 1]
+
+
+class UnwritableLedger(DynamoDbOrderLedger):
+    """A ledger that takes the claim, then is unreachable."""
+
+    def update(self, record: OrderRecord, changes: dict[str, Any], entry: Any) -> OrderRecord:
+        raise LedgerUnavailable("unreachable")
+
+
+def test_minteds_answer_is_given_even_when_the_ledger_cannot_take_it(dynamodb: Any) -> None:
+    minted = ScriptedMinted(accepted)
+    outcome = place(UnwritableLedger(dynamodb, "OrdersTable"), minted)(REQUEST)
+    assert (outcome.record.state, outcome.record.guids) == (State.SUBMITTED, ["G-1"])
+    stored = DynamoDbOrderLedger(dynamodb, "OrdersTable").get("ord-1")
+    assert stored is not None and stored.state is State.RECEIVED  # settled by the next call's lookup
+    assert minted.buys == 1
