@@ -329,12 +329,15 @@ def render(modules: list[Module]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     details: list[str] = []
+    unrun: list[str] = []
     for module in modules:
         session = session_of(module)
         if not session.exists():
             lines.append(f"| {module.path} | {', '.join(module.tests)} | - | - | - | not started | - |")
             continue
         counts, found = survivors(module, session)
+        if counts["not yet run"]:
+            unrun.append(f"{counts['not yet run']} mutants of {module.path}")
         lines.append(f"| {module.path} | {', '.join(module.tests)} | {counts['killed']} | {counts['survived']} | "
                      f"{counts['incompetent']} | {counts['not yet run']} | {counts['left out']} |")  # fmt: skip
         if found:
@@ -348,6 +351,9 @@ def render(modules: list[Module]) -> str:
             for s in found:
                 mutant = s.mutant.replace("|", "\\|")
                 details.append(f"| {s.line} | {s.operator} | `{mutant}` | {s.reason or '**a gap: no test fails**'} |")
+    if unrun:
+        lines += ["", f"**Not yet run**: {'; '.join(unrun)}. Whether any of them survives is unknown until",
+                  "`make mutate` runs again (it goes on where this run stopped)."]  # fmt: skip
     return "\n".join([*lines, *details]) + "\n"
 
 
