@@ -542,3 +542,11 @@ def test_a_counter_already_past_a_lowered_limit_says_nothing_remains(dynamodb: A
     with pytest.raises(LimitExceeded, match=r"; 0 remains\.") as refused:
         lowered.hold_for(priced("10"), None, record("o-2", history=[entry(State.RECEIVED)]))
     assert refused.value.details[0]["remaining"] == "0"
+
+
+def test_without_a_daily_limit_nothing_is_reserved(dynamodb: Any) -> None:
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    rules = LimitRules(limits_table="LimitsTable", limit_order_amount=Decimal(500))  # a per-order limit only
+    limits = OrderLimits(rules, totals, None, now=lambda: NOON)
+    assert limits.hold_for(priced("100"), "c-1", record("o-1", history=[entry(State.RECEIVED)])) is None
+    assert dynamodb.scan(TableName="LimitsTable")["Items"] == []
