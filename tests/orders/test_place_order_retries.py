@@ -32,18 +32,21 @@ REQUEST = OrderRequest.model_validate({"external_id": "ord-1", "price_token": "T
 
 
 class ScriptedMinted:
-    """Minted whose n-th buy does what ``buys[n]`` says; it holds no order a lookup could find."""
+    """Minted whose n-th buy does what ``buys[n]`` says; a lookup finds ``held`` (none: a 404)."""
 
-    def __init__(self, *buys: Callable[[], OrderResult]) -> None:
+    def __init__(self, *buys: Callable[[], OrderResult], held: list[Order] | None = None) -> None:
         self.script = list(buys)
         self.buys = 0
+        self.held = held or []
 
     def buy(self, request: Any) -> OrderResult:
         self.buys += 1
         return self.script[self.buys - 1]()
 
     def find_orders(self, lookup: Any) -> list[Order]:
-        raise minted_errors.MintedNotFoundError("find_order", "no such order", status=404)
+        if not self.held:
+            raise minted_errors.MintedNotFoundError("find_order", "no such order", status=404)
+        return self.held
 
 
 @pytest.fixture
@@ -172,4 +175,21 @@ def test_minteds_answer_is_given_even_when_the_ledger_cannot_take_it(dynamodb: A
     assert (outcome.record.state, outcome.record.guids) == (State.SUBMITTED, ["G-1"])
     stored = DynamoDbOrderLedger(dynamodb, "OrdersTable").get("ord-1")
     assert stored is not None and stored.state is State.RECEIVED  # settled by the next call's lookup
+    assert minted.buys == 1
+
+
+def test_a_retry_that_finds_the_whole_order_at_minted_writes_minteds_prices(ledger: DynamoDbOrderLedger) -> None:
+    def lost() -> OrderResult:
+        raise minted_errors.MintedOutcomeUnknownError("buy", "no answer", cause="timeout")
+
+    found = Order.model_validate({"guid": "G-1", "order_code": "C-1", "external_id": "ord-1", "status_name": "Created",
+                                  "total": "2983.81", "items": [{"sku": "GAU", "amount": 1, "price": "2983.81",
+                                                                 "total": "2983.81"}]})  # fmt: skip
+    minted = ScriptedMinted(lost, held=[found])
+    place(ledger, minted)(REQUEST)
+    outcome = place(ledger, minted)(REQUEST)
+    assert outcome.resolved and outcome.record.state is State.SUBMITTED
+    assert outcome.record.total == Decimal("2983.81")
+    assert [(line.sku, line.total) for line in outcome.record.lines] == [("GAU", Decimal("2983.81"))]
+    assert outcome.record.history[-1].note == "found at Minted by lookup"
     assert minted.buys == 1
