@@ -115,6 +115,12 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("limits", "ReplaceComparisonOperator_Is_IsNot", "if total is None:"):
         "both callers pass the counter's total (read, or returned by DynamoDB with the refusal): reading it "
         "again when it is known gives the same number, and the None branch never runs",
+    ("limits", "AddNot", "if total is None:"):
+        "as `total is not None`: both callers pass the counter's total (read, or returned by DynamoDB with the "
+        "refusal), reading it again when it is known gives the same number, and the None branch never runs",
+    ("place_order", "NumberReplacer", 'changes["currency"] = currencies[0]'):
+        "the orders of one buy are all in its quote's currency (Minted buys in the quote's currency): the "
+        "first order's currency is the last's",
     ("limits", "AddNot", "total = self._totals.total(counter.key) if self._totals else Decimal(0)"):
         "in the branch that never runs (a refusal always comes with its counter's total)",
     ("limits", "ReplaceTrueWithFalse", "@dataclass(frozen=True)"):

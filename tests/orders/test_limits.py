@@ -550,3 +550,11 @@ def test_without_a_daily_limit_nothing_is_reserved(dynamodb: Any) -> None:
     limits = OrderLimits(rules, totals, None, now=lambda: NOON)
     assert limits.hold_for(priced("100"), "c-1", record("o-1", history=[entry(State.RECEIVED)])) is None
     assert dynamodb.scan(TableName="LimitsTable")["Items"] == []
+
+
+def test_a_row_never_claimed_reserves_nothing(dynamodb: Any) -> None:
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    limits = OrderLimits(LimitRules(limits_table="LimitsTable", limit_partner_day_amount=Decimal(500)), totals, None,
+                         now=lambda: NOON)  # fmt: skip
+    assert limits.hold_for(priced("100"), None, record("o-1", history=[])) is None  # attempt 0: nothing sent
+    assert dynamodb.scan(TableName="LimitsTable")["Items"] == []
