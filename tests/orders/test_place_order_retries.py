@@ -23,7 +23,7 @@ from minted_gateway.minted.models import Order, OrderResult
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.history import HistoryQuery, ListOrders
-from minted_gateway.orders.place_order import PlaceOrder, utcnow
+from minted_gateway.orders.place_order import OrderBook, PlaceOrder, utcnow
 from minted_gateway.orders.record import OrderRecord, State
 from minted_gateway.orders.requests import OrderRequest
 
@@ -193,3 +193,14 @@ def test_a_retry_that_finds_the_whole_order_at_minted_writes_minteds_prices(ledg
     assert [(line.sku, line.total) for line in outcome.record.lines] == [("GAU", Decimal("2983.81"))]
     assert outcome.record.history[-1].note == "found at Minted by lookup"
     assert minted.buys == 1
+
+
+def test_a_status_refresh_that_sees_one_of_two_orders_keeps_both(ledger: DynamoDbOrderLedger) -> None:
+    minted = ScriptedMinted(lambda: OrderResult(guid=["G-1", "G-2"], order_code=["C-1", "C-2"]))
+    placed = place(ledger, minted)(REQUEST).record
+    shipped = Order.model_validate({"guid": "G-1", "order_code": "C-1", "status_name": "Completed", "status_id": 3})
+    refreshed = OrderBook(ledger, utcnow).statuses(placed, {placed.orders[0].key: shipped})
+    untouched = placed.orders[1].status
+    expected = [("G-1", "C-1", "Completed"), ("G-2", "C-2", untouched)]
+    assert [(o.guid, o.order_code, o.status) for o in refreshed.orders] == expected
+    assert ledger.get("ord-1") == refreshed
