@@ -204,3 +204,18 @@ def test_a_status_refresh_that_sees_one_of_two_orders_keeps_both(ledger: DynamoD
     expected = [("G-1", "C-1", "Completed"), ("G-2", "C-2", untouched)]
     assert [(o.guid, o.order_code, o.status) for o in refreshed.orders] == expected
     assert ledger.get("ord-1") == refreshed
+
+
+def test_a_retry_whose_lookup_fails_is_an_unknown_outcome_never_a_buy(ledger: DynamoDbOrderLedger) -> None:
+    def lost() -> OrderResult:
+        raise minted_errors.MintedOutcomeUnknownError("buy", "no answer", cause="timeout")
+
+    class LookupDown(ScriptedMinted):
+        def find_orders(self, lookup: Any) -> list[Order]:
+            raise minted_errors.MintedUnavailableError("find_order", "down", status=503)
+
+    minted = LookupDown(lost, accepted)
+    place(ledger, minted)(REQUEST)
+    outcome = place(ledger, minted)(REQUEST)
+    assert outcome.record.state is State.UNKNOWN
+    assert minted.buys == 1
