@@ -77,7 +77,7 @@ test: venv node_modules/.installed ## run every test
 
 # Not in CI: slow. A run stops after MUTATE_BUDGET seconds (default 2400); the next one goes on from there.
 mutate: venv node_modules/.installed ## mutation testing (cosmic-ray) of the modules that keep the promises: docs/mutation.md
-	$(call say,"mutate: cosmic-ray over the promise-keeping modules, at most $${MUTATE_BUDGET:-2400} s (scripts/mutate.py)")
+	$(call say,"mutate: cosmic-ray over the promise-keeping modules (at most $${MUTATE_BUDGET:-2400} s; scripts/mutate.py)")
 	$(BIN)/python scripts/mutate.py
 
 lint: venv node_modules/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, cfn-lint, sam validate, asl-validator, checkov

@@ -124,6 +124,10 @@ def test_the_guard_and_the_limits_are_one_check() -> None:
     with pytest.raises(LimitExceeded) as refused:
         check_order(priced("600"), guard=PriceGuard(max_total=Decimal(650)), rules=rules)
     assert refused.value.details[0]["limit"] == "order_amount"
+    two_lines = PricedOrder("buy", "TRY", [PricedLine("GAU", Decimal(1)), PricedLine("GAG", Decimal(101))])
+    with pytest.raises(LimitExceeded) as grams:  # each line against its own sku's grams
+        check_order(two_lines, rules=rules.model_copy(update={"limit_order_grams": {"GAG": Decimal(100)}}))
+    assert (grams.value.details[0]["field"], grams.value.details[0]["limit"]) == ("items.1.amount", "order_grams.GAG")
     with pytest.raises(LimitExceeded) as in_usd:
         check_order(priced("10", currency="USD"), rules=rules)
     assert in_usd.value.details[0]["field"] == "currency"
@@ -246,15 +250,13 @@ def test_a_locked_quote_reads_numbers_exactly_whatever_their_json_type() -> None
         assert str(line.amount) == "0.1"  # not the float's binary neighbour
 
 
-def test_the_days_counters_and_holds_expire_days_after_the_day(dynamodb: Any) -> None:
-    from minted_gateway.orders.limits import COUNTER_DAYS_KEPT
-
+def test_the_days_counters_and_holds_expire_35_days_after_the_day(dynamodb: Any) -> None:
     totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
     rules = LimitRules(limits_table="LimitsTable", limit_customer_day_amount=Decimal(100))
     limits = OrderLimits(rules, totals, None, now=lambda: datetime(2026, 11, 28, 12, tzinfo=UTC))
     limits.hold_for(priced("10"), "c-1", record("o-1", history=[entry(State.RECEIVED)]))
     day_ends = datetime.fromisoformat("2026-11-29T00:00:00+03:00")  # midnight in Istanbul
-    expected = int(day_ends.timestamp()) + COUNTER_DAYS_KEPT * 86400
+    expected = int(day_ends.timestamp()) + 35 * 86400  # operations read the last month's counters
     for key in ("customer#c-1#buy#TRY#2026-11-28", "hold#o-1"):
         item = dynamodb.get_item(TableName="LimitsTable", Key={"counter": {"S": key}})["Item"]
         assert int(item["expires_at"]["N"]) == expected, key
@@ -528,3 +530,31 @@ def test_one_order_worth_the_whole_days_limit_is_accepted(dynamodb: Any, limit: 
     assert limits.hold_for(priced("100"), "c-1", record("o-1", history=[entry(State.RECEIVED)])) is not None
     with pytest.raises(LimitExceeded):
         limits.hold_for(priced("0.01"), "c-1", record("o-2", history=[entry(State.RECEIVED)]))
+
+
+def test_a_counter_already_past_a_lowered_limit_says_nothing_remains(dynamodb: Any) -> None:
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    rules = LimitRules(limits_table="LimitsTable", limit_partner_day_amount=Decimal(100))
+    OrderLimits(rules, totals, None, now=lambda: NOON).hold_for(priced("80"), None, record("o-1",
+                history=[entry(State.RECEIVED)]))  # fmt: skip
+    lowered = OrderLimits(rules.model_copy(update={"limit_partner_day_amount": Decimal(50)}), totals, None,
+                          now=lambda: NOON)  # fmt: skip
+    with pytest.raises(LimitExceeded, match=r"; 0 remains\.") as refused:
+        lowered.hold_for(priced("10"), None, record("o-2", history=[entry(State.RECEIVED)]))
+    assert refused.value.details[0]["remaining"] == "0"
+
+
+def test_without_a_daily_limit_nothing_is_reserved(dynamodb: Any) -> None:
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    rules = LimitRules(limits_table="LimitsTable", limit_order_amount=Decimal(500))  # a per-order limit only
+    limits = OrderLimits(rules, totals, None, now=lambda: NOON)
+    assert limits.hold_for(priced("100"), "c-1", record("o-1", history=[entry(State.RECEIVED)])) is None
+    assert dynamodb.scan(TableName="LimitsTable")["Items"] == []
+
+
+def test_a_row_never_claimed_reserves_nothing(dynamodb: Any) -> None:
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable")
+    limits = OrderLimits(LimitRules(limits_table="LimitsTable", limit_partner_day_amount=Decimal(500)), totals, None,
+                         now=lambda: NOON)  # fmt: skip
+    assert limits.hold_for(priced("100"), None, record("o-1", history=[])) is None  # attempt 0: nothing sent
+    assert dynamodb.scan(TableName="LimitsTable")["Items"] == []

@@ -32,3 +32,10 @@ def test_a_lookups_orders_are_summed_exactly_and_only_when_minted_sent_every_par
     assert (changes["price"], changes["total"]) == (Decimal("100.75"), Decimal("100.75"))
     partial = found_changes([minted_order("G-1", "C-1", "100.50"), minted_order("G-2", "C-2", None)])
     assert "total" not in partial and "price" not in partial
+
+
+def test_an_answer_whose_lists_differ_in_length_is_written_not_refused() -> None:
+    # Read tolerantly: a code Minted left out loses no guid, and the order is still SUBMITTED.
+    changes = submitted_changes(OrderResult(guid=["G-1", "G-2"], order_code=["C-1"]))
+    assert (changes["guids"], changes["order_codes"]) == (["G-1", "G-2"], ["C-1"])
+    assert [(o["guid"], o["order_code"]) for o in changes["orders"]] == [("G-1", "C-1")]
