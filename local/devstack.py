@@ -341,24 +341,27 @@ def main() -> None:
         minted=minted,
     ).start()
     assert stack.gateway is not None  # noqa: S101 - started with a port
-    key_file = stack.issuer.write_key(stackfile.signing_key_file(os.getpid()))  # for make token; removed at stop
-    stackfile.write(
-        stackfile.StackAddresses(
-            gateway_url=stack.gateway.url,
-            sandbox_url=stack.sandbox.url if minted is None else "",
-            aws_url=stack.aws_url,
-            workflow_arn=stack.workflow_arn,
-            pid=os.getpid(),
-            issuer=stack.issuer.issuer,
-            audience=stack.issuer.audience,
-            signing_key_file=str(key_file),
-            environment=stack.environment(),
-        )
-    )
-    print("\n".join(["", *banner(stack), "Ctrl-C stops the stack."]), flush=True)
+    # SIGTERM (a shell's kill, the tests' stop) is handled before anything is recorded: arriving
+    # right after the banner, its default action would end the process with its record left behind.
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    key_file = stackfile.signing_key_file(os.getpid())
     try:
+        stack.issuer.write_key(key_file)  # for make token; removed at stop
+        stackfile.write(
+            stackfile.StackAddresses(
+                gateway_url=stack.gateway.url,
+                sandbox_url=stack.sandbox.url if minted is None else "",
+                aws_url=stack.aws_url,
+                workflow_arn=stack.workflow_arn,
+                pid=os.getpid(),
+                issuer=stack.issuer.issuer,
+                audience=stack.issuer.audience,
+                signing_key_file=str(key_file),
+                environment=stack.environment(),
+            )
+        )
+        print("\n".join(["", *banner(stack), "Ctrl-C stops the stack."]), flush=True)
         stopped.wait()
     except KeyboardInterrupt:
         pass
