@@ -64,3 +64,19 @@ def test_a_buy_read_from_json_hashes_as_a_buy_written_in_code() -> None:
     parsed = "".join(["b", "uy"])
     prints = Fingerprinter(KEY)
     assert prints.purchase(purchase(("GAU", "1"), side=parsed)) == prints.purchase(purchase(("GAU", "1")))
+
+
+def test_a_customers_digest_is_the_keyed_hash_of_the_fields_given_and_stays_so_across_versions() -> None:
+    """A buy workflow's customer is held under this digest and a second POST of the same workflow is
+    matched by it (orders/workflow_customers.py), possibly after a deploy: its form is a promise. It
+    hashes the fields given (an absent middlename is not a null one), keys sorted, with its own prefix."""
+    from minted_gateway.orders.requests import CustomerIn
+
+    given = {"external_id": "c-1", "identity_number": "10000000146", "firstname": "Ada", "lastname": "Kaya",
+             "email": "ada@example.com", "phone": "+905322808035"}  # fmt: skip
+    written = "{" + ",".join(f'"{key}":"{given[key]}"' for key in sorted(given)) + "}"
+    expected = hmac.new(KEY, b"customer:" + written.encode(), hashlib.sha256).hexdigest()
+    prints = Fingerprinter(KEY)
+    assert prints.customer(CustomerIn.model_validate(given)) == expected
+    assert prints.customer(CustomerIn.model_validate({**given, "middlename": None})) == expected
+    assert prints.customer(CustomerIn.model_validate({**given, "firstname": "Adaa"})) != expected
