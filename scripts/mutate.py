@@ -49,7 +49,7 @@ MODULES = [
     Module("dynamodb_limits", f"{LAYER}/orders/dynamodb_limits.py", ("tests/orders/test_limits.py",), 180),
     Module("limits", f"{LAYER}/orders/limits.py", ("tests/orders/test_limits.py",), 180),
     Module("place_order", f"{LAYER}/orders/place_order.py", ("tests/orders/test_place_order_answers.py",
-           "tests/orders/test_place_order_retries.py",
+           "tests/orders/test_place_order_retries.py", "tests/orders/test_order_book.py",
            "tests/api/test_exactly_once_sends.py",
            "tests/api/test_orders.py", "tests/api/test_sell.py", "tests/limits/test_limits.py"), 300),
 ]  # fmt: skip
@@ -109,6 +109,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("place_order", "NumberReplacer",
      """note = f"not placed: {exc.code}" + (f" ({exc.details[0].get('limit')})" if exc.details else "")"""):
         "a limit's refusal carries one detail: its last is its first",
+    ("place_order", "NumberReplacer", "wait = max(1, math.ceil(stored.claim_expires_at - now.timestamp()))"):
+        "only a live claim gets here (claim_is_stale: now < claim_expires_at), so the difference is above 0 and "
+        "its ceiling at least 1: max(0, ...) and max(1, ...) give the same wait",
     ("place_order", "ReplaceTrueWithFalse", "@dataclass(frozen=True)"):
         "OrderOutcome, a use case's answer: the handlers and the workflow read it and never assign to it; "
         "frozen forbids only what no code does",
