@@ -5,6 +5,7 @@ status read the ledger cannot note still answers with Minted's status."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -12,13 +13,14 @@ import pytest
 from moto import mock_aws
 
 from local.template import create_tables
-from minted_gateway.errors import LedgerUnavailable
+from minted_gateway.errors import LedgerUnavailable, LimitExceeded
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import Order, OrderResult
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.get_order import GetOrder
-from minted_gateway.orders.place_order import PlaceOrder
+from minted_gateway.orders.limits import LimitRules, OrderLimits
+from minted_gateway.orders.place_order import PlaceOrder, utcnow
 from minted_gateway.orders.record import OrderRecord, State
 from minted_gateway.orders.requests import OrderRequest
 
@@ -78,6 +80,8 @@ def test_a_refusal_is_kept_without_the_customers_values_in_any_of_its_fields(dyn
     for value in (EMAIL, IDENTITY):
         assert value not in kept and value not in answered
     assert "[personal data] is taken" in kept  # the refusal is kept, only the value is gone
+    assert outcome.record.rejection is not None
+    assert outcome.record.rejection.upstream_message == "Parameter Error: [personal data]"  # Minted's words too
 
 
 class UnwritableStatusReads(DynamoDbOrderLedger):
@@ -108,3 +112,16 @@ def test_a_card_buys_row_says_it_was_paid_by_card_and_any_other_buys_row_does_no
     rows = dynamodb.scan(TableName="OrdersTable")["Items"]
     assert [row.get("payment_type", {}).get("S") for row in rows if row["external_id"]["S"] == "card-1"] == ["card"]
     assert "8317" not in str(rows)
+
+
+def test_an_order_a_limit_refuses_is_not_placed_and_its_history_names_the_limit(dynamodb: Any) -> None:
+    """An operator reading the row (GET /orders/{id} shows its history) learns which limit refused it."""
+    ledger = DynamoDbOrderLedger(dynamodb, "OrdersTable")
+    limits = OrderLimits(LimitRules(limit_order_grams={"GAU": Decimal("0.5")}), None, None, now=utcnow)
+    placing = PlaceOrder(ledger, Minted(), Fingerprinter(b"k" * 16), claim_seconds=30, limits=limits)  # type: ignore[arg-type]
+    with pytest.raises(LimitExceeded) as refused:
+        placing(request())
+    limit = refused.value.details[0]["limit"]
+    row = ledger.get("ord-1")
+    assert row is not None and row.state is State.NOT_PLACED
+    assert row.history[-1].note == f"not placed: limit_exceeded ({limit})"
