@@ -112,6 +112,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("place_order", "NumberReplacer", "wait = max(1, math.ceil(stored.claim_expires_at - now.timestamp()))"):
         "only a live claim gets here (claim_is_stale: now < claim_expires_at), so the difference is above 0 and "
         "its ceiling at least 1: max(0, ...) and max(1, ...) give the same wait",
+    ("place_order", "ReplaceFalseWithTrue", "foreign_tokens_refused: Callable[[], bool] = lambda: False,"):
+        "the setting is read only with a quote book, and the one PlaceOrder made with a quote book "
+        "(runtime.place_order) passes the partner's QuoteCurrencyMustMatch: the default is never called",
     ("place_order", "ReplaceTrueWithFalse", "@dataclass(frozen=True)"):
         "OrderOutcome, a use case's answer: the handlers and the workflow read it and never assign to it; "
         "frozen forbids only what no code does",
