@@ -148,7 +148,7 @@ NOT_KILLABLE_LOCALLY: dict[tuple[str, str, str], str] = {
 
 def why_equivalent(module: str, operator: str, code: str) -> str | None:
     """The reason a survivor changes nothing: listed above, or a rule that holds wherever it applies."""
-    if operator == "ReplaceBinaryOperator_Mul_Div" and ", *," in code:
+    if operator == "ReplaceBinaryOperator_Mul_Div" and (", *," in code or code == "*,"):  # (on a line of its own)
         return "the `*` that makes the parameters after it keyword-only, as `/`: every caller names them anyway"
     if module == "dynamodb_limits" and code.startswith("time.sleep(random.uniform(0, 0.02 * 2**attempt))"):
         return "how long a retry after a conflict waits (a jitter of milliseconds): longer or shorter waits " \
