@@ -67,68 +67,6 @@ def shard_totals(client: Any, shards: int) -> dict[str, Decimal]:
     return found
 
 
-def fifty_at_once(client: Any, shards: int) -> tuple[list[Decimal], list[tuple[Decimal, dict[str, Any]]],
-                                                     list[Decimal], ConflictingDynamoDb, Decimal]:  # fmt: skip
-    """50 orders of 15 to 60 (1,850 together) at once under a partner-day limit of 1,000, on a DynamoDB that
-    conflicts: what was accepted, what was refused (with the refusal's detail), what failed otherwise,
-    the double, and the highest day's total seen after any write went through."""
-    conflicting = ConflictingDynamoDb(client, commit_seconds=COMMIT)
-    totals = DynamoDbDailyTotals(conflicting, "LimitsTable", shards=shards)
-    rules = LimitRules(limits_table="LimitsTable", limit_partner_day_amount=LIMIT, limit_partner_day_shards=shards)
-    limits = OrderLimits(rules, totals, None, now=lambda: NOON)
-    highest = [Decimal(0)]
-
-    def look() -> None:  # after each transaction, while its items are still in flight
-        highest[0] = max(highest[0], sum(shard_totals(client, shards).values(), Decimal(0)))
-
-    conflicting.after_commit = look
-    amounts = [Decimal(15 + 5 * (n % 10)) for n in range(50)]
-    start = threading.Barrier(50)
-    accepted: list[Decimal] = []
-    refused: list[tuple[Decimal, dict[str, Any]]] = []
-    failed: list[Decimal] = []
-
-    def order(n: int) -> None:
-        start.wait()
-        try:
-            limits.hold_for(priced(amounts[n]), None, placed(n))
-            accepted.append(amounts[n])
-        except LimitExceeded as refusal:
-            refused.append((amounts[n], refusal.details[0]))
-        except LedgerUnavailable:
-            failed.append(amounts[n])
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
-        list(pool.map(order, range(50)))
-    return accepted, refused, failed, conflicting, highest[0]
-
-
-def test_fifty_concurrent_orders_under_a_partner_day_limit_succeed_or_are_refused_by_it(dynamodb: Any) -> None:
-    """The Done-when line: on a DynamoDB whose transactions conflict, every order is placed or refused
-    naming the partner's day limit (none answered 503), the day's total never passes the limit, and each
-    refusal was needed: what the day had left was less than the refused order."""
-    accepted, refused, failed, conflicting, highest = fifty_at_once(dynamodb, shards=10)
-    assert failed == [], f"{len(failed)} orders failed by conflict ({sum(conflicting.conflicts.values())} met)"
-    assert len(accepted) + len(refused) == 50 and accepted and refused
-    day = sum(shard_totals(dynamodb, 10).values(), Decimal(0))
-    assert day == sum(accepted) <= LIMIT
-    assert highest <= LIMIT and conflicting.committed == len(accepted)
-    for amount, detail in refused:
-        assert (detail["limit"], detail["limit_value"]) == ("partner_day_amount", str(LIMIT))
-        assert Decimal(detail["remaining"]) < amount, "refused while the day had room for it"
-        assert LIMIT - day < amount, "refused, yet the day ended with room for it"
-
-
-def test_the_unsharded_counter_meets_itself_on_the_same_double(dynamodb: Any) -> None:
-    """The same fifty on one counter item (shards=1): the double bites. Transactions meet on the one item
-    and are cancelled; the orders that met others too often are answered 503 instead of placed or refused
-    by the limit, which the sharded counter above never is."""
-    accepted, _, failed, conflicting, highest = fifty_at_once(dynamodb, shards=1)
-    assert conflicting.conflicts[("LimitsTable", repr([("counter", [("S", PARTNER_DAY)])]))] > 0
-    assert failed, "every order got through: the double did not make them conflict"
-    assert highest <= LIMIT and sum(shard_totals(dynamodb, 1).values(), Decimal(0)) == sum(accepted)
-
-
 def test_an_order_bigger_than_one_share_takes_from_several_shards_on_an_empty_day(dynamodb: Any) -> None:
     """Per-shard shares must not refuse what the day has room for: 350 of a 1,000 limit over ten shares
     of 100 is placed, and so is an order of all that remains, which needs every shard's last room."""
@@ -301,3 +239,158 @@ def test_a_counter_passed_in_a_transaction_between_read_and_write_is_read_again(
                          now=lambda: NOON)  # fmt: skip
     limits.hold_for(priced("60"), None, placed(1))
     assert totals.total(PARTNER_DAY) == 160 and shard_totals(dynamodb, 10)[sneaked[0]] == 100
+
+
+class Answering:
+    """moto's DynamoDB with BatchGetItem leaving ``unprocessed`` of its answers to a next call, and (if
+    ``shard_refuses``) every transaction cancelled by a shard's condition whatever the shard holds."""
+
+    def __init__(self, client: Any, *, unprocessed: int = 0, shard_refuses: bool = False) -> None:
+        self._client, self.unprocessed, self.shard_refuses = client, unprocessed, shard_refuses
+        self.reads = 0
+        self.transactions = 0
+
+    def batch_get_item(self, **kwargs: Any) -> Any:
+        self.reads += 1
+        if self.unprocessed:
+            self.unprocessed -= 1
+            return {"Responses": {"LimitsTable": []}, "UnprocessedKeys": kwargs["RequestItems"]}
+        return self._client.batch_get_item(**kwargs)
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        self.transactions += 1
+        if self.shard_refuses:
+            reasons = [{"Code": "None"}, *({"Code": "ConditionalCheckFailed"} for _ in kwargs["TransactItems"][1:])]
+            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                               "CancellationReasons": reasons}, "TransactWriteItems")  # fmt: skip
+        return self._client.transact_write_items(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_shards_left_unread_by_one_request_are_asked_for_again(dynamodb: Any) -> None:
+    answering = Answering(dynamodb, unprocessed=2)
+    totals = DynamoDbDailyTotals(answering, "LimitsTable", shards=10)
+    limits = OrderLimits(LimitRules(limits_table="LimitsTable", limit_partner_day_amount=LIMIT), totals, None,
+                         now=lambda: NOON)  # fmt: skip
+    limits.hold_for(priced("950"), None, placed(1))
+    assert answering.reads == 3
+    answering.unprocessed = 7
+    assert totals.total(PARTNER_DAY) == 950 and answering.reads == 11
+    answering.unprocessed = 8  # never all read: the counters are unavailable, not zero
+    with pytest.raises(LedgerUnavailable, match="unread"):
+        totals.total(PARTNER_DAY)
+
+
+def test_a_shard_that_keeps_refusing_is_a_503_after_a_bounded_number_of_tries(dynamodb: Any) -> None:
+    answering = Answering(dynamodb, shard_refuses=True)
+    totals = DynamoDbDailyTotals(answering, "LimitsTable", shards=10)
+    limits = OrderLimits(LimitRules(limits_table="LimitsTable", limit_partner_day_amount=LIMIT), totals, None,
+                         now=lambda: NOON)  # fmt: skip
+    with pytest.raises(LedgerUnavailable, match="kept changing"):
+        limits.hold_for(priced("10"), None, placed(1))
+    assert answering.transactions == 16
+
+
+def test_a_customer_counter_that_refuses_in_the_transaction_names_the_customers_limit(dynamodb: Any) -> None:
+    """The customer's counter is not read first: its own condition refuses, and the refusal says what
+    the counter held, as DynamoDB returned it with the cancellation."""
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable", shards=10)
+    rules = LimitRules(limits_table="LimitsTable", limit_customer_day_amount=Decimal(100),
+                       limit_partner_day_amount=LIMIT)  # fmt: skip
+    limits = OrderLimits(rules, totals, None, now=lambda: NOON)
+    limits.hold_for(priced("70"), "c-1", placed(1))
+    with pytest.raises(LimitExceeded) as refused:
+        limits.hold_for(priced("40"), "c-1", placed(2))
+    assert (refused.value.details[0]["limit"], refused.value.details[0]["remaining"]) == ("customer_day_amount", "30")
+    assert totals.total(PARTNER_DAY) == 70, "the partner's shards took nothing for the refused order"
+
+
+def test_a_give_back_or_reservation_that_meets_a_conflicting_writer_is_tried_eight_times(dynamodb: Any) -> None:
+    from tests.orders.test_limits import RacingDynamoDb
+
+    racing = RacingDynamoDb(dynamodb)
+    totals = DynamoDbDailyTotals(racing, "LimitsTable", shards=10)
+    limits = OrderLimits(LimitRules(limits_table="LimitsTable", limit_partner_day_amount=LIMIT), totals, None,
+                         now=lambda: NOON)  # fmt: skip
+    limits.hold_for(priced("150"), None, placed(1))
+    racing.conflicts = 3
+    assert totals.give_back("hold#o-1", 1) and totals.total(PARTNER_DAY) == 0
+    limits.hold_for(priced("150"), None, placed(2))
+    racing.conflicts = 8
+    with pytest.raises(LedgerUnavailable, match="busy"):
+        totals.give_back("hold#o-2", 1)
+    assert totals.total(PARTNER_DAY) == 150
+    racing.conflicts = 8  # a reservation too: eight conflicts, and the order is a 503 with nothing counted
+    with pytest.raises(LedgerUnavailable, match="busy"):
+        limits.hold_for(priced("10"), None, placed(3))
+    assert totals.total(PARTNER_DAY) == 150 and racing.conflicts == 0
+    racing.conflicts = 7
+    limits.hold_for(priced("10"), None, placed(4))
+    assert totals.total(PARTNER_DAY) == 160
+
+
+# The Done-when line last: the slowest tests here (make mutate runs this file for every mutant, with -x).
+def fifty_at_once(client: Any, shards: int) -> tuple[list[Decimal], list[tuple[Decimal, dict[str, Any]]],
+                                                     list[Decimal], ConflictingDynamoDb, Decimal]:  # fmt: skip
+    """50 orders of 15 to 60 (1,850 together) at once under a partner-day limit of 1,000, on a DynamoDB that
+    conflicts: what was accepted, what was refused (with the refusal's detail), what failed otherwise,
+    the double, and the highest day's total seen after any write went through."""
+    conflicting = ConflictingDynamoDb(client, commit_seconds=COMMIT)
+    totals = DynamoDbDailyTotals(conflicting, "LimitsTable", shards=shards)
+    rules = LimitRules(limits_table="LimitsTable", limit_partner_day_amount=LIMIT, limit_partner_day_shards=shards)
+    limits = OrderLimits(rules, totals, None, now=lambda: NOON)
+    highest = [Decimal(0)]
+
+    def look() -> None:  # after each transaction, while its items are still in flight
+        highest[0] = max(highest[0], sum(shard_totals(client, shards).values(), Decimal(0)))
+
+    conflicting.after_commit = look
+    amounts = [Decimal(15 + 5 * (n % 10)) for n in range(50)]
+    start = threading.Barrier(50)
+    accepted: list[Decimal] = []
+    refused: list[tuple[Decimal, dict[str, Any]]] = []
+    failed: list[Decimal] = []
+
+    def order(n: int) -> None:
+        start.wait()
+        try:
+            limits.hold_for(priced(amounts[n]), None, placed(n))
+            accepted.append(amounts[n])
+        except LimitExceeded as refusal:
+            refused.append((amounts[n], refusal.details[0]))
+        except LedgerUnavailable:
+            failed.append(amounts[n])
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+        list(pool.map(order, range(50)))
+    return accepted, refused, failed, conflicting, highest[0]
+
+
+def test_fifty_concurrent_orders_under_a_partner_day_limit_succeed_or_are_refused_by_it(dynamodb: Any) -> None:
+    """The Done-when line: on a DynamoDB whose transactions conflict, every order is placed or refused
+    naming the partner's day limit (none answered 503), the day's total never passes the limit, and each
+    refusal was needed: what the day had left was less than the refused order."""
+    accepted, refused, failed, conflicting, highest = fifty_at_once(dynamodb, shards=10)
+    assert failed == [], f"{len(failed)} orders failed by conflict ({sum(conflicting.conflicts.values())} met)"
+    assert len(accepted) + len(refused) == 50 and accepted and refused
+    day = sum(shard_totals(dynamodb, 10).values(), Decimal(0))
+    assert day == sum(accepted) <= LIMIT
+    assert highest <= LIMIT and conflicting.committed == len(accepted)
+    for amount, detail in refused:
+        assert (detail["limit"], detail["limit_value"]) == ("partner_day_amount", str(LIMIT))
+        assert Decimal(detail["remaining"]) < amount, "refused while the day had room for it"
+        assert LIMIT - day < amount, "refused, yet the day ended with room for it"
+
+
+def test_the_unsharded_counter_meets_itself_on_the_same_double(dynamodb: Any) -> None:
+    """The same fifty on one counter item (shards=1): the double bites. Transactions meet on the one item
+    and are cancelled; the orders that met others too often are answered 503 instead of placed or refused
+    by the limit, which the sharded counter above never is."""
+    accepted, _, failed, conflicting, highest = fifty_at_once(dynamodb, shards=1)
+    assert conflicting.conflicts[("LimitsTable", repr([("counter", [("S", PARTNER_DAY)])]))] > 0
+    assert failed, "every order got through: the double did not make them conflict"
+    assert highest <= LIMIT and sum(shard_totals(dynamodb, 1).values(), Decimal(0)) == sum(accepted)
