@@ -172,6 +172,8 @@ def test_an_order_goes_to_one_shard_when_one_has_room_else_is_spread() -> None:
         ((1, Decimal(50)), (3, Decimal(50)), (0, Decimal(10))),
     }, "from a random shard onward"
     assert spread(Decimal(5), [Decimal(-5), Decimal(5)]) == [(1, Decimal(5))]
+    for _ in range(20):  # a shard with exactly the room for it takes it all: one item, not two
+        assert spread(Decimal(40), [Decimal(10), Decimal(40)]) == [(1, Decimal(40))]
 
 
 def test_the_shard_count_is_a_setting_from_one_to_a_hundred() -> None:
@@ -309,8 +311,13 @@ def test_a_customer_counter_that_refuses_in_the_transaction_names_the_customers_
     assert totals.total(PARTNER_DAY) == 70, "the partner's shards took nothing for the refused order"
 
 
-def test_a_give_back_or_reservation_that_meets_a_conflicting_writer_is_tried_eight_times(dynamodb: Any) -> None:
+def test_a_give_back_or_reservation_that_meets_a_conflicting_writer_is_tried_eight_times(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minted_gateway.orders import dynamodb_limits
     from tests.orders.test_limits import RacingDynamoDb
+
+    monkeypatch.setattr(dynamodb_limits, "_back_off", lambda attempt: None)  # the count of tries, not the waits
 
     racing = RacingDynamoDb(dynamodb)
     totals = DynamoDbDailyTotals(racing, "LimitsTable", shards=10)
