@@ -172,6 +172,9 @@ def test_an_order_goes_to_one_shard_when_one_has_room_else_is_spread() -> None:
         ((1, Decimal(50)), (3, Decimal(50)), (0, Decimal(10))),
     }, "from a random shard onward"
     assert spread(Decimal(5), [Decimal(-5), Decimal(5)]) == [(1, Decimal(5))]
+    for _ in range(20):  # a shard past its share (a lowered limit) gives nothing, whatever the start
+        takes = spread(Decimal(8), [Decimal(-5), Decimal(5), Decimal(5)])
+        assert sorted(takes) in ([(1, Decimal(5)), (2, Decimal(3))], [(1, Decimal(3)), (2, Decimal(5))])
     for _ in range(20):  # a shard with exactly the room for it takes it all: one item, not two
         assert spread(Decimal(40), [Decimal(10), Decimal(40)]) == [(1, Decimal(40))]
 
@@ -331,6 +334,9 @@ def test_a_give_back_or_reservation_that_meets_a_conflicting_writer_is_tried_eig
     with pytest.raises(LedgerUnavailable, match="busy"):
         totals.give_back("hold#o-2", 1)
     assert totals.total(PARTNER_DAY) == 150
+    racing.conflicts = 7  # the eighth try goes through
+    assert totals.give_back("hold#o-2", 1) and totals.total(PARTNER_DAY) == 0
+    limits.hold_for(priced("150"), None, placed(5))
     racing.conflicts = 8  # a reservation too: eight conflicts, and the order is a 503 with nothing counted
     with pytest.raises(LedgerUnavailable, match="busy"):
         limits.hold_for(priced("10"), None, placed(3))
