@@ -89,6 +89,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "for (counter, _, _, _), reason in zip(plan, reasons[1:], strict=True):"):
         "DynamoDB gives one cancellation reason per item of the transaction (the hold, then each counter or "
         "shard planned): the lengths always match, strict only says so",
+    ("dynamodb_limits", "NumberReplacer",
+     'totals[item["counter"]["S"]] = Decimal(item["total"]["N"]) if "total" in item else Decimal(0)'):
+        "on DynamoDB the else never runs: every counter and shard item is made by the update that sets its "
+        "total. It is for moto, whose reads can meet an item half written by a concurrent update; what it "
+        "reads there as the total only plans a take, which the shard's own condition then checks",
     ("dynamodb_limits", "ReplaceTrueWithFalse",
      "rooms = [share - totals.get(k, Decimal(0)) for k, share in zip(keys, most, strict=True)]"):
         "shard_keys and shares both make one entry per shard: the lengths always match, strict only says so",
