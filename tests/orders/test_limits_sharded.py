@@ -175,6 +175,8 @@ def test_an_order_goes_to_one_shard_when_one_has_room_else_is_spread() -> None:
     for _ in range(20):  # a shard past its share (a lowered limit) gives nothing, whatever the start
         takes = spread(Decimal(8), [Decimal(-5), Decimal(5), Decimal(5)])
         assert sorted(takes) in ([(1, Decimal(5)), (2, Decimal(3))], [(1, Decimal(3)), (2, Decimal(5))])
+    for _ in range(20):  # cents count: the last cent of a shard's room is taken like any other
+        assert sorted(spread(Decimal("1.01"), [Decimal(1), Decimal("0.01")])) == [(0, Decimal(1)), (1, Decimal("0.01"))]
     for _ in range(20):  # a shard with exactly the room for it takes it all: one item, not two
         assert spread(Decimal(40), [Decimal(10), Decimal(40)]) == [(1, Decimal(40))]
 
