@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -40,8 +41,14 @@ def limits(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., 
 
 
 def counters(api: Api) -> dict[str, Decimal]:
-    """The day's counters (not the holds beside them), by key."""
+    """The day's counters (not the holds beside them), by key: a sharded counter's shards (``<key>#<n>``
+    beside ``<key>``) summed under its key."""
     items: list[dict[str, Any]] = api.dynamodb.scan(TableName=api.stack.env["LIMITS_TABLE"], ConsistentRead=True)[
         "Items"
     ]
-    return {item["counter"]["S"]: Decimal(item["total"]["N"]) for item in items if "total" in item}
+    totals: dict[str, Decimal] = {}
+    for item in items:
+        if "total" in item:
+            key = re.sub(r"#\d+$", "", item["counter"]["S"])  # a day's key ends with its date, a shard's with #n
+            totals[key] = totals.get(key, Decimal(0)) + Decimal(item["total"]["N"])
+    return totals

@@ -141,7 +141,7 @@ def daily_totals() -> DynamoDbDailyTotals | None:
         return None
     if not rules.limits_table:
         raise SettingsError("invalid environment: LIMITS_TABLE (missing, and a daily limit is set)")
-    return DynamoDbDailyTotals(dynamodb(), rules.limits_table)
+    return DynamoDbDailyTotals(dynamodb(), rules.limits_table, shards=rules.limit_partner_day_shards)
 
 
 @functools.cache

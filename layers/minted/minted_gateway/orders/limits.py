@@ -40,6 +40,11 @@ GIVE_BACK_STATES = frozenset({State.NOT_PLACED, State.REJECTED})
 # A day's counters stay readable this long after the day (operations look at recent days), then expire.
 COUNTER_DAYS_KEPT = 35
 MAX_LIMIT = Decimal("999999999999.99")  # a limit is money or grams as the API bounds them
+# The partner's day counter is spread over this many items, each with its share of the limit, so
+# concurrent orders do not meet on one item (docs/decisions.md, "No hot counter"). One read of every
+# shard (BatchGetItem) bounds it.
+DEFAULT_PARTNER_DAY_SHARDS = 10
+MAX_SHARDS = 100
 
 
 def _optional_decimal(value: object) -> object:
@@ -60,11 +65,19 @@ class LimitRules(BaseModel):
     limit_order_amount: Decimal | None = Field(default=None, ge=0, le=MAX_LIMIT)
     limit_customer_day_amount: Decimal | None = Field(default=None, ge=0, le=MAX_LIMIT)
     limit_partner_day_amount: Decimal | None = Field(default=None, ge=0, le=MAX_LIMIT)
+    # How many items the partner's day counter is spread over: change it between days, not during one
+    # (the shares of the limit are split by it; docs/decisions.md, "No hot counter").
+    limit_partner_day_shards: int = Field(default=DEFAULT_PARTNER_DAY_SHARDS, ge=1, le=MAX_SHARDS)
 
     @field_validator("limit_order_amount", "limit_customer_day_amount", "limit_partner_day_amount", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return _optional_decimal(value)
+
+    @field_validator("limit_partner_day_shards", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object) -> object:
+        return DEFAULT_PARTNER_DAY_SHARDS if value == "" else value
 
     @field_validator("limits_table", mode="before")
     @classmethod
@@ -283,6 +296,12 @@ class Hold(BaseModel):
     currency: str
     day: str
     counters: list[str]
+    # What the reservation added to each item it wrote (a counter, or a shard of one): a give-back takes
+    # exactly this off. Empty on holds written before counters were sharded: the amount on each counter.
+    taken: dict[str, Decimal] = {}
+
+    def changes(self) -> dict[str, Decimal]:
+        return self.taken or dict.fromkeys(self.counters, self.amount)
 
 
 @dataclass(frozen=True)
@@ -290,6 +309,7 @@ class Counter:
     key: str
     limit: str  # its name in a refusal: customer_day_amount or partner_day_amount
     most: Decimal
+    sharded: bool = False  # spread over the daily totals' shards (the partner's: every order meets it)
 
 
 class Refused(Exception):
@@ -318,7 +338,8 @@ class DailyTotals(Protocol):
         """The order was found at Minted after its hold was given back: add its amount to its counters
         again (no limit check: the money is spent) and mark it held; False when it is not given back."""
 
-    def total(self, key: str) -> Decimal: ...
+    def total(self, key: str) -> Decimal:
+        """What the counter ``key`` holds: the sum of its shards."""
 
 
 def hold_key(record: OrderRecord) -> str:
@@ -390,7 +411,7 @@ class OrderLimits:
             counters.append(Counter(key, "customer_day_amount", self.rules.limit_customer_day_amount))
         if self.rules.limit_partner_day_amount is not None:
             key = counter_key("partner", order.side, order.currency, day)
-            counters.append(Counter(key, "partner_day_amount", self.rules.limit_partner_day_amount))
+            counters.append(Counter(key, "partner_day_amount", self.rules.limit_partner_day_amount, sharded=True))
         return counters
 
     def _refusal(self, counter: Counter, total: Decimal | None, amount: Decimal) -> LimitExceeded:
