@@ -138,6 +138,16 @@ class CustomerMismatch(GatewayError):
     status, code = 403, "customer_mismatch"
 
 
+class TriggerNotWaiting(GatewayError):
+    """A conditional order or price alert that has fired, expired or been settled cannot be cancelled."""
+
+    status, code = 409, "not_waiting"
+
+
+class TriggersUnavailable(GatewayError):
+    status, code = 503, "triggers_unavailable"
+
+
 class NotFound(GatewayError):
     status, code = 404, "not_found"
 
