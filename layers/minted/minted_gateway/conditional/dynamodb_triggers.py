@@ -29,9 +29,8 @@ class DynamoDbTriggerStore:
         self._table = table_name
 
     def create(self, trigger: Trigger, purge_at: int) -> None:
-        item = {**_plain(trigger), "index_key": trigger.index_key, "purge_at": purge_at}
         try:
-            self._client.put_item(TableName=self._table, Item=to_item(item),
+            self._client.put_item(TableName=self._table, Item=waiting_item(trigger, purge_at),
                                   ConditionExpression="attribute_not_exists(trigger_id)")  # fmt: skip
         except ClientError as exc:
             if not condition_failed(exc):  # taken: the caller reads the row and compares
@@ -114,6 +113,11 @@ class DynamoDbTriggerStore:
         except BotoCoreError as exc:
             raise _unavailable(exc) from None
         return _trigger(response["Attributes"])
+
+
+def waiting_item(trigger: Trigger, purge_at: int) -> dict[str, Any]:
+    """A new trigger's item: in the price index (``index_key``) until it fires or is cancelled."""
+    return to_item({**_plain(trigger), "index_key": trigger.index_key, "purge_at": purge_at})
 
 
 def _key(trigger_id: str) -> dict[str, Any]:
