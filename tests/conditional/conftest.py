@@ -5,9 +5,11 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import boto3
+import jsonschema
 import pytest
 
 from local.devstack import DevStack
@@ -80,6 +82,12 @@ class BusEvents:
 
     def read(self) -> list[dict[str, Any]]:
         for message in self._sqs.receive_message(QueueUrl=self._queue, MaxNumberOfMessages=10).get("Messages", []):
-            self.seen.append(json.loads(message["Body"])["detail"])
+            detail = json.loads(message["Body"])["detail"]
+            VALIDATOR.validate(detail)  # every event a test sees is one the published schema allows
+            self.seen.append(detail)
             self._sqs.delete_message(QueueUrl=self._queue, ReceiptHandle=message["ReceiptHandle"])
         return self.seen
+
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "conditional-events.schema.json").read_text())
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())

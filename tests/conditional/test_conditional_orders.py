@@ -16,6 +16,7 @@ def test_a_conditional_buy_fires_once_when_a_refresh_crosses_its_trigger_and_not
     market: Api,
 ) -> None:
     api = market
+    events = BusEvents(api.stack, "ConditionalOrderTriggered", "ConditionalOrderPlaced")
     made = api.post("/orders/conditional", conditional_buy("target-once", "2800"))
     assert made.status_code == 201, made.text
     body = made.json()
@@ -43,6 +44,10 @@ def test_a_conditional_buy_fires_once_when_a_refresh_crosses_its_trigger_and_not
     wait_until(api.minted.idle, what="the sandbox idle")
     assert api.minted.orders_created("buy") == 1
     assert api.get("/orders/conditional/target-once").json()["state"] == "ORDERED"
+    wait_until(lambda: len(events.read()) == 2, what="the trigger's two events")
+    assert [e["type"] for e in sorted(events.seen, key=lambda e: e["type"])] == [
+        "ConditionalOrderPlaced", "ConditionalOrderTriggered"]  # fmt: skip
+    assert all(e["order_external_id"] in (None, "cond-target-once") for e in events.seen)
     gone = api.http.delete(api.url + "/orders/conditional/target-once", timeout=30)
     assert gone.status_code == 409 and gone.json()["error"]["code"] == "not_waiting"
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.conditional.events import TriggerEvent, trigger_event
+from minted_gateway.deliveries.create import MintedCustomerRecords
 from minted_gateway.conditional.triggers import EventPublisher, Trigger, TriggerState, TriggerStore, order_external_id
 from minted_gateway.errors import (
     REJECTIONS,
@@ -29,7 +30,6 @@ from minted_gateway.errors import (
     from_minted,
 )
 from minted_gateway.minted import errors as minted_errors
-from minted_gateway.minted.models import Customer
 from minted_gateway.orders.place_order import OrderOutcome
 from minted_gateway.orders.record import QUOTE_EXPIRED, State
 from minted_gateway.orders.requests import CustomerIn, ItemIn, OrderRequest
@@ -47,10 +47,6 @@ class Quoting(Protocol):
 
 class Placing(Protocol):
     def __call__(self, request: OrderRequest, *, caller: Caller = PARTNER) -> OrderOutcome: ...
-
-
-class MintedCustomerRecords(Protocol):
-    def get_customer(self, external_id: str) -> Customer: ...
 
 
 class PlaceFiredOrder:
