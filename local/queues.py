@@ -9,6 +9,7 @@ goes to the dead-letter queue after ``maxReceiveCount`` tries, as the template's
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -34,7 +35,9 @@ def create_queues(sqs: Any, template: dict[str, Any] | None = None) -> dict[str,
         if redrive:
             target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
             arn = sqs.get_queue_attributes(QueueUrl=urls[target], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            attributes["RedrivePolicy"] = f'{{"deadLetterTargetArn": "{arn}", "maxReceiveCount": "{redrive["maxReceiveCount"]}"}}'
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": arn, "maxReceiveCount": str(redrive["maxReceiveCount"])}
+            )
         urls[logical_id] = sqs.create_queue(QueueName=logical_id, Attributes=attributes)["QueueUrl"]
     return urls
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
@@ -51,6 +52,10 @@ def http_api() -> "APIGatewayHttpResolver":
         "per-order limit at its trigger price (limit_exceeded)",
         503: "The triggers table is unavailable (Retry-After)",
     }
+    created: dict[int, tuple[str, type[BaseModel]]] = {
+        201: ("Waiting", TriggerBody),
+        200: ("The same request again: as it stands", TriggerBody),
+    }
     not_found = {404: "No such one (or another customer's)", 503: "The triggers table is unavailable (Retry-After)"}
     cancel_errors = {**not_found, 409: "It no longer waits: it fired, expired or was settled (not_waiting)"}
 
@@ -58,8 +63,7 @@ def http_api() -> "APIGatewayHttpResolver":
         "/orders/conditional",
         security=requires(Scope.ORDERS_WRITE),
         summary="A target-price order: buy or sell once Minted's price crosses trigger_price, before expires_at",
-        responses=answers({201: ("Waiting", TriggerBody), 200: ("The same request again: as it stands", TriggerBody)},
-                          created_errors),  # fmt: skip
+        responses=answers(created, created_errors),
         tags=["conditional orders"],
     )
     def post_conditional_order(order: Annotated[ConditionalOrderIn, Body()]) -> Response[str]:
@@ -73,8 +77,8 @@ def http_api() -> "APIGatewayHttpResolver":
         tags=["conditional orders"],
     )
     def get_conditional_order(trigger_id: TriggerId) -> Response[str]:
-        return json_response(200, trigger_body(runtime.get_trigger("order")(trigger_id, request_caller(app)),
-                                               time.time()))  # fmt: skip
+        found = runtime.get_trigger("order")(trigger_id, request_caller(app))
+        return json_response(200, trigger_body(found, time.time()))
 
     @app.delete(
         "/orders/conditional/<trigger_id>",
@@ -91,8 +95,7 @@ def http_api() -> "APIGatewayHttpResolver":
         "/alerts",
         security=requires(Scope.ORDERS_WRITE),
         summary="A price alert: a PriceAlertTriggered event on the order-events bus once the price crosses",
-        responses=answers({201: ("Waiting", TriggerBody), 200: ("The same request again: as it stands", TriggerBody)},
-                          created_errors),  # fmt: skip
+        responses=answers(created, created_errors),
         tags=["price alerts"],
     )
     def post_alert(alert: Annotated[PriceAlertIn, Body()]) -> Response[str]:
@@ -106,8 +109,8 @@ def http_api() -> "APIGatewayHttpResolver":
         tags=["price alerts"],
     )
     def get_alert(trigger_id: TriggerId) -> Response[str]:
-        return json_response(200, trigger_body(runtime.get_trigger("alert")(trigger_id, request_caller(app)),
-                                               time.time()))  # fmt: skip
+        found = runtime.get_trigger("alert")(trigger_id, request_caller(app))
+        return json_response(200, trigger_body(found, time.time()))
 
     @app.delete(
         "/alerts/<trigger_id>",
@@ -117,8 +120,8 @@ def http_api() -> "APIGatewayHttpResolver":
         tags=["price alerts"],
     )
     def delete_alert(trigger_id: TriggerId) -> Response[str]:
-        return json_response(200, trigger_body(runtime.cancel_trigger("alert")(trigger_id, request_caller(app)),
-                                               time.time()))  # fmt: skip
+        cancelled = runtime.cancel_trigger("alert")(trigger_id, request_caller(app))
+        return json_response(200, trigger_body(cancelled, time.time()))
 
     def _created(made: Any, base: str) -> Response[str]:
         trigger, new = made

@@ -48,7 +48,9 @@ def expires_in(seconds: float) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
 
 
-def conditional_buy(external_id: str, trigger_price: str = "2800", *, amount: str = "1.5", **extra: Any) -> dict[str, Any]:
+def conditional_buy(
+    external_id: str, trigger_price: str = "2800", *, amount: str = "1.5", **extra: Any
+) -> dict[str, Any]:
     return {"external_id": external_id, "side": "buy", "sku": "GAU", "amount": Decimal(amount),
             "trigger_price": Decimal(trigger_price), "expires_at": expires_in(86400), **extra}  # fmt: skip
 
@@ -75,7 +77,8 @@ class BusEvents:
         bus = stack.env["ORDER_EVENTS_BUS"]
         name = f"test-{int(time.time() * 1000)}"
         self._queue = self._sqs.create_queue(QueueName=name)["QueueUrl"]
-        arn = self._sqs.get_queue_attributes(QueueUrl=self._queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        attributes = self._sqs.get_queue_attributes(QueueUrl=self._queue, AttributeNames=["QueueArn"])["Attributes"]
+        arn = attributes["QueueArn"]
         events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"detail-type": list(detail_types)}))
         events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "test", "Arn": arn}])
         self.seen: list[dict[str, Any]] = []

@@ -83,10 +83,12 @@ def test_a_conditional_sell_fires_when_the_sell_price_rises_to_its_trigger(marke
     api = market
     # The customer holds silver first: a buy of 50 g.
     bought = api.post("/orders", {"external_id": "silver-first", "price_token": api.quote("GAG", "50"),
-                                  "items": [{"sku": "GAG", "amount": Decimal(50)}], "customer": customer("cust-sell")})  # fmt: skip
+                                  "items": [{"sku": "GAG", "amount": Decimal(50)}],
+                                  "customer": customer("cust-sell")})  # fmt: skip
     assert bought.status_code == 201, bought.text
     body = {"external_id": "target-sell", "side": "sell", "sku": "GAG", "amount": Decimal(20),
-            "trigger_price": Decimal(40), "expires_at": expires_in(86400), "customer_external_id": "cust-sell"}  # fmt: skip
+            "trigger_price": Decimal(40), "expires_at": expires_in(86400),
+            "customer_external_id": "cust-sell"}  # fmt: skip
     made = api.post("/orders/conditional", body)
     assert made.status_code == 201, made.text
     assert made.json()["direction"] == "at_or_above" and made.json()["price_side"] == "sell"
@@ -154,7 +156,7 @@ def test_a_price_alert_is_an_event_when_crossed_and_places_nothing(market: Api) 
     assert refresh()["alerts_triggered"] == 0
     shown = api.get("/alerts/alert-gold").json()
     assert shown["state"] == "TRIGGERED" and Decimal(str(shown["fired_price"])) == Decimal("3152.00")
-    wait_until(lambda: events.read(), what="the alert's event")
+    wait_until(events.read, what="the alert's event")
     (event,) = events.seen
     assert event["type"] == "PriceAlertTriggered" and event["id"] == "alert-gold" and event["price"] == "3152.00"
     assert api.minted.orders_created("buy") == 0 and api.minted.orders_created("sell") == 0

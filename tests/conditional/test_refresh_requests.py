@@ -54,7 +54,8 @@ def _trigger(n: int, sku: str, direction: str, price: Decimal, kind: str = "orde
     return Trigger(trigger_id=f"load-{n}", kind=kind, state=TriggerState.WAITING, sku=sku, currency="TRY",  # type: ignore[arg-type]
                    price_side="buy", direction=direction, trigger_price=price,  # type: ignore[arg-type]
                    expires_at=int(datetime.now(UTC).timestamp()) + 86400, created_at=datetime.now(UTC).isoformat(),
-                   side="buy" if kind == "order" else None, amount=Decimal("0.1") if kind == "order" else None)  # fmt: skip
+                   side="buy" if kind == "order" else None,
+                   amount=Decimal("0.1") if kind == "order" else None)  # fmt: skip
 
 
 def _put(api: Api, triggers: list[Trigger]) -> None:

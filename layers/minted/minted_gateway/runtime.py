@@ -359,10 +359,6 @@ def get_customer() -> GetCustomer:
 
 @functools.cache
 def get_balances() -> GetBalances:
-    from minted_gateway.conditional.check import CheckTriggers
-    from minted_gateway.conditional.dynamodb_triggers import DynamoDbTriggerStore
-    from minted_gateway.conditional.manage import CancelTrigger, CreateTrigger, GetTrigger
-    from minted_gateway.conditional.place import PlaceFiredOrder
     from minted_gateway.customers.balances import GetBalances
 
     return GetBalances(minted())

@@ -89,4 +89,3 @@ class CheckTriggers:
             self._events.publish(events)
         except GatewayError as exc:  # the orders are queued whatever the bus says; the rows say they fired
             logger.warning("trigger events not published", extra={"error": exc.code, "count": len(events)})
-

@@ -58,9 +58,9 @@ class CreateTrigger:
         }  # fmt: skip
         if isinstance(request, ConditionalOrderIn):
             return Trigger(kind="order", side=request.side, amount=request.amount, price_side=request.watched,
-                           direction=request.when, **common)  # type: ignore[arg-type]  # fmt: skip
+                           direction=request.when, **common)  # fmt: skip
         return Trigger(kind="alert", price_side=request.price_side, direction=request.direction,
-                       **common)  # type: ignore[arg-type]  # fmt: skip
+                       **common)  # fmt: skip
 
     def _check_order_limits(self, trigger: Trigger) -> None:
         """An order one run of which would pass a per-order limit is refused now, not when it fires.

@@ -18,8 +18,8 @@ from pydantic import ValidationError
 
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.conditional.events import TriggerEvent, trigger_event
-from minted_gateway.deliveries.create import MintedCustomerRecords
 from minted_gateway.conditional.triggers import EventPublisher, Trigger, TriggerState, TriggerStore, order_external_id
+from minted_gateway.deliveries.create import MintedCustomerRecords
 from minted_gateway.errors import (
     REJECTIONS,
     CustomerDetailsRequired,
@@ -38,7 +38,11 @@ from minted_gateway.prices.quotes import Quote, QuoteRequest
 logger = logging.getLogger(__name__)
 # Refusals that are final for a fired order: placing it again would be refused the same way (an
 # expired quote is not: the next delivery quotes again).
-FINAL_REFUSALS = (LimitExceeded, CustomerDetailsRequired, *(e for e in REJECTIONS.values() if e is not QuoteExpired))
+FINAL_REFUSALS: tuple[type[GatewayError], ...] = (
+    LimitExceeded,
+    CustomerDetailsRequired,
+    *(e for e in REJECTIONS.values() if e is not QuoteExpired),
+)
 
 
 class Quoting(Protocol):
@@ -50,8 +54,16 @@ class Placing(Protocol):
 
 
 class PlaceFiredOrder:
-    def __init__(self, store: TriggerStore, quote: Quoting, place: Placing, customers: MintedCustomerRecords,
-                 events: EventPublisher, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: TriggerStore,
+        quote: Quoting,
+        place: Placing,
+        customers: MintedCustomerRecords,
+        events: EventPublisher,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._store = store
         self._quote = quote
         self._place = place
@@ -68,8 +80,9 @@ class PlaceFiredOrder:
         try:
             outcome = self._place_once(trigger, external_id)
         except FINAL_REFUSALS as exc:
+            failure = {"code": exc.code, "message": exc.message}
             return self._settle(trigger, TriggerEvent.FAILED, {"state": TriggerState.FAILED.value,
-                                "order_external_id": external_id, "failure": {"code": exc.code, "message": exc.message}})  # fmt: skip
+                                "order_external_id": external_id, "failure": failure})  # fmt: skip
         record = outcome.record
         if record.state is State.REJECTED and record.rejection is not None and record.rejection.code == QUOTE_EXPIRED:
             raise UpstreamUnavailable("The quote expired before the order was placed; the next delivery quotes again.")
@@ -84,16 +97,17 @@ class PlaceFiredOrder:
 
     def _place_once(self, trigger: Trigger, external_id: str) -> OrderOutcome:
         assert trigger.side is not None and trigger.amount is not None  # noqa: S101 - an order's, by kind
-        items = [ItemIn(sku=trigger.sku, amount=trigger.amount)]  # type: ignore[arg-type]
+        items = [ItemIn.model_validate({"sku": trigger.sku, "amount": trigger.amount})]
         customer = None
         if trigger.side == "buy" and trigger.customer_external_id is not None:
             customer = self._customer(trigger.customer_external_id)
-        quote = self._quote(QuoteRequest(currency=trigger.currency, side=trigger.side, items=items))  # type: ignore[arg-type]
-        order = OrderRequest(
-            external_id=external_id, side=trigger.side, price_token=quote.price_token,
-            currency=trigger.currency, items=items, customer=customer,  # type: ignore[arg-type]
-            customer_external_id=trigger.customer_external_id if trigger.side == "sell" else None,
-        )  # fmt: skip
+        quote = self._quote(QuoteRequest.model_validate({"currency": trigger.currency, "side": trigger.side,
+                                                         "items": items}))  # fmt: skip
+        order = OrderRequest.model_validate({
+            "external_id": external_id, "side": trigger.side, "price_token": quote.price_token,
+            "currency": trigger.currency, "items": items, "customer": customer,
+            "customer_external_id": trigger.customer_external_id if trigger.side == "sell" else None,
+        })  # fmt: skip
         return self._place(order, caller=trigger.caller or PARTNER)
 
     def _customer(self, external_id: str) -> CustomerIn:
@@ -104,13 +118,12 @@ class PlaceFiredOrder:
             raise CustomerDetailsRequired("Minted has no customer with this customer_external_id.") from None
         except minted_errors.MintedError as exc:
             raise from_minted(exc) from None
-        try:
-            return CustomerIn.model_validate(
-                {"external_id": external_id, "identity_number": held.identity_number, "firstname": held.firstname,
+        block = {"external_id": external_id, "identity_number": held.identity_number, "firstname": held.firstname,
                  "middlename": held.middlename or None, "lastname": held.lastname, "email": held.email,
                  "phone": held.phone, "gender": held.gender if held.gender in ("M", "F") else None,
                  "birthdate": held.birthdate}  # fmt: skip
-            )
+        try:
+            return CustomerIn.model_validate(block)
         except ValidationError:
             raise CustomerDetailsRequired(
                 "Minted's record of this customer lacks what a buy needs (identity number, names, email, phone)."

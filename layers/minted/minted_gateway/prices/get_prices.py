@@ -94,8 +94,15 @@ class GetPrices:
 class RefreshPrices:
     """The scheduled refresh: fetch, keep the newest, and record one history item per minute."""
 
-    def __init__(self, cache: PriceCache, minted: MintedPrices, *, clock: Callable[[], float], history_days: int = 30,
-                 after_store: Callable[[PriceSnapshot], dict[str, Any]] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        cache: PriceCache,
+        minted: MintedPrices,
+        *,
+        clock: Callable[[], float],
+        history_days: int = 30,
+        after_store: Callable[[PriceSnapshot], dict[str, Any]] | None = None,
+    ) -> None:
         self._cache = cache
         self._minted = minted
         self._clock = clock
@@ -114,6 +121,6 @@ class RefreshPrices:
         recorded = self._cache.record_history(snapshot, minute, int(now) + self._history_seconds)
         previous_age = math.floor(now - float(previous.fetched_at)) if previous else None
         checked = self._after_store(snapshot) if self._after_store is not None and stored else {}
-        return {**checked, "currency": currency, "as_of": snapshot.as_of.isoformat(), "stored": stored, "history_minute": minute,
-                "history_recorded": recorded, "skus": [p.sku for p in snapshot.prices],
+        return {**checked, "currency": currency, "as_of": snapshot.as_of.isoformat(), "stored": stored,
+                "history_minute": minute, "history_recorded": recorded, "skus": [p.sku for p in snapshot.prices],
                 "previous_age_seconds": previous_age}  # fmt: skip
