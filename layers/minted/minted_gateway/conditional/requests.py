@@ -19,21 +19,21 @@ from minted_gateway.orders.requests import SIDE_DESCRIPTION, Side
 from minted_gateway.validation import ExternalId, Grams, Instant, UnitPrice
 
 # Safety bound (ours): a trigger waits at most this long; a longer wait is another trigger later.
-MAX_WAIT_DAYS = 366
+MAX_WAIT_DAYS = 3660  # ten years
 TriggerId = Annotated[str, StringConstraints(max_length=59, pattern=EXTERNAL_ID_PATTERN)]
 _PRICE_SIDE = "which of Minted's prices is watched: buy (what a buy pays) or sell (what a sell gets)"
 _DIRECTION = "at_or_below: fires when the price falls to trigger_price or under; at_or_above: rises to it or over"
-_EXPIRES = "ISO 8601 with an offset; a refresh after it never fires the trigger (at most 366 days ahead)"
+_EXPIRES = "ISO 8601 with an offset; a refresh after it never fires the trigger (at most ten years ahead)"
 
 CONDITIONAL_ORDER_EXAMPLES: list[JsonValue] = [
     {"external_id": "target-0001", "side": "buy", "sku": "GAU", "amount": 10, "trigger_price": 2800,
-     "expires_at": "2027-06-30T23:59:59+03:00", "customer_external_id": "cust-0001"},
+     "expires_at": "2035-12-31T23:59:59+03:00", "customer_external_id": "cust-0001"},
     {"external_id": "target-0002", "side": "sell", "sku": "GAG", "amount": 100, "trigger_price": 40,
-     "expires_at": "2027-06-30T23:59:59+03:00", "customer_external_id": "cust-0001"},
+     "expires_at": "2035-12-31T23:59:59+03:00", "customer_external_id": "cust-0001"},
 ]  # fmt: skip
 PRICE_ALERT_EXAMPLES: list[JsonValue] = [
     {"external_id": "alert-0001", "sku": "GAU", "price_side": "buy", "direction": "at_or_below",
-     "trigger_price": 2800, "expires_at": "2027-06-30T23:59:59+03:00"},
+     "trigger_price": 2800, "expires_at": "2035-12-31T23:59:59+03:00"},
 ]  # fmt: skip
 
 
