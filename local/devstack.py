@@ -233,7 +233,11 @@ def banner(stack: DevStack) -> list[str]:
         minted_line(stack),
         f"moto_server      {stack.aws_url}  (tables {', '.join(stack.tables)}; secrets {', '.join(stack.secrets)})",
         f"Buy workflow     {stack.workflow_arn}  (POST /orders/workflow starts it; make workflow ID=... follows it)",
-        "Price schedule   the prices function refreshes the cache as the template's schedule says",
+        "Price schedule   the prices function refreshes the cache as the template's schedule says, and fires the "
+        "crossed conditional orders and alerts",
+        "Queues           "
+        + ", ".join(f"{c.source.queue} -> {c.source.function.logical_id}" for c in stack.consumers)
+        + ", consumed as its event source would",
         "Reconciler       settles ledger rows needing attention on the template's schedule; make reconcile runs it now",
         f"Order events     bus {', '.join(stack.buses)}, fed from the ledger's stream; each event is printed here",
         f"Limits           {limits_shown(stack.env)}",

@@ -48,8 +48,8 @@ def http_api() -> "APIGatewayHttpResolver":
         403: CUSTOMER_MISMATCH,
         409: "This external_id holds a different conditional order or alert",
         415: "The body is not JSON",
-        422: "Invalid input (expires_at in the past or more than ten years ahead), or the order would pass a "
-        "per-order limit at its trigger price (limit_exceeded)",
+        422: "Invalid input, expires_at in the past or more than ten years ahead (expiry_out_of_range), or the order "
+        "would pass a per-order limit at its trigger price (limit_exceeded)",
         503: "The triggers table is unavailable (Retry-After)",
     }
     created: dict[int, tuple[str, type[BaseModel]]] = {

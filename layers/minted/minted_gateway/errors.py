@@ -144,6 +144,12 @@ class TriggerNotWaiting(GatewayError):
     status, code = 409, "not_waiting"
 
 
+class ExpiryOutOfRange(GatewayError):
+    """A trigger's expires_at in the past, or further ahead than the safety bound (against the clock)."""
+
+    status, code = 422, "expiry_out_of_range"
+
+
 class TriggersUnavailable(GatewayError):
     status, code = 503, "triggers_unavailable"
 

@@ -34,6 +34,7 @@ class CreateTrigger:
     def __call__(self, request: ConditionalOrderIn | PriceAlertIn, caller: Caller = PARTNER) -> tuple[Trigger, bool]:
         """The trigger, and whether it was made now (False: a retry of the same one, answered as it stands)."""
         caller.act_for(request.customer_external_id)
+        request.check_expiry(self._now())
         trigger = self._trigger(request, caller)
         if trigger.kind == "order":
             self._check_order_limits(trigger)

@@ -8,12 +8,13 @@ personal waits in the table; when it fires, Minted's own record of the customer 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 
 from minted_gateway.conditional.triggers import Direction, PriceSide
+from minted_gateway.errors import ExpiryOutOfRange
 from minted_gateway.minted.models import EXTERNAL_ID_PATTERN, Currency
 from minted_gateway.orders.requests import SIDE_DESCRIPTION, Side
 from minted_gateway.validation import ExternalId, Grams, Instant, UnitPrice
@@ -49,15 +50,20 @@ class _TriggerIn(BaseModel):
     customer_external_id: ExternalId | None = Field(default=None, description="whose it is (absent: the partner's)")
 
     @model_validator(mode="after")
-    def _expires_ahead(self) -> _TriggerIn:
+    def _expires_with_offset(self) -> _TriggerIn:
         if self.expires_at.tzinfo is None:
             raise ValueError("expires_at needs an offset (e.g. +03:00 or Z)")
-        now = datetime.now(UTC)
-        if self.expires_at <= now:
-            raise ValueError("expires_at must be in the future")
-        if (self.expires_at - now).days >= MAX_WAIT_DAYS:
-            raise ValueError(f"expires_at must be within {MAX_WAIT_DAYS} days")
         return self
+
+    def check_expiry(self, now: datetime) -> None:
+        """Against the clock (the use case's, not the schema's): ahead of now, within the safety bound."""
+        if self.expires_at <= now:
+            raise ExpiryOutOfRange(
+                "expires_at has passed.", details=[{"field": "expires_at", "message": "in the past"}]
+            )
+        if (self.expires_at - now).days >= MAX_WAIT_DAYS:
+            raise ExpiryOutOfRange(f"expires_at must be within {MAX_WAIT_DAYS} days (ten years).",
+                                   details=[{"field": "expires_at", "message": "too far ahead"}])  # fmt: skip
 
     @property
     def expires_epoch(self) -> int:
