@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import boto3
+
 from tests.conditional.conftest import BusEvents, conditional_buy, expires_in, refresh, settled
 from tests.stack import Api, customer
 from tests.waiting import wait_until
@@ -174,3 +176,20 @@ def test_the_same_post_again_is_the_same_trigger_and_another_body_under_its_id_i
     refresh()
     settled(api, "/orders/conditional/target-retry")
     assert api.minted.orders_created("buy") == 1
+
+
+def test_a_fired_order_delivered_again_by_the_queue_buys_nothing_more(market: Api) -> None:
+    api = market
+    assert api.post("/orders/conditional", conditional_buy("target-twice")).status_code == 201
+    api.minted.market(GAU=2700)
+    refresh()
+    assert settled(api, "/orders/conditional/target-twice")["state"] == "ORDERED"
+    consumer = next(c for c in api.stack.consumers if c.source.queue == "FiredOrdersQueue")
+    delivered = consumer.delivered
+    sqs = boto3.client("sqs", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
+    for _ in range(2):  # SQS delivers at least once: the same message again, twice
+        sqs.send_message(QueueUrl=api.stack.env["FIRED_ORDERS_QUEUE_URL"], MessageBody='{"trigger_id": "target-twice"}')
+    wait_until(lambda: consumer.delivered >= delivered + 2, what="both deliveries consumed")
+    wait_until(api.minted.idle, what="the sandbox idle")
+    assert api.minted.orders_created("buy") == 1
+    assert api.get("/orders/conditional/target-twice").json()["state"] == "ORDERED"
