@@ -77,3 +77,37 @@ def test_an_order_past_a_per_order_limit_is_refused_at_creation_and_one_within_i
     refresh()
     assert settled(api, "/orders/conditional/target-fits")["state"] == "ORDERED"
     assert api.minted.orders_created("buy") == 1
+
+
+@pytest.fixture
+def partner_day_limit(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """At most 5,000 TRY a day for the partner (PartnerDailyMaxAmount); the day's counters start empty."""
+    table = api.stack.env["LIMITS_TABLE"]
+    for item in api.dynamodb.scan(TableName=table, ConsistentRead=True).get("Items", []):
+        api.dynamodb.delete_item(TableName=table, Key={"counter": item["counter"]})
+    for name in ("LIMIT_ORDER_GRAMS", "LIMIT_ORDER_AMOUNT", "LIMIT_CUSTOMER_DAY_AMOUNT"):
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("LIMIT_PARTNER_DAY_AMOUNT", "5000")
+    runtime.reset()
+    yield
+    monkeypatch.undo()
+    runtime.reset()
+
+
+def test_the_days_limits_apply_when_it_is_placed_and_a_refusal_fails_it_for_good(
+    market: Api, partner_day_limit: None
+) -> None:
+    api = market
+    first = api.post("/orders/conditional", conditional_buy("target-day-1", "2800", amount="1"))
+    second = api.post("/orders/conditional", conditional_buy("target-day-2", "2790", amount="1"))
+    assert first.status_code == second.status_code == 201
+    api.minted.market(GAU=2700)  # about 2,740 TRY each: the second passes the day's 5,000
+    refresh()
+    outcomes = sorted(settled(api, f"/orders/conditional/target-day-{n}")["state"] for n in (1, 2))
+    assert outcomes == ["FAILED", "ORDERED"]
+    failed = next(api.get(f"/orders/conditional/target-day-{n}").json() for n in (1, 2)
+                  if api.get(f"/orders/conditional/target-day-{n}").json()["state"] == "FAILED")  # fmt: skip
+    assert failed["failure"]["code"] == "limit_exceeded"
+    assert api.minted.orders_created("buy") == 1
+    refresh()  # final: no later refresh tries it again
+    assert api.minted.orders_created("buy") == 1
