@@ -169,6 +169,11 @@ class LocalPipe:
 def print_event(event: dict[str, Any]) -> None:
     """make dev's console line for one event: no personal data is in an event to print."""
     status = f" {event['status']}" if event.get("status") else ""
+    if "kind" in event:  # a conditional order's or a price alert's (minted_gateway/conditional/events.py)
+        failure = f" ({event['failure']['code']})" if event.get("failure") else ""
+        logger.info("event  %-20s %s %s %s %s at %s%s", event["type"], event["id"], event["sku"], event["price_side"],
+                    event["trigger_price"], event.get("price"), failure)  # fmt: skip
+        return
     if "version" not in event:  # the reconciler's own (OrderNotInLedger): why the ledger does not account for it
         ledger = f" (ledger {event['ledger_state']})" if event.get("ledger_state") else ""
         logger.info("event  %-20s %s %s%s, at Minted%s", event["type"], event.get("external_id"),
@@ -183,7 +188,8 @@ class BusTap:
     a rule on the bus sends those to a queue in moto, as a deployed consumer's rule would, and each
     is handed to ``on_event`` (make dev prints it)."""
 
-    DETAIL_TYPES = ("OrderNotInLedger",)
+    DETAIL_TYPES = ("OrderNotInLedger", "PriceAlertTriggered", "ConditionalOrderTriggered", "ConditionalOrderPlaced",
+                    "ConditionalOrderFailed")  # fmt: skip
 
     def __init__(self, bus: str, events: Any, sqs: Any, on_event: Callable[[dict[str, Any]], None]) -> None:
         self._sqs = sqs

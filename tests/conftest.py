@@ -187,7 +187,9 @@ def _record_aws_calls() -> None:
                 action = "dynamodb:ConditionCheckItem" if kind == "ConditionCheck" else f"dynamodb:{kind}Item"
                 RUN.aws_calls.add((function, action, str(write["TableName"])))
         elif function is not None:
-            action = f"{self.meta.service_model.signing_name}:{operation_name}"
+            # IAM authorises SendMessageBatch as sqs:SendMessage, one per message.
+            operation = "SendMessage" if operation_name == "SendMessageBatch" else operation_name
+            action = f"{self.meta.service_model.signing_name}:{operation}"
             RUN.aws_calls.add((function, action, resource_name(api_params)))
         return original(self, operation_name, api_params)
 
@@ -200,6 +202,8 @@ def resource_name(api_params: dict[str, Any]) -> str:
         return f"{api_params['TableName']}/index/{api_params['IndexName']}"
     if "TableName" in api_params:
         return str(api_params["TableName"])
+    if "QueueUrl" in api_params:  # a queue's URL ends in its name (locally, its logical id)
+        return str(api_params["QueueUrl"]).rsplit("/", 1)[-1]
     if "SecretId" in api_params:
         return str(api_params["SecretId"])
     if "RequestItems" in api_params:  # BatchGetItem: the one table it reads

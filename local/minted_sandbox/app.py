@@ -298,6 +298,23 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
             }
         )
 
+    @app.route("/_sandbox/market", methods=["GET", "POST"])
+    def market() -> Response:
+        """``{"spot": {"GAU": 2500}}`` moves spots (TRY per gram; the spread follows); ``"frozen": true``
+        stops the random walk, so prices move only when set."""
+        market = state().market
+        if request.method == "POST":
+            payload = body()
+            with state().lock:
+                try:
+                    for sku, spot in (payload.get("spot") or {}).items():
+                        market.set_spot(str(sku), Decimal(str(spot)))
+                except (ValueError, ArithmeticError) as exc:
+                    return error_envelope(422, str(exc))
+                if "frozen" in payload:
+                    market.frozen = bool(payload["frozen"])
+        return control_envelope({"frozen": market.frozen, "spot": {k: str(v) for k, v in market.spots().items()}})
+
     @app.route("/_sandbox/faults", methods=["GET", "POST", "DELETE"])
     def faults() -> Response:
         if request.method == "POST":

@@ -54,6 +54,14 @@ class SandboxControl:
         clock: dict[str, Any] = self._call("POST", "clock", changes)
         return clock
 
+    def market(self, *, frozen: bool | None = None, **spots: Any) -> dict[str, Any]:
+        """Move spot prices (TRY per gram, e.g. ``market(GAU=2500)``); ``frozen=True`` stops the random walk."""
+        body: dict[str, Any] = {"spot": {sku: str(spot) for sku, spot in spots.items()}}
+        if frozen is not None:
+            body["frozen"] = frozen
+        market: dict[str, Any] = self._call("POST", "market", body)
+        return market
+
     def settings(self, **changes: Any) -> dict[str, Any]:
         """``split_orders``: a buy of several items makes one order per item; ``lookup_lists_every_order``:
         Get Order (Alternative) by external_id answers with an array of every order under it;

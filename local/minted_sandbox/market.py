@@ -77,8 +77,20 @@ class Market:
         self._spread = spread
         self._random = random.Random(seed)
         self._spot_try = {sku: p.start_spot_try for sku, p in PRODUCTS.items()}
+        self.frozen = False  # a test's market: prices move only when set
+
+    def set_spot(self, sku: str, spot_try: Decimal) -> None:
+        """Move a metal's spot (TRY per gram) to ``spot_try``: a test's market move."""
+        if sku not in self._spot_try or spot_try <= 0:
+            raise ValueError(f"no positive spot for {sku}")
+        self._spot_try[sku] = spot_try
+
+    def spots(self) -> dict[str, Decimal]:
+        return dict(self._spot_try)
 
     def tick(self) -> None:
+        if self.frozen:
+            return
         for sku, spot in self._spot_try.items():
             step = Decimal(self._random.randint(-5, 5)) / Decimal(10_000)  # at most 0.05 % a tick
             self._spot_try[sku] = (spot * (1 + step)).quantize(Decimal("0.0001"))

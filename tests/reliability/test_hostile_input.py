@@ -53,6 +53,10 @@ STATEFUL_REFUSALS = {
     "invalid_cursor",
     "currency_mismatch",
     "card_declined",
+    # Issue 26: whether expires_at has passed is the clock's state; the partner's per-order limits
+    # (template parameters) are settings the document does not carry.
+    "expiry_out_of_range",
+    "limit_exceeded",
 }  # fmt: skip  -- issue 24: whether Minted's card pays is state too
 
 

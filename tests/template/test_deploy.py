@@ -168,6 +168,7 @@ NAME_PROPERTY: dict[str, str | None] = {
     "AWS::Events::EventBus": "Name",
     "AWS::IAM::Role": "RoleName",
     "AWS::KMS::Key": None,
+    "AWS::Lambda::EventSourceMapping": None,
     "AWS::Lambda::Function": "FunctionName",
     "AWS::Lambda::LayerVersion": "LayerName",
     "AWS::Lambda::Permission": None,

@@ -138,6 +138,22 @@ class CustomerMismatch(GatewayError):
     status, code = 403, "customer_mismatch"
 
 
+class TriggerNotWaiting(GatewayError):
+    """A conditional order or price alert that has fired, expired or been settled cannot be cancelled."""
+
+    status, code = 409, "not_waiting"
+
+
+class ExpiryOutOfRange(GatewayError):
+    """A trigger's expires_at in the past, or further ahead than the safety bound (against the clock)."""
+
+    status, code = 422, "expiry_out_of_range"
+
+
+class TriggersUnavailable(GatewayError):
+    status, code = 503, "triggers_unavailable"
+
+
 class NotFound(GatewayError):
     status, code = 404, "not_found"
 

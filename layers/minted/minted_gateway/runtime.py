@@ -17,6 +17,10 @@ from typing import TYPE_CHECKING, Any
 from minted_gateway.settings import SettingsError, input_rules, settings
 
 if TYPE_CHECKING:
+    from minted_gateway.conditional.check import CheckTriggers
+    from minted_gateway.conditional.dynamodb_triggers import DynamoDbTriggerStore
+    from minted_gateway.conditional.manage import CancelTrigger, CreateTrigger, GetTrigger
+    from minted_gateway.conditional.place import PlaceFiredOrder
     from minted_gateway.customers.balances import GetBalances
     from minted_gateway.customers.manage import CreateCustomer, GetCustomer, UpdateCustomer
     from minted_gateway.deliveries.create import CreateDelivery
@@ -277,7 +281,9 @@ def get_prices() -> GetPrices:
 def refresh_prices() -> RefreshPrices:
     from minted_gateway.prices.get_prices import RefreshPrices
 
-    return RefreshPrices(price_cache(), minted(), clock=time.time)
+    # The triggers' check rides on every refresh that stored new prices, when the stack has triggers.
+    after_store = check_triggers().after_refresh if settings().triggers_table else None
+    return RefreshPrices(price_cache(), minted(), clock=time.time, after_store=after_store)
 
 
 @functools.cache
@@ -358,6 +364,56 @@ def get_balances() -> GetBalances:
     return GetBalances(minted())
 
 
+# ------------------------------------------------------------------ conditional orders and price alerts
+@functools.cache
+def trigger_store() -> DynamoDbTriggerStore:
+    from minted_gateway.conditional.dynamodb_triggers import DynamoDbTriggerStore
+
+    table = settings().triggers_table
+    if not table:
+        raise SettingsError("invalid environment: TRIGGERS_TABLE (missing)")
+    return DynamoDbTriggerStore(dynamodb(), table)
+
+
+@functools.cache
+def create_trigger() -> CreateTrigger:
+    from minted_gateway.conditional.manage import CreateTrigger
+
+    return CreateTrigger(trigger_store(), limit_rules)
+
+
+@functools.cache
+def get_trigger(kind: str) -> GetTrigger:
+    from minted_gateway.conditional.manage import GetTrigger
+
+    return GetTrigger(trigger_store(), "alert" if kind == "alert" else "order")
+
+
+@functools.cache
+def cancel_trigger(kind: str) -> CancelTrigger:
+    from minted_gateway.conditional.manage import CancelTrigger
+
+    return CancelTrigger(trigger_store(), "alert" if kind == "alert" else "order")
+
+
+@functools.cache
+def check_triggers() -> CheckTriggers:
+    from minted_gateway.conditional.check import CheckTriggers
+    from minted_gateway.conditional.sqs_queue import SqsFiredOrders
+
+    queue = settings().fired_orders_queue_url
+    if not queue:
+        raise SettingsError("invalid environment: FIRED_ORDERS_QUEUE_URL (missing)")
+    return CheckTriggers(trigger_store(), SqsFiredOrders(_client("sqs"), queue), order_events_bus(), clock=time.time)
+
+
+@functools.cache
+def place_fired_order() -> PlaceFiredOrder:
+    from minted_gateway.conditional.place import PlaceFiredOrder
+
+    return PlaceFiredOrder(trigger_store(), create_quote(), place_order(), minted(), order_events_bus())
+
+
 def bind_to_invocation(context: Any) -> None:
     """Bound Minted calls by the Lambda's remaining time, keeping some for the ledger write."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
@@ -378,6 +434,9 @@ def reset() -> None:
                    compare_with_minted,
                    order_events_bus, settings, input_rules):  # fmt: skip
         cached.cache_clear()
+    for cached_trigger in (trigger_store, create_trigger, get_trigger, cancel_trigger, check_triggers,
+                           place_fired_order):  # fmt: skip
+        cached_trigger.cache_clear()
     from minted_gateway.minted.models import name_statuses_with
 
     name_statuses_with(None)  # the hook holds the forgotten cache

@@ -79,6 +79,10 @@ class Settings(BaseModel):
     compare_max_pages: int = Field(default=50, ge=1, le=1000)
     # Only the reconciler publishes (an order at Minted the ledger does not have); elsewhere it is not set.
     order_events_bus: str | None = None
+    # Conditional orders and price alerts (minted_gateway/conditional): their table, and the queue the
+    # price refresh hands fired orders to. Unset: the refresh checks no triggers.
+    triggers_table: str | None = None
+    fired_orders_queue_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

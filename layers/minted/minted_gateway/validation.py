@@ -209,6 +209,14 @@ Money = Annotated[
     _number_schema("999999999999.99", "0.01", "2500.00"),
 ]
 
+# A price per gram, as Minted quotes it (four decimals: silver's spot is 34.7041).
+UnitPrice = Annotated[
+    Decimal,
+    BeforeValidator(_exact_number),
+    Field(gt=0, max_digits=16, decimal_places=4),
+    _number_schema("999999999999.9999", "0.0001", "2800"),
+]
+
 # For request models that apply the rules themselves (a company's identity_number is a tax number).
 check_identity_number = _identity_number
 text_schema = _text_schema

@@ -112,6 +112,11 @@ API_METHODS: dict[str, tuple[str, ...]] = {
     "/orders": ("GET", "POST"),
     "/orders/workflow": ("POST",),
     "/deliveries": ("POST",),
+    # Before /orders/{external_id}, whose pattern would also match /orders/conditional.
+    "/orders/conditional": ("POST",),
+    "/orders/conditional/{trigger_id}": ("GET", "DELETE"),
+    "/alerts": ("POST",),
+    "/alerts/{trigger_id}": ("GET", "DELETE"),
     "/orders/{external_id}": ("GET",),
     "/prices": ("GET",),
     "/quotes": ("POST",),

@@ -94,11 +94,20 @@ class GetPrices:
 class RefreshPrices:
     """The scheduled refresh: fetch, keep the newest, and record one history item per minute."""
 
-    def __init__(self, cache: PriceCache, minted: MintedPrices, *, clock: Callable[[], float], history_days: int = 30):
+    def __init__(
+        self,
+        cache: PriceCache,
+        minted: MintedPrices,
+        *,
+        clock: Callable[[], float],
+        history_days: int = 30,
+        after_store: Callable[[PriceSnapshot], dict[str, Any]] | None = None,
+    ) -> None:
         self._cache = cache
         self._minted = minted
         self._clock = clock
         self._history_seconds = history_days * 86400
+        self._after_store = after_store  # what else a refresh does with its prices (the triggers' check)
 
     def __call__(self, currency: str) -> dict[str, Any]:
         now = self._clock()
@@ -111,6 +120,7 @@ class RefreshPrices:
         minute = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%MZ")
         recorded = self._cache.record_history(snapshot, minute, int(now) + self._history_seconds)
         previous_age = math.floor(now - float(previous.fetched_at)) if previous else None
-        return {"currency": currency, "as_of": snapshot.as_of.isoformat(), "stored": stored, "history_minute": minute,
-                "history_recorded": recorded, "skus": [p.sku for p in snapshot.prices],
+        checked = self._after_store(snapshot) if self._after_store is not None and stored else {}
+        return {**checked, "currency": currency, "as_of": snapshot.as_of.isoformat(), "stored": stored,
+                "history_minute": minute, "history_recorded": recorded, "skus": [p.sku for p in snapshot.prices],
                 "previous_age_seconds": previous_age}  # fmt: skip

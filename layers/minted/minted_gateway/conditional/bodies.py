@@ -1,0 +1,52 @@
+"""What the conditional-order and price-alert routes answer: the documented type and its view."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from minted_gateway.api.schemas import Number
+from minted_gateway.conditional.triggers import Trigger
+
+_STATES = Literal["WAITING", "FIRED", "ORDERED", "FAILED", "TRIGGERED", "CANCELLED", "EXPIRED"]
+
+
+class TriggerFailureBody(BaseModel):
+    code: str = Field(description="as an order's error code: limit_exceeded, order_rejected, ...")
+    message: str
+
+
+class TriggerBody(BaseModel):
+    id: str = Field(description="the partner's external_id for it")
+    kind: Literal["order", "alert"]
+    state: _STATES = Field(description="WAITING until a refresh crosses it; an order: FIRED (queued), then ORDERED "
+                           "or FAILED; an alert: TRIGGERED; CANCELLED; EXPIRED (never fired)")  # fmt: skip
+    sku: str
+    currency: str
+    price_side: Literal["buy", "sell"]
+    direction: Literal["at_or_below", "at_or_above"]
+    trigger_price: Number
+    expires_at: str
+    created_at: str
+    side: Literal["buy", "sell"] | None = None
+    amount: Number | None = None
+    customer_external_id: str | None = None
+    fired_at: str | None = None
+    fired_price: Number | None = Field(default=None, description="the refreshed price that crossed the trigger")
+    order_external_id: str | None = Field(
+        default=None, description="the fired order's external_id (cond-<id>): GET /orders/{external_id} follows it"
+    )
+    order_state: str | None = None
+    failure: TriggerFailureBody | None = None
+
+
+def trigger_body(trigger: Trigger, now: float) -> dict[str, Any]:
+    body = trigger.model_dump(mode="python", exclude={"trigger_id", "caller", "version", "expires_at", "state"})
+    return {
+        "id": trigger.trigger_id,
+        **body,
+        "state": trigger.shown_state(now).value,
+        "expires_at": datetime.fromtimestamp(trigger.expires_at, UTC).isoformat(),
+    }

@@ -1,0 +1,195 @@
+"""Conditional (target-price) orders: fired once by the refresh that crosses them, placed once at the
+sandbox, never after expiry or cancellation; price alerts as events. Over real HTTP against make
+dev's stack: the schedule's refresh invoked as Scheduler would, the fired-orders queue in moto with
+its consumer running as the event source would, buys counted at the sandbox."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import boto3
+
+from tests.conditional.conftest import BusEvents, conditional_buy, expires_in, refresh, settled
+from tests.stack import Api, customer
+from tests.waiting import wait_until
+
+
+def test_a_conditional_buy_fires_once_when_a_refresh_crosses_its_trigger_and_not_on_the_next_refreshes(
+    market: Api,
+) -> None:
+    api = market
+    events = BusEvents(api.stack, "ConditionalOrderTriggered", "ConditionalOrderPlaced")
+    made = api.post("/orders/conditional", conditional_buy("target-once", "2800"))
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["state"] == "WAITING" and body["direction"] == "at_or_below" and body["price_side"] == "buy"
+    assert made.headers["Location"] == "/orders/conditional/target-once"
+
+    refresh()  # buy price 3045: above the trigger
+    assert api.get("/orders/conditional/target-once").json()["state"] == "WAITING"
+    assert api.minted.orders_created("buy") == 0
+
+    api.minted.market(GAU=2700)  # buy price 2740.50: crossed
+    result = refresh()
+    assert result["orders_queued"] == 1
+    fired = settled(api, "/orders/conditional/target-once")
+    assert fired["state"] == "ORDERED" and fired["order_state"] == "SUBMITTED"
+    assert fired["order_external_id"] == "cond-target-once"
+    assert Decimal(str(fired["fired_price"])) == Decimal("2740.50")
+    order = api.get("/orders/cond-target-once")
+    assert order.status_code == 200 and order.json()["state"] == "SUBMITTED"
+    assert order.json()["items"][0]["amount"] == 1.5
+    assert api.minted.orders_created("buy") == 1
+
+    for _ in range(2):  # the price stays crossed: the next refreshes fire nothing
+        assert refresh()["triggers_fired"] == 0
+    wait_until(api.minted.idle, what="the sandbox idle")
+    assert api.minted.orders_created("buy") == 1
+    assert api.get("/orders/conditional/target-once").json()["state"] == "ORDERED"
+    wait_until(lambda: len(events.read()) == 2, what="the trigger's two events")
+    assert [e["type"] for e in sorted(events.seen, key=lambda e: e["type"])] == [
+        "ConditionalOrderPlaced", "ConditionalOrderTriggered"]  # fmt: skip
+    assert all(e["order_external_id"] in (None, "cond-target-once") for e in events.seen)
+    gone = api.http.delete(api.url + "/orders/conditional/target-once", timeout=30)
+    assert gone.status_code == 409 and gone.json()["error"]["code"] == "not_waiting"
+
+
+def test_an_expired_conditional_buy_never_fires(market: Api) -> None:
+    api = market
+    made = api.post("/orders/conditional", {**conditional_buy("target-expires"), "expires_at": expires_in(2)})
+    assert made.status_code == 201, made.text
+    wait_until(lambda: api.get("/orders/conditional/target-expires").json()["state"] == "EXPIRED",
+               what="the trigger expired")  # fmt: skip
+
+    api.minted.market(GAU=2700)
+    assert refresh()["triggers_fired"] == 0
+    assert api.minted.orders_created("buy") == 0
+    assert api.get("/orders/conditional/target-expires").json()["state"] == "EXPIRED"
+    assert api.get("/orders/cond-target-expires").status_code == 404
+
+
+def test_a_cancelled_conditional_buy_never_fires_and_cancelling_again_answers_the_same(market: Api) -> None:
+    api = market
+    assert api.post("/orders/conditional", conditional_buy("target-cancel")).status_code == 201
+    cancelled = api.http.delete(api.url + "/orders/conditional/target-cancel", timeout=30)
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "CANCELLED"
+
+    api.minted.market(GAU=2700)
+    assert refresh()["triggers_fired"] == 0
+    assert api.minted.orders_created("buy") == 0
+    again = api.http.delete(api.url + "/orders/conditional/target-cancel", timeout=30)
+    assert again.status_code == 200 and again.json()["state"] == "CANCELLED"
+
+
+def test_a_conditional_sell_fires_when_the_sell_price_rises_to_its_trigger(market: Api) -> None:
+    api = market
+    # The customer holds silver first: a buy of 50 g.
+    bought = api.post("/orders", {"external_id": "silver-first", "price_token": api.quote("GAG", "50"),
+                                  "items": [{"sku": "GAG", "amount": Decimal(50)}],
+                                  "customer": customer("cust-sell")})  # fmt: skip
+    assert bought.status_code == 201, bought.text
+    body = {"external_id": "target-sell", "side": "sell", "sku": "GAG", "amount": Decimal(20),
+            "trigger_price": Decimal(40), "expires_at": expires_in(86400),
+            "customer_external_id": "cust-sell"}  # fmt: skip
+    made = api.post("/orders/conditional", body)
+    assert made.status_code == 201, made.text
+    assert made.json()["direction"] == "at_or_above" and made.json()["price_side"] == "sell"
+
+    api.minted.market(GAG=40)  # sell price 39.40: not yet
+    assert refresh()["triggers_fired"] == 0
+    api.minted.market(GAG=41)  # sell price 40.385: crossed
+    assert refresh()["orders_queued"] == 1
+    fired = settled(api, "/orders/conditional/target-sell")
+    assert fired["state"] == "ORDERED", fired
+    assert api.minted.orders_created("sell") == 1
+    assert api.get("/orders/cond-target-sell").json()["side"] == "sell"
+
+
+def test_a_conditional_buy_for_a_customer_is_filled_from_minteds_record_and_keeps_nothing_personal(
+    market: Api,
+) -> None:
+    api = market
+    person = customer("cust-cond")
+    assert api.post("/customers", person).status_code == 201
+    made = api.post("/orders/conditional", conditional_buy("target-customer", customer_external_id="cust-cond"))
+    assert made.status_code == 201, made.text
+    row = api.dynamodb.get_item(TableName=api.stack.env["TRIGGERS_TABLE"],
+                                Key={"trigger_id": {"S": "target-customer"}})["Item"]  # fmt: skip
+    for value in ("identity_number", "firstname", "lastname", "email", "phone", "birthdate"):
+        assert str(person[value]) not in str(row), value
+
+    api.minted.market(GAU=2700)
+    refresh()
+    assert settled(api, "/orders/conditional/target-customer")["state"] == "ORDERED"
+    order = api.get("/orders/cond-target-customer").json()
+    assert order["customer_external_id"] == "cust-cond" and order["mode"] == "B2B2C"
+    assert api.minted.orders_created("buy") == 1
+
+
+def test_a_refused_fired_order_is_failed_and_reported(market: Api) -> None:
+    api = market
+    events = BusEvents(api.stack, "ConditionalOrderFailed", "ConditionalOrderTriggered")
+    made = api.post("/orders/conditional", conditional_buy("target-unknown", customer_external_id="nobody-here"))
+    assert made.status_code == 201, made.text
+    api.minted.market(GAU=2700)
+    refresh()
+    failed = settled(api, "/orders/conditional/target-unknown")
+    assert failed["state"] == "FAILED" and failed["failure"]["code"] == "customer_details_required"
+    assert api.minted.orders_created("buy") == 0
+    wait_until(lambda: {e["type"] for e in events.read()} >= {"ConditionalOrderFailed", "ConditionalOrderTriggered"},
+               what="the trigger's events")  # fmt: skip
+    assert all(e["id"] == "target-unknown" for e in events.seen)
+
+
+def test_a_price_alert_is_an_event_when_crossed_and_places_nothing(market: Api) -> None:
+    api = market
+    events = BusEvents(api.stack, "PriceAlertTriggered")
+    alert = {"external_id": "alert-gold", "sku": "GAU", "price_side": "sell", "direction": "at_or_above",
+             "trigger_price": Decimal(3100), "expires_at": expires_in(3600)}  # fmt: skip
+    made = api.post("/alerts", alert)
+    assert made.status_code == 201, made.text
+    assert made.json()["kind"] == "alert"
+    assert api.get("/orders/conditional/alert-gold").status_code == 404  # an alert is not an order
+
+    refresh()  # sell price 2955: below
+    assert api.get("/alerts/alert-gold").json()["state"] == "WAITING"
+    api.minted.market(GAU=3200)  # sell price 3152: crossed
+    assert refresh()["alerts_triggered"] == 1
+    assert refresh()["alerts_triggered"] == 0
+    shown = api.get("/alerts/alert-gold").json()
+    assert shown["state"] == "TRIGGERED" and Decimal(str(shown["fired_price"])) == Decimal("3152.00")
+    wait_until(events.read, what="the alert's event")
+    (event,) = events.seen
+    assert event["type"] == "PriceAlertTriggered" and event["id"] == "alert-gold" and event["price"] == "3152.00"
+    assert api.minted.orders_created("buy") == 0 and api.minted.orders_created("sell") == 0
+
+
+def test_the_same_post_again_is_the_same_trigger_and_another_body_under_its_id_is_a_conflict(market: Api) -> None:
+    api = market
+    body = conditional_buy("target-retry")
+    assert api.post("/orders/conditional", body).status_code == 201
+    again = api.post("/orders/conditional", body)
+    assert again.status_code == 200 and again.headers.get("Idempotent-Replayed") == "true"
+    other = api.post("/orders/conditional", {**body, "trigger_price": Decimal(2700)})
+    assert other.status_code == 409
+    api.minted.market(GAU=2700)
+    refresh()
+    settled(api, "/orders/conditional/target-retry")
+    assert api.minted.orders_created("buy") == 1
+
+
+def test_a_fired_order_delivered_again_by_the_queue_buys_nothing_more(market: Api) -> None:
+    api = market
+    assert api.post("/orders/conditional", conditional_buy("target-twice")).status_code == 201
+    api.minted.market(GAU=2700)
+    refresh()
+    assert settled(api, "/orders/conditional/target-twice")["state"] == "ORDERED"
+    consumer = next(c for c in api.stack.consumers if c.source.queue == "FiredOrdersQueue")
+    delivered = consumer.delivered
+    sqs = boto3.client("sqs", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
+    for _ in range(2):  # SQS delivers at least once: the same message again, twice
+        sqs.send_message(QueueUrl=api.stack.env["FIRED_ORDERS_QUEUE_URL"], MessageBody='{"trigger_id": "target-twice"}')
+    wait_until(lambda: consumer.delivered >= delivered + 2, what="both deliveries consumed")
+    wait_until(api.minted.idle, what="the sandbox idle")
+    assert api.minted.orders_created("buy") == 1
+    assert api.get("/orders/conditional/target-twice").json()["state"] == "ORDERED"
