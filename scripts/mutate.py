@@ -123,6 +123,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("place_order", "ReplaceFalseWithTrue", "foreign_tokens_refused: Callable[[], bool] = lambda: False,"):
         "the setting is read only with a quote book, and the one PlaceOrder made with a quote book "
         "(runtime.place_order) passes the partner's QuoteCurrencyMustMatch: the default is never called",
+    ("place_order", "ReplaceTrueWithFalse", "sent_before: bool = True,"):
+        "_settle passes sent_before on only to a buy it may make (may_buy); the one caller that may buy names "
+        "it, and the one that takes the default (Minted refusing a duplicate external_id) may not buy",
     ("place_order", "ReplaceTrueWithFalse", "@dataclass(frozen=True)"):
         "OrderOutcome, a use case's answer: the handlers and the workflow read it and never assign to it; "
         "frozen forbids only what no code does",
