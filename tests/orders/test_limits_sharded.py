@@ -403,9 +403,8 @@ def test_fifty_concurrent_orders_under_a_partner_day_limit_succeed_or_are_refuse
 
 def test_the_unsharded_counter_meets_itself_on_the_same_double(dynamodb: Any) -> None:
     """The same fifty on one counter item (shards=1): the double bites. Transactions meet on the one item
-    and are cancelled; the orders that met others too often are answered 503 instead of placed or refused
-    by the limit, which the sharded counter above never is."""
-    accepted, _, failed, conflicting, highest = fifty_at_once(dynamodb, shards=1)
+    and are cancelled (how many then run out of tries and are answered 503 depends on how the threads
+    interleave: on a loaded machine they may all get through, so only the conflicts are asserted)."""
+    accepted, _, _, conflicting, highest = fifty_at_once(dynamodb, shards=1)
     assert conflicting.conflicts[("LimitsTable", repr([("counter", [("S", PARTNER_DAY)])]))] > 0
-    assert failed, "every order got through: the double did not make them conflict"
     assert highest <= LIMIT and sum(shard_totals(dynamodb, 1).values(), Decimal(0)) == sum(accepted)
