@@ -90,7 +90,9 @@ def _client(service: str) -> Any:
 
 @functools.cache
 def dynamodb() -> Any:
-    return _client("dynamodb")
+    from minted_gateway.call_timings import time_dynamodb
+
+    return time_dynamodb(_client("dynamodb"))
 
 
 @functools.cache

@@ -24,7 +24,7 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from minted_gateway import jsonutil
+from minted_gateway import call_timings, jsonutil
 from minted_gateway.minted import errors
 from minted_gateway.minted.credentials import CredentialsSource, PartnerCredentials
 from minted_gateway.minted.digest import DEFAULT_ALGORITHMS, DigestAuth
@@ -250,7 +250,7 @@ class MintedClient:
         attempts = self.config.read_attempts if call.retryable else 1
         for attempt in range(1, attempts + 1):
             try:
-                return _parsed(call, parse, self._send(call))
+                return _parsed(call, parse, self._timed_send(call))
             except _RETRYABLE_ERRORS as exc:
                 delay = self._retry_delay(attempt, exc) if call.retryable and attempt < attempts else None
                 if delay is None:
@@ -277,6 +277,17 @@ class MintedClient:
                 raise errors.MintedTimeoutError(operation, "no time left in the caller's budget; nothing was sent")
             connect, read = min(connect, left), min(read, left)
         return connect, read
+
+    def _timed_send(self, call: _Call) -> Any:
+        """Each attempt's duration and outcome, kept for the invocation's call metrics."""
+        started = time.perf_counter()
+        try:
+            answer = self._send(call)
+        except errors.MintedError as exc:
+            call_timings.minted(call.operation, call_timings.outcome_of(exc), started)
+            raise
+        call_timings.minted(call.operation, "ok", started)
+        return answer
 
     def _send(self, call: _Call) -> Any:
         credentials = self._credentials.get()
