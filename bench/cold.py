@@ -103,22 +103,26 @@ class ColdResult:
 class XRayDaemon:
     """A UDP socket in the X-Ray daemon's place: proof that tracing was on, and where segments go."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = False) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.bind(("127.0.0.1", 0))
         self._socket.setblocking(False)
         self.address = f"127.0.0.1:{self._socket.getsockname()[1]}"
         self.segments = 0
+        self._keep = keep
+        self.documents: list[dict[str, Any]] = []  # with ``keep``: each segment as the daemon would read it
 
     def drain(self) -> int:
         received = 0
         while True:
             try:
-                self._socket.recv(65536)
+                datagram = self._socket.recv(65536)
             except BlockingIOError:
                 self.segments += received
                 return received
             received += 1
+            if self._keep:  # a header line, then the segment's JSON
+                self.documents.append(json.loads(datagram.split(b"\n", 1)[1]))
 
     def close(self) -> None:
         self._socket.close()

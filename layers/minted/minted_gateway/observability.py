@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 
-from minted_gateway import call_timings
+from minted_gateway import call_timings, snapstart
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -59,7 +59,8 @@ class RedactPersonalData(logging.Filter):
 
 class HandlerTracing:
     """``@tracer.capture_lambda_handler`` for every mode: the invocation's call timings are kept and
-    written when the handler returns, inside Powertools Tracer's capture when the mode is ``xray-sdk``."""
+    written when the handler returns, inside Powertools Tracer's capture when the mode is ``xray-sdk``;
+    with SnapStart, the handler's snapshot hooks are registered here too."""
 
     def __init__(self, xray: Tracer | None) -> None:
         self.xray = xray
@@ -69,6 +70,7 @@ class HandlerTracing:
     ) -> Any:
         if lambda_handler is None:
             return functools.partial(self.capture_lambda_handler, capture_response=capture_response)
+        snapstart.register(lambda_handler)  # SnapStart's hooks, when Lambda initialises for a snapshot
         inner: Handler = lambda_handler
         if self.xray is not None:
             inner = self.xray.capture_lambda_handler(lambda_handler, capture_response=capture_response)

@@ -237,6 +237,17 @@ class MintedClient:
         path = self.config.paths.customer_balance.format(external_id=_segment(external_id))
         return self._call(_Call("customer_balance", "GET", path, retryable=True), _list_of(Balance))
 
+    def renew(self) -> None:
+        """After a SnapStart restore, what must be this copy's own: its connections (the snapshot's
+        sockets are dead, or another copy's), its Digest nonce count, the secret it read (it may have
+        rotated) and the jitter's seed (copies would back off in step)."""
+        self._session.close()  # closes the pools; the session opens new connections when next used
+        self._auth.forget()
+        forget = getattr(self._credentials, "forget", None)
+        if forget is not None:
+            forget()
+        self._random.seed()
+
     # ------------------------------------------------------------------ transport
     def _secret(self, force_refresh: bool) -> PartnerCredentials:
         return self._credentials.get(force_refresh=force_refresh)
