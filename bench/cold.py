@@ -59,6 +59,8 @@ class ColdRuntime:
     python: str
     site: list[Path]  # the layer's requirements and the runtime's boto3
     env: dict[str, str]  # Lambda's variables and the template's, resolved for the local stack
+    other_tracing: list[str] = field(default_factory=list)  # Tracing modes also measured (subject only)
+    restore: bool = False  # also a SnapStart restore (bench/cold_start.py, restore)
 
 
 @dataclass
@@ -75,6 +77,9 @@ class ColdResult:
     libraries_cpu_ms: list[float] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     http: bool = True  # an API Gateway event (a task or the schedule is not)
+    tracing_ms: dict[str, list[float]] = field(default_factory=dict)  # other Tracing modes' cold starts
+    restore_ms: list[float] = field(default_factory=list)
+    restore_cpu_ms: list[float] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         subject, floor = statistics.median(self.subject_ms), statistics.median(self.floor_ms)
@@ -94,6 +99,11 @@ class ColdResult:
             "cpu_ratio_to_floor": round(
                 statistics.median(self.subject_cpu_ms) / statistics.median(self.floor_cpu_ms), 2
             ),
+            "tracing_ms": {mode: round(statistics.median(ms), 1) for mode, ms in self.tracing_ms.items()},
+            "tracing_ratio_to_floor": {mode: round(statistics.median(ms) / floor, 2)
+                                       for mode, ms in self.tracing_ms.items()},  # fmt: skip
+            "restore_ms": round(statistics.median(self.restore_ms), 1) if self.restore_ms else None,
+            "restore_cpu_ms": round(statistics.median(self.restore_cpu_ms), 1) if self.restore_cpu_ms else None,
             "runs": len(self.subject_ms),
             "http": self.http,
             "calls": self.calls,
@@ -194,18 +204,33 @@ def measure_operation(
         raise RuntimeError(f"{op.name}: the floor's calls {floor_calls} are not the subject's {subject_calls}")
 
     result = ColdResult(op.name, op.function, calls=subject_calls, http="routeKey" in probe.event)
-    sides = ("subject", "floor", "libraries")
+    sides = ("subject", "floor", "libraries", *(f"tracing:{mode}" for mode in runtime.other_tracing),
+             *(["restore"] if runtime.restore else []))  # fmt: skip
     for round_ in range(runs):
-        for side in sides[round_ % 3 :] + sides[: round_ % 3]:  # each takes each place in turn
+        turn = round_ % len(sides)
+        for side in sides[turn:] + sides[:turn]:  # each takes each place in turn
             invocation = op.prepare()
-            if side == "subject":
-                out = run_child(runtime, {"kind": "subject", "module": module, "event": invocation.event},
+            if side == "subject" or side.startswith("tracing:"):
+                mode = side.partition(":")[2]
+                mode_runtime = ColdRuntime(runtime.python, runtime.site, {**runtime.env, "TRACING": mode}) if mode else runtime
+                out = run_child(mode_runtime, {"kind": "subject", "module": module, "event": invocation.event},
                                 code_dir, daemon)  # fmt: skip
                 if not op.succeeded(out["result"]):
                     raise RuntimeError(f"{op.name}: a cold invocation failed: {out['result']}")
+                if mode:
+                    result.tracing_ms.setdefault(mode, []).append(out["total_seconds"] * 1000)
+                    continue
                 result.subject_ms.append(out["total_seconds"] * 1000)
                 result.subject_import_ms.append(out["import_seconds"] * 1000)
                 result.subject_cpu_ms.append(out["cpu_seconds"] * 1000)
+                continue
+            if side == "restore":
+                out = run_child(runtime, {"kind": "restore", "module": module, "event": invocation.event},
+                                code_dir, daemon)  # fmt: skip
+                if not op.succeeded(out["result"]):
+                    raise RuntimeError(f"{op.name}: a restored invocation failed: {out['result']}")
+                result.restore_ms.append(out["total_seconds"] * 1000)
+                result.restore_cpu_ms.append(out["cpu_seconds"] * 1000)
                 continue
             out = run_child(runtime, floor_spec(invocation, side), None, daemon)
             if any(status >= 500 for status in out["result"]["statuses"]):
@@ -234,4 +259,6 @@ def cold_starts(
     finally:
         daemon.drain()
         daemon.close()
-    return {"operations": results, "xray_segments": daemon.segments, "seconds": round(time.monotonic() - started, 1)}
+    return {"operations": results, "xray_segments": daemon.segments, "seconds": round(time.monotonic() - started, 1),
+            "tracing": runtime.env.get("TRACING", "lambda"), "other_tracing": runtime.other_tracing,
+            "restore": runtime.restore}  # fmt: skip

@@ -39,31 +39,41 @@ def _calls(names: list[str]) -> str:
 
 def cold_start_section(cold: dict[str, Any]) -> list[str]:
     ops = cold["operations"]
+    mode, others = cold.get("tracing", "lambda"), cold.get("other_tracing", [])
     lines = [
         "## Cold start",
         "",
         "What a caller waits for when Lambda starts a new container: a fresh interpreter imports the",
-        "handler and serves its first invocation, with Lambda's environment variables, tracing on (the",
-        f"X-Ray SDK sent {cold['xray_segments']} segments to the bench's UDP socket), on what Lambda has: no",
+        "handler and serves its first invocation, with Lambda's environment variables and the template's",
+        f"default tracing, **`Tracing={mode}`** (Lambda's active tracing; no X-Ray SDK in the function:",
+        f"{cold['xray_segments']} segments reached the bench's UDP socket in this mode's runs), on what Lambda has: no",
         "site-packages but the layer's pinned requirements and the runtime's boto3 (`requirements/lambda-runtime.txt`),",
         "AWS on moto_server and Minted on the sandbox, over HTTP. The **floor** is a process that imports",
         "boto3, requests and pydantic, creates the same clients and makes the same calls (listed below;",
         "the bench checks that they are the same). **libraries** is the floor plus what our handlers stand",
-        "on, used as ours are: pydantic's model machinery, Powertools Logger, Metrics and Tracer (X-Ray)",
-        "around the handler and, for an HTTP request, its Event Handler with validation routing it (one",
+        "on, used as ours are: pydantic's model machinery, Powertools Logger and Metrics (and Tracer when",
+        "the mode is xray-sdk) around the handler and, for an HTTP request, its Event Handler with validation routing it (one",
         "validated path parameter); a task or the schedule never loads the Event Handler (each function",
-        "builds its routes on its first HTTP event), so their libraries run does without it. Medians of "
-        f"{ops[0]['runs'] if ops else 0} rounds, the three taking turns; import only is the handler's import alone.",
+        "builds its routes on its first HTTP event), so their libraries run does without it. "
+        + "".join(f"**{other}** is the same cold start with `Tracing={other}` (Powertools Tracer, the X-Ray SDK "
+                  "patching botocore and requests, a segment sent per invocation). " for other in others)
+        + ("**restore** is SnapStart as far as this machine shows it (below): the time from a restored "
+           "snapshot to the first answer. " if cold.get("restore") else "")
+        + f"Medians of {ops[0]['runs'] if ops else 0} rounds, the runs taking turns; import only is the handler's import alone.",
         "",
         f"| operation | cold start (ms) | floor (ms) | ratio | target ≤ {TARGETS['cold_ratio']}× | import only (ms) "
-        "| floor import (ms) | libraries (ms) | libraries ratio | CPU ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| floor import (ms) | libraries (ms) | libraries ratio | CPU ratio |"
+        + "".join(f" {other} (ms) | {other} ratio |" for other in others)
+        + (" restore (ms) |" if cold.get("restore") else ""),
+        "|---|---|---|---|---|---|---|---|---|---|" + "---|---|" * len(others) + ("---|" if cold.get("restore") else ""),
     ]
     for op in ops:
         lines.append(
             f"| {op['name']} | {op['cold_start_ms']} | {op['floor_ms']} | {op['ratio_to_floor']}× "
             f"| {_met(op['ratio_to_floor'] <= TARGETS['cold_ratio'])} | {op['import_ms']} | {op['floor_import_ms']} "
             f"| {op['libraries_ms']} | {op['libraries_ratio_to_floor']}× | {op['cpu_ratio_to_floor']}× |"
+            + "".join(f" {op['tracing_ms'][other]} | {op['tracing_ratio_to_floor'][other]}× |" for other in others)
+            + (f" {op['restore_ms']} |" if cold.get("restore") else "")
         )
     lines += [f"| {name} | not built yet | | | | | | | | |" for name in NOT_BUILT]
     lines += ["", "CPU ratio: the same runs' CPU time (the process's own work), steadier than wall time on a busy",

@@ -8,6 +8,7 @@ as one log line per operation and outcome. Each line is CloudWatch's embedded me
   call: buy, get_order, ...) and ``Outcome`` (ok, or what went wrong: timeout, unavailable, ...);
 - ``DynamoDbCallDuration`` (ms) and ``DynamoDbCallErrors`` by ``Operation`` (GetItem, PutItem, ...),
   with the outcome (ok, or DynamoDB's error code) as a log field.
+The errors are a log field on every line and a metric on the lines that have some.
 """
 
 from __future__ import annotations
@@ -65,8 +66,11 @@ def flush() -> None:
         else:
             failed = 0 if outcome in DYNAMODB_ANSWERS else len(durations)
             metrics, dimensions = ("DynamoDbCallDuration", "DynamoDbCallErrors"), ["service", "Operation"]
-        emf = {"Timestamp": timestamp, "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": [dimensions],
-               "Metrics": [{"Name": metrics[0], "Unit": "Milliseconds"}, {"Name": metrics[1], "Unit": "Count"}]}]}  # fmt: skip
+        declared = [{"Name": metrics[0], "Unit": "Milliseconds"}]
+        if failed:  # a custom metric costs by the month: the errors' exists once there are some
+            declared.append({"Name": metrics[1], "Unit": "Count"})
+        emf = {"Timestamp": timestamp,
+               "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": [dimensions], "Metrics": declared}]}  # fmt: skip
         log.info(f"{kind} call", extra={"_aws": emf, "Operation": operation, "Outcome": outcome,
                  metrics[0]: durations, metrics[1]: failed})  # fmt: skip
 
