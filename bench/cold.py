@@ -204,11 +204,12 @@ def measure_operation(
         raise RuntimeError(f"{op.name}: the floor's calls {floor_calls} are not the subject's {subject_calls}")
 
     result = ColdResult(op.name, op.function, calls=subject_calls, http="routeKey" in probe.event)
-    sides = ("subject", "floor", "libraries", *(f"tracing:{mode}" for mode in runtime.other_tracing),
-             *(["restore"] if runtime.restore else []))  # fmt: skip
+    sides = ("subject", "floor", "libraries")
+    # The other tracing modes and the restore stand beside the measured mode: every third round.
+    extras = (*(f"tracing:{mode}" for mode in runtime.other_tracing), *(["restore"] if runtime.restore else []))
     for round_ in range(runs):
-        turn = round_ % len(sides)
-        for side in sides[turn:] + sides[:turn]:  # each takes each place in turn
+        turn = round_ % 3
+        for side in sides[turn:] + sides[:turn] + (extras if round_ % 3 == 0 else ()):  # each takes each place
             invocation = op.prepare()
             if side == "subject" or side.startswith("tracing:"):
                 mode = side.partition(":")[2]
