@@ -5,41 +5,31 @@ as metrics (embedded metric format) the dashboard's widgets find."""
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from local.template import load_template
-from minted_gateway.call_timings import LOGGER
-from tests.api.test_logs import Collect
 from tests.stack import Api, order
 
 DASHBOARD = load_template()["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
 
 
 class CallLines:
-    """The call lines the functions write from here on, formatted by Powertools as CloudWatch gets them."""
+    """The call lines the functions write to stdout (as CloudWatch Logs gets them) from here on."""
 
-    def __init__(self, collect: Collect) -> None:
-        self._collect = collect
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self._capsys = capsys
 
     def read(self) -> list[dict[str, Any]]:
-        lines = [json.loads(line) for line in self._collect.lines]
-        self._collect.lines.clear()
-        return lines
+        lines = [json.loads(line) for line in self._capsys.readouterr().out.splitlines() if line.startswith("{")]
+        return [line for line in lines if line.get("message") in ("minted call", "dynamodb call")]
 
 
 @pytest.fixture
-def calls(api: Api) -> Iterator[CallLines]:
-    api.get("/legal")  # make sure the functions' loggers exist
-    service = logging.getLogger("minted-gateway")
-    collect = Collect(service.handlers[0].formatter if service.handlers else None)
-    logging.getLogger(LOGGER).addHandler(collect)
-    yield CallLines(collect)
-    logging.getLogger(LOGGER).removeHandler(collect)
+def calls(capsys: pytest.CaptureFixture[str]) -> CallLines:
+    return CallLines(capsys)
 
 
 def dashboard_searches() -> list[tuple[str, list[str], str]]:

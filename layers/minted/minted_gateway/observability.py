@@ -36,6 +36,7 @@ _STANDARD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))
 PACKAGE_LOGGER = "minted_gateway"
 TRACED_MODULES = ("botocore", "requests")  # AWS calls and Minted calls
 TRACING_MODES = ("lambda", "xray-sdk")
+CONTEXT_FIELDS = ("service", "cold_start", "function_name", "function_request_id", "correlation_id", "xray_trace_id")
 Handler = Callable[[Any, Any], Any]
 
 
@@ -62,8 +63,9 @@ class HandlerTracing:
     written when the handler returns, inside Powertools Tracer's capture when the mode is ``xray-sdk``;
     with SnapStart, the handler's snapshot hooks are registered here too."""
 
-    def __init__(self, xray: Tracer | None) -> None:
+    def __init__(self, xray: Tracer | None, logger: Logger) -> None:
         self.xray = xray
+        self._logger = logger
 
     def capture_lambda_handler(
         self, lambda_handler: Handler | None = None, capture_response: bool = True
@@ -81,9 +83,15 @@ class HandlerTracing:
             try:
                 return inner(event, context)
             finally:
-                call_timings.flush()
+                call_timings.flush(self._context_fields())
 
         return timed
+
+
+    def _context_fields(self) -> dict[str, Any]:
+        """The logger's fields that say where a line comes from (not whatever else a handler appended)."""
+        keys = self._logger.get_current_keys()
+        return {key: keys[key] for key in CONTEXT_FIELDS if keys.get(key) is not None}
 
 
 def tracing_mode() -> str:
@@ -107,11 +115,10 @@ def observability() -> tuple[Logger, HandlerTracing, Metrics]:
     package.handlers = list(logger.handlers)
     package.setLevel(logger.log_level)
     package.propagate = False
-    logging.getLogger(call_timings.LOGGER).setLevel(logging.INFO)  # metrics, whatever LOG_LEVEL says
     xray = None
     if tracing_mode() == "xray-sdk":  # the X-Ray SDK is imported only then (about 40 ms of a cold start)
         from aws_lambda_powertools import Tracer  # noqa: PLC0415
 
         # Only what we call out through: the default patches every library X-Ray knows that is installed.
         xray = Tracer(service="minted-gateway", patch_modules=TRACED_MODULES)
-    return logger, HandlerTracing(xray), Metrics(namespace="MintedGateway", service="minted-gateway")
+    return logger, HandlerTracing(xray, logger), Metrics(namespace="MintedGateway", service="minted-gateway")
