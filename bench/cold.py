@@ -100,8 +100,9 @@ class ColdResult:
                 statistics.median(self.subject_cpu_ms) / statistics.median(self.floor_cpu_ms), 2
             ),
             "tracing_ms": {mode: round(statistics.median(ms), 1) for mode, ms in self.tracing_ms.items()},
-            "tracing_ratio_to_floor": {mode: round(statistics.median(ms) / floor, 2)
-                                       for mode, ms in self.tracing_ms.items()},  # fmt: skip
+            "tracing_ratio_to_floor": {
+                mode: round(statistics.median(ms) / floor, 2) for mode, ms in self.tracing_ms.items()
+            },
             "restore_ms": round(statistics.median(self.restore_ms), 1) if self.restore_ms else None,
             "restore_cpu_ms": round(statistics.median(self.restore_cpu_ms), 1) if self.restore_cpu_ms else None,
             "runs": len(self.subject_ms),
@@ -213,7 +214,9 @@ def measure_operation(
             invocation = op.prepare()
             if side == "subject" or side.startswith("tracing:"):
                 mode = side.partition(":")[2]
-                mode_runtime = ColdRuntime(runtime.python, runtime.site, {**runtime.env, "TRACING": mode}) if mode else runtime
+                mode_runtime = (
+                    ColdRuntime(runtime.python, runtime.site, {**runtime.env, "TRACING": mode}) if mode else runtime
+                )
                 out = run_child(mode_runtime, {"kind": "subject", "module": module, "event": invocation.event},
                                 code_dir, daemon)  # fmt: skip
                 if not op.succeeded(out["result"]):

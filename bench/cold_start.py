@@ -96,7 +96,7 @@ def record_wire(wire: dict[str, list[dict[str, Any]]]) -> None:
         return getresponse(connection, *args, **kwargs)
 
     requests.adapters.HTTPAdapter.send = recorded_send  # type: ignore[method-assign,assignment]
-    urllib3.connection.HTTPConnection.getresponse = recorded_getresponse  # type: ignore[method-assign]
+    urllib3.connection.HTTPConnection.getresponse = recorded_getresponse  # type: ignore[method-assign,assignment]
 
 
 def _own(wire: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
@@ -133,7 +133,7 @@ def restore(spec: dict[str, Any]) -> tuple[float, float, Any]:
                 then = [module.handler(event, Context()) for event in spec.get("then", [])]
                 out = {"seconds": seconds, "cpu_seconds": cpu_seconds, "result": result, "then": then,
                        "wire": _own(wire)}  # fmt: skip
-            except BaseException as exc:  # noqa: BLE001 - told to the snapshot's process, which raises it
+            except BaseException as exc:
                 out = {"error": repr(exc)}
             with os.fdopen(write_end, "w") as pipe:
                 pipe.write(json.dumps(out, default=str))

@@ -55,17 +55,26 @@ def cold_start_section(cold: dict[str, Any]) -> list[str]:
         "the mode is xray-sdk) around the handler and, for an HTTP request, its Event Handler with validation routing it (one",
         "validated path parameter); a task or the schedule never loads the Event Handler (each function",
         "builds its routes on its first HTTP event), so their libraries run does without it. "
-        + "".join(f"**{other}** is the same cold start with `Tracing={other}` (Powertools Tracer, the X-Ray SDK "
-                  "patching botocore and requests, a segment sent per invocation). " for other in others)
-        + ("**restore** is SnapStart as far as this machine shows it (below): the time from a restored "
-           "snapshot to the first answer. " if cold.get("restore") else "")
+        + "".join(
+            f"**{other}** is the same cold start with `Tracing={other}` (Powertools Tracer, the X-Ray SDK "
+            "patching botocore and requests, a segment sent per invocation). "
+            for other in others
+        )
+        + (
+            "**restore** is SnapStart as far as this machine shows it (below): the time from a restored "
+            "snapshot to the first answer. "
+            if cold.get("restore")
+            else ""
+        )
         + f"Medians of {ops[0]['runs'] if ops else 0} rounds, the runs taking turns; import only is the handler's import alone.",
         "",
         f"| operation | cold start (ms) | floor (ms) | ratio | target ≤ {TARGETS['cold_ratio']}× | import only (ms) "
         "| floor import (ms) | libraries (ms) | libraries ratio | CPU ratio |"
         + "".join(f" {other} (ms) | {other} ratio |" for other in others)
         + (" restore (ms) |" if cold.get("restore") else ""),
-        "|---|---|---|---|---|---|---|---|---|---|" + "---|---|" * len(others) + ("---|" if cold.get("restore") else ""),
+        "|---|---|---|---|---|---|---|---|---|---|"
+        + "---|---|" * len(others)
+        + ("---|" if cold.get("restore") else ""),
     ]
     for op in ops:
         lines.append(

@@ -85,7 +85,9 @@ LAMBDA_LIKE = {"PYTHONPATH": str(LAYER), "PATH": "/usr/bin:/bin", "AWS_LAMBDA_FU
 
 @pytest.mark.parametrize("function", sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir()))
 @pytest.mark.parametrize(("tracing", "imported"), [(None, False), ("lambda", False), ("xray-sdk", True)])
-def test_only_the_xray_sdk_tracing_mode_imports_the_xray_sdk(function: str, tracing: str | None, imported: bool) -> None:
+def test_only_the_xray_sdk_tracing_mode_imports_the_xray_sdk(
+    function: str, tracing: str | None, imported: bool
+) -> None:
     # The SDK leaves support in 2027 and costs a cold start about 40 ms (docs/performance.md): by default
     # Lambda's active tracing alone traces an invocation, and the calls are timed by call_timings.
     code = (

@@ -64,9 +64,7 @@ def test_a_buy_writes_each_calls_duration_and_outcome_with_its_correlation_id(
         assert line.get("MintedCallErrors", line.get("DynamoDbCallErrors")) == 0
 
 
-def test_a_failed_minted_call_is_counted_by_operation_and_outcome(
-    api: Api, order_id: str, calls: CallLines
-) -> None:
+def test_a_failed_minted_call_is_counted_by_operation_and_outcome(api: Api, order_id: str, calls: CallLines) -> None:
     token = api.quote()
     api.minted.fault("buy", drop="after_commit", times=1)
     calls.read()

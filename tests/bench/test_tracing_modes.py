@@ -52,7 +52,9 @@ def test_with_xray_sdk_a_buy_traces_each_dynamodb_call_and_minted_request(stack:
     minted = [sub["http"]["request"]["url"] for sub in subs if sub.get("namespace") == "remote"]
     assert [url.split("/", 3)[-1] for url in minted] == ["partner/order/digital/buy"]
     assert sorted(sub["aws"]["operation"] for sub in subs if sub.get("name") == "secretsmanager") == [
-        "GetSecretValue", "GetSecretValue"]  # the ledger key, the partner's credentials
+        "GetSecretValue",
+        "GetSecretValue",
+    ]  # the ledger key, the partner's credentials
     assert any(sub.get("name") == "## handler" for sub in subs)  # Powertools' handler subsegment
 
 

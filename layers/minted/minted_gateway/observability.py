@@ -18,7 +18,7 @@ import logging
 import os
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from aws_lambda_powertools import Logger, Metrics
 
@@ -67,9 +67,17 @@ class HandlerTracing:
         self.xray = xray
         self._logger = logger
 
+    @overload
+    def capture_lambda_handler(
+        self, lambda_handler: None = None, capture_response: bool = True
+    ) -> Callable[[Handler], Handler]: ...
+
+    @overload
+    def capture_lambda_handler(self, lambda_handler: Handler, capture_response: bool = True) -> Handler: ...
+
     def capture_lambda_handler(
         self, lambda_handler: Handler | None = None, capture_response: bool = True
-    ) -> Any:
+    ) -> Handler | Callable[[Handler], Handler]:
         if lambda_handler is None:
             return functools.partial(self.capture_lambda_handler, capture_response=capture_response)
         snapstart.register(lambda_handler)  # SnapStart's hooks, when Lambda initialises for a snapshot
@@ -86,7 +94,6 @@ class HandlerTracing:
                 call_timings.flush(self._context_fields())
 
         return timed
-
 
     def _context_fields(self) -> dict[str, Any]:
         """The logger's fields that say where a line comes from (not whatever else a handler appended)."""

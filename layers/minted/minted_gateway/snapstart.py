@@ -27,7 +27,10 @@ def register(handler: Callable[..., Any]) -> None:
     """Register the hooks for ``handler``'s function, when Lambda is making a snapshot of it."""
     if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != SNAPSTART:
         return
-    from snapshot_restore_py import register_after_restore, register_before_snapshot  # noqa: PLC0415 - Lambda's
+    from snapshot_restore_py import (  # type: ignore[import-not-found]  # noqa: PLC0415 - Lambda's own module
+        register_after_restore,
+        register_before_snapshot,
+    )
 
     register_before_snapshot(lambda: before_snapshot(handler))
     register_after_restore(after_restore)

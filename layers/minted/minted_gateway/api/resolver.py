@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
+from typing import TYPE_CHECKING, Any, get_args
 
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver
 from aws_lambda_powertools.metrics import MetricUnit
@@ -83,6 +83,6 @@ def complete_models(route: Callable[..., Any]) -> None:
     of CPU for an order's body on a cold start. Built first, the TypeAdapter reuses it.
     """
     for annotation in route.__annotations__.values():
-        kind = get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+        kind = get_args(annotation)[0] if hasattr(annotation, "__metadata__") else annotation  # Annotated[M, ...]
         if isinstance(kind, type) and issubclass(kind, BaseModel) and not kind.__pydantic_complete__:
             kind.model_rebuild()
