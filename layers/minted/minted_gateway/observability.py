@@ -36,7 +36,6 @@ _STANDARD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))
 PACKAGE_LOGGER = "minted_gateway"
 TRACED_MODULES = ("botocore", "requests")  # AWS calls and Minted calls
 TRACING_MODES = ("lambda", "xray-sdk")
-CONTEXT_FIELDS = ("service", "cold_start", "function_name", "function_request_id", "correlation_id", "xray_trace_id")
 Handler = Callable[[Any, Any], Any]
 
 
@@ -63,9 +62,8 @@ class HandlerTracing:
     written when the handler returns, inside Powertools Tracer's capture when the mode is ``xray-sdk``;
     with SnapStart, the handler's snapshot hooks are registered here too."""
 
-    def __init__(self, xray: Tracer | None, logger: Logger) -> None:
+    def __init__(self, xray: Tracer | None) -> None:
         self.xray = xray
-        self._logger = logger
 
     @overload
     def capture_lambda_handler(
@@ -91,14 +89,26 @@ class HandlerTracing:
             try:
                 return inner(event, context)
             finally:
-                call_timings.flush(self._context_fields())
+                call_timings.flush(self._context_fields(event, context))
 
         return timed
 
-    def _context_fields(self) -> dict[str, Any]:
-        """The logger's fields that say where a line comes from (not whatever else a handler appended)."""
-        keys = self._logger.get_current_keys()
-        return {key: keys[key] for key in CONTEXT_FIELDS if keys.get(key) is not None}
+    @staticmethod
+    def _context_fields(event: Any, context: Any) -> dict[str, Any]:
+        """Where the lines come from, read from this invocation (the logger's keys are shared by the
+        local gateway's threads): the correlation id as Powertools reads it for an HTTP API, and the
+        trace Lambda's active tracing records the invocation under."""
+        fields: dict[str, Any] = {
+            "function_name": getattr(context, "function_name", None),
+            "function_request_id": getattr(context, "aws_request_id", None),
+        }
+        request = event.get("requestContext") if isinstance(event, dict) else None
+        if isinstance(request, dict) and request.get("requestId"):
+            fields["correlation_id"] = request["requestId"]
+        trace = os.environ.get("_X_AMZN_TRACE_ID", "")
+        if trace.startswith("Root="):
+            fields["xray_trace_id"] = trace.split(";", 1)[0].removeprefix("Root=")
+        return fields
 
 
 def tracing_mode() -> str:
@@ -128,4 +138,4 @@ def observability() -> tuple[Logger, HandlerTracing, Metrics]:
 
         # Only what we call out through: the default patches every library X-Ray knows that is installed.
         xray = Tracer(service="minted-gateway", patch_modules=TRACED_MODULES)
-    return logger, HandlerTracing(xray, logger), Metrics(namespace="MintedGateway", service="minted-gateway")
+    return logger, HandlerTracing(xray), Metrics(namespace="MintedGateway", service="minted-gateway")
