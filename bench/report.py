@@ -57,7 +57,7 @@ def cold_start_section(cold: dict[str, Any]) -> list[str]:
         "builds its routes on its first HTTP event), so their libraries run does without it. "
         + "".join(
             f"**{other}** is the same cold start with `Tracing={other}` (Powertools Tracer, the X-Ray SDK "
-            "patching botocore and requests, a segment sent per invocation). "
+            f"patching botocore and requests: {cold.get('other_xray_segments', 0)} segments sent). "
             for other in others
         )
         + (
