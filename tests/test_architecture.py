@@ -88,7 +88,7 @@ LAMBDA_LIKE = {"PYTHONPATH": str(LAYER), "PATH": "/usr/bin:/bin", "AWS_LAMBDA_FU
 def test_only_the_xray_sdk_tracing_mode_imports_the_xray_sdk(
     function: str, tracing: str | None, imported: bool
 ) -> None:
-    # The SDK leaves support in 2027 and costs a cold start about 40 ms (docs/performance.md): by default
+    # The SDK leaves support in 2027 and adds to every cold start (docs/performance.md): by default
     # Lambda's active tracing alone traces an invocation, and the calls are timed by call_timings.
     code = (
         f"import sys, {function}_function as f\n"

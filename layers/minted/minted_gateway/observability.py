@@ -133,7 +133,7 @@ def observability() -> tuple[Logger, HandlerTracing, Metrics]:
     package.setLevel(logger.log_level)
     package.propagate = False
     xray = None
-    if tracing_mode() == "xray-sdk":  # the X-Ray SDK is imported only then (about 40 ms of a cold start)
+    if tracing_mode() == "xray-sdk":  # the X-Ray SDK is imported only then (docs/performance.md)
         from aws_lambda_powertools import Tracer  # noqa: PLC0415
 
         # Only what we call out through: the default patches every library X-Ray knows that is installed.
