@@ -140,3 +140,24 @@ def test_only_the_xray_sdk_tracing_mode_imports_the_xray_sdk(
         cwd=ROOT / "functions" / function, env=env,
     )  # fmt: skip
     assert result.stdout.strip() == str(imported), result.stderr
+
+
+@pytest.mark.parametrize("function", sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir()))
+def test_serving_a_request_never_loads_powertools_openapi_models(function: str) -> None:
+    # Those models describe the API in the served document; no request needs them, and building them
+    # was the largest single part of building the routes on a cold start (docs/performance.md).
+    code = (
+        f"import sys, {function}_function as f\n"
+        "if hasattr(f, 'http_api'):\n"
+        "    app = f.http_api()\n"
+        "    app.resolve({'version': '2.0', 'routeKey': '$default', 'rawPath': '/nowhere', 'rawQueryString': '',\n"
+        "                 'headers': {}, 'isBase64Encoded': False,\n"
+        "                 'requestContext': {'http': {'method': 'GET', 'path': '/nowhere'}, 'requestId': 'r',\n"
+        "                                    'stage': '$default'}}, None)\n"
+        "print('aws_lambda_powertools.event_handler.openapi.models' in sys.modules)\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=ROOT / "functions" / function, env=LAMBDA_LIKE,
+    )  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr

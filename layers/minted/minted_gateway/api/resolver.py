@@ -64,6 +64,11 @@ class GatewayResolver(OneRequestPerThread):
         super().__init__(enable_validation=True, json_body_deserializer=jsonutil.loads_request)
         self.metrics = metrics
 
+    def get_openapi_schema(self, **options: Any) -> Any:
+        if not self.openapi_config.security_schemes:
+            self.openapi_config.security_schemes = security_schemes()
+        return super().get_openapi_schema(**options)
+
     def _call_route(self, route: Any, route_arguments: dict[str, str]) -> Any:
         if route._dependant is None:  # the route's first request: Powertools is about to read its models
             complete_models(route.func)
@@ -86,3 +91,19 @@ def complete_models(route: Callable[..., Any]) -> None:
         kind = get_args(annotation)[0] if hasattr(annotation, "__metadata__") else annotation  # Annotated[M, ...]
         if isinstance(kind, type) and issubclass(kind, BaseModel) and not kind.__pydantic_complete__:
             kind.model_rebuild()
+
+
+def security_schemes() -> dict[str, Any]:
+    """The schemes each route's ``security`` names (minted_gateway.caller.requires): API Gateway's JWT
+    authorizer (AuthMode=JWT) or a SigV4 signature (AuthMode=IAM); the served document describes them.
+
+    Made only when a document is generated: Powertools' OpenAPI models (about 40 pydantic classes,
+    rebuilt as they are imported) are the largest single cost of building the routes, and no request
+    needs them (docs/performance.md).
+    """
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer  # noqa: PLC0415
+
+    return {
+        "PartnerJwt": HTTPBearer(bearerFormat="JWT"),
+        "PartnerIam": APIKey(in_=APIKeyIn.header, name="Authorization"),
+    }
