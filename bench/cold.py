@@ -59,6 +59,8 @@ class ColdRuntime:
     python: str
     site: list[Path]  # the layer's requirements and the runtime's boto3
     env: dict[str, str]  # Lambda's variables and the template's, resolved for the local stack
+    other_tracing: list[str] = field(default_factory=list)  # Tracing modes also measured (subject only)
+    restore: bool = False  # also a SnapStart restore (bench/cold_start.py, restore)
 
 
 @dataclass
@@ -75,6 +77,9 @@ class ColdResult:
     libraries_cpu_ms: list[float] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     http: bool = True  # an API Gateway event (a task or the schedule is not)
+    tracing_ms: dict[str, list[float]] = field(default_factory=dict)  # other Tracing modes' cold starts
+    restore_ms: list[float] = field(default_factory=list)
+    restore_cpu_ms: list[float] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         subject, floor = statistics.median(self.subject_ms), statistics.median(self.floor_ms)
@@ -94,6 +99,12 @@ class ColdResult:
             "cpu_ratio_to_floor": round(
                 statistics.median(self.subject_cpu_ms) / statistics.median(self.floor_cpu_ms), 2
             ),
+            "tracing_ms": {mode: round(statistics.median(ms), 1) for mode, ms in self.tracing_ms.items()},
+            "tracing_ratio_to_floor": {
+                mode: round(statistics.median(ms) / floor, 2) for mode, ms in self.tracing_ms.items()
+            },
+            "restore_ms": round(statistics.median(self.restore_ms), 1) if self.restore_ms else None,
+            "restore_cpu_ms": round(statistics.median(self.restore_cpu_ms), 1) if self.restore_cpu_ms else None,
             "runs": len(self.subject_ms),
             "http": self.http,
             "calls": self.calls,
@@ -103,22 +114,27 @@ class ColdResult:
 class XRayDaemon:
     """A UDP socket in the X-Ray daemon's place: proof that tracing was on, and where segments go."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = False) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.bind(("127.0.0.1", 0))
         self._socket.setblocking(False)
         self.address = f"127.0.0.1:{self._socket.getsockname()[1]}"
         self.segments = 0
+        self.other_segments = 0  # sent by the runs in another Tracing mode than the measured one
+        self._keep = keep
+        self.documents: list[dict[str, Any]] = []  # with ``keep``: each segment as the daemon would read it
 
     def drain(self) -> int:
         received = 0
         while True:
             try:
-                self._socket.recv(65536)
+                datagram = self._socket.recv(65536)
             except BlockingIOError:
                 self.segments += received
                 return received
             received += 1
+            if self._keep:  # a header line, then the segment's JSON
+                self.documents.append(json.loads(datagram.split(b"\n", 1)[1]))
 
     def close(self) -> None:
         self._socket.close()
@@ -191,17 +207,40 @@ def measure_operation(
 
     result = ColdResult(op.name, op.function, calls=subject_calls, http="routeKey" in probe.event)
     sides = ("subject", "floor", "libraries")
+    # The other tracing modes and the restore stand beside the measured mode: every third round.
+    extras = (*(f"tracing:{mode}" for mode in runtime.other_tracing), *(["restore"] if runtime.restore else []))
     for round_ in range(runs):
-        for side in sides[round_ % 3 :] + sides[: round_ % 3]:  # each takes each place in turn
+        turn = round_ % 3
+        for side in sides[turn:] + sides[:turn] + (extras if round_ % 3 == 0 else ()):  # each takes each place
             invocation = op.prepare()
-            if side == "subject":
-                out = run_child(runtime, {"kind": "subject", "module": module, "event": invocation.event},
+            if side == "subject" or side.startswith("tracing:"):
+                mode = side.partition(":")[2]
+                mode_runtime = (
+                    ColdRuntime(runtime.python, runtime.site, {**runtime.env, "TRACING": mode}) if mode else runtime
+                )
+                if mode:
+                    daemon.drain()  # what earlier runs sent counts for the measured mode
+                out = run_child(mode_runtime, {"kind": "subject", "module": module, "event": invocation.event},
                                 code_dir, daemon)  # fmt: skip
                 if not op.succeeded(out["result"]):
                     raise RuntimeError(f"{op.name}: a cold invocation failed: {out['result']}")
+                if mode:
+                    result.tracing_ms.setdefault(mode, []).append(out["total_seconds"] * 1000)
+                    received = daemon.drain()  # this run's segments (the others' were drained before it)
+                    daemon.segments -= received
+                    daemon.other_segments += received
+                    continue
                 result.subject_ms.append(out["total_seconds"] * 1000)
                 result.subject_import_ms.append(out["import_seconds"] * 1000)
                 result.subject_cpu_ms.append(out["cpu_seconds"] * 1000)
+                continue
+            if side == "restore":
+                out = run_child(runtime, {"kind": "restore", "module": module, "event": invocation.event},
+                                code_dir, daemon)  # fmt: skip
+                if not op.succeeded(out["result"]):
+                    raise RuntimeError(f"{op.name}: a restored invocation failed: {out['result']}")
+                result.restore_ms.append(out["total_seconds"] * 1000)
+                result.restore_cpu_ms.append(out["cpu_seconds"] * 1000)
                 continue
             out = run_child(runtime, floor_spec(invocation, side), None, daemon)
             if any(status >= 500 for status in out["result"]["statuses"]):
@@ -230,4 +269,7 @@ def cold_starts(
     finally:
         daemon.drain()
         daemon.close()
-    return {"operations": results, "xray_segments": daemon.segments, "seconds": round(time.monotonic() - started, 1)}
+    return {"operations": results, "xray_segments": daemon.segments, "other_xray_segments": daemon.other_segments,
+            "seconds": round(time.monotonic() - started, 1),
+            "tracing": runtime.env.get("TRACING", "lambda"), "other_tracing": runtime.other_tracing,
+            "restore": runtime.restore}  # fmt: skip

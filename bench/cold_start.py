@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import time
 import uuid
 from typing import Any
 
 RESULT_MARK = "BENCH-COLD-START "
+RESTORED: dict[str, Any] = {}  # a restore run's copies, beside its first copy's figures
 # Request headers the floor does not send again: each side's own (auth, lengths, user agent, pool).
 OWN_HEADERS = ("authorization", "content-length", "host", "user-agent", "connection", "accept-encoding", "cookie")
 
@@ -71,6 +73,80 @@ def record_calls(calls: list[dict[str, Any]]) -> None:
 
     botocore.client.BaseClient._make_api_call = recorded_api_call  # type: ignore[attr-defined]
     requests.adapters.HTTPAdapter.send = recorded_send  # type: ignore[method-assign,assignment]
+
+
+def record_wire(wire: dict[str, list[dict[str, Any]]]) -> None:
+    """Each Minted request's Digest nonce and count, and the local port of each connection a request
+    or AWS call went out on, by process."""
+    import re  # noqa: PLC0415 - only the fork test pays for this
+
+    import requests.adapters  # noqa: PLC0415
+    import urllib3.connection  # noqa: PLC0415
+
+    send, getresponse = requests.adapters.HTTPAdapter.send, urllib3.connection.HTTPConnection.getresponse
+
+    def recorded_send(adapter: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        fields = dict(re.findall(r'(\w+)="?([^",]*)"?', request.headers.get("Authorization", "")))
+        wire["auth"].append({"pid": os.getpid(), "nonce": fields.get("nonce"), "nc": fields.get("nc")})
+        return send(adapter, request, *args, **kwargs)
+
+    def recorded_getresponse(connection: Any, *args: Any, **kwargs: Any) -> Any:
+        if connection.sock is not None:
+            wire["connections"].append({"pid": os.getpid(), "port": connection.sock.getsockname()[1]})
+        return getresponse(connection, *args, **kwargs)
+
+    requests.adapters.HTTPAdapter.send = recorded_send  # type: ignore[method-assign,assignment]
+    urllib3.connection.HTTPConnection.getresponse = recorded_getresponse  # type: ignore[method-assign,assignment]
+
+
+def _own(wire: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    return {kind: [w for w in items if w["pid"] == os.getpid()] for kind, items in wire.items()}
+
+
+def restore(spec: dict[str, Any]) -> tuple[float, float, Any]:
+    """SnapStart, as far as one machine can show it: this process is the snapshot (the handler imported,
+    the before-snapshot hook run, untimed), each forked copy a restore (timed from the fork: the
+    after-restore hook and the first invocation). ``warm_events``, if given, are served before the
+    snapshot, so that it holds a nonce, a secret and open connections for the copies to renew; each
+    copy serves the events of ``then`` after its first, untimed."""
+    wire: dict[str, list[dict[str, Any]]] = {"auth": [], "connections": []}
+    if spec.get("wire"):
+        record_wire(wire)
+    module = importlib.import_module(spec["module"])
+    from minted_gateway import snapstart  # noqa: PLC0415 - after the handler, as Lambda loads it
+
+    for event in spec.get("warm_events", []):
+        module.handler(event, Context())
+    snapstart.before_snapshot(module.handler)
+    copies = []
+    for _ in range(spec.get("copies", 1)):
+        read_end, write_end = os.pipe()
+        started = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:  # the restored copy
+            os.close(read_end)
+            try:
+                cpu_started = time.process_time()
+                snapstart.after_restore()
+                result = module.handler(spec["event"], Context())
+                seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+                then = [module.handler(event, Context()) for event in spec.get("then", [])]
+                out = {"seconds": seconds, "cpu_seconds": cpu_seconds, "result": result, "then": then,
+                       "wire": _own(wire)}  # fmt: skip
+            except BaseException as exc:
+                out = {"error": repr(exc)}
+            with os.fdopen(write_end, "w") as pipe:
+                pipe.write(json.dumps(out, default=str))
+            os._exit(0)
+        os.close(write_end)
+        with os.fdopen(read_end) as pipe:
+            copy = json.loads(pipe.read())
+        os.waitpid(pid, 0)
+        if "error" in copy:
+            raise RuntimeError(f"a restored copy failed: {copy['error']}")
+        copies.append(copy)
+    RESTORED.update(copies=copies, snapshot_wire=_own(wire))
+    return 0.0, copies[0]["seconds"], copies[0]["result"]
 
 
 def subject(spec: dict[str, Any]) -> tuple[float, float, Any]:
@@ -193,10 +269,14 @@ def main() -> None:
     if spec.get("record"):
         record_calls(calls)
     cpu_started = time.process_time()
-    import_seconds, total_seconds, result = (subject if spec["kind"] == "subject" else floor)(spec)
+    run = {"subject": subject, "restore": restore}.get(spec["kind"], floor)
+    import_seconds, total_seconds, result = run(spec)
     cpu_seconds = time.process_time() - cpu_started  # this process's own work, whatever else the machine runs
+    if spec["kind"] == "restore":
+        cpu_seconds = RESTORED["copies"][0]["cpu_seconds"]  # the copy's, not the snapshot's
     out = {"import_seconds": import_seconds, "total_seconds": total_seconds, "cpu_seconds": cpu_seconds,
-           "result": result, "calls": calls}  # fmt: skip
+           "result": result, "calls": calls,
+           "modules": {name: name in sys.modules for name in spec.get("report_modules", [])}, **RESTORED}  # fmt: skip
     sys.stdout.write("\n" + RESULT_MARK + json.dumps(out, default=str) + "\n")
 
 

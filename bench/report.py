@@ -39,31 +39,50 @@ def _calls(names: list[str]) -> str:
 
 def cold_start_section(cold: dict[str, Any]) -> list[str]:
     ops = cold["operations"]
+    mode, others = cold.get("tracing", "lambda"), cold.get("other_tracing", [])
     lines = [
         "## Cold start",
         "",
         "What a caller waits for when Lambda starts a new container: a fresh interpreter imports the",
-        "handler and serves its first invocation, with Lambda's environment variables, tracing on (the",
-        f"X-Ray SDK sent {cold['xray_segments']} segments to the bench's UDP socket), on what Lambda has: no",
+        "handler and serves its first invocation, with Lambda's environment variables and the template's",
+        f"default tracing, **`Tracing={mode}`** (Lambda's active tracing; no X-Ray SDK in the function:",
+        f"{cold['xray_segments']} segments reached the bench's UDP socket in this mode's runs), on what Lambda has: no",
         "site-packages but the layer's pinned requirements and the runtime's boto3 (`requirements/lambda-runtime.txt`),",
         "AWS on moto_server and Minted on the sandbox, over HTTP. The **floor** is a process that imports",
         "boto3, requests and pydantic, creates the same clients and makes the same calls (listed below;",
         "the bench checks that they are the same). **libraries** is the floor plus what our handlers stand",
-        "on, used as ours are: pydantic's model machinery, Powertools Logger, Metrics and Tracer (X-Ray)",
-        "around the handler and, for an HTTP request, its Event Handler with validation routing it (one",
+        "on, used as ours are: pydantic's model machinery, Powertools Logger and Metrics (and Tracer when",
+        "the mode is xray-sdk) around the handler and, for an HTTP request, its Event Handler with validation routing it (one",
         "validated path parameter); a task or the schedule never loads the Event Handler (each function",
-        "builds its routes on its first HTTP event), so their libraries run does without it. Medians of "
-        f"{ops[0]['runs'] if ops else 0} rounds, the three taking turns; import only is the handler's import alone.",
+        "builds its routes on its first HTTP event), so their libraries run does without it. "
+        + "".join(
+            f"**{other}** is the same cold start with `Tracing={other}` (Powertools Tracer, the X-Ray SDK "
+            f"patching botocore and requests: {cold.get('other_xray_segments', 0)} segments sent). "
+            for other in others
+        )
+        + (
+            "**restore** is SnapStart as far as this machine shows it (below): the time from a restored "
+            "snapshot to the first answer. "
+            if cold.get("restore")
+            else ""
+        )
+        + f"Medians of {ops[0]['runs'] if ops else 0} rounds, the runs taking turns; import only is the handler's import alone.",
         "",
         f"| operation | cold start (ms) | floor (ms) | ratio | target ≤ {TARGETS['cold_ratio']}× | import only (ms) "
-        "| floor import (ms) | libraries (ms) | libraries ratio | CPU ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| floor import (ms) | libraries (ms) | libraries ratio | CPU ratio |"
+        + "".join(f" {other} (ms) | {other} ratio |" for other in others)
+        + (" restore (ms) |" if cold.get("restore") else ""),
+        "|---|---|---|---|---|---|---|---|---|---|"
+        + "---|---|" * len(others)
+        + ("---|" if cold.get("restore") else ""),
     ]
     for op in ops:
         lines.append(
             f"| {op['name']} | {op['cold_start_ms']} | {op['floor_ms']} | {op['ratio_to_floor']}× "
             f"| {_met(op['ratio_to_floor'] <= TARGETS['cold_ratio'])} | {op['import_ms']} | {op['floor_import_ms']} "
             f"| {op['libraries_ms']} | {op['libraries_ratio_to_floor']}× | {op['cpu_ratio_to_floor']}× |"
+            + "".join(f" {op['tracing_ms'][other]} | {op['tracing_ratio_to_floor'][other]}× |" for other in others)
+            + (f" {op['restore_ms']} |" if cold.get("restore") else "")
         )
     lines += [f"| {name} | not built yet | | | | | | | | |" for name in NOT_BUILT]
     lines += ["", "CPU ratio: the same runs' CPU time (the process's own work), steadier than wall time on a busy",
@@ -89,36 +108,62 @@ def cold_start_misses(ops: list[dict[str, Any]], missed: list[dict[str, Any]]) -
     http = [op for op in ops if op.get("http", True)] or ops
     ours = [round(op["cold_start_ms"] - op["libraries_ms"], 1) for op in ops]
     budget = round(statistics.median(op["floor_ms"] for op in ops) * (TARGETS["cold_ratio"] - 1))
-    return [
+    xray = [round(ms - op["cold_start_ms"], 1) for op in ops for ms in op.get("tracing_ms", {}).values()]
+    lines = [
         f"Not met for {len(missed)} of {len(ops)} operations"
         + ("" if len(missed) == len(ops) else f" ({'; '.join(op['name'] for op in missed)})")
         + ", and why.",
         f"The target leaves {TARGETS['cold_ratio'] - 1:.1f}× the floor (about {budget} ms here) for everything beyond importing boto3,",
-        "requests and pydantic. The libraries our handlers keep take most of it on their own: Powertools",
-        "Logger, Metrics and Tracer (the X-Ray SDK imports asyncio and wrapt and patches botocore and",
-        "requests) and pydantic's model machinery are "
+        "requests and pydantic (whose import alone creates no model: pydantic loads its machinery when",
+        "the first model class is made). The libraries our handlers keep take most of it on their own:",
+        "Powertools Logger and Metrics and pydantic's model machinery are "
         f"{_span([op['libraries_ratio_to_floor'] for op in tasks], '×')} the floor (the task rows' libraries",
         "column), and an HTTP request's Event Handler with validation brings that to "
         f"{_span([op['libraries_ratio_to_floor'] for op in http], '×')}.",
         f"What is ours is the gap between the libraries column and the cold start ({_span(ours)} ms here;",
         "wall time is noisy, compare the CPU ratio): importing our modules, most of it pydantic creating",
-        "the model classes they declare (about 35 ms of CPU by `python -X importtime`, Minted's contract",
-        "models the largest part), the first call's validators (pydantic builds a model's validator on",
-        "its first use: about 5 ms for GET /prices, 19 ms for the 17 models a buy uses), and the first",
-        "route resolution.",
+        "the model classes they declare (Minted's contract models the largest part, and every function",
+        "imports them: the gateway's errors, requests and records are written in their types), the first",
+        "call's validators (built on first use), and the first route resolution.",
         "",
-        "Done: a task or the schedule no longer imports the Event Handler, the routes or their OpenAPI",
-        "models (each function builds its resolver on its first HTTP event; tests/test_architecture.py",
-        "checks it), which took the task rows from 1.6-1.7× to the figures above. Not done, and why:",
-        "replacing the Event Handler's validation by our own on HTTP requests would at best bring the",
-        "HTTP rows to the task rows' figures, which miss as well, so it was not worth the risk to the",
-        "documented 4xx answers and OpenAPI document. With the libraries we keep at "
-        f"{min(op['libraries_ratio_to_floor'] for op in tasks)}× or more before any",
-        f"code of ours, {TARGETS['cold_ratio']}× is out of reach unless tracing or Powertools go (not an option) or the init",
-        "phase leaves the cold start (SnapStart, below). Tried and dropped, no gain measured: building",
-        "validators when the classes are created (pydantic's default), and importing the Event Handler",
-        "without its package's other resolvers.",
+        "Done: tracing left the default path (the X-Ray SDK, its asyncio and wrapt and its",
+        "patching of botocore and requests are no longer imported"
+        + (
+            f"; `Tracing=xray-sdk` cost {round(statistics.median(xray))} ms more per cold start here, the median over"
+            f" the operations, more in {sum(1 for ms in xray if ms > 0)} of {len(xray)} rows (each of its rows is"
+            " 3 runs: noisy)"
+            if xray
+            else ""
+        )
+        + "); a route's body models build their validators before",
+        "Powertools wraps them in TypeAdapters (which otherwise generated each model's schema a second",
+        "time); and Powertools' OpenAPI models (the security schemes of the served document, about 40",
+        "pydantic classes rebuilt on import, 73 ms of CPU measured alone) are made only when a document is",
+        "generated, never to answer a request (the document is byte-identical; tests/test_architecture.py",
+        "checks no function loads them).",
+        "",
+        "What is left, measured alone on this machine (CPU, each import after the floor's): the Event",
+        "Handler is about 60 ms (its resolver module 30 ms, its OpenAPI params 27 ms beyond pydantic's",
+        "model machinery, which is 28 ms more) plus 11 ms of asyncio its package imports for AppSync;",
+        "Powertools Logger and Metrics 8 ms. Ours, for the buy function: about 125 ms of import self",
+        "time (wall), a third of it Minted's contract models (37 ms) and the client module (23 ms),",
+        "then limits, records, settings, deliveries and the workflow (5-9 ms each), and on the first",
+        "request 20-28 ms of CPU building the body's validators. Replacing only the Event Handler's",
+        "per-request validation (the lever the issue allows) would keep its import, the larger part:",
+        "the libraries column alone is above the target in "
+        f"{sum(1 for op in http if op['libraries_ratio_to_floor'] > TARGETS['cold_ratio'])} of {len(http)} HTTP rows. Not done: that",
+        "replacement, and splitting the models so that an operation imports only its own.",
+        "",
+        "Decision needed: with Powertools and pydantic as they are, the floor as defined (boto3, requests",
+        f"and `import pydantic`, no model) leaves {budget} ms here for two libraries' machinery and all",
+        "of our code. Either the target is read against the libraries column ("
+        f"{sum(1 for op in ops if op['cold_start_ms'] <= TARGETS['cold_ratio'] * op['libraries_ms'])} of {len(ops)} rows are within",
+        f"{TARGETS['cold_ratio']}× of it), or SnapStart is turned on for the functions whose callers wait (below), or the",
+        "Event Handler leaves the request path (our own routing and pydantic validation, Powertools",
+        "kept only to generate the OpenAPI document from the same routes, every 4xx compared byte for",
+        "byte) and the models are split per operation, then measured again.",
     ]
+    return lines
 
 
 def render(r: dict[str, Any]) -> str:
@@ -213,8 +258,10 @@ def overhead_profile(r: dict[str, Any]) -> list[str]:
     missed = [op["name"] for op in r["warm"] if op["overhead_p50_ms"] >= TARGETS["overhead_p50_ms"]]
     lines = [
         "",
-        "Tracing is off here (as in `make dev`); on Lambda the X-Ray SDK adds a subsegment per AWS and",
-        f"Minted call. Where a new buy's overhead goes: cProfile's own time per area over {r['iterations']} buys, the",
+        "Tracing is the default's, Lambda's own (nothing in the function); the overhead includes timing",
+        'each Minted and DynamoDB call and writing the call lines (docs/operations.md, "Tracing and call',
+        'latency"). With `Tracing=xray-sdk` the X-Ray SDK adds a subsegment per AWS and Minted call.',
+        f"Where a new buy's overhead goes: cProfile's own time per area over {r['iterations']} buys, the",
         "profiler paused inside Minted and DynamoDB calls (so it sees what the overhead measures); the",
         "share, and that share of the p50 above (the profiler itself inflates small functions).",
         "",
@@ -230,13 +277,13 @@ def overhead_profile(r: dict[str, Any]) -> list[str]:
             f"Not met: {', '.join(missed)}. No single area dominates: pydantic validating and dumping",
             "our models (a buy validates the request, Minted's answer and its ledger record), the Event",
             "Handler's routing and per-request validation, Powertools' log and metric lines, our JSON and",
-            "DynamoDB item helpers, and the keyed hashes each take a slice. Cut this round: the JSON",
-            "encoder tells a body's exact types apart by type() before any abc check (an order history",
-            "page about 4x faster to write), ledger numbers go to and from DynamoDB through boto3's own",
-            "decimal context without its generic dispatch, and Minted's times are read by fromisoformat",
-            "before strptime. What is left is spread over the use cases' own model round trips and the",
-            "libraries' per-request work, not one hot spot; a buy under 1 ms would need the Event Handler's",
-            "validation replaced by ours as well as fewer model round trips per buy.",
+            "DynamoDB item helpers, and the keyed hashes each take a slice. Cut in earlier rounds: the JSON",
+            "encoder's type dispatch, ledger numbers through boto3's decimal context directly, Minted's",
+            "times by fromisoformat. This round's call lines are written straight to stdout (through the",
+            "logging pipeline a buy's three cost about 30 times as much). What is left is spread over the use",
+            "cases' own model round trips and the libraries' per-request work, not one hot spot; a buy under",
+            "1 ms would need the Event Handler's validation replaced by ours as well as fewer model round",
+            "trips per buy (not done: below, under the cold start).",
             f"The shares under `minted_gateway.*` add up to {ours:.0%}. Every row moves by about ±20%",
             "between runs on this shared machine.",
         ]
@@ -248,10 +295,10 @@ def snapstart(cold: dict[str, Any]) -> list[str]:
     imports = [op["import_ms"] for op in ops]
     floor_imports = [op["floor_import_ms"] for op in ops]
     firsts = [round(op["cold_start_ms"] - op["import_ms"], 1) for op in ops]
-    beyond = [round(op["import_ms"] - op["floor_import_ms"], 1) for op in ops]
-    return [
+    restored = [op for op in ops if op.get("restore_ms") is not None]
+    lines = [
         "",
-        "## Where a cold start's work goes, and SnapStart (evaluated again, not enabled)",
+        "## Where a cold start's work goes, and SnapStart (measured as far as this machine allows, not enabled)",
         "",
         f"Init (the handler's import) takes {_span(imports)} ms here, of which the floor's own import is",
         f"{_span(floor_imports)} ms, and the first call {_span(firsts)} ms. The init phase only imports: libraries,",
@@ -261,28 +308,48 @@ def snapstart(cold: dict[str, Any]) -> list[str]:
         "between them changes nothing for them, while doing it lazily keeps each operation from paying",
         "for the others' (a task never builds the routes, GET /prices never makes a Secrets Manager",
         "client) and keeps the rule that nothing reaches AWS at import (tests need no reloads). One boto3",
-        "session serves every client of a container (a session per client cost about 25 ms each); the",
-        "X-Ray SDK patches only botocore and requests, the two ways we call out.",
+        "session serves every client of a container (a session per client cost about 25 ms each).",
         "",
-        "SnapStart replaces the init phase by a restore of its snapshot. On these figures it is the one",
-        "lever left for the cold start target: what our handlers import beyond the floor's own import",
-        f"({_span(beyond)} ms here) is all init work a snapshot would hold, and a before-snapshot hook",
-        "could build ahead the routes, validators and client objects of the first call (not secrets or",
-        "nonces, which must be fresh). Against that stand the restore itself, which this repository",
-        "cannot measure (no AWS account; Lambda bills each restore and the snapshot's cache), and what",
-        "must be renewed after every restore (`snapshot_restore_py.register_after_restore`): the",
-        "requests and boto3 connection pools (sockets from the snapshot are dead), the Digest nonce and",
-        "its count (two restored copies would send the same counts), the cached partner secret and",
-        "ledger key (they may have rotated), and anything random seeded at init (retry jitter would",
-        "repeat across copies; `os.urandom` and `uuid4` are safe). Our init holds none of these today,",
-        "because it creates no session, client, secret or nonce, so turning SnapStart on stays safe as",
-        "long as such warm-up stays out of the init phase or is renewed after restore.",
-        "",
-        "Decision: not enabled, to be measured on AWS first. The saving is bounded by the import above",
-        "(per new container only), a restore's own time is unknown here, and",
-        "each restore is billed; enable it for the buy function first if a partner's latency budget",
-        "cannot take the cold start above, with the renewal hook in the same change.",
+        "SnapStart replaces the init phase by a restore of a snapshot taken when a version is published.",
+        "Its hooks are in place (`minted_gateway/snapstart.py`, registered only when Lambda initialises",
+        "for a snapshot): before the snapshot, the function builds its HTTP routes, the validators of",
+        "its models and its clients, all without calling out; after each restore it renews what two",
+        "copies of one snapshot must not share: the requests and boto3 connection pools, the Digest",
+        "nonce and its count, the partner secret and the ledger key read (and the use cases holding",
+        "it), and the random generators' seeds (retry jitter). tests/reliability/test_snapstart.py",
+        "restores two copies from one snapshot (a process forked after the hook, its Minted and",
+        "DynamoDB connections kept open by a proxy) and checks that no nonce count is sent twice and",
+        "no connection is shared; with the renewal left out it fails.",
     ]
+    if restored:
+        ratios = [round(op["restore_ms"] / op["cold_start_ms"], 2) for op in restored]
+        to_floor = [round(op["restore_ms"] / op["floor_ms"], 2) for op in restored]
+        lines += [
+            "",
+            f"The restore column: a restored copy answered its first request in {_span([op['restore_ms'] for op in restored])} ms here,",
+            f"{_span(ratios, '×')} of the cold start and {_span(to_floor, '×')} of the floor (which pays its imports:",
+            "a restore does not). What a restore still pays: the secret read, a Digest challenge (the",
+            "nonce is forgotten, one Minted round trip more than a warm call), new connections and the",
+            "first call's own work. What it does not show: Lambda's own restore of the snapshot (loading",
+            "the memory image), which only AWS can measure and which adds to every restored start.",
+        ]
+    lines += [
+        "",
+        "Trade-off: SnapStart needs published versions (`AutoPublishAlias`) with every caller, the API's",
+        "integrations, the workflow's tasks and the schedules, pointed at the alias; each publish takes",
+        "a snapshot (slower deploys); Lambda bills the snapshot's cache and each restore; and every",
+        "piece of state made before the snapshot must be renewed by the hook (tested above, a rule for",
+        "every future change). Decision: off by default. "
+        + (
+            "The figures say a restored start is far below a cold one here,"
+            if restored and statistics.median(op["restore_ms"] / op["cold_start_ms"] for op in restored) < 0.5
+            else "A restored start is not far below a cold one here,"
+        ),
+        "but the part this machine cannot see (Lambda's restore) decides it: measure",
+        "the buy function's restored starts on AWS first, and turn SnapStart on for the functions whose",
+        "callers wait (buy, quotes) if they beat the cold start there.",
+    ]
+    return lines
 
 
 def cost_model(r: dict[str, Any]) -> list[str]:

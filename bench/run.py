@@ -476,7 +476,9 @@ def main() -> None:
         bench = Bench(stack, args.iterations)
         env = {**function_environment(template, {**stack.tables, **stack.secrets}, {"Stage": "prod"}),
                "AWS_ENDPOINT_URL": stack.aws_url, "BUY_WORKFLOW_ARN": stack.workflow_arn}  # fmt: skip
-        cold_runtime = ColdRuntime(args.python, [p.resolve() for p in args.site], env)
+        # The template's default Tracing mode is the one measured; the others' cold starts stand beside it.
+        other_tracing = [m for m in template["Parameters"]["Tracing"]["AllowedValues"] if m != env["TRACING"]]
+        cold_runtime = ColdRuntime(args.python, [p.resolve() for p in args.site], env, other_tracing, restore=True)
         print(f"cold starts: {args.runs} rounds of subject and floor per operation ...", flush=True)
         with quiet_stdout():
             cold = cold_starts(bench.cold_operations(), code, cold_runtime, args.runs)

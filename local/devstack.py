@@ -310,6 +310,7 @@ class WithoutMetricLines:
     console they are noise). Powertools prints its cold-start metric even with metrics disabled."""
 
     EMF_PREFIX = '{"_aws":'
+    EMF_KEY = '"_aws":{'
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
@@ -317,7 +318,8 @@ class WithoutMetricLines:
 
     def write(self, text: str) -> int:
         # print() writes the line, then its newline: both go when the line was a metric.
-        if text.startswith(self.EMF_PREFIX):
+        # The call lines (minted_gateway.call_timings) are EMF too, their fields first: dropped alike.
+        if text.startswith(self.EMF_PREFIX) or (text.startswith("{") and self.EMF_KEY in text):
             self._dropped.line = True
             return len(text)
         if text == "\n" and getattr(self._dropped, "line", False):

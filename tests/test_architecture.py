@@ -115,3 +115,49 @@ def test_api_md_lists_every_operation_id_of_the_template() -> None:
     sentence = api_md[api_md.index("The OpenAPI document names each operation") :].split(")", 1)[0]
     listed = set(re.findall(r"`(\w+)`", sentence))
     assert listed == {route.operation_id for route in routes_from_template()}
+
+
+LAMBDA_LIKE = {"PYTHONPATH": str(LAYER), "PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": "probe",
+               "AWS_REGION": "eu-central-1", "LAMBDA_TASK_ROOT": "/var/task"}  # fmt: skip
+
+
+@pytest.mark.parametrize("function", sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir()))
+@pytest.mark.parametrize(("tracing", "imported"), [(None, False), ("lambda", False), ("xray-sdk", True)])
+def test_only_the_xray_sdk_tracing_mode_imports_the_xray_sdk(
+    function: str, tracing: str | None, imported: bool
+) -> None:
+    # The SDK leaves support in 2027 and adds to every cold start (docs/performance.md): by default
+    # Lambda's active tracing alone traces an invocation, and the calls are timed by call_timings.
+    code = (
+        f"import sys, {function}_function as f\n"
+        "if hasattr(f, 'http_api'):\n"
+        "    f.http_api()\n"  # the routes, built on the first HTTP event
+        "print('aws_xray_sdk' in sys.modules)\n"
+    )
+    env = {**LAMBDA_LIKE, **({"TRACING": tracing} if tracing else {})}
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=ROOT / "functions" / function, env=env,
+    )  # fmt: skip
+    assert result.stdout.strip() == str(imported), result.stderr
+
+
+@pytest.mark.parametrize("function", sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir()))
+def test_serving_a_request_never_loads_powertools_openapi_models(function: str) -> None:
+    # Those models describe the API in the served document; no request needs them, and building them
+    # was the largest single part of building the routes on a cold start (docs/performance.md).
+    code = (
+        f"import sys, {function}_function as f\n"
+        "if hasattr(f, 'http_api'):\n"
+        "    app = f.http_api()\n"
+        "    app.resolve({'version': '2.0', 'routeKey': '$default', 'rawPath': '/nowhere', 'rawQueryString': '',\n"
+        "                 'headers': {}, 'isBase64Encoded': False,\n"
+        "                 'requestContext': {'http': {'method': 'GET', 'path': '/nowhere'}, 'requestId': 'r',\n"
+        "                                    'stage': '$default'}}, None)\n"
+        "print('aws_lambda_powertools.event_handler.openapi.models' in sys.modules)\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=ROOT / "functions" / function, env=LAMBDA_LIKE,
+    )  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr

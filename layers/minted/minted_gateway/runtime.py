@@ -88,6 +88,7 @@ class ClientOnFirstUse:
 
 
 _session_lock = threading.Lock()  # a boto3 session is not thread-safe (the local gateway runs threads)
+_clients: list[Any] = []  # every boto3 client made here, for renew_after_restore
 
 
 def _client(service: str) -> Any:
@@ -95,12 +96,16 @@ def _client(service: str) -> Any:
 
     config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
     with _session_lock:
-        return aws_session().client(service, config=config)
+        client = aws_session().client(service, config=config)
+        _clients.append(client)
+        return client
 
 
 @functools.cache
 def dynamodb() -> Any:
-    return _client("dynamodb")
+    from minted_gateway.call_timings import time_dynamodb
+
+    return time_dynamodb(_client("dynamodb"))
 
 
 @functools.cache
@@ -423,6 +428,30 @@ def bind_to_invocation(context: Any) -> None:
     minted().set_time_budget(max(0.0, remaining() / 1000 - RESERVED_SECONDS))
 
 
+def prepare_snapshot() -> None:
+    """SnapStart's before-snapshot work: the clients a first call needs, made but unused (no secret,
+    nonce or connection yet: those are each restored copy's own)."""
+    dynamodb()
+    secretsmanager()
+    minted()
+
+
+def renew_after_restore() -> None:
+    """SnapStart's after-restore work: what two copies of one snapshot must not share."""
+    import random
+
+    random.seed()  # botocore's retry jitter draws from the module's generator
+    with _session_lock:
+        for client in _clients:
+            client._endpoint.http_session.close()  # the pools: their sockets are the snapshot's
+    if minted.cache_info().currsize:
+        minted().renew()
+    # The ledger key, read once and held by the use cases built on it: read again when next needed.
+    for holder in (fingerprinter, place_order, create_delivery, start_buy_workflow, record_workflow_failure,
+                   workflow_customers, workflow_task_orders, place_fired_order):  # fmt: skip
+        holder.cache_clear()
+
+
 def reset() -> None:
     """Forget every cached client and use case (tests, and the local gateway after a restart)."""
     for cached in (minted, aws_session, dynamodb, secretsmanager, fingerprinter, order_ledger, price_cache, quote_book,
@@ -437,6 +466,7 @@ def reset() -> None:
     for cached_trigger in (trigger_store, create_trigger, get_trigger, cancel_trigger, check_triggers,
                            place_fired_order):  # fmt: skip
         cached_trigger.cache_clear()
+    _clients.clear()
     from minted_gateway.minted.models import name_statuses_with
 
     name_statuses_with(None)  # the hook holds the forgotten cache

@@ -163,19 +163,10 @@ def new_resolver(metrics: Metrics | None = None) -> GatewayResolver:
         RequestUnsupportedContentType,
         RequestValidationError,
     )
-    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 
     from minted_gateway.api.resolver import GatewayResolver
 
     app = GatewayResolver(metrics)
-    # The schemes each route's ``security`` names (minted_gateway.caller.requires): API Gateway's JWT
-    # authorizer (AuthMode=JWT) or a SigV4 signature (AuthMode=IAM); the served document describes them.
-    app.configure_openapi(
-        security_schemes={
-            "PartnerJwt": HTTPBearer(bearerFormat="JWT"),
-            "PartnerIam": APIKey(in_=APIKeyIn.header, name="Authorization"),
-        }
-    )
     refused = app.count_refusal
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]

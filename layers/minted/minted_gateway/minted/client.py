@@ -24,7 +24,7 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from minted_gateway import jsonutil
+from minted_gateway import call_timings, jsonutil
 from minted_gateway.minted import errors
 from minted_gateway.minted.credentials import CredentialsSource, PartnerCredentials
 from minted_gateway.minted.digest import DEFAULT_ALGORITHMS, DigestAuth
@@ -256,6 +256,17 @@ class MintedClient:
         path = self.config.paths.customer_balance.format(external_id=_segment(external_id))
         return self._call(_Call("customer_balance", "GET", path, retryable=True), _list_of(Balance))
 
+    def renew(self) -> None:
+        """After a SnapStart restore, what must be this copy's own: its connections (the snapshot's
+        sockets are dead, or another copy's), its Digest nonce count, the secret it read (it may have
+        rotated) and the jitter's seed (copies would back off in step)."""
+        self._session.close()  # closes the pools; the session opens new connections when next used
+        self._auth.forget()
+        forget = getattr(self._credentials, "forget", None)
+        if forget is not None:
+            forget()
+        self._random.seed()
+
     # ------------------------------------------------------------------ transport
     def _secret(self, force_refresh: bool) -> PartnerCredentials:
         return self._credentials.get(force_refresh=force_refresh)
@@ -269,7 +280,7 @@ class MintedClient:
         attempts = self.config.read_attempts if call.retryable else 1
         for attempt in range(1, attempts + 1):
             try:
-                return _parsed(call, parse, self._send(call))
+                return _parsed(call, parse, self._timed_send(call))
             except _RETRYABLE_ERRORS as exc:
                 delay = self._retry_delay(attempt, exc) if call.retryable and attempt < attempts else None
                 if delay is None:
@@ -296,6 +307,17 @@ class MintedClient:
                 raise errors.MintedTimeoutError(operation, "no time left in the caller's budget; nothing was sent")
             connect, read = min(connect, left), min(read, left)
         return connect, read
+
+    def _timed_send(self, call: _Call) -> Any:
+        """Each attempt's duration and outcome, kept for the invocation's call metrics."""
+        started = time.perf_counter()
+        try:
+            answer = self._send(call)
+        except errors.MintedError as exc:
+            call_timings.minted(call.operation, call_timings.outcome_of(exc), started)
+            raise
+        call_timings.minted(call.operation, "ok", started)
+        return answer
 
     def _send(self, call: _Call) -> Any:
         credentials = self._credentials.get()

@@ -102,6 +102,11 @@ class SecretsManagerCredentials:
         self._parsed = (raw, credentials)
         return credentials
 
+    def forget(self) -> None:
+        """The next ``get`` reads the secret again (after a SnapStart restore: it may have rotated)."""
+        self._provider = None
+        self._parsed = None
+
     def __repr__(self) -> str:
         return f"SecretsManagerCredentials({self.secret_id!r})"
 

@@ -169,6 +169,11 @@ class DigestAuth(AuthBase):
         self._challenge: Challenge | None = None
         self._nc = 0
 
+    def forget(self) -> None:
+        """Drop the nonce and its count: two copies restored from one snapshot would send the same counts."""
+        with self._lock:
+            self._challenge, self._nc = None, 0
+
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         self._authorize(request, self._credentials(False))
         request.register_hook("response", self._on_response)  # type: ignore[no-untyped-call]
