@@ -43,6 +43,7 @@ from local.minted_sandbox.server import SandboxServer
 from local.minted_sandbox.state import SandboxSettings
 from local.moto_dynamodb import serialise_writes
 from local.order_events import BusTap, LocalPipe, pipes_of, print_event
+from local.queues import LocalEventSource, create_queues, event_sources_of
 from local.scheduler import LocalScheduler, schedules_of
 from local.stackfile import REGION, ROOT, STACK_NAME
 from local.stepfunctions import (
@@ -113,6 +114,7 @@ class DevStack:
         self._order_events = order_events
         self.pipes: list[LocalPipe] = []
         self.taps: list[BusTap] = []
+        self.event_sources: list[LocalEventSource] = []
 
     @property
     def sandbox(self) -> SandboxServer:
@@ -137,6 +139,7 @@ class DevStack:
         template = load_template()
         self.tables = create_tables(self._client("dynamodb"), template)
         self.buses = create_event_buses(self._client("events"), template)
+        self.queues = create_queues(self._client("sqs"), template)  # the plans' run queue and dead letters
         create_archives(self._client("events"), template)  # docs/operations.md's replay works here too
         user, password = (self.minted.username, self.minted.password) if self.minted else (
             self.settings.username, self.settings.password)  # fmt: skip
@@ -147,7 +150,8 @@ class DevStack:
             template,
         )
         self.env = {
-            **function_environment(template, {**self.tables, **self.secrets, **self.buses}, self._parameters),
+            **function_environment(template, {**self.tables, **self.secrets, **self.buses, **self.queues},
+                                   self._parameters),
             **LOCAL_RUNTIME_ENV,
             "AWS_ENDPOINT_URL": self.aws_url,
             **self._extra_env,
@@ -173,6 +177,10 @@ class DevStack:
         self.gateway.start()
         if self._schedule:
             self.scheduler = LocalScheduler(schedules_of(template)).start()
+        # The SQS event sources (the plans' run queue), each with its MaximumConcurrency of workers.
+        sqs = self._client("sqs")
+        self.event_sources = [LocalEventSource(source, sqs, self.queues[source.queue]).start()
+                              for source in event_sources_of(template, self._parameters)]  # fmt: skip
         if self._order_events:
             clients = self._client("dynamodb"), self._client("dynamodbstreams"), self._client("events")
             self.pipes = [LocalPipe(spec, *clients, print_event).start() for spec in pipes_of(template)]
@@ -181,6 +189,8 @@ class DevStack:
             ]
 
     def stop(self) -> None:
+        for source in self.event_sources:
+            source.stop()
         for pipe in self.pipes:
             pipe.stop()
         for tap in self.taps:
@@ -224,6 +234,7 @@ def banner(stack: DevStack) -> list[str]:
         f"moto_server      {stack.aws_url}  (tables {', '.join(stack.tables)}; secrets {', '.join(stack.secrets)})",
         f"Buy workflow     {stack.workflow_arn}  (POST /orders/workflow starts it; make workflow ID=... follows it)",
         "Price schedule   the prices function refreshes the cache as the template's schedule says",
+        "Savings plans    due plans go on the run queue every minute, run with the template's MaximumConcurrency",
         "Reconciler       settles ledger rows needing attention on the template's schedule; make reconcile runs it now",
         f"Order events     bus {', '.join(stack.buses)}, fed from the ledger's stream; each event is printed here",
         f"Limits           {limits_shown(stack.env)}",

@@ -117,6 +117,8 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
         counters = state().counters
         with state().lock:
             counters.bump(counters.requests, endpoint)
+            counters.enter(endpoint)
+            g.in_flight = endpoint
         settings = state().settings
         verdict = sandbox.verifier.verify(
             request.headers.get("Authorization"),
@@ -154,6 +156,13 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
                 response.headers["Retry-After"] = str(fault.retry_after if fault.retry_after is not None else 1)
             return response
         return None
+
+    @app.teardown_request
+    def _left(_exc: BaseException | None) -> None:
+        endpoint = g.pop("in_flight", None)
+        if endpoint is not None:
+            with state().lock:
+                state().counters.leave(endpoint)
 
     @app.after_request
     def _after_commit(response: Response) -> Response:
