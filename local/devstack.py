@@ -150,8 +150,9 @@ class DevStack:
             template,
         )
         self.env = {
-            **function_environment(template, {**self.tables, **self.secrets, **self.buses, **self.queues},
-                                   self._parameters),
+            **function_environment(
+                template, {**self.tables, **self.secrets, **self.buses, **self.queues}, self._parameters
+            ),
             **LOCAL_RUNTIME_ENV,
             "AWS_ENDPOINT_URL": self.aws_url,
             **self._extra_env,

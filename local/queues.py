@@ -4,7 +4,9 @@ with Lambda's SQS event and deleting what it did not report in ``batchItemFailur
 (ReportBatchItemFailures), as the Lambda service does.
 
 A failed message comes back after the queue's visibility timeout; locally that is ``visibility_seconds``
-(a few seconds, not the template's minutes), so a test sees its redelivery soon. ``duplicate=True``
+(12 s, not the template's six minutes), so a test sees its redelivery soon. It must stay longer than
+a Minted call can take (the client's read timeout, 10 s): a run delivered again while its first
+attempt's buy is still on its way would look Minted up too early, as on AWS with too short a timeout. ``duplicate=True``
 delivers every message twice (a copy is sent back the first time it is received): SQS's at-least-once
 delivery, made certain.
 """
@@ -78,7 +80,7 @@ def event_sources_of(template: dict[str, Any], parameters: dict[str, str] | None
 class LocalEventSource:
     """One event source mapping: ``max_concurrency`` workers, each one batch (one invocation) at a time."""
 
-    def __init__(self, source: EventSource, sqs: Any, queue_url: str, *, visibility_seconds: int = 2,
+    def __init__(self, source: EventSource, sqs: Any, queue_url: str, *, visibility_seconds: int = 12,
                  duplicate: bool = False, max_concurrency: int | None = None) -> None:  # fmt: skip
         self.source = source
         self._sqs = sqs
@@ -142,7 +144,9 @@ class LocalEventSource:
             return  # without ReportBatchItemFailures a partial failure is the whole batch's
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
-            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])]
+            entries = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
+            ]
             self._sqs.delete_message_batch(QueueUrl=self._url, Entries=entries)
 
     def _send_copies(self, messages: list[dict[str, Any]]) -> None:
@@ -154,7 +158,7 @@ class LocalEventSource:
                     self._seen.add(key)
                     copies.append(message["Body"])
         for start in range(0, len(copies), 10):
-            entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(copies[start:start + 10])]
+            entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(copies[start : start + 10])]
             self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:

@@ -156,8 +156,9 @@ def consume_runs(event: dict[str, Any]) -> dict[str, Any]:
             run = wiring.run_plan()(RunMessage.of(json.loads(record["body"])))
             metrics.add_metric(name=f"PlanRuns{run.state.title()}", unit=MetricUnit.Count, value=1)
         except (RunNotSettled, GatewayError) as exc:
+            reason = getattr(exc, "code", str(exc))
             logger.warning("plan run not settled; SQS delivers it again",
-                           extra={"message_id": record.get("messageId"), "reason": getattr(exc, "code", str(exc))})  # fmt: skip
+                           extra={"message_id": record.get("messageId"), "reason": reason})  # fmt: skip
             failures.append({"itemIdentifier": record["messageId"]})
         except (ValueError, KeyError, TypeError):
             # Not a run message: delivering it again cannot help; its redrive ends in the dead-letter queue.

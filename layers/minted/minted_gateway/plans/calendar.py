@@ -15,7 +15,8 @@ Rules (docs/api.md, "Savings plans"):
 from __future__ import annotations
 
 import calendar as _calendar
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as wall_time
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -60,9 +61,9 @@ class Calendar(BaseModel):
         """This calendar with ``starts_on`` filled in (a plan keeps the day it was made)."""
         return self if self.starts_on is not None else self.model_copy(update={"starts_on": day})
 
-    def _at(self) -> time:
+    def _at(self) -> wall_time:
         hours, minutes = self.time.split(":")
-        return time(int(hours), int(minutes))
+        return wall_time(int(hours), int(minutes))
 
     def _runs_on(self, day: date, start: date) -> bool:
         if day < start:
@@ -100,7 +101,7 @@ class Calendar(BaseModel):
         return f"{local.year:04d}-{local.month:02d}" if self.frequency == "monthly" else local.isoformat()
 
 
-def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
+def local_instant(day: date, at: wall_time, tz: ZoneInfo) -> datetime:
     """``day`` at ``at`` on the wall clock of ``tz``, in UTC. zoneinfo reads a skipped wall time with
     the offset before the change (so it lands as many minutes after the gap) and a repeated one as its
     first occurrence (fold 0): both deterministic, both what the module's rules say."""

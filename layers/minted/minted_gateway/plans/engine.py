@@ -46,8 +46,9 @@ class QuoteMaker(Protocol):
 
 
 class OrderPlacer(Protocol):
-    def __call__(self, request: OrderRequest, *, quote: PricedOrder | None = None, caller: Any = ...) -> OrderOutcome:
-        ...
+    def __call__(
+        self, request: OrderRequest, *, quote: PricedOrder | None = None, caller: Any = ...
+    ) -> OrderOutcome: ...
 
 
 class CustomerRecords(Protocol):
@@ -198,8 +199,10 @@ class RunPlan:
             fields = sorted({str(error["loc"][0]) for error in exc.errors() if error["loc"]})
             raise CustomerDetailsRequired(
                 "Minted's record of this customer lacks what a buy needs.",
-                details=[{"field": f"customer.{name}", "message": "missing or not valid in Minted's record"}
-                         for name in fields],
+                details=[
+                    {"field": f"customer.{name}", "message": "missing or not valid in Minted's record"}
+                    for name in fields
+                ],
             ) from None
 
     def _finish(self, run: PlanRun, plan: Plan | None) -> PlanRun:

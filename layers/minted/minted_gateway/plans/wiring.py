@@ -71,7 +71,7 @@ def dispatch_due_plans() -> DispatchDuePlans:
     url = plan_settings().plans_queue_url
     if not url:
         raise SettingsError("invalid environment: PLANS_QUEUE_URL (missing)")
-    queue = SqsRunQueue(runtime._client("sqs"), url)  # noqa: SLF001 - the shared session and its lock
+    queue = SqsRunQueue(runtime._client("sqs"), url)
     return DispatchDuePlans(plan_store(), queue, zone=plan_settings().plans_timezone)
 
 
