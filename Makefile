@@ -22,7 +22,7 @@ MOTO_PORT ?= 5000
 # Progress on a first run, which installs for a minute or two: one line per step.
 say = @printf '\033[1m==> %s\033[0m\n' $(1)
 
-.PHONY: help venv test lint build bench dev sandbox token workflow reconcile credentials api-docs lock clean mutate
+.PHONY: help venv test lint build bench dev sandbox token workflow reconcile plans-tick credentials api-docs lock clean mutate
 
 help: ## list the targets
 	@echo "Minted Connect partner gateway: a partner API (prices, quotes, orders and card buys, the buy workflow,"
@@ -127,6 +127,9 @@ workflow: venv ## follow a buy workflow on the running make dev to its end: make
 
 reconcile: venv ## one reconciler run now on the running make dev (ACTION=compare_with_minted for the daily comparison)
 	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.reconcile $(ACTION)
+
+plans-tick: venv ## the plans' schedule now on the sandbox's clock (PLAN=id: move the clock to that plan's next run, run it, print it)
+	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.plans_tick $(PLAN)
 
 credentials: venv ## put Minted's username and password into a stage's secret from a prompt: make credentials [STAGE=dev|prod] [ROLLBACK=1]
 	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.credentials --stage $(or $(STAGE),local) $(if $(ROLLBACK),--rollback)

@@ -52,4 +52,4 @@ def test_a_thousand_plans_due_at_once_buy_once_each_never_more_than_n_at_once(ap
     assert api.minted.orders_created() - buys == PLANS
     assert api.minted.most_at_once("buy") <= N
     assert queue.most_running <= N
-    print(f"\n{PLANS} plan runs with MaximumConcurrency {N}: {elapsed:.1f} s")  # noqa: T201 - make bench reads it
+    print(f"\n{PLANS} plan runs with MaximumConcurrency {N}: {elapsed:.1f} s")
