@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         runtime.reset()
     text = section(args.plans, args.concurrency, seconds, sandbox_rate)
     write(text)
-    print(text)  # noqa: T201
+    print(text)
 
 
 if __name__ == "__main__":

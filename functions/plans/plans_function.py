@@ -80,17 +80,17 @@ def http_api() -> "APIGatewayHttpResolver":
         tags=["plans"],
         responses=answers(
             {200: ("A page of plans; next_cursor fetches the next", PlansPageBody)},
-            {403: CUSTOMER_MISMATCH, 422: "customer_external_id is missing (a partner token names it), or the "
-             "limit or cursor is not valid", 503: "The plans table is unavailable"},
+            {403: CUSTOMER_MISMATCH, 422: "customer_external_id is missing, or the limit or cursor is not valid",
+             503: "The plans table is unavailable"},
         ),
     )  # fmt: skip
     def list_plans(
         *,
         customer_external_id: Annotated[
-            str | None,
+            str,
             Query(pattern=EXTERNAL_ID_PATTERN, max_length=EXTERNAL_ID_MAX_LENGTH,
-                  description="whose plans (a customer-bound token: its customer, the default)"),
-        ] = None,
+                  description="whose plans (a customer-bound token: its own customer only)"),
+        ],
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="plans per page")] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, Query(max_length=1024, pattern=r"^[A-Za-z0-9_-]+$",
                                             description="next_cursor of the last page")] = None,

@@ -59,7 +59,8 @@ def test_a_customer_bound_token_manages_only_its_customers_plans(api: Api) -> No
     assert api.get("/plans/plan-api-4").json()["status"] == "active"
     assert bound.get("/plans", params={"customer_external_id": "cust-other"}).status_code == 403
     assert bound.post("/plans", plan("plan-api-6", customer="cust-mine")).status_code == 201
-    mine = bound.get("/plans").json()["plans"]
+    assert bound.get("/plans").status_code == 422  # the customer is named, even by its own token
+    mine = bound.get("/plans", params={"customer_external_id": "cust-mine"}).json()["plans"]
     assert [p["plan_id"] for p in mine] == ["plan-api-6"]
 
 

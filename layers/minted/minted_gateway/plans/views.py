@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from minted_gateway.api.schemas import Number
 from minted_gateway.plans.calendar import Calendar
 from minted_gateway.plans.manage import PlanView
 from minted_gateway.plans.plan import Plan, PlanRun, PlansPage
@@ -18,8 +18,8 @@ class PlanRunBody(BaseModel):
     external_id: str = Field(description="the run's order: GET /orders/{external_id}")
     state: str = Field(description="started, succeeded, failed or skipped")
     run_at: str | None = None
-    grams: Decimal | None = None
-    total: Decimal | None = None
+    grams: Number | None = None
+    total: Number | None = None
     order_codes: list[str] = []
     reason: str | None = Field(default=None, description="a failed or skipped run's code (e.g. limit_exceeded)")
     message: str | None = None
@@ -30,8 +30,8 @@ class PlanBody(BaseModel):
     customer_external_id: str
     sku: str
     currency: str
-    amount: Decimal | None = None
-    grams: Decimal | None = None
+    amount: Number | None = None
+    grams: Number | None = None
     calendar: Calendar
     status: str = Field(description="active, paused or cancelled")
     next_run_at: str | None = Field(description="UTC; null while paused or cancelled")
