@@ -116,6 +116,9 @@ class StoredOrder:
 DELIVERY_STEPS = ("Created", "Preparing", "Packed", "Shipped", "Completed")
 
 
+ALL_ENDPOINTS = "*"  # in_flight and most_at_once over every partner endpoint together
+
+
 @dataclass
 class Counters:
     requests: dict[str, int] = field(default_factory=dict)
