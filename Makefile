@@ -22,7 +22,7 @@ MOTO_PORT ?= 5000
 # Progress on a first run, which installs for a minute or two: one line per step.
 say = @printf '\033[1m==> %s\033[0m\n' $(1)
 
-.PHONY: help venv test lint build bench dev sandbox token workflow reconcile credentials api-docs lock clean mutate
+.PHONY: help venv test lint build bench dev sandbox token workflow reconcile plans-tick credentials api-docs lock clean mutate
 
 help: ## list the targets
 	@echo "Minted Connect partner gateway: a partner API (prices, quotes, orders and card buys, the buy workflow,"
@@ -111,9 +111,10 @@ $(BENCH_RUNTIME)/.installed: layers/minted/requirements.txt requirements/lambda-
 	$(BASE_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash $(BENCH_RUNTIME) > /dev/null
 	touch $@
 
-bench: venv build $(BENCH_RUNTIME)/.installed ## cold start, warm overhead, round trips and sizes, beside their baselines: docs/performance.md
+bench: venv build $(BENCH_RUNTIME)/.installed ## cold start, warm overhead, round trips and sizes, beside their baselines, and 1,000 plan runs beside the sandbox's own throughput: docs/performance.md
 	PYTHONPATH=layers/minted:. $(BIN)/python -m bench.run --python $(BASE_PYTHON) --site $(BENCH_RUNTIME) \
 		$(if $(BENCH_PORTS),--ports $(BENCH_PORTS))
+	PYTHONPATH=layers/minted:. $(BIN)/python -m bench.plans --plans $(or $(BENCH_PLANS),1000) --concurrency 5
 
 token: venv ## print a token for the running make dev: make token SCOPES="minted/orders.write ..." [CUSTOMER=cust-0001] [TTL=3600]
 	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.make_token --scopes '$(SCOPES)' $(if $(CUSTOMER),--customer '$(CUSTOMER)') \
@@ -127,6 +128,9 @@ workflow: venv ## follow a buy workflow on the running make dev to its end: make
 
 reconcile: venv ## one reconciler run now on the running make dev (ACTION=compare_with_minted for the daily comparison)
 	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.reconcile $(ACTION)
+
+plans-tick: venv ## the plans' schedule now on the sandbox's clock (PLAN=id: move the clock to that plan's next run, run it, print it)
+	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.plans_tick $(PLAN)
 
 credentials: venv ## put Minted's username and password into a stage's secret from a prompt: make credentials [STAGE=dev|prod] [ROLLBACK=1]
 	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.credentials --stage $(or $(STAGE),local) $(if $(ROLLBACK),--rollback)

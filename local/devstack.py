@@ -43,7 +43,7 @@ from local.minted_sandbox.server import SandboxServer
 from local.minted_sandbox.state import SandboxSettings
 from local.moto_dynamodb import serialise_writes
 from local.order_events import BusTap, LocalPipe, pipes_of, print_event
-from local.queues import LocalQueueConsumer, create_queues, queue_sources_of
+from local.queues import LocalEventSource, create_queues, event_sources_of
 from local.scheduler import LocalScheduler, schedules_of
 from local.stackfile import REGION, ROOT, STACK_NAME
 from local.stepfunctions import (
@@ -114,7 +114,7 @@ class DevStack:
         self._order_events = order_events
         self.pipes: list[LocalPipe] = []
         self.taps: list[BusTap] = []
-        self.consumers: list[LocalQueueConsumer] = []
+        self.event_sources: list[LocalEventSource] = []
 
     @property
     def sandbox(self) -> SandboxServer:
@@ -139,7 +139,7 @@ class DevStack:
         template = load_template()
         self.tables = create_tables(self._client("dynamodb"), template)
         self.buses = create_event_buses(self._client("events"), template)
-        self.queues = create_queues(self._client("sqs"), template)  # FiredOrdersQueue and the dead letters
+        self.queues = create_queues(self._client("sqs"), template)  # the plans' run queue, FiredOrdersQueue and the dead letters
         create_archives(self._client("events"), template)  # docs/operations.md's replay works here too
         user, password = (self.minted.username, self.minted.password) if self.minted else (
             self.settings.username, self.settings.password)  # fmt: skip
@@ -178,9 +178,10 @@ class DevStack:
         self.gateway.start()
         if self._schedule:
             self.scheduler = LocalScheduler(schedules_of(template)).start()
-        # Each queue's Lambda consumer, as the event source mapping would run it (fired conditional orders).
-        self.consumers = [LocalQueueConsumer(source, self._client("sqs"), self.queues[source.queue]).start()
-                          for source in queue_sources_of(template)]  # fmt: skip
+        # The SQS event sources (the plans' run queue, the fired conditional orders), each with its MaximumConcurrency of workers.
+        sqs = self._client("sqs")
+        self.event_sources = [LocalEventSource(source, sqs, self.queues[source.queue]).start()
+                              for source in event_sources_of(template, self._parameters)]  # fmt: skip
         if self._order_events:
             clients = self._client("dynamodb"), self._client("dynamodbstreams"), self._client("events")
             self.pipes = [LocalPipe(spec, *clients, print_event).start() for spec in pipes_of(template)]
@@ -189,8 +190,8 @@ class DevStack:
             ]
 
     def stop(self) -> None:
-        for consumer in self.consumers:
-            consumer.stop()
+        for source in self.event_sources:
+            source.stop()
         for pipe in self.pipes:
             pipe.stop()
         for tap in self.taps:
@@ -235,9 +236,10 @@ def banner(stack: DevStack) -> list[str]:
         f"Buy workflow     {stack.workflow_arn}  (POST /orders/workflow starts it; make workflow ID=... follows it)",
         "Price schedule   the prices function refreshes the cache as the template's schedule says, and fires the "
         "crossed conditional orders and alerts",
+        "Savings plans    due plans go on the run queue every minute, run with the template's MaximumConcurrency",
         "Queues           "
-        + ", ".join(f"{c.source.queue} -> {c.source.function.logical_id}" for c in stack.consumers)
-        + ", consumed as its event source would",
+        + ", ".join(f"{s.source.queue} -> {s.source.function.logical_id}" for s in stack.event_sources)
+        + ", each consumed as its event source would",
         "Reconciler       settles ledger rows needing attention on the template's schedule; make reconcile runs it now",
         f"Order events     bus {', '.join(stack.buses)}, fed from the ledger's stream; each event is printed here",
         f"Limits           {limits_shown(stack.env)}",

@@ -1,113 +1,187 @@
-"""The template's SQS queues and their Lambda consumers, locally: queues in moto, a poller per consumer.
+"""The template's SQS queues and SQS event sources, locally: queues in moto, and each event source
+mapping polled by as many workers as its ScalingConfig's MaximumConcurrency, invoking our handler
+with Lambda's SQS event and deleting what it did not report in ``batchItemFailures``
+(ReportBatchItemFailures), as the Lambda service does.
 
-Lambda's SQS event source is not in moto; this reads each function's ``Type: SQS`` event from the
-template and does what the event source does: receive a batch, invoke the handler with the event
-Lambda would send, and delete the messages it did not report in ``batchItemFailures``
-(ReportBatchItemFailures). A failed message becomes visible again after the visibility timeout and
-goes to the dead-letter queue after ``maxReceiveCount`` tries, as the template's RedrivePolicy says.
+A failed message comes back after the queue's visibility timeout; locally that is ``visibility_seconds``
+(12 s, not the template's six minutes), so a test sees its redelivery soon. It must stay longer than
+a Minted call can take (the client's read timeout, 10 s): a run delivered again while its first
+attempt's buy is still on its way would look Minted up too early, as on AWS with too short a timeout. ``duplicate=True``
+delivers every message twice (a copy is sent back the first time it is received): SQS's at-least-once
+delivery, made certain.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
+import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from local.gateway import invoke
-from local.template import FunctionSpec, functions_of, load_template, resources_of_type
+from local.template import FunctionSpec, functions_of, resources_of_type
 
 logger = logging.getLogger(__name__)
-POLL_SECONDS = 0.2
-LOCAL_VISIBILITY_SECONDS = 1  # a failed message comes back quickly locally (the template's is minutes)
+REGION = "eu-central-1"
 
 
-def create_queues(sqs: Any, template: dict[str, Any] | None = None) -> dict[str, str]:
-    """Create every AWS::SQS::Queue of the template, named by its logical id (dead-letter queues first);
-    returns each one's URL, which is what ``!Ref`` gives."""
-    template = template or load_template()
+def create_queues(sqs: Any, template: dict[str, Any]) -> dict[str, str]:
+    """Every AWS::SQS::Queue of the template, named by its logical id (dead-letter queues first, so a
+    redrive policy can name one); returns each logical id's queue URL (what !Ref gives)."""
     queues = resources_of_type(template, "AWS::SQS::Queue")
+    order = sorted(queues, key=lambda name: "RedrivePolicy" in queues[name].get("Properties", {}))
     urls: dict[str, str] = {}
-    for logical_id, resource in sorted(queues.items(), key=lambda item: "RedrivePolicy" in item[1]["Properties"]):
-        attributes = {"VisibilityTimeout": str(LOCAL_VISIBILITY_SECONDS)}
-        redrive = resource["Properties"].get("RedrivePolicy")
+    for name in order:
+        props = queues[name].get("Properties", {})
+        attributes = {"VisibilityTimeout": str(props.get("VisibilityTimeout", 30))}
+        redrive = props.get("RedrivePolicy")
         if redrive:
             target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
             arn = sqs.get_queue_attributes(QueueUrl=urls[target], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            attributes["RedrivePolicy"] = json.dumps(
-                {"deadLetterTargetArn": arn, "maxReceiveCount": str(redrive["maxReceiveCount"])}
-            )
-        urls[logical_id] = sqs.create_queue(QueueName=logical_id, Attributes=attributes)["QueueUrl"]
+            attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": arn,
+                                                      "maxReceiveCount": str(redrive["maxReceiveCount"])})  # fmt: skip
+        urls[name] = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     return urls
 
 
 @dataclass(frozen=True)
-class QueueSource:
-    queue: str  # the queue's logical id
+class EventSource:
+    name: str
     function: FunctionSpec
+    queue: str  # the queue's logical id
     batch_size: int
+    max_concurrency: int
+    report_failures: bool
 
 
-def queue_sources_of(template: dict[str, Any] | None = None) -> list[QueueSource]:
-    template = template or load_template()
+def event_sources_of(template: dict[str, Any], parameters: dict[str, str] | None = None) -> list[EventSource]:
+    parameters = parameters or {}
     functions = functions_of(template)
     found = []
     for logical_id, spec in functions.items():
-        for event in template["Resources"][logical_id]["Properties"].get("Events", {}).values():
-            if event["Type"] == "SQS":
-                props = event["Properties"]
-                found.append(QueueSource(props["Queue"]["Fn::GetAtt"][0], spec, int(props.get("BatchSize", 10))))
+        for name, event in template["Resources"][logical_id]["Properties"].get("Events", {}).items():
+            if event["Type"] != "SQS":
+                continue
+            props = event["Properties"]
+            concurrency = props.get("ScalingConfig", {}).get("MaximumConcurrency", 1000)
+            if isinstance(concurrency, dict) and "Ref" in concurrency:
+                ref = concurrency["Ref"]
+                concurrency = parameters.get(ref, template["Parameters"][ref]["Default"])
+            found.append(EventSource(name, spec, props["Queue"]["Fn::GetAtt"][0], int(props.get("BatchSize", 10)),
+                                     int(concurrency),
+                                     "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])))  # fmt: skip
     return found
 
 
-class LocalQueueConsumer:
-    def __init__(self, source: QueueSource, sqs: Any, queue_url: str) -> None:
+class LocalEventSource:
+    """One event source mapping: ``max_concurrency`` workers, each one batch (one invocation) at a time."""
+
+    def __init__(self, source: EventSource, sqs: Any, queue_url: str, *, visibility_seconds: int = 12,
+                 duplicate: bool = False, max_concurrency: int | None = None) -> None:  # fmt: skip
         self.source = source
         self._sqs = sqs
         self._url = queue_url
+        self._arn = f"arn:aws:sqs:{REGION}:123456789012:{source.queue}"
+        self.visibility_seconds = visibility_seconds
+        self.duplicate = duplicate
+        self.max_concurrency = max_concurrency or source.max_concurrency
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.delivered = 0
+        self._threads: list[threading.Thread] = []
+        self.invocations = 0
+        self.running = 0
+        self.most_running = 0
 
-    def poll(self) -> int:
-        """One batch, as the event source delivers it; the number of messages handed to the function."""
-        received = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=self.source.batch_size,
-                                             AttributeNames=["All"]).get("Messages", [])  # fmt: skip
-        if not received:
-            return 0
-        records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                    "attributes": m.get("Attributes", {}), "messageAttributes": {}, "eventSource": "aws:sqs",
-                    "eventSourceARN": self.source.queue} for m in received]  # fmt: skip
-        try:
-            answer = invoke(self.source.function, {"Records": records}) or {}
-            failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
-        except Exception:
-            logger.exception("the %s consumer failed; the batch comes back", self.source.queue)
-            failed = {r["messageId"] for r in records}
-        done = [{"Id": str(n), "ReceiptHandle": r["receiptHandle"]} for n, r in enumerate(records)
-                if r["messageId"] not in failed]  # fmt: skip
-        if done:
-            self._sqs.delete_message_batch(QueueUrl=self._url, Entries=done)
-        self.delivered += len(records)
-        return len(records)
-
-    def start(self) -> LocalQueueConsumer:
-        self._thread = threading.Thread(target=self._run, name=f"queue-{self.source.queue}", daemon=True)
-        self._thread.start()
+    def start(self) -> LocalEventSource:
+        for index in range(self.max_concurrency):
+            thread = threading.Thread(target=self._work, name=f"sqs-{self.source.name}-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
         return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self.poll():
-                    continue
-            except Exception:  # moto going away at shutdown, for one
-                if not self._stop.is_set():
-                    logger.exception("the local %s consumer could not poll", self.source.queue)
-            self._stop.wait(POLL_SECONDS)
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                received = self._sqs.receive_message(
+                    QueueUrl=self._url, MaxNumberOfMessages=self.source.batch_size, WaitTimeSeconds=1,
+                    VisibilityTimeout=self.visibility_seconds, AttributeNames=["All"],
+                ).get("Messages", [])  # fmt: skip
+            except Exception:  # moto stopping, or busy: try again
+                if self._stop.wait(0.5):
+                    return
+                continue
+            if received:
+                self._deliver(received)
+
+    def _deliver(self, messages: list[dict[str, Any]]) -> None:
+        if self.duplicate:
+            self._send_copies(messages)
+        event = {"Records": [self._record(m) for m in messages]}
+        with self._lock:
+            self.invocations += 1
+            self.running += 1
+            self.most_running = max(self.most_running, self.running)
+        try:
+            result = invoke(self.source.function, event)
+        except Exception:  # the whole batch comes back after its visibility timeout, as on Lambda
+            logger.exception("%s: the batch failed", self.source.name)
+            return
+        finally:
+            with self._lock:
+                self.running -= 1
+        failed = {f.get("itemIdentifier") for f in (result or {}).get("batchItemFailures", [])}
+        if not self.source.report_failures and failed:
+            return  # without ReportBatchItemFailures a partial failure is the whole batch's
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
+            ]
+            self._sqs.delete_message_batch(QueueUrl=self._url, Entries=entries)
+
+    def _send_copies(self, messages: list[dict[str, Any]]) -> None:
+        copies = []
+        with self._lock:
+            for message in messages:
+                key = hashlib.sha256(message["Body"].encode()).hexdigest()
+                if key not in self._seen:
+                    self._seen.add(key)
+                    copies.append(message["Body"])
+        for start in range(0, len(copies), 10):
+            entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(copies[start : start + 10])]
+            self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"], "attributes": message.get("Attributes", {}), "messageAttributes": {},
+                "md5OfBody": message.get("MD5OfBody", ""), "eventSource": "aws:sqs",
+                "eventSourceARN": self._arn, "awsRegion": REGION}  # fmt: skip
+
+    def idle(self) -> bool:
+        """Nothing in the queue (visible or in flight) and no invocation running."""
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=self._url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        with self._lock:
+            running = self.running
+        return running == 0 and all(int(v) == 0 for v in attributes.values())
+
+
+def scheduled_input(event: dict[str, Any], at: float | None = None) -> dict[str, Any]:
+    """Scheduler's context attributes in a schedule's input, filled in as Scheduler fills them."""
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at if at is not None else time.time()))
+    text = json.dumps(event).replace("<aws.scheduler.scheduled-time>", when)
+    text = text.replace("<aws.scheduler.execution-id>", str(uuid.uuid4()))
+    filled: dict[str, Any] = json.loads(text)
+    return filled

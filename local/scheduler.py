@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.gateway import invoke
+from local.queues import scheduled_input
 from local.template import FunctionSpec, functions_of, load_template
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class LocalScheduler:
     def fire(self, schedule: Schedule) -> Any:
         """One run, as Scheduler would deliver it (a failure is logged; Scheduler would retry)."""
         try:
-            return invoke(schedule.function, dict(schedule.event))
+            return invoke(schedule.function, scheduled_input(schedule.event))
         except Exception:
             logger.exception("scheduled %s failed", schedule.name)
             return None

@@ -116,11 +116,12 @@ class Api:
         return json.dumps(item.get("Item", {}), ensure_ascii=False)
 
 
-def running_stack(extra_env: dict[str, str] | None = None, *, order_events: bool = False) -> Iterator[DevStack]:
+def running_stack(extra_env: dict[str, str] | None = None, *, order_events: bool = False,
+                  parameters: dict[str, str] | None = None) -> Iterator[DevStack]:  # fmt: skip
     """make dev's stack on free ports; the environment it gives the handlers is undone afterwards."""
     saved = dict(os.environ)
     stack = DevStack(moto_port=free_port(), sandbox_port=free_port(), gateway_port=free_port(), extra_env=extra_env,
-                     order_events=order_events)  # fmt: skip
+                     order_events=order_events, parameters=parameters)  # fmt: skip
     stack.start()
     runtime.reset()
     try:

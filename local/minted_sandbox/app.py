@@ -20,7 +20,7 @@ from local.minted_sandbox.digest import DigestVerifier, Verdict
 from local.minted_sandbox.faults import Fault, FaultBoard
 from local.minted_sandbox.language import in_language, language
 from local.minted_sandbox.rules import SandboxError
-from local.minted_sandbox.state import RULES, STATUS_NAMES, SandboxSettings, SandboxState, format_time
+from local.minted_sandbox.state import ALL_ENDPOINTS, RULES, STATUS_NAMES, SandboxSettings, SandboxState, format_time
 
 _MALFORMED = b'{"data": {"order_code": ["'
 _PARTIAL = b'{"data": {"guid": null}, "success": true, "code": 0, "message": ""}'  # the envelope, lacking fields
@@ -117,6 +117,9 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
         counters = state().counters
         with state().lock:
             counters.bump(counters.requests, endpoint)
+            counters.enter(endpoint)
+            counters.enter(ALL_ENDPOINTS)  # every partner request at once: what a rate limit would see
+            g.in_flight = endpoint
         settings = state().settings
         verdict = sandbox.verifier.verify(
             request.headers.get("Authorization"),
@@ -154,6 +157,14 @@ def create_app(settings: SandboxSettings | None = None) -> Flask:
                 response.headers["Retry-After"] = str(fault.retry_after if fault.retry_after is not None else 1)
             return response
         return None
+
+    @app.teardown_request
+    def _left(_exc: BaseException | None) -> None:
+        endpoint = g.pop("in_flight", None)
+        if endpoint is not None:
+            with state().lock:
+                state().counters.leave(endpoint)
+                state().counters.leave(ALL_ENDPOINTS)
 
     @app.after_request
     def _after_commit(response: Response) -> Response:

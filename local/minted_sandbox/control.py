@@ -45,6 +45,10 @@ class SandboxControl:
         counters = self.counters()
         return all(counters["finished"].get(name, 0) >= count for name, count in counters["requests"].items())
 
+    def most_at_once(self, endpoint: str) -> int:
+        """The most requests to ``endpoint`` the sandbox was serving at one moment since its reset."""
+        return self.counters().get("most_at_once", {}).get(endpoint, 0)
+
     def orders_created(self, kind: str = "buy") -> int:
         return self.counters()["orders_created"].get(kind, 0)
 

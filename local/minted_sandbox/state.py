@@ -116,6 +116,9 @@ class StoredOrder:
 DELIVERY_STEPS = ("Created", "Preparing", "Packed", "Shipped", "Completed")
 
 
+ALL_ENDPOINTS = "*"  # in_flight and most_at_once over every partner endpoint together
+
+
 @dataclass
 class Counters:
     requests: dict[str, int] = field(default_factory=dict)
@@ -123,9 +126,18 @@ class Counters:
     orders_created: dict[str, int] = field(default_factory=dict)
     faults_applied: dict[str, int] = field(default_factory=dict)
     finished: dict[str, int] = field(default_factory=dict)  # requests whose work is done (answered or dropped)
+    in_flight: dict[str, int] = field(default_factory=dict)  # requests being served right now
+    most_at_once: dict[str, int] = field(default_factory=dict)  # the high-water mark of in_flight
 
     def bump(self, bucket: dict[str, int], key: str) -> None:
         bucket[key] = bucket.get(key, 0) + 1
+
+    def enter(self, key: str) -> None:
+        self.bump(self.in_flight, key)
+        self.most_at_once[key] = max(self.most_at_once.get(key, 0), self.in_flight[key])
+
+    def leave(self, key: str) -> None:
+        self.in_flight[key] = self.in_flight.get(key, 1) - 1
 
     def as_dict(self) -> dict[str, dict[str, int]]:
         return {
@@ -134,6 +146,8 @@ class Counters:
             "orders_created": dict(self.orders_created),
             "faults_applied": dict(self.faults_applied),
             "finished": dict(self.finished),
+            "in_flight": dict(self.in_flight),
+            "most_at_once": dict(self.most_at_once),
         }
 
 

@@ -282,7 +282,7 @@ def test_reset_forgets_everything(sandbox: SandboxControl, minted: Minted) -> No
     sandbox.fault("prices", status=500)
     sandbox.reset()
     assert sandbox.counters() == {"requests": {}, "unauthorized": {}, "orders_created": {}, "faults_applied": {},
-                                  "finished": {}}  # fmt: skip
+                                  "finished": {}, "in_flight": {}, "most_at_once": {}}  # fmt: skip
     assert Minted(sandbox.base_url).call("GET", "/partner/order/reset-1").status_code == 404
 
 

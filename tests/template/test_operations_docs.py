@@ -156,7 +156,7 @@ def test_the_deploy_section_runs_its_commands_in_order() -> None:
 def test_the_scope_table_lists_every_route_once_with_the_scope_the_template_gives_it() -> None:
     (api,) = resources_of_type(TEMPLATE, "AWS::Serverless::HttpApi").values()
     rows = dict(re.findall(r"^\| `(minted/[\w.]+)` \| (.+) \|$", DEPLOYING, re.M))
-    assert len(rows) == 5
+    assert len(rows) == 7
     listed = [route for routes in rows.values() for route in re.findall(r"`([A-Z]+ /[^`]*)`", routes)]
     operations = {
         f"{method.upper()} {path}": operation

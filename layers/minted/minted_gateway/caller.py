@@ -33,6 +33,8 @@ class Scope(StrEnum):
     ORDERS_WRITE = "minted/orders.write"
     CUSTOMERS_READ = "minted/customers.read"
     CUSTOMERS_WRITE = "minted/customers.write"
+    PLANS_READ = "minted/plans.read"
+    PLANS_WRITE = "minted/plans.write"
 
 
 def requires(scope: Scope) -> list[dict[str, list[str]]]:

@@ -470,3 +470,6 @@ def reset() -> None:
     from minted_gateway.minted.models import name_statuses_with
 
     name_statuses_with(None)  # the hook holds the forgotten cache
+    from minted_gateway.plans import wiring
+
+    wiring.reset()

@@ -125,6 +125,8 @@ API_METHODS: dict[str, tuple[str, ...]] = {
     "/customers": ("POST",),
     "/customers/{external_id}": ("GET", "PATCH"),
     "/customers/{external_id}/balances": ("GET",),
+    "/plans": ("GET", "POST"),
+    "/plans/{plan_id}": ("GET", "PATCH", "DELETE"),
 }
 
 

@@ -1,0 +1,94 @@
+"""What a partner sends to make or change a savings plan (POST /plans, PATCH /plans/{plan_id}).
+
+A plan names its customer by ``customer_external_id`` only: each run reads the block Minted's Buy
+requires from Minted's own record of the customer (Get Customer), sends it and keeps nothing of it,
+so a plan holds no personal data.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
+
+from minted_gateway.minted.models import Currency
+from minted_gateway.orders.requests import DEFAULT_CURRENCY
+from minted_gateway.plans.calendar import Calendar
+from minted_gateway.validation import ExternalId, Grams, Money
+
+# A plan's id is the partner's (so a retried POST makes no second plan); at most 40 characters, so
+# each run's order id, plan-<plan_id>-<YYYY-MM-DD>, stays within the 64 an order id may have.
+PlanId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,40}$"),
+    Field(description="the partner's id for the plan (1-40 of A-Z a-z 0-9 . _ -)", examples=["plan-0001"]),
+]
+
+PLAN_EXAMPLES: list[JsonValue] = [
+    {"plan_id": "plan-0001", "customer_external_id": "cust-0001", "sku": "GAU", "amount": 500, "currency": "TRY",
+     "calendar": {"frequency": "monthly", "day_of_month": 5, "time": "09:00"}},
+    {"plan_id": "plan-0002", "customer_external_id": "cust-0001", "sku": "GAG", "grams": 10, "currency": "TRY",
+     "calendar": {"frequency": "weekly", "weekday": "monday"}},
+]  # fmt: skip
+
+
+class NewPlan(BaseModel):
+    """Buy ``amount`` of money's worth, or ``grams``, of one metal for a customer on a calendar."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "not": {"anyOf": [{"required": ["amount", "grams"]},
+                              {"not": {"anyOf": [{"required": ["amount"]}, {"required": ["grams"]}]}}]},
+            "examples": PLAN_EXAMPLES,
+        },
+    )  # fmt: skip
+
+    plan_id: PlanId
+    customer_external_id: ExternalId = Field(description="the customer each run buys for (Minted must know them)")
+    sku: Literal["GAU", "GAG", "GPT"] = Field(description="GAU gold, GAG silver, GPT platinum")
+    amount: Money | None = Field(default=None, description="money to spend each run (or grams, not both)")
+    grams: Grams | None = Field(default=None, description="grams to buy each run (or amount, not both)")
+    currency: Currency = Field(default=DEFAULT_CURRENCY, description="the currency each run is priced in")
+    calendar: Calendar
+
+    @model_validator(mode="after")
+    def _amount_or_grams(self) -> NewPlan:
+        if (self.amount is None) == (self.grams is None):
+            raise ValueError("give amount (money) or grams, one of them")
+        return self
+
+
+class PlanChanges(BaseModel):
+    """Any of: a new amount (or grams), a new calendar, ``paused`` true (pause) or false (resume)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "not": {"required": ["amount", "grams"]},
+            "examples": [{"paused": True}, {"amount": 750}, {"calendar": {"frequency": "monthly", "day_of_month": 31}}],
+        },
+    )
+
+    amount: Money | None = Field(default=None, description="money each run from now on (a grams plan becomes money)")
+    grams: Grams | None = Field(default=None, description="grams each run from now on (a money plan becomes grams)")
+    calendar: Calendar | None = None
+    paused: bool | None = Field(default=None, description="true pauses the plan (no runs), false resumes it")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _something(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data:
+            raise ValueError("name at least one of amount, grams, calendar, paused")
+        return data
+
+    @model_validator(mode="after")
+    def _not_both(self) -> PlanChanges:
+        if self.amount is not None and self.grams is not None:
+            raise ValueError("give amount or grams, not both")
+        return self
+
+
+PlanStatus = Literal["active", "paused", "cancelled"]

@@ -1,0 +1,81 @@
+"""POST, GET, PATCH and DELETE /plans over real HTTP, and one run of a plan through the queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tests.plans.helpers import drained, register, tick
+from tests.stack import Api
+
+MONTHLY = {"frequency": "monthly", "day_of_month": 5, "time": "09:00"}
+
+
+def plan(plan_id: str, customer: str = "cust-plans", **extra: object) -> dict[str, object]:
+    return {"plan_id": plan_id, "customer_external_id": customer, "sku": "GAU", "amount": 500, "currency": "TRY",
+            "calendar": MONTHLY, **extra}  # fmt: skip
+
+
+def test_a_plan_is_made_once_read_listed_paused_resumed_and_cancelled(api: Api) -> None:
+    made = api.post("/plans", plan("plan-api-1"))
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["status"] == "active" and body["next_run_at"] and body["runs"] == []
+    assert body["calendar"]["starts_on"]  # the day it was made, kept
+    again = api.post("/plans", plan("plan-api-1"))
+    assert again.status_code == 200 and again.headers.get("Idempotent-Replayed") == "true"
+    other = api.post("/plans", plan("plan-api-1", amount=600))
+    assert other.status_code == 409 and other.json()["error"]["code"] == "plan_conflict"
+
+    assert api.get("/plans/plan-api-1").json()["plan_id"] == "plan-api-1"
+    listed = api.get("/plans", params={"customer_external_id": "cust-plans"}).json()
+    assert "plan-api-1" in [p["plan_id"] for p in listed["plans"]]
+
+    paused = api.http.patch(api.url + "/plans/plan-api-1", json={"paused": True}, timeout=30)
+    assert paused.status_code == 200 and paused.json()["status"] == "paused" and paused.json()["next_run_at"] is None
+    resumed = api.http.patch(api.url + "/plans/plan-api-1", json={"paused": False, "amount": 750}, timeout=30)
+    assert resumed.json()["status"] == "active" and resumed.json()["next_run_at"] and resumed.json()["amount"] == 750
+    cancelled = api.http.delete(api.url + "/plans/plan-api-1", timeout=30)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert api.http.delete(api.url + "/plans/plan-api-1", timeout=30).status_code == 200
+    refused = api.http.patch(api.url + "/plans/plan-api-1", json={"paused": False}, timeout=30)
+    assert refused.status_code == 409
+
+
+def test_a_plan_names_amount_or_grams_and_a_whole_calendar(api: Api) -> None:
+    both = api.post("/plans", plan("plan-api-2", grams=1))
+    assert both.status_code == 422
+    no_day = api.post("/plans", plan("plan-api-3", calendar={"frequency": "monthly"}))
+    assert no_day.status_code == 422 and "calendar" in no_day.text
+    assert api.get("/plans/no-such-plan").status_code == 404
+
+
+def test_a_customer_bound_token_manages_only_its_customers_plans(api: Api) -> None:
+    assert api.post("/plans", plan("plan-api-4", customer="cust-other")).status_code == 201
+    bound = api.as_caller(customer="cust-mine")
+    refused = bound.post("/plans", plan("plan-api-5", customer="cust-other"))
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "customer_mismatch"
+    assert bound.get("/plans/plan-api-4").status_code == 404
+    assert bound.http.delete(bound.url + "/plans/plan-api-4", timeout=30).status_code == 404
+    assert api.get("/plans/plan-api-4").json()["status"] == "active"
+    assert bound.get("/plans", params={"customer_external_id": "cust-other"}).status_code == 403
+    assert bound.post("/plans", plan("plan-api-6", customer="cust-mine")).status_code == 201
+    assert bound.get("/plans").status_code == 422  # the customer is named, even by its own token
+    mine = bound.get("/plans", params={"customer_external_id": "cust-mine"}).json()["plans"]
+    assert [p["plan_id"] for p in mine] == ["plan-api-6"]
+
+
+def test_a_due_plan_runs_once_through_the_queue_and_shows_its_run(api: Api) -> None:
+    register(api, "cust-run")
+    body = api.post("/plans", plan("plan-run-1", customer="cust-run")).json()
+    due = datetime.fromisoformat(body["next_run_at"].replace("Z", "+00:00"))
+    buys = api.minted.orders_created()
+    assert tick(api.stack, due)["dispatched"] >= 1  # (other tests' plans may be due by then too)
+    assert tick(api.stack, due)["dispatched"] == 0  # moved on: the same minute again sends nothing
+    drained(api.stack, api)
+    shown = api.get("/plans/plan-run-1").json()
+    assert api.minted.orders_created() == buys + 1
+    (run,) = shown["runs"]
+    assert run["state"] == "succeeded" and run["external_id"] == f"plan-plan-run-1-{due:%Y-%m}"
+    assert run["order_codes"] and run["grams"] > 0
+    assert api.get(f"/orders/{run['external_id']}").status_code == 200  # an ordinary order in the ledger
+    assert shown["next_run_at"] > body["next_run_at"]
