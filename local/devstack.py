@@ -139,7 +139,7 @@ class DevStack:
         template = load_template()
         self.tables = create_tables(self._client("dynamodb"), template)
         self.buses = create_event_buses(self._client("events"), template)
-        self.queues = create_queues(self._client("sqs"), template)  # the plans' run queue, FiredOrdersQueue and the dead letters
+        self.queues = create_queues(self._client("sqs"), template)  # PlansQueue, FiredOrdersQueue, dead letters
         create_archives(self._client("events"), template)  # docs/operations.md's replay works here too
         user, password = (self.minted.username, self.minted.password) if self.minted else (
             self.settings.username, self.settings.password)  # fmt: skip
@@ -178,7 +178,7 @@ class DevStack:
         self.gateway.start()
         if self._schedule:
             self.scheduler = LocalScheduler(schedules_of(template)).start()
-        # The SQS event sources (the plans' run queue, the fired conditional orders), each with its MaximumConcurrency of workers.
+        # The SQS event sources (plan runs, fired conditional orders), each with MaximumConcurrency workers.
         sqs = self._client("sqs")
         self.event_sources = [LocalEventSource(source, sqs, self.queues[source.queue]).start()
                               for source in event_sources_of(template, self._parameters)]  # fmt: skip

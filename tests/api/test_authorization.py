@@ -26,8 +26,12 @@ from local.jwt_issuer import sign
 from minted_gateway.caller import Scope
 from tests.stack import Api
 
-PATH_VALUES = {"external_id": "cust-0001", "document_type": "kvkk_disclosure", "trigger_id": "target-0001",
-               "plan_id": "plan-0001"}
+PATH_VALUES = {
+    "external_id": "cust-0001",
+    "document_type": "kvkk_disclosure",
+    "trigger_id": "target-0001",
+    "plan_id": "plan-0001",
+}
 
 
 def operations(api: Api) -> list[tuple[str, str, dict[str, Any]]]:

@@ -172,7 +172,6 @@ NAME_PROPERTY: dict[str, str | None] = {
     "AWS::Lambda::Function": "FunctionName",
     "AWS::Lambda::LayerVersion": "LayerName",
     "AWS::Lambda::Permission": None,
-    "AWS::Lambda::EventSourceMapping": None,
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::Pipes::Pipe": "Name",
     "AWS::SNS::Subscription": None,

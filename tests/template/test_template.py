@@ -106,8 +106,14 @@ def test_local_tables_and_secret_come_from_the_template(template: dict[str, Any]
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="eu-central-1")
         names = create_tables(dynamodb, template)
-        assert set(names) == {"OrdersTable", "PricesTable", "LimitsTable", "WorkflowCustomersTable", "TriggersTable",
-                              "PlansTable"}
+        assert set(names) == {
+            "OrdersTable",
+            "PricesTable",
+            "LimitsTable",
+            "WorkflowCustomersTable",
+            "TriggersTable",
+            "PlansTable",
+        }
         for name in names:
             described = dynamodb.describe_table(TableName=name)["Table"]
             assert described["KeySchema"] == template["Resources"][name]["Properties"]["KeySchema"]

@@ -450,6 +450,9 @@ def renew_after_restore() -> None:
     for holder in (fingerprinter, place_order, create_delivery, start_buy_workflow, record_workflow_failure,
                    workflow_customers, workflow_task_orders, place_fired_order):  # fmt: skip
         holder.cache_clear()
+    from minted_gateway.plans import wiring
+
+    wiring.run_plan.cache_clear()  # a plan's run places orders: it holds the key too
 
 
 def reset() -> None:
