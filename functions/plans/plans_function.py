@@ -89,7 +89,8 @@ def http_api() -> "APIGatewayHttpResolver":
         customer_external_id: Annotated[
             str,
             Query(pattern=EXTERNAL_ID_PATTERN, max_length=EXTERNAL_ID_MAX_LENGTH,
-                  description="whose plans (a customer-bound token: its own customer only)"),
+                  description="whose plans (a customer-bound token: its own customer only)",
+                  examples=["cust-0001"]),
         ],
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="plans per page")] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, Query(max_length=1024, pattern=r"^[A-Za-z0-9_-]+$",
