@@ -229,7 +229,7 @@ def test_workflow_input_is_validated_before_anything_starts(api: Api, sfn: Any) 
 
 def test_the_template_schedule_runs_locally_at_its_rate() -> None:
     schedules = {schedule.name: schedule for schedule in schedules_of()}
-    assert set(schedules) == {"RefreshPrices", "Reconcile", "FollowOrders", "CompareWithMinted"}
+    assert set(schedules) == {"RefreshPrices", "Reconcile", "FollowOrders", "CompareWithMinted", "DispatchPlans"}
     prices = schedules["RefreshPrices"]
     assert prices.function.logical_id == "PricesFunction" and prices.every_seconds == 60
     assert prices.event == {"action": "refresh_prices", "currency": "TRY"}
@@ -240,6 +240,9 @@ def test_the_template_schedule_runs_locally_at_its_rate() -> None:
     follow = schedules["FollowOrders"]
     assert follow.function.logical_id == "ReconcileFunction"
     assert (follow.every_seconds, follow.event) == (60, {"action": "follow_orders"})
+    plans = schedules["DispatchPlans"]  # its time is Scheduler's, filled in when it fires (local/queues.py)
+    assert plans.function.logical_id == "PlansFunction" and plans.every_seconds == 60
+    assert plans.event == {"action": "dispatch_plans", "time": "<aws.scheduler.scheduled-time>"}
     assert rate_seconds("rate(5 minutes)") == 300
     with pytest.raises(ValueError, match="rate"):
         rate_seconds("cron(0 * * * ? *)")
