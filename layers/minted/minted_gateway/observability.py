@@ -1,11 +1,5 @@
-"""Powertools Logger and Metrics for every function, tracing as the partner chose, and personal data
-kept out of logs.
-
-Tracing (the template's ``Tracing`` parameter, the ``TRACING`` variable): ``lambda``, the default,
-leaves it to Lambda's active tracing (each invocation its trace and service map entry, no SDK in
-the function); ``xray-sdk`` adds Powertools Tracer, whose X-Ray SDK records a subsegment per Minted
-and AWS call. Either way every Minted and DynamoDB call's duration and outcome is written as a
-metric and log fields (``minted_gateway.call_timings``).
+"""Powertools Logger and Metrics for every function, tracing as the partner chose
+(``minted_gateway.tracing``), and personal data kept out of logs.
 
 We never log personal data on purpose; the redaction filter is the second line: anything shaped
 like an email, a phone number or an 11-digit identity number is masked before it is written.
@@ -13,19 +7,12 @@ like an email, a phone number or an 11-digit identity number is masked before it
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 import re
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, overload
 
 from aws_lambda_powertools import Logger, Metrics
 
-from minted_gateway import call_timings, snapstart
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
+from minted_gateway.tracing import HandlerTracing, handler_tracing
 
 _PATTERNS = (
     (re.compile(r"[^@\s\"']+@[^@\s\"']+\.[A-Za-z]{2,}"), "<email>"),
@@ -34,9 +21,6 @@ _PATTERNS = (
 # Attributes every LogRecord has; what is left on a record are the caller's extra fields.
 _STANDARD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 PACKAGE_LOGGER = "minted_gateway"
-TRACED_MODULES = ("botocore", "requests")  # AWS calls and Minted calls
-TRACING_MODES = ("lambda", "xray-sdk")
-Handler = Callable[[Any, Any], Any]
 
 
 def redact(text: str) -> str:
@@ -57,67 +41,6 @@ class RedactPersonalData(logging.Filter):
         return True
 
 
-class HandlerTracing:
-    """``@tracer.capture_lambda_handler`` for every mode: the invocation's call timings are kept and
-    written when the handler returns, inside Powertools Tracer's capture when the mode is ``xray-sdk``;
-    with SnapStart, the handler's snapshot hooks are registered here too."""
-
-    def __init__(self, xray: Tracer | None) -> None:
-        self.xray = xray
-
-    @overload
-    def capture_lambda_handler(
-        self, lambda_handler: None = None, capture_response: bool = True
-    ) -> Callable[[Handler], Handler]: ...
-
-    @overload
-    def capture_lambda_handler(self, lambda_handler: Handler, capture_response: bool = True) -> Handler: ...
-
-    def capture_lambda_handler(
-        self, lambda_handler: Handler | None = None, capture_response: bool = True
-    ) -> Handler | Callable[[Handler], Handler]:
-        if lambda_handler is None:
-            return functools.partial(self.capture_lambda_handler, capture_response=capture_response)
-        snapstart.register(lambda_handler)  # SnapStart's hooks, when Lambda initialises for a snapshot
-        inner: Handler = lambda_handler
-        if self.xray is not None:
-            inner = self.xray.capture_lambda_handler(lambda_handler, capture_response=capture_response)
-
-        @functools.wraps(lambda_handler)
-        def timed(event: Any, context: Any) -> Any:
-            call_timings.start()
-            try:
-                return inner(event, context)
-            finally:
-                call_timings.flush(self._context_fields(event, context))
-
-        return timed
-
-    @staticmethod
-    def _context_fields(event: Any, context: Any) -> dict[str, Any]:
-        """Where the lines come from, read from this invocation (the logger's keys are shared by the
-        local gateway's threads): the correlation id as Powertools reads it for an HTTP API, and the
-        trace Lambda's active tracing records the invocation under."""
-        fields: dict[str, Any] = {
-            "function_name": getattr(context, "function_name", None),
-            "function_request_id": getattr(context, "aws_request_id", None),
-        }
-        request = event.get("requestContext") if isinstance(event, dict) else None
-        if isinstance(request, dict) and request.get("requestId"):
-            fields["correlation_id"] = request["requestId"]
-        trace = os.environ.get("_X_AMZN_TRACE_ID", "")
-        if trace.startswith("Root="):
-            fields["xray_trace_id"] = trace.split(";", 1)[0].removeprefix("Root=")
-        return fields
-
-
-def tracing_mode() -> str:
-    mode = os.environ.get("TRACING", "lambda")
-    if mode not in TRACING_MODES:
-        raise ValueError(f"invalid environment: TRACING ({mode!r}, not one of {', '.join(TRACING_MODES)})")
-    return mode
-
-
 def observability() -> tuple[Logger, HandlerTracing, Metrics]:
     """Logger, tracing and Metrics; Lambda context adds the function's name to every log line.
 
@@ -132,10 +55,4 @@ def observability() -> tuple[Logger, HandlerTracing, Metrics]:
     package.handlers = list(logger.handlers)
     package.setLevel(logger.log_level)
     package.propagate = False
-    xray = None
-    if tracing_mode() == "xray-sdk":  # the X-Ray SDK is imported only then (docs/performance.md)
-        from aws_lambda_powertools import Tracer  # noqa: PLC0415
-
-        # Only what we call out through: the default patches every library X-Ray knows that is installed.
-        xray = Tracer(service="minted-gateway", patch_modules=TRACED_MODULES)
-    return logger, HandlerTracing(xray), Metrics(namespace="MintedGateway", service="minted-gateway")
+    return logger, handler_tracing(), Metrics(namespace="MintedGateway", service="minted-gateway")
