@@ -33,7 +33,19 @@ _SEARCH_DAYS = 800
 class Calendar(BaseModel):
     """``weekly`` and ``biweekly`` name a ``weekday``; ``monthly`` a ``day_of_month``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # _one_day_rule, said in the document too, so a client (or schemathesis) knows which day to name.
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"frequency": {"const": "monthly"}, "day_of_month": {"type": "integer"},
+                                "weekday": {"type": "null"}}, "required": ["frequency", "day_of_month"]},
+                {"properties": {"frequency": {"enum": ["weekly", "biweekly"]}, "weekday": {"type": "string"},
+                                "day_of_month": {"type": "null"}}, "required": ["frequency", "weekday"]},
+            ]
+        },
+    )  # fmt: skip
 
     frequency: Frequency = Field(description="weekly, biweekly (every two weeks) or monthly")
     weekday: Weekday | None = Field(default=None, description="weekly and biweekly: the day of the week")

@@ -39,8 +39,13 @@ class NewPlan(BaseModel):
         extra="forbid",
         frozen=True,
         json_schema_extra={
-            "not": {"anyOf": [{"required": ["amount", "grams"]},
-                              {"not": {"anyOf": [{"required": ["amount"]}, {"required": ["grams"]}]}}]},
+            # one of amount and grams has a value, the other none (absent or null), as _amount_or_grams says
+            "anyOf": [
+                {"required": ["amount"],
+                 "properties": {"amount": {"not": {"type": "null"}}, "grams": {"type": "null"}}},
+                {"required": ["grams"],
+                 "properties": {"grams": {"not": {"type": "null"}}, "amount": {"type": "null"}}},
+            ],
             "examples": PLAN_EXAMPLES,
         },
     )  # fmt: skip
@@ -67,7 +72,11 @@ class PlanChanges(BaseModel):
         extra="forbid",
         frozen=True,
         json_schema_extra={
-            "not": {"required": ["amount", "grams"]},
+            "not": {
+                "required": ["amount", "grams"],
+                "properties": {"amount": {"not": {"type": "null"}}, "grams": {"not": {"type": "null"}}},
+            },
+            "minProperties": 1,  # what _something says: an empty change is refused, so the document says so
             "examples": [{"paused": True}, {"amount": 750}, {"calendar": {"frequency": "monthly", "day_of_month": 31}}],
         },
     )
