@@ -126,6 +126,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("place_order", "ReplaceTrueWithFalse", "sent_before: bool = True,"):
         "_settle passes sent_before on only to a buy it may make (may_buy); the one caller that may buy names "
         "it, and the one that takes the default (Minted refusing a duplicate external_id) may not buy",
+    ("place_order", "ReplaceTrueWithFalse",
+     'changes = {"state": State.REJECTED, "rejection": rejection.model_dump(exclude_none=True), '
+     '"claim_expires_at": 0}'):
+        "how a refusal's empty fields are stored: absent or null, the row reads back into the same Rejection, "
+        "and order events carry only its code (events/order_events.py)",
     ("place_order", "ReplaceTrueWithFalse", "@dataclass(frozen=True)"):
         "OrderOutcome, a use case's answer: the handlers and the workflow read it and never assign to it; "
         "frozen forbids only what no code does",
