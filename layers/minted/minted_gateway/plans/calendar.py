@@ -38,12 +38,12 @@ class Calendar(BaseModel):
         extra="forbid",
         frozen=True,
         json_schema_extra={
-            "anyOf": [
-                {"properties": {"frequency": {"const": "monthly"}, "day_of_month": {"type": "integer"},
-                                "weekday": {"type": "null"}}, "required": ["frequency", "day_of_month"]},
-                {"properties": {"frequency": {"enum": ["weekly", "biweekly"]}, "weekday": {"type": "string"},
-                                "day_of_month": {"type": "null"}}, "required": ["frequency", "weekday"]},
-            ]
+            # if/then/else rather than anyOf, which code generators drop the model for (see NewPlan)
+            "if": {"properties": {"frequency": {"const": "monthly"}}},
+            "then": {"properties": {"day_of_month": {"type": "integer"}, "weekday": {"type": "null"}},
+                     "required": ["day_of_month"]},
+            "else": {"properties": {"weekday": {"type": "string"}, "day_of_month": {"type": "null"}},
+                     "required": ["weekday"]},
         },
     )  # fmt: skip
 

@@ -39,13 +39,12 @@ class NewPlan(BaseModel):
         extra="forbid",
         frozen=True,
         json_schema_extra={
-            # one of amount and grams has a value, the other none (absent or null), as _amount_or_grams says
-            "anyOf": [
-                {"required": ["amount"],
-                 "properties": {"amount": {"not": {"type": "null"}}, "grams": {"type": "null"}}},
-                {"required": ["grams"],
-                 "properties": {"grams": {"not": {"type": "null"}}, "amount": {"type": "null"}}},
-            ],
+            # one of amount and grams has a value, the other none (absent or null), as _amount_or_grams says.
+            # if/then/else rather than anyOf: code generators (openapi-python-client) drop an object whose
+            # schema is an anyOf, and ignore if/then/else; schemathesis and validators read both the same.
+            "if": {"required": ["amount"], "properties": {"amount": {"not": {"type": "null"}}}},
+            "then": {"properties": {"grams": {"type": "null"}}},
+            "else": {"required": ["grams"], "properties": {"grams": {"not": {"type": "null"}}}},
             "examples": PLAN_EXAMPLES,
         },
     )  # fmt: skip
