@@ -26,7 +26,7 @@ from minted_gateway.dynamodb import from_item
 from minted_gateway.errors import LedgerUnavailable, LimitExceeded
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.dynamodb_limits import DynamoDbDailyTotals, shard_keys, shares, spread
-from minted_gateway.orders.limits import Hold, LimitRules, OrderLimits, PricedLine, PricedOrder
+from minted_gateway.orders.limits import Counter, Hold, LimitRules, OrderLimits, PricedLine, PricedOrder, Refused
 from minted_gateway.orders.record import State
 from minted_gateway.settings import SettingsError
 from tests.orders.conflicting_dynamodb import ConflictingDynamoDb
@@ -314,6 +314,25 @@ def test_a_customer_counter_that_refuses_in_the_transaction_names_the_customers_
         limits.hold_for(priced("40"), "c-1", placed(2))
     assert (refused.value.details[0]["limit"], refused.value.details[0]["remaining"]) == ("customer_day_amount", "30")
     assert totals.total(PARTNER_DAY) == 70, "the partner's shards took nothing for the refused order"
+
+
+def test_the_counter_that_refuses_is_named_wherever_it_stands_in_the_transaction(dynamodb: Any) -> None:
+    """The adapter takes its counters in any order: a full customer's day after the partner's shards (whose
+    cancellation reasons come first and say nothing) is still a refusal naming the customer's counter,
+    not a transaction read again until it gives up as a 503."""
+    totals = DynamoDbDailyTotals(dynamodb, "LimitsTable", shards=10)
+    customer = Counter("customer#c-1#buy#TRY#2026-11-28", "customer_day_amount", Decimal(100))
+    partner = Counter(PARTNER_DAY, "partner_day_amount", LIMIT, sharded=True)
+
+    def hold(name: str, amount: int, counters: list[Counter]) -> Hold:
+        return Hold(external_id=name, attempt=1, amount=Decimal(amount), currency="TRY", day="2026-11-28",
+                    counters=[c.key for c in counters])  # fmt: skip
+
+    assert totals.reserve("hold#o-1", hold("o-1", 70, [customer]), [customer], 1) is True
+    with pytest.raises(Refused) as refused:
+        totals.reserve("hold#o-2", hold("o-2", 40, [partner, customer]), [partner, customer], 1)
+    assert (refused.value.counter, refused.value.total) == (customer, Decimal(70))
+    assert totals.total(PARTNER_DAY) == 0, "the partner's shards took nothing for the refused order"
 
 
 def test_a_give_back_or_reservation_that_meets_a_conflicting_writer_is_tried_eight_times(

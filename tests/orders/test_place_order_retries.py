@@ -17,7 +17,7 @@ import pytest
 from moto import mock_aws
 
 from local.template import create_tables
-from minted_gateway.errors import LedgerUnavailable, OrderInProgress, UpstreamRateLimited
+from minted_gateway.errors import LedgerUnavailable, OrderInProgress, QuoteCurrencyMismatch, UpstreamRateLimited
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import Order, OrderResult
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
@@ -218,4 +218,51 @@ def test_a_retry_whose_lookup_fails_is_an_unknown_outcome_never_a_buy(ledger: Dy
     place(ledger, minted)(REQUEST)
     outcome = place(ledger, minted)(REQUEST)
     assert outcome.record.state is State.UNKNOWN
+    assert minted.buys == 1
+
+
+class Quotes:
+    """The gateway's own quotes: a token it issued in a currency, or one it does not know (None)."""
+
+    def __init__(self, **currencies: str) -> None:
+        self.currencies = currencies
+
+    def remember(self, price_token: str, currency: str, expires_in_seconds: int) -> None:
+        self.currencies[price_token] = currency
+
+    def currency_of(self, price_token: str) -> str | None:
+        return self.currencies.get(price_token)
+
+
+class Died(BaseException):
+    """The function's process ends while Minted is buying (a timeout): nothing below the buy runs."""
+
+
+def test_a_dead_claim_retried_with_a_quote_in_another_currency_is_refused_and_keeps_its_row(
+    ledger: DynamoDbOrderLedger,
+) -> None:
+    """The first attempt's buy may have reached Minted: refusing its retry (a USD quote for a TRY order)
+    must keep the claimed row, so that a GET or the reconciler can still find what the buy did."""
+    clock = [datetime(2027, 1, 5, 9, 0, tzinfo=UTC)]
+    quotes = Quotes(**{"U" * 32: "USD"})  # the first token is not the gateway's: nothing to check
+
+    def died() -> OrderResult:
+        raise Died
+
+    def placing(minted: ScriptedMinted) -> PlaceOrder:
+        return PlaceOrder(ledger, minted, Fingerprinter(b"k" * 16), claim_seconds=30,  # type: ignore[arg-type]
+                          now=lambda: clock[0], quotes=lambda: quotes)  # type: ignore[arg-type]  # fmt: skip
+
+    minted = ScriptedMinted(died)
+    with pytest.raises(Died):
+        placing(minted)(REQUEST)
+    dead = ledger.get("ord-1")
+    assert dead is not None and dead.state is State.RECEIVED and dead.version == 1  # the claim the process left
+    clock[0] += timedelta(minutes=5)  # the claim is stale: a retry may settle it
+
+    retry = REQUEST.model_copy(update={"price_token": "U" * 32})
+    with pytest.raises(QuoteCurrencyMismatch):
+        placing(minted)(retry)
+    kept = ledger.get("ord-1")
+    assert kept is not None and kept.state is State.RECEIVED, "refused, it deleted a row whose buy may be at Minted"
     assert minted.buys == 1
