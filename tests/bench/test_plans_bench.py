@@ -1,0 +1,26 @@
+"""make bench's plans section on a few plans: it counts the buys (exactly one per plan) and sees the
+calls a run makes, so its "where the time goes" rows are measured, not zero."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bench import plans
+
+
+def test_the_plans_bench_reports_one_buy_per_plan_and_the_calls_of_each_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = tmp_path / "performance.md"
+    monkeypatch.setattr(plans, "DOC", doc)
+    plans.main(["--plans", "12", "--concurrency", "3"])
+    text = doc.read_text(encoding="utf-8")
+    assert "| buys at the sandbox | exactly 12 |" in text
+    minted = re.search(r"\| per run: Minted calls \(the sandbox\) \| ([\d.]+) calls", text)
+    aws = re.search(r"\| per run: AWS calls \(DynamoDB, SQS, EventBridge on moto\) \| ([\d.]+) calls", text)
+    assert minted is not None and aws is not None, text
+    assert float(minted.group(1)) == 3.0, "a run makes Price Fix, Get Customer and Buy"
+    assert float(aws.group(1)) >= 3, "a run reads its plan, claims its order and records it, at least"
