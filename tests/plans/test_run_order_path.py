@@ -11,14 +11,12 @@ minute do not run with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import boto3
-import pytest
 
-from minted_gateway import runtime
 from minted_gateway.dynamodb import from_item
 from minted_gateway.minted import MintedClient, StaticCredentials
 from minted_gateway.plans import wiring
@@ -28,28 +26,8 @@ from tests.limits.conftest import counters
 from tests.plans.helpers import drained, register
 from tests.stack import Api
 
-LIMIT_VARIABLES = ("LIMIT_ORDER_GRAMS", "LIMIT_ORDER_AMOUNT", "LIMIT_CUSTOMER_DAY_AMOUNT", "LIMIT_PARTNER_DAY_AMOUNT")
 ROTATED_PASSWORD = "rotated-elsewhere"  # tests/security's log scan looks for it too
 CENTS = Decimal("0.01")
-
-
-@pytest.fixture
-def limits(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    """Set limits by their environment variables (the template's parameters); the day's counters start empty."""
-    table = api.stack.env["LIMITS_TABLE"]
-    for item in api.dynamodb.scan(TableName=table, ConsistentRead=True).get("Items", []):
-        api.dynamodb.delete_item(TableName=table, Key={"counter": item["counter"]})
-
-    def set_limits(**values: str) -> None:
-        for name in LIMIT_VARIABLES:
-            monkeypatch.setenv(name, "")
-        for name, value in values.items():
-            monkeypatch.setenv(f"LIMIT_{name.upper()}", value)
-        runtime.reset()
-
-    yield set_limits
-    monkeypatch.undo()
-    runtime.reset()
 
 
 def grams_plan(plan_id: str, customer: str, grams: str = "1") -> dict[str, Any]:
