@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from local.devstack import DevStack
+from tests.limits.conftest import limits  # noqa: F401 - the limits fixture, for plan runs under limits
 from tests.stack import running_stack
 
 

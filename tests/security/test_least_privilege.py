@@ -96,31 +96,12 @@ def test_every_function_has_a_log_group_with_retention() -> None:
 
 
 # ---------------------------------------------------------------- against what the whole run did
-# Grants a plan run or a fired conditional order needs on the order path (a retry's read of the row, a
-# released claim, the day's limits, a stale price cache, the partner secret read first by this function)
-# that no test drives through these two functions yet: the whole run does them only through the buy
-# function (and, in one process, the secret is read once for every function). A known gap, listed so
-# that any other unused grant still fails; each line goes when a test exercises it.
-NOT_YET_EXERCISED = {
-    ("PlansFunction", "secretsmanager:GetSecretValue", "PartnerSecret"),
-    ("PlansFunction", "dynamodb:GetItem", "OrdersTable"),
-    ("PlansFunction", "dynamodb:DeleteItem", "OrdersTable"),
-    ("PlansFunction", "dynamodb:GetItem", "LimitsTable"),
-    ("PlansFunction", "dynamodb:PutItem", "LimitsTable"),
-    ("PlansFunction", "dynamodb:UpdateItem", "LimitsTable"),
-    ("PlansFunction", "dynamodb:BatchGetItem", "LimitsTable"),
-    ("PlansFunction", "dynamodb:UpdateItem", "PricesTable"),
-    ("FiredOrdersFunction", "dynamodb:GetItem", "OrdersTable"),
-}
-
-
 @pytest.mark.whole_run
 def test_each_function_is_granted_exactly_what_it_was_seen_using() -> None:
     if not RUN.whole_suite:
         pytest.skip("needs the whole suite: the functions' calls are recorded across every test")
     used = {call for call in RUN.aws_calls if call[0] in resources_of_type(TEMPLATE, "AWS::Serverless::Function")}
-    assert granted() - used - NOT_YET_EXERCISED == set(), "granted but never used"
-    assert NOT_YET_EXERCISED - granted() == set(), "NOT_YET_EXERCISED names a grant the template no longer has"
+    assert granted() - used == set(), "granted but never used"
     assert used - granted() == set(), "used but not granted"
 
 

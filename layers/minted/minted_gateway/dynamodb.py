@@ -3,11 +3,12 @@ telling a condition that did not hold from a failure."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import DYNAMODB_CONTEXT, TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -74,3 +75,18 @@ def error_code(exc: ClientError) -> str:
 
 def condition_failed(exc: ClientError) -> bool:
     return error_code(exc) == "ConditionalCheckFailedException"
+
+
+def conditional_write(write: Callable[..., Any], unavailable: Callable[[Exception], Exception],
+                      **request: Any) -> dict[str, Any] | None:  # fmt: skip
+    """``write(**request)``'s answer, or None when its condition did not hold; any other failure raises
+    ``unavailable(exc)``, the adapter's own error naming its table."""
+    try:
+        answer: dict[str, Any] = write(**request)
+    except ClientError as exc:
+        if condition_failed(exc):
+            return None
+        raise unavailable(exc) from None
+    except BotoCoreError as exc:
+        raise unavailable(exc) from None
+    return answer

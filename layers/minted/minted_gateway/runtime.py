@@ -91,7 +91,8 @@ _session_lock = threading.Lock()  # a boto3 session is not thread-safe (the loca
 _clients: list[Any] = []  # every boto3 client made here, for renew_after_restore
 
 
-def _client(service: str) -> Any:
+def aws_client(service: str) -> Any:
+    """A new boto3 client of the one session, with our timeouts and retries (and renewed after a restore)."""
     from botocore.config import Config
 
     config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
@@ -105,13 +106,13 @@ def _client(service: str) -> Any:
 def dynamodb() -> Any:
     from minted_gateway.call_timings import time_dynamodb
 
-    return time_dynamodb(_client("dynamodb"))
+    return time_dynamodb(aws_client("dynamodb"))
 
 
 @functools.cache
 def secretsmanager() -> Any:
     """Shared by the partner's credentials and the ledger key (Powertools would make one per reader)."""
-    return _client("secretsmanager")
+    return aws_client("secretsmanager")
 
 
 @functools.cache
@@ -272,7 +273,7 @@ def order_events_bus() -> EventBridgeBus:
     bus = settings().order_events_bus
     if not bus:
         raise SettingsError("invalid environment: ORDER_EVENTS_BUS (missing)")
-    return EventBridgeBus(_client("events"), bus)
+    return EventBridgeBus(aws_client("events"), bus)
 
 
 @functools.cache
@@ -305,7 +306,7 @@ def start_buy_workflow() -> StartBuyWorkflow:
     arn = settings().buy_workflow_arn
     if not arn:
         raise SettingsError("invalid environment: BUY_WORKFLOW_ARN (missing)")
-    engine = StepFunctionsEngine(_client("stepfunctions"), arn)
+    engine = StepFunctionsEngine(aws_client("stepfunctions"), arn)
     return StartBuyWorkflow(engine, order_ledger(), fingerprinter(), workflow_customers())
 
 
@@ -409,7 +410,7 @@ def check_triggers() -> CheckTriggers:
     queue = settings().fired_orders_queue_url
     if not queue:
         raise SettingsError("invalid environment: FIRED_ORDERS_QUEUE_URL (missing)")
-    return CheckTriggers(trigger_store(), SqsFiredOrders(_client("sqs"), queue), order_events_bus(), clock=time.time)
+    return CheckTriggers(trigger_store(), SqsFiredOrders(aws_client("sqs"), queue), order_events_bus(), clock=time.time)
 
 
 @functools.cache

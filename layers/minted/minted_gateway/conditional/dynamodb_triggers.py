@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from minted_gateway.conditional.triggers import Direction, Trigger, TriggerState
-from minted_gateway.dynamodb import condition_failed, from_item, to_item
+from minted_gateway.dynamodb import condition_failed, conditional_write, from_item, to_item
 from minted_gateway.errors import TriggersUnavailable
 
 INDEX = "waiting_by_price"
@@ -100,19 +100,13 @@ class DynamoDbTriggerStore:
         if remove_index:
             expression += " REMOVE #index_key"
             names["#index_key"] = "index_key"
-        try:
-            response = self._client.update_item(
-                TableName=self._table, Key=_key(trigger.trigger_id), UpdateExpression=expression,
-                ConditionExpression=condition, ExpressionAttributeNames=names,
-                ExpressionAttributeValues=to_item(values), ReturnValues="ALL_NEW",
-            )  # fmt: skip
-        except ClientError as exc:
-            if condition_failed(exc):
-                return None
-            raise _unavailable(exc) from None
-        except BotoCoreError as exc:
-            raise _unavailable(exc) from None
-        return _trigger(response["Attributes"])
+        response = conditional_write(
+            self._client.update_item, _unavailable,
+            TableName=self._table, Key=_key(trigger.trigger_id), UpdateExpression=expression,
+            ConditionExpression=condition, ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item(values), ReturnValues="ALL_NEW",
+        )  # fmt: skip
+        return None if response is None else _trigger(response["Attributes"])
 
 
 def waiting_item(trigger: Trigger, purge_at: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from minted_gateway.dynamodb import condition_failed, error_code, from_item, to_item
+from minted_gateway.dynamodb import condition_failed, conditional_write, error_code, from_item, to_item
 from minted_gateway.errors import LedgerUnavailable
 from minted_gateway.orders.history import HistoryPage, IndexRead, Position
 from minted_gateway.orders.ledger import LedgerConflict
@@ -233,19 +233,12 @@ class DynamoDbOrderLedger:
     ) -> dict[str, Any] | None:
         """The row before the update, or None when the condition did not hold."""
         extra = {"ExpressionAttributeNames": names} if names else {}
-        try:
-            response = self._client.update_item(
-                TableName=self._table, Key={"external_id": {"S": external_id}}, UpdateExpression=expression,
-                ConditionExpression=condition, ExpressionAttributeValues=values, ReturnValues="ALL_OLD", **extra,
-            )  # fmt: skip
-        except ClientError as exc:
-            if condition_failed(exc):
-                return None
-            raise _unavailable(exc) from None
-        except BotoCoreError as exc:
-            raise _unavailable(exc) from None
-        old: dict[str, Any] = response["Attributes"]
-        return old
+        response = conditional_write(
+            self._client.update_item, _unavailable,
+            TableName=self._table, Key={"external_id": {"S": external_id}}, UpdateExpression=expression,
+            ConditionExpression=condition, ExpressionAttributeValues=values, ReturnValues="ALL_OLD", **extra,
+        )  # fmt: skip
+        return None if response is None else dict(response["Attributes"])
 
     def known(self, external_ids: list[str]) -> dict[str, LedgerEntry]:
         """The rows of ``external_ids`` the ledger has: state and Minted's ids (batches of 100 keys)."""
@@ -275,22 +268,17 @@ class DynamoDbOrderLedger:
         names, values, expression = _update_expression(changes, entry)
         names["#owner"] = "workflow_owner"
         values[":owner"] = owner
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"external_id": {"S": external_id}},
-                UpdateExpression=expression,
-                ConditionExpression="#owner = :owner",  # false when the row is absent, too
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=to_item(values),
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise _unavailable(exc) from None
-        except BotoCoreError as exc:
-            raise _unavailable(exc) from None
-        return True
+        written = conditional_write(
+            self._client.update_item,
+            _unavailable,
+            TableName=self._table,
+            Key={"external_id": {"S": external_id}},
+            UpdateExpression=expression,
+            ConditionExpression="#owner = :owner",  # false when the row is absent, too
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item(values),
+        )
+        return written is not None
 
     def read(self, request: IndexRead) -> HistoryPage:
         """Newest first; filters beyond the key as a FilterExpression, read until the page is full."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from minted_gateway.dynamodb import condition_failed, error_code, from_item, to_item
+from minted_gateway.dynamodb import condition_failed, conditional_write, error_code, from_item, to_item
 from minted_gateway.errors import InvalidCursor, LedgerUnavailable
 from minted_gateway.plans.plan import FINAL_RUN_STATES, Plan, PlanRun, PlansPage
 
@@ -66,15 +66,7 @@ class DynamoDbPlanStore:
         kwargs: dict[str, Any] = {"TableName": self._table, "Item": to_item(data), "ConditionExpression": condition}
         if values:
             kwargs["ExpressionAttributeValues"] = to_item(values)
-        try:
-            self._client.put_item(**kwargs)
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise _unavailable(exc) from None
-        except BotoCoreError as exc:
-            raise _unavailable(exc) from None
-        return True
+        return conditional_write(self._client.put_item, _unavailable, **kwargs) is not None
 
     def _get(self, plan_id: str, item: str) -> dict[str, Any] | None:
         try:
@@ -128,24 +120,19 @@ class DynamoDbPlanStore:
 
     def advance(self, plan: Plan, next_run_at: datetime) -> bool:
         assert plan.next_run_at is not None  # noqa: S101 - only a due plan is advanced
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=self._key(plan.plan_id, PLAN_ITEM),
-                UpdateExpression="SET next_run_at = :next",
-                ConditionExpression="next_run_at = :was AND #s = :active",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=to_item(
-                    {":next": _stamp(next_run_at), ":was": _stamp(plan.next_run_at), ":active": "active"}
-                ),
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise _unavailable(exc) from None
-        except BotoCoreError as exc:
-            raise _unavailable(exc) from None
-        return True
+        advanced = conditional_write(
+            self._client.update_item,
+            _unavailable,
+            TableName=self._table,
+            Key=self._key(plan.plan_id, PLAN_ITEM),
+            UpdateExpression="SET next_run_at = :next",
+            ConditionExpression="next_run_at = :was AND #s = :active",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=to_item(
+                {":next": _stamp(next_run_at), ":was": _stamp(plan.next_run_at), ":active": "active"}
+            ),
+        )
+        return advanced is not None
 
     # ---------------------------------------------------------------- runs
     def runs(self, plan_id: str, limit: int) -> list[PlanRun]:
@@ -199,15 +186,7 @@ class DynamoDbPlanStore:
             "ExpressionAttributeNames": {"#s": "state"},
             "ExpressionAttributeValues": to_item(finals),
         }
-        try:
-            self._client.put_item(**kwargs)
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise _unavailable(exc) from None
-        except BotoCoreError as exc:
-            raise _unavailable(exc) from None
-        return True
+        return conditional_write(self._client.put_item, _unavailable, **kwargs) is not None
 
     def mark_published(self, run: PlanRun) -> None:
         try:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from minted_gateway import runtime
-from minted_gateway.settings import SettingsError, _from_env
+from minted_gateway.settings import SettingsError, model_from_env
 
 if TYPE_CHECKING:
     from minted_gateway.plans.dynamodb_plans import DynamoDbPlanStore
@@ -38,7 +38,7 @@ class PlanSettings(BaseModel):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PlanSettings:
-        return _from_env(cls, env)
+        return model_from_env(cls, env)
 
 
 @functools.cache
@@ -71,7 +71,7 @@ def dispatch_due_plans() -> DispatchDuePlans:
     url = plan_settings().plans_queue_url
     if not url:
         raise SettingsError("invalid environment: PLANS_QUEUE_URL (missing)")
-    queue = SqsRunQueue(runtime._client("sqs"), url)
+    queue = SqsRunQueue(runtime.aws_client("sqs"), url)
     return DispatchDuePlans(plan_store(), queue, zone=plan_settings().plans_timezone)
 
 

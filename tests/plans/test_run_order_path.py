@@ -1,0 +1,166 @@
+"""A plan's run takes the order path a POST /orders takes, inside the plans function: the day's limits
+(a run counts against the customer's and the partner's day, a run past them is final and buys nothing,
+a run Minted refuses gives its part of the day back), the partner's Minted credentials read again from
+Secrets Manager after they rotate, and a plan checked against the per-order limit at Minted's price
+when the cached one is stale.
+
+Each run here is the dispatcher's own message for one plan, put on the real run queue and consumed by
+its event source (the plans function, as Lambda invokes it): other tests' plans due at the same
+minute do not run with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import boto3
+
+from minted_gateway.dynamodb import from_item
+from minted_gateway.minted import MintedClient, StaticCredentials
+from minted_gateway.plans import wiring
+from minted_gateway.plans.sqs_queue import SqsRunQueue
+from tests.conftest import SANDBOX_PASSWORD, SANDBOX_USER, partner_credentials
+from tests.limits.conftest import counters
+from tests.plans.helpers import drained, register
+from tests.stack import Api
+
+ROTATED_PASSWORD = "rotated-elsewhere"  # tests/security's log scan looks for it too
+CENTS = Decimal("0.01")
+
+
+def grams_plan(plan_id: str, customer: str, grams: str = "1") -> dict[str, Any]:
+    return {"plan_id": plan_id, "customer_external_id": customer, "sku": "GAU", "grams": Decimal(grams),
+            "currency": "TRY", "calendar": {"frequency": "monthly", "day_of_month": 5, "time": "09:00"}}  # fmt: skip
+
+
+def make_plan(api: Api, plan_id: str, customer: str) -> None:
+    response = api.post("/plans", grams_plan(plan_id, customer))
+    assert response.status_code == 201, response.text
+
+
+def run_once(api: Api, plan_id: str) -> dict[str, Any]:
+    """The plan's due period, as the dispatcher queues it, run through the queue; the run as GET /plans shows it."""
+    plan = wiring.plan_store().get(plan_id)
+    assert plan is not None and plan.next_run_at is not None
+    message = wiring.dispatch_due_plans().message(plan)
+    sqs = boto3.client("sqs", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
+    SqsRunQueue(sqs, api.stack.env["PLANS_QUEUE_URL"]).send([message])
+    drained(api.stack, api, timeout=60)  # a run that never settles keeps its message coming back
+    (run,) = [r for r in api.get(f"/plans/{plan_id}").json()["runs"] if r["period"] == message["period"]]
+    return dict(run)
+
+
+def buy_price(api: Api) -> Decimal:
+    """Gold's buy price as the gateway values orders (GET /prices, which also fills the price cache)."""
+    prices = api.get("/prices?currency=TRY").json()["prices"]
+    return Decimal(str(next(p["buy_price"] for p in prices if p["sku"] == "GAU")))
+
+
+def hold(api: Api, external_id: str) -> dict[str, Any]:
+    """What the order reserved of the day, beside the counters."""
+    item = api.dynamodb.get_item(TableName=api.stack.env["LIMITS_TABLE"], Key={"counter": {"S": f"hold#{external_id}"}},
+                                 ConsistentRead=True).get("Item")  # fmt: skip
+    assert item is not None, external_id
+    return from_item(item)
+
+
+def day_totals(api: Api) -> tuple[Decimal, Decimal]:
+    """The customer's and the partner's day counters for buys in TRY (only one customer buys while limits are on)."""
+    totals = counters(api)
+    customer = sum((v for k, v in totals.items() if k.startswith("customer#")), Decimal(0))
+    partner = sum((v for k, v in totals.items() if k.startswith("partner#")), Decimal(0))
+    return customer, partner
+
+
+def test_plan_runs_count_against_the_day_and_a_run_past_the_customers_limit_is_final_and_buys_nothing(
+    api: Api, limits: Callable[..., None]
+) -> None:
+    api.minted.market(frozen=True)
+    price = buy_price(api)
+    # Room for one 1 g run of the customer's day, and for many of the partner's (its counter is sharded).
+    limits(customer_day_amount=str((price * Decimal("1.5")).quantize(CENTS)), partner_day_amount=str(price * 100))
+    register(api, "cust-day")
+    make_plan(api, "day-first", "cust-day")
+    make_plan(api, "day-second", "cust-day")
+    buys = api.minted.orders_created()
+
+    first = run_once(api, "day-first")
+    assert first["state"] == "succeeded", first
+    second = run_once(api, "day-second")
+    assert second["state"] == "failed" and second["reason"] == "limit_exceeded", second
+    assert api.minted.orders_created() == buys + 1  # the refused run never reached Minted
+    row = api.ledger_item(second["external_id"])
+    assert row is not None and row["state"] == "NOT_PLACED"
+    counted = Decimal(str(hold(api, first["external_id"])["amount"]))
+    assert counted > 0 and day_totals(api) == (counted, counted)  # the first run only, on both counters
+
+    again = run_once(api, "day-second")  # its message delivered again: the refusal is final for the period
+    assert again["state"] == "failed" and api.minted.orders_created() == buys + 1
+    assert day_totals(api) == (counted, counted)
+
+
+def test_a_run_minted_refuses_gives_its_part_of_the_day_back(api: Api, limits: Callable[..., None]) -> None:
+    api.minted.market(frozen=True)
+    day = str((buy_price(api) * Decimal("1.5")).quantize(CENTS))  # room for one 1 g run, not two
+    limits(customer_day_amount=day, partner_day_amount=day)
+    register(api, "cust-back")
+    make_plan(api, "back-refused", "cust-back")
+    make_plan(api, "back-after", "cust-back")
+    buys = api.minted.orders_created()
+
+    api.minted.fault("buy", status=422, times=1)
+    refused = run_once(api, "back-refused")
+    assert refused["state"] == "failed", refused
+    row = api.ledger_item(refused["external_id"])
+    assert row is not None and row["state"] == "REJECTED"
+    assert hold(api, refused["external_id"])["state"] == "given_back"
+    assert day_totals(api) == (Decimal(0), Decimal(0))
+    # The day is whole again: the next run fits only because the refused one gave its part back.
+    after = run_once(api, "back-after")
+    assert after["state"] == "succeeded", after
+    assert api.minted.orders_created() == buys + 1
+
+
+def test_a_run_after_the_partners_password_rotated_reads_the_secret_again_and_buys_once(api: Api) -> None:
+    register(api, "cust-rotated")  # a Minted call: the secret is read, and cached, with the old password
+    make_plan(api, "rotated-run", "cust-rotated")
+    buys = api.minted.orders_created()
+    # The password changes at Minted and in the secret; the functions still hold the old one.
+    api.minted.rotate_credentials(SANDBOX_USER, ROTATED_PASSWORD)
+    api.put_partner_secret(api.secrets(), ROTATED_PASSWORD)
+    try:
+        run = run_once(api, "rotated-run")
+    finally:
+        api.minted.rotate_credentials(SANDBOX_USER, SANDBOX_PASSWORD)
+        api.put_partner_secret(api.secrets(), SANDBOX_PASSWORD)
+    assert run["state"] == "succeeded" and run["order_codes"], run
+    assert api.minted.orders_created() == buys + 1
+    row = api.ledger_item(run["external_id"])
+    assert row is not None and row["state"] == "SUBMITTED"
+
+
+def test_a_plan_is_checked_against_the_per_order_limit_at_minteds_price_when_the_cache_is_stale(
+    api: Api, limits: Callable[..., None]
+) -> None:
+    api.minted.market(frozen=True)
+    cached = buy_price(api)  # the cache now holds this price
+    spot = Decimal(str(api.minted.market()["spot"]["GAU"]))
+    api.minted.market(GAU=str(spot * 2))
+    minted = MintedClient(StaticCredentials(partner_credentials(api.minted.base_url)))
+    now = next(p.buy_price for p in minted.product_prices("TRY") if p.sku == "GAU")
+    limit = (cached * Decimal("1.5")).quantize(CENTS)  # 1 g passes at the cached price, not at Minted's
+    assert cached < limit < now
+    limits(order_amount=str(limit))
+    api.age_price_cache(3600)
+
+    refused = api.post("/plans", grams_plan("stale-priced", "cust-stale"))
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "limit_exceeded" and error["details"][0]["field"] == "grams"
+    assert api.get("/plans/stale-priced").status_code == 404  # nothing half-written
+    latest = {"pk": {"S": "LATEST"}, "sk": {"S": "TRY"}}
+    item = api.dynamodb.get_item(TableName=api.stack.env["PRICES_TABLE"], Key=latest, ConsistentRead=True)["Item"]
+    snapshot = from_item(item)["snapshot"]
+    assert next(Decimal(str(p["buy_price"])) for p in snapshot["prices"] if p["sku"] == "GAU") == now  # refreshed
