@@ -104,6 +104,9 @@ class LocalEventSource:
             self._threads.append(thread)
         return self
 
+    def workers_alive(self) -> int:
+        return sum(thread.is_alive() for thread in self._threads)
+
     def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 logger, tracer, metrics = observability()
+# The triggers' check's counts worth a metric: hand-offs sent again (one was lost), and what is still not.
+_TRIGGER_METRICS = {"orders_resent": "FiredOrdersResent", "alerts_redelivered": "PriceAlertsRedelivered",
+                    "alerts_undelivered": "PriceAlertsUndelivered",
+                    "fired_orders_abandoned": "FiredOrdersAbandoned"}  # fmt: skip
 
 
 @functools.cache
@@ -120,6 +124,9 @@ def refresh_task(payload: dict[str, Any]) -> dict[str, Any]:
     if result["previous_age_seconds"] is not None:  # how old the cache had grown: alarms when refreshes stop
         metrics.add_metric(name="PriceAgeSeconds", unit=MetricUnit.Seconds, value=result["previous_age_seconds"])
     logger.info("prices refreshed", extra={"currency": currency.value, "stored": result["stored"]})
+    for key, metric in _TRIGGER_METRICS.items():  # the triggers' hand-offs that were lost, or are
+        if result.get(key):
+            metrics.add_metric(name=metric, unit=MetricUnit.Count, value=result[key])
     try:  # Minted's order statuses ride along; a failure here must not fail the price refresh
         result.update(runtime.refresh_order_statuses()())
     except GatewayError as exc:

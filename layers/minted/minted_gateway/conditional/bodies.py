@@ -21,8 +21,9 @@ class TriggerFailureBody(BaseModel):
 class TriggerBody(BaseModel):
     id: str = Field(description="the partner's external_id for it")
     kind: Literal["order", "alert"]
-    state: _STATES = Field(description="WAITING until a refresh crosses it; an order: FIRED (queued), then ORDERED "
-                           "or FAILED; an alert: TRIGGERED; CANCELLED; EXPIRED (never fired)")  # fmt: skip
+    state: _STATES = Field(description="WAITING until a refresh crosses it; then FIRED (an order queued, an alert's "
+                           "event on its way); an order: then ORDERED or FAILED; an alert: TRIGGERED once the bus "
+                           "took its event; CANCELLED; EXPIRED (never fired)")  # fmt: skip
     sku: str
     currency: str
     price_side: Literal["buy", "sell"]
@@ -43,7 +44,9 @@ class TriggerBody(BaseModel):
 
 
 def trigger_body(trigger: Trigger, now: float) -> dict[str, Any]:
-    body = trigger.model_dump(mode="python", exclude={"trigger_id", "caller", "version", "expires_at", "state"})
+    body = trigger.model_dump(
+        mode="python", exclude={"trigger_id", "caller", "version", "expires_at", "state", "resend_at", "sends"}
+    )
     return {
         "id": trigger.trigger_id,
         **body,

@@ -5,6 +5,10 @@ Only a WAITING item carries ``index_key`` (currency#sku#price side#direction), s
 refresh asks each partition for the crossed range only (a key condition, never a scan), and
 however many triggers wait beyond the price, it reads none of them. Firing or cancelling removes
 ``index_key`` in the same conditional write that moves the state, so a trigger fires once.
+
+A FIRED item carries ``fired_key`` and ``resend_at`` instead (the sparse index ``fired_by_time``)
+until it settles: should its hand-off be lost (the refresh dies after the write, the queue or the bus
+refuses), a later refresh finds it there by a key condition on ``resend_at`` and sends it again.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from minted_gateway.dynamodb import condition_failed, conditional_write, from_it
 from minted_gateway.errors import TriggersUnavailable
 
 INDEX = "waiting_by_price"
+FIRED_INDEX = "fired_by_time"
+FIRED_KEY = "FIRED"  # fired_key's one value: the index's one partition
+_FIRED_ATTRIBUTES = ("fired_key", "resend_at")
 _KEY_CONDITIONS = {"at_or_below": "#key = :key AND #price >= :price", "at_or_above": "#key = :key AND #price <= :price"}
 
 
@@ -48,7 +55,7 @@ class DynamoDbTriggerStore:
 
     def cancel(self, trigger: Trigger, now: str) -> Trigger | None:
         return self._move(trigger, TriggerState.WAITING, {"state": TriggerState.CANCELLED.value, "cancelled_at": now},
-                          remove_index=True)  # fmt: skip
+                          remove=("index_key",))  # fmt: skip
 
     def crossed(self, key: str, direction: Direction, price: Decimal, now: int, limit: int) -> list[Trigger]:
         found: list[Trigger] = []
@@ -73,20 +80,41 @@ class DynamoDbTriggerStore:
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return found[:limit]
 
-    def fire(self, trigger: Trigger, price: Decimal, fired_at: str, now: int, final: TriggerState) -> Trigger | None:
-        changes = {"state": final.value, "fired_at": fired_at, "fired_price": price}
-        return self._move(trigger, TriggerState.WAITING, changes, remove_index=True, unexpired_at=now)
+    def fire(self, trigger: Trigger, price: Decimal, fired_at: str, now: int, resend_at: int) -> Trigger | None:
+        changes = {"state": TriggerState.FIRED.value, "fired_at": fired_at, "fired_price": price,
+                   "fired_key": FIRED_KEY, "resend_at": resend_at, "sends": 1}  # fmt: skip
+        return self._move(trigger, TriggerState.WAITING, changes, remove=("index_key",), unexpired_at=now)
 
     def unfire(self, trigger: Trigger) -> bool:
         changes = {"state": TriggerState.WAITING.value, "fired_at": None, "fired_price": None,
                    "index_key": trigger.index_key}  # fmt: skip
-        return self._move(trigger, TriggerState.FIRED, changes) is not None
+        return self._move(trigger, TriggerState.FIRED, changes, remove=_FIRED_ATTRIBUTES) is not None
 
     def settle(self, trigger: Trigger, changes: Mapping[str, Any]) -> Trigger | None:
-        return self._move(trigger, TriggerState.FIRED, changes)
+        return self._move(trigger, TriggerState.FIRED, changes, remove=_FIRED_ATTRIBUTES)
+
+    def overdue(self, now: int, limit: int) -> list[Trigger]:
+        try:
+            response = self._client.query(
+                TableName=self._table, IndexName=FIRED_INDEX, KeyConditionExpression="#key = :key AND #at <= :now",
+                ExpressionAttributeNames={"#key": "fired_key", "#at": "resend_at"},
+                ExpressionAttributeValues=to_item({":key": FIRED_KEY, ":now": now}), Limit=limit,
+            )  # fmt: skip
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable(exc) from None
+        return [_trigger(item) for item in response.get("Items", [])]  # the rest: the next refresh's
+
+    def reclaim(self, trigger: Trigger, resend_at: int) -> Trigger | None:
+        # Only from the resend_at this refresh read: of two refreshes that read it, one sends it.
+        return self._move(trigger, TriggerState.FIRED, {"resend_at": resend_at, "sends": trigger.sends + 1},
+                          resend_at=trigger.resend_at)  # fmt: skip
+
+    def stop_resending(self, trigger: Trigger) -> bool:
+        return self._move(trigger, TriggerState.FIRED, {}, remove=_FIRED_ATTRIBUTES) is not None
 
     def _move(self, trigger: Trigger, expected: TriggerState, changes: Mapping[str, Any], *,
-              remove_index: bool = False, unexpired_at: int | None = None) -> Trigger | None:  # fmt: skip
+              remove: tuple[str, ...] = (), unexpired_at: int | None = None,
+              resend_at: int | None = None) -> Trigger | None:  # fmt: skip
         """One conditional write from ``expected``; None when the row is no longer in it."""
         values = {":expected": expected.value, ":one": 1, **{f":{name}": value for name, value in changes.items()}}
         sets = [f"#{name} = :{name}" for name in changes] + ["#version = #version + :one"]
@@ -96,10 +124,14 @@ class DynamoDbTriggerStore:
             condition += " AND #expires > :now"
             names["#expires"] = "expires_at"
             values[":now"] = unexpired_at
+        if resend_at is not None:
+            condition += " AND #resend_at = :seen"
+            names["#resend_at"] = "resend_at"
+            values[":seen"] = resend_at
         expression = "SET " + ", ".join(sets)
-        if remove_index:
-            expression += " REMOVE #index_key"
-            names["#index_key"] = "index_key"
+        if remove:
+            expression += " REMOVE " + ", ".join(f"#{name}" for name in remove)
+            names |= {f"#{name}": name for name in remove}
         response = conditional_write(
             self._client.update_item, _unavailable,
             TableName=self._table, Key=_key(trigger.trigger_id), UpdateExpression=expression,

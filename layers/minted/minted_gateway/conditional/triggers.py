@@ -21,10 +21,10 @@ ORDER_ID_PREFIX = "cond-"  # the fired order's external_id: cond-<trigger id>, t
 
 class TriggerState(StrEnum):
     WAITING = "WAITING"  # in the price index: the next refresh that crosses it fires it
-    FIRED = "FIRED"  # crossed; a conditional order is on the fired-orders queue, not yet placed
+    FIRED = "FIRED"  # crossed; an order is on the fired-orders queue, an alert's event on its way to the bus
     ORDERED = "ORDERED"  # the order is in the ledger under order_external_id (GET /orders/{id} follows it)
     FAILED = "FAILED"  # the order was refused (a limit, Minted, the customer): final, in failure
-    TRIGGERED = "TRIGGERED"  # a price alert that crossed: its event is on the bus (final)
+    TRIGGERED = "TRIGGERED"  # a price alert whose event the bus took (final)
     CANCELLED = "CANCELLED"  # cancelled while it waited (final)
     EXPIRED = "EXPIRED"  # shown for a WAITING row past its expiry (never fired; TTL removes it later)
 
@@ -61,6 +61,8 @@ class Trigger(BaseModel):
     order_external_id: str | None = None
     order_state: str | None = None  # the ledger's state of the fired order when it was placed
     failure: Failure | None = None
+    resend_at: int | None = None  # while FIRED: when its hand-off counts as lost and is sent again (epoch s)
+    sends: int = 0  # how many times it was handed to the queue or the bus
     version: int = 1
 
     @property
@@ -96,15 +98,26 @@ class TriggerStore(Protocol):
     def crossed(self, key: str, direction: Direction, price: Decimal, now: int, limit: int) -> list[Trigger]:
         """The waiting, unexpired triggers of ``key`` that ``price`` crosses: one query, by the price index."""
 
-    def fire(self, trigger: Trigger, price: Decimal, fired_at: str, now: int, final: TriggerState) -> Trigger | None:
-        """WAITING -> ``final`` (FIRED, or TRIGGERED for an alert), out of the index; None when another
-        refresh fired it first, it was cancelled, or it expired."""
+    def fire(self, trigger: Trigger, price: Decimal, fired_at: str, now: int, resend_at: int) -> Trigger | None:
+        """WAITING -> FIRED, out of the price index and into the fired one until ``resend_at``; None when
+        another refresh fired it first, it was cancelled, or it expired."""
 
     def unfire(self, trigger: Trigger) -> bool:
         """FIRED -> WAITING again (its hand-off to the queue failed): the next refresh fires it."""
 
     def settle(self, trigger: Trigger, changes: Mapping[str, Any]) -> Trigger | None:
-        """FIRED -> the fired order's outcome; None when another delivery settled it first."""
+        """FIRED -> its outcome (an order's, or an alert's TRIGGERED), out of the fired index; None when
+        another delivery settled it first."""
+
+    def overdue(self, now: int, limit: int) -> list[Trigger]:
+        """FIRED ones whose ``resend_at`` has come: one query of the fired index, oldest first."""
+
+    def reclaim(self, trigger: Trigger, resend_at: int) -> Trigger | None:
+        """An overdue one taken to be sent again (``sends`` + 1, due again at ``resend_at``); None when
+        it settled or another refresh took it first."""
+
+    def stop_resending(self, trigger: Trigger) -> bool:
+        """Out of the fired index, still FIRED: sent often enough (its dead letters and alarms take over)."""
 
 
 class FiredOrders(Protocol):
@@ -114,3 +127,8 @@ class FiredOrders(Protocol):
 
 class EventPublisher(Protocol):
     def publish(self, events: Sequence[Mapping[str, Any]]) -> None: ...
+
+
+class EventDelivery(EventPublisher, Protocol):
+    def deliver(self, events: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Put each event, trying again those refused; the indexes of those still refused."""
