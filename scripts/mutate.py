@@ -78,13 +78,6 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("redaction", "NumberReplacer",
      '_STANDARD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}'):
         "a blank record is made only for the names of its attributes: its level and line number are never read",
-    ("dynamodb_limits", "ReplaceOrWithAnd", 'old = reason.get("Item") or {}'):
-        "without the item DynamoDB returned with the cancellation, the refusal reads the counter itself "
-        "(Refused total None): one more read, the same total",
-    ("dynamodb_limits", "AddNot",
-     'raise Refused(counter, Decimal(old["total"]["N"]) if "total" in old else None)'):
-        "a counter that refuses was returned with its total (one without a total passes its condition): read "
-        "from the item or read again (None), the refusal names the same number",
     ("dynamodb_limits", "ReplaceTrueWithFalse",
      "for (counter, _, _, _), reason in zip(plan, reasons[1:], strict=True):"):
         "DynamoDB gives one cancellation reason per item of the transaction (the hold, then each counter or "
@@ -120,9 +113,6 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("place_order", "NumberReplacer", "wait = max(1, math.ceil(stored.claim_expires_at - now.timestamp()))"):
         "only a live claim gets here (claim_is_stale: now < claim_expires_at), so the difference is above 0 and "
         "its ceiling at least 1: max(0, ...) and max(1, ...) give the same wait",
-    ("place_order", "ReplaceFalseWithTrue", "foreign_tokens_refused: Callable[[], bool] = lambda: False,"):
-        "the setting is read only with a quote book, and the one PlaceOrder made with a quote book "
-        "(runtime.place_order) passes the partner's QuoteCurrencyMustMatch: the default is never called",
     ("place_order", "ReplaceTrueWithFalse", "sent_before: bool = True,"):
         "_settle passes sent_before on only to a buy it may make (may_buy); the one caller that may buy names "
         "it, and the one that takes the default (Minted refusing a duplicate external_id) may not buy",
