@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from botocore.exceptions import ClientError
 
-from minted_gateway.conditional.check import MAX_SENDS, RESEND_AFTER, CheckTriggers
+from minted_gateway.conditional.check import MAX_ALERTS_RESENT, MAX_SENDS, RESEND_AFTER, CheckTriggers
 from minted_gateway.conditional.triggers import Direction, Trigger, TriggerState
 from minted_gateway.events.bus import EventBridgeBus
 from minted_gateway.prices.price_cache import PriceSnapshot, SkuPrice
@@ -164,3 +165,46 @@ def test_the_bus_tries_again_only_the_refused_events_and_names_those_it_never_to
     client = _PutEvents({0, 2}, {1}, "all")
     assert EventBridgeBus(client, "bus", pause=lambda _: None).deliver(events) == [2]
     assert client.calls == [["a-0", "a-1", "a-2"], ["a-0", "a-2"], ["a-2"]]
+
+
+def _fired_alert(trigger_id: str) -> Trigger:
+    return _fired_order(trigger_id, sends=1).model_copy(update={"kind": "alert", "side": None, "amount": None})
+
+
+class Killed(BaseException):
+    """The refresh's Lambda times out (a bus whose calls hang): nothing after this runs."""
+
+
+class HangingBus(Bus):
+    def deliver(self, events: Sequence[Mapping[str, Any]]) -> list[int]:
+        raise Killed
+
+
+def test_what_crosses_now_fires_before_a_hanging_bus_holds_up_the_overdue_alerts() -> None:
+    """A bus that hangs on the alerts it refused before must not keep new crossings from firing: the
+    order crossed by this refresh is fired and queued before the overdue alerts are tried again."""
+    store, bus = FakeStore(_fired_alert("a-1"), _order("t-4")), HangingBus()
+
+    class Queue:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        def send(self, trigger_ids: Sequence[str]) -> list[str]:
+            self.sent.extend(trigger_ids)
+            return []
+
+    queue = Queue()
+    with pytest.raises(Killed):
+        CheckTriggers(store, queue, bus, clock=lambda: NOW)(_snapshot("2790"))  # type: ignore[arg-type]
+    assert queue.sent == ["t-4"] and store.rows["t-4"].state is TriggerState.FIRED
+    assert store.rows["a-1"].state is TriggerState.FIRED, "the alert is still to be delivered"
+
+
+def test_a_refresh_tries_one_bus_batch_of_overdue_alerts_and_leaves_the_rest_to_the_next() -> None:
+    store, bus = FakeStore(*(_fired_alert(f"a-{n:02d}") for n in range(25))), Bus()
+    result = CheckTriggers(store, RefusingQueue(), bus, clock=lambda: NOW)(_snapshot("3000"))  # type: ignore[arg-type]
+    assert result["alerts_redelivered"] == MAX_ALERTS_RESENT == len(bus.events) == 10
+    assert sum(row.state is TriggerState.FIRED for row in store.rows.values()) == 15  # the next refreshes'
+    later = CheckTriggers(store, RefusingQueue(), bus, clock=lambda: NOW + 1)  # type: ignore[arg-type]
+    assert later(_snapshot("3000"))["alerts_redelivered"] == 10 and later(_snapshot("3000"))["alerts_redelivered"] == 5
+    assert sorted(e["id"] for e in bus.events) == [f"a-{n:02d}" for n in range(25)]  # each once

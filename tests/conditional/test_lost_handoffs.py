@@ -19,10 +19,12 @@ import pytest
 from minted_gateway import runtime
 from minted_gateway.conditional.check import RESEND_AFTER, CheckTriggers
 from minted_gateway.conditional.sqs_queue import SqsFiredOrders
+from minted_gateway.conditional.triggers import order_external_id
 from minted_gateway.events.bus import EventBridgeBus
 from minted_gateway.prices.get_prices import snapshot_from
 from minted_gateway.prices.price_cache import PriceSnapshot
 from tests.conditional.conftest import BusEvents, conditional_buy, expires_in, settled
+from tests.dynamodb_faults import quote_book_unreadable
 from tests.stack import Api
 from tests.waiting import wait_until
 
@@ -205,3 +207,24 @@ def test_a_price_alert_the_bus_keeps_refusing_stays_fired_until_a_later_refresh_
     assert event["occurred_at"] == shown["fired_at"]  # when it crossed, not when the bus took it
     assert _check(_queue(), fired_at + 10 * RESEND_AFTER["alert"], _bus())(_prices())["alerts_redelivered"] == 0
     assert len(events.read()) == 1
+
+
+def test_a_fired_order_whose_quote_cannot_be_checked_releases_its_claim_and_buys_once_when_it_comes_again(
+    market: Api,
+) -> None:
+    """The fired-orders consumer's claim is released when the quote book cannot be read (nothing was
+    sent); the message's next delivery places the order once."""
+    api = market
+    assert api.post("/orders/conditional", conditional_buy("target-unchecked")).status_code == 201
+    api.minted.market(GAU=2700)  # crossed
+    source = next(s for s in api.stack.event_sources if s.source.queue == "FiredOrdersQueue")
+    with quote_book_unreadable() as refused:
+        assert _check(_queue(), time.time())(_prices())["orders_queued"] == 1
+        wait_until(lambda: refused[0] > 0 and source.running == 0, what="the fired order's first delivery")
+        assert api.ledger_item(order_external_id("target-unchecked")) is None  # released: nothing was sent
+        assert api.minted.orders_created("buy") == 0
+    assert settled(api, "/orders/conditional/target-unchecked")["state"] == "ORDERED"
+    _settled_and_idle(api)
+    assert api.minted.orders_created("buy") == 1
+    row = api.ledger_item(order_external_id("target-unchecked"))
+    assert row is not None and row["state"] == "SUBMITTED"

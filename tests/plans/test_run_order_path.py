@@ -2,7 +2,8 @@
 (a run counts against the customer's and the partner's day, a run past them is final and buys nothing,
 a run Minted refuses gives its part of the day back), the partner's Minted credentials read again from
 Secrets Manager after they rotate, and a plan checked against the per-order limit at Minted's price
-when the cached one is stale.
+when the cached one is stale, and a run whose quote cannot be checked releases its claim and buys once
+when its message comes again.
 
 Each run here is the dispatcher's own message for one plan, put on the real run queue and consumed by
 its event source (the plans function, as Lambda invokes it): other tests' plans due at the same
@@ -22,9 +23,11 @@ from minted_gateway.minted import MintedClient, StaticCredentials
 from minted_gateway.plans import wiring
 from minted_gateway.plans.sqs_queue import SqsRunQueue
 from tests.conftest import SANDBOX_PASSWORD, SANDBOX_USER, partner_credentials
+from tests.dynamodb_faults import quote_book_unreadable
 from tests.limits.conftest import counters
-from tests.plans.helpers import drained, register
+from tests.plans.helpers import drained, register, run_queue
 from tests.stack import Api
+from tests.waiting import wait_until
 
 ROTATED_PASSWORD = "rotated-elsewhere"  # tests/security's log scan looks for it too
 CENTS = Decimal("0.01")
@@ -164,3 +167,31 @@ def test_a_plan_is_checked_against_the_per_order_limit_at_minteds_price_when_the
     item = api.dynamodb.get_item(TableName=api.stack.env["PRICES_TABLE"], Key=latest, ConsistentRead=True)["Item"]
     snapshot = from_item(item)["snapshot"]
     assert next(Decimal(str(p["buy_price"])) for p in snapshot["prices"] if p["sku"] == "GAU") == now  # refreshed
+
+
+def test_a_run_whose_quote_cannot_be_checked_releases_its_claim_and_buys_once_when_its_message_comes_again(
+    api: Api,
+) -> None:
+    """The quote's currency is checked after the claim; a check that cannot be made (the quote book
+    unreadable) is a 503 for the run: the claim is released (nothing was sent), and the message's next
+    delivery places the order once."""
+    register(api, "cust-quote-book")
+    make_plan(api, "quote-unread", "cust-quote-book")
+    plan = wiring.plan_store().get("quote-unread")
+    assert plan is not None and plan.next_run_at is not None
+    message = wiring.dispatch_due_plans().message(plan)
+    external_id = plan.run_external_id(message["period"])
+    buys = api.minted.orders_created()
+    sqs = boto3.client("sqs", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
+    with quote_book_unreadable() as refused:
+        SqsRunQueue(sqs, api.stack.env["PLANS_QUEUE_URL"]).send([message])
+        wait_until(lambda: refused[0] > 0 and run_queue(api.stack).running == 0, timeout=60,
+                   what="the run's first delivery")  # fmt: skip
+        assert api.ledger_item(external_id) is None, "the claim of a run refused before sending stays"  # released
+        assert api.minted.orders_created() == buys
+    drained(api.stack, api, timeout=60)  # its message comes again (after the local visibility timeout)
+    (run,) = [r for r in api.get("/plans/quote-unread").json()["runs"] if r["period"] == message["period"]]
+    assert run["state"] == "succeeded", run
+    assert api.minted.orders_created() == buys + 1
+    row = api.ledger_item(external_id)
+    assert row is not None and row["state"] == "SUBMITTED"

@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 MAX_FIRED_PER_PARTITION = 200
 # Sent again per refresh at most: the rest on the next one.
 MAX_RESENT = 100
+# Overdue alerts sent again per refresh at most: one PutEvents batch, so that a bus that times out costs a
+# refresh one batch's tries, not one per ten alerts (an alert is overdue only when the bus refused it).
+MAX_ALERTS_RESENT = 10
 # How long a fired one's hand-off may take before a refresh sends it again. An order: a healthy
 # consumer places it in seconds, and one that has waited ten minutes already raises FiredOrdersAgeAlarm;
 # an alert: its event goes in the refresh that fired it.
@@ -60,7 +63,6 @@ class CheckTriggers:
 
     def __call__(self, snapshot: PriceSnapshot) -> dict[str, Any]:
         now = int(self._clock())
-        resent = self._send_overdue(now)
         fired_at = datetime.fromtimestamp(now, UTC).isoformat()
         fired: list[Trigger] = []
         for price in snapshot.prices:
@@ -84,6 +86,8 @@ class CheckTriggers:
         self._publish_triggered(queued, fired_at)
         alerts = [t for t in fired if t.kind == "alert"]
         undelivered = self._deliver_alerts(alerts)
+        # Last: what crossed now fires first, whatever a slow bus or queue makes of the overdue ones.
+        resent = self._send_overdue(now)
         return {"triggers_fired": len(queued) + len(alerts) - undelivered, "orders_queued": len(queued),
                 "alerts_triggered": len(alerts) - undelivered, **resent,
                 "alerts_undelivered": undelivered + resent["alerts_undelivered"]}  # fmt: skip
@@ -104,6 +108,8 @@ class CheckTriggers:
         alerts: list[Trigger] = []
         abandoned = 0
         for trigger in self._store.overdue(now, MAX_RESENT):
+            if trigger.kind == "alert" and len(alerts) >= MAX_ALERTS_RESENT:
+                continue  # still overdue: the next refresh's
             if trigger.kind == "order" and trigger.sends >= MAX_SENDS:
                 if self._store.stop_resending(trigger):
                     abandoned += 1
