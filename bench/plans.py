@@ -16,6 +16,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -148,17 +149,18 @@ def section(count: int, concurrency: int, seconds: float, sandbox_rate: float, c
     ])  # fmt: skip
 
 
-def write(text: str) -> None:
-    doc = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
+def write(text: str, path: Path = DOC) -> None:
+    doc = path.read_text(encoding="utf-8") if path.exists() else ""
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
     doc = pattern.sub(lambda _: text, doc) if pattern.search(doc) else doc.rstrip("\n") + "\n\n" + text + "\n"
-    DOC.write_text(doc, encoding="utf-8")
+    path.write_text(doc, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--plans", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=5)
+    parser.add_argument("--doc", type=Path, default=DOC, help="the report whose plans section is rewritten")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
     stack = DevStack(moto_port=free_port(), sandbox_port=free_port(), gateway_port=free_port(),
@@ -175,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
         stack.stop()
         runtime.reset()
     text = section(args.plans, args.concurrency, seconds, sandbox_rate, clock)
-    write(text)
+    write(text, args.doc)
     print(text)
 
 
