@@ -121,6 +121,25 @@ LAMBDA_LIKE = {"PYTHONPATH": str(LAYER), "PATH": "/usr/bin:/bin", "AWS_LAMBDA_FU
                "AWS_REGION": "eu-central-1", "LAMBDA_TASK_ROOT": "/var/task"}  # fmt: skip
 
 
+def test_a_buy_task_imports_neither_deliveries_nor_the_history() -> None:
+    # Their models are a few ms of a cold start that only POST /deliveries or GET /orders uses.
+    code = (
+        "import sys, buy_function\n"
+        "from minted_gateway import runtime\n"
+        "runtime.order_ledger()\n"
+        "unused = ('minted_gateway.deliveries.requests', 'minted_gateway.orders.history')\n"
+        "print(sorted(m for m in unused if m in sys.modules))\n"
+        "buy_function.http_api()\n"
+        "print('minted_gateway.deliveries.requests' in sys.modules)\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT / "functions" / "buy",
+        env={**LAMBDA_LIKE, "AWS_DEFAULT_REGION": "eu-central-1", "ORDERS_TABLE": "orders", "PRICES_TABLE": "prices",
+             "PARTNER_SECRET_ID": "partner", "LEDGER_KEY_SECRET_ID": "key", "STAGE": "local"},
+    )  # fmt: skip
+    assert result.stdout.split("\n") == ["[]", "True", ""], result.stderr
+
+
 def test_clients_rows_and_secrets_never_import_boto3() -> None:
     # botocore is all a function uses: importing boto3 too (s3transfer, multiprocessing, its resource
     # layer) was about 25 ms of every cold start that touches AWS (docs/performance.md).
