@@ -89,7 +89,7 @@ class ClientOnFirstUse:
         return getattr(self._make(), name)
 
 
-_session_lock = threading.Lock()  # a boto3 session is not thread-safe (the local gateway runs threads)
+_session_lock = threading.Lock()  # a botocore session is not thread-safe (the local gateway runs threads)
 _clients: list[Any] = []  # every boto3 client made here, for renew_after_restore
 
 
