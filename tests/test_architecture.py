@@ -121,6 +121,50 @@ LAMBDA_LIKE = {"PYTHONPATH": str(LAYER), "PATH": "/usr/bin:/bin", "AWS_LAMBDA_FU
                "AWS_REGION": "eu-central-1", "LAMBDA_TASK_ROOT": "/var/task"}  # fmt: skip
 
 
+def test_a_buy_task_imports_neither_deliveries_nor_the_history() -> None:
+    # Their models are a few ms of a cold start that only POST /deliveries or GET /orders uses.
+    code = (
+        "import sys, buy_function\n"
+        "from minted_gateway import runtime\n"
+        "runtime.order_ledger()\n"
+        "unused = ('minted_gateway.deliveries.requests', 'minted_gateway.orders.history')\n"
+        "print(sorted(m for m in unused if m in sys.modules))\n"
+        "buy_function.http_api()\n"
+        "print('minted_gateway.deliveries.requests' in sys.modules)\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT / "functions" / "buy",
+        env={**LAMBDA_LIKE, "AWS_DEFAULT_REGION": "eu-central-1", "ORDERS_TABLE": "orders", "PRICES_TABLE": "prices",
+             "PARTNER_SECRET_ID": "partner", "LEDGER_KEY_SECRET_ID": "key", "STAGE": "local"},
+    )  # fmt: skip
+    assert result.stdout.split("\n") == ["[]", "True", ""], result.stderr
+
+
+def test_clients_rows_and_secrets_never_import_boto3() -> None:
+    # botocore is all a function uses: importing boto3 too (s3transfer, multiprocessing, its resource
+    # layer) was about 25 ms of every cold start that touches AWS (docs/performance.md).
+    code = (
+        "import sys\n"
+        "from minted_gateway import dynamodb, runtime\n"
+        "from minted_gateway.minted import SecretsManagerCredentials\n"
+        "from minted_gateway.orders.record import State\n"
+        "class Secrets:\n"
+        "    def get_secret_value(self, SecretId):\n"
+        '        return {\'SecretString\': \'{"username": "u", "password": "p", "base_url": "http://m"}\'}\n'
+        "runtime.dynamodb(), runtime.secretsmanager(), runtime.aws_client('stepfunctions')\n"
+        "row = {'external_id': 'o-1', 'state': State.SUBMITTED, 'amount': 1, 'lines': [{'a': None, 'b': True}]}\n"
+        "assert dynamodb.from_item(dynamodb.to_item(row)) == row\n"
+        "assert dynamodb.to_item({'digest': b'\\x00'}) == {'digest': {'B': b'\\x00'}}\n"
+        "SecretsManagerCredentials('partner', boto3_client=Secrets()).get()\n"
+        "print('boto3' in sys.modules)\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
+        env={**LAMBDA_LIKE, "AWS_DEFAULT_REGION": "eu-central-1"},  # Lambda sets both
+    )  # fmt: skip
+    assert result.stdout.strip() == "False", result.stderr
+
+
 @pytest.mark.parametrize("function", sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir()))
 @pytest.mark.parametrize(("tracing", "imported"), [(None, False), ("lambda", False), ("xray-sdk", True)])
 def test_only_the_xray_sdk_tracing_mode_imports_the_xray_sdk(

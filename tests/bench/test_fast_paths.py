@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import DYNAMODB_CONTEXT, TypeDeserializer, TypeSerializer
 
-from minted_gateway import jsonutil
+from minted_gateway import dynamodb, jsonutil
 from minted_gateway.dynamodb import from_item, to_item
+from minted_gateway.orders.record import State
 
 ROW: dict[str, Any] = {
     "external_id": "order-0001",
@@ -25,6 +26,8 @@ ROW: dict[str, Any] = {
     "digest": b"\x00\x01",
     "skus": {"GAU", "GAG"},
     "empty": "",
+    "row_state": State.SUBMITTED,
+    "mutable_digest": bytearray(b"\x02"),
 }
 
 
@@ -33,6 +36,14 @@ def test_ledger_items_are_the_attributes_boto3_writes_and_read_back_alike() -> N
     expected = {key: serializer.serialize(value) for key, value in ROW.items()}
     assert to_item(ROW) == expected
     assert from_item(expected) == {key: deserializer.deserialize(value) for key, value in expected.items()}
+
+
+def test_numbers_are_read_and_written_in_boto3s_own_decimal_context() -> None:
+    ours, boto3s = dynamodb.DYNAMODB_CONTEXT, DYNAMODB_CONTEXT
+    assert (ours.prec, ours.Emin, ours.Emax, ours.rounding, ours.capitals, ours.clamp) == (
+        boto3s.prec, boto3s.Emin, boto3s.Emax, boto3s.rounding, boto3s.capitals, boto3s.clamp
+    )  # fmt: skip
+    assert {k for k, on in ours.traps.items() if on} == {k for k, on in boto3s.traps.items() if on}
 
 
 def test_numbers_keep_dynamodbs_limits() -> None:

@@ -4,14 +4,14 @@ telling a condition that did not hold from a failure."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Clamped, Context, Decimal, Inexact, Overflow, Rounded, Underflow
 from typing import Any
 
-from boto3.dynamodb.types import DYNAMODB_CONTEXT, TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+# boto3's own (boto3.dynamodb.types.DYNAMODB_CONTEXT; tests/bench/test_fast_paths.py compares them): importing
+# boto3 for it costs a cold start about 25 ms (docs/performance.md), and nothing else here needs boto3.
+DYNAMODB_CONTEXT = Context(Emin=-128, Emax=126, prec=38, traps=[Clamped, Overflow, Inexact, Rounded, Underflow])
 
 
 def to_item(data: dict[str, Any]) -> dict[str, Any]:
@@ -22,10 +22,10 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _from_attribute(value) for key, value in item.items()}
 
 
-# Strings, numbers, flags, maps and lists, all of a ledger row, are written here without boto3's
-# generic dispatch (the same attributes, several times faster: docs/performance.md, warm overhead);
-# a number goes through boto3's own context, so DynamoDB's 38-digit limit still raises; bytes and
-# sets are left to boto3.
+# Strings, numbers, flags, bytes, maps and lists, all of a ledger row, are written here without
+# boto3's generic dispatch (the same attributes, several times faster: docs/performance.md, warm
+# overhead); a number goes through boto3's context, so DynamoDB's 38-digit limit still raises; sets
+# and the rest are left to boto3, imported only then.
 def _to_attribute(value: Any) -> Any:
     kind = type(value)
     if kind is str:
@@ -40,7 +40,13 @@ def _to_attribute(value: Any) -> Any:
         return {"M": {key: _to_attribute(item) for key, item in value.items()}}
     if kind is list:
         return {"L": [_to_attribute(item) for item in value]}
-    return _serializer.serialize(value)
+    if kind is bytes:
+        return {"B": value}
+    if isinstance(value, str):  # a StrEnum (a row's state): boto3 writes the member itself
+        return {"S": value}
+    from boto3.dynamodb.types import TypeSerializer  # noqa: PLC0415 - only for what the above does not write
+
+    return TypeSerializer().serialize(value)
 
 
 def _number(value: Decimal | int) -> str:
@@ -66,7 +72,9 @@ def _from_attribute(attribute: Any) -> Any:
             return value
         if kind == "NULL":
             return None
-    return _deserializer.deserialize(attribute)
+    from boto3.dynamodb.types import TypeDeserializer  # noqa: PLC0415 - binary and sets, which a row does not hold
+
+    return TypeDeserializer().deserialize(attribute)
 
 
 def error_code(exc: ClientError) -> str:

@@ -70,11 +70,13 @@ def minted() -> MintedClient:
 
 @functools.cache
 def aws_session() -> Any:
-    """One boto3 session for every client: each new session loads botocore's endpoint and service
-    data again (about 25 ms a session on a cold start), so nothing here may create its own."""
-    import boto3
+    """One botocore session for every client: each new session loads botocore's endpoint and service
+    data again (about 25 ms a session on a cold start), so nothing here may create its own. botocore's,
+    not boto3's: a client is the same, and importing boto3 (s3transfer, multiprocessing, its resource
+    layer) was about 25 ms of a cold start that no function uses (docs/performance.md)."""
+    import botocore.session
 
-    return boto3.session.Session()
+    return botocore.session.get_session()
 
 
 class ClientOnFirstUse:
@@ -87,7 +89,7 @@ class ClientOnFirstUse:
         return getattr(self._make(), name)
 
 
-_session_lock = threading.Lock()  # a boto3 session is not thread-safe (the local gateway runs threads)
+_session_lock = threading.Lock()  # a botocore session is not thread-safe (the local gateway runs threads)
 _clients: list[Any] = []  # every boto3 client made here, for renew_after_restore
 
 
@@ -97,7 +99,7 @@ def aws_client(service: str) -> Any:
 
     config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
     with _session_lock:
-        client = aws_session().client(service, config=config)
+        client = aws_session().create_client(service, config=config)
         _clients.append(client)
         return client
 
@@ -117,11 +119,10 @@ def secretsmanager() -> Any:
 
 @functools.cache
 def fingerprinter() -> Fingerprinter:
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
     from minted_gateway.orders.fingerprint import Fingerprinter
+    from minted_gateway.secrets import read_secret
 
-    key: Any = SecretsProvider(boto3_client=secretsmanager()).get(settings().ledger_key_secret_id, max_age=3600)
+    key = read_secret(secretsmanager(), settings().ledger_key_secret_id)  # read once per container
     return Fingerprinter(key.encode("utf-8") if isinstance(key, str) else bytes(key))
 
 

@@ -8,6 +8,8 @@ Nothing here puts a username or password in a repr, a log line or an exception m
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -55,7 +57,7 @@ class StaticCredentials:
 
 
 class SecretsManagerCredentials:
-    """Reads the partner secret through Powertools Parameters, which caches it for ``max_age``.
+    """Reads the partner secret and keeps it for ``max_age`` seconds.
 
     ``force_refresh`` skips the cache: the client asks for it once when Minted refuses the cached
     credentials, so a rotated secret is picked up without waiting for the cache to expire.
@@ -73,38 +75,36 @@ class SecretsManagerCredentials:
         self._defaults = {key: value for key, value in (defaults or {}).items() if value}
         self._max_age = max_age
         self._boto3_client = boto3_client
-        self._provider: Any = None
-        self._parsed: tuple[Any, PartnerCredentials] | None = None
+        self._parsed: tuple[float, PartnerCredentials] | None = None  # until when, and what was read
 
     def get(self, *, force_refresh: bool = False) -> PartnerCredentials:
-        # Imported here: Parameters imports boto3, which the client must not pay for at import time.
-        from aws_lambda_powertools.utilities.parameters import SecretsProvider  # noqa: PLC0415
-        from aws_lambda_powertools.utilities.parameters.exceptions import (  # noqa: PLC0415
-            GetParameterError,
-            TransformParameterError,
-        )
-
-        if self._provider is None:
-            self._provider = SecretsProvider(boto3_client=self._boto3_client)
-        try:
-            raw = self._provider.get(self.secret_id, transform="json", max_age=self._max_age, force_fetch=force_refresh)
-        except TransformParameterError:
-            raise MintedCredentialsError("credentials", f"secret {self.secret_id} is not a JSON object") from None
-        except GetParameterError as exc:
-            reason = type(exc.__cause__).__name__ if exc.__cause__ else "unknown error"
-            raise MintedCredentialsError(
-                "credentials", f"secret {self.secret_id} could not be read ({reason})"
-            ) from None
-        # Powertools hands back the same cached object until it fetches again: validate once per fetch.
-        if self._parsed is not None and self._parsed[0] is raw:
-            return self._parsed[1]
+        if self._parsed is not None and not force_refresh and time.monotonic() < self._parsed[0]:
+            return self._parsed[1]  # validated once per read
+        raw = self._read()
         credentials = parse_credentials(raw, self.secret_id, self._defaults)
-        self._parsed = (raw, credentials)
+        self._parsed = (time.monotonic() + self._max_age, credentials)
         return credentials
+
+    def _read(self) -> Any:
+        # Imported here: the client must not pay for botocore at import time.
+        from minted_gateway.secrets import UNREADABLE, read_secret  # noqa: PLC0415
+
+        if self._boto3_client is None:
+            import botocore.session  # noqa: PLC0415
+
+            self._boto3_client = botocore.session.get_session().create_client("secretsmanager")
+        try:
+            value = read_secret(self._boto3_client, self.secret_id)
+        except UNREADABLE as exc:
+            reason = f"could not be read ({type(exc).__name__})"
+            raise MintedCredentialsError("credentials", f"secret {self.secret_id} {reason}") from None
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise MintedCredentialsError("credentials", f"secret {self.secret_id} is not a JSON object") from None
 
     def forget(self) -> None:
         """The next ``get`` reads the secret again (after a SnapStart restore: it may have rotated)."""
-        self._provider = None
         self._parsed = None
 
     def __repr__(self) -> str:

@@ -8,13 +8,12 @@ Minted's answer.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from minted_gateway.dynamodb import condition_failed, conditional_write, error_code, from_item, to_item
 from minted_gateway.errors import LedgerUnavailable
-from minted_gateway.orders.history import HistoryPage, IndexRead, Position
 from minted_gateway.orders.ledger import LedgerConflict
 from minted_gateway.orders.limits import DailyTotals, count_again_if_placed, give_back_if_refused
 from minted_gateway.orders.record import (
@@ -26,6 +25,9 @@ from minted_gateway.orders.record import (
     all_final,
     attention_due,
 )
+
+if TYPE_CHECKING:  # the history's types, imported when a history is read: a buy or a GET never needs them
+    from minted_gateway.orders.history import HistoryPage, IndexRead, Position
 
 # The history indexes' partition keys; both sort by listed_at (time, then external_id).
 INDEX_KEYS = {"by_wallet": "wallet", "by_time": "listed"}
@@ -282,6 +284,8 @@ class DynamoDbOrderLedger:
 
     def read(self, request: IndexRead) -> HistoryPage:
         """Newest first; filters beyond the key as a FilterExpression, read until the page is full."""
+        from minted_gateway.orders.history import HistoryPage, Position  # noqa: PLC0415 - see TYPE_CHECKING above
+
         names = {"#key": INDEX_KEYS[request.index]}
         values: dict[str, Any] = {":key": request.key}
         condition = "#key = :key"
