@@ -171,14 +171,21 @@ class LocalEventSource:
                 "eventSourceARN": self._arn, "awsRegion": REGION}  # fmt: skip
 
     def idle(self) -> bool:
-        """Nothing in the queue (visible or in flight) and no invocation running."""
+        """Nothing in the queue (visible or in flight) and no invocation running.
+
+        Read twice: moto counts the visible and the in-flight messages one after the other, so a failed
+        message whose visibility timeout ends between the two counts is in neither. It cannot end twice
+        in a row, so two empty reads mean an empty queue."""
+        with self._lock:
+            running = self.running
+        return running == 0 and self._empty() and self._empty()
+
+    def _empty(self) -> bool:
         attributes = self._sqs.get_queue_attributes(
             QueueUrl=self._url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
-        with self._lock:
-            running = self.running
-        return running == 0 and all(int(v) == 0 for v in attributes.values())
+        return all(int(v) == 0 for v in attributes.values())
 
 
 def scheduled_input(event: dict[str, Any], at: float | None = None) -> dict[str, Any]:
