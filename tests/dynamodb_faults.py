@@ -4,8 +4,8 @@ answered as DynamoDB answers them, botocore's retries included."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
@@ -22,22 +22,33 @@ class _Body:
 
 
 @contextmanager
-def quote_book_unreadable() -> Iterator[list[int]]:
-    """DynamoDB answers 500 to every read of a quote's currency (botocore's retries included); yields the
-    number of refused reads so far."""
+def dynamodb_failing(
+    operations: tuple[str, ...], code: str, status: int, only: Callable[[dict[str, Any]], bool] = lambda _: True
+) -> Iterator[list[int]]:
+    """The functions' DynamoDB client gets ``code`` for these operations (those whose request ``only``
+    picks), as from DynamoDB itself (botocore's retries run against it, then give up); yields the
+    number of requests refused so far."""
     refused = [0]
-    body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "injected"})
+    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected"}).encode()
 
     def answer(request: Any, **_: Any) -> AWSResponse | None:
-        if json.loads(request.body or b"{}").get("Key", {}).get("pk", {}).get("S") != "QUOTE":
-            return None  # any other read goes through
+        if not only(json.loads(request.body or b"{}")):
+            return None  # sent on to DynamoDB
         refused[0] += 1
         headers = {"x-amzn-RequestId": "injected", "Content-Type": "application/x-amz-json-1.0"}
-        return AWSResponse(request.url, 500, headers, _Body(body.encode()))
+        return AWSResponse(request.url, status, headers, _Body(body))  # type: ignore[arg-type]
 
     events = runtime.dynamodb().meta.events
-    events.register_first("before-send.dynamodb.GetItem", answer)
+    for operation in operations:
+        events.register_first(f"before-send.dynamodb.{operation}", answer)
     try:
         yield refused
     finally:
-        events.unregister("before-send.dynamodb.GetItem", answer)
+        for operation in operations:
+            events.unregister(f"before-send.dynamodb.{operation}", answer)
+
+
+def quote_book_unreadable() -> AbstractContextManager[list[int]]:
+    """Every read of a quote's currency answered 500 (any other read goes through)."""
+    return dynamodb_failing(("GetItem",), "InternalServerError", 500,
+                            only=lambda request: request.get("Key", {}).get("pk", {}).get("S") == "QUOTE")  # fmt: skip

@@ -71,6 +71,15 @@ class RefusingQueue:
         return list(trigger_ids)
 
 
+class SendingQueue:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, trigger_ids: Sequence[str]) -> list[str]:
+        self.sent.extend(trigger_ids)
+        return []
+
+
 class Bus:
     def __init__(self) -> None:
         self.events: list[Mapping[str, Any]] = []
@@ -106,16 +115,7 @@ def test_a_fired_order_the_queue_refuses_waits_again_for_the_next_refresh_and_pu
 
 def test_a_trigger_fires_once_whatever_two_refreshes_see() -> None:
     store, bus = FakeStore(_order("t-2")), Bus()
-
-    class Queue:
-        def __init__(self) -> None:
-            self.sent: list[str] = []
-
-        def send(self, trigger_ids: Sequence[str]) -> list[str]:
-            self.sent.extend(trigger_ids)
-            return []
-
-    queue = Queue()
+    queue = SendingQueue()
     check = CheckTriggers(store, queue, bus, clock=lambda: NOW)  # type: ignore[arg-type]
     assert check(_snapshot("2790"))["orders_queued"] == 1
     assert check(_snapshot("2780"))["orders_queued"] == 0
@@ -184,16 +184,7 @@ def test_what_crosses_now_fires_before_a_hanging_bus_holds_up_the_overdue_alerts
     """A bus that hangs on the alerts it refused before must not keep new crossings from firing: the
     order crossed by this refresh is fired and queued before the overdue alerts are tried again."""
     store, bus = FakeStore(_fired_alert("a-1"), _order("t-4")), HangingBus()
-
-    class Queue:
-        def __init__(self) -> None:
-            self.sent: list[str] = []
-
-        def send(self, trigger_ids: Sequence[str]) -> list[str]:
-            self.sent.extend(trigger_ids)
-            return []
-
-    queue = Queue()
+    queue = SendingQueue()
     with pytest.raises(Killed):
         CheckTriggers(store, queue, bus, clock=lambda: NOW)(_snapshot("2790"))  # type: ignore[arg-type]
     assert queue.sent == ["t-4"] and store.rows["t-4"].state is TriggerState.FIRED

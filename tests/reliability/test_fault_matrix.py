@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from local import reconcile as reconcile_command
 from local import stackfile
@@ -39,6 +38,7 @@ from minted_gateway.dynamodb import from_item
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models import BuyRequest, Currency, OrderLine, PriceFixRequest
 from tests.conftest import SANDBOX_PASSWORD, SANDBOX_USER, VALID_TCKN
+from tests.dynamodb_faults import dynamodb_failing
 from tests.reliability.report import MatrixRow, Report
 from tests.reliability.test_edges import Errors
 from tests.stack import Api, customer, order
@@ -80,34 +80,6 @@ ENDPOINT = {"quote": "pricefix", "buy": "buy", "get order": "get_order", "prices
             "workflow": "buy", "sell": "sell", "buy" + SPLIT: "buy", "get order" + SPLIT: "find_order",
             "workflow" + SPLIT: "buy", "create customer": "create_customer", "buy" + LIMITED: "buy"}  # fmt: skip
 TWO_ITEMS = [{"sku": "GAU", "amount": Decimal("1.5")}, {"sku": "GAG", "amount": Decimal("2")}]
-
-
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._data
-
-
-@contextmanager
-def dynamodb_failing(operations: tuple[str, ...], code: str, status: int) -> Iterator[None]:
-    """The functions' DynamoDB client gets ``code`` for these operations, as from DynamoDB itself
-    (botocore's retries run against it, then give up)."""
-    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected"}).encode()
-
-    def answer(request: Any, **_: Any) -> AWSResponse:
-        headers = {"x-amzn-RequestId": "injected", "Content-Type": "application/x-amz-json-1.0"}
-        return AWSResponse(request.url, status, headers, _Body(body))
-
-    events = runtime.dynamodb().meta.events
-    for operation in operations:
-        events.register_first(f"before-send.dynamodb.{operation}", answer)
-    try:
-        yield
-    finally:
-        for operation in operations:
-            events.unregister(f"before-send.dynamodb.{operation}", answer)
 
 
 @contextmanager
