@@ -113,8 +113,8 @@ $(BENCH_RUNTIME)/.installed: layers/minted/requirements.txt requirements/lambda-
 
 bench: venv build $(BENCH_RUNTIME)/.installed ## cold start, warm overhead, round trips and sizes, beside their baselines, and 1,000 plan runs beside the sandbox's own throughput: docs/performance.md
 	PYTHONPATH=layers/minted:. $(BIN)/python -m bench.run --python $(BASE_PYTHON) --site $(BENCH_RUNTIME) \
-		$(if $(BENCH_PORTS),--ports $(BENCH_PORTS))
-	PYTHONPATH=layers/minted:. $(BIN)/python -m bench.plans --plans $(or $(BENCH_PLANS),1000) --concurrency 5
+		$(if $(BENCH_PORTS),--ports $(BENCH_PORTS)) $(if $(ONLY),--only "$(ONLY)" --runs $(or $(RUNS),5))
+	$(if $(ONLY),,PYTHONPATH=layers/minted:. $(BIN)/python -m bench.plans --plans $(or $(BENCH_PLANS),1000) --concurrency 5)
 
 token: venv ## print a token for the running make dev: make token SCOPES="minted/orders.write ..." [CUSTOMER=cust-0001] [TTL=3600]
 	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.make_token --scopes '$(SCOPES)' $(if $(CUSTOMER),--customer '$(CUSTOMER)') \

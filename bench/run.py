@@ -460,6 +460,8 @@ def main() -> None:
     parser.add_argument("--site", type=Path, action="append", default=[],
                         help="site-packages as Lambda has them: the layer's requirements and the runtime's boto3")  # fmt: skip
     parser.add_argument("--iterations", type=int, default=100, help="invocations per warm figure")
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="only the cold starts whose name holds TEXT (repeatable); prints them, writes no document")  # fmt: skip
     parser.add_argument("--ports", type=int, default=None,
                         help="moto_server, the sandbox and the gateway on this port and the next two (default: free ports)")  # fmt: skip
     args = parser.parse_args()
@@ -479,9 +481,19 @@ def main() -> None:
         # The template's default Tracing mode is the one measured; the others' cold starts stand beside it.
         other_tracing = [m for m in template["Parameters"]["Tracing"]["AllowedValues"] if m != env["TRACING"]]
         cold_runtime = ColdRuntime(args.python, [p.resolve() for p in args.site], env, other_tracing, restore=True)
+        operations = bench.cold_operations()
+        if args.only:  # a quick look at a few rows while working on them: the measured mode alone
+            operations = [op for op in operations if any(text in op.name for text in args.only)]
+            cold_runtime = ColdRuntime(args.python, cold_runtime.site, env)
         print(f"cold starts: {args.runs} rounds of subject and floor per operation ...", flush=True)
         with quiet_stdout():
-            cold = cold_starts(bench.cold_operations(), code, cold_runtime, args.runs)
+            cold = cold_starts(operations, code, cold_runtime, args.runs)
+        if args.only:
+            for row in cold["operations"]:
+                print(f"{row['name']}: {row['cold_start_ms']} ms, floor {row['floor_ms']} ms, "
+                      f"ratio {row['ratio_to_floor']}x, libraries {row['libraries_ratio_to_floor']}x, "
+                      f"CPU ratio {row['cpu_ratio_to_floor']}x, import {row['import_ms']} ms")  # fmt: skip
+            return
         print(f"warm: {args.iterations} invocations per operation on the local stack ...", flush=True)
         with clocked_calls(), quiet_stdout():
             warm = bench.warm()
