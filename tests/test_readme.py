@@ -37,6 +37,14 @@ STARTED_LINE = "Ctrl-C stops the stack."
 README_PORTS = {"3000": "gateway", "8080": "sandbox", "5000": "moto"}
 
 
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 class MakeDev:
     """``make dev`` in its own process group; its console is collected line by line."""
 
@@ -97,8 +105,16 @@ class MakeDev:
             os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
+            # make may exit before its python has finished cleaning up (its record, its servers): stopped
+            # means the whole group is gone (CI once found a record still there just after make exited).
+            deadline = time.monotonic() + 30
+            while _group_alive(self.process.pid):
+                if time.monotonic() > deadline:
+                    raise subprocess.TimeoutExpired("make dev", 30)
+                time.sleep(0.1)
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
     def localise(self, text: str) -> str:
