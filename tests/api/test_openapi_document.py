@@ -2,8 +2,8 @@
 Powertools' Event Handler off the request path), what they promise a client may not.
 
 The golden copy was written from the document as Powertools' resolver served it before that change.
-A change meant to alter the document rewrites it (``PYTHONPATH=layers/minted:. python -m tests.api.test_openapi_document``), and
-the diff shows in review what a client will see.
+A change meant to alter the document rewrites it (``PYTHONPATH=layers/minted:. python -m
+tests.api.test_openapi_document``), and the diff shows in review what a client will see.
 """
 
 from __future__ import annotations
