@@ -1,7 +1,8 @@
-"""Powertools' HTTP resolver as every function uses it: safe for a process that answers several
-requests at once, and counting the requests it refuses.
+"""Powertools' HTTP resolver, built from a function's router (``router.Router.powertools_resolver``):
+it writes the OpenAPI document, and the parity test compares the router's answers with its own. Safe for
+a process that answers several requests at once, and counting the requests it refuses.
 
-Its own module so that only an HTTP event imports the Event Handler (``http.new_resolver``).
+Its own module so that only a document (or that test) imports the Event Handler; no request does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from minted_gateway import jsonutil
+from minted_gateway.api.router import Response
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
@@ -81,6 +83,10 @@ class GatewayResolver(OneRequestPerThread):
                 if route._dependant is None:
                     route._dependant = request_dependant(route)
         return super()._call_route(route, route_arguments)
+
+    def _to_response(self, result: Any) -> Any:
+        # The handlers answer with the router's Response, which has the attributes Powertools reads of its own.
+        return result if isinstance(result, Response) else super()._to_response(result)
 
     def count_refusal(self, status: int) -> None:
         if self.metrics is not None:
