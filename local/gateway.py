@@ -325,7 +325,7 @@ class LocalGateway:
         return load_handler(route.function)
 
     def openapi(self, server_url: str) -> dict[str, Any]:
-        """One document from every function's resolver (each function documents its routes)."""
+        """One document from every function's routes (each function documents its own, through Powertools)."""
         document: dict[str, Any] = {
             "openapi": "3.1.0",
             "info": {
@@ -347,7 +347,7 @@ class LocalGateway:
             if module.__name__ in seen:
                 continue
             seen.add(module.__name__)
-            # Each function builds its routes on its first HTTP event: http_api() is that resolver.
+            # Each function builds its routes on its first HTTP event: http_api() is that router.
             schema = json.loads(module.http_api().get_openapi_json_schema(title="Minted Connect partner gateway"))
             # Two functions may serve one path (GET /orders and POST /orders): merge their operations.
             for path, operations in schema.get("paths", {}).items():
