@@ -193,7 +193,7 @@ def measure_operation(
 
     def floor_spec(invocation: Invocation, kind: str = "floor", record: bool = False) -> dict[str, Any]:
         changes = {old: invocation.fresh[key] for key, old in probe.fresh.items()}
-        # A task's libraries run has no Event Handler to route through: our functions serve tasks without one.
+        # A task's libraries run has no route to validate: our functions serve tasks without the router.
         return {"kind": kind, "calls": replace_strings(replay, changes), "record": record,
                 "http": "routeKey" in invocation.event}  # fmt: skip
 

@@ -173,10 +173,11 @@ def floor(spec: dict[str, Any]) -> tuple[float, float, Any]:
 
 def with_libraries(calls: Any, http: bool = True) -> Any:
     """The floor plus the libraries our handlers stand on, used as ours use them: pydantic's model
-    machinery, Powertools Logger, Metrics and Tracer (X-Ray) around the handler, and, for an HTTP
-    event, its Event Handler with validation routing the request (one route, one validated path
-    parameter) to the calls; a task or schedule event reaches the calls without it, as our functions
-    serve one. What is left between this and a subject's cold start is our own code."""
+    machinery, Powertools Logger, Metrics and Tracer (as the Tracing mode says) around the handler, and,
+    for an HTTP event, pydantic validating its one path parameter through a TypeAdapter on the way to the
+    calls, as our router does (no Event Handler: it only writes the OpenAPI document); a task or schedule
+    event reaches the calls without it. What is left between this and a subject's cold start is our own
+    code."""
     from pydantic import BaseModel  # noqa: F401, PLC0415
 
     from minted_gateway.observability import observability  # noqa: PLC0415 - the same setup, no more
@@ -191,16 +192,20 @@ def with_libraries(calls: Any, http: bool = True) -> Any:
 
     serve: Any = lambda event, context: {"statusCode": 200, **route("bench")}  # noqa: E731 - a task: no resolver
     if http:
+        import re  # noqa: PLC0415
         from typing import Annotated  # noqa: PLC0415
 
-        from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: PLC0415
-        from aws_lambda_powertools.event_handler.openapi.params import Path  # noqa: PLC0415
+        from pydantic import Field, TypeAdapter  # noqa: PLC0415
 
-        app = APIGatewayHttpResolver(enable_validation=True)
-        # Set as objects: this module's postponed annotations could not name what is imported here.
-        route.__annotations__ = {"item_id": Annotated[str, Path(pattern=r"^[a-z0-9-]{1,64}$")], "return": dict}
-        app.get("/items/<item_id>")(route)
-        serve, route_event = app.resolve, ROUTED_EVENT
+        rule = re.compile(r"^/items/(?P<item_id>[-\w]+)$")
+        item_id: TypeAdapter[str] = TypeAdapter(Annotated[str, Field(pattern=r"^[a-z0-9-]{1,64}$")])
+
+        def routed(event: Any, context: Any) -> dict[str, Any]:
+            matched = rule.match(event["rawPath"])
+            assert matched is not None  # the bench's own event
+            return {"statusCode": 200, **route(item_id.validate_python(matched["item_id"]))}
+
+        serve, route_event = routed, ROUTED_EVENT
 
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)

@@ -52,9 +52,9 @@ def cold_start_section(cold: dict[str, Any]) -> list[str]:
         "boto3, requests and pydantic, creates the same clients and makes the same calls (listed below;",
         "the bench checks that they are the same). **libraries** is the floor plus what our handlers stand",
         "on, used as ours are: pydantic's model machinery, Powertools Logger and Metrics (and Tracer when",
-        "the mode is xray-sdk) around the handler and, for an HTTP request, its Event Handler with validation routing it (one",
-        "validated path parameter); a task or the schedule never loads the Event Handler (each function",
-        "builds its routes on its first HTTP event), so their libraries run does without it. "
+        "the mode is xray-sdk) around the handler and, for an HTTP request, pydantic validating its one path",
+        "parameter through a TypeAdapter, as our router does (no request loads Powertools' Event Handler: it",
+        "only writes the OpenAPI document); a task or the schedule has no route to validate. "
         + "".join(
             f"**{other}** is the same cold start with `Tracing={other}` (Powertools Tracer, the X-Ray SDK "
             f"patching botocore and requests: {cold.get('other_xray_segments', 0)} segments sent). "
@@ -118,7 +118,7 @@ def cold_start_misses(ops: list[dict[str, Any]], missed: list[dict[str, Any]]) -
         "the first model class is made). The libraries our handlers keep take most of it on their own:",
         "Powertools Logger and Metrics and pydantic's model machinery are "
         f"{_span([op['libraries_ratio_to_floor'] for op in tasks], '×')} the floor (the task rows' libraries",
-        "column), and an HTTP request's Event Handler with validation brings that to "
+        "column), and an HTTP request's routing and validation brings that to "
         f"{_span([op['libraries_ratio_to_floor'] for op in http], '×')}.",
         f"What is ours is the gap between the libraries column and the cold start ({_span(ours)} ms here;",
         "wall time is noisy, compare the CPU ratio): importing our modules, most of it pydantic creating",

@@ -325,7 +325,7 @@ class LocalGateway:
         return load_handler(route.function)
 
     def openapi(self, server_url: str) -> dict[str, Any]:
-        """One document from every function's resolver (each function documents its routes)."""
+        """One document from every function's routes (each function documents its own, through Powertools)."""
         document: dict[str, Any] = {
             "openapi": "3.1.0",
             "info": {
@@ -347,13 +347,24 @@ class LocalGateway:
             if module.__name__ in seen:
                 continue
             seen.add(module.__name__)
-            # Each function builds its routes on its first HTTP event: http_api() is that resolver.
+            # Each function builds its routes on its first HTTP event: http_api() is that router.
             schema = json.loads(module.http_api().get_openapi_json_schema(title="Minted Connect partner gateway"))
             # Two functions may serve one path (GET /orders and POST /orders): merge their operations.
             for path, operations in schema.get("paths", {}).items():
                 document["paths"].setdefault(path, {}).update(operations)
             document["components"]["schemas"].update(schema.get("components", {}).get("schemas", {}))
         return finish_document(document, {(r.method.lower(), r.path): r.operation_id for r in self.routes})
+
+    def route_for(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
+        """The route API Gateway sends the request to, with its path values; None: API Gateway answers 404."""
+        # The most specific route takes it: a path without variables first, then the method's own route over ANY.
+        candidates = sorted([*self.routes, *self.other_methods],
+                            key=lambda r: (r.path.count("{"), r.method == "ANY"))  # fmt: skip
+        for route in candidates:
+            params = route.match(raw_path)
+            if params is not None and route.method in (method, "ANY"):
+                return route, params
+        return None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -385,13 +396,9 @@ class LocalGateway:
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return gateway_error(413, "payload_too_large", "The body is larger than 10 MiB.", request_id)
         raw_path = (request.environ.get("RAW_URI") or request.path).split("?")[0]
-        # The most specific route takes it: a path without variables first, then the method's own route over ANY.
-        candidates = sorted([*self.routes, *self.other_methods],
-                            key=lambda r: (r.path.count("{"), r.method == "ANY"))  # fmt: skip
-        for route in candidates:
-            params = route.match(raw_path)
-            if params is None or route.method not in (request.method, "ANY"):
-                continue
+        routed = self.route_for(request.method, raw_path)
+        if routed is not None:
+            route, params = routed
             authorized = None
             if self.authorizer is not None:
                 try:

@@ -6,8 +6,8 @@ buy workflow, and records a failed workflow on the order's ledger row (this func
 ledger's rows).
 """
 
-# No ``from __future__ import annotations``: the routes are defined inside http_api(), and Powertools
-# reads their annotations when they are registered, so they must be evaluated where their names are.
+# No ``from __future__ import annotations``: the routes are defined inside http_api(), and the router
+# reads their annotations (and Powertools, for the document), so they must be evaluated where their names are.
 
 import functools
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import REPLAY_HEADER, json_response, new_resolver, request_caller
+from minted_gateway.api.http import REPLAY_HEADER, json_response, request_caller
 from minted_gateway.api.views import foreign_error, outcome_response, outcome_task_result, workflow_started_body
 from minted_gateway.caller import PARTNER, Caller, Scope, requires
 from minted_gateway.errors import REJECTIONS, OrderRejected
@@ -31,7 +31,7 @@ from minted_gateway.orders.workflow import WorkflowRequest
 from minted_gateway.validation import TASK_INPUT, ExternalId
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from minted_gateway.api.router import Router
 
 logger, tracer, metrics = observability()
 # What a buy's log line says: only SUBMITTED is a placed order.
@@ -45,11 +45,9 @@ OUTCOME_MESSAGES = {
 
 
 @functools.cache
-def http_api() -> "APIGatewayHttpResolver":
+def http_api() -> "Router":
     """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
-    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
-    from aws_lambda_powertools.event_handler.openapi.params import Body  # noqa: PLC0415
-
+    from minted_gateway.api.router import Body, Response, Router  # noqa: PLC0415
     from minted_gateway.api.schemas import (  # noqa: PLC0415
         CUSTOMER_MISMATCH,
         MINTED_ERRORS,
@@ -59,7 +57,7 @@ def http_api() -> "APIGatewayHttpResolver":
     )
     from minted_gateway.deliveries.requests import DeliveryIn  # noqa: PLC0415 - a workflow task never takes one
 
-    app = new_resolver(metrics)
+    app = Router(metrics)
 
     @app.post(
         "/orders",

@@ -5,8 +5,8 @@ A trigger waits until a price refresh crosses it (the prices function checks the
 only creates, shows and cancels them. Nothing personal is kept: a customer is named by id.
 """
 
-# No ``from __future__ import annotations``: the routes are defined inside http_api(), and Powertools
-# reads their annotations when they are registered, so they must be evaluated where their names are.
+# No ``from __future__ import annotations``: the routes are defined inside http_api(), and the router
+# reads their annotations (and Powertools, for the document), so they must be evaluated where their names are.
 
 import functools
 import time
@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import REPLAY_HEADER, json_response, new_resolver, request_caller
+from minted_gateway.api.http import REPLAY_HEADER, json_response, request_caller
 from minted_gateway.caller import Scope, requires
 from minted_gateway.conditional.bodies import trigger_body
 from minted_gateway.conditional.requests import ConditionalOrderIn, PriceAlertIn
@@ -26,21 +26,19 @@ from minted_gateway.minted.models import EXTERNAL_ID_PATTERN
 from minted_gateway.observability import observability
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from minted_gateway.api.router import Router
 
 logger, tracer, metrics = observability()
 
 
 @functools.cache
-def http_api() -> "APIGatewayHttpResolver":
+def http_api() -> "Router":
     """The HTTP routes, built on the first HTTP event."""
-    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
-    from aws_lambda_powertools.event_handler.openapi.params import Body, Path  # noqa: PLC0415
-
+    from minted_gateway.api.router import Body, Path, Response, Router  # noqa: PLC0415
     from minted_gateway.api.schemas import CUSTOMER_MISMATCH, answers  # noqa: PLC0415
     from minted_gateway.conditional.bodies import TriggerBody  # noqa: PLC0415
 
-    app = new_resolver(metrics)
+    app = Router(metrics)
     TriggerId = Annotated[  # noqa: N806 - a type alias
         str, Path(pattern=EXTERNAL_ID_PATTERN, max_length=59, description="its external_id", examples=["target-0001"])
     ]

@@ -3,8 +3,8 @@
 A customer's personal data passes through to Minted and back to the caller: never stored, never logged.
 """
 
-# No ``from __future__ import annotations``: the routes are defined inside http_api(), and Powertools
-# reads their annotations when they are registered, so they must be evaluated where their names are.
+# No ``from __future__ import annotations``: the routes are defined inside http_api(), and the router
+# reads their annotations (and Powertools, for the document), so they must be evaluated where their names are.
 
 import functools
 from typing import TYPE_CHECKING, Annotated, Any
@@ -14,24 +14,22 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import REPLAY_HEADER, json_response, new_resolver, request_caller
+from minted_gateway.api.http import REPLAY_HEADER, json_response, request_caller
 from minted_gateway.api.views import balances_body, customer_body
 from minted_gateway.caller import Scope, requires
 from minted_gateway.customers.requests import CustomerChanges, NewCustomer
 from minted_gateway.observability import observability
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from minted_gateway.api.router import Router
 
 logger, tracer, metrics = observability()
 
 
 @functools.cache
-def http_api() -> "APIGatewayHttpResolver":
+def http_api() -> "Router":
     """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
-    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
-    from aws_lambda_powertools.event_handler.openapi.params import Body, Path  # noqa: PLC0415
-
+    from minted_gateway.api.router import Body, Path, Response, Router  # noqa: PLC0415
     from minted_gateway.api.schemas import (  # noqa: PLC0415
         CUSTOMER_MISMATCH,
         MINTED_ERRORS,
@@ -40,7 +38,7 @@ def http_api() -> "APIGatewayHttpResolver":
         answers,
     )
 
-    app = new_resolver(metrics)
+    app = Router(metrics)
 
     # Create Customer publishes 3-40 letters, digits, "-" and "_" for a customer's external_id.
     CustomerId = Annotated[  # noqa: N806 - a type alias

@@ -1,7 +1,7 @@
 """Get order: GET /orders/{external_id}, the order history GET /orders, and the workflow's ``get_order`` task."""
 
-# No ``from __future__ import annotations``: the routes are defined inside http_api(), and Powertools
-# reads their annotations when they are registered, so they must be evaluated where their names are.
+# No ``from __future__ import annotations``: the routes are defined inside http_api(), and the router
+# reads their annotations (and Powertools, for the document), so they must be evaluated where their names are.
 
 import functools
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import digits_only, invalid_input, json_response, new_resolver, request_caller
+from minted_gateway.api.http import digits_only, invalid_input, json_response, request_caller
 from minted_gateway.api.views import foreign_error, foreign_response, order_view_body, orders_page_body
 from minted_gateway.caller import PARTNER, Caller, Scope, requires
 from minted_gateway.minted.models import EXTERNAL_ID_MAX_LENGTH, EXTERNAL_ID_PATTERN
@@ -23,20 +23,18 @@ from minted_gateway.orders.record import State
 from minted_gateway.validation import ExternalId, Instant
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from minted_gateway.api.router import Router
 
 logger, tracer, metrics = observability()
 
 
 @functools.cache
-def http_api() -> "APIGatewayHttpResolver":
+def http_api() -> "Router":
     """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
-    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
-    from aws_lambda_powertools.event_handler.openapi.params import Path, Query  # noqa: PLC0415
-
+    from minted_gateway.api.router import Path, Query, Response, Router  # noqa: PLC0415
     from minted_gateway.api.schemas import MINTED_ERRORS, OrderBody, OrdersPageBody, answers  # noqa: PLC0415
 
-    app = new_resolver(metrics)
+    app = Router(metrics)
 
     ExternalIdPath = Annotated[  # noqa: N806 - a type alias
         str,

@@ -1,7 +1,7 @@
 """Legal: GET /legal and GET /legal/{document_type}, Minted's documents a customer must see."""
 
-# No ``from __future__ import annotations``: the routes are defined inside http_api(), and Powertools
-# reads their annotations when they are registered, so they must be evaluated where their names are.
+# No ``from __future__ import annotations``: the routes are defined inside http_api(), and the router
+# reads their annotations (and Powertools, for the document), so they must be evaluated where their names are.
 
 import functools
 from typing import TYPE_CHECKING, Annotated, Any
@@ -11,26 +11,24 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import json_response, new_resolver
+from minted_gateway.api.http import json_response
 from minted_gateway.api.views import legal_body, legal_list_body
 from minted_gateway.caller import Scope, requires
 from minted_gateway.observability import observability
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from minted_gateway.api.router import Router
 
 logger, tracer, metrics = observability()
 
 
 @functools.cache
-def http_api() -> "APIGatewayHttpResolver":
+def http_api() -> "Router":
     """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
-    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
-    from aws_lambda_powertools.event_handler.openapi.params import Path  # noqa: PLC0415
-
+    from minted_gateway.api.router import Path, Response, Router  # noqa: PLC0415
     from minted_gateway.api.schemas import MINTED_ERRORS, LegalDocumentBody, LegalListBody, answers  # noqa: PLC0415
 
-    app = new_resolver(metrics)
+    app = Router(metrics)
 
     DocumentType = Annotated[  # noqa: N806
         str, Path(pattern=r"^[a-z_]{3,40}$", description="e.g. kvkk_disclosure", examples=["kvkk_disclosure"])

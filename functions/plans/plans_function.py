@@ -5,8 +5,8 @@ A run that must come again (its order not settled yet, a dependency down) is rep
 item failure, so SQS delivers that message again and the others of its batch are done.
 """
 
-# No ``from __future__ import annotations``: the routes are defined inside http_api(), and Powertools
-# reads their annotations when they are registered, so they must be evaluated where their names are.
+# No ``from __future__ import annotations``: the routes are defined inside http_api(), and the router
+# reads their annotations (and Powertools, for the document), so they must be evaluated where their names are.
 
 import functools
 import json
@@ -18,7 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import REPLAY_HEADER, digits_only, json_response, new_resolver, request_caller
+from minted_gateway.api.http import REPLAY_HEADER, digits_only, json_response, request_caller
 from minted_gateway.caller import Scope, requires
 from minted_gateway.errors import GatewayError
 from minted_gateway.minted.models import EXTERNAL_ID_MAX_LENGTH, EXTERNAL_ID_PATTERN
@@ -28,22 +28,20 @@ from minted_gateway.plans.engine import RunMessage, RunNotSettled
 from minted_gateway.plans.requests import NewPlan, PlanChanges
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from minted_gateway.api.router import Router
 
 logger, tracer, metrics = observability()
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
 
 @functools.cache
-def http_api() -> "APIGatewayHttpResolver":
+def http_api() -> "Router":
     """The HTTP routes, built on the first HTTP event: the schedule and the queue never import the Event Handler."""
-    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
-    from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query  # noqa: PLC0415
-
+    from minted_gateway.api.router import Body, Path, Query, Response, Router  # noqa: PLC0415
     from minted_gateway.api.schemas import CUSTOMER_MISMATCH, answers  # noqa: PLC0415
     from minted_gateway.plans.views import PlanBody, PlansPageBody, page_body, view_body  # noqa: PLC0415
 
-    app = new_resolver(metrics)
+    app = Router(metrics)
     PlanIdPath = Annotated[  # noqa: N806 - a type alias
         str, Path(pattern=r"^[A-Za-z0-9._-]{1,40}$", description="the plan's id", examples=["plan-0001"])
     ]

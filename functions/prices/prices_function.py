@@ -1,7 +1,7 @@
 """Prices: GET /prices, POST /quotes, the workflow's ``quote`` task and the scheduled refresh."""
 
-# No ``from __future__ import annotations``: the routes are defined inside http_api(), and Powertools
-# reads their annotations when they are registered, so they must be evaluated where their names are.
+# No ``from __future__ import annotations``: the routes are defined inside http_api(), and the router
+# reads their annotations (and Powertools, for the document), so they must be evaluated where their names are.
 
 import functools
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import json_response, new_resolver, request_caller
+from minted_gateway.api.http import json_response, request_caller
 from minted_gateway.api.views import prices_body, quote_body
 from minted_gateway.caller import PARTNER, Caller, Scope, requires
 from minted_gateway.errors import GatewayError
@@ -23,7 +23,7 @@ from minted_gateway.prices.quotes import QuoteRequest
 from minted_gateway.validation import TASK_INPUT
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from minted_gateway.api.router import Router
 
 logger, tracer, metrics = observability()
 # The triggers' check's counts worth a metric: hand-offs sent again (one was lost), and what is still not.
@@ -33,11 +33,9 @@ _TRIGGER_METRICS = {"orders_resent": "FiredOrdersResent", "alerts_redelivered": 
 
 
 @functools.cache
-def http_api() -> "APIGatewayHttpResolver":
+def http_api() -> "Router":
     """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
-    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
-    from aws_lambda_powertools.event_handler.openapi.params import Body, Query  # noqa: PLC0415
-
+    from minted_gateway.api.router import Body, Query, Response, Router  # noqa: PLC0415
     from minted_gateway.api.schemas import (  # noqa: PLC0415
         CUSTOMER_MISMATCH,
         MINTED_ERRORS,
@@ -46,7 +44,7 @@ def http_api() -> "APIGatewayHttpResolver":
         answers,
     )
 
-    app = new_resolver(metrics)
+    app = Router(metrics)
 
     @app.get(
         "/prices",

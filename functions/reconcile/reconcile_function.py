@@ -12,14 +12,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import new_resolver
 from minted_gateway.events.metrics import needs_attention, oldest_attention_age
 from minted_gateway.events.order_events import ATTENTION_REASONS, SCHEMA_VERSION, attention_age_seconds
 from minted_gateway.observability import observability
 from minted_gateway.orders.reconcile import Unaccounted, identity
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from minted_gateway.api.router import Router
 
 logger, tracer, metrics = observability()
 # The event (and, as OrdersNotInLedger, the metric) of the comparison: an order at Minted with no row
@@ -30,9 +29,11 @@ INCOMPLETE = "OrderComparisonsIncomplete"
 
 
 @functools.cache
-def http_api() -> APIGatewayHttpResolver:
-    """No routes, the schedules' tasks only: built (and the Event Handler imported) only if an HTTP event came."""
-    return new_resolver(metrics)
+def http_api() -> Router:
+    """No routes, the schedules' tasks only: built only if an HTTP event came (answered 404)."""
+    from minted_gateway.api.router import Router  # noqa: PLC0415
+
+    return Router(metrics)
 
 
 def reconcile_task(payload: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""A request reads a route's parameters and body, never the documented answers' models (they are the
-OpenAPI document's alone), and the document stays the same whether or not requests came first."""
+"""A request reads a route's parameters and body, never the documented answers' models nor Powertools
+(they are the OpenAPI document's alone), and the document stays the same whether or not requests came first."""
 
 from __future__ import annotations
 
@@ -30,8 +30,10 @@ def document(app):
     return app.get_openapi_json_schema(title="gateway")
 
 fresh = document(f.http_api.__wrapped__())
+for name in [name for name in sys.modules if name.startswith("aws_lambda_powertools.event_handler")]:
+    del sys.modules[name]  # the document imported it; the requests below must not
 app = f.http_api.__wrapped__()
-routes = app._static_routes + app._dynamic_routes
+routes = app.routes
 statuses = []
 for route in routes:
     path = re.sub(r"<[^>]+>", "!!!", route.path)
@@ -40,8 +42,8 @@ for route in routes:
               "requestContext": {{"http": {{"method": route.method, "path": path}}, "requestId": "r",
                                   "stage": "$default"}}}}
     statuses.append(app.resolve(event, None)["statusCode"])
-answer_models = sum(len(route._dependant.response_extra_models) for route in routes)
-print(json.dumps({{"routes": len(routes), "statuses": statuses, "answer_models_read": answer_models,
+powertools = "aws_lambda_powertools.event_handler" in sys.modules
+print(json.dumps({{"routes": len(routes), "statuses": statuses, "powertools_imported": powertools,
                   "same_document": document(app) == fresh, "documented_models": fresh.count('"$ref"')}}))
 """
 
@@ -58,6 +60,6 @@ def test_requests_read_no_answer_models_and_the_document_is_unchanged_after_them
     if not result["routes"]:
         pytest.skip(f"{function} serves no route")
     assert result["routes"] == len(result["statuses"])
-    assert result["answer_models_read"] == 0, result
+    assert result["powertools_imported"] is False, result
     assert result["documented_models"] > 0  # the document names the answers' models ...
     assert result["same_document"], result  # ... and names them the same after requests were served

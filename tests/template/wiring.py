@@ -516,24 +516,23 @@ def task_actions(path: Path) -> frozenset[str] | None:
 
 @cache
 def served_routes(code: Code) -> frozenset[tuple[str, str]]:
-    """The (METHOD, /path/{param}) pairs the handler's Powertools resolvers serve, as their OpenAPI says."""
+    """The (METHOD, /path/{param}) pairs the handler's routers serve, as their OpenAPI says."""
     return frozenset(served_scopes(code))
 
 
 def served_scopes(code: Code) -> dict[tuple[str, str], tuple[str, ...]]:
     """The JWT scopes each route the handler serves documents (its OpenAPI ``security`` on PartnerJwt)."""
-    from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
-
     from local.gateway import load_handler
     from local.template import FunctionSpec
+    from minted_gateway.api.router import Router
 
     load_handler(FunctionSpec(code.logical_id, code.handler, code.code_uri, 3))
     module = sys.modules[code.module]
     routes = {}
-    # A function builds its resolver on its first HTTP event (``http_api()``); an older one holds it as a value.
+    # A function builds its router on its first HTTP event (``http_api()``); an older one holds it as a value.
     built = [module.http_api()] if callable(getattr(module, "http_api", None)) else []
     for resolver in [*vars(module).values(), *built]:
-        if isinstance(resolver, ApiGatewayResolver):
+        if isinstance(resolver, Router):
             for path, item in (resolver.get_openapi_schema().paths or {}).items():
                 for method in HTTP_METHODS:
                     operation = getattr(item, method, None)

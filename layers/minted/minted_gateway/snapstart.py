@@ -40,7 +40,7 @@ def before_snapshot(handler: Callable[..., Any]) -> None:
     module = sys.modules.get(handler.__module__)
     http_api = getattr(module, "http_api", None)
     if http_api is not None:
-        http_api()  # the routes and their OpenAPI models
+        http_api().prepare()  # the routes and their validators
     runtime.prepare_snapshot()
     prefixes = (*OURS, handler.__module__)
     for model in _models():

@@ -15,11 +15,18 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from minted_gateway import jsonutil
-from minted_gateway.api.http import count_refusal, http_request_id, invalid_input, unsafe_value_details, with_request_id
-from minted_gateway.errors import GatewayError, InvalidInput, UnsupportedMediaType
+from minted_gateway.api.http import (
+    count_refusal,
+    http_request_id,
+    invalid_input,
+    unsafe_value_details,
+    unsupported_media_type,
+    with_request_id,
+)
+from minted_gateway.errors import GatewayError, InvalidInput
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from minted_gateway.api.http import Answering
 
 Task = Callable[[dict[str, Any]], Any]
 SCHEDULE_ACTION = "refresh_prices"
@@ -37,10 +44,10 @@ def is_schedule_event(event: Mapping[str, Any]) -> bool:
 
 
 def dispatch(
-    event: Mapping[str, Any], context: Any, http_api: Callable[[], APIGatewayHttpResolver], tasks: Mapping[str, Task]
+    event: Mapping[str, Any], context: Any, http_api: Callable[[], Answering], tasks: Mapping[str, Task]
 ) -> Any:
-    """``http_api`` builds the function's resolver (once): only an HTTP event asks for it, so a task or a
-    schedule never imports the Event Handler nor builds the routes and their OpenAPI models."""
+    """``http_api`` builds the function's router (once): only an HTTP event asks for it, so a task or a
+    schedule never builds the routes nor imports what they validate with."""
     if is_http_event(event):
         app = http_api()
         http_event = dict(event)
@@ -77,16 +84,14 @@ def _read_as_json(event: dict[str, Any]) -> GatewayError | None:
     value = str(headers.pop(name))
     media_type, _, parameters = value.partition(";")
     if media_type.strip().lower() != JSON_MEDIA_TYPE:
-        return UnsupportedMediaType(
-            "Send the body as application/json.", details=[{"field": "content-type", "message": "not JSON"}]
-        )
+        return unsupported_media_type()
     headers["content-type"] = JSON_MEDIA_TYPE + (f";{parameters}" if parameters else "")
     event["headers"] = headers
     return None
 
 
 def _http_answer(error: GatewayError) -> dict[str, Any]:
-    """API Gateway's payload v2 answer for a request refused before the resolver reads it."""
+    """API Gateway's payload v2 answer for a request refused before the router reads it."""
     return {
         "statusCode": error.status,
         "headers": {"Content-Type": JSON_MEDIA_TYPE},

@@ -1,7 +1,7 @@
-"""The HTTP side of every function: one resolver setup, one error mapping, Decimal-safe JSON.
+"""The HTTP side of every function: one error mapping, Decimal-safe JSON, the request id on every answer.
 
-Powertools' Event Handler is imported only when an HTTP answer is made: a task or a scheduled
-refresh never loads it (about 40 ms of a cold start, docs/performance.md).
+Requests are answered by our router (``router.py``); Powertools' Event Handler is imported only to write
+the OpenAPI document (``new_resolver``), never on a request (about 60 ms of a cold start, docs/performance.md).
 """
 # ruff: noqa: PLC0415 - the Event Handler's imports inside the functions are the point
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from minted_gateway import jsonutil
 from minted_gateway.caller import Caller, caller_of
@@ -25,9 +25,11 @@ from minted_gateway.errors import (
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
     from minted_gateway.api.resolver import GatewayResolver
+    from minted_gateway.api.router import Response, Router
+
+    Answering: TypeAlias = Router | GatewayResolver  # our router, or Powertools' (the document's, the parity test's)
 
 logger = logging.getLogger(__name__)
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -37,7 +39,7 @@ REQUEST_ID_HEADER = "X-Request-Id"
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
     # Bodies are serialised here so that Decimal leaves as an exact JSON number, never via float.
-    from aws_lambda_powertools.event_handler.api_gateway import Response
+    from minted_gateway.api.router import Response
 
     return Response(status_code=status, content_type="application/json", body=jsonutil.dumps(body), headers=headers)
 
@@ -137,29 +139,73 @@ def _api_methods(path: str) -> set[str]:
     return set()
 
 
-def _allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
-    """The methods the API takes on ``path`` when the function serves it at all (Powertools keeps its
-    routes in these two lists); empty when it serves nothing there (404)."""
-    routes = [*getattr(app, "_static_routes", []), *getattr(app, "_dynamic_routes", [])]
+def _allowed_methods(routes: Iterable[Any], path: str) -> list[str]:
+    """The methods the API takes on ``path`` when the function serves it at all (a route has a ``method``
+    and a ``rule``, ours or Powertools'); empty when it serves nothing there (404)."""
     own = {route.method for route in routes if route.rule.match(path)}
     return sorted(own | _api_methods(path)) if own else []
 
 
-def count_refusal(app: APIGatewayHttpResolver, status: int) -> None:
-    """A request refused before the resolver reads it (415, a body that is not UTF-8) counts as one it refused."""
-    from minted_gateway.api.resolver import GatewayResolver
-
-    if isinstance(app, GatewayResolver):
-        app.count_refusal(status)
+def count_refusal(app: Answering, status: int) -> None:
+    """A request refused before the router reads it (415, a body that is not UTF-8) counts as one it refused."""
+    app.count_refusal(status)
 
 
-def request_caller(app: APIGatewayHttpResolver) -> Caller:
+def request_caller(app: Any) -> Caller:
     """The caller of the request ``app`` is answering: what API Gateway's authorizer passed on."""
     return caller_of(app.current_event.raw_event)
 
 
+# ---------------------------------------------------------------- refusals: one mapping to the envelope
+def invalid_request(errors: Sequence[Any]) -> GatewayError:
+    """A request whose path, query or body breaks its route's rules (pydantic's errors, by ``loc``)."""
+    return invalid_input("The request is not valid; see details.", list(errors))
+
+
+def unsupported_media_type() -> GatewayError:
+    return UnsupportedMediaType(
+        "Send the body as application/json.", details=[{"field": "content-type", "message": "not JSON"}]
+    )
+
+
+def refusal(exc: Exception) -> GatewayError | None:
+    """What a request that raised ``exc`` is refused with; None: a bug of ours (500)."""
+    if isinstance(exc, jsonutil.UnsafeJSONValue):
+        return InvalidInput("The request is not valid; see details.", details=unsafe_value_details(exc.problems))
+    if isinstance(exc, UnicodeDecodeError):  # API Gateway hands a binary body over base64-encoded
+        return InvalidInput("The body is not UTF-8 JSON.", details=[{"field": "body", "message": "not UTF-8"}])
+    if isinstance(exc, GatewayError):
+        return exc
+    return None
+
+
+def refused(app: Answering, error: GatewayError) -> Response[str]:
+    app.count_refusal(error.status)
+    return error_response(error)
+
+
+def not_served(app: Answering, routes: Iterable[Any], path: str) -> Response[str]:
+    """405 with Allow when the API takes another method on ``path``, else 404."""
+    allowed = _allowed_methods(routes, path)
+    error: GatewayError = (
+        MethodNotAllowed(f"This route takes {', '.join(allowed)}.") if allowed else RouteNotFound("No such route.")
+    )
+    response = refused(app, error)
+    if allowed:
+        response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
+def unexpected(app: Answering, exc: Exception) -> Response[str]:
+    app.count_refusal(500)
+    logger.exception("unexpected error", extra={"error_type": type(exc).__name__})
+    body = {"error": {"code": "internal_error", "message": "Something went wrong on our side.", "details": []}}
+    return json_response(500, body)
+
+
 def new_resolver(metrics: Metrics | None = None) -> GatewayResolver:
-    """The resolver every function uses; refused requests are counted as ``RequestsRefused`` by status class."""
+    """Powertools' resolver with our refusals: it writes the OpenAPI document from a router's routes
+    (``Router.powertools_resolver``), and is the parity test's reference for the router's answers."""
     from aws_lambda_powertools.event_handler.exceptions import NotFoundError
     from aws_lambda_powertools.event_handler.openapi.exceptions import (
         RequestUnsupportedContentType,
@@ -169,58 +215,23 @@ def new_resolver(metrics: Metrics | None = None) -> GatewayResolver:
     from minted_gateway.api.resolver import GatewayResolver
 
     app = GatewayResolver(metrics)
-    refused = app.count_refusal
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[str]:
-        error = invalid_input("The request is not valid; see details.", list(exc.errors()))
-        refused(error.status)
-        return error_response(error)
-
-    @app.exception_handler(jsonutil.UnsafeJSONValue)  # type: ignore[untyped-decorator]
-    def _unsafe_value(exc: jsonutil.UnsafeJSONValue) -> Response[str]:
-        error = InvalidInput("The request is not valid; see details.", details=unsafe_value_details(exc.problems))
-        refused(error.status)
-        return error_response(error)
+        return refused(app, invalid_request(exc.errors()))
 
     @app.not_found
     def _not_served(exc: NotFoundError) -> Response[str]:
         # Without this, the catch-all below would answer 500 to a route this function does not serve.
-        allowed = _allowed_methods(app, app.current_event.path)
-        error: GatewayError = (
-            MethodNotAllowed(f"This route takes {', '.join(allowed)}.") if allowed else RouteNotFound("No such route.")
-        )
-        refused(error.status)
-        response = error_response(error)
-        if allowed:
-            response.headers["Allow"] = ", ".join(allowed)
-        return response
+        return not_served(app, [*app._static_routes, *app._dynamic_routes], app.current_event.path)
 
     @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
     def _media_type(exc: RequestUnsupportedContentType) -> Response[str]:
-        error = UnsupportedMediaType(
-            "Send the body as application/json.", details=[{"field": "content-type", "message": "not JSON"}]
-        )
-        refused(error.status)
-        return error_response(error)
-
-    @app.exception_handler(UnicodeDecodeError)  # type: ignore[untyped-decorator]
-    def _not_utf8(exc: UnicodeDecodeError) -> Response[str]:
-        # API Gateway hands a binary body over base64-encoded; decoding it as text fails.
-        error = InvalidInput("The body is not UTF-8 JSON.", details=[{"field": "body", "message": "not UTF-8"}])
-        refused(error.status)
-        return error_response(error)
-
-    @app.exception_handler(GatewayError)  # type: ignore[untyped-decorator]
-    def _gateway_error(exc: GatewayError) -> Response[str]:
-        refused(exc.status)
-        return error_response(exc)
+        return refused(app, unsupported_media_type())
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-    def _unexpected(exc: Exception) -> Response[str]:
-        refused(500)
-        logger.exception("unexpected error", extra={"error_type": type(exc).__name__})
-        body = {"error": {"code": "internal_error", "message": "Something went wrong on our side.", "details": []}}
-        return json_response(500, body)
+    def _refused(exc: Exception) -> Response[str]:
+        error = refusal(exc)
+        return refused(app, error) if error is not None else unexpected(app, exc)
 
     return app

@@ -1,20 +1,21 @@
-"""Powertools' HTTP resolver as every function uses it: safe for a process that answers several
-requests at once, and counting the requests it refuses.
+"""Powertools' HTTP resolver, built from a function's router (``router.Router.powertools_resolver``):
+it writes the OpenAPI document, and the parity test compares the router's answers with its own. Safe for
+a process that answers several requests at once, and counting the requests it refuses.
 
-Its own module so that only an HTTP event imports the Event Handler (``http.new_resolver``).
+Its own module so that only a document (or that test) imports the Event Handler; no request does.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, get_args
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel
 
 from minted_gateway import jsonutil
+from minted_gateway.api.router import Response
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
@@ -63,57 +64,19 @@ class GatewayResolver(OneRequestPerThread):
     def __init__(self, metrics: Metrics | None = None) -> None:
         super().__init__(enable_validation=True, json_body_deserializer=jsonutil.loads_request)
         self.metrics = metrics
-        self._dependants = threading.Lock()  # a route's dependant is set by a request or by the document
 
     def get_openapi_schema(self, **options: Any) -> Any:
         if not self.openapi_config.security_schemes:
             self.openapi_config.security_schemes = security_schemes()
-        with self._dependants:
-            for route in self._static_routes + self._dynamic_routes:
-                if getattr(route._dependant, "answers_left_out", False):
-                    route._dependant = None  # Powertools makes the full one, the answers' models included
-            return super().get_openapi_schema(**options)
+        return super().get_openapi_schema(**options)
 
-    def _call_route(self, route: Any, route_arguments: dict[str, str]) -> Any:
-        if route._dependant is None:  # the route's first request: Powertools is about to read its models
-            complete_models(route.func)
-            with self._dependants:
-                if route._dependant is None:
-                    route._dependant = request_dependant(route)
-        return super()._call_route(route, route_arguments)
+    def _to_response(self, result: Any) -> Any:
+        # The handlers answer with the router's Response, which has the attributes Powertools reads of its own.
+        return result if isinstance(result, Response) else super()._to_response(result)
 
     def count_refusal(self, status: int) -> None:
         if self.metrics is not None:
             self.metrics.add_metric(name=f"RequestsRefused{status // 100}xx", unit=MetricUnit.Count, value=1)
-
-
-def complete_models(route: Callable[..., Any]) -> None:
-    """Build the validators of the models a route takes before Powertools wraps them in TypeAdapters.
-
-    Our models build their validators on first use (``defer_build``); a TypeAdapter made around an
-    unbuilt model generates the model's schema for itself without keeping it on the class, so the
-    model's own first use (dumping it, validating a copy) generated it a second time: about 2.5 ms
-    of CPU for an order's body on a cold start. Built first, the TypeAdapter reuses it.
-    """
-    for annotation in route.__annotations__.values():
-        kind = get_args(annotation)[0] if hasattr(annotation, "__metadata__") else annotation  # Annotated[M, ...]
-        if isinstance(kind, type) and issubclass(kind, BaseModel) and not kind.__pydantic_complete__:
-            kind.model_rebuild()
-
-
-def request_dependant(route: Any) -> Any:
-    """What validating a request reads of a route: its parameters, body and return annotation, without
-    the documented answers' models (``responses``).
-
-    Powertools wraps each of those in a TypeAdapter when it first reads a route, and only the OpenAPI
-    document uses them: for POST /orders 13 TypeAdapters, about 15 ms of its first request. Marked, so
-    that generating the document replaces it with Powertools' full one.
-    """
-    from aws_lambda_powertools.event_handler.openapi.dependant import get_dependant  # noqa: PLC0415
-
-    dependant: Any = get_dependant(path=route.openapi_path, call=route.func, responses=None)
-    dependant.answers_left_out = True
-    return dependant
 
 
 def security_schemes() -> dict[str, Any]:

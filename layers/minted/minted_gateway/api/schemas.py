@@ -8,10 +8,12 @@ them as strings.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field, WithJsonSchema
+
+if TYPE_CHECKING:  # a request never imports the Event Handler; only the document reads these
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 Number = Annotated[Decimal, WithJsonSchema({"type": "number", "description": "an exact decimal"})]
 

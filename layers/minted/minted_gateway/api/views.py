@@ -10,8 +10,7 @@ from minted_gateway.errors import REJECTIONS, ForeignOrder, OrderRejected
 from minted_gateway.validation import SKUS_FOR_SALE
 
 if TYPE_CHECKING:  # only for the signatures: a function imports just the use cases it runs
-    from aws_lambda_powertools.event_handler import Response
-
+    from minted_gateway.api.router import Response
     from minted_gateway.customers.balances import Balances, WalletBalance
     from minted_gateway.minted.models import Customer, LegalDocument, LegalDocumentSummary, Order
     from minted_gateway.orders.get_order import OrderView
