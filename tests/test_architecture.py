@@ -205,3 +205,43 @@ def test_serving_a_request_never_loads_powertools_openapi_models(function: str) 
         cwd=ROOT / "functions" / function, env=LAMBDA_LIKE,
     )  # fmt: skip
     assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
+
+
+# Each function's own Minted models: the others' classes were a third of our import time (docs/performance.md).
+MODELS_OF_OTHER_OPERATIONS = {
+    "buy": {"prices", "delivery", "legal", "customers"},
+    "prices": {"orders", "lookups", "delivery", "legal", "customers"},
+    "get_order": {"prices", "delivery", "legal", "customers"},
+    "reconcile": {"prices", "delivery", "legal", "customers"},
+}
+
+
+@pytest.mark.parametrize("function", sorted(MODELS_OF_OTHER_OPERATIONS))
+def test_a_task_loads_only_the_minted_models_of_its_own_calls(function: str) -> None:
+    code = (
+        f"import sys, {function}_function\n"
+        "from minted_gateway.minted import MintedClient, StaticCredentials\n"  # the client imports no model
+        "print(sorted(m.rpartition('.')[2] for m in sys.modules if m.startswith('minted_gateway.minted.models.')))\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=ROOT / "functions" / function, env=LAMBDA_LIKE,
+    )  # fmt: skip
+    loaded = set(ast.literal_eval(result.stdout.strip()))
+    assert "base" in loaded, result.stderr
+    assert not loaded & MODELS_OF_OTHER_OPERATIONS[function]
+
+
+def test_the_models_package_loads_only_the_module_of_a_name_asked_for() -> None:
+    # The old path (minted_gateway.minted.models) still serves every name, at no cost to a cold start.
+    code = (
+        "import sys\n"
+        "from minted_gateway.minted.models import Order\n"
+        "from minted_gateway.minted.models.orders import Order as Defined\n"
+        "assert Order is Defined\n"
+        "print(sorted(m.rpartition('.')[2] for m in sys.modules if m.startswith('minted_gateway.minted.models.')))\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, env=LAMBDA_LIKE,
+    )  # fmt: skip
+    assert result.stdout.strip() == "['base', 'orders']", result.stderr

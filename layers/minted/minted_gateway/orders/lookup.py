@@ -16,7 +16,9 @@ from datetime import datetime
 from typing import Protocol
 
 from minted_gateway.minted import errors as minted_errors
-from minted_gateway.minted.models import ISTANBUL, Order, OrderLookup, OrdersPage, OrdersQuery
+from minted_gateway.minted.models.base import ISTANBUL
+from minted_gateway.minted.models.lookups import OrderLookup, OrdersPage, OrdersQuery
+from minted_gateway.minted.models.orders import Order
 from minted_gateway.orders.record import OrderRecord
 
 MAX_PAGES = 5  # of 30 orders each, for one lost answer: a read must not page through a busy day
