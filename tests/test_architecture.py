@@ -245,3 +245,36 @@ def test_the_models_package_loads_only_the_module_of_a_name_asked_for() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, env=LAMBDA_LIKE,
     )  # fmt: skip
     assert result.stdout.strip() == "['base', 'orders']", result.stderr
+
+
+@pytest.mark.parametrize(("runtime", "expected"), [
+    ("AWS_Lambda_python3.13", "held False, first call False, after True, frozen True, second call True"),
+    (None, "held True, first call True, after True, frozen False, second call True"),  # tests, make dev: never held
+])  # fmt: skip
+def test_a_lambda_cold_start_holds_the_garbage_collector_until_its_first_invocation_is_served(
+    runtime: str | None, expected: str
+) -> None:
+    # The collector scanned a cold start's long-lived objects some 40 times (docs/performance.md); it
+    # comes back on when the first invocation ends, even one that failed, with what exists frozen.
+    code = (
+        "import gc\n"
+        "from minted_gateway.observability import observability\n"
+        "logger, tracer, metrics = observability()\n"
+        "@tracer.capture_lambda_handler(capture_response=False)\n"
+        "def handler(event, context):\n"
+        "    if event.get('fail'):\n"
+        "        raise RuntimeError(gc.isenabled())\n"
+        "    return gc.isenabled()\n"
+        "held = gc.isenabled()\n"
+        "try:\n"
+        "    handler({'fail': True}, None)\n"
+        "except RuntimeError as exc:\n"
+        "    first = exc.args[0]\n"
+        "print(f'held {held}, first call {first}, after {gc.isenabled()}, frozen {gc.get_freeze_count() > 0}, '\n"
+        "      f'second call {handler({}, None)}')\n"
+    )
+    env = {**LAMBDA_LIKE, **({"AWS_EXECUTION_ENV": runtime} if runtime else {})}
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, env=env,
+    )  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == expected, result.stderr
