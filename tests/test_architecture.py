@@ -221,3 +221,76 @@ def test_serving_a_request_never_imports_the_event_handler(function: str) -> Non
     )  # fmt: skip
     served, imported = result.stdout.split()[-2:]
     assert int(served) >= (1 if function == "reconcile" else 2) and imported == "False", result.stderr
+
+
+# Each function's own Minted models: the others' classes were a third of our import time (docs/performance.md).
+MODELS_OF_OTHER_OPERATIONS = {
+    "buy": {"prices", "delivery", "legal", "customers", "lookups"},  # lookups: only for an answer that was lost
+    "prices": {"orders", "lookups", "delivery", "legal", "customers"},
+    "get_order": {"prices", "delivery", "legal", "customers"},
+    "reconcile": {"prices", "delivery", "legal", "customers"},
+}
+
+
+@pytest.mark.parametrize("function", sorted(MODELS_OF_OTHER_OPERATIONS))
+def test_a_task_loads_only_the_minted_models_of_its_own_calls(function: str) -> None:
+    code = (
+        f"import sys, {function}_function\n"
+        "from minted_gateway.minted import MintedClient, StaticCredentials\n"  # the client imports no model
+        "print(sorted(m.rpartition('.')[2] for m in sys.modules if m.startswith('minted_gateway.minted.models.')))\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=ROOT / "functions" / function, env=LAMBDA_LIKE,
+    )  # fmt: skip
+    loaded = set(ast.literal_eval(result.stdout.strip()))
+    assert "base" in loaded, result.stderr
+    assert not loaded & MODELS_OF_OTHER_OPERATIONS[function]
+
+
+def test_the_models_package_loads_only_the_module_of_a_name_asked_for() -> None:
+    # The old path (minted_gateway.minted.models) still serves every name, at no cost to a cold start.
+    code = (
+        "import sys\n"
+        "from minted_gateway.minted.models import Order\n"
+        "from minted_gateway.minted.models.orders import Order as Defined\n"
+        "assert Order is Defined\n"
+        "print(sorted(m.rpartition('.')[2] for m in sys.modules if m.startswith('minted_gateway.minted.models.')))\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, env=LAMBDA_LIKE,
+    )  # fmt: skip
+    assert result.stdout.strip() == "['base', 'orders']", result.stderr
+
+
+@pytest.mark.parametrize(("runtime", "expected"), [
+    ("AWS_Lambda_python3.13", "held False, first call False, after True, frozen True, second call True"),
+    (None, "held True, first call True, after True, frozen False, second call True"),  # tests, make dev: never held
+])  # fmt: skip
+def test_a_lambda_cold_start_holds_the_garbage_collector_until_its_first_invocation_is_served(
+    runtime: str | None, expected: str
+) -> None:
+    # The collector scanned a cold start's long-lived objects some 40 times (docs/performance.md); it
+    # comes back on when the first invocation ends, even one that failed, with what exists frozen.
+    code = (
+        "import gc\n"
+        "from minted_gateway.observability import observability\n"
+        "logger, tracer, metrics = observability()\n"
+        "@tracer.capture_lambda_handler(capture_response=False)\n"
+        "def handler(event, context):\n"
+        "    if event.get('fail'):\n"
+        "        raise RuntimeError(gc.isenabled())\n"
+        "    return gc.isenabled()\n"
+        "held = gc.isenabled()\n"
+        "try:\n"
+        "    handler({'fail': True}, None)\n"
+        "except RuntimeError as exc:\n"
+        "    first = exc.args[0]\n"
+        "print(f'held {held}, first call {first}, after {gc.isenabled()}, frozen {gc.get_freeze_count() > 0}, '\n"
+        "      f'second call {handler({}, None)}')\n"
+    )
+    env = {**LAMBDA_LIKE, **({"AWS_EXECUTION_ENV": runtime} if runtime else {})}
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, env=env,
+    )  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == expected, result.stderr

@@ -204,7 +204,7 @@ def quote_book() -> DynamoDbQuoteBook:
 
 @functools.cache
 def get_order() -> GetOrder:
-    from minted_gateway.minted.models import name_statuses_with
+    from minted_gateway.minted.models.base import name_statuses_with
     from minted_gateway.orders.get_order import GetOrder
 
     # A refresh may meet a status Minted added later: named from the cached list (read only then).
@@ -472,7 +472,7 @@ def reset() -> None:
                            place_fired_order):  # fmt: skip
         cached_trigger.cache_clear()
     _clients.clear()
-    from minted_gateway.minted.models import name_statuses_with
+    from minted_gateway.minted.models.base import name_statuses_with
 
     name_statuses_with(None)  # the hook holds the forgotten cache
     from minted_gateway.plans import wiring

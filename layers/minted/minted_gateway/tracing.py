@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, overload
 
-from minted_gateway import call_timings, snapstart
+from minted_gateway import call_timings, first_invocation_served, snapstart
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -56,6 +56,7 @@ class HandlerTracing:
                 return inner(event, context)
             finally:
                 call_timings.flush(self._context_fields(event, context))
+                first_invocation_served()  # the garbage collector, held through the cold start
 
         return timed
 

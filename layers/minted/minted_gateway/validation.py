@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationInfo, WithJsonSchema
 
 from minted_gateway import jsonutil
-from minted_gateway.minted import models
+from minted_gateway.minted.models import base as models
 from minted_gateway.settings import input_rules
 
 ExternalId = models.ExternalId  # the one order and customer id rule, shared with the client's models

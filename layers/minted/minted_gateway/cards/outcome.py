@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from minted_gateway.errors import CardDeclined
-from minted_gateway.minted.models import Order, PaymentOutcome
+from minted_gateway.minted.models.orders import Order, PaymentOutcome
 from minted_gateway.orders.record import State
 
 # Minted publishes only "success" as a payment state; the others are unpublished. [DECIDED] these

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from minted_gateway.minted.models import CardPayment
+from minted_gateway.minted.models.buy import CardPayment
 
 # Minted's card buy page sends "creditcard"; its Order Schema spells the stored value "credit-card".
 PAYMENT_TYPES = ("creditcard", "credit-card")

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints,
 
 from minted_gateway.conditional.triggers import Direction, PriceSide
 from minted_gateway.errors import ExpiryOutOfRange
-from minted_gateway.minted.models import EXTERNAL_ID_PATTERN, Currency
+from minted_gateway.minted.models.base import EXTERNAL_ID_PATTERN, Currency
 from minted_gateway.orders.requests import SIDE_DESCRIPTION, Side
 from minted_gateway.validation import ExternalId, Grams, Instant, UnitPrice
 

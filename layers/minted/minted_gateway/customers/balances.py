@@ -11,7 +11,8 @@ from typing import Protocol
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import NotFound, from_minted
 from minted_gateway.minted import errors as minted_errors
-from minted_gateway.minted.models import PRODUCT_ID_BY_SKU, SKU_BY_PRODUCT_ID, Balance
+from minted_gateway.minted.models.base import PRODUCT_ID_BY_SKU, SKU_BY_PRODUCT_ID
+from minted_gateway.minted.models.customers import Balance
 
 
 class MintedBalances(Protocol):

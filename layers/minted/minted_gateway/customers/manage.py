@@ -24,7 +24,7 @@ from minted_gateway.errors import (
     from_minted,
 )
 from minted_gateway.minted import errors as minted_errors
-from minted_gateway.minted.models import Customer, CustomerProfile, CustomerUpdate
+from minted_gateway.minted.models.customers import Customer, CustomerProfile, CustomerUpdate
 
 logger = logging.getLogger(__name__)
 

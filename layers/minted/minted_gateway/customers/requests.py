@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, WithJsonSchema, field_validator
 
-from minted_gateway.minted.models import CustomerPageId, CustomerProfile, CustomerUpdate
+from minted_gateway.minted.models.base import CustomerPageId
+from minted_gateway.minted.models.customers import CustomerProfile, CustomerUpdate
 from minted_gateway.validation import (
     NO_CONTROL,
     SPACE,

@@ -8,7 +8,8 @@ from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.deliveries.requests import DeliveryIn, DeliveryOrder
 from minted_gateway.errors import CustomerDetailsRequired, from_minted
 from minted_gateway.minted import errors as minted_errors
-from minted_gateway.minted.models import Customer, DeliveryCustomer
+from minted_gateway.minted.models.customers import Customer
+from minted_gateway.minted.models.delivery import DeliveryCustomer
 from minted_gateway.orders.place_order import OrderOutcome, PlaceOrder
 
 

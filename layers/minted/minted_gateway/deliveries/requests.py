@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, WithJsonSchema, model_validator
 
-from minted_gateway.minted.models import (
+from minted_gateway.minted.models.delivery import (
     BillingAddress,
     DeliveryAddress,
     DeliveryCustomer,

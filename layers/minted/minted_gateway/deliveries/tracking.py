@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minted_gateway.minted.models import Order
+from minted_gateway.minted.models.orders import Order
 
 
 def tracking_changes(orders: list[Order]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from minted_gateway.dynamodb import from_item
-from minted_gateway.minted.models import TERMINAL_STATUS_NAMES
+from minted_gateway.minted.models.base import TERMINAL_STATUS_NAMES
 from minted_gateway.orders.record import QUOTE_EXPIRED
 
 SOURCE = "minted-gateway.orders"

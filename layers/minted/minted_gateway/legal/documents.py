@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from minted_gateway.errors import NotFound, from_minted
 from minted_gateway.minted import errors as minted_errors
-from minted_gateway.minted.models import LegalDocument, LegalDocumentSummary
+from minted_gateway.minted.models.legal import LegalDocument, LegalDocumentSummary
 
 
 class MintedLegal(Protocol):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -28,27 +28,15 @@ from minted_gateway import call_timings, jsonutil
 from minted_gateway.minted import errors
 from minted_gateway.minted.credentials import CredentialsSource, PartnerCredentials
 from minted_gateway.minted.digest import DEFAULT_ALGORITHMS, DigestAuth
-from minted_gateway.minted.models import (
-    Balance,
-    BuyRequest,
-    CardBuyRequest,
-    Customer,
-    CustomerProfile,
-    CustomerUpdate,
-    DeliveryRequest,
-    LegalDocument,
-    LegalDocumentSummary,
-    Order,
-    OrderLookup,
-    OrderResult,
-    OrdersPage,
-    OrdersQuery,
-    OrderStatus,
-    PriceFix,
-    PriceFixRequest,
-    ProductPrice,
-    SellRequest,
-)
+
+if TYPE_CHECKING:  # each call imports the models it reads: a function loads only the ones its calls use
+    from minted_gateway.minted.models.buy import BuyRequest, SellRequest
+    from minted_gateway.minted.models.customers import Balance, Customer, CustomerProfile, CustomerUpdate
+    from minted_gateway.minted.models.delivery import DeliveryRequest
+    from minted_gateway.minted.models.legal import LegalDocument, LegalDocumentSummary
+    from minted_gateway.minted.models.lookups import OrderLookup, OrdersPage, OrdersQuery, OrderStatus
+    from minted_gateway.minted.models.orders import Order, OrderResult
+    from minted_gateway.minted.models.prices import PriceFix, PriceFixRequest, ProductPrice
 
 T = TypeVar("T")
 
@@ -162,6 +150,8 @@ class MintedClient:
 
     # ------------------------------------------------------------------ prices
     def price_fix(self, request: PriceFixRequest) -> PriceFix:
+        from minted_gateway.minted.models.prices import PriceFix  # noqa: PLC0415 - its own models only
+
         # Price Fix only locks a price; an unused token expires, so repeating it is harmless.
         call = _Call(
             "pricefix",
@@ -174,6 +164,8 @@ class MintedClient:
         return self._call(call, PriceFix.model_validate)
 
     def product_prices(self, currency: str | None = None) -> list[ProductPrice]:
+        from minted_gateway.minted.models.prices import ProductPrice  # noqa: PLC0415 - its own models only
+
         params = {"currency": currency} if currency else None
         call = _Call("prices", "GET", self.config.paths.prices, retryable=True, params=params)
         return self._call(call, _list_of(ProductPrice))
@@ -181,6 +173,9 @@ class MintedClient:
     # ------------------------------------------------------------------ orders
     def buy(self, request: BuyRequest) -> OrderResult:
         """A cash buy, or a card buy (``CardBuyRequest``): the same path, the card's CVV only in this body."""
+        from minted_gateway.minted.models.buy import CardBuyRequest  # noqa: PLC0415 - its own models only
+        from minted_gateway.minted.models.orders import OrderResult  # noqa: PLC0415
+
         body = self._wire(request)
         if isinstance(request, CardBuyRequest):
             body["payment_type"] = self.config.card_payment_type
@@ -195,20 +190,28 @@ class MintedClient:
         return self._call(call, _delivery_result)
 
     def sell(self, request: SellRequest) -> OrderResult:
+        from minted_gateway.minted.models.orders import OrderResult  # noqa: PLC0415 - its own models only
+
         call = _Call("sell", "POST", self.config.paths.sell, places_order=True, body=self._wire(request))
         return self._call(call, OrderResult.model_validate)
 
     def get_order(self, external_id: str) -> Order:
+        from minted_gateway.minted.models.orders import Order  # noqa: PLC0415 - its own models only
+
         path = self.config.paths.order.format(external_id=_segment(external_id))
         return self._call(_Call("get_order", "GET", path, retryable=True), Order.model_validate)
 
     def find_order(self, lookup: OrderLookup) -> Order:
+        from minted_gateway.minted.models.orders import Order  # noqa: PLC0415 - its own models only
+
         call = _Call("find_order", "POST", self.config.paths.order_lookup, retryable=True, body=self._wire(lookup))
         return self._call(call, Order.model_validate)
 
     def find_orders(self, lookup: OrderLookup) -> list[Order]:
         """Get Order (Alternative) read tolerantly: one order (as published) or an array of them (the
         envelope allows one; a split buy is several orders under one external_id). None found: 404."""
+        from minted_gateway.minted.models.orders import Order  # noqa: PLC0415 - its own models only
+
         call = _Call("find_order", "POST", self.config.paths.order_lookup, retryable=True, body=self._wire(lookup))
         orders = self._call(call, _one_or_many(Order))
         if not orders:
@@ -216,20 +219,28 @@ class MintedClient:
         return orders
 
     def list_orders(self, query: OrdersQuery | None = None) -> OrdersPage:
+        from minted_gateway.minted.models.lookups import OrdersPage, OrdersQuery  # noqa: PLC0415 - its own models only
+
         params = (query or OrdersQuery()).to_params()
         call = _Call("list_orders", "GET", self.config.paths.orders, retryable=True, params=params)
         return self._call(call, OrdersPage.model_validate)
 
     def order_statuses(self) -> list[OrderStatus]:
+        from minted_gateway.minted.models.lookups import OrderStatus  # noqa: PLC0415 - its own models only
+
         call = _Call("order_statuses", "GET", self.config.paths.order_statuses, retryable=True)
         return self._call(call, _list_of(OrderStatus))
 
     # ------------------------------------------------------------------ legal
     def legal_documents(self) -> list[LegalDocumentSummary]:
+        from minted_gateway.minted.models.legal import LegalDocumentSummary  # noqa: PLC0415 - its own models only
+
         call = _Call("legal", "POST", self.config.paths.legal, retryable=True, body={})
         return self._call(call, _list_of(LegalDocumentSummary))
 
     def legal_document(self, document_type: str, customer_external_id: str | None = None) -> LegalDocument:
+        from minted_gateway.minted.models.legal import LegalDocument  # noqa: PLC0415 - its own models only
+
         body = {"type": document_type}
         if customer_external_id:
             body["customer_external_id"] = customer_external_id
@@ -238,10 +249,14 @@ class MintedClient:
 
     # ------------------------------------------------------------------ customers
     def create_customer(self, profile: CustomerProfile) -> Customer:
+        from minted_gateway.minted.models.customers import Customer  # noqa: PLC0415 - its own models only
+
         call = _Call("create_customer", "POST", self.config.paths.customers, body=self._wire(profile))
         return self._call(call, Customer.model_validate)
 
     def update_customer(self, external_id: str, update: CustomerUpdate) -> Customer:
+        from minted_gateway.minted.models.customers import Customer  # noqa: PLC0415 - its own models only
+
         path = self.config.paths.customer.format(external_id=_segment(external_id))
         # A field set to null on purpose is sent as null: Minted clears it (a left-out field stays as it is).
         cleared = {name: None for name in update.model_fields_set if getattr(update, name) is None}
@@ -249,10 +264,14 @@ class MintedClient:
         return self._call(_Call("update_customer", "PATCH", path, body=body), Customer.model_validate)
 
     def get_customer(self, external_id: str) -> Customer:
+        from minted_gateway.minted.models.customers import Customer  # noqa: PLC0415 - its own models only
+
         path = self.config.paths.customer.format(external_id=_segment(external_id))
         return self._call(_Call("get_customer", "GET", path, retryable=True), Customer.model_validate)
 
     def customer_balance(self, external_id: str) -> list[Balance]:
+        from minted_gateway.minted.models.customers import Balance  # noqa: PLC0415 - its own models only
+
         path = self.config.paths.customer_balance.format(external_id=_segment(external_id))
         return self._call(_Call("customer_balance", "GET", path, retryable=True), _list_of(Balance))
 
@@ -450,6 +469,8 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _delivery_result(data: Any) -> OrderResult:
+    from minted_gateway.minted.models.orders import Order, OrderResult  # noqa: PLC0415 - its own models only
+
     if isinstance(data, dict) and (isinstance(data.get("guid"), str) or isinstance(data.get("order_code"), str)):
         order = Order.model_validate(data)
         return OrderResult(

@@ -9,7 +9,8 @@ from datetime import datetime
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import NotFound, from_minted
 from minted_gateway.minted import errors as minted_errors
-from minted_gateway.minted.models import Order, OrderLookup
+from minted_gateway.minted.models.lookups import OrderLookup
+from minted_gateway.minted.models.orders import Order
 from minted_gateway.orders.ledger import OrderLedger
 from minted_gateway.orders.lookup import every_order
 from minted_gateway.orders.place_order import MintedOrders, OrderBook, utcnow

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import InvalidCursor
-from minted_gateway.minted.models import EXTERNAL_ID_PATTERN
+from minted_gateway.minted.models.base import EXTERNAL_ID_PATTERN
 from minted_gateway.orders.record import EVERY_ORDER, PARTNER_WALLET_KEY, OrderRecord, State, listing_time
 from minted_gateway.validation import ExternalId, Instant
 

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from minted_gateway.minted import errors as minted_errors
-from minted_gateway.minted.models import ISTANBUL, Order, OrderLookup, OrdersPage, OrdersQuery
+from minted_gateway.minted.models.base import ISTANBUL
 from minted_gateway.orders.record import OrderRecord
+
+if TYPE_CHECKING:  # a buy loads the lookups' models only when an answer was lost (its cold start)
+    from minted_gateway.minted.models.lookups import OrderLookup, OrdersPage, OrdersQuery
+    from minted_gateway.minted.models.orders import Order
 
 MAX_PAGES = 5  # of 30 orders each, for one lost answer: a read must not page through a busy day
 PAGE_SIZE = 30  # Minted's largest (Get Orders' ``total``, 5-30)
@@ -31,6 +35,8 @@ class OrderFinder(Protocol):
 
 def every_order(minted: OrderFinder, record: OrderRecord) -> list[Order]:
     """The orders under ``record``'s external_id; raises MintedNotFoundError when there is none."""
+    from minted_gateway.minted.models.lookups import OrderLookup, OrdersQuery  # noqa: PLC0415 - see above
+
     first, *others = minted.find_orders(OrderLookup(external_id=record.external_id))
     found = {_key(order): order for order in (first, *others)}
     missing = unseen_lines(record, found.values())

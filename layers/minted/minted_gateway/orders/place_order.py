@@ -31,16 +31,7 @@ from minted_gateway.errors import (
     from_minted,
 )
 from minted_gateway.minted import errors as minted_errors
-from minted_gateway.minted.models import (
-    BuyRequest,
-    DeliveryRequest,
-    Order,
-    OrderLookup,
-    OrderResult,
-    OrdersPage,
-    OrdersQuery,
-    SellRequest,
-)
+from minted_gateway.minted.models.buy import BuyRequest, SellRequest
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.ledger import LedgerConflict, OrderLedger
 from minted_gateway.orders.limits import OrderLimits, Priced, as_priced
@@ -61,7 +52,10 @@ from minted_gateway.orders.record import (
 )
 from minted_gateway.orders.requests import Purchase, PurchaseSide
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a buy loads neither the delivery's nor the lookups' models (its cold start)
+    from minted_gateway.minted.models.delivery import DeliveryRequest
+    from minted_gateway.minted.models.lookups import OrderLookup, OrdersPage, OrdersQuery
+    from minted_gateway.minted.models.orders import Order, OrderResult
     from minted_gateway.prices.quote_book import QuoteBook
 
 logger = logging.getLogger(__name__)
@@ -421,12 +415,12 @@ class PlaceOrder:
         record = self._hold(record, request, quote, sent_before=sent_before)
         try:
             minted_request = request.to_minted()
-            if isinstance(minted_request, SellRequest):
-                result = self._minted.sell(minted_request)
-            elif isinstance(minted_request, DeliveryRequest):
-                result = self._minted.create_delivery(minted_request)
-            else:
+            if isinstance(minted_request, BuyRequest):  # a card buy too
                 result = self._minted.buy(minted_request)
+            elif isinstance(minted_request, SellRequest):
+                result = self._minted.sell(minted_request)
+            else:
+                result = self._minted.create_delivery(minted_request)
         except minted_errors.MintedOutcomeUnknownError as exc:
             return OrderOutcome(self._book.unknown(record, exc.cause))
         except (minted_errors.MintedValidationError, minted_errors.MintedForbiddenError) as exc:

@@ -30,7 +30,9 @@ from typing import NamedTuple, Protocol
 
 from minted_gateway.errors import GatewayError
 from minted_gateway.minted.errors import MintedError
-from minted_gateway.minted.models import ISTANBUL, Order, OrdersPage, OrdersQuery
+from minted_gateway.minted.models.base import ISTANBUL
+from minted_gateway.minted.models.lookups import OrdersPage, OrdersQuery
+from minted_gateway.minted.models.orders import Order
 from minted_gateway.orders.dynamodb_ledger import ATTENTION_STATES, DueRow, LedgerEntry
 from minted_gateway.orders.get_order import OrderView
 from minted_gateway.orders.record import OrderRecord, State, attention_due

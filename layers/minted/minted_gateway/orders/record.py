@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from minted_gateway.caller import Caller
 from minted_gateway.errors import QuoteExpired
-from minted_gateway.minted.models import TERMINAL_STATUS_NAMES
+from minted_gateway.minted.models.base import TERMINAL_STATUS_NAMES
 
 # Minted publishes a price token's lifetime only by example (expire_ttl 239 s); a minute more
 # covers clock skew between us and Minted. After this long from an attempt's claim, its token

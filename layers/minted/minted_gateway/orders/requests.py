@@ -12,13 +12,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from minted_gateway.cards.requests import PAYMENT_TYPES, CardPaymentIn
-from minted_gateway.minted.models import (
-    PRODUCT_ID_BY_SKU,
-    SKU_BY_PRODUCT_ID,
+from minted_gateway.minted.models.base import PRODUCT_ID_BY_SKU, SKU_BY_PRODUCT_ID, Currency
+from minted_gateway.minted.models.buy import (
     BuyerCustomer,
     BuyRequest,
     CardBuyRequest,
-    Currency,
     OrderLine,
     SellerCustomer,
     SellRequest,

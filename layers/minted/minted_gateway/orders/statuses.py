@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from minted_gateway.dynamodb import from_item, to_item
 from minted_gateway.errors import CacheUnavailable, from_minted
 from minted_gateway.minted import errors as minted_errors
-from minted_gateway.minted.models import OrderStatus
+from minted_gateway.minted.models.lookups import OrderStatus
 
 ITEM_KEY = {"pk": "ORDER_STATUSES", "sk": "ALL"}
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, fi
 
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import OrderConflict
-from minted_gateway.minted.models import Currency
+from minted_gateway.minted.models.base import Currency
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.ledger import OrderLedger
 from minted_gateway.orders.limits import PriceGuard

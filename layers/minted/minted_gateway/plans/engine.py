@@ -28,7 +28,7 @@ from minted_gateway.errors import (
     from_minted,
 )
 from minted_gateway.minted import errors as minted_errors
-from minted_gateway.minted.models import Customer
+from minted_gateway.minted.models.customers import Customer
 from minted_gateway.orders.limits import PricedLine, PricedOrder, line_total
 from minted_gateway.orders.place_order import OrderOutcome
 from minted_gateway.orders.record import State

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 
-from minted_gateway.minted.models import Currency
+from minted_gateway.minted.models.base import Currency
 from minted_gateway.orders.requests import DEFAULT_CURRENCY
 from minted_gateway.plans.calendar import Calendar
 from minted_gateway.validation import ExternalId, Grams, Money

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from minted_gateway.errors import GatewayError, from_minted
 from minted_gateway.minted import errors as minted_errors
-from minted_gateway.minted.models import ProductPrice
+from minted_gateway.minted.models.prices import ProductPrice
 from minted_gateway.prices.price_cache import PriceCache, PriceSnapshot, SkuPrice
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import InvalidInput, UpstreamUnexpected, from_minted
 from minted_gateway.minted import errors as minted_errors
-from minted_gateway.minted.models import Currency, PriceFix, PriceFixRequest
+from minted_gateway.minted.models.base import Currency
+from minted_gateway.minted.models.prices import PriceFix, PriceFixRequest
 from minted_gateway.orders.limits import line_total
 from minted_gateway.orders.requests import SIDE_DESCRIPTION, ItemIn, Side
 from minted_gateway.validation import ExternalId, Money

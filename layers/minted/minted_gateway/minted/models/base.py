@@ -1,0 +1,160 @@
+"""What every Minted Connect model shares (contract section 2): the base model, Minted's date
+formats, ids, products, currencies and order statuses. The models themselves live beside it, one
+module per operation, so that a function imports only the models of the calls it makes.
+
+Money and grams are ``Decimal``; every date format Minted uses is parsed; unknown fields are ignored.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, get_args
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+
+from minted_gateway import jsonutil
+
+# Minted's local time. Turkey has kept a fixed +03:00 since 2016, so a fixed offset is exact and
+# needs no tz database (the Lambda image does not ship one).
+ISTANBUL = timezone(timedelta(hours=3), "Europe/Istanbul")
+
+# Naive formats Minted sends, read as Istanbul time (contract 2.4).
+_NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y %H:%M:%S", "%Y-%m-%d %H:%M")
+
+
+def parse_minted_datetime(value: Any) -> Any:
+    """Read any of Minted's date formats into an aware datetime; leave other types to pydantic."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    try:  # ISO 8601 and Minted's "%Y-%m-%d %H:%M[:%S]" alike, in C: strptime is the slow path of every answer
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        for fmt in _NAIVE_FORMATS:  # the day-first forms (and unpadded fields) only strptime reads
+            try:
+                return datetime.strptime(text, fmt).replace(tzinfo=ISTANBUL)
+            except ValueError:
+                continue
+        raise ValueError(f"unrecognised date format: {text!r}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ISTANBUL)
+
+
+def _parse_birthdate(value: Any) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"\d{2}-\d{2}-\d{4}", value):
+        return datetime.strptime(value, "%d-%m-%Y").date()
+    return value
+
+
+def _empty_as_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def _sku_from_product_id(cls: type, data: Any) -> Any:
+    """Before validation: an item (or price) named only by product_id gets its sku (contract 2.5)."""
+    if isinstance(data, dict) and not data.get("sku"):
+        sku = SKU_BY_PRODUCT_ID.get(_int_or_none(data.get("product_id")) or 0)
+        if sku is not None:
+            return {**data, "sku": sku}
+    return data
+
+
+def _int_or_none(value: Any) -> int | None:
+    """An id Minted may send as a number or a numeric string; anything else is no id."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+MintedDateTime = Annotated[datetime, BeforeValidator(parse_minted_datetime)]
+Birthdate = Annotated[date, BeforeValidator(_parse_birthdate)]
+OptionalText = Annotated[str | None, BeforeValidator(_empty_as_none)]
+# Order and customer ids (contract 9.5): Minted publishes no length; a published order id has 50
+# characters, so 1-64 letters, digits, "-", "_" and "." (our safety bound), not dots alone (as a
+# path segment, "." and ".." would name another path).
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*$"
+EXTERNAL_ID_MAX_LENGTH = 64
+ExternalId = Annotated[str, StringConstraints(max_length=EXTERNAL_ID_MAX_LENGTH, pattern=EXTERNAL_ID_PATTERN)]
+# The Create Customer page does publish 3-40 characters for its external_id: enforced there only.
+CustomerPageId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{3,40}$")]
+Grams = Annotated[Decimal, Field(gt=0, decimal_places=3)]
+Name = Annotated[str, StringConstraints(min_length=3, max_length=40)]
+
+
+# Contract 2.5: Minted's products. An item that carries only product_id gets its sku from here.
+SKU_BY_PRODUCT_ID: dict[int, str] = {
+    3000001: "GAU",
+    3000002: "GAG",
+    3000090: "GPT",
+    3000091: "GPD",
+    3000088: "BGAU",
+    3000089: "BGAG",
+}
+PRODUCT_ID_BY_SKU = {sku: product_id for product_id, sku in SKU_BY_PRODUCT_ID.items()}
+
+
+class Currency(StrEnum):
+    GBP = "GBP"
+    TRY = "TRY"
+    USD = "USD"
+    EUR = "EUR"
+
+
+class MintedModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _bounded_decimal_text(cls, value: Any, info: ValidationInfo) -> Any:
+        """A number Minted writes as text is bounded as jsonutil bounds a JSON number, before pydantic
+        reads it: "1e-999999999" as a price would otherwise reach the quote's arithmetic."""
+        if isinstance(value, str) and info.field_name is not None and _holds_decimal(cls, info.field_name):
+            return jsonutil.parse_decimal(value)
+        return value
+
+
+@functools.cache
+def _holds_decimal(model: type[BaseModel], field_name: str) -> bool:
+    field = model.model_fields.get(field_name)
+    annotation = field.annotation if field is not None else None
+    return annotation is Decimal or Decimal in get_args(annotation)
+
+
+# Contract section 6: ids 1-12 in this order; id 1 is also called "New" in an older example.
+ORDER_STATUS_NAMES: dict[int, str] = {
+    1: "Created",
+    2: "Pending",
+    3: "Processing",
+    4: "Cancelled",
+    5: "Completed",
+    6: "Preparing",
+    7: "Packed",
+    8: "Shipped",
+    9: "Transferring",
+    10: "Refunding",
+    11: "Refunded",
+    12: "Payment Confirmed",
+}
+TERMINAL_STATUS_NAMES = frozenset({"Completed", "Cancelled", "Refunded"})
+# Names for ids the contract does not list (Minted's Order Statusses call, cached): set by the runtime.
+_status_names_beyond_the_contract: Callable[[int], str | None] | None = None
+
+
+def name_statuses_with(lookup: Callable[[int], str | None] | None) -> None:
+    """How an order carrying only a ``status_id`` that section 6 does not name gets its name."""
+    global _status_names_beyond_the_contract  # noqa: PLW0603 - one hook, set once per container
+    _status_names_beyond_the_contract = lookup
+
+
+def _status_name_of(status_id: int | None) -> str | None:
+    if status_id is None:
+        return None
+    lookup = _status_names_beyond_the_contract
+    return ORDER_STATUS_NAMES.get(status_id) or (lookup(status_id) if lookup else None)

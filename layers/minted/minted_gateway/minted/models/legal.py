@@ -1,0 +1,17 @@
+"""Legal documents (contract section 8)."""
+
+from __future__ import annotations
+
+from minted_gateway.minted.models.base import MintedDateTime, MintedModel
+
+
+class LegalDocumentSummary(MintedModel):
+    type: str
+    title: str
+    version: str
+
+
+class LegalDocument(LegalDocumentSummary):
+    content: str
+    pdf_url: str | None = None
+    updated_at: MintedDateTime

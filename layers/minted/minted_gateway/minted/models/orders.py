@@ -1,0 +1,182 @@
+"""Orders as Minted answers them (contract section 6): the Order Schema, read tolerantly, and the
+Order Response of a buy, a sell or a delivery."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field, model_validator
+
+from minted_gateway.minted.models.base import (
+    TERMINAL_STATUS_NAMES,
+    Birthdate,
+    MintedDateTime,
+    MintedModel,
+    OptionalText,
+    _empty_as_none,
+    _int_or_none,
+    _sku_from_product_id,
+    _status_name_of,
+)
+
+
+class OrderItem(MintedModel):
+    """An order line. The published Get Order answer has no ``sku``: it comes from ``product_id``."""
+
+    product_id: int | None = None
+    sku: str | None = None
+    product_name: str | None = None
+    spot_price: Decimal | None = None
+    price: Decimal | None = None
+    tax_rate: Decimal | None = None
+    tax: Decimal | None = None
+    amount: Decimal | None = None
+    total: Decimal | None = None
+
+    _sku = model_validator(mode="before")(_sku_from_product_id)
+
+
+class OrderCustomer(MintedModel):
+    """The customer as Minted returns it on an order. Personal data: hidden from repr."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    external_id: str | None = None
+    firstname: OptionalText = Field(default=None, repr=False)
+    middlename: OptionalText = Field(default=None, repr=False)
+    lastname: OptionalText = Field(default=None, repr=False)
+    fullname: OptionalText = Field(default=None, repr=False)
+    email: OptionalText = Field(default=None, repr=False)
+    phone: OptionalText = Field(default=None, repr=False)
+    gender: OptionalText = None
+    identity_number: OptionalText = Field(default=None, repr=False)
+    birthdate: Annotated[Birthdate | None, BeforeValidator(_empty_as_none)] = Field(default=None, repr=False)
+
+
+_MASKED_CARD_NUMBER = re.compile(r"^[0-9]{0,6}[*xX]+[0-9]{0,4}$")
+
+
+def _card_details(data: Any) -> Any:
+    """Keep of Minted's ``payment.details`` only the masked card number and its association.
+
+    Minted echoes the CVV, the expiry and the holder's name there (card-get-order-200.json): they
+    are never read into the model, so no row, answer, event or log can hold them. A card number
+    that is not masked is not kept either (a safety bound: a full number would put us in PCI scope).
+    """
+    if not isinstance(data, dict):
+        return data
+    details = data.get("details")
+    kept = {key: value for key, value in data.items() if key != "details"}
+    if isinstance(details, dict):
+        number = details.get("card_number")
+        if isinstance(number, str) and _MASKED_CARD_NUMBER.match(number):
+            kept["card_number"] = number
+        association = details.get("card_association")
+        if isinstance(association, str):
+            kept["card_association"] = association
+    return kept
+
+
+def _code_text(value: Any) -> Any:
+    """An error code Minted may send as a number or as text: text either way."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class PaymentOutcome(MintedModel):
+    """A card order's payment as Minted reports it (contract 11), without the card's secrets.
+
+    ``state`` is Minted's word ("success" published; "pending" and "failed" are the sandbox's
+    DECIDED spellings for the unpublished ones); ``comission`` is Minted's spelling of commission.
+    """
+
+    state: str | None = None
+    amount: Decimal | None = None
+    commission: Decimal | None = Field(default=None, validation_alias=AliasChoices("comission", "commission"))
+    error_code: Annotated[str | None, BeforeValidator(_code_text)] = None
+    error_message: OptionalText = None
+    card_number: str | None = None
+    card_association: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_card_secrets(cls, data: Any) -> Any:
+        return _card_details(data)
+
+
+class CargoTracking(MintedModel):
+    """A delivery's cargo, where Minted gives it (``delivery`` on e-commerce orders, contract 12)."""
+
+    cargo_tracking_number: OptionalText = None
+    cargo_tracking_url: OptionalText = None
+
+
+def _status_name(value: Any) -> Any:
+    return "Created" if value == "New" else value  # contract 9.10: an older example calls id 1 "New"
+
+
+class Order(MintedModel):
+    """Order Schema, read tolerantly: identified by guid, order_code or external_id, with a status.
+
+    The published Buy and Get Order (Alternative) answers carry no ``status_id`` and the Get Order
+    answer no ``type`` or ``order_at``; every field but an identity and a status is optional.
+    """
+
+    guid: str | None = None
+    order_code: str | None = None
+    external_id: str | None = None
+    type: str | None = None
+    price: Decimal | None = None
+    tax: Decimal | None = None
+    total: Decimal | None = None
+    payment_cost: Decimal | None = None
+    currency_code: str | None = None
+    currency_rate: Decimal | None = None
+    currency_total: Decimal | None = None
+    status_id: int | None = None
+    status_name: Annotated[str, BeforeValidator(_status_name)]
+    order_at: MintedDateTime | None = None
+    payment_type: str | None = None
+    items: list[OrderItem] = []
+    customer: OrderCustomer | None = None
+    description: str | None = None
+    payment: PaymentOutcome | None = None  # a card order's payment
+    delivery: CargoTracking | None = None  # a delivery's cargo
+
+    @model_validator(mode="before")
+    @classmethod
+    def _identity_and_status(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if not any(data.get(key) for key in ("guid", "order_code", "external_id")):
+            raise ValueError("an order needs a guid, an order_code or an external_id")
+        if not data.get("status_name"):
+            name = _status_name_of(_int_or_none(data.get("status_id")))
+            if name is not None:
+                data = {**data, "status_name": name}
+        return data
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status_name in TERMINAL_STATUS_NAMES
+
+
+class OrderResult(MintedModel):
+    """Order Response of a buy or sell: one entry per order created in each list."""
+
+    order_code: list[str] = []
+    guid: list[str] = []
+    price: Decimal | None = None
+    tax: Decimal | None = None
+    total: Decimal | None = None
+    order_at: MintedDateTime | None = None
+    orders: list[Order] = []
+    payment: PaymentOutcome | None = None  # a card buy's payment (the page adds it to the Order Response)
+
+    @model_validator(mode="after")
+    def _names_an_order(self) -> OrderResult:
+        # An answer that names no order cannot be tracked: the caller must look it up instead.
+        if not (self.order_code or self.guid or self.orders):
+            raise ValueError("the answer names no order (order_code, guid or orders)")
+        return self

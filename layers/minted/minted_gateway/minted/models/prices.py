@@ -1,0 +1,49 @@
+"""Price Fix and the price list (contract sections 1 and 3)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from minted_gateway.minted.models.base import Currency, ExternalId, MintedDateTime, MintedModel, _sku_from_product_id
+
+
+class PriceFixRequest(MintedModel):
+    type: Literal["digital"] = "digital"
+    customer_external_id: ExternalId | None = None
+    total: Annotated[Decimal, Field(gt=0)] | None = None
+    currency: Currency | None = None
+
+
+class FixedPrice(MintedModel):
+    currency_id: int | None = None
+    product_id: int
+    sku: str
+    _sku = model_validator(mode="before")(_sku_from_product_id)
+    spot_price: Decimal
+    buy_price: Decimal
+    sell_price: Decimal
+    buy_amount: Decimal | None = None
+
+
+class PriceFix(MintedModel):
+    token: str
+    expires_at: MintedDateTime
+    expire_ttl: int
+    is_total_price: bool = False
+    total: Decimal | None = None
+    currency: Currency | None = None
+    prices: list[FixedPrice]
+
+
+class ProductPrice(MintedModel):
+    product_id: int
+    sku: str
+    name: str | None = None
+    currency: Currency
+    spot_price: Decimal
+    buy_price: Decimal
+    sell_price: Decimal
+    updated_at: MintedDateTime
