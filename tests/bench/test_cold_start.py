@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from bench.cold import ColdRuntime, cold_starts
-from bench.measure import ROOT, clocked_calls
+from bench.measure import ROOT, clocked_calls, overhead_areas
 from bench.report import cold_start_section
 from bench.run import Bench, http_event
 from local.devstack import DevStack
@@ -172,3 +172,16 @@ def test_the_reconciliation_cold_start_and_warm_row_settle_one_row_by_one_lookup
     assert trips["minted_calls"] == 1 and trips["dynamodb_writes"] == 2 and "Scan" not in trips["dynamodb_calls"]
     # Each prepared row was one lost answer of a buy Minted made; the reconciler bought nothing.
     assert bench.minted.orders_created() - buys_before == len(prepared) == 6 + 2  # recordings, a round; warm
+
+
+def test_warm_only_measures_the_rows_it_names_and_profiles_them(stack: DevStack) -> None:
+    """bench.run --warm-only TEXT --profile: the named rows alone, each with a profile of its overhead."""
+    bench = Bench(stack, iterations=2)
+    bench.warm_only, bench.profiles = ["legal", "prices from"], {}
+
+    with clocked_calls():
+        rows = bench.warm()
+
+    assert [row["name"] for row in rows] == ["prices from the cache", "legal document", "legal list"]
+    assert set(bench.profiles) == {row["name"] for row in rows}
+    assert all(overhead_areas(profile) for profile in bench.profiles.values())
