@@ -153,13 +153,20 @@ def paused_in_calls(profiler: cProfile.Profile) -> Iterator[None]:
     original_request = requests.Session.request
     original_call = BaseClient._make_api_call  # type: ignore[attr-defined]
 
+    depth = 0  # a call inside a call (a secret read inside a Minted request) resumes only at the outer one's end
+
     def paused(call: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            profiler.disable()
+            nonlocal depth
+            if depth == 0:
+                profiler.disable()
+            depth += 1
             try:
                 return call(*args, **kwargs)
             finally:
-                profiler.enable()
+                depth -= 1
+                if depth == 0:
+                    profiler.enable()
 
         return wrapper
 
