@@ -18,6 +18,7 @@ import cProfile
 import functools
 import json
 import logging
+import multiprocessing
 import os
 import socket
 import statistics
@@ -25,9 +26,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import requests
@@ -80,6 +82,56 @@ def quiet_stdout() -> Iterator[None]:
         os.dup2(saved, 1)
         os.close(devnull)
         os.close(saved)
+
+
+@dataclass(frozen=True)
+class Address:
+    url: str
+
+
+@dataclass(frozen=True)
+class ChildStack:
+    """What the warm rows need of a stack whose servers run in a process of their own (``--stack-process``)."""
+
+    env: dict[str, str]
+    aws_url: str
+    sandbox: Address
+
+
+def _serve_stack(ports: list[int], pipe: Any) -> None:
+    """The child: moto_server and the sandbox, no gateway and no consumers, until the parent says stop."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    stack = DevStack(moto_port=ports[0], sandbox_port=ports[1], gateway_port=None).start()
+    try:
+        pipe.send({"env": stack.env, "aws_url": stack.aws_url, "sandbox_url": stack.sandbox.url})
+        pipe.recv()
+    finally:
+        stack.stop()
+
+
+@contextmanager
+def stack_process(ports: list[int]) -> Iterator[ChildStack]:
+    """moto_server and the Minted sandbox in a child process, the handlers in this one, as in Lambda, where
+    DynamoDB and Minted are elsewhere: in-process, their threads' work after each answer (closing the
+    connection, moto's bookkeeping) competes with the handler for the GIL and is counted as its overhead,
+    and cProfile (process-wide on Python 3.12+) mixes their frames into the handler's profile."""
+    # spawn, not fork: a fork of a process whose threads hold locks (a test's own stack) can hang.
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    child = context.Process(target=_serve_stack, args=(ports, theirs), daemon=True)
+    child.start()
+    saved_env = dict(os.environ)
+    try:
+        if not ours.poll(120):
+            raise RuntimeError("the stack's process did not start within 120 s")
+        started = ours.recv()
+        os.environ.update(started["env"])  # the functions' environment, as the in-process stack sets it
+        yield ChildStack(env=started["env"], aws_url=started["aws_url"], sandbox=Address(started["sandbox_url"]))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        ours.send("stop")
+        child.join(30)
 
 
 def http_event(relative: str, **changes: Any) -> dict[str, Any]:
@@ -499,6 +551,23 @@ def sizes() -> dict[str, Any]:
     return result
 
 
+def warm_in_child(args: argparse.Namespace, ports: list[int]) -> None:
+    """``--warm-only --stack-process``: the warm rows with the stack's servers in a child process."""
+    runtime.reset()
+    try:
+        with stack_process(ports) as child:
+            # Bench reads the stack's env, AWS URL and sandbox URL only, for the warm rows.
+            bench = Bench(cast(DevStack, child), args.iterations)
+            bench.warm_only = [text for text in args.warm_only if text]
+            bench.profiles = {} if args.profile else None
+            print(f"warm: {args.iterations} invocations per operation, the stack in its own process ...", flush=True)
+            with clocked_calls(), quiet_stdout():
+                warm = bench.warm()
+            print_warm(warm, bench.profiles, args.iterations)
+    finally:
+        runtime.reset()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=9, help="cold starts per operation, subject and floor each")
@@ -511,7 +580,10 @@ def main() -> None:
     parser.add_argument("--warm-only", nargs="?", const="", action="append", metavar="TEXT",
                         help="no cold starts: the warm rows (those whose name holds TEXT, repeatable), printed, no document")  # fmt: skip
     parser.add_argument("--profile", action="store_true",
-                        help="with --warm-only: each row's profile (the profiler paused inside Minted and DynamoDB calls)")  # fmt: skip
+                        help="with --warm-only: each row's profile (the profiler paused inside Minted and DynamoDB calls; "
+                             "implies --stack-process)")  # fmt: skip
+    parser.add_argument("--stack-process", action="store_true",
+                        help="with --warm-only: moto_server and the sandbox in a process of their own, as in Lambda")  # fmt: skip
     parser.add_argument("--ports", type=int, default=None,
                         help="moto_server, the sandbox and the gateway on this port and the next two (default: free ports)")  # fmt: skip
     args = parser.parse_args()
@@ -521,6 +593,9 @@ def main() -> None:
     code = {name: (spec.handler.split(".")[0], ROOT / spec.code_uri) for name, spec in functions_of(template).items()}
     saved_env = dict(os.environ)
     ports = [args.ports + i for i in range(3)] if args.ports else [free_port() for _ in range(3)]
+    if args.warm_only is not None and (args.stack_process or args.profile):
+        warm_in_child(args, ports)
+        return
     stack = DevStack(moto_port=ports[0], sandbox_port=ports[1], gateway_port=ports[2])
     stack.start()
     runtime.reset()
