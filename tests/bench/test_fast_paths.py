@@ -85,3 +85,22 @@ def test_json_bodies_are_the_text_the_general_encoder_wrote() -> None:
 def test_json_bodies_refuse_floats_and_what_is_not_a_number(value: Any) -> None:
     with pytest.raises((TypeError, ValueError)):
         jsonutil.dumps({"amount": value})
+
+
+def read_as_boto3_does(attribute: dict[str, Any]) -> Any:
+    try:
+        return TypeDeserializer().deserialize(attribute)
+    except Exception as exc:  # the refusal itself is what is compared
+        return type(exc)
+
+
+def test_items_read_back_whatever_their_attributes_hold() -> None:
+    """Strings are read in place; an attribute that is not one typed value is read (or refused) as boto3 does."""
+    item = {"s": {"S": ""}, "m": {"M": {"s": {"S": "x"}, "l": {"L": [{"S": "y"}, {"M": {"n": {"N": "1.50"}}}]}}}}
+    assert from_item(item) == {key: TypeDeserializer().deserialize(value) for key, value in item.items()}
+    for odd in ({"S": "x", "N": "1"}, {"N": "1", "S": "x"}, {}):
+        try:
+            ours = from_item({"odd": odd})["odd"]
+        except Exception as exc:
+            ours = type(exc)
+        assert ours == read_as_boto3_does(odd)
