@@ -87,6 +87,17 @@ def test_json_bodies_refuse_floats_and_what_is_not_a_number(value: Any) -> None:
         jsonutil.dumps({"amount": value})
 
 
+def test_keys_are_written_alike_from_the_kept_forms_and_the_kept_forms_stay_bounded() -> None:
+    """A key's written form is kept for the next body; a state (a StrEnum) or a number as a key is written
+    as before, and keys from outside (a payment as Minted reports it) cannot grow what is kept past its bound."""
+    body = {"external_id": "order-0001", State.SUBMITTED: "state as key", 7: "number as key", "note": None}
+    assert jsonutil.dumps(body) == jsonutil.dumps(body) == reference_dumps(body)
+    for index in range(2 * jsonutil.MAX_KEY_TEXTS):
+        key = f"k{index}\u00e7\n"
+        assert jsonutil.dumps({key: index}) == reference_dumps({key: index})
+    assert len(jsonutil._KEY_TEXTS) <= jsonutil.MAX_KEY_TEXTS
+
+
 def read_as_boto3_does(attribute: dict[str, Any]) -> Any:
     try:
         return TypeDeserializer().deserialize(attribute)
