@@ -137,31 +137,50 @@ def profile_overhead(run: Callable[[], Any], times: int) -> list[tuple[str, floa
     """Share of our overhead per area (package or module), from cProfile with the profiler paused
     inside Minted and DynamoDB calls, so that only what the overhead measures is profiled."""
     profiler = cProfile.Profile()
-    original_request = requests.Session.request
-    original_call = BaseClient._make_api_call  # type: ignore[attr-defined]
-
-    def paused(call: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            profiler.disable()
-            try:
-                return call(*args, **kwargs)
-            finally:
-                profiler.enable()
-
-        return wrapper
-
-    requests.Session.request = paused(original_request)  # type: ignore[method-assign]
-    BaseClient._make_api_call = paused(original_call)  # type: ignore[attr-defined]
-    try:
+    with paused_in_calls(profiler):
         for _ in range(times):
             profiler.enable()
             try:
                 run()
             finally:
                 profiler.disable()
+    return overhead_areas(profiler)
+
+
+@contextmanager
+def paused_in_calls(profiler: cProfile.Profile) -> Iterator[None]:
+    """``profiler`` paused inside Minted (requests) and DynamoDB (botocore) calls, which the overhead leaves out."""
+    original_request = requests.Session.request
+    original_call = BaseClient._make_api_call  # type: ignore[attr-defined]
+
+    depth = 0  # a call inside a call (a secret read inside a Minted request) resumes only at the outer one's end
+
+    def paused(call: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            nonlocal depth
+            if depth == 0:
+                profiler.disable()
+            depth += 1
+            try:
+                return call(*args, **kwargs)
+            finally:
+                depth -= 1
+                if depth == 0:
+                    profiler.enable()
+
+        return wrapper
+
+    requests.Session.request = paused(original_request)  # type: ignore[method-assign]
+    BaseClient._make_api_call = paused(original_call)  # type: ignore[attr-defined]
+    try:
+        yield
     finally:
         requests.Session.request = original_request  # type: ignore[method-assign]
         BaseClient._make_api_call = original_call  # type: ignore[attr-defined]
+
+
+def overhead_areas(profiler: cProfile.Profile) -> list[tuple[str, float]]:
+    """The profiled time's shares by area, largest first."""
     areas: dict[str, float] = {}
     stats: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     for (filename, _, function), (_, _, own_seconds, _, callers) in stats.items():
@@ -176,6 +195,18 @@ def profile_overhead(run: Callable[[], Any], times: int) -> list[tuple[str, floa
     areas.pop(BENCH_HOOKS, None)
     total = sum(areas.values()) or 1.0
     return sorted(((area, seconds / total) for area, seconds in areas.items()), key=lambda a: -a[1])
+
+
+def top_functions(profiler: cProfile.Profile, count: int, calls: int) -> str:
+    """The ``count`` functions with the most time of their own and with their callees, per invocation
+    (``calls`` invocations were profiled): where to look next."""
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.strip_dirs()
+    for order in ("tottime", "cumulative"):
+        text.write(f"--- by {order} (seconds over {calls} invocations)\n")
+        stats.sort_stats(order).print_stats(count)
+    return text.getvalue()
 
 
 BENCH_HOOKS = "the bench's own hooks"

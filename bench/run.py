@@ -4,15 +4,21 @@ measured in the same run. Writes docs/performance.md and docs/performance.json.
 It runs make dev's stack (moto_server, the Minted sandbox, the handlers in-process) on free ports;
 nothing leaves the machine. Timings are this machine's: compare a figure with the baseline printed
 beside it, not with another machine's.
+
+While working on the warm overhead, ``PYTHONPATH=layers/minted:. .venv/bin/python -m bench.run --warm-only
+"new buy" [--iterations 50] [--profile]`` measures the warm rows whose name holds the text (no text: every
+row), prints them (with ``--profile``, where each row's overhead goes) and writes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import cProfile
 import functools
 import json
 import logging
+import multiprocessing
 import os
 import socket
 import statistics
@@ -20,9 +26,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import requests
@@ -34,9 +41,12 @@ from bench.measure import (
     clocked_calls,
     directory_size,
     measure_invocation,
+    overhead_areas,
+    paused_in_calls,
     profile_overhead,
     summarize,
     to_json,
+    top_functions,
     zipped_size,
 )
 from bench.report import render
@@ -74,6 +84,56 @@ def quiet_stdout() -> Iterator[None]:
         os.close(saved)
 
 
+@dataclass(frozen=True)
+class Address:
+    url: str
+
+
+@dataclass(frozen=True)
+class ChildStack:
+    """What the warm rows need of a stack whose servers run in a process of their own (``--stack-process``)."""
+
+    env: dict[str, str]
+    aws_url: str
+    sandbox: Address
+
+
+def _serve_stack(ports: list[int], pipe: Any) -> None:
+    """The child: moto_server and the sandbox, no gateway and no consumers, until the parent says stop."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    stack = DevStack(moto_port=ports[0], sandbox_port=ports[1], gateway_port=None).start()
+    try:
+        pipe.send({"env": stack.env, "aws_url": stack.aws_url, "sandbox_url": stack.sandbox.url})
+        pipe.recv()
+    finally:
+        stack.stop()
+
+
+@contextmanager
+def stack_process(ports: list[int]) -> Iterator[ChildStack]:
+    """moto_server and the Minted sandbox in a child process, the handlers in this one, as in Lambda, where
+    DynamoDB and Minted are elsewhere: in-process, their threads' work after each answer (closing the
+    connection, moto's bookkeeping) competes with the handler for the GIL and is counted as its overhead,
+    and cProfile (process-wide on Python 3.12+) mixes their frames into the handler's profile."""
+    # spawn, not fork: a fork of a process whose threads hold locks (a test's own stack) can hang.
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    child = context.Process(target=_serve_stack, args=(ports, theirs), daemon=True)
+    child.start()
+    saved_env = dict(os.environ)
+    try:
+        if not ours.poll(120):
+            raise RuntimeError("the stack's process did not start within 120 s")
+        started = ours.recv()
+        os.environ.update(started["env"])  # the functions' environment, as the in-process stack sets it
+        yield ChildStack(env=started["env"], aws_url=started["aws_url"], sandbox=Address(started["sandbox_url"]))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        ours.send("stop")
+        child.join(30)
+
+
 def http_event(relative: str, **changes: Any) -> dict[str, Any]:
     event: dict[str, Any] = json.loads((EVENTS / relative).read_text(encoding="utf-8"))
     for key, value in changes.items():
@@ -88,6 +148,11 @@ class Bench:
         self.minted = SandboxControl(stack.sandbox.url)
         self.functions = {spec.logical_id: spec for spec in functions_of().values()}
         self.dynamodb = boto3.client("dynamodb", endpoint_url=stack.aws_url, region_name="eu-central-1")
+        self.warm_only: list[str] = []  # --warm-only TEXT: the warm rows whose name holds one of these
+        self.profiles: dict[str, cProfile.Profile] | None = None  # --profile: each measured row's profile
+
+    def wanted(self, name: str) -> bool:
+        return not self.warm_only or any(text in name for text in self.warm_only)
 
     def call(self, function: str, event: dict[str, Any]) -> Any:
         return invoke(self.functions[function], copy.deepcopy(event))
@@ -246,13 +311,21 @@ class Bench:
     def operation(
         self, name: str, function: str, prepare: Callable[[int], dict[str, Any]], check: Callable[[Any], bool]
     ) -> dict[str, Any]:
+        if not self.wanted(name):
+            return {}  # left out by --warm-only; warm() drops it
         totals, overheads = [], []
         trips: dict[str, Any] = {}
+        profiler = None
+        if self.profiles is not None:
+            profiler = self.profiles[name] = cProfile.Profile()
         for i in range(self.iterations):
             event = copy.deepcopy(prepare(i))  # copied before the clock starts: the handler may change it
             last = i == self.iterations - 1  # round trips of the steady state, not of a first visit
             before = self.minted.counters()["requests"] if last else None
-            elapsed, clock, result = measure_invocation(functools.partial(invoke, self.functions[function], event))
+            run = functools.partial(invoke, self.functions[function], event)
+            if profiler is not None:
+                run = functools.partial(_profiled, profiler, run)
+            elapsed, clock, result = measure_invocation(run)
             assert check(result), (name, result)
             totals.append(elapsed)
             overheads.append(elapsed - clock.minted_seconds - clock.dynamodb_seconds)
@@ -310,7 +383,7 @@ class Bench:
         results += self.warm_customers()
         results += self.warm_tasks(pending, stale)
         results += self.warm_reconciliation()
-        return results
+        return [row for row in results if row]  # --warm-only leaves the other rows empty
 
     def warm_reconciliation(self) -> list[dict[str, Any]]:
         """A scheduled run that finds one due row and settles it by one lookup at Minted."""
@@ -437,6 +510,31 @@ class Bench:
         return sum(1 for e in events if e["type"].endswith("StateEntered"))
 
 
+def _profiled(profiler: cProfile.Profile, run: Callable[[], Any]) -> Any:
+    """``run()`` profiled, the profiler paused inside Minted and DynamoDB calls (``--profile``)."""
+    with paused_in_calls(profiler):
+        profiler.enable()
+        try:
+            return run()
+        finally:
+            profiler.disable()
+
+
+def print_warm(warm: list[dict[str, Any]], profiles: dict[str, cProfile.Profile] | None, iterations: int) -> None:
+    """``--warm-only``: the warm table on stdout (and each row's profile with ``--profile``), nothing written."""
+    print("| operation | handler p50 (ms) | overhead p50 (ms) | overhead p99 (ms) | DynamoDB calls | Minted calls |")
+    print("|---|---|---|---|---|---|")
+    for row in warm:
+        trips = row["round_trips"]
+        print(f"| {row['name']} | {row['handler_p50_ms']} | {row['overhead_p50_ms']} | {row['overhead_p99_ms']} "
+              f"| {len(trips.get('dynamodb_calls', []))} | {trips.get('minted_calls', '')} |")  # fmt: skip
+    for name, profiler in (profiles or {}).items():
+        print(f"\n## {name}: where the overhead goes (profiled; the profiler itself inflates the figures above)")
+        for area, share in overhead_areas(profiler)[:15]:
+            print(f"{share:6.1%}  {area}")
+        print(top_functions(profiler, 30, iterations))
+
+
 def failure_task(external_id: str) -> dict[str, Any]:
     """The workflow's failure step for an order it never bought (its row is made NOT_PLACED)."""
     order = {"external_id": external_id, "items": [{"sku": "GAU", "amount": "0.1"}]}
@@ -453,6 +551,23 @@ def sizes() -> dict[str, Any]:
     return result
 
 
+def warm_in_child(args: argparse.Namespace, ports: list[int]) -> None:
+    """``--warm-only --stack-process``: the warm rows with the stack's servers in a child process."""
+    runtime.reset()
+    try:
+        with stack_process(ports) as child:
+            # Bench reads the stack's env, AWS URL and sandbox URL only, for the warm rows.
+            bench = Bench(cast(DevStack, child), args.iterations)
+            bench.warm_only = [text for text in args.warm_only if text]
+            bench.profiles = {} if args.profile else None
+            print(f"warm: {args.iterations} invocations per operation, the stack in its own process ...", flush=True)
+            with clocked_calls(), quiet_stdout():
+                warm = bench.warm()
+            print_warm(warm, bench.profiles, args.iterations)
+    finally:
+        runtime.reset()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=9, help="cold starts per operation, subject and floor each")
@@ -462,6 +577,13 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=100, help="invocations per warm figure")
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="only the cold starts whose name holds TEXT (repeatable); prints them, writes no document")  # fmt: skip
+    parser.add_argument("--warm-only", nargs="?", const="", action="append", metavar="TEXT",
+                        help="no cold starts: the warm rows (those whose name holds TEXT, repeatable), printed, no document")  # fmt: skip
+    parser.add_argument("--profile", action="store_true",
+                        help="with --warm-only: each row's profile (the profiler paused inside Minted and DynamoDB calls; "
+                             "implies --stack-process)")  # fmt: skip
+    parser.add_argument("--stack-process", action="store_true",
+                        help="with --warm-only: moto_server and the sandbox in a process of their own, as in Lambda")  # fmt: skip
     parser.add_argument("--ports", type=int, default=None,
                         help="moto_server, the sandbox and the gateway on this port and the next two (default: free ports)")  # fmt: skip
     args = parser.parse_args()
@@ -471,11 +593,22 @@ def main() -> None:
     code = {name: (spec.handler.split(".")[0], ROOT / spec.code_uri) for name, spec in functions_of(template).items()}
     saved_env = dict(os.environ)
     ports = [args.ports + i for i in range(3)] if args.ports else [free_port() for _ in range(3)]
+    if args.warm_only is not None and (args.stack_process or args.profile):
+        warm_in_child(args, ports)
+        return
     stack = DevStack(moto_port=ports[0], sandbox_port=ports[1], gateway_port=ports[2])
     stack.start()
     runtime.reset()
     try:
         bench = Bench(stack, args.iterations)
+        if args.warm_only is not None:  # a quick look at the warm overhead while working on it
+            bench.warm_only = [text for text in args.warm_only if text]
+            bench.profiles = {} if args.profile else None
+            print(f"warm: {args.iterations} invocations per operation on the local stack ...", flush=True)
+            with clocked_calls(), quiet_stdout():
+                warm = bench.warm()
+            print_warm(warm, bench.profiles, args.iterations)
+            return
         env = {**function_environment(template, {**stack.tables, **stack.secrets}, {"Stage": "prod"}),
                "AWS_ENDPOINT_URL": stack.aws_url, "BUY_WORKFLOW_ARN": stack.workflow_arn}  # fmt: skip
         # The template's default Tracing mode is the one measured; the others' cold starts stand beside it.

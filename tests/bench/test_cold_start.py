@@ -6,13 +6,14 @@ from __future__ import annotations
 import sys
 import sysconfig
 from pathlib import Path
+from typing import cast
 
 from pydantic import BaseModel
 
 from bench.cold import ColdRuntime, cold_starts
-from bench.measure import ROOT, clocked_calls
+from bench.measure import ROOT, clocked_calls, overhead_areas
 from bench.report import cold_start_section
-from bench.run import Bench, http_event
+from bench.run import Bench, free_port, http_event, stack_process
 from local.devstack import DevStack
 from local.template import function_environment, functions_of, load_template
 from minted_gateway import runtime
@@ -172,3 +173,37 @@ def test_the_reconciliation_cold_start_and_warm_row_settle_one_row_by_one_lookup
     assert trips["minted_calls"] == 1 and trips["dynamodb_writes"] == 2 and "Scan" not in trips["dynamodb_calls"]
     # Each prepared row was one lost answer of a buy Minted made; the reconciler bought nothing.
     assert bench.minted.orders_created() - buys_before == len(prepared) == 6 + 2  # recordings, a round; warm
+
+
+def test_warm_only_measures_the_rows_it_names_and_profiles_them(stack: DevStack) -> None:
+    """bench.run --warm-only TEXT --profile: the named rows alone, each with a profile of its overhead."""
+    bench = Bench(stack, iterations=2)
+    bench.warm_only, bench.profiles = ["legal", "prices from"], {}
+
+    with clocked_calls():
+        rows = bench.warm()
+
+    assert [row["name"] for row in rows] == ["prices from the cache", "legal document", "legal list"]
+    assert set(bench.profiles) == {row["name"] for row in rows}
+    assert all(overhead_areas(profile) for profile in bench.profiles.values())
+
+
+def test_the_stack_process_keeps_the_servers_out_of_the_profile() -> None:
+    """--stack-process: moto_server and the sandbox answer from a process of their own, so the handler's
+    profile holds our code and its libraries, not the servers' frames (cProfile sees every thread)."""
+    ports = [free_port() for _ in range(3)]
+    runtime.reset()
+    try:
+        with stack_process(ports) as child:
+            bench = Bench(cast(DevStack, child), iterations=2)
+            bench.warm_only, bench.profiles = ["prices from", "legal list"], {}
+            with clocked_calls():
+                rows = bench.warm()
+    finally:
+        runtime.reset()
+
+    assert [row["name"] for row in rows] == ["prices from the cache", "legal list"]
+    assert rows[0]["round_trips"]["dynamodb_calls"] == ["GetItem"]
+    areas = {area for profile in bench.profiles.values() for area, _ in overhead_areas(profile)}
+    assert "minted_gateway.prices.price_cache" in areas
+    assert not areas & {"moto", "werkzeug", "flask", "stdlib socketserver"}

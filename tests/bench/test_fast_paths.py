@@ -85,3 +85,33 @@ def test_json_bodies_are_the_text_the_general_encoder_wrote() -> None:
 def test_json_bodies_refuse_floats_and_what_is_not_a_number(value: Any) -> None:
     with pytest.raises((TypeError, ValueError)):
         jsonutil.dumps({"amount": value})
+
+
+def test_keys_are_written_alike_from_the_kept_forms_and_the_kept_forms_stay_bounded() -> None:
+    """A key's written form is kept for the next body; a state (a StrEnum) or a number as a key is written
+    as before, and keys from outside (a payment as Minted reports it) cannot grow what is kept past its bound."""
+    body = {"external_id": "order-0001", State.SUBMITTED: "state as key", 7: "number as key", "note": None}
+    assert jsonutil.dumps(body) == jsonutil.dumps(body) == reference_dumps(body)
+    for index in range(2 * jsonutil.MAX_KEY_TEXTS):
+        key = f"k{index}\u00e7\n"
+        assert jsonutil.dumps({key: index}) == reference_dumps({key: index})
+    assert len(jsonutil._KEY_TEXTS) <= jsonutil.MAX_KEY_TEXTS
+
+
+def read_as_boto3_does(attribute: dict[str, Any]) -> Any:
+    try:
+        return TypeDeserializer().deserialize(attribute)
+    except Exception as exc:  # the refusal itself is what is compared
+        return type(exc)
+
+
+def test_items_read_back_whatever_their_attributes_hold() -> None:
+    """Strings are read in place; an attribute that is not one typed value is read (or refused) as boto3 does."""
+    item = {"s": {"S": ""}, "m": {"M": {"s": {"S": "x"}, "l": {"L": [{"S": "y"}, {"M": {"n": {"N": "1.50"}}}]}}}}
+    assert from_item(item) == {key: TypeDeserializer().deserialize(value) for key, value in item.items()}
+    for odd in ({"S": "x", "N": "1"}, {"N": "1", "S": "x"}, {}):
+        try:
+            ours = from_item({"odd": odd})["odd"]
+        except Exception as exc:
+            ours = type(exc)
+        assert ours == read_as_boto3_does(odd)

@@ -219,12 +219,38 @@ def _encode(value: Any) -> str:
     if kind is str:
         return encode_basestring(value)
     if kind is dict:
-        return "{" + ",".join([_encode_key(key) + ":" + _encode(item) for key, item in value.items()]) + "}"
+        keys = _KEY_TEXTS
+        return (
+            "{"
+            + ",".join(
+                [
+                    ((keys.get(key) if type(key) is str else None) or _key_text(key)) + _encode(item)
+                    for key, item in value.items()
+                ]
+            )
+            + "}"
+        )
     if kind is list:
         return "[" + ",".join([_encode(item) for item in value]) + "]"
     if kind is Decimal:
         return _encode_decimal(value)
+    if value is None:
+        return "null"
     return _encode_other(value)
+
+
+# Each key's written form with its colon ('"external_id":'), kept: the names of an answer repeat on every
+# row of a page. Bounded, so that keys coming from outside (a card payment as Minted reports it) cannot grow
+# it without end; past the bound a key is written each time, as before.
+_KEY_TEXTS: dict[str, str] = {}
+MAX_KEY_TEXTS = 1000
+
+
+def _key_text(key: Any) -> str:
+    text = _encode_key(key) + ":"
+    if type(key) is str and len(_KEY_TEXTS) < MAX_KEY_TEXTS:
+        _KEY_TEXTS[key] = text
+    return text
 
 
 def _encode_key(key: Any) -> str:
