@@ -154,10 +154,15 @@ def paused_in_calls(profiler: cProfile.Profile) -> Iterator[None]:
     original_call = BaseClient._make_api_call  # type: ignore[attr-defined]
 
     depth = 0  # a call inside a call (a secret read inside a Minted request) resumes only at the outer one's end
+    # Only the profiled thread's calls pause it: a stack's own threads (its queue consumers) call botocore
+    # too, and one resuming the profiler after the invocation ended left it on for good.
+    profiled_thread = threading.get_ident()
 
     def paused(call: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             nonlocal depth
+            if threading.get_ident() != profiled_thread:
+                return call(*args, **kwargs)
             if depth == 0:
                 profiler.disable()
             depth += 1

