@@ -181,6 +181,8 @@ def render(r: dict[str, Any]) -> str:
         "Handler time minus the time inside Minted calls (from `requests.Session.request`: preparing,",
         "Digest and HTTP to the sandbox) and DynamoDB calls (from botocore's API call: serialising, HTTP",
         "to moto, parsing): what our code adds per invocation, validation, logging and metrics included.",
+        "moto_server and the sandbox run in a process of their own, as DynamoDB and Minted are elsewhere in",
+        "Lambda: sharing the handler's process, their threads' work competed with it and counted as overhead.",
         "",
         f"| operation | handler p50 (ms) | overhead p50 (ms) | overhead p99 (ms) | target p50 < {TARGETS['overhead_p50_ms']} ms |",
         "|---|---|---|---|---|",
