@@ -6,6 +6,9 @@ through both, compared byte for byte (status, headers, body; one request id for 
 The handlers are replaced by a probe (the same on both sides) that answers with what it was called with
 (its validated arguments, the caller, the query's ``limit`` as the handlers read it), or raises a domain
 error or a bug when the request asks it to: what differs is only what serves the routes.
+
+Below them: path values outside Powertools' route class, events only a direct invoke sends, and the two
+deliberate differences (docs/decisions.md), exempt from parity by name with the router's answer pinned.
 """
 
 from __future__ import annotations

@@ -415,7 +415,8 @@ def _body(request: Request) -> Any:
     if not content_type or content_type.startswith(JSON_MEDIA_TYPE):
         return request.json_body()
     # dispatch refuses a body of another type; what passes it is an empty one, which Powertools read as an
-    # empty form (and as a 500 when multipart named no boundary)
+    # empty form (and as a 500 when multipart named no boundary, where this reads an empty form too: a
+    # deliberate difference, docs/decisions.md)
     if content_type.startswith(FORM_MEDIA_TYPES) and not request.raw_event.get("body"):
         return {}
     raise NotJson
