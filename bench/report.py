@@ -118,8 +118,8 @@ def cold_start_misses(ops: list[dict[str, Any]], missed: list[dict[str, Any]]) -
         "the first model class is made). The libraries our handlers keep take most of it on their own:",
         "Powertools Logger and Metrics and pydantic's model machinery are "
         f"{_span([op['libraries_ratio_to_floor'] for op in tasks], '×')} the floor (the task rows' libraries",
-        "column), and an HTTP request's routing and validation brings that to "
-        f"{_span([op['libraries_ratio_to_floor'] for op in http], '×')}.",
+        "column), and an HTTP request's validation (its path parameter through a TypeAdapter, as our router",
+        f"does) brings that to {_span([op['libraries_ratio_to_floor'] for op in http], '×')}.",
         f"What is ours is the gap between the libraries column and the cold start ({_span(ours)} ms here;",
         "wall time is noisy, compare the CPU ratio): importing our modules, most of it pydantic creating",
         "the model classes they declare (Minted's contract models the largest part, and every function",
@@ -135,33 +135,26 @@ def cold_start_misses(ops: list[dict[str, Any]], missed: list[dict[str, Any]]) -
             if xray
             else ""
         )
-        + "); a route's body models build their validators before",
-        "Powertools wraps them in TypeAdapters (which otherwise generated each model's schema a second",
-        "time); and Powertools' OpenAPI models (the security schemes of the served document, about 40",
-        "pydantic classes rebuilt on import, 73 ms of CPU measured alone) are made only when a document is",
-        "generated, never to answer a request (the document is byte-identical; tests/test_architecture.py",
-        "checks no function loads them).",
+        + "); Powertools' Event Handler left the request path: our router",
+        "(`minted_gateway/api/router.py`) matches the routes and validates with pydantic directly, and",
+        "Powertools' resolver is built from the same routes only to write the OpenAPI document, never on",
+        "a request (tests/test_architecture.py). The served document is byte-identical to the one written",
+        "before, and every answer, 4xx included, is compared byte for byte with the resolver's on the",
+        "hostile-input corpus and generated requests (tests/api/test_router_parity.py; two deliberate",
+        "differences, both where Powertools answered 500, are listed in docs/decisions.md).",
         "",
-        "What is left, measured alone on this machine (CPU, each import after the floor's): the Event",
-        "Handler is about 60 ms (its resolver module 30 ms, its OpenAPI params 27 ms beyond pydantic's",
-        "model machinery, which is 28 ms more) plus 11 ms of asyncio its package imports for AppSync;",
-        "Powertools Logger and Metrics 8 ms. Ours, for the buy function: about 125 ms of import self",
-        "time (wall), a third of it Minted's contract models (37 ms) and the client module (23 ms),",
-        "then limits, records, settings, deliveries and the workflow (5-9 ms each), and on the first",
-        "request 20-28 ms of CPU building the body's validators. Replacing only the Event Handler's",
-        "per-request validation (the lever the issue allows) would keep its import, the larger part:",
-        "the libraries column alone is above the target in "
-        f"{sum(1 for op in http if op['libraries_ratio_to_floor'] > TARGETS['cold_ratio'])} of {len(http)} HTTP rows. Not done: that",
-        "replacement, and splitting the models so that an operation imports only its own.",
+        "What is left is the libraries we keep and our own code. The libraries column alone (Powertools",
+        "Logger and Metrics, pydantic's model machinery, one TypeAdapter) is above the target in "
+        f"{sum(1 for op in ops if op['libraries_ratio_to_floor'] > TARGETS['cold_ratio'])} of {len(ops)} rows;",
+        "ours is the gap above it, most of it the model classes every function imports and the first",
+        "request's validators. Not done: splitting the models so that an operation imports only its own.",
         "",
-        "Decision needed: with Powertools and pydantic as they are, the floor as defined (boto3, requests",
-        f"and `import pydantic`, no model) leaves {budget} ms here for two libraries' machinery and all",
-        "of our code. Either the target is read against the libraries column ("
+        "Decision needed: with Powertools' Logger and Metrics and pydantic as they are, the floor as defined",
+        f"(boto3, requests and `import pydantic`, no model) leaves {budget} ms here for two libraries'",
+        "machinery and all of our code. Either the target is read against the libraries column ("
         f"{sum(1 for op in ops if op['cold_start_ms'] <= TARGETS['cold_ratio'] * op['libraries_ms'])} of {len(ops)} rows are within",
         f"{TARGETS['cold_ratio']}× of it), or SnapStart is turned on for the functions whose callers wait (below), or the",
-        "Event Handler leaves the request path (our own routing and pydantic validation, Powertools",
-        "kept only to generate the OpenAPI document from the same routes, every 4xx compared byte for",
-        "byte) and the models are split per operation, then measured again.",
+        "models are split per operation, then measured again.",
     ]
     return lines
 
@@ -277,15 +270,15 @@ def overhead_profile(r: dict[str, Any]) -> list[str]:
         lines += [
             "",
             f"Not met: {', '.join(missed)}. No single area dominates: pydantic validating and dumping",
-            "our models (a buy validates the request, Minted's answer and its ledger record), the Event",
-            "Handler's routing and per-request validation, Powertools' log and metric lines, our JSON and",
-            "DynamoDB item helpers, and the keyed hashes each take a slice. Cut in earlier rounds: the JSON",
-            "encoder's type dispatch, ledger numbers through boto3's decimal context directly, Minted's",
-            "times by fromisoformat. This round's call lines are written straight to stdout (through the",
-            "logging pipeline a buy's three cost about 30 times as much). What is left is spread over the use",
-            "cases' own model round trips and the libraries' per-request work, not one hot spot; a buy under",
-            "1 ms would need the Event Handler's validation replaced by ours as well as fewer model round",
-            "trips per buy (not done: below, under the cold start).",
+            "our models (a buy validates the request, Minted's answer and its ledger record), our router's",
+            "matching and validation, Powertools' log and metric lines, our JSON and DynamoDB item helpers,",
+            "and the keyed hashes each take a slice. Cut so far: the JSON encoder's type dispatch,",
+            "ledger numbers through boto3's decimal context directly, Minted's times by fromisoformat, the call",
+            "lines written straight to stdout (through the logging pipeline a buy's three cost about 30 times",
+            "as much), and the Event Handler's routing and per-request validation, replaced by our router's",
+            "(the table above shows what that leaves). What is left is spread over the use cases' own model",
+            "round trips and the libraries' per-request work, not one hot spot; a buy under 1 ms would need",
+            "fewer model round trips per buy (not done: below, under the cold start).",
             f"The shares under `minted_gateway.*` add up to {ours:.0%}. Every row moves by about ±20%",
             "between runs on this shared machine.",
         ]

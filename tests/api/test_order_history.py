@@ -67,16 +67,20 @@ def test_the_follow_schedule_keeps_the_history_fresh_and_each_row_says_when_mint
     follow = next(s for s in schedules_of() if s.event.get("action") == "follow_orders")
     assert follow.every_seconds == 60  # the template's FollowOrdersRate, as make dev runs it
     _due_now(api, order_id)
+    # Earlier tests' rows may be due by now too (the stack is shared): the run's counts include them, so
+    # what is asserted is this order's own row.
     summary = invoke(follow.function, dict(follow.event))
-    assert summary["looked_at"] == 1 and summary["changed"] == 1, summary
+    assert summary["looked_at"] >= 1 and summary["changed"] >= 1, summary
 
     (row,) = api.get(f"/orders?customer_external_id={customer_id}").json()["orders"]
     assert (row["status"], row["final"]) == ("Completed", True), row
     assert row["status_read_at"] > submitted_read and placed["status"] != "Completed"
-    # Final: the schedule never looks at it again (its runs stay bounded by what can still change).
-    lookups = api.minted.served("get_order") + api.minted.served("find_order")
-    assert invoke(follow.function, dict(follow.event))["looked_at"] == 0
-    assert api.minted.served("get_order") + api.minted.served("find_order") == lookups
+    # Final: the schedule never looks at it again (its runs stay bounded by what can still change): the
+    # row left the attention index, and a next run leaves it as it was (a look leases the row: a write).
+    followed = api.ledger_item(order_id)
+    assert followed is not None and "attention" not in followed, followed
+    invoke(follow.function, dict(follow.event))
+    assert api.ledger_item(order_id) == followed
 
 
 def test_a_refresh_that_finds_nothing_new_still_says_when_minted_was_read(api: Api) -> None:

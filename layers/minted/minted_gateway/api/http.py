@@ -168,6 +168,11 @@ def unsupported_media_type() -> GatewayError:
     )
 
 
+def not_base64() -> GatewayError:
+    """A body API Gateway marked base64-encoded that does not decode (only a direct invoke can send one)."""
+    return InvalidInput("The body is not valid base64.", details=[{"field": "body", "message": "not valid base64"}])
+
+
 def refusal(exc: Exception) -> GatewayError | None:
     """What a request that raised ``exc`` is refused with; None: a bug of ours (500)."""
     if isinstance(exc, jsonutil.UnsafeJSONValue):
