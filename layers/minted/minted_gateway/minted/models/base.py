@@ -7,6 +7,7 @@ Money and grams are ``Decimal``; every date format Minted uses is parsed; unknow
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
@@ -24,6 +25,7 @@ ISTANBUL = timezone(timedelta(hours=3), "Europe/Istanbul")
 
 # Naive formats Minted sends, read as Istanbul time (contract 2.4).
 _NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y %H:%M:%S", "%Y-%m-%d %H:%M")
+_DAY_FIRST = re.compile(r"(\d\d)-(\d\d)-(\d{4}) (\d\d):(\d\d)(?::(\d\d))?", re.ASCII).fullmatch
 
 
 def parse_minted_datetime(value: Any) -> Any:
@@ -34,6 +36,11 @@ def parse_minted_datetime(value: Any) -> Any:
     try:  # ISO 8601 and Minted's "%Y-%m-%d %H:%M[:%S]" alike, in C: strptime is the slow path of every answer
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
+        day_first = _DAY_FIRST(text)  # "31-05-2023 03:16[:45]", padded: read without strptime's regex engine
+        if day_first is not None:
+            with contextlib.suppress(ValueError):  # no such day or hour: strptime below says so as before
+                day, month, year, hour, minute, second = day_first.groups(default="0")
+                return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=ISTANBUL)
         for fmt in _NAIVE_FORMATS:  # the day-first forms (and unpadded fields) only strptime reads
             try:
                 return datetime.strptime(text, fmt).replace(tzinfo=ISTANBUL)
