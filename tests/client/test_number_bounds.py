@@ -3,15 +3,18 @@ Minted's answers (its JSON, and numbers it writes as text), and JSON read anywhe
 
 from __future__ import annotations
 
+import importlib
 import json
+import typing
 from decimal import Decimal
+from typing import Annotated
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from minted_gateway import jsonutil
 from minted_gateway.errors import UpstreamUnexpected
-from minted_gateway.minted.models import FixedPrice, OrderResult, PriceFix, PriceFixRequest
+from minted_gateway.minted.models import FixedPrice, MintedModel, OrderResult, PriceFix, PriceFixRequest
 from minted_gateway.prices.quotes import CreateQuote, QuoteRequest
 
 EXTREMES = ["1e-999999999", "1e-1000027", "5.6e307", "9" * 5000, "-" + "9" * 4301]
@@ -72,3 +75,39 @@ def test_finding_the_path_of_a_bad_value_deep_in_nesting_does_not_overflow() -> 
     with pytest.raises(jsonutil.UnsafeJSONValue) as refused:
         jsonutil.loads('{"a": ' + "[" * 900 + "NaN" + "]" * 900 + "}")
     assert refused.value.problems == [("a" + ".0" * 900, jsonutil.NUMBER_RULE)]
+
+
+def _holds_decimal(annotation: object) -> bool:
+    return annotation is Decimal or any(_holds_decimal(arg) for arg in typing.get_args(annotation))
+
+
+def _minted_decimal_fields() -> list[tuple[str, str]]:
+    modules = [importlib.import_module(f"minted_gateway.minted.models.{name}") for name in MINTED_MODEL_MODULES]
+    return [(f"{module.__name__}.{name}", field_name)
+            for module in modules for name, model in vars(module).items()
+            if isinstance(model, type) and issubclass(model, MintedModel) and model.__module__ == module.__name__
+            for field_name, field in model.model_fields.items() if _holds_decimal(field.annotation)]  # fmt: skip
+
+
+MINTED_MODEL_MODULES = ("buy", "customers", "delivery", "legal", "lookups", "orders", "prices")
+# A request we build ourselves from an already bounded Decimal: never read from text.
+NOT_READ_FROM_TEXT = {("minted_gateway.minted.models.prices.PriceFixRequest", "total")}
+
+
+def test_every_money_and_gram_field_of_a_minted_model_bounds_the_text_it_reads() -> None:
+    """Each field carries the bound itself (MintedDecimal), not the base model: a new field typed
+    plain ``Decimal`` would let "1e-999999999" through, and this test names it."""
+    fields = [each for each in _minted_decimal_fields() if each not in NOT_READ_FROM_TEXT]
+    assert len(fields) >= 29, fields  # every one the base model's "*" validator used to bound
+    unbounded = []
+    for qualname, field_name in fields:
+        module, _, name = qualname.rpartition(".")
+        field = getattr(importlib.import_module(module), name).model_fields[field_name]
+        adapter = TypeAdapter(Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation)
+        try:
+            adapter.validate_python("1e-999999999")
+        except ValidationError:
+            assert adapter.validate_python(" 2889.71") == Decimal("2889.71")
+            continue
+        unbounded.append(f"{qualname}.{field_name}")
+    assert unbounded == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +17,16 @@ if TYPE_CHECKING:  # only for the signatures: a function imports just the use ca
     from minted_gateway.orders.get_order import OrderView
     from minted_gateway.orders.history import HistoryPage
     from minted_gateway.orders.place_order import OrderOutcome
-    from minted_gateway.orders.record import OrderRecord
+    from minted_gateway.orders.record import HistoryEntry, Line, OrderRecord, PlacedOrder
     from minted_gateway.orders.workflow import Execution, WorkflowRequest
     from minted_gateway.prices.get_prices import PricesView
     from minted_gateway.prices.quotes import Quote
 
 SUBMITTED, REJECTED, FOREIGN = "SUBMITTED", "REJECTED", "FOREIGN"  # record states, by value (State is a StrEnum)
+
+
+# "2026-01-02T03:04:05.678901+00:00", the ledger's own form: the order history shows ~6 a row.
+_WRITTEN_IN_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", re.ASCII).fullmatch
 
 
 def timestamp(value: str | datetime | None) -> str | None:
@@ -32,9 +37,18 @@ def timestamp(value: str | datetime | None) -> str | None:
     if value is None or value == "":
         return None
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if isinstance(value, str) and _WRITTEN_IN_UTC(value) and value[11:13] < "24":  # 24:00 is the next day
+        return value[:23] + "+00:00"  # as the ledger writes UTC (read above, so a time): cut to the millisecond
     if moment.tzinfo is None:  # never written so; read as UTC rather than fail an answer
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _set_fields(part: Line | PlacedOrder | HistoryEntry) -> dict[str, Any]:
+    """``part.model_dump(exclude_none=True)`` of a flat part of a ledger row (no nested model, alias or
+    serializer: the values as validated, in field order), without pydantic's serializer: the order
+    history does this a few times per row (tests/api/test_order_views.py holds it to model_dump)."""
+    return {name: value for name, value in part.__dict__.items() if value is not None}
 
 
 def order_body(record: OrderRecord) -> dict[str, Any]:
@@ -48,16 +62,16 @@ def order_body(record: OrderRecord) -> dict[str, Any]:
         "mode": record.mode,
         "customer_external_id": record.customer_external_id,
         "currency": record.currency,
-        "items": [line.model_dump(exclude_none=True) for line in record.lines],
+        "items": [_set_fields(line) for line in record.lines],
         "price": record.price,
         "total": record.total,
         "order_codes": record.order_codes,
         "guids": record.guids,
-        "orders": [order.model_dump(exclude_none=True) for order in record.orders],
+        "orders": [_set_fields(order) for order in record.orders],
         "order_at": timestamp(record.order_at),
         "created_at": timestamp(record.created_at),
         "updated_at": timestamp(record.updated_at),
-        "history": [{**entry.model_dump(exclude_none=True), "at": timestamp(entry.at)} for entry in record.history],
+        "history": [{**_set_fields(entry), "at": timestamp(entry.at)} for entry in record.history],
     }
     if record.payment_type:
         body["payment_type"] = record.payment_type

@@ -7,15 +7,15 @@ Money and grams are ``Decimal``; every date format Minted uses is parsed; unknow
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from minted_gateway import jsonutil
 
@@ -25,6 +25,7 @@ ISTANBUL = timezone(timedelta(hours=3), "Europe/Istanbul")
 
 # Naive formats Minted sends, read as Istanbul time (contract 2.4).
 _NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y %H:%M:%S", "%Y-%m-%d %H:%M")
+_DAY_FIRST = re.compile(r"(\d\d)-(\d\d)-(\d{4}) (\d\d):(\d\d)(?::(\d\d))?", re.ASCII).fullmatch
 
 
 def parse_minted_datetime(value: Any) -> Any:
@@ -35,6 +36,11 @@ def parse_minted_datetime(value: Any) -> Any:
     try:  # ISO 8601 and Minted's "%Y-%m-%d %H:%M[:%S]" alike, in C: strptime is the slow path of every answer
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
+        day_first = _DAY_FIRST(text)  # "31-05-2023 03:16[:45]", padded: read without strptime's regex engine
+        if day_first is not None:
+            with contextlib.suppress(ValueError):  # no such day or hour: strptime below says so as before
+                day, month, year, hour, minute, second = day_first.groups(default="0")
+                return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=ISTANBUL)
         for fmt in _NAIVE_FORMATS:  # the day-first forms (and unpadded fields) only strptime reads
             try:
                 return datetime.strptime(text, fmt).replace(tzinfo=ISTANBUL)
@@ -48,6 +54,12 @@ def _parse_birthdate(value: Any) -> Any:
     if isinstance(value, str) and re.fullmatch(r"\d{2}-\d{2}-\d{4}", value):
         return datetime.strptime(value, "%d-%m-%Y").date()
     return value
+
+
+def _bounded_decimal_text(value: Any) -> Any:
+    """A number Minted writes as text is bounded as jsonutil bounds a JSON number, before pydantic
+    reads it: "1e-999999999" as a price would otherwise reach the quote's arithmetic."""
+    return jsonutil.parse_decimal(value) if isinstance(value, str) else value
 
 
 def _empty_as_none(value: Any) -> Any:
@@ -74,6 +86,9 @@ def _int_or_none(value: Any) -> int | None:
 
 
 MintedDateTime = Annotated[datetime, BeforeValidator(parse_minted_datetime)]
+# Every money and gram field of a Minted model is one of these (a validator on the field, not on
+# every field of every model: a buy's models have ~46 fields, a few of them Decimal).
+MintedDecimal = Annotated[Decimal, BeforeValidator(_bounded_decimal_text)]
 Birthdate = Annotated[date, BeforeValidator(_parse_birthdate)]
 OptionalText = Annotated[str | None, BeforeValidator(_empty_as_none)]
 # Order and customer ids (contract 9.5): Minted publishes no length; a published order id has 50
@@ -84,7 +99,7 @@ EXTERNAL_ID_MAX_LENGTH = 64
 ExternalId = Annotated[str, StringConstraints(max_length=EXTERNAL_ID_MAX_LENGTH, pattern=EXTERNAL_ID_PATTERN)]
 # The Create Customer page does publish 3-40 characters for its external_id: enforced there only.
 CustomerPageId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{3,40}$")]
-Grams = Annotated[Decimal, Field(gt=0, decimal_places=3)]
+Grams = Annotated[Decimal, Field(gt=0, decimal_places=3), BeforeValidator(_bounded_decimal_text)]
 Name = Annotated[str, StringConstraints(min_length=3, max_length=40)]
 
 
@@ -109,22 +124,6 @@ class Currency(StrEnum):
 
 class MintedModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _bounded_decimal_text(cls, value: Any, info: ValidationInfo) -> Any:
-        """A number Minted writes as text is bounded as jsonutil bounds a JSON number, before pydantic
-        reads it: "1e-999999999" as a price would otherwise reach the quote's arithmetic."""
-        if isinstance(value, str) and info.field_name is not None and _holds_decimal(cls, info.field_name):
-            return jsonutil.parse_decimal(value)
-        return value
-
-
-@functools.cache
-def _holds_decimal(model: type[BaseModel], field_name: str) -> bool:
-    field = model.model_fields.get(field_name)
-    annotation = field.annotation if field is not None else None
-    return annotation is Decimal or Decimal in get_args(annotation)
 
 
 # Contract section 6: ids 1-12 in this order; id 1 is also called "New" in an older example.

@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field
 
-from minted_gateway.minted.models.base import Birthdate, CustomerPageId, MintedModel, Name, OptionalText, _empty_as_none
+from minted_gateway.minted.models.base import (
+    Birthdate,
+    CustomerPageId,
+    MintedDecimal,
+    MintedModel,
+    Name,
+    OptionalText,
+    _empty_as_none,
+)
 
 
 class CustomerProfile(MintedModel):
@@ -47,10 +55,10 @@ class Balance(MintedModel):
     currency_code: str
     currency_symbol: str | None = None
     is_cash: bool = False
-    balance: Decimal
-    blocked: Decimal = Decimal(0)
-    real_balance: Decimal | None = None
-    soft_blocked_amount: Decimal = Decimal(0)
+    balance: MintedDecimal
+    blocked: MintedDecimal = Decimal(0)
+    real_balance: MintedDecimal | None = None
+    soft_blocked_amount: MintedDecimal = Decimal(0)
 
 
 class Customer(MintedModel):

@@ -4,7 +4,6 @@ Order Response of a buy, a sell or a delivery."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field, model_validator
@@ -13,6 +12,7 @@ from minted_gateway.minted.models.base import (
     TERMINAL_STATUS_NAMES,
     Birthdate,
     MintedDateTime,
+    MintedDecimal,
     MintedModel,
     OptionalText,
     _empty_as_none,
@@ -28,12 +28,12 @@ class OrderItem(MintedModel):
     product_id: int | None = None
     sku: str | None = None
     product_name: str | None = None
-    spot_price: Decimal | None = None
-    price: Decimal | None = None
-    tax_rate: Decimal | None = None
-    tax: Decimal | None = None
-    amount: Decimal | None = None
-    total: Decimal | None = None
+    spot_price: MintedDecimal | None = None
+    price: MintedDecimal | None = None
+    tax_rate: MintedDecimal | None = None
+    tax: MintedDecimal | None = None
+    amount: MintedDecimal | None = None
+    total: MintedDecimal | None = None
 
     _sku = model_validator(mode="before")(_sku_from_product_id)
 
@@ -92,8 +92,8 @@ class PaymentOutcome(MintedModel):
     """
 
     state: str | None = None
-    amount: Decimal | None = None
-    commission: Decimal | None = Field(default=None, validation_alias=AliasChoices("comission", "commission"))
+    amount: MintedDecimal | None = None
+    commission: MintedDecimal | None = Field(default=None, validation_alias=AliasChoices("comission", "commission"))
     error_code: Annotated[str | None, BeforeValidator(_code_text)] = None
     error_message: OptionalText = None
     card_number: str | None = None
@@ -127,13 +127,13 @@ class Order(MintedModel):
     order_code: str | None = None
     external_id: str | None = None
     type: str | None = None
-    price: Decimal | None = None
-    tax: Decimal | None = None
-    total: Decimal | None = None
-    payment_cost: Decimal | None = None
+    price: MintedDecimal | None = None
+    tax: MintedDecimal | None = None
+    total: MintedDecimal | None = None
+    payment_cost: MintedDecimal | None = None
     currency_code: str | None = None
-    currency_rate: Decimal | None = None
-    currency_total: Decimal | None = None
+    currency_rate: MintedDecimal | None = None
+    currency_total: MintedDecimal | None = None
     status_id: int | None = None
     status_name: Annotated[str, BeforeValidator(_status_name)]
     order_at: MintedDateTime | None = None
@@ -167,9 +167,9 @@ class OrderResult(MintedModel):
 
     order_code: list[str] = []
     guid: list[str] = []
-    price: Decimal | None = None
-    tax: Decimal | None = None
-    total: Decimal | None = None
+    price: MintedDecimal | None = None
+    tax: MintedDecimal | None = None
+    total: MintedDecimal | None = None
     order_at: MintedDateTime | None = None
     orders: list[Order] = []
     payment: PaymentOutcome | None = None  # a card buy's payment (the page adds it to the Order Response)

@@ -7,13 +7,20 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from minted_gateway.minted.models.base import Currency, ExternalId, MintedDateTime, MintedModel, _sku_from_product_id
+from minted_gateway.minted.models.base import (
+    Currency,
+    ExternalId,
+    MintedDateTime,
+    MintedDecimal,
+    MintedModel,
+    _sku_from_product_id,
+)
 
 
 class PriceFixRequest(MintedModel):
     type: Literal["digital"] = "digital"
     customer_external_id: ExternalId | None = None
-    total: Annotated[Decimal, Field(gt=0)] | None = None
+    total: Annotated[Decimal, Field(gt=0)] | None = None  # ours, from a validated request: not bounded as text
     currency: Currency | None = None
 
 
@@ -22,10 +29,10 @@ class FixedPrice(MintedModel):
     product_id: int
     sku: str
     _sku = model_validator(mode="before")(_sku_from_product_id)
-    spot_price: Decimal
-    buy_price: Decimal
-    sell_price: Decimal
-    buy_amount: Decimal | None = None
+    spot_price: MintedDecimal
+    buy_price: MintedDecimal
+    sell_price: MintedDecimal
+    buy_amount: MintedDecimal | None = None
 
 
 class PriceFix(MintedModel):
@@ -33,7 +40,7 @@ class PriceFix(MintedModel):
     expires_at: MintedDateTime
     expire_ttl: int
     is_total_price: bool = False
-    total: Decimal | None = None
+    total: MintedDecimal | None = None
     currency: Currency | None = None
     prices: list[FixedPrice]
 
@@ -43,7 +50,7 @@ class ProductPrice(MintedModel):
     sku: str
     name: str | None = None
     currency: Currency
-    spot_price: Decimal
-    buy_price: Decimal
-    sell_price: Decimal
+    spot_price: MintedDecimal
+    buy_price: MintedDecimal
+    sell_price: MintedDecimal
     updated_at: MintedDateTime
