@@ -85,7 +85,8 @@ def test_the_follow_schedule_keeps_the_history_fresh_and_each_row_says_when_mint
 
 def test_a_refresh_that_finds_nothing_new_still_says_when_minted_was_read(api: Api) -> None:
     order_id = f"r-{uuid.uuid4().hex[:12]}"
-    api.minted.clock(completion_delay_seconds=None)
+    api.minted.clock(completion_delay_seconds=None, pending_after_seconds=600)  # Created until the clock moves: a slow
+    # machine took more than the default 0.5 s between the two reads, and Minted had something new to say
     assert api.post("/orders", order(order_id, api.quote())).status_code == 201
     first = api.get(f"/orders/{order_id}").json()
     version = api.ledger_item(order_id)["version"]  # type: ignore[index]
