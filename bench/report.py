@@ -122,9 +122,8 @@ def cold_start_misses(ops: list[dict[str, Any]], missed: list[dict[str, Any]]) -
         f"does) brings that to {_span([op['libraries_ratio_to_floor'] for op in http], '×')}.",
         f"What is ours is the gap between the libraries column and the cold start ({_span(ours)} ms here;",
         "wall time is noisy, compare the CPU ratio): importing our modules, most of it pydantic creating",
-        "the model classes they declare (Minted's contract models the largest part, and every function",
-        "imports them: the gateway's errors, requests and records are written in their types), the first",
-        "call's validators (built on first use), and the first route resolution.",
+        "the model classes they declare, the first call's validators (built on first use), and the first",
+        "route resolution.",
         "",
         "Done: tracing left the default path (the X-Ray SDK, its asyncio and wrapt and its",
         "patching of botocore and requests are no longer imported"
@@ -135,7 +134,11 @@ def cold_start_misses(ops: list[dict[str, Any]], missed: list[dict[str, Any]]) -
             if xray
             else ""
         )
-        + "); Powertools' Event Handler left the request path: our router",
+        + "); Minted's contract models are split by operation, so a function imports only the models of",
+        "the calls it makes (tests/test_architecture.py); in Lambda the garbage collector is held from our",
+        "package's import until the first invocation is served, then what exists is frozen (a cold start's",
+        "objects live as long as the container: the collections it ran found almost nothing); and",
+        "Powertools' Event Handler left the request path: our router",
         "(`minted_gateway/api/router.py`) matches the routes and validates with pydantic directly, and",
         "Powertools' resolver is built from the same routes only to write the OpenAPI document, never on",
         "a request (tests/test_architecture.py). The served document is byte-identical to the one written",
@@ -146,15 +149,14 @@ def cold_start_misses(ops: list[dict[str, Any]], missed: list[dict[str, Any]]) -
         "What is left is the libraries we keep and our own code. The libraries column alone (Powertools",
         "Logger and Metrics, pydantic's model machinery, one TypeAdapter) is above the target in "
         f"{sum(1 for op in ops if op['libraries_ratio_to_floor'] > TARGETS['cold_ratio'])} of {len(ops)} rows;",
-        "ours is the gap above it, most of it the model classes every function imports and the first",
-        "request's validators. Not done: splitting the models so that an operation imports only its own.",
+        "ours is the gap above it: our modules' model classes and the first call's validators.",
         "",
         "Decision needed: with Powertools' Logger and Metrics and pydantic as they are, the floor as defined",
         f"(boto3, requests and `import pydantic`, no model) leaves {budget} ms here for two libraries'",
         "machinery and all of our code. Either the target is read against the libraries column ("
         f"{sum(1 for op in ops if op['cold_start_ms'] <= TARGETS['cold_ratio'] * op['libraries_ms'])} of {len(ops)} rows are within",
-        f"{TARGETS['cold_ratio']}× of it), or SnapStart is turned on for the functions whose callers wait (below), or the",
-        "models are split per operation, then measured again.",
+        f"{TARGETS['cold_ratio']}× of it), or SnapStart is turned on for the functions whose callers wait (the",
+        "restore column, and the trade-off below).",
     ]
     return lines
 
