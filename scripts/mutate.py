@@ -95,10 +95,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "every hold is written with its attempt (Hold requires one): the default is never read",
     ("limits", "NumberReplacer", "total = self._totals.total(counter.key) if self._totals else Decimal(0)"):
         "the else branch never runs: a refusal by a counter needs the daily totals, so _totals is set",
-    ("place_order", "AddNot", "if TYPE_CHECKING:"):
-        "the import it guards is only named in annotations, which `from __future__ import annotations` never "
-        "evaluates: importing it at run time too changes no behaviour (a cost at import only, which is "
-        "tests/test_architecture.py's to watch)",
+    ("place_order", "AddNot",
+     "if TYPE_CHECKING:  # a buy loads neither the delivery's nor the lookups' models (its cold start)"):
+        "the imports it guards are only named in annotations, which `from __future__ import annotations` never "
+        "evaluates: importing them at run time too changes no behaviour, only a buy's cold start, which "
+        "tests/test_architecture.py::test_a_task_loads_only_the_minted_models_of_its_own_calls fails on",
     ("place_order", "NumberReplacer", '"claim_expires_at": 0,'):
         "written with SUBMITTED: a claim's expiry is read only while a row is RECEIVED (claim_is_stale, "
         "attention_due), and any past second means no live claim, as 0 does",

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from minted_gateway import jsonutil
 from minted_gateway.errors import GatewayError, LimitExceeded, PriceGuardExceeded
-from minted_gateway.minted.models.base import Currency
+from minted_gateway.minted.models import Currency
 from minted_gateway.orders.record import OrderRecord, State
 from minted_gateway.settings import _from_env
 from minted_gateway.validation import Money

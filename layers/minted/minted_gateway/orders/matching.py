@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from minted_gateway.minted.models.orders import Order
+from minted_gateway.minted.models import Order
 from minted_gateway.orders.record import OrderRecord
 
 PARTNER_WALLET = "partner wallet"
