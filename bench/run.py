@@ -551,19 +551,23 @@ def sizes() -> dict[str, Any]:
     return result
 
 
+def warm_rows(bench: Bench, args: argparse.Namespace, where: str) -> None:
+    """``--warm-only``: the rows whose name holds one of its texts, measured and printed."""
+    bench.warm_only = [text for text in args.warm_only if text]
+    bench.profiles = {} if args.profile else None
+    print(f"warm: {args.iterations} invocations per operation, {where} ...", flush=True)
+    with clocked_calls(), quiet_stdout():
+        warm = bench.warm()
+    print_warm(warm, bench.profiles, args.iterations)
+
+
 def warm_in_child(args: argparse.Namespace, ports: list[int]) -> None:
     """``--warm-only --stack-process``: the warm rows with the stack's servers in a child process."""
     runtime.reset()
     try:
         with stack_process(ports) as child:
             # Bench reads the stack's env, AWS URL and sandbox URL only, for the warm rows.
-            bench = Bench(cast(DevStack, child), args.iterations)
-            bench.warm_only = [text for text in args.warm_only if text]
-            bench.profiles = {} if args.profile else None
-            print(f"warm: {args.iterations} invocations per operation, the stack in its own process ...", flush=True)
-            with clocked_calls(), quiet_stdout():
-                warm = bench.warm()
-            print_warm(warm, bench.profiles, args.iterations)
+            warm_rows(Bench(cast(DevStack, child), args.iterations), args, "the stack in its own process")
     finally:
         runtime.reset()
 
@@ -602,12 +606,7 @@ def main() -> None:
     try:
         bench = Bench(stack, args.iterations)
         if args.warm_only is not None:  # a quick look at the warm overhead while working on it
-            bench.warm_only = [text for text in args.warm_only if text]
-            bench.profiles = {} if args.profile else None
-            print(f"warm: {args.iterations} invocations per operation on the local stack ...", flush=True)
-            with clocked_calls(), quiet_stdout():
-                warm = bench.warm()
-            print_warm(warm, bench.profiles, args.iterations)
+            warm_rows(bench, args, "on the local stack")
             return
         env = {**function_environment(template, {**stack.tables, **stack.secrets}, {"Stage": "prod"}),
                "AWS_ENDPOINT_URL": stack.aws_url, "BUY_WORKFLOW_ARN": stack.workflow_arn}  # fmt: skip
