@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from aws_lambda_powertools import Metrics
 from werkzeug.wrappers import Request, Response
 
 from local.jwt_issuer import DISCOVERY_PATH, JWKS_PATH, Authorized, JwtAuthorizer, LocalIssuer, Refusal
@@ -167,6 +168,81 @@ def _stamp_each_line_with_its_invocation() -> None:
                 handler.addFilter(_STAMP)
 
 
+class _InvocationSet(dict):  # type: ignore[type-arg]
+    """One of Powertools Metrics' class-level sets (metrics, dimensions, metadata), held per invocation.
+
+    In Lambda an execution environment serves one invocation at a time, so one process-wide set is
+    one invocation's. On this gateway's threads every function shares the process: one invocation's
+    flush would print (and clear) metrics another invocation added, lines CloudWatch never sees. Each
+    invocation gets empty sets of its own; outside one (a module's import) the set is process-wide.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self._name = name
+        self._outside: dict[str, Any] = {}
+
+    def _data(self) -> dict[str, Any]:
+        sets: dict[str, dict[str, Any]] | None = getattr(_invocation, "metric_sets", None)
+        return self._outside if sets is None else sets.setdefault(self._name, {})
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._data()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._data()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data()
+
+    def __iter__(self) -> Any:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def __repr__(self) -> str:
+        return repr(self._data())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data().get(key, default)
+
+    def keys(self) -> Any:
+        return self._data().keys()
+
+    def values(self) -> Any:
+        return self._data().values()
+
+    def items(self) -> Any:
+        return self._data().items()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._data().update(*args, **kwargs)
+
+    def clear(self) -> None:
+        self._data().clear()
+
+    def copy(self) -> dict[str, Any]:
+        return self._data().copy()
+
+    def pop(self, key: str, *default: Any) -> Any:
+        return self._data().pop(key, *default)
+
+
+def _metrics_per_invocation() -> None:
+    """Give Powertools Metrics per-invocation sets, before any function's module makes its Metrics
+    (an instance keeps the class's sets it found): this module loads every handler."""
+    for attribute, name in (("_metrics", "metrics"), ("_dimensions", "dimensions"), ("_metadata", "metadata")):
+        if not isinstance(getattr(Metrics, attribute), _InvocationSet):
+            setattr(Metrics, attribute, _InvocationSet(name))
+
+
+_metrics_per_invocation()
+
+
 def invoke(function: FunctionSpec, event: dict[str, Any]) -> Any:
     """Run a function's handler as Lambda would: its event, a context with its timeout."""
     token = current_function.set(function.logical_id)
@@ -181,9 +257,12 @@ def invoke(function: FunctionSpec, event: dict[str, Any]) -> Any:
         "function_request_id": context.aws_request_id,
         "correlation_id": (request_context or {}).get("requestId"),  # None: no line shows another's
     }
+    outer_metric_sets = getattr(_invocation, "metric_sets", None)
+    _invocation.metric_sets = {}
     try:
         return handler(event, context)
     finally:
+        _invocation.metric_sets = outer_metric_sets
         _invocation.log_keys = outer
         current_function.reset(token)
 

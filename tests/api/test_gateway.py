@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 import requests
 
-from local.gateway import routes_from_template
+from local.gateway import invoke, routes_from_template
+from local.template import FunctionSpec
 from tests.stack import Api
 
 # The template's OpenAPI (the HTTP API's DefinitionBody) is the source of truth: a new operation there
@@ -112,3 +114,23 @@ def test_requests_refused_before_the_resolver_are_counted_too(api: Api, capsys: 
     bad_json = api.post("/orders", b"{not json")
     assert bad_json.status_code == 422
     assert refusals_counted(capsys.readouterr().out) == {"RequestsRefused4xx": 1}
+
+
+def test_concurrent_invocations_each_flush_their_own_metrics(capsys: pytest.CaptureFixture[str]) -> None:
+    """In Lambda one environment serves one invocation at a time; here threads share Powertools'
+    class-level metric set, so without a set per invocation one flush printed (and cleared) the
+    other's metric: the reconciler's line once carried a transform's ForeignOrdersSeen."""
+    probe = FunctionSpec("MetricsProbe", "metrics_probe_function.handler", "tests/fixtures/local_functions", 10)
+    added, gate = threading.Event(), threading.Event()
+    waiting = threading.Thread(target=invoke, args=(probe, {"metric": "Waited", "added": added, "gate": gate}))
+    waiting.start()
+    try:
+        assert added.wait(10)
+        invoke(probe, {"metric": "Ran"})  # flushes while the other invocation's metric is added, not flushed
+    finally:
+        gate.set()
+        waiting.join(10)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    names = [[metric["Name"] for metric in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]] for line in lines]
+    assert names == [["Ran"], ["Waited"]]
+    assert [line["service"] for line in lines] == ["probe", "probe"]
