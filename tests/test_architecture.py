@@ -223,6 +223,35 @@ def test_serving_a_request_never_imports_the_event_handler(function: str) -> Non
     assert int(served) >= (1 if function == "reconcile" else 2) and imported == "False", result.stderr
 
 
+# Each room documents its own answers: building the routes creates only their answer types (the others'
+# were about 20 pydantic classes, a few ms of every HTTP cold start, docs/performance.md).
+ANSWER_BODIES = {
+    "buy": {"orders"},
+    "get_order": {"orders"},
+    "prices": {"prices"},
+    "legal": {"legal"},
+    "customers": {"customers"},
+    "conditional": {"conditional"},
+    "plans": set(),
+    "reconcile": set(),
+}
+
+
+@pytest.mark.parametrize("function", HTTP_FUNCTIONS)
+def test_building_the_routes_creates_only_their_own_answer_types(function: str) -> None:
+    code = (
+        f"import sys, {function}_function as f\n"
+        "f.http_api()\n"
+        "print(sorted(m.split('.')[1] for m in sys.modules\n"
+        "             if m.startswith('minted_gateway.') and m.endswith('.bodies')))\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=ROOT / "functions" / function, env=LAMBDA_LIKE,
+    )  # fmt: skip
+    assert set(ast.literal_eval(result.stdout.strip())) == ANSWER_BODIES[function], result.stderr
+
+
 # Each function's own Minted models: the others' classes were a third of our import time (docs/performance.md).
 MODELS_OF_OTHER_OPERATIONS = {
     "buy": {"prices", "delivery", "legal", "customers", "lookups"},  # lookups: only for an answer that was lost

@@ -48,14 +48,9 @@ OUTCOME_MESSAGES = {
 def http_api() -> "Router":
     """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
     from minted_gateway.api.router import Body, Response, Router  # noqa: PLC0415
-    from minted_gateway.api.schemas import (  # noqa: PLC0415
-        CUSTOMER_MISMATCH,
-        MINTED_ERRORS,
-        OrderBody,
-        WorkflowStartedBody,
-        answers,
-    )
+    from minted_gateway.api.schemas import CUSTOMER_MISMATCH, MINTED_ERRORS, answers  # noqa: PLC0415
     from minted_gateway.deliveries.requests import DeliveryIn  # noqa: PLC0415 - a workflow task never takes one
+    from minted_gateway.orders.bodies import OrderBody, WorkflowStartedBody  # noqa: PLC0415
 
     app = Router(metrics)
 

@@ -30,13 +30,8 @@ logger, tracer, metrics = observability()
 def http_api() -> "Router":
     """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
     from minted_gateway.api.router import Body, Path, Response, Router  # noqa: PLC0415
-    from minted_gateway.api.schemas import (  # noqa: PLC0415
-        CUSTOMER_MISMATCH,
-        MINTED_ERRORS,
-        BalancesBody,
-        CustomerBody,
-        answers,
-    )
+    from minted_gateway.api.schemas import CUSTOMER_MISMATCH, MINTED_ERRORS, answers  # noqa: PLC0415
+    from minted_gateway.customers.bodies import BalancesBody, CustomerBody  # noqa: PLC0415
 
     app = Router(metrics)
 

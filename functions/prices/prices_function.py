@@ -36,13 +36,8 @@ _TRIGGER_METRICS = {"orders_resent": "FiredOrdersResent", "alerts_redelivered": 
 def http_api() -> "Router":
     """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
     from minted_gateway.api.router import Body, Query, Response, Router  # noqa: PLC0415
-    from minted_gateway.api.schemas import (  # noqa: PLC0415
-        CUSTOMER_MISMATCH,
-        MINTED_ERRORS,
-        PricesBody,
-        QuoteBody,
-        answers,
-    )
+    from minted_gateway.api.schemas import CUSTOMER_MISMATCH, MINTED_ERRORS, answers  # noqa: PLC0415
+    from minted_gateway.prices.bodies import PricesBody, QuoteBody  # noqa: PLC0415
 
     app = Router(metrics)
 
