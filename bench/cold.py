@@ -145,7 +145,12 @@ def run_child(runtime: ColdRuntime, spec: dict[str, Any], code_dir: Path | None,
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **LAMBDA_ENV, **runtime.env,
            "AWS_XRAY_DAEMON_ADDRESS": daemon.address, "PYTHONPATH": os.pathsep.join(str(p) for p in paths)}  # fmt: skip
     # -S: no site-packages but the ones on PYTHONPATH, as on Lambda (and bytecode caches are written).
-    done = subprocess.run([runtime.python, "-S", str(CHILD)], input=json.dumps(spec), env=env,
+    command = [runtime.python, "-S", str(CHILD)]
+    profiles = os.environ.get("BENCH_COLD_PROFILE")  # a directory: each run's cProfile, to see where it goes
+    if profiles and not spec.get("record"):
+        name = f"{spec['kind']}-{spec.get('module', 'floor')}-{time.monotonic_ns()}.prof"
+        command[2:2] = ["-m", "cProfile", "-o", str(Path(profiles).resolve() / name)]
+    done = subprocess.run(command, input=json.dumps(spec), env=env,
                           capture_output=True, text=True, check=False, timeout=120)  # fmt: skip
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARK)]
     if done.returncode != 0 or not lines:
