@@ -277,6 +277,26 @@ def test_a_task_loads_only_the_minted_models_of_its_own_calls(function: str) -> 
     assert not loaded & MODELS_OF_OTHER_OPERATIONS[function]
 
 
+def test_the_prices_function_loads_the_quote_machinery_only_to_quote() -> None:
+    # The scheduled refresh shares the function with POST /quotes and the quote task: the quote's request,
+    # limits and order models were about 20 ms of the refresh's cold start (docs/performance.md).
+    code = (
+        "import sys, prices_function\n"
+        "quoting = ('minted_gateway.prices.quotes', 'minted_gateway.orders.limits', 'minted_gateway.orders.requests',\n"
+        "           'minted_gateway.minted.models.buy')\n"
+        "print([m for m in quoting if m in sys.modules])\n"
+        "prices_function.http_api()\n"
+        "print([m for m in quoting if m in sys.modules])\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=ROOT / "functions" / "prices", env=LAMBDA_LIKE,
+    )  # fmt: skip
+    imported, routed = map(ast.literal_eval, result.stdout.split("\n")[:2])
+    assert imported == [], result.stderr
+    assert len(routed) == 4  # POST /quotes declares its body: the routes load it
+
+
 def test_the_models_package_loads_only_the_module_of_a_name_asked_for() -> None:
     # The old path (minted_gateway.minted.models) still serves every name, at no cost to a cold start.
     code = (

@@ -18,12 +18,12 @@ from minted_gateway.caller import PARTNER, Caller, Scope, requires
 from minted_gateway.errors import GatewayError
 from minted_gateway.minted.models import Currency
 from minted_gateway.observability import observability
-from minted_gateway.orders.limits import PriceGuard
-from minted_gateway.prices.quotes import QuoteRequest
 from minted_gateway.validation import TASK_INPUT
 
 if TYPE_CHECKING:
     from minted_gateway.api.router import Router
+    from minted_gateway.orders.limits import PriceGuard
+    from minted_gateway.prices.quotes import QuoteRequest
 
 logger, tracer, metrics = observability()
 # The triggers' check's counts worth a metric: hand-offs sent again (one was lost), and what is still not.
@@ -38,6 +38,7 @@ def http_api() -> "Router":
     from minted_gateway.api.router import Body, Query, Response, Router  # noqa: PLC0415
     from minted_gateway.api.schemas import CUSTOMER_MISMATCH, MINTED_ERRORS, answers  # noqa: PLC0415
     from minted_gateway.prices.bodies import PricesBody, QuoteBody  # noqa: PLC0415
+    from minted_gateway.prices.quotes import QuoteRequest  # noqa: PLC0415 - the scheduled refresh never quotes
 
     app = Router(metrics)
 
@@ -81,13 +82,6 @@ def http_api() -> "Router":
     return app
 
 
-class QuoteTask(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    quote: QuoteRequest
-    guard: PriceGuard | None = None
-
-
 class RefreshTask(BaseModel):
     """The schedule's refresh: EventBridge's event (no currency) or ``{"action": "refresh_prices", ...}``."""
 
@@ -98,11 +92,16 @@ class RefreshTask(BaseModel):
 
 def quote_task(payload: dict[str, Any]) -> dict[str, Any]:
     """The workflow's price fix; with a ``guard``, a price above it raises PriceGuardExceeded."""
+    # Imported here: the scheduled refresh, which shares this function, never loads the quote's request,
+    # limits and order models (its cold start).
+    from minted_gateway.orders.limits import PriceGuard  # noqa: PLC0415
+    from minted_gateway.prices.quotes import QuoteTask  # noqa: PLC0415
+
     task = QuoteTask.model_validate(payload, context=TASK_INPUT)
     return _quote(task.quote, task.guard or PriceGuard())
 
 
-def _quote(request: QuoteRequest, guard: PriceGuard | None = None, caller: Caller = PARTNER) -> dict[str, Any]:
+def _quote(request: "QuoteRequest", guard: "PriceGuard | None" = None, caller: Caller = PARTNER) -> dict[str, Any]:
     quote = runtime.create_quote()(request, caller)
     metrics.add_metric(name="QuotesCreated", unit=MetricUnit.Count, value=1)
     if guard is not None:

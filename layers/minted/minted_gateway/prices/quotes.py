@@ -13,7 +13,7 @@ from minted_gateway.errors import InvalidInput, UpstreamUnexpected, from_minted
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models.base import Currency
 from minted_gateway.minted.models.prices import PriceFix, PriceFixRequest
-from minted_gateway.orders.limits import line_total
+from minted_gateway.orders.limits import PriceGuard, line_total
 from minted_gateway.orders.requests import SIDE_DESCRIPTION, ItemIn, Side
 from minted_gateway.validation import ExternalId, Money
 
@@ -91,6 +91,15 @@ class QuoteRequest(BaseModel):
             # Minted's Price Fix answers a total with the grams it buys (buy_amount), never with grams to sell.
             raise ValueError("total mode prices a buy; a sell quote names its items")
         return self
+
+
+class QuoteTask(BaseModel):
+    """The buy workflow's quote step: the quote, and the guard its caller set on the price."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    quote: QuoteRequest
+    guard: PriceGuard | None = None
 
 
 class MintedPriceFix(Protocol):
