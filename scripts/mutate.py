@@ -54,6 +54,10 @@ MODULES = [
            "tests/orders/test_place_order_retries.py", "tests/orders/test_order_book.py",
            "tests/api/test_exactly_once_sends.py",
            "tests/api/test_orders.py", "tests/api/test_sell.py", "tests/limits/test_limits.py"), 300),
+    Module("order_book", f"{LAYER}/orders/order_book.py", ("tests/orders/test_place_order_answers.py",
+           "tests/orders/test_order_book.py", "tests/orders/test_place_order_retries.py",
+           "tests/api/test_order_statuses.py", "tests/api/test_exactly_once_sends.py", "tests/api/test_orders.py",
+           "tests/api/test_sell.py"), 300),
 ]  # fmt: skip
 
 # Mutations left out, to keep a run within hours on a small machine: each comparison is mutated
@@ -100,13 +104,13 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "the imports it guards are only named in annotations, which `from __future__ import annotations` never "
         "evaluates: importing them at run time too changes no behaviour, only a buy's cold start, which "
         "tests/test_architecture.py::test_a_task_loads_only_the_minted_models_of_its_own_calls fails on",
-    ("place_order", "NumberReplacer", '"claim_expires_at": 0,'):
+    ("order_book", "NumberReplacer", '"claim_expires_at": 0,'):
         "written with SUBMITTED: a claim's expiry is read only while a row is RECEIVED (claim_is_stale, "
         "attention_due), and any past second means no live claim, as 0 does",
     ("place_order", "NumberReplacer", 'changes: dict[str, Any] = {"state": State.NOT_PLACED, "claim_expires_at": 0}'):
         "written with NOT_PLACED: a claim's expiry is read only while a row is RECEIVED, and any past second "
         "means no live claim, as 0 does",
-    ("place_order", "NumberReplacer", "single = orders[0] if len(orders) == 1 else None"):
+    ("order_book", "NumberReplacer", "single = orders[0] if len(orders) == 1 else None"):
         "with exactly one order, orders[-1] is orders[0]",
     ("place_order", "NumberReplacer",
      """note = f"not placed: {exc.code}" + (f" ({exc.details[0].get('limit')})" if exc.details else "")"""):
@@ -131,7 +135,7 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("limits", "AddNot", "if total is None:"):
         "as `total is not None`: both callers pass the counter's total (read, or returned by DynamoDB with the "
         "refusal), reading it again when it is known gives the same number, and the None branch never runs",
-    ("place_order", "NumberReplacer", 'changes["currency"] = currencies[0]'):
+    ("order_book", "NumberReplacer", 'changes["currency"] = currencies[0]'):
         "the orders of one buy are all in its quote's currency (Minted buys in the quote's currency): the "
         "first order's currency is the last's",
     ("limits", "AddNot", "total = self._totals.total(counter.key) if self._totals else Decimal(0)"):
@@ -166,7 +170,7 @@ def why_equivalent(module: str, operator: str, code: str) -> str | None:
     if module == "dynamodb_limits" and code.startswith("time.sleep(random.uniform(0, 0.02 * 2 ** (attempt - 1)))"):
         return "how long a retry after a conflict waits (a jitter of milliseconds): longer or shorter waits " \
                "change no outcome; a negative one fails the conflict test"  # fmt: skip
-    if module == "place_order" and operator == "NumberReplacer" and '"claim_expires_at": 0' in code:
+    if module in ("place_order", "order_book") and operator == "NumberReplacer" and '"claim_expires_at": 0' in code:
         return "a claim's expiry is read only while a row is RECEIVED (claim_is_stale, attention_due); this " \
                "write leaves another state, and any past second means no live claim, as 0 does"  # fmt: skip
     if module == "limits" and operator == "ReplaceTrueWithFalse" and "frozen=True" in code:

@@ -297,6 +297,26 @@ def test_the_prices_function_loads_the_quote_machinery_only_to_quote() -> None:
     assert len(routed) == 4  # POST /quotes declares its body: the routes load it
 
 
+def test_reading_orders_loads_nothing_of_placing_one() -> None:
+    # Reading an order shares the ledger's writes (orders/order_book.py), not the buy: its request, keyed
+    # hashes, Minted's buy models and the use case itself were about 10 ms of a GET /orders/{id} cold start.
+    code = (
+        "import sys, get_order_function as f\n"
+        "from minted_gateway import runtime\n"
+        "f.http_api(), runtime.get_order(), runtime.list_orders()\n"  # the routes' use cases, their adapters
+        "placing = ('minted_gateway.orders.place_order', 'minted_gateway.orders.requests',\n"
+        "           'minted_gateway.orders.fingerprint', 'minted_gateway.minted.models.buy')\n"
+        "print([m for m in placing if m in sys.modules], 'minted_gateway.orders.order_book' in sys.modules)\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=ROOT / "functions" / "get_order",
+        env={**LAMBDA_LIKE, "AWS_DEFAULT_REGION": "eu-central-1", "ORDERS_TABLE": "orders", "PRICES_TABLE": "prices",
+             "PARTNER_SECRET_ID": "partner", "LEDGER_KEY_SECRET_ID": "key", "STAGE": "local"},
+    )  # fmt: skip
+    assert result.stdout.strip() == "[] True", result.stderr
+
+
 def test_the_models_package_loads_only_the_module_of_a_name_asked_for() -> None:
     # The old path (minted_gateway.minted.models) still serves every name, at no cost to a cold start.
     code = (

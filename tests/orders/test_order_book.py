@@ -20,7 +20,8 @@ from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.get_order import GetOrder
 from minted_gateway.orders.limits import LimitRules, OrderLimits
-from minted_gateway.orders.place_order import PlaceOrder, utcnow
+from minted_gateway.orders.order_book import utcnow
+from minted_gateway.orders.place_order import PlaceOrder
 from minted_gateway.orders.record import OrderRecord, State
 from minted_gateway.orders.requests import OrderRequest
 

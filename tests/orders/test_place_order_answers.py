@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from minted_gateway.minted.models import Order, OrderResult
-from minted_gateway.orders.place_order import found_changes, submitted_changes
+from minted_gateway.orders.order_book import found_changes, submitted_changes
 
 
 def minted_order(guid: str, code: str, total: str | None = "100.50") -> Order:

@@ -23,7 +23,8 @@ from minted_gateway.minted.models import Order, OrderResult
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.history import HistoryQuery, ListOrders
-from minted_gateway.orders.place_order import OrderBook, PlaceOrder, utcnow
+from minted_gateway.orders.order_book import OrderBook, utcnow
+from minted_gateway.orders.place_order import PlaceOrder
 from minted_gateway.orders.record import OrderRecord, State
 from minted_gateway.orders.requests import OrderRequest
 

@@ -158,7 +158,7 @@ def daily_totals() -> DynamoDbDailyTotals | None:
 @functools.cache
 def order_limits() -> OrderLimits | None:
     from minted_gateway.orders.limits import CurrentPrices, OrderLimits
-    from minted_gateway.orders.place_order import utcnow
+    from minted_gateway.orders.order_book import utcnow
 
     rules = limit_rules()
     if not (rules.values_money or rules.limit_order_grams):

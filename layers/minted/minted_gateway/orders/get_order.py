@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import NotFound, from_minted
@@ -13,8 +14,11 @@ from minted_gateway.minted.models.lookups import OrderLookup
 from minted_gateway.minted.models.orders import Order
 from minted_gateway.orders.ledger import OrderLedger
 from minted_gateway.orders.lookup import every_order
-from minted_gateway.orders.place_order import MintedOrders, OrderBook, utcnow
+from minted_gateway.orders.order_book import OrderBook, utcnow
 from minted_gateway.orders.record import DEFAULT_TOKEN_SECONDS, OrderRecord, PlacedOrder, State, placed_orders
+
+if TYPE_CHECKING:  # reading an order loads nothing of placing one (its cold start)
+    from minted_gateway.orders.place_order import MintedOrders
 
 
 @dataclass(frozen=True)

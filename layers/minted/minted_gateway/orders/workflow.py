@@ -25,7 +25,8 @@ from minted_gateway.minted.models.base import Currency
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.ledger import OrderLedger
 from minted_gateway.orders.limits import PriceGuard
-from minted_gateway.orders.place_order import OrderBook, new_record, utcnow
+from minted_gateway.orders.order_book import OrderBook, utcnow
+from minted_gateway.orders.place_order import new_record
 from minted_gateway.orders.record import OrderRecord, State
 from minted_gateway.orders.requests import (
     SELLER_REFUSALS,

@@ -56,7 +56,7 @@ def plan_store() -> DynamoDbPlanStore:
 @functools.cache
 def plans() -> Plans:
     from minted_gateway.orders.limits import CurrentPrices
-    from minted_gateway.orders.place_order import utcnow
+    from minted_gateway.orders.order_book import utcnow
     from minted_gateway.plans.manage import Plans, RunLimits
 
     limits = RunLimits(runtime.limit_rules(), lambda: CurrentPrices(runtime.get_prices()))
@@ -77,7 +77,7 @@ def dispatch_due_plans() -> DispatchDuePlans:
 
 @functools.cache
 def run_plan() -> RunPlan:
-    from minted_gateway.orders.place_order import utcnow
+    from minted_gateway.orders.order_book import utcnow
     from minted_gateway.plans.engine import RunPlan
 
     return RunPlan(plan_store(), runtime.create_quote(), runtime.minted(), runtime.place_order(),
