@@ -144,7 +144,11 @@ def cold_start_misses(ops: list[dict[str, Any]], missed: list[dict[str, Any]]) -
         "a request (tests/test_architecture.py). The served document is byte-identical to the one written",
         "before, and every answer, 4xx included, is compared byte for byte with the resolver's on the",
         "hostile-input corpus and generated requests (tests/api/test_router_parity.py; two deliberate",
-        "differences, both where Powertools answered 500, are listed in docs/decisions.md).",
+        "differences, both where Powertools answered 500, are listed in docs/decisions.md). A function",
+        "also creates only what its own operations use: the answer types of its own routes (each room's",
+        "`bodies.py`), the scheduled price refresh none of the quote's request, limits and order models,",
+        "and reading an order nothing of placing one (`orders/order_book.py`); tests/test_architecture.py",
+        "watches each.",
         "",
         "What is left is the libraries we keep and our own code. The libraries column alone (Powertools",
         "Logger and Metrics, pydantic's model machinery, one TypeAdapter) is above the target in "
