@@ -388,6 +388,7 @@ class LocalGateway:
         self.routes = routes if routes is not None else routes_from_template()
         self.issuer = issuer  # None: no authorizer (only for a document, as make api-docs builds it)
         self._authorizer: JwtAuthorizer | None = None
+        self._document: dict[str, Any] | None = None  # the OpenAPI document, written on its first request
         self._local = threading.local()
         # A method no route of its path takes goes to the path's ANY route, as API Gateway sends it.
         self.other_methods = routes_from_template(any_method=True) if routes is None else []
@@ -404,7 +405,13 @@ class LocalGateway:
         return load_handler(route.function)
 
     def openapi(self, server_url: str) -> dict[str, Any]:
-        """One document from every function's routes (each function documents its own, through Powertools)."""
+        """One document from every function's routes (each function documents its own, through Powertools),
+        written once per gateway: the routes do not change while it runs."""
+        if self._document is None:
+            self._document = self._write_document()
+        return {**self._document, "servers": [{"url": server_url}]}
+
+    def _write_document(self) -> dict[str, Any]:
         document: dict[str, Any] = {
             "openapi": "3.1.0",
             "info": {
@@ -415,7 +422,7 @@ class LocalGateway:
                 "(AuthMode); this local stage takes a JWT from make dev's own issuer (make token SCOPES=...; "
                 'Authorize above). Every answer carries X-Request-Id; errors are {"error": {...}}.',
             },
-            "servers": [{"url": server_url}],
+            "servers": [],
             "paths": {},
             "components": {"schemas": {}},
         }
