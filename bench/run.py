@@ -614,7 +614,8 @@ def main() -> None:
         # The template's default Tracing mode is the one measured; the others' cold starts stand beside it.
         other_tracing = [m for m in template["Parameters"]["Tracing"]["AllowedValues"] if m != env["TRACING"]]
         cold_runtime = ColdRuntime(args.python, [p.resolve() for p in args.site], env, other_tracing, restore=True)
-        operations = bench.cold_operations()
+        with quiet_stdout():  # the setup's invocations log too
+            operations = bench.cold_operations()
         if args.only:  # a quick look at a few rows while working on them: the measured mode alone
             operations = [op for op in operations if any(text in op.name for text in args.only)]
             cold_runtime = ColdRuntime(args.python, cold_runtime.site, env)
