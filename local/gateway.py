@@ -174,7 +174,10 @@ class _InvocationSet(dict):  # type: ignore[type-arg]
     In Lambda an execution environment serves one invocation at a time, so one process-wide set is
     one invocation's. On this gateway's threads every function shares the process: one invocation's
     flush would print (and clear) metrics another invocation added, lines CloudWatch never sees. Each
-    invocation gets empty sets of its own; outside one (a module's import) the set is process-wide.
+    invocation gets empty sets of its own; outside one (a module's import) the set is process-wide and
+    no invocation flushes it (Lambda's first would: no module here adds a metric outside a handler).
+    Only the dict methods Powertools calls are per invocation; C-level fast paths (json.dumps of the
+    set itself, ==) see an empty dict.
     """
 
     def __init__(self, name: str) -> None:

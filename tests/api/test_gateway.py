@@ -116,21 +116,32 @@ def test_requests_refused_before_the_resolver_are_counted_too(api: Api, capsys: 
     assert refusals_counted(capsys.readouterr().out) == {"RequestsRefused4xx": 1}
 
 
+PROBE = FunctionSpec("MetricsProbe", "metrics_probe_function.handler", "tests/fixtures/local_functions", 10)
+
+
+def metric_lines(capsys: pytest.CaptureFixture[str]) -> list[tuple[list[str], str]]:
+    """Each EMF line's metric names and its ``run`` dimension."""
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    return [([metric["Name"] for metric in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]], line.get("run"))
+            for line in lines]  # fmt: skip
+
+
 def test_concurrent_invocations_each_flush_their_own_metrics(capsys: pytest.CaptureFixture[str]) -> None:
     """In Lambda one environment serves one invocation at a time; here threads share Powertools'
     class-level metric set, so without a set per invocation one flush printed (and cleared) the
     other's metric: the reconciler's line once carried a transform's ForeignOrdersSeen."""
-    probe = FunctionSpec("MetricsProbe", "metrics_probe_function.handler", "tests/fixtures/local_functions", 10)
     added, gate = threading.Event(), threading.Event()
-    waiting = threading.Thread(target=invoke, args=(probe, {"metric": "Waited", "added": added, "gate": gate}))
+    waiting = threading.Thread(target=invoke, args=(PROBE, {"metric": "Waited", "added": added, "gate": gate}))
     waiting.start()
     try:
         assert added.wait(10)
-        invoke(probe, {"metric": "Ran"})  # flushes while the other invocation's metric is added, not flushed
+        invoke(PROBE, {"metric": "Ran"})  # flushes while the other invocation's metric is added, not flushed
     finally:
         gate.set()
         waiting.join(10)
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    names = [[metric["Name"] for metric in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]] for line in lines]
-    assert names == [["Ran"], ["Waited"]]
-    assert [line["service"] for line in lines] == ["probe", "probe"]
+    assert metric_lines(capsys) == [(["Ran"], "Ran"), (["Waited"], "Waited")]  # dimensions are each one's too
+
+
+def test_an_invocation_made_inside_another_keeps_the_outer_ones_metrics(capsys: pytest.CaptureFixture[str]) -> None:
+    invoke(PROBE, {"metric": "Outer", "inner": {"function": PROBE, "event": {"metric": "Inner"}}})
+    assert metric_lines(capsys) == [(["Inner"], "Inner"), (["Outer", "OuterAfter"], "Outer")]
