@@ -295,6 +295,8 @@ def test_the_prices_function_loads_the_quote_machinery_only_to_quote() -> None:
     # limits and order models were about 20 ms of the refresh's cold start (docs/performance.md).
     code = (
         "import sys, prices_function\n"
+        "from minted_gateway import runtime\n"
+        "runtime.refresh_prices(), runtime.refresh_order_statuses()\n"  # the refresh's use cases, their adapters
         "quoting = ('minted_gateway.prices.quotes', 'minted_gateway.orders.limits', 'minted_gateway.orders.requests',\n"
         "           'minted_gateway.minted.models.buy')\n"
         "print([m for m in quoting if m in sys.modules])\n"
@@ -303,7 +305,11 @@ def test_the_prices_function_loads_the_quote_machinery_only_to_quote() -> None:
     )
     result = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        cwd=ROOT / "functions" / "prices", env=LAMBDA_LIKE,
+        cwd=ROOT / "functions" / "prices",
+        env={**LAMBDA_LIKE, "AWS_DEFAULT_REGION": "eu-central-1", "ORDERS_TABLE": "orders", "PRICES_TABLE": "prices",
+             "TRIGGERS_TABLE": "triggers", "FIRED_ORDERS_QUEUE_URL": "http://127.0.0.1:9/queue",
+             "ORDER_EVENTS_BUS": "bus", "PARTNER_SECRET_ID": "partner", "LEDGER_KEY_SECRET_ID": "key",
+             "STAGE": "local"},
     )  # fmt: skip
     imported, routed = map(ast.literal_eval, result.stdout.split("\n")[:2])
     assert imported == [], result.stderr
