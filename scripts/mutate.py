@@ -104,6 +104,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "the imports it guards are only named in annotations, which `from __future__ import annotations` never "
         "evaluates: importing them at run time too changes no behaviour, only a buy's cold start, which "
         "tests/test_architecture.py::test_a_task_loads_only_the_minted_models_of_its_own_calls fails on",
+    ("order_book", "AddNot", "if TYPE_CHECKING:"):
+        "the models it guards (Minted's Order and OrderResult) are only named in annotations, which `from "
+        "__future__ import annotations` never evaluates; and every function that imports this module loads "
+        "them anyway, its Minted calls answering with them: importing them at run time changes nothing",
     ("order_book", "NumberReplacer", '"claim_expires_at": 0,'):
         "written with SUBMITTED: a claim's expiry is read only while a row is RECEIVED (claim_is_stale, "
         "attention_due), and any past second means no live claim, as 0 does",
