@@ -334,6 +334,14 @@ class WithoutMetricLines:
         return getattr(self._stream, name)
 
 
+def _stop_as_ctrl_c(signum: int, frame: object) -> None:
+    """SIGTERM stops the stack as Ctrl-C does. It takes no lock: make forwards the tests' SIGTERM, so a
+    second one can land while the main thread holds one, and a handler setting a threading.Event then
+    waited forever on the Event's own lock (the stack hung, and its record was left behind)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one stop is enough; the cleanup is not interrupted
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make dev", description=__doc__)
     parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", "3000")))
@@ -361,8 +369,7 @@ def main() -> None:
     assert stack.gateway is not None  # noqa: S101 - started with a port
     # SIGTERM (a shell's kill, the tests' stop) is handled before anything is recorded: arriving
     # right after the banner, its default action would end the process with its record left behind.
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGTERM, _stop_as_ctrl_c)
     key_file = stackfile.signing_key_file(os.getpid())
     try:
         stack.issuer.write_key(key_file)  # for make token; removed at stop
@@ -380,7 +387,8 @@ def main() -> None:
             )
         )
         print("\n".join(["", *banner(stack), "Ctrl-C stops the stack."]), flush=True)
-        stopped.wait()
+        while True:
+            signal.pause()  # until Ctrl-C or SIGTERM raises KeyboardInterrupt
     except KeyboardInterrupt:
         pass
     finally:

@@ -179,8 +179,11 @@ def test_a_second_make_dev_in_the_same_checkout_leaves_the_first_ones_record(mak
         second.wait_until_up()
         assert len(list(stacks.glob("*.json"))) == 2
     finally:
+        stopping = time.monotonic()
         second.stop()
-    assert {path.name for path in stacks.glob("*.json")} == first
+    assert {path.name for path in stacks.glob("*.json")} == first, (
+        f"stopped in {time.monotonic() - stopping:.1f} s; its console ended:\n" + "\n".join(second.lines[-15:])
+    )
     # The helpers still find the first stack (its record, by GATEWAY_PORT as make dev's shell has it).
     result = make("workflow", make_dev.env, "ID=after-the-second")
     assert "no buy workflow was started" in result.stderr, result.stderr
