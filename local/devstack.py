@@ -25,6 +25,7 @@ import shlex
 import signal
 import sys
 import threading
+import time
 import tomllib
 import warnings
 from collections.abc import Callable, Mapping
@@ -335,9 +336,8 @@ class WithoutMetricLines:
 
 
 def _stop_as_ctrl_c(signum: int, frame: object) -> None:
-    """SIGTERM stops the stack as Ctrl-C does. It takes no lock: make forwards the tests' SIGTERM, so a
-    second one can land while the main thread holds one, and a handler setting a threading.Event then
-    waited forever on the Event's own lock (the stack hung, and its record was left behind)."""
+    """SIGTERM stops the stack as Ctrl-C does. Python runs it in the main thread, between two steps of
+    whatever that thread is doing, so it takes no lock that thread could hold."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one stop is enough; the cleanup is not interrupted
     raise KeyboardInterrupt
 
@@ -387,8 +387,11 @@ def main() -> None:
             )
         )
         print("\n".join(["", *banner(stack), "Ctrl-C stops the stack."]), flush=True)
-        while True:
-            signal.pause()  # until Ctrl-C or SIGTERM raises KeyboardInterrupt
+        while True:  # until Ctrl-C or SIGTERM raises KeyboardInterrupt
+            # A sleep, not an Event or signal.pause(): a signal the kernel hands to one of the servers'
+            # threads wakes neither, so its handler would wait for the main thread forever; a sleep
+            # returns within a second and the handler runs then.
+            time.sleep(1)
     except KeyboardInterrupt:
         pass
     finally:

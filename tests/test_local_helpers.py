@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -187,6 +188,29 @@ def test_a_second_make_dev_in_the_same_checkout_leaves_the_first_ones_record(mak
     # The helpers still find the first stack (its record, by GATEWAY_PORT as make dev's shell has it).
     result = make("workflow", make_dev.env, "ID=after-the-second")
     assert "no buy workflow was started" in result.stderr, result.stderr
+
+
+@pytest.mark.timeout(400)
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the stack's threads in /proc (Linux)")
+def test_a_sigterm_the_kernel_hands_to_a_server_thread_still_stops_make_dev(tmp_path: Path) -> None:
+    # A process's signal goes to any of its threads that takes it; Python runs the handler in the main
+    # thread, which a wait on a threading.Event never woke: the stack hung, was killed, and left its
+    # record (CI, twice). kill() on a thread's id makes the kernel offer the signal to that thread first.
+    stack = MakeDev(tmp_path)
+    try:
+        stack.wait_until_up()
+        (record,) = (tmp_path / "stacks").glob("*.json")
+        pid = int(record.stem)
+        threads = sorted(int(task.name) for task in Path(f"/proc/{pid}/task").iterdir() if int(task.name) != pid)
+        assert threads, "make dev runs its servers on threads"
+        os.kill(threads[-1], signal.SIGTERM)
+        deadline = time.monotonic() + 60
+        while stack.process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert stack.process.poll() is not None, "make dev did not stop:\n" + "\n".join(stack.lines[-15:])
+        assert not record.exists()
+    finally:
+        stack.stop()
 
 
 # ---------------------------------------------------------------- MINTED_BASE_URL: another Minted
