@@ -46,14 +46,7 @@ def test_the_layer_never_imports_the_local_tooling() -> None:
 def test_importing_a_function_creates_no_aws_client(function: str) -> None:
     # boto3 is where clients come from; the runtime imports it on first use, never at import.
     code = f"import sys, {function}_function; print('boto3' in sys.modules)"
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT / "functions" / function,
-        env={"PYTHONPATH": str(LAYER), "PATH": "/usr/bin:/bin"},
-    )
+    result = run_in_function(function, code, env={"PYTHONPATH": str(LAYER), "PATH": "/usr/bin:/bin"})
     assert result.stdout.strip() == "False", result.stderr
 
 
@@ -68,14 +61,7 @@ def test_a_task_never_builds_the_routes(function: str) -> None:
         "f.http_api()\n"
         "print('aws_lambda_powertools.event_handler' in sys.modules)\n"
     )
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT / "functions" / function,
-        env={"PYTHONPATH": str(LAYER), "PATH": "/usr/bin:/bin"},
-    )
+    result = run_in_function(function, code, env={"PYTHONPATH": str(LAYER), "PATH": "/usr/bin:/bin"})
     assert result.stdout.split("\n") == ["done", "False False", "False", ""], result.stderr
 
 
@@ -119,6 +105,20 @@ def test_api_md_lists_every_operation_id_of_the_template() -> None:
 
 LAMBDA_LIKE = {"PYTHONPATH": str(LAYER), "PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": "probe",
                "AWS_REGION": "eu-central-1", "LAMBDA_TASK_ROOT": "/var/task"}  # fmt: skip
+# Enough settings to build a function's use cases and their adapters (no call goes out).
+SETTINGS_LIKE = {**LAMBDA_LIKE, "AWS_DEFAULT_REGION": "eu-central-1", "ORDERS_TABLE": "orders",
+                 "PRICES_TABLE": "prices", "PARTNER_SECRET_ID": "partner", "LEDGER_KEY_SECRET_ID": "key",
+                 "STAGE": "local"}  # fmt: skip
+
+
+def run_in_function(
+    function: str, code: str, env: dict[str, str] = LAMBDA_LIKE, timeout: float | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``code`` in a fresh interpreter in the function's folder, as Lambda imports its handler."""
+    return subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=ROOT / "functions" / function, env=env, timeout=timeout,
+    )  # fmt: skip
 
 
 def test_a_buy_task_imports_neither_deliveries_nor_the_history() -> None:
@@ -132,11 +132,7 @@ def test_a_buy_task_imports_neither_deliveries_nor_the_history() -> None:
         "buy_function.http_api()\n"
         "print('minted_gateway.deliveries.requests' in sys.modules)\n"
     )
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT / "functions" / "buy",
-        env={**LAMBDA_LIKE, "AWS_DEFAULT_REGION": "eu-central-1", "ORDERS_TABLE": "orders", "PRICES_TABLE": "prices",
-             "PARTNER_SECRET_ID": "partner", "LEDGER_KEY_SECRET_ID": "key", "STAGE": "local"},
-    )  # fmt: skip
+    result = run_in_function("buy", code, env=SETTINGS_LIKE)
     assert result.stdout.split("\n") == ["[]", "True", ""], result.stderr
 
 
@@ -179,10 +175,7 @@ def test_only_the_xray_sdk_tracing_mode_imports_the_xray_sdk(
         "print('aws_xray_sdk' in sys.modules)\n"
     )
     env = {**LAMBDA_LIKE, **({"TRACING": tracing} if tracing else {})}
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        cwd=ROOT / "functions" / function, env=env,
-    )  # fmt: skip
+    result = run_in_function(function, code, env=env)
     assert result.stdout.strip() == str(imported), result.stderr
 
 
@@ -213,12 +206,12 @@ def test_serving_a_request_never_imports_the_event_handler(function: str) -> Non
     # Powertools' Event Handler (its resolver, its OpenAPI parameter classes and models, asyncio) was about
     # 60 ms of an HTTP cold start (docs/performance.md): the router serves requests, Powertools only writes
     # the OpenAPI document.
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", SERVE_EVERY_ROUTE.format(function=function)], capture_output=True, text=True,
-        check=True, cwd=ROOT / "functions" / function,
+    result = run_in_function(
+        function,
+        SERVE_EVERY_ROUTE.format(function=function),
         env={**LAMBDA_LIKE, "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "POWERTOOLS_METRICS_NAMESPACE": "test"},
         timeout=120,
-    )  # fmt: skip
+    )
     served, imported = result.stdout.split()[-2:]
     assert int(served) >= (1 if function == "reconcile" else 2) and imported == "False", result.stderr
 
@@ -257,10 +250,7 @@ def test_building_the_routes_creates_only_their_own_answer_types(function: str) 
         "            made.add(kind.__name__)\n"
         "print(sorted(made))\n"
     )
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        cwd=ROOT / "functions" / function, env=LAMBDA_LIKE,
-    )  # fmt: skip
+    result = run_in_function(function, code)
     own = set().union(*(body_classes(relative) for relative in BODY_MODULES[function]))
     assert set(ast.literal_eval(result.stdout.strip())) - {"ErrorBody"} == own, result.stderr
 
@@ -281,10 +271,7 @@ def test_a_task_loads_only_the_minted_models_of_its_own_calls(function: str) -> 
         "from minted_gateway.minted import MintedClient, StaticCredentials\n"  # the client imports no model
         "print(sorted(m.rpartition('.')[2] for m in sys.modules if m.startswith('minted_gateway.minted.models.')))\n"
     )
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        cwd=ROOT / "functions" / function, env=LAMBDA_LIKE,
-    )  # fmt: skip
+    result = run_in_function(function, code)
     loaded = set(ast.literal_eval(result.stdout.strip()))
     assert "base" in loaded, result.stderr
     assert not loaded & MODELS_OF_OTHER_OPERATIONS[function]
@@ -303,14 +290,16 @@ def test_the_prices_function_loads_the_quote_machinery_only_to_quote() -> None:
         "prices_function.http_api()\n"
         "print([m for m in quoting if m in sys.modules])\n"
     )
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        cwd=ROOT / "functions" / "prices",
-        env={**LAMBDA_LIKE, "AWS_DEFAULT_REGION": "eu-central-1", "ORDERS_TABLE": "orders", "PRICES_TABLE": "prices",
-             "TRIGGERS_TABLE": "triggers", "FIRED_ORDERS_QUEUE_URL": "http://127.0.0.1:9/queue",
-             "ORDER_EVENTS_BUS": "bus", "PARTNER_SECRET_ID": "partner", "LEDGER_KEY_SECRET_ID": "key",
-             "STAGE": "local"},
-    )  # fmt: skip
+    result = run_in_function(
+        "prices",
+        code,
+        env={
+            **SETTINGS_LIKE,
+            "TRIGGERS_TABLE": "triggers",
+            "ORDER_EVENTS_BUS": "bus",
+            "FIRED_ORDERS_QUEUE_URL": "http://127.0.0.1:9/queue",
+        },
+    )
     imported, routed = map(ast.literal_eval, result.stdout.split("\n")[:2])
     assert imported == [], result.stderr
     assert len(routed) == 4  # POST /quotes declares its body: the routes load it
@@ -327,12 +316,7 @@ def test_reading_orders_loads_nothing_of_placing_one() -> None:
         "           'minted_gateway.orders.fingerprint', 'minted_gateway.minted.models.buy')\n"
         "print([m for m in placing if m in sys.modules], 'minted_gateway.orders.order_book' in sys.modules)\n"
     )
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        cwd=ROOT / "functions" / "get_order",
-        env={**LAMBDA_LIKE, "AWS_DEFAULT_REGION": "eu-central-1", "ORDERS_TABLE": "orders", "PRICES_TABLE": "prices",
-             "PARTNER_SECRET_ID": "partner", "LEDGER_KEY_SECRET_ID": "key", "STAGE": "local"},
-    )  # fmt: skip
+    result = run_in_function("get_order", code, env=SETTINGS_LIKE)
     assert result.stdout.strip() == "[] True", result.stderr
 
 
