@@ -138,9 +138,8 @@ def function_environment(
         if isinstance(value, dict) and "Ref" in value:
             ref = value["Ref"]
             default = template["Parameters"][ref]["Default"] if ref in template.get("Parameters", {}) else ref
-            env[name] = (
-                physical_names.get(ref) or parameters.get(ref) or default
-            )  # locally a resource is its logical id
+            # Locally a resource is its logical id; a Number parameter's default is text in the environment too.
+            env[name] = str(physical_names.get(ref) or parameters.get(ref) or default)
         else:
             env[name] = str(value)
     return env

@@ -21,12 +21,22 @@ from moto import mock_aws
 
 from local import moto_dynamodb
 from local.moto_dynamodb import serialise_writes
-from local.template import create_tables
+from local.template import create_tables, function_environment, load_template
 from minted_gateway.dynamodb import from_item
 from minted_gateway.errors import LedgerUnavailable, LimitExceeded
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.dynamodb_limits import DynamoDbDailyTotals, shard_keys, shares, spread
-from minted_gateway.orders.limits import Counter, Hold, LimitRules, OrderLimits, PricedLine, PricedOrder, Refused
+from minted_gateway.orders.limits import (
+    DEFAULT_PARTNER_DAY_SHARDS,
+    MAX_SHARDS,
+    Counter,
+    Hold,
+    LimitRules,
+    OrderLimits,
+    PricedLine,
+    PricedOrder,
+    Refused,
+)
 from minted_gateway.orders.record import State
 from minted_gateway.settings import SettingsError
 from tests.orders.conflicting_dynamodb import ConflictingDynamoDb
@@ -189,6 +199,18 @@ def test_the_shard_count_is_a_setting_from_one_to_a_hundred() -> None:
     for wrong in ("0", "101", "ten"):
         with pytest.raises(SettingsError, match="LIMIT_PARTNER_DAY_SHARDS"):
             LimitRules.from_env({"LIMIT_PARTNER_DAY_SHARDS": wrong})
+
+
+def test_the_shard_count_is_the_templates_parameter_with_the_settings_bounds() -> None:
+    """A partner sets it at deploy (PartnerDailyShards), as the limits themselves; the template takes only
+    what the setting takes, so a deploy never starts functions that refuse their environment."""
+    template = load_template()
+    spec = template["Parameters"]["PartnerDailyShards"]
+    assert (spec["Type"], spec["Default"], spec["MinValue"], spec["MaxValue"]) == ("Number", 10, 1, MAX_SHARDS)
+    assert spec["Default"] == DEFAULT_PARTNER_DAY_SHARDS
+    for given, expected in ({}, 10), ({"PartnerDailyShards": "7"}, 7), ({"PartnerDailyShards": "100"}, 100):
+        environment = function_environment(template, {}, given)
+        assert LimitRules.from_env(environment).limit_partner_day_shards == expected
 
 
 def test_a_shard_past_its_share_after_the_limit_is_lowered_refuses_by_the_days_total(dynamodb: Any) -> None:
