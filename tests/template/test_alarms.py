@@ -50,6 +50,19 @@ def test_there_is_an_alarm_for_each_thing_the_issue_names() -> None:
     assert functions == set(resources_of_type(TEMPLATE, "AWS::Serverless::Function"))
 
 
+def test_the_docs_count_the_alarms_the_template_has() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    counts = [int(n) for text in (readme, RUNBOOK) for n in re.findall(r"\b(\d+) alarms\b", text)]
+    assert len(counts) >= 2, "the README's parameters and the runbook's costs say how many alarms there are"
+    assert set(counts) == {len(ALARMS)}
+
+
+def test_a_fired_order_given_up_alarms_though_no_dead_letter_holds_it() -> None:
+    """When the queue refused all six sends, only the refresh's FiredOrdersAbandoned says so: a person must look."""
+    watched = {m["MetricName"] for alarm in ALARMS.values() for m in _metrics_of(alarm)}
+    assert "FiredOrdersAbandoned" in watched
+
+
 @pytest.mark.parametrize("name", sorted(ALARMS))
 def test_each_alarm_mails_the_topic_is_named_in_the_runbook_and_shown_on_the_dashboard(name: str) -> None:
     props = ALARMS[name]["Properties"]

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template()
 RUNBOOK = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
 OUTPUTS = set(TEMPLATE["Outputs"])
-# What an incident brings with it, not the stack: the order or customer it is about.
-INCIDENT_VALUES = {"external_id", "customer_external_id"}
+# What an incident brings with it, not the stack: the order, customer or conditional order it is about.
+INCIDENT_VALUES = {"external_id", "customer_external_id", "trigger_id"}
 
 
 def section(title: str, text: str = RUNBOOK) -> str:
