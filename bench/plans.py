@@ -23,7 +23,7 @@ import requests
 from requests.auth import HTTPDigestAuth
 
 from bench.measure import ROOT
-from bench.run import free_port
+from bench.run import free_port, quiet_stdout
 from local.devstack import DevStack
 from local.gateway import current_function, invoke
 from local.minted_sandbox.control import SandboxControl
@@ -172,7 +172,8 @@ def main(argv: list[str] | None = None) -> None:
                       auth=HTTPDigestAuth("partner", "sandbox-password"), headers={"x-client-id": "web"})  # fmt: skip
         sandbox_rate = sandbox_runs_per_second(stack.sandbox.url, args.plans, args.concurrency)
         clock = CallClock()
-        seconds = plan_runs_seconds(stack, args.plans, clock)
+        with quiet_stdout():  # each run's call lines (metrics, written whatever LOG_LEVEL says): the cost stays
+            seconds = plan_runs_seconds(stack, args.plans, clock)
     finally:
         stack.stop()
         runtime.reset()

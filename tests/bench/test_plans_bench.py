@@ -23,6 +23,7 @@ def test_the_plans_bench_reports_one_buy_per_plan_and_the_calls_of_each_run(tmp_
     assert result.returncode == 0, result.stderr[-3000:]
     text = doc.read_text(encoding="utf-8")
     assert "| buys at the sandbox | exactly 12 |" in text
+    assert result.stdout.strip() == text.strip(), "it prints its section and nothing else (no run's call lines)"
     minted = re.search(r"\| per run: Minted calls \(the sandbox\) \| ([\d.]+) calls", text)
     aws = re.search(r"\| per run: AWS calls \(DynamoDB, SQS, EventBridge on moto\) \| ([\d.]+) calls", text)
     assert minted is not None and aws is not None, text
