@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import time
+import tracemalloc
 import typing
 from decimal import Decimal
 from typing import Annotated
@@ -92,6 +94,47 @@ def _minted_decimal_fields() -> list[tuple[str, str]]:
 MINTED_MODEL_MODULES = ("buy", "customers", "delivery", "legal", "lookups", "orders", "prices")
 # A request we build ourselves from an already bounded Decimal: never read from text.
 NOT_READ_FROM_TEXT = {("minted_gateway.minted.models.prices.PriceFixRequest", "total")}
+
+
+NESTED_EMPTY_LISTS = "[" + ",".join(["[" * 400 + "]" * 400] * 13_000) + "]"  # 10.4 MB, 5.2 million lists
+
+
+@pytest.mark.parametrize("body", [NESTED_EMPTY_LISTS, NESTED_EMPTY_LISTS.encode(), "[" + ",".join(["{}"] * 3_000_000) + "]"])
+def test_a_request_of_too_many_values_is_refused_before_it_is_built(body: str | bytes) -> None:
+    """A helper's 10 MiB of nested empty lists made a tree of about 500 MB before it was counted (the
+    functions have 512 MB): the bound is now read from the text, so the peak is a copy of it at most."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(jsonutil.UnsafeJSONValue) as refused:
+            jsonutil.loads_request(body)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert refused.value.problems == [("body", jsonutil.TOO_MANY_VALUES_RULE)]
+    assert peak < 2 * len(body) + 1_000_000
+
+
+def test_the_bound_read_from_the_text_never_refuses_a_body_within_it() -> None:
+    """Empty lists and objects count as values: the most structure a body within the bound can have."""
+    limit = jsonutil.MAX_REQUEST_VALUES
+    within = "[" + ",".join(["[]"] * limit) + "]"  # 1,000 values, 2,001 of [ { and , outside strings
+    assert len(jsonutil.loads_request(within)) == limit
+    keys = "{" + ",".join(f'"k{n}": {{}}' for n in range(limit // 2)) + "}"
+    assert len(jsonutil.loads_request(keys)) == limit // 2
+    text = '{"note": "' + "[{," * 100_000 + '"}'  # structure inside a string is text, not values
+    assert jsonutil.loads_request(text)["note"].startswith("[{,")
+    with pytest.raises(jsonutil.UnsafeJSONValue):
+        jsonutil.loads_request("[" + ",".join(["[]"] * (limit + 1)) + "]")  # the exact count still holds
+
+
+@pytest.mark.parametrize("body", ['["' + '\\"' * 150_000, '["' + '\\"' * 150_000 + "\\", '"' * 300_000])
+def test_reading_the_bound_from_a_string_never_open_is_one_scan(body: str) -> None:
+    """Every quote of an open string once started a scan to the end: 40,000 of them took 18 s. Linear,
+    this is milliseconds; quadratic it would be hours, so the generous bound cannot fail by slowness."""
+    started = time.monotonic()
+    with pytest.raises(json.JSONDecodeError):
+        jsonutil.loads_request(body)
+    assert time.monotonic() - started < 30
 
 
 def test_every_money_and_gram_field_of_a_minted_model_bounds_the_text_it_reads() -> None:

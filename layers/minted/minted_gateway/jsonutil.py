@@ -35,6 +35,11 @@ DUPLICATE_KEY_RULE = "appears more than once in its object (say it once)"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+# A JSON string, escapes included, or one left open running to the end. Possessive, and it always
+# matches where it starts: no backtracking and no retry from a later quote, so one linear scan
+# whatever the text (``"`` followed by a million ``\\"`` took quadratic time without this).
+_STRING = re.compile(r'"(?:[^"\\]++|\\.|\\\Z)*+(?:"|\Z)', re.DOTALL)
+_STRING_BYTES = re.compile(rb'"(?:[^"\\]++|\\.|\\\Z)*+(?:"|\Z)', re.DOTALL)
 
 
 class UnsafeJSONValue(ValueError):
@@ -119,6 +124,8 @@ def loads(text: str | bytes, *, unique_keys: bool = False, max_values: int | Non
         seen_refused = True  # NaN and Infinity are not JSON
         return _REFUSED
 
+    if max_values is not None and _may_hold_more_than(text, max_values):
+        raise UnsafeJSONValue([("body", TOO_MANY_VALUES_RULE)])  # before json.loads builds it all
     try:
         value = json.loads(text, parse_float=number, parse_int=integer, parse_constant=constant,
                            object_pairs_hook=unique if unique_keys else None)  # fmt: skip
@@ -141,6 +148,25 @@ def loads_request(text: str | bytes) -> Any:
     """A request's body: a key named twice is refused, so a caller never gets the other of two values;
     a body of more than ``MAX_REQUEST_VALUES`` keys and items is refused whole, naming the bound."""
     return loads(text, unique_keys=True, max_values=MAX_REQUEST_VALUES)
+
+
+def _may_hold_more_than(text: str | bytes, limit: int) -> bool:
+    """Whether the text alone shows more than ``limit`` keys and list items, before anything is parsed:
+    a 10 MiB body of nested empty lists made a tree of half a gigabyte before it was counted.
+
+    Each key or item follows a ``{``, ``[`` or ``,``, and each empty object or list is itself a
+    value (or the whole body), so outside strings those characters number at most twice the values
+    plus one: more than that, and the body holds more than ``limit`` for certain. Up to it, the tree
+    json.loads makes is small, and ``_holds_more_than`` counts it exactly.
+    """
+    bound = 2 * limit + 1
+    if len(text) <= bound:  # a request's usual body: too short to hold that many
+        return False
+    if isinstance(text, str):
+        structure = _STRING.sub("", text)
+        return structure.count("[") + structure.count("{") + structure.count(",") > bound
+    structure_bytes = _STRING_BYTES.sub(b"", text)
+    return structure_bytes.count(b"[") + structure_bytes.count(b"{") + structure_bytes.count(b",") > bound
 
 
 def _holds_more_than(value: Any, limit: int) -> bool:
