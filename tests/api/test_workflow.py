@@ -227,6 +227,14 @@ def test_workflow_input_is_validated_before_anything_starts(api: Api, sfn: Any) 
     }
 
 
+def test_workflow_counts_written_as_text_or_a_flag_are_refused(api: Api, sfn: Any) -> None:
+    order = {"external_id": "wf-types", "items": [{"sku": "GAU", "amount": Decimal("0.5")}]}
+    bad = api.post("/orders/workflow", {**order, "poll_interval_seconds": True, "max_polls": "3"})
+    assert bad.status_code == 422, bad.text
+    assert {d["field"] for d in bad.json()["error"]["details"]} == {"poll_interval_seconds", "max_polls"}
+    assert api.ledger_item("wf-types") is None
+
+
 def test_the_template_schedule_runs_locally_at_its_rate() -> None:
     schedules = {schedule.name: schedule for schedule in schedules_of()}
     assert set(schedules) == {"RefreshPrices", "Reconcile", "FollowOrders", "CompareWithMinted", "DispatchPlans"}

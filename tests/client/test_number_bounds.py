@@ -99,7 +99,9 @@ NOT_READ_FROM_TEXT = {("minted_gateway.minted.models.prices.PriceFixRequest", "t
 NESTED_EMPTY_LISTS = "[" + ",".join(["[" * 400 + "]" * 400] * 13_000) + "]"  # 10.4 MB, 5.2 million lists
 
 
-@pytest.mark.parametrize("body", [NESTED_EMPTY_LISTS, NESTED_EMPTY_LISTS.encode(), "[" + ",".join(["{}"] * 3_000_000) + "]"])
+@pytest.mark.parametrize(
+    "body", [NESTED_EMPTY_LISTS, NESTED_EMPTY_LISTS.encode(), "[" + ",".join(["{}"] * 3_000_000) + "]"]
+)
 def test_a_request_of_too_many_values_is_refused_before_it_is_built(body: str | bytes) -> None:
     """A helper's 10 MiB of nested empty lists made a tree of about 500 MB before it was counted (the
     functions have 512 MB): the bound is now read from the text, so the peak is a copy of it at most."""

@@ -98,6 +98,7 @@ def test_a_delivery_of_more_than_the_balance_is_minteds_refusal_a_clear_422(api:
 
 
 @pytest.mark.parametrize(("change", "field"), [({"amount": Decimal("1.5")}, "amount"), ({"amount": 0}, "amount"),
+                                                ({"amount": True}, "amount"), ({"amount": "1"}, "amount"),
                                                 ({"sku": "GPD"}, "sku"), ({"address": {}}, "address")])  # fmt: skip
 def test_bad_input_is_refused_naming_its_field_and_writes_nothing(
     api: Api, order_id: str, change: dict[str, Any], field: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from tests.plans.helpers import drained, register, tick
 from tests.stack import Api
@@ -47,6 +48,22 @@ def test_a_plan_names_amount_or_grams_and_a_whole_calendar(api: Api) -> None:
     no_day = api.post("/plans", plan("plan-api-3", calendar={"frequency": "monthly"}))
     assert no_day.status_code == 422 and "calendar" in no_day.text
     assert api.get("/plans/no-such-plan").status_code == 404
+
+
+def test_a_day_or_a_flag_written_as_text_or_another_type_is_refused_naming_it(api: Api) -> None:
+    """pydantic's lax int and bool took ``true`` as day 1, ``"5"`` as 5 and ``1`` as paused."""
+    for day in (True, "5", "5.0", Decimal("5.5")):
+        refused = api.post("/plans", plan("plan-api-types", calendar={**MONTHLY, "day_of_month": day}))
+        assert refused.status_code == 422 and "day_of_month" in refused.text, (day, refused.text)
+    assert api.get("/plans/plan-api-types").status_code == 404
+    assert (
+        api.post("/plans", plan("plan-api-types", calendar={**MONTHLY, "day_of_month": Decimal("5.0")})).status_code
+        == 201
+    )
+    for flag in (1, "true", "yes"):
+        refused = api.http.patch(api.url + "/plans/plan-api-types", json={"paused": flag}, timeout=30)
+        assert refused.status_code == 422 and "paused" in refused.text, (flag, refused.text)
+    assert api.get("/plans/plan-api-types").json()["status"] == "active"
 
 
 def test_a_customer_bound_token_manages_only_its_customers_plans(api: Api) -> None:

@@ -190,6 +190,28 @@ def _exact_number(value: object, info: ValidationInfo) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
 
 
+def _json_number_not_text_or_flag(value: object) -> object:
+    """pydantic's lax int takes ``true`` as 1 and ``"5"`` as 5: a delivery of ``true`` grams shipped one.
+    A whole number written as a JSON number (or read back from DynamoDB, a Decimal) goes on to int."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+def _json_flag(value: object) -> object:
+    """pydantic's lax bool takes 1, "yes" and "on": a flag is ``true`` or ``false`` and nothing else."""
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+# A count, a day or whole grams in a request: a JSON number with no fraction (5.0 is 5), never text or a flag.
+# Its bounds go in the field's Field(...), so that the document states them as minimum and maximum.
+JSON_NUMBER = BeforeValidator(_json_number_not_text_or_flag)
+WholeNumber = Annotated[int, JSON_NUMBER]
+Flag = Annotated[bool, BeforeValidator(_json_flag)]
+
+
 def _number_schema(maximum: str, step: str, example: str) -> WithJsonSchema:
     # JSON numbers, never strings, with the bounds the API enforces (floats only in the document).
     bounds = {"exclusiveMinimum": 0, "maximum": float(maximum), "multipleOf": float(step)}

@@ -23,7 +23,7 @@ from minted_gateway.minted.models.delivery import (
     ShippingAddress,
 )
 from minted_gateway.orders.requests import DEFAULT_CURRENCY, ItemIn, Purchase
-from minted_gateway.validation import NO_CONTROL, Email, ExternalId, PersonName, Phone, text_schema
+from minted_gateway.validation import NO_CONTROL, Email, ExternalId, PersonName, Phone, WholeNumber, text_schema
 
 # Safety bounds (ours): no real address line, name or place reaches these lengths.
 _Text = Annotated[
@@ -117,8 +117,8 @@ class DeliveryIn(BaseModel):
     )
     customer: DeliveryCustomerIn | None = Field(default=None, description="whose grams, with the block Minted requires")
     sku: Literal["GAU", "GAG", "GPT"] = Field(description="GAU gold, GAG silver, GPT platinum")
-    amount: Annotated[int, Field(gt=0, le=MAX_DELIVERY_GRAMS)] = Field(
-        description="whole grams (Minted's delivery page types amount integer)"
+    amount: WholeNumber = Field(
+        gt=0, le=MAX_DELIVERY_GRAMS, description="whole grams (Minted's delivery page types amount integer)"
     )
     address: AddressIn = Field(repr=False, description="billing and shipping, as Minted's page names their fields")
 

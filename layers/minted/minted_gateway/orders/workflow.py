@@ -38,7 +38,7 @@ from minted_gateway.orders.requests import (
     seller_id,
 )
 from minted_gateway.orders.workflow_customers import HELD, CustomerNotHeld, WorkflowCustomers
-from minted_gateway.validation import ExternalId
+from minted_gateway.validation import ExternalId, WholeNumber
 
 CALLER_KEY = "caller"  # the execution input's caller of POST /orders/workflow: the row its buy claims records it
 
@@ -79,8 +79,8 @@ class WorkflowRequest(BaseModel):
     customer: CustomerIn | None = None
     customer_external_id: ExternalId | None = Field(default=None, description="a sell's customer (instead of customer)")
     guard: PriceGuard = PriceGuard()
-    poll_interval_seconds: int = Field(default=2, ge=1, le=300, description="wait between order refreshes")
-    max_polls: int = Field(default=30, ge=1, le=500, description="refreshes before giving up on a final status")
+    poll_interval_seconds: WholeNumber = Field(default=2, ge=1, le=300, description="wait between order refreshes")
+    max_polls: WholeNumber = Field(default=30, ge=1, le=500, description="refreshes before giving up on a final status")
 
     @field_validator("guard")
     @classmethod

@@ -17,10 +17,12 @@ from __future__ import annotations
 import calendar as _calendar
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as wall_time
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from minted_gateway.validation import JSON_NUMBER
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -49,7 +51,7 @@ class Calendar(BaseModel):
 
     frequency: Frequency = Field(description="weekly, biweekly (every two weeks) or monthly")
     weekday: Weekday | None = Field(default=None, description="weekly and biweekly: the day of the week")
-    day_of_month: int | None = Field(default=None, ge=1, le=31, description="monthly: 1-31")
+    day_of_month: Annotated[int | None, JSON_NUMBER] = Field(default=None, ge=1, le=31, description="monthly: 1-31")
     short_month: Literal["last_day", "skip"] = Field(
         default="last_day", description="monthly: a month without day_of_month runs on its last day, or is skipped"
     )

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints,
 from minted_gateway.minted.models.base import Currency
 from minted_gateway.orders.requests import DEFAULT_CURRENCY
 from minted_gateway.plans.calendar import Calendar
-from minted_gateway.validation import ExternalId, Grams, Money
+from minted_gateway.validation import ExternalId, Flag, Grams, Money
 
 # A plan's id is the partner's (so a retried POST makes no second plan); at most 40 characters, so
 # each run's order id, plan-<plan_id>-<YYYY-MM-DD>, stays within the 64 an order id may have.
@@ -83,7 +83,7 @@ class PlanChanges(BaseModel):
     amount: Money | None = Field(default=None, description="money each run from now on (a grams plan becomes money)")
     grams: Grams | None = Field(default=None, description="grams each run from now on (a money plan becomes grams)")
     calendar: Calendar | None = None
-    paused: bool | None = Field(default=None, description="true pauses the plan (no runs), false resumes it")
+    paused: Flag | None = Field(default=None, description="true pauses the plan (no runs), false resumes it")
 
     @model_validator(mode="before")
     @classmethod
