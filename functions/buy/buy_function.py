@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from minted_gateway import runtime
 from minted_gateway.api.dispatch import dispatch
-from minted_gateway.api.http import REPLAY_HEADER, json_response, request_caller
+from minted_gateway.api.http import REPLAY_HEADER, invalid_request, json_response, request_caller
 from minted_gateway.api.views import foreign_error, outcome_response, outcome_task_result, workflow_started_body
 from minted_gateway.caller import PARTNER, Caller, Scope, requires
 from minted_gateway.errors import REJECTIONS, OrderRejected
@@ -28,7 +28,7 @@ from minted_gateway.orders.place_order import OrderOutcome
 from minted_gateway.orders.record import State
 from minted_gateway.orders.requests import OrderRequest
 from minted_gateway.orders.workflow import WorkflowRequest
-from minted_gateway.validation import TASK_INPUT, ExternalId
+from minted_gateway.validation import GATEWAY_ORDER_ID_RULE, TASK_INPUT, ExternalId, is_gateway_order_id
 
 if TYPE_CHECKING:
     from minted_gateway.api.router import Router
@@ -80,6 +80,7 @@ def http_api() -> "Router":
         tags=["orders"],
     )
     def post_order(order: Annotated[OrderRequest, Body()]) -> Response[str]:
+        _partner_order_id(order.external_id)
         return outcome_response(_place(order, caller=request_caller(app)))
 
     @app.post(
@@ -108,6 +109,7 @@ def http_api() -> "Router":
         tags=["deliveries"],
     )
     def post_delivery(delivery: Annotated[DeliveryIn, Body()]) -> Response[str]:
+        _partner_order_id(delivery.external_id)
         outcome = runtime.create_delivery()(delivery, caller=request_caller(app))
         _count_and_log(outcome, delivery.external_id)
         return outcome_response(outcome)
@@ -135,6 +137,7 @@ def http_api() -> "Router":
         tags=["orders"],
     )
     def post_order_workflow(request: Annotated[WorkflowRequest, Body()]) -> Response[str]:
+        _partner_order_id(request.external_id)
         execution = runtime.start_buy_workflow()(request, request_caller(app))
         metrics.add_metric(name="WorkflowStartRequests", unit=MetricUnit.Count, value=1)
         headers = {"Location": f"/orders/{request.external_id}"}
@@ -219,6 +222,13 @@ def release_customer_task(payload: dict[str, Any]) -> dict[str, Any]:
     task = ReleaseCustomerTask.model_validate(payload)
     runtime.workflow_task_orders().release(task.external_id)
     return {"released": True}
+
+
+def _partner_order_id(external_id: str) -> None:
+    """A partner's order may not take a name the gateway gives its own (validation.is_gateway_order_id).
+    Checked here, not in the models: the plans and conditional orders place theirs through the same ones."""
+    if is_gateway_order_id(external_id):
+        raise invalid_request([{"loc": ("body", "external_id"), "msg": GATEWAY_ORDER_ID_RULE}])
 
 
 def _place(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from minted_gateway.validation import GATEWAY_ORDER_ID_RULE
+from tests.deliveries.test_deliveries import delivery
 from tests.plans.helpers import drained, register, tick
-from tests.stack import Api
+from tests.stack import Api, customer, order
 
 MONTHLY = {"frequency": "monthly", "day_of_month": 5, "time": "09:00"}
 
@@ -96,3 +98,29 @@ def test_a_due_plan_runs_once_through_the_queue_and_shows_its_run(api: Api) -> N
     assert run["order_codes"] and run["grams"] > 0
     assert api.get(f"/orders/{run['external_id']}").status_code == 200  # an ordinary order in the ledger
     assert shown["next_run_at"] > body["next_run_at"]
+
+
+def test_nobody_can_take_a_plan_runs_or_a_conditional_orders_name_first(api: Api) -> None:
+    """A customer-bound token bought under the next run's name (plan-<plan_id>-<period>) and so made
+    another customer's plan run fail as an order_conflict (found by a hostile-input review); cond-<id>
+    likewise. POST /orders, /deliveries and /orders/workflow refuse those names, and the run then buys."""
+    register(api, "cust-victim")
+    body = api.post("/plans", plan("plan-victim-1", customer="cust-victim")).json()
+    due = datetime.fromisoformat(body["next_run_at"].replace("Z", "+00:00"))
+    squatter = api.as_caller(customer="cust-squatter", subject="app-user-of-cust-squatter")
+    buys = api.minted.orders_created()
+    for name in (f"plan-plan-victim-1-{due:%Y-%m}", "cond-someones-target"):
+        taken = order(name, api.quote(), with_customer=True)
+        taken["customer"] = customer("cust-squatter")
+        workflow = {k: v for k, v in taken.items() if k != "price_token"}
+        for route, request in (("/orders", taken), ("/orders/workflow", workflow),
+                               ("/deliveries", delivery(name, "cust-squatter"))):  # fmt: skip
+            refused = squatter.post(route, request)
+            assert refused.status_code == 422, (route, refused.text)
+            assert {"field": "external_id", "message": GATEWAY_ORDER_ID_RULE} in refused.json()["error"]["details"]
+        assert api.ledger_item(name) is None
+    assert api.minted.orders_created() == buys
+    tick(api.stack, due)
+    drained(api.stack, api)
+    (run,) = api.get("/plans/plan-victim-1").json()["runs"]
+    assert run["state"] == "succeeded", run

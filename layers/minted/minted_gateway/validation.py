@@ -22,6 +22,17 @@ from minted_gateway.minted.models import base as models
 from minted_gateway.settings import input_rules
 
 ExternalId = models.ExternalId  # the one order and customer id rule, shared with the client's models
+# The gateway names its own orders: a conditional order's cond-<id>, a plan's run plan-<plan_id>-<period>.
+# A partner's order under such a name would take it first, and the gateway's own order would be refused as
+# a conflict: one customer could stop another's plan or conditional order. So requests may not use them.
+CONDITIONAL_ORDER_PREFIX = "cond-"
+PLAN_RUN_PREFIX = "plan-"
+GATEWAY_ORDER_ID_RULE = "must not start with cond- or plan-: the gateway names its conditional orders and plan runs so"
+GATEWAY_ORDER_ID_SCHEMA: dict[str, Any] = {"not": {"pattern": "^(cond|plan)-"}}
+
+
+def is_gateway_order_id(external_id: str) -> bool:
+    return external_id.startswith((CONDITIONAL_ORDER_PREFIX, PLAN_RUN_PREFIX))
 SKUS_FOR_SALE = ("GAU", "GAG", "GPT")
 
 

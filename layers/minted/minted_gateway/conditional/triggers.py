@@ -10,13 +10,14 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from minted_gateway.caller import Caller
+from minted_gateway.validation import CONDITIONAL_ORDER_PREFIX
 
 Kind = Literal["order", "alert"]
 PriceSide = Literal["buy", "sell"]  # which of Minted's prices is watched: what a buy pays, or a sell gets
 Direction = Literal["at_or_below", "at_or_above"]
 DIRECTIONS: tuple[Direction, ...] = ("at_or_below", "at_or_above")
 PRICE_SIDES: tuple[PriceSide, ...] = ("buy", "sell")
-ORDER_ID_PREFIX = "cond-"  # the fired order's external_id: cond-<trigger id>, the same on every retry
+ORDER_ID_PREFIX = CONDITIONAL_ORDER_PREFIX  # the fired order's external_id: cond-<trigger id>, on every retry too
 
 
 class TriggerState(StrEnum):

@@ -23,7 +23,16 @@ from minted_gateway.minted.models.delivery import (
     ShippingAddress,
 )
 from minted_gateway.orders.requests import DEFAULT_CURRENCY, ItemIn, Purchase
-from minted_gateway.validation import NO_CONTROL, Email, ExternalId, PersonName, Phone, WholeNumber, text_schema
+from minted_gateway.validation import (
+    GATEWAY_ORDER_ID_SCHEMA,
+    NO_CONTROL,
+    Email,
+    ExternalId,
+    PersonName,
+    Phone,
+    WholeNumber,
+    text_schema,
+)
 
 # Safety bounds (ours): no real address line, name or place reaches these lengths.
 _Text = Annotated[
@@ -111,7 +120,10 @@ class DeliveryIn(BaseModel):
                                                                     {"not": {"anyOf": _EITHER}}]}},
     )  # fmt: skip
 
-    external_id: ExternalId = Field(description="the partner's unique order id, shared with buys and sells")
+    external_id: ExternalId = Field(
+        description="the partner's unique order id, shared with buys and sells (not cond- or plan-, the gateway's own)",
+        json_schema_extra=GATEWAY_ORDER_ID_SCHEMA,
+    )
     customer_external_id: ExternalId | None = Field(
         default=None, description="whose grams: Minted's record of them fills the customer block"
     )

@@ -23,6 +23,7 @@ from minted_gateway.minted.models.buy import (
 )
 from minted_gateway.validation import (
     EACH_SKU_ONCE,
+    GATEWAY_ORDER_ID_SCHEMA,
     SKUS_FOR_SALE,
     Birthdate,
     Email,
@@ -277,7 +278,10 @@ class OrderRequest(BaseModel):
         ),
     )  # fmt: skip
 
-    external_id: ExternalId = Field(description="the partner's unique order id (1-64 of A-Z a-z 0-9 . _ -)")
+    external_id: ExternalId = Field(
+        description="the partner's unique order id (1-64 of A-Z a-z 0-9 . _ -; not cond- or plan-, the gateway's own)",
+        json_schema_extra=GATEWAY_ORDER_ID_SCHEMA,
+    )
     side: Side = Field(default="buy", description=SIDE_DESCRIPTION)
     price_token: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{32}$", description="from POST /quotes")]
     currency: Currency | None = Field(default=None, description="must match the quote's currency when given")

@@ -38,7 +38,7 @@ from minted_gateway.orders.requests import (
     seller_id,
 )
 from minted_gateway.orders.workflow_customers import HELD, CustomerNotHeld, WorkflowCustomers
-from minted_gateway.validation import ExternalId, WholeNumber
+from minted_gateway.validation import GATEWAY_ORDER_ID_SCHEMA, ExternalId, WholeNumber
 
 CALLER_KEY = "caller"  # the execution input's caller of POST /orders/workflow: the row its buy claims records it
 
@@ -72,7 +72,10 @@ class WorkflowRequest(BaseModel):
         },
     )  # fmt: skip
 
-    external_id: ExternalId = Field(description="the order id; also the execution's name")
+    external_id: ExternalId = Field(
+        description="the order id; also the execution's name (not cond- or plan-, the gateway's own)",
+        json_schema_extra=GATEWAY_ORDER_ID_SCHEMA,
+    )
     side: Side = Field(default="buy", description=SIDE_DESCRIPTION)
     currency: Currency = Currency.TRY
     items: OrderItems

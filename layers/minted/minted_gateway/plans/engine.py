@@ -33,7 +33,7 @@ from minted_gateway.orders.limits import PricedLine, PricedOrder, line_total
 from minted_gateway.orders.place_order import OrderOutcome
 from minted_gateway.orders.record import State
 from minted_gateway.orders.requests import CustomerIn, ItemIn, OrderRequest
-from minted_gateway.plans.plan import Plan, PlanEvents, PlanRun, PlanStore, RunQueue
+from minted_gateway.plans.plan import Plan, PlanEvents, PlanRun, PlanStore, RunQueue, run_external_id
 from minted_gateway.prices.quotes import Quote, QuoteRequest
 
 GRAMS_STEP = Decimal("0.001")
@@ -127,7 +127,7 @@ class RunPlan:
             if plan is None or plan.status != "active":
                 reason = "plan_unknown" if plan is None else f"plan_{plan.status}"
                 skipped = PlanRun(plan_id=message.plan_id, period=message.period, state="skipped", reason=reason,
-                                  external_id=f"plan-{message.plan_id}-{message.period}", run_at=message.run_at,
+                                  external_id=run_external_id(message.plan_id, message.period), run_at=message.run_at,
                                   message=f"The plan was {plan.status if plan else 'not found'} when its run came.",
                                   updated_at=self._now())  # fmt: skip
                 return self._finish(skipped, plan)

@@ -13,9 +13,15 @@ from pydantic import BaseModel, ConfigDict
 from minted_gateway.caller import Caller
 from minted_gateway.plans.calendar import Calendar
 from minted_gateway.plans.requests import PlanStatus
+from minted_gateway.validation import PLAN_RUN_PREFIX
 
 RunState = Literal["started", "succeeded", "failed", "skipped"]
 FINAL_RUN_STATES = ("succeeded", "failed", "skipped")
+
+
+def run_external_id(plan_id: str, period: str) -> str:
+    """The order id of a plan's run for ``period``: the same for every attempt at that period."""
+    return f"{PLAN_RUN_PREFIX}{plan_id}-{period}"
 
 
 class Plan(BaseModel):
@@ -36,8 +42,7 @@ class Plan(BaseModel):
     caller: Caller | None = None  # who made it (identifiers only): each run's order records them
 
     def run_external_id(self, period: str) -> str:
-        """The order id of this plan's run for ``period``: the same for every attempt at that period."""
-        return f"plan-{self.plan_id}-{period}"
+        return run_external_id(self.plan_id, period)
 
     def same_request(self, other: Plan) -> bool:
         keys = ("customer_external_id", "sku", "currency", "amount", "grams", "calendar")
