@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,9 +18,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from minted_gateway.dynamodb import condition_failed, conditional_write, error_code, from_item, to_item
 from minted_gateway.errors import InvalidCursor, LedgerUnavailable
 from minted_gateway.plans.plan import FINAL_RUN_STATES, Plan, PlanRun, PlansPage
+from minted_gateway.plans.requests import PLAN_ID_PATTERN
 
 PLAN_ITEM = "plan"
 RUN_PREFIX = "run#"
+_PLAN_ID = re.compile(PLAN_ID_PATTERN)
+_MAX_LISTED = 100  # a listing is a time and a plan id
 DUE = "due"  # the one partition of by_due: the dispatcher reads it in order of next run
 
 
@@ -212,12 +216,22 @@ def _encode(key: dict[str, Any]) -> str:
 
 
 def _decode(cursor: str, customer_external_id: str) -> dict[str, Any]:
+    """The start key of a page, from a cursor of this customer's plans: one this store wrote, or refused.
+
+    Its values are checked as they were written (a plan's own item, its listing ending in its id), not
+    only by name: DynamoDB refuses an empty or mistyped key with a ValidationException, which would
+    answer a bad cursor as an outage (503) rather than 422 (moto takes it; dynalite shows it)."""
     try:
         plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         keys = {"plan_id", "item", "customer_external_id", "listed"}
         if not isinstance(plain, dict) or set(plain) != keys or plain["customer_external_id"] != customer_external_id:
             raise ValueError
-        return {name: {"S": str(value)} for name, value in plain.items()}
+        plan_id, listed = plain["plan_id"], plain["listed"]
+        if not (isinstance(plan_id, str) and _PLAN_ID.fullmatch(plan_id) and plain["item"] == PLAN_ITEM
+                and isinstance(listed, str) and len(listed) <= _MAX_LISTED and listed.endswith(f"#{plan_id}")
+                and len(listed) > len(plan_id) + 1):  # fmt: skip
+            raise ValueError
+        return {name: {"S": value} for name, value in plain.items()}
     except (ValueError, TypeError):
         raise InvalidCursor(
             "The cursor is not one this API gave.", details=[{"field": "cursor", "message": "not a valid cursor"}]

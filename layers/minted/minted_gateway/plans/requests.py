@@ -18,9 +18,10 @@ from minted_gateway.validation import ExternalId, Flag, Grams, Money
 
 # A plan's id is the partner's (so a retried POST makes no second plan); at most 40 characters, so
 # each run's order id, plan-<plan_id>-<YYYY-MM-DD>, stays within the 64 an order id may have.
+PLAN_ID_PATTERN = r"^[A-Za-z0-9._-]{1,40}$"
 PlanId = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,40}$"),
+    StringConstraints(pattern=PLAN_ID_PATTERN),
     Field(description="the partner's id for the plan (1-40 of A-Z a-z 0-9 . _ -)", examples=["plan-0001"]),
 ]
 
