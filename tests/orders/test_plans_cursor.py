@@ -1,6 +1,9 @@
-"""GET /plans' cursor, read by the plans store on moto and on dynalite: a cursor this store did not write
-is refused as a bad cursor (422), never sent to DynamoDB, which refuses an empty or mistyped start key
-with a ValidationException (a 503 for the caller; moto takes it, dynalite shows it)."""
+"""GET /plans' cursor, read by the plans store on moto and on dynalite: a cursor this store did not
+write is refused as a bad cursor (422), never sent to DynamoDB, which refuses an empty or mistyped
+start key with a ValidationException (a 503 for the caller; moto takes it, dynalite shows it).
+
+Here beside the ledger's adapters, whose two DynamoDBs it uses: moto's mock_aws beside the plans'
+running stack (tests/plans) would reset that stack's tables."""
 
 from __future__ import annotations
 
@@ -16,7 +19,6 @@ from minted_gateway.errors import InvalidCursor
 from minted_gateway.plans.calendar import Calendar
 from minted_gateway.plans.dynamodb_plans import DynamoDbPlanStore
 from minted_gateway.plans.plan import Plan
-from tests.orders.conftest import dynalite_url, dynamodb  # noqa: F401 - the two DynamoDBs, as the ledger's tests
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
@@ -38,7 +40,7 @@ def forged(**changes: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 
-def test_a_page_cursor_this_store_wrote_reads_the_next_page(dynamodb: Any) -> None:  # noqa: F811
+def test_a_page_cursor_this_store_wrote_reads_the_next_page(dynamodb: Any) -> None:
     store = store_with_plans(dynamodb, 3)
     first = store.by_customer("cust-a", 2, None)
     assert [p.plan_id for p in first.plans] == ["p-2", "p-1"] and first.cursor
@@ -52,7 +54,7 @@ def test_a_page_cursor_this_store_wrote_reads_the_next_page(dynamodb: Any) -> No
      forged(listed={"S": "x"}), forged(plan_id="p-1/../x"), forged(listed="#p-1"), forged(listed="x" * 500 + "#p-1"),
      forged(customer_external_id="cust-b"), "not base64 !", base64.urlsafe_b64encode(b"[1]").decode()],
 )  # fmt: skip
-def test_a_cursor_this_store_did_not_write_is_a_bad_cursor_not_an_outage(dynamodb: Any, cursor: str) -> None:  # noqa: F811
+def test_a_cursor_this_store_did_not_write_is_a_bad_cursor_not_an_outage(dynamodb: Any, cursor: str) -> None:
     store = store_with_plans(dynamodb, 1)
     with pytest.raises(InvalidCursor):
         store.by_customer("cust-a", 2, cursor)
