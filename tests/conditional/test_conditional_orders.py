@@ -5,6 +5,7 @@ its consumer running as the event source would, buys counted at the sandbox."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import boto3
@@ -12,6 +13,8 @@ import boto3
 from tests.conditional.conftest import BusEvents, conditional_buy, expires_in, refresh, settled
 from tests.stack import Api, customer
 from tests.waiting import wait_until
+
+API_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00")
 
 
 def test_a_conditional_buy_fires_once_when_a_refresh_crosses_its_trigger_and_not_on_the_next_refreshes(
@@ -35,6 +38,8 @@ def test_a_conditional_buy_fires_once_when_a_refresh_crosses_its_trigger_and_not
     fired = settled(api, "/orders/conditional/target-once")
     assert fired["state"] == "ORDERED" and fired["order_state"] == "SUBMITTED"
     assert fired["order_external_id"] == "cond-target-once"
+    for name in ("created_at", "fired_at", "expires_at"):  # the API's one form of a time (docs/api.md)
+        assert API_TIME.fullmatch(fired[name]), (name, fired[name])
     assert Decimal(str(fired["fired_price"])) == Decimal("2740.50")
     order = api.get("/orders/cond-target-once")
     assert order.status_code == 200 and order.json()["state"] == "SUBMITTED"

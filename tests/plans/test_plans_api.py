@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from minted_gateway.validation import GATEWAY_ORDER_ID_RULE
+from tests.conditional.test_conditional_orders import API_TIME
 from tests.deliveries.test_deliveries import delivery
 from tests.plans.helpers import drained, register, tick
 from tests.stack import Api, customer, order
@@ -24,6 +25,8 @@ def test_a_plan_is_made_once_read_listed_paused_resumed_and_cancelled(api: Api) 
     body = made.json()
     assert body["status"] == "active" and body["next_run_at"] and body["runs"] == []
     assert body["calendar"]["starts_on"]  # the day it was made, kept
+    for name in ("next_run_at", "created_at", "updated_at"):  # the API's one form of a time (docs/api.md)
+        assert API_TIME.fullmatch(body[name]), (name, body[name])
     again = api.post("/plans", plan("plan-api-1"))
     assert again.status_code == 200 and again.headers.get("Idempotent-Replayed") == "true"
     other = api.post("/plans", plan("plan-api-1", amount=600))

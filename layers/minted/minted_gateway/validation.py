@@ -33,6 +33,8 @@ GATEWAY_ORDER_ID_SCHEMA: dict[str, Any] = {"not": {"pattern": "^(cond|plan)-"}}
 
 def is_gateway_order_id(external_id: str) -> bool:
     return external_id.startswith((CONDITIONAL_ORDER_PREFIX, PLAN_RUN_PREFIX))
+
+
 SKUS_FOR_SALE = ("GAU", "GAG", "GPT")
 
 

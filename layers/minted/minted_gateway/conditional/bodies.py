@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from minted_gateway.api.schemas import Number
+from minted_gateway.api.views import timestamp
 from minted_gateway.conditional.triggers import Trigger
 
 _STATES = Literal["WAITING", "FIRED", "ORDERED", "FAILED", "TRIGGERED", "CANCELLED", "EXPIRED"]
@@ -51,5 +52,8 @@ def trigger_body(trigger: Trigger, now: float) -> dict[str, Any]:
         "id": trigger.trigger_id,
         **body,
         "state": trigger.shown_state(now).value,
-        "expires_at": datetime.fromtimestamp(trigger.expires_at, UTC).isoformat(),
+        # The API's one form of a time (api.views.timestamp): UTC, to the millisecond.
+        "created_at": timestamp(trigger.created_at),
+        "fired_at": timestamp(trigger.fired_at),
+        "expires_at": timestamp(datetime.fromtimestamp(trigger.expires_at, UTC)),
     }

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from minted_gateway.api.schemas import Number
+from minted_gateway.api.views import timestamp
 from minted_gateway.plans.calendar import Calendar
 from minted_gateway.plans.manage import PlanView
 from minted_gateway.plans.plan import Plan, PlanRun, PlansPage
@@ -46,7 +47,7 @@ class PlansPageBody(BaseModel):
 
 
 def _utc(at: datetime | None) -> str | None:
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at else None
+    return timestamp(at.astimezone(UTC)) if at else None  # the API's one form of a time
 
 
 def run_body(run: PlanRun) -> dict[str, Any]:
