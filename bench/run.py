@@ -51,7 +51,7 @@ from bench.measure import (
 )
 from bench.report import render
 from local.devstack import DevStack
-from local.gateway import invoke
+from local.gateway import invoke, stdout_to
 from local.minted_sandbox.control import SandboxControl
 from local.template import function_environment, functions_of, load_template
 from minted_gateway import jsonutil, runtime
@@ -71,17 +71,12 @@ def free_port() -> int:
 @contextmanager
 def quiet_stdout() -> Iterator[None]:
     """The handlers log and emit metrics to stdout, as on Lambda: the cost stays, the text goes."""
-    sys.stdout.flush()
-    saved = os.dup(1)
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
     try:
-        yield
+        with stdout_to(devnull):
+            yield
     finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
         os.close(devnull)
-        os.close(saved)
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,14 @@ import contextvars
 import importlib.util
 import json
 import logging
+import os
 import re
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -244,6 +247,23 @@ def _metrics_per_invocation() -> None:
 
 
 _metrics_per_invocation()
+
+
+@contextmanager
+def stdout_to(fd: int) -> Iterator[None]:
+    """What the functions print (their log and metric lines, on stdout as on Lambda) goes to ``fd``
+    meanwhile: a helper command's own answer stays alone on stdout (``make reconcile | jq``), and the
+    bench keeps the cost of writing the lines without the text. At the descriptor, so that a handler
+    bound to the old sys.stdout (the logger's) is redirected too."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(fd, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def invoke(function: FunctionSpec, event: dict[str, Any]) -> Any:

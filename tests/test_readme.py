@@ -199,6 +199,9 @@ def test_walkthrough(make_dev: MakeDev, walkthrough: readme.Walkthrough, tmp_pat
         else:
             documents = readme.json_documents(result.stdout)
             assert documents, where
+            # A reader pipes a step's answer to jq: no function's log or metric line may come with it.
+            stray = [d for d in documents if isinstance(d, dict) and ("_aws" in d or {"level", "message"} <= d.keys())]
+            assert not stray, f"{where}\n--- log or metric lines on stdout: {stray[:2]}"
             want = json.loads(make_dev.localise(expect.text), parse_float=Decimal)
             problems = readme.differences(want, documents[-1], expect.vary)
         assert not problems, f"{where}\n--- differs from the README: {problems}"
