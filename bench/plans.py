@@ -23,9 +23,9 @@ import requests
 from requests.auth import HTTPDigestAuth
 
 from bench.measure import ROOT
-from bench.run import free_port, quiet_stdout
+from bench.run import free_port
 from local.devstack import DevStack
-from local.gateway import current_function, invoke
+from local.gateway import current_function, invoke, quiet_stdout
 from local.minted_sandbox.control import SandboxControl
 from local.template import functions_of
 from minted_gateway import runtime

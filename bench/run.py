@@ -51,7 +51,7 @@ from bench.measure import (
 )
 from bench.report import render
 from local.devstack import DevStack
-from local.gateway import invoke, stdout_to
+from local.gateway import invoke, quiet_stdout
 from local.minted_sandbox.control import SandboxControl
 from local.template import function_environment, functions_of, load_template
 from minted_gateway import jsonutil, runtime
@@ -66,17 +66,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-@contextmanager
-def quiet_stdout() -> Iterator[None]:
-    """The handlers log and emit metrics to stdout, as on Lambda: the cost stays, the text goes."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        with stdout_to(devnull):
-            yield
-    finally:
-        os.close(devnull)
 
 
 @dataclass(frozen=True)

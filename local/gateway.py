@@ -252,9 +252,7 @@ _metrics_per_invocation()
 @contextmanager
 def stdout_to(fd: int) -> Iterator[None]:
     """What the functions print (their log and metric lines, on stdout as on Lambda) goes to ``fd``
-    meanwhile: a helper command's own answer stays alone on stdout (``make reconcile | jq``), and the
-    bench keeps the cost of writing the lines without the text. At the descriptor, so that a handler
-    bound to the old sys.stdout (the logger's) is redirected too."""
+    meanwhile, at the descriptor, so that a handler bound to the old sys.stdout (the logger's) goes too."""
     sys.stdout.flush()
     saved = os.dup(1)
     os.dup2(fd, 1)
@@ -264,6 +262,17 @@ def stdout_to(fd: int) -> Iterator[None]:
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
+
+
+@contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """The functions' lines written and dropped: the cost stays, the text goes."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        with stdout_to(devnull):
+            yield
+    finally:
+        os.close(devnull)
 
 
 def invoke(function: FunctionSpec, event: dict[str, Any]) -> Any:

@@ -174,6 +174,10 @@ def print_event(event: dict[str, Any]) -> None:
         logger.info("event  %-20s %s %s %s %s at %s%s", event["type"], event["id"], event["sku"], event["price_side"],
                     event["trigger_price"], event.get("price"), failure)  # fmt: skip
         return
+    if "plan_id" in event:  # a savings plan's run (minted_gateway/plans/engine.py, run_event)
+        outcome = f"{event['grams']} g" if event.get("grams") is not None else event.get("reason")
+        logger.info("event  %-20s %s %s %s", event["type"], event["plan_id"], event["period"], outcome)
+        return
     if "version" not in event:  # the reconciler's own (OrderNotInLedger): why the ledger does not account for it
         ledger = f" (ledger {event['ledger_state']})" if event.get("ledger_state") else ""
         logger.info("event  %-20s %s %s%s, at Minted%s", event["type"], event.get("external_id"),
@@ -189,7 +193,7 @@ class BusTap:
     is handed to ``on_event`` (make dev prints it)."""
 
     DETAIL_TYPES = ("OrderNotInLedger", "PriceAlertTriggered", "ConditionalOrderTriggered", "ConditionalOrderPlaced",
-                    "ConditionalOrderFailed")  # fmt: skip
+                    "ConditionalOrderFailed", "PlanRunSucceeded", "PlanRunFailed", "PlanRunSkipped")  # fmt: skip
 
     def __init__(self, bus: str, events: Any, sqs: Any, on_event: Callable[[dict[str, Any]], None]) -> None:
         self._sqs = sqs

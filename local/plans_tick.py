@@ -21,7 +21,7 @@ import requests
 
 from local import stackfile
 from local.devstack import LOCAL_RUNTIME_ENV, local_parameters
-from local.gateway import invoke, stdout_to
+from local.gateway import invoke, quiet_stdout
 from local.template import function_environment, functions_of, load_template
 
 NO_STACK = 2
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         ahead = (plan.next_run_at - at).total_seconds()
         requests.post(f"{recorded.sandbox_url}/_sandbox/clock", json={"advance_seconds": ahead}, timeout=5)
         at = plan.next_run_at
-    with stdout_to(sys.stderr.fileno()):  # the function's lines: stdout is this command's answer alone
+    with quiet_stdout():  # the function's log and metric lines: stdout is this command's answer alone
         result = invoke(functions_of(template)["PlansFunction"], {"action": "dispatch_plans", "time": at.isoformat()})
     if plan is None:
         print(json.dumps({"time": at.isoformat(), **result}, indent=2))

@@ -17,7 +17,7 @@ import warnings
 
 from local import stackfile
 from local.devstack import LOCAL_RUNTIME_ENV, local_parameters
-from local.gateway import invoke, stdout_to
+from local.gateway import invoke, quiet_stdout
 from local.template import function_environment, functions_of, load_template
 from minted_gateway.errors import GatewayError, LedgerUnavailable
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     # Powertools warns when a run records no metric; this run's metrics are not written anyway.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     try:
-        with stdout_to(sys.stderr.fileno()):  # the function's lines: stdout is this command's answer alone
+        with quiet_stdout():  # the function's log and metric lines: stdout is this command's answer alone
             result = invoke(functions_of(template)["ReconcileFunction"], {"action": action})
     except LedgerUnavailable:  # its moto_server is gone: the stack died without removing its record
         print(f"{stackfile.NO_STACK_MESSAGE} (nothing answers at {recorded.aws_url})", file=sys.stderr)
