@@ -26,20 +26,21 @@ say = @printf '\033[1m==> %s\033[0m\n' $(1)
 
 help: ## list the targets
 	@echo "Minted Connect partner gateway: a partner API (prices, quotes, orders and card buys, the buy workflow,"
-	@echo "deliveries, customers, legal)"
+	@echo "deliveries, conditional orders and price alerts, savings plans, customers, legal)"
 	@echo "in front of Minted Connect. Targets:"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 	@echo "make dev serves:"
 	@echo "  partner API     http://127.0.0.1:$(GATEWAY_PORT)  GET /prices, POST /quotes, POST /orders, GET /orders,"
-	@echo "                  GET /orders/{external_id}, POST /orders/workflow, POST /deliveries, /customers...,"
-	@echo "                  GET /legal,"
-	@echo "                  GET /legal/{document_type}; /openapi.json, /swagger (docs/api.md lists every route)"
+	@echo "                  GET /orders/{external_id}, POST /orders/workflow, POST /deliveries, /orders/conditional...,"
+	@echo "                  /alerts..., /plans..., /customers..., GET /legal, GET /legal/{document_type};"
+	@echo "                  /openapi.json, /swagger (docs/api.md lists every route)"
 	@echo "  Minted sandbox  http://127.0.0.1:$(SANDBOX_PORT)  Digest user partner / sandbox-password; control API /_sandbox/"
-	@echo "  moto_server     http://127.0.0.1:$(MOTO_PORT)  tables OrdersTable, PricesTable, LimitsTable,"
-	@echo "                  WorkflowCustomersTable (a buy workflow's customer, seconds); secrets PartnerSecret (Minted"
+	@echo "  moto_server     http://127.0.0.1:$(MOTO_PORT)  tables OrdersTable, PricesTable, LimitsTable, TriggersTable,"
+	@echo "                  PlansTable, WorkflowCustomersTable (a buy workflow's customer, seconds); secrets PartnerSecret (Minted"
 	@echo "                  credentials) and LedgerKeySecret (the ledger's HMAC key for identity numbers)"
 	@echo "  every route takes a JWT with its scope (minted/prices.read, minted/orders.read, minted/orders.write,"
-	@echo "                  minted/customers.read, minted/customers.write): TOKEN=\$$(make token SCOPES=\"...\"), then"
+	@echo "                  minted/customers.read, minted/customers.write, minted/plans.read, minted/plans.write):"
+	@echo "                  TOKEN=\$$(make token SCOPES=\"...\"), then"
 	@echo "                  curl -H \"Authorization: Bearer \$$TOKEN\" ... (CUSTOMER=... binds it to one customer)"
 	@echo "Ports: GATEWAY_PORT, SANDBOX_PORT, MOTO_PORT (each make dev records its own in .dev/stacks/ for make workflow)."
 
@@ -72,7 +73,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 test: venv node_modules/.installed ## run every test
-	$(call say,"pytest: every test; servers start on free loopback ports (about 5 minutes)")
+	$(call say,"pytest: every test; servers start on free loopback ports (about 20 minutes on two cores)")
 	$(BIN)/python -m pytest
 
 # Not in CI: slow. A run stops after MUTATE_BUDGET seconds (default 2400); the next one goes on from there.
