@@ -114,3 +114,15 @@ def test_the_days_limits_apply_when_it_is_placed_and_a_refusal_fails_it_for_good
     assert api.minted.orders_created("buy") == 1
     refresh()  # final: no later refresh tries it again
     assert api.minted.orders_created("buy") == 1
+
+
+def test_an_expiry_without_an_offset_is_refused_naming_expires_at(market: Api) -> None:
+    """A time with no offset is no moment: the 422 names the field, not the body (found by a new-user trial)."""
+    alert = {k: v for k, v in conditional_buy("no-offset-alert").items() if k not in ("side", "amount")}
+    for route, body in (("/orders/conditional", conditional_buy("no-offset-order")),
+                        ("/alerts", {**alert, "direction": "at_or_below"})):  # fmt: skip
+        refused = market.post(route, {**body, "expires_at": "2035-12-31T23:59:59"})
+        assert refused.status_code == 422, refused.text
+        assert {"field": "expires_at", "message": "needs an offset (e.g. +03:00 or Z)"} in refused.json()["error"][
+            "details"
+        ], refused.text

@@ -79,6 +79,9 @@ def test_a_customer_bound_token_manages_only_its_customers_plans(api: Api) -> No
     assert bound.get("/plans/plan-api-4").status_code == 404
     assert bound.http.delete(bound.url + "/plans/plan-api-4", timeout=30).status_code == 404
     assert api.get("/plans/plan-api-4").json()["status"] == "active"
+    taken = bound.post("/plans", plan("plan-api-4", customer="cust-mine"))  # another customer's plan_id
+    assert taken.status_code == 409 and taken.json()["error"]["code"] == "plan_conflict", taken.text
+    assert "cust-other" not in taken.text
     assert bound.get("/plans", params={"customer_external_id": "cust-other"}).status_code == 403
     assert bound.post("/plans", plan("plan-api-6", customer="cust-mine")).status_code == 201
     assert bound.get("/plans").status_code == 422  # the customer is named, even by its own token

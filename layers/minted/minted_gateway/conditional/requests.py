@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
 
 from minted_gateway.conditional.triggers import Direction, PriceSide
 from minted_gateway.errors import ExpiryOutOfRange
@@ -49,11 +49,12 @@ class _TriggerIn(BaseModel):
     expires_at: Instant = Field(description=_EXPIRES)
     customer_external_id: ExternalId | None = Field(default=None, description="whose it is (absent: the partner's)")
 
-    @model_validator(mode="after")
-    def _expires_with_offset(self) -> _TriggerIn:
-        if self.expires_at.tzinfo is None:
-            raise ValueError("expires_at needs an offset (e.g. +03:00 or Z)")
-        return self
+    @field_validator("expires_at")
+    @classmethod
+    def _expires_with_offset(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:  # a field's rule, so the error names expires_at, not the body
+            raise ValueError("needs an offset (e.g. +03:00 or Z)")
+        return value
 
     def check_expiry(self, now: datetime) -> None:
         """Against the clock (the use case's, not the schema's): ahead of now, within the safety bound."""

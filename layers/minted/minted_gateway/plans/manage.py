@@ -90,10 +90,11 @@ class Plans:
         stored = self._store.create(plan)
         if stored is None:
             return PlanView(plan, [])
-        caller.see_order(stored.customer_external_id)
         # The same request again (a retried POST) is the same plan; starts_on left out means "when made".
         asked = plan.model_copy(update={"calendar": request.calendar.starting(stored.calendar.starts_on or now.date())})
-        if not stored.same_request(asked):
+        if not caller.may_see(stored.customer_external_id) or not stored.same_request(asked):
+            # Another customer's plan is "a different plan" too: taken, as a taken order id is (docs/auth.md),
+            # never a 404 for a POST, nor anything of whose it is.
             raise PlanConflict("This plan_id already names a different plan.")
         return PlanView(stored, self._store.runs(stored.plan_id, RUNS_SHOWN), replayed=True)
 
