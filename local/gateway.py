@@ -534,7 +534,8 @@ class LocalGateway:
             return to_response(result)
         # API Gateway's HTTP API answers a request no route takes with 404 (a served path's other methods
         # have its ANY route: 405 from the function).
-        return gateway_error(404, "route_not_found", f"No route for {request.method} {request.path}.", request_id)
+        path = request.path if len(request.path) <= 200 else request.path[:199] + "…"  # not 64 KB of it back
+        return gateway_error(404, "route_not_found", f"No route for {request.method} {path}.", request_id)
 
 
 SWAGGER_HTML = """<!doctype html>

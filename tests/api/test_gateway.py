@@ -31,6 +31,9 @@ def test_an_unknown_route_is_a_404_and_another_method_a_405_in_the_envelope(api:
     # A trailing slash reaches the function, which must answer with the same code as the gateway.
     assert_error(api.get("/prices/"), 404, "route_not_found")
     assert_error(api.get("/orders/"), 404, "route_not_found")
+    long = api.get("/no/" + "x" * 10_000)  # the answer does not grow with the path (found by a hostile-input review)
+    assert_error(long, 404, "route_not_found")
+    assert len(long.content) < 1000
 
 
 def test_a_body_over_api_gateways_limit_is_a_413_in_the_envelope(api: Api) -> None:
