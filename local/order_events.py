@@ -175,7 +175,7 @@ def print_event(event: dict[str, Any]) -> None:
                     event["trigger_price"], event.get("price"), failure)  # fmt: skip
         return
     if "plan_id" in event:  # a savings plan's run (minted_gateway/plans/engine.py, run_event)
-        outcome = f"{event['grams']} g" if event.get("grams") is not None else event.get("reason")
+        outcome = event.get("reason") or f"{event.get('grams')} g"  # a failed run may have had its grams fixed
         logger.info("event  %-20s %s %s %s", event["type"], event["plan_id"], event["period"], outcome)
         return
     if "version" not in event:  # the reconciler's own (OrderNotInLedger): why the ledger does not account for it

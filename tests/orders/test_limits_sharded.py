@@ -9,6 +9,7 @@ without the double the un-sharded counter looked fine.
 from __future__ import annotations
 
 import concurrent.futures
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -206,8 +207,12 @@ def test_the_shard_count_is_the_templates_parameter_with_the_settings_bounds() -
     what the setting takes, so a deploy never starts functions that refuse their environment."""
     template = load_template()
     spec = template["Parameters"]["PartnerDailyShards"]
-    assert (spec["Type"], spec["Default"], spec["MinValue"], spec["MaxValue"]) == ("Number", 10, 1, MAX_SHARDS)
-    assert spec["Default"] == DEFAULT_PARTNER_DAY_SHARDS
+    assert int(spec["Default"]) == DEFAULT_PARTNER_DAY_SHARDS
+    allowed = {text for text in [*map(str, range(-1, MAX_SHARDS + 2)), "7.5", "1e1", "010", " 5", ""]
+               if re.fullmatch(spec["AllowedPattern"], text)}  # fmt: skip
+    assert allowed == {str(n) for n in range(1, MAX_SHARDS + 1)}  # what the setting takes, and nothing else
+    for text in allowed:
+        assert LimitRules.from_env({"LIMIT_PARTNER_DAY_SHARDS": text}).limit_partner_day_shards == int(text)
     for given, expected in ({}, 10), ({"PartnerDailyShards": "7"}, 7), ({"PartnerDailyShards": "100"}, 100):
         environment = function_environment(template, {}, given)
         assert LimitRules.from_env(environment).limit_partner_day_shards == expected

@@ -36,7 +36,7 @@ def store_with_plans(client: Any, count: int) -> DynamoDbPlanStore:
 
 def forged(**changes: Any) -> str:
     plain = {"plan_id": "p-1", "item": "plan", "customer_external_id": "cust-a",
-             "listed": "2026-12-01T09:01:00.000Z#p-1", **changes}  # fmt: skip
+             "listed": "2026-12-01T09:01:00Z#p-1", **changes}  # fmt: skip
     return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 
@@ -52,6 +52,7 @@ def test_a_page_cursor_this_store_wrote_reads_the_next_page(dynamodb: Any) -> No
     "cursor",
     [forged(plan_id=""), forged(listed=""), forged(item=""), forged(item="run#2026-12"), forged(plan_id=7),
      forged(listed={"S": "x"}), forged(plan_id="p-1/../x"), forged(listed="#p-1"), forged(listed="x" * 500 + "#p-1"),
+     forged(listed="\ud800#p-1"), forged(listed="\x00#p-1"),
      forged(customer_external_id="cust-b"), "not base64 !", base64.urlsafe_b64encode(b"[1]").decode()],
 )  # fmt: skip
 def test_a_cursor_this_store_did_not_write_is_a_bad_cursor_not_an_outage(dynamodb: Any, cursor: str) -> None:

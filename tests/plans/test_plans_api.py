@@ -65,6 +65,9 @@ def test_a_day_or_a_flag_written_as_text_or_another_type_is_refused_naming_it(ap
         api.post("/plans", plan("plan-api-types", calendar={**MONTHLY, "day_of_month": Decimal("5.0")})).status_code
         == 201
     )
+    for start in (1798761600, "1798761600", 0):  # pydantic's lax date read these as Unix seconds
+        refused = api.post("/plans", plan("plan-api-types", calendar={**MONTHLY, "starts_on": start}))
+        assert refused.status_code == 422 and "starts_on" in refused.text, (start, refused.text)
     for flag in (1, "true", "yes"):
         refused = api.http.patch(api.url + "/plans/plan-api-types", json={"paused": flag}, timeout=30)
         assert refused.status_code == 422 and "paused" in refused.text, (flag, refused.text)

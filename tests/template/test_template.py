@@ -64,6 +64,7 @@ def _another_value(name: str, spec: dict[str, Any]) -> str:
         return str(int(default) + 1)
     chosen = {"MintedBaseUrl": "https://api.mintedconnect.com", "JwtIssuer": "https://login.example.org/",
               "PriceRefreshRate": "rate(2 minutes)", "ReconcileRate": "rate(1 hour)", "OrderMaxGramsPerSku": "GAU:5",
+              "PartnerDailyShards": "11",
               "FollowOrdersRate": "rate(5 minutes)",
               "LimitTimezone": "Europe/London", "AlarmEmail": "ops@example.org",
               "AlarmHttpsEndpoint": "https://events.example.org/integration",

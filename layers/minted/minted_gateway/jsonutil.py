@@ -35,11 +35,10 @@ DUPLICATE_KEY_RULE = "appears more than once in its object (say it once)"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
-# A JSON string, escapes included, or one left open running to the end. Possessive, and it always
-# matches where it starts: no backtracking and no retry from a later quote, so one linear scan
-# whatever the text (``"`` followed by a million ``\\"`` took quadratic time without this).
-_STRING = re.compile(r'"(?:[^"\\]++|\\.|\\\Z)*+(?:"|\Z)', re.DOTALL)
-_STRING_BYTES = re.compile(rb'"(?:[^"\\]++|\\.|\\\Z)*+(?:"|\Z)', re.DOTALL)
+# What lies between two of a body's [ { and , outside strings: text, and whole JSON strings (escapes
+# included, or one left open running to the end). Possessive, so one linear scan whatever the text
+# (a backtracking one took quadratic time on an open string of escaped quotes), and nothing is built.
+_BETWEEN_STRUCTURE = re.compile(r'(?:"(?:[^"\\]++|\\.|\\\Z)*+(?:"|\Z)|[^"\[{,]++)*+', re.DOTALL)
 
 
 class UnsafeJSONValue(ValueError):
@@ -162,11 +161,19 @@ def _may_hold_more_than(text: str | bytes, limit: int) -> bool:
     bound = 2 * limit + 1
     if len(text) <= bound:  # a request's usual body: too short to hold that many
         return False
-    if isinstance(text, str):
-        structure = _STRING.sub("", text)
-        return structure.count("[") + structure.count("{") + structure.count(",") > bound
-    structure_bytes = _STRING_BYTES.sub(b"", text)
-    return structure_bytes.count(b"[") + structure_bytes.count(b"{") + structure_bytes.count(b",") > bound
+    if isinstance(text, bytes):  # json.loads reads UTF-16 and UTF-32 too, whose bytes the scan cannot
+        try:
+            text = text.decode(json.detect_encoding(text))
+        except UnicodeDecodeError:
+            return False  # json.loads refuses it, whole
+    seen, at, end = 0, 0, len(text)
+    while True:  # one step per [ { or , (constant memory), stopping once past the bound
+        at = _BETWEEN_STRUCTURE.match(text, at).end()  # type: ignore[union-attr]  # it matches everywhere
+        if at >= end:
+            return False
+        seen, at = seen + 1, at + 1
+        if seen > bound:
+            return True
 
 
 def _holds_more_than(value: Any, limit: int) -> bool:

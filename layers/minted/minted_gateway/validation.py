@@ -114,6 +114,10 @@ def _iso_date_text(value: object) -> object:
     raise ValueError("must be a date as YYYY-MM-DD text, e.g. 1990-12-31")
 
 
+# A date a request names (a plan's starts_on): YYYY-MM-DD text, never a number read as Unix seconds.
+DATE_TEXT = BeforeValidator(_iso_date_text)
+
+
 def _iso_8601_text(value: object) -> object:
     # pydantic reads a number (or numeric text such as "-1.2e-150") as Unix seconds: an instant
     # we document as ISO 8601 text must not mean 1970 because a caller sent a number.

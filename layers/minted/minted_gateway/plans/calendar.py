@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from minted_gateway.validation import JSON_NUMBER
+from minted_gateway.validation import DATE_TEXT, JSON_NUMBER
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -56,7 +56,7 @@ class Calendar(BaseModel):
         default="last_day", description="monthly: a month without day_of_month runs on its last day, or is skipped"
     )
     time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time of day, HH:MM")
-    starts_on: date | None = Field(
+    starts_on: Annotated[date, DATE_TEXT] | None = Field(
         default=None,
         description="the first day a run may fall on (local date; default: the day the plan is made). A "
         "biweekly plan runs on its first weekday from this day, then every 14 days",
