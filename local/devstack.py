@@ -23,6 +23,7 @@ import os
 import secrets
 import shlex
 import signal
+import socket
 import sys
 import threading
 import time
@@ -342,12 +343,35 @@ def _stop_as_ctrl_c(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+PORT_TAKEN = 2
+
+
+def taken_ports(ports: Mapping[str, int]) -> list[str]:
+    """The variables (GATEWAY_PORT, ...) whose port on 127.0.0.1 something already listens on."""
+    taken = []
+    for variable, port in ports.items():
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                taken.append(f"{variable}={port}")
+    return taken
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make dev", description=__doc__)
     parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", "3000")))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
     parser.add_argument("--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8080")))
     args = parser.parse_args()
+    ports = {"GATEWAY_PORT": args.gateway_port, "SANDBOX_PORT": args.sandbox_port, "MOTO_PORT": args.moto_port}
+    if taken := taken_ports(ports):  # said before anything starts, naming what to change
+        print(
+            f"make dev: port taken: {', '.join(taken)} (another program, or another make dev: see .dev/stacks/). "
+            "Start on free ones, e.g. GATEWAY_PORT=3100 SANDBOX_PORT=8180 MOTO_PORT=5100 make dev",
+            file=sys.stderr,
+        )
+        sys.exit(PORT_TAKEN)
     minted = minted_host(os.environ)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the gateway writes its own access log line

@@ -140,6 +140,17 @@ def test_a_plan_run_is_printed_and_make_plans_tick_answers_with_the_run_alone(ma
 
 
 @pytest.mark.timeout(300)
+def test_a_second_make_dev_on_the_same_ports_says_which_are_taken_and_starts_nothing(make_dev: MakeDev) -> None:
+    """Werkzeug's own message named neither make dev nor the variables (found by a new-user trial)."""
+    second = make("dev", make_dev.env)
+    assert second.returncode != 0
+    for variable in ("GATEWAY_PORT", "SANDBOX_PORT", "MOTO_PORT"):
+        assert f"{variable}={make_dev.env[variable]}" in second.stderr, second.stderr
+    assert "Traceback" not in second.stderr + second.stdout and "starting moto_server" not in second.stdout
+    assert requests.get(make_dev.url("gateway") + "/prices", timeout=10).status_code == 401  # the first still serves
+
+
+@pytest.mark.timeout(300)
 def test_make_workflow_passes_any_id_through_the_shell_untouched(make_dev: MakeDev) -> None:
     for external_id in ("it's", 'a "quoted" $(id) id', "back\\slash;`x`"):
         result = make("workflow", {**make_dev.env, "ID": external_id})
