@@ -250,28 +250,19 @@ _metrics_per_invocation()
 
 
 @contextmanager
-def stdout_to(fd: int) -> Iterator[None]:
-    """What the functions print (their log and metric lines, on stdout as on Lambda) goes to ``fd``
-    meanwhile, at the descriptor, so that a handler bound to the old sys.stdout (the logger's) goes too."""
+def quiet_stdout() -> Iterator[None]:
+    """What the functions print meanwhile (their log and metric lines, on stdout as on Lambda) is written
+    and dropped: the cost stays, the text goes. At the descriptor, so that a handler bound to the old
+    sys.stdout (the logger's) is quiet too."""
     sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(fd, 1)
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
     try:
         yield
     finally:
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
-
-
-@contextmanager
-def quiet_stdout() -> Iterator[None]:
-    """The functions' lines written and dropped: the cost stays, the text goes."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        with stdout_to(devnull):
-            yield
-    finally:
         os.close(devnull)
 
 

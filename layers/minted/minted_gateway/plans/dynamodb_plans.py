@@ -23,7 +23,7 @@ from minted_gateway.plans.requests import PLAN_ID_PATTERN
 PLAN_ITEM = "plan"
 RUN_PREFIX = "run#"
 _PLAN_ID = re.compile(PLAN_ID_PATTERN)
-_LISTED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ#[A-Za-z0-9._-]{1,40}")  # _stamp's time, a plan id
+_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")  # what _stamp writes
 DUE = "due"  # the one partition of by_due: the dispatcher reads it in order of next run
 
 
@@ -228,8 +228,8 @@ def _decode(cursor: str, customer_external_id: str) -> dict[str, Any]:
             raise ValueError
         plan_id, listed = plain["plan_id"], plain["listed"]
         if not (isinstance(plan_id, str) and _PLAN_ID.fullmatch(plan_id) and plain["item"] == PLAN_ITEM
-                and isinstance(listed, str) and _LISTED.fullmatch(listed)
-                and listed.endswith(f"Z#{plan_id}")):  # fmt: skip
+                and isinstance(listed, str) and listed.endswith(f"#{plan_id}")
+                and _STAMP.fullmatch(listed[: -len(plan_id) - 1])):  # fmt: skip
             raise ValueError
         return {name: {"S": value} for name, value in plain.items()}
     except (ValueError, TypeError):

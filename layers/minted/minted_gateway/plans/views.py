@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -46,12 +45,8 @@ class PlansPageBody(BaseModel):
     next_cursor: str | None
 
 
-def _utc(at: datetime | None) -> str | None:
-    return timestamp(at.astimezone(UTC)) if at else None  # the API's one form of a time
-
-
 def run_body(run: PlanRun) -> dict[str, Any]:
-    return {"period": run.period, "external_id": run.external_id, "state": run.state, "run_at": _utc(run.run_at),
+    return {"period": run.period, "external_id": run.external_id, "state": run.state, "run_at": timestamp(run.run_at),
             "grams": run.grams, "total": run.total, "order_codes": list(run.order_codes), "reason": run.reason,
             "message": run.message}  # fmt: skip
 
@@ -61,8 +56,8 @@ def plan_body(plan: Plan, runs: list[PlanRun]) -> dict[str, Any]:
         "plan_id": plan.plan_id, "customer_external_id": plan.customer_external_id, "sku": plan.sku,
         "currency": plan.currency, "amount": plan.amount, "grams": plan.grams,
         "calendar": plan.calendar.model_dump(mode="json"), "status": plan.status,
-        "next_run_at": _utc(plan.next_run_at), "created_at": _utc(plan.created_at),
-        "updated_at": _utc(plan.updated_at), "runs": [run_body(run) for run in runs],
+        "next_run_at": timestamp(plan.next_run_at), "created_at": timestamp(plan.created_at),
+        "updated_at": timestamp(plan.updated_at), "runs": [run_body(run) for run in runs],
     }  # fmt: skip
 
 
