@@ -3,8 +3,10 @@ tests. Nothing here compares timings; the checks are on what the runs did."""
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import sysconfig
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import cast
 
@@ -188,22 +190,39 @@ def test_warm_only_measures_the_rows_it_names_and_profiles_them(stack: DevStack)
     assert all(overhead_areas(profile) for profile in bench.profiles.values())
 
 
+def _profile_with_the_stack_in_a_process(answer: Connection) -> None:
+    """The test's body, in a process with no other server: the package's own ``stack`` (threads in
+    pytest's process, polling every half second) would reach the process-wide profiler too."""
+    ports = [free_port() for _ in range(3)]
+    runtime.reset()
+    with stack_process(ports) as child:
+        bench = Bench(cast(DevStack, child), iterations=2)
+        bench.warm_only, bench.profiles = ["prices from", "legal list"], {}
+        with clocked_calls():
+            rows = bench.warm()
+    areas = sorted({area for profile in bench.profiles.values() for area, _ in overhead_areas(profile)})
+    answer.send({"names": [row["name"] for row in rows], "calls": rows[0]["round_trips"]["dynamodb_calls"],
+                 "areas": areas})  # fmt: skip
+
+
 def test_the_stack_process_keeps_the_servers_out_of_the_profile() -> None:
     """--stack-process: moto_server and the sandbox answer from a process of their own, so the handler's
     profile holds our code and its libraries, not the servers' frames (cProfile sees every thread)."""
-    ports = [free_port() for _ in range(3)]
-    runtime.reset()
+    context = multiprocessing.get_context("spawn")  # as make bench runs: no server thread in the process
+    ours, theirs = context.Pipe()
+    # Not a daemon: it starts the stack's own process.
+    process = context.Process(target=_profile_with_the_stack_in_a_process, args=(theirs,))
+    process.start()
     try:
-        with stack_process(ports) as child:
-            bench = Bench(cast(DevStack, child), iterations=2)
-            bench.warm_only, bench.profiles = ["prices from", "legal list"], {}
-            with clocked_calls():
-                rows = bench.warm()
+        while not ours.poll(1):
+            assert process.is_alive(), "the profiled run ended without an answer (its error is above)"
+        found = ours.recv()
     finally:
-        runtime.reset()
+        process.join(30)
+        if process.is_alive():
+            process.kill()
 
-    assert [row["name"] for row in rows] == ["prices from the cache", "legal list"]
-    assert rows[0]["round_trips"]["dynamodb_calls"] == ["GetItem"]
-    areas = {area for profile in bench.profiles.values() for area, _ in overhead_areas(profile)}
-    assert "minted_gateway.prices.price_cache" in areas
-    assert not areas & {"moto", "werkzeug", "flask", "stdlib socketserver"}
+    assert found["names"] == ["prices from the cache", "legal list"]
+    assert found["calls"] == ["GetItem"]
+    assert "minted_gateway.prices.price_cache" in found["areas"]
+    assert not set(found["areas"]) & {"moto", "werkzeug", "flask", "stdlib socketserver"}
