@@ -25,6 +25,7 @@ from local.moto_dynamodb import serialise_writes
 from local.template import create_tables, function_environment, load_template
 from minted_gateway.dynamodb import from_item
 from minted_gateway.errors import LedgerUnavailable, LimitExceeded
+from minted_gateway.orders import dynamodb_limits
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.dynamodb_limits import DynamoDbDailyTotals, shard_keys, shares, spread
 from minted_gateway.orders.limits import (
@@ -67,15 +68,21 @@ def placed(n: int) -> Any:
 
 
 def shard_totals(client: Any, shards: int) -> dict[str, Decimal]:
-    """Each shard of the partner's day that exists, read straight from the table between two writes (moto
-    applies a write attribute by attribute; DynamoDB's reads never see one half done)."""
+    """Each shard of the partner's day that has taken an amount, read straight from the table between two
+    writes (moto applies a write attribute by attribute; DynamoDB's reads never see one half done). The
+    counter's own item exists from the day's first reservation, recording the shard count."""
     found = {}
     with moto_dynamodb._lock:
         for key in shard_keys(PARTNER_DAY, shards):
             got = client.get_item(TableName="LimitsTable", Key={"counter": {"S": key}}, ConsistentRead=True)
-            if "Item" in got:
+            if "total" in got.get("Item", {}):
                 found[key] = Decimal(got["Item"]["total"]["N"])
     return found
+
+
+def partner_day_item(client: Any) -> dict[str, Any]:
+    """The partner's day counter's own item (its first shard, and the record of the shard count)."""
+    return from_item(client.get_item(TableName="LimitsTable", Key={"counter": {"S": PARTNER_DAY}})["Item"])
 
 
 def test_an_order_bigger_than_one_share_takes_from_several_shards_on_an_empty_day(dynamodb: Any) -> None:
@@ -231,6 +238,78 @@ def test_a_shard_past_its_share_after_the_limit_is_lowered_refuses_by_the_days_t
     assert refused.value.details[0]["remaining"] == "20"
     lowered.hold_for(priced("20"), None, placed(3))
     assert totals.total(PARTNER_DAY) == 320
+
+
+def test_a_shard_count_lowered_during_the_day_still_counts_what_the_higher_shards_hold(dynamodb: Any) -> None:
+    """A deploy lowers PartnerDailyShards from 10 to 5 during a day whose orders went to all ten shards:
+    the new functions read shards 5 to 9 too (the counter's item records 10), so the day's total is whole
+    and the limit holds. Without the record, they saw 450 of 900 and placed 200 more."""
+    rules = LimitRules(limits_table="LimitsTable", limit_partner_day_amount=LIMIT)
+    before = OrderLimits(rules, DynamoDbDailyTotals(dynamodb, "LimitsTable", shards=10), None, now=lambda: NOON)
+    for n in range(10):
+        before.hold_for(priced("90"), None, placed(n))  # each shard (share 100) has room for one only
+    assert len(shard_totals(dynamodb, 10)) == 10
+
+    fewer = DynamoDbDailyTotals(dynamodb, "LimitsTable", shards=5)
+    after = OrderLimits(rules, fewer, None, now=lambda: NOON)
+    with pytest.raises(LimitExceeded) as refused:
+        after.hold_for(priced("200"), None, placed(10))
+    assert refused.value.details[0]["remaining"] == "100"
+    after.hold_for(priced("100"), None, placed(11))
+    assert fewer.total(PARTNER_DAY) == sum(shard_totals(dynamodb, 10).values()) == LIMIT
+
+
+def test_the_shard_count_is_recorded_once_a_day_per_container_and_expires_with_the_day(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dynamodb_limits.random, "choice", lambda shards: shards[-1])  # never the counter's own item
+    recorded: list[str] = []
+
+    class Counting:
+        def update_item(self, **kwargs: Any) -> Any:
+            recorded.append(kwargs["Key"]["counter"]["S"])
+            return dynamodb.update_item(**kwargs)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(dynamodb, name)
+
+    rules = LimitRules(limits_table="LimitsTable", limit_partner_day_amount=LIMIT)
+    totals = DynamoDbDailyTotals(Counting(), "LimitsTable", shards=7)
+    limits = OrderLimits(rules, totals, None, now=lambda: NOON)
+    for n in range(3):
+        limits.hold_for(priced("10"), None, placed(n))
+    assert recorded == [PARTNER_DAY]
+    item = partner_day_item(dynamodb)
+    assert item["shards"] == 7 and item["expires_at"] > NOON.timestamp()
+    assert "total" not in item and totals.total(PARTNER_DAY) == 30  # the record alone adds nothing to the day
+    # A container with fewer shards leaves the higher record; one with more raises it.
+    for shards, n, kept in ((3, 3, 7), (9, 4, 9)):
+        other = DynamoDbDailyTotals(dynamodb, "LimitsTable", shards=shards)
+        OrderLimits(rules, other, None, now=lambda: NOON).hold_for(priced("10"), None, placed(n))
+        assert partner_day_item(dynamodb)["shards"] == kept
+
+
+def test_one_shard_records_nothing_and_a_forged_record_reads_at_most_a_hundred(dynamodb: Any) -> None:
+    rules = LimitRules(limits_table="LimitsTable", limit_partner_day_amount=LIMIT)
+    OrderLimits(rules, DynamoDbDailyTotals(dynamodb, "LimitsTable", shards=1), None, now=lambda: NOON).hold_for(
+        priced("10"), None, placed(1))  # fmt: skip
+    assert "shards" not in partner_day_item(dynamodb)
+
+    forged = {":n": {"N": "1000000000"}}
+    dynamodb.update_item(TableName="LimitsTable", Key={"counter": {"S": PARTNER_DAY}},
+                         UpdateExpression="SET shards = :n", ExpressionAttributeValues=forged)  # fmt: skip
+    reads: list[int] = []
+
+    class Counting:
+        def batch_get_item(self, **kwargs: Any) -> Any:
+            reads.append(len(kwargs["RequestItems"]["LimitsTable"]["Keys"]))
+            return dynamodb.batch_get_item(**kwargs)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(dynamodb, name)
+
+    assert DynamoDbDailyTotals(Counting(), "LimitsTable", shards=10).total(PARTNER_DAY) == 10
+    assert reads == [10, 90]
 
 
 def test_the_partner_counter_is_read_in_one_request_whatever_its_shards(dynamodb: Any) -> None:

@@ -2,8 +2,9 @@
 order reserved: a counter moves only in one transaction with its hold, so no amount is counted
 twice or given back twice. The partner's counter, which every order meets, is spread over shards,
 each with its share of the limit (docs/decisions.md, "No hot counter"); the hold records what it
-took from each, and a give-back returns exactly that. The ledger rows are not written here (nor
-streamed as order events)."""
+took from each, and a give-back returns exactly that. The counter's own item records the most
+shards the day was written with, so a function deployed with fewer during the day counts them all.
+The ledger rows are not written here (nor streamed as order events)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from minted_gateway.dynamodb import condition_failed, error_code, from_item, to_item
 from minted_gateway.errors import LedgerUnavailable
-from minted_gateway.orders.limits import DEFAULT_PARTNER_DAY_SHARDS, Counter, Hold, Refused
+from minted_gateway.orders.limits import DEFAULT_PARTNER_DAY_SHARDS, MAX_SHARDS, Counter, Hold, Refused
 
 HELD, GIVEN_BACK = "held", "given_back"
 # DynamoDB cancels a transaction that meets another on the same item (TransactionConflict) rather than
@@ -26,6 +27,8 @@ CONFLICT_ATTEMPTS = 8
 # A shard that filled between the read and the write refuses its part: read again and take elsewhere,
 # at most this many times (each such refusal means another order's reservation went through).
 RESERVE_ROUNDS = 16
+# Counters whose shard count this container recorded (one a day per sharded counter); forgotten past this.
+ANNOUNCED_KEPT = 32
 
 
 def shard_keys(key: str, shards: int) -> list[str]:
@@ -63,8 +66,12 @@ class DynamoDbDailyTotals:
         self._client = client
         self._table = table_name
         self._shards = shards  # how many items a sharded counter is spread over
+        self._announced: set[str] = set()  # sharded counters whose item records at least our count
 
     def reserve(self, key: str, hold: Hold, counters: list[Counter], expires_at: int) -> bool:
+        for counter in counters:
+            if counter.sharded:
+                self._announce(counter.key, expires_at)
         conflicts = 0
         for _ in range(RESERVE_ROUNDS):
             plan = self._plan(hold.amount, counters)
@@ -112,8 +119,7 @@ class DynamoDbDailyTotals:
             if not counter.sharded:
                 plan.append((counter, counter.key, amount, counter.most))
                 continue
-            keys = shard_keys(counter.key, self._shards)
-            totals = self._totals(keys)
+            keys, totals = self._day(counter.key)
             most = shares(counter.most, self._shards)
             rooms = [share - totals.get(k, Decimal(0)) for k, share in zip(keys, most, strict=True)]
             # Refused only by what the day has left: the shards' room adds up to that (the shares add up to
@@ -214,16 +220,57 @@ class DynamoDbDailyTotals:
         raise _unavailable(f"transaction cancelled ({', '.join(str(r.get('Code')) for r in reasons)})")
 
     def total(self, key: str) -> Decimal:
-        return sum(self._totals(shard_keys(key, self._shards)).values(), Decimal(0))
+        return sum(self._day(key)[1].values(), Decimal(0))
 
-    def _totals(self, keys: list[str]) -> dict[str, Decimal]:
-        """The totals of the counters (or shards) ``keys`` that exist, in one consistent read."""
+    def _announce(self, key: str, expires_at: int) -> None:
+        """Record on the counter's own item that the day is spread over at least our shards, before this
+        container first writes to them that day: a function deployed with fewer shards during the day reads
+        the record and counts the shards past its own too (else it would not see what they hold)."""
+        if self._shards == 1 or key in self._announced:
+            return
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"counter": {"S": key}},
+                    UpdateExpression="SET #shards = :shards, #expires = if_not_exists(#expires, :expires)",
+                    ConditionExpression="attribute_not_exists(#shards) OR #shards < :shards",
+                    ExpressionAttributeNames={"#shards": "shards", "#expires": "expires_at"},
+                    ExpressionAttributeValues=to_item({":shards": self._shards, ":expires": expires_at}),
+                )
+            except ClientError as exc:
+                if error_code(exc) == "TransactionConflictException":  # a reservation is writing the item
+                    _back_off(attempt)
+                    continue
+                if not condition_failed(exc):  # failed: it records as many or more already
+                    raise _unavailable(error_code(exc)) from None
+            except BotoCoreError as exc:
+                raise _unavailable(type(exc).__name__) from None
+            if len(self._announced) >= ANNOUNCED_KEPT:
+                self._announced.clear()
+            self._announced.add(key)
+            return
+        raise _unavailable("the day's counters stayed busy")
+
+    def _day(self, key: str) -> tuple[list[str], dict[str, Decimal]]:
+        """The keys of our shards of the counter ``key``, and the totals of every shard of its day that
+        exists: past ours too when the counter's item records more (a count lowered during the day)."""
+        keys = shard_keys(key, self._shards)
+        totals, recorded = self._totals(keys)
+        if recorded > self._shards:
+            totals.update(self._totals(shard_keys(key, recorded)[self._shards :])[0])
+        return keys, totals
+
+    def _totals(self, keys: list[str]) -> tuple[dict[str, Decimal], int]:
+        """The totals of the counters (or shards) ``keys`` that exist, in one consistent read, and the most
+        shards any of them records (0: none does)."""
         wanted: dict[str, Any] = {
             self._table: {"Keys": [{"counter": {"S": k}} for k in keys], "ConsistentRead": True,
-                          "ProjectionExpression": "#key, #total",
-                          "ExpressionAttributeNames": {"#key": "counter", "#total": "total"}}
+                          "ProjectionExpression": "#key, #total, #shards",
+                          "ExpressionAttributeNames": {"#key": "counter", "#total": "total", "#shards": "shards"}}
         }  # fmt: skip
         totals: dict[str, Decimal] = {}
+        recorded = 0
         for _ in range(CONFLICT_ATTEMPTS):
             try:
                 response = self._client.batch_get_item(RequestItems=wanted)
@@ -231,9 +278,11 @@ class DynamoDbDailyTotals:
                 raise _unavailable(type(exc).__name__) from None
             for item in response.get("Responses", {}).get(self._table, []):
                 totals[item["counter"]["S"]] = Decimal(item["total"]["N"]) if "total" in item else Decimal(0)
+                if "shards" in item:
+                    recorded = max(recorded, min(int(item["shards"]["N"]), MAX_SHARDS))
             wanted = response.get("UnprocessedKeys") or {}
             if not wanted:
-                return totals
+                return totals, recorded
         raise _unavailable("the day's counters stayed unread")
 
     def _get(self, key: str) -> dict[str, Any] | None:
