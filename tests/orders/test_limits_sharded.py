@@ -25,7 +25,6 @@ from local.moto_dynamodb import serialise_writes
 from local.template import create_tables, function_environment, load_template
 from minted_gateway.dynamodb import from_item
 from minted_gateway.errors import LedgerUnavailable, LimitExceeded
-from minted_gateway.orders import dynamodb_limits
 from minted_gateway.orders.dynamodb_ledger import DynamoDbOrderLedger
 from minted_gateway.orders.dynamodb_limits import DynamoDbDailyTotals, shard_keys, shares, spread
 from minted_gateway.orders.limits import (
@@ -78,6 +77,21 @@ def shard_totals(client: Any, shards: int) -> dict[str, Decimal]:
             if "total" in got.get("Item", {}):
                 found[key] = Decimal(got["Item"]["total"]["N"])
     return found
+
+
+class CountingReads:
+    """moto's DynamoDB, counting the keys of each BatchGetItem."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.reads: list[int] = []
+
+    def batch_get_item(self, **kwargs: Any) -> Any:
+        self.reads.append(len(kwargs["RequestItems"]["LimitsTable"]["Keys"]))
+        return self._client.batch_get_item(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
 
 
 def partner_day_item(client: Any) -> dict[str, Any]:
@@ -262,7 +276,8 @@ def test_a_shard_count_lowered_during_the_day_still_counts_what_the_higher_shard
 def test_the_shard_count_is_recorded_once_a_day_per_container_and_expires_with_the_day(
     dynamodb: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dynamodb_limits.random, "choice", lambda shards: shards[-1])  # never the counter's own item
+    # A shard for each order that is never the counter's own item (whose total the record must not make).
+    monkeypatch.setattr("minted_gateway.orders.dynamodb_limits.random.choice", lambda shards: shards[-1])
     recorded: list[str] = []
 
     class Counting:
@@ -298,36 +313,18 @@ def test_one_shard_records_nothing_and_a_forged_record_reads_at_most_a_hundred(d
     forged = {":n": {"N": "1000000000"}}
     dynamodb.update_item(TableName="LimitsTable", Key={"counter": {"S": PARTNER_DAY}},
                          UpdateExpression="SET shards = :n", ExpressionAttributeValues=forged)  # fmt: skip
-    reads: list[int] = []
-
-    class Counting:
-        def batch_get_item(self, **kwargs: Any) -> Any:
-            reads.append(len(kwargs["RequestItems"]["LimitsTable"]["Keys"]))
-            return dynamodb.batch_get_item(**kwargs)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(dynamodb, name)
-
-    assert DynamoDbDailyTotals(Counting(), "LimitsTable", shards=10).total(PARTNER_DAY) == 10
-    assert reads == [10, 90]
+    counting = CountingReads(dynamodb)
+    assert DynamoDbDailyTotals(counting, "LimitsTable", shards=10).total(PARTNER_DAY) == 10
+    assert counting.reads == [10, 90]
 
 
 def test_the_partner_counter_is_read_in_one_request_whatever_its_shards(dynamodb: Any) -> None:
-    reads: list[int] = []
-
-    class Counting:
-        def batch_get_item(self, **kwargs: Any) -> Any:
-            reads.append(len(kwargs["RequestItems"]["LimitsTable"]["Keys"]))
-            return dynamodb.batch_get_item(**kwargs)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(dynamodb, name)
-
-    totals = DynamoDbDailyTotals(Counting(), "LimitsTable", shards=100)
+    counting = CountingReads(dynamodb)
+    totals = DynamoDbDailyTotals(counting, "LimitsTable", shards=100)
     limits = OrderLimits(LimitRules(limits_table="LimitsTable", limit_partner_day_amount=LIMIT), totals, None,
                          now=lambda: NOON)  # fmt: skip
     limits.hold_for(priced("900"), None, placed(1))
-    assert reads == [100] and totals.total(PARTNER_DAY) == 900
+    assert counting.reads == [100] and totals.total(PARTNER_DAY) == 900
 
 
 def test_a_counter_passed_in_a_transaction_between_read_and_write_is_read_again(dynamodb: Any) -> None:
