@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 import requests
 
+from local.jwt_issuer import sign
+from minted_gateway.caller import Scope
 from tests.api.test_sell import sell, sell_quote
 from tests.stack import Api, customer, order
 
@@ -89,6 +92,48 @@ def test_a_customer_bound_token_reads_only_its_customers_orders_and_balances(api
     assert_mismatch(as_a.get(f"/customers/{b}/balances"))
     assert_mismatch(as_a.get(f"/customers/{b}"))
     assert api.get(f"/customers/{b}/balances").status_code == 200
+
+
+def signed(api: Api, **claims: Any) -> str:
+    """A valid token of the stack's issuer with every scope and exactly ``claims`` beside the standard ones."""
+    now = int(time.time())
+    issuer = api.stack.issuer
+    payload = {"iss": issuer.issuer, "aud": issuer.audience, "iat": now, "nbf": now, "exp": now + 600,
+               "scope": " ".join(scope.value for scope in Scope), **claims}  # fmt: skip
+    return sign(payload, issuer.key)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "app-user", "minted_customer": ""},  # a customer attribute copied in before it was set
+        {"sub": "app-user", "minted_customer": " "},
+        {"sub": "app-user", "minted_customer": "c" * 257},
+        {"scope_note": "no sub, client_id or azp"},  # its orders would record no one
+        {"minted_customer": "cust-x"},  # bound, but naming no caller either
+    ],
+    ids=["empty customer", "blank customer", "overlong customer", "no caller", "bound, no caller"],
+)
+def test_a_token_that_binds_to_no_one_or_names_no_caller_is_refused_before_anything_is_read_or_written(
+    api: Api, people: tuple[str, str], claims: dict[str, str]
+) -> None:
+    """Before, an empty minted_customer was read as no claim: the partner's token, acting for every customer."""
+    _, b = people
+    theirs = new_id()
+    assert buy_for(api, b, theirs).status_code == 201
+    caller = api.as_caller(signed(api, **claims))
+    attempted = new_id()
+    body = order(attempted, api.quote(), with_customer=True)
+    body["customer"] = customer(b)
+    buys_before = api.minted.orders_created()
+    answers = [caller.get(f"/orders/{theirs}"), caller.get(f"/orders?customer_external_id={b}"),
+               caller.get(f"/customers/{b}"), caller.post("/orders", body)]  # fmt: skip
+    for answer in answers:
+        assert answer.status_code == 403 and answer.json()["error"]["code"] == "forbidden", answer.text
+        assert theirs not in answer.text
+    assert api.ledger_item(attempted) is None and api.minted.orders_created() == buys_before
+    # The same claims with a caller and a customer of their own are served.
+    assert bound(api, b).get(f"/orders/{theirs}").status_code == 200
 
 
 def test_a_customer_bound_tokens_history_shows_its_customers_orders_whatever_the_query_says(

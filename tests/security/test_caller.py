@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from minted_gateway.caller import PARTNER, Caller, caller_of
-from minted_gateway.errors import CustomerMismatch, NotFound
+from minted_gateway.errors import CustomerMismatch, NotFound, PartnerForbidden
 from tests.stack import load_event
 
 
@@ -22,6 +22,16 @@ def test_a_jwt_caller_is_its_subject_and_client_and_a_customer_claim_binds_it() 
     caller = caller_of(with_authorizer({"jwt": {"claims": claims, "scopes": ["minted/orders.write"]}}))
     assert caller == Caller(sub="user-1", client_id="app", customer="cust-a") and caller.bound
     assert caller_of(with_authorizer({"jwt": {"claims": {"sub": "s", "azp": "web"}}})).client_id == "web"
+
+
+def test_a_jwt_naming_no_caller_or_binding_to_no_customer_is_refused() -> None:
+    for claims in ({}, {"scope": "minted/orders.read"}, {"sub": ""}, {"minted_customer": "cust-a"},
+                   {"sub": "u", "minted_customer": ""}, {"sub": "u", "minted_customer": None},
+                   {"client_id": "app", "minted_customer": "\t"}):  # fmt: skip
+        with pytest.raises(PartnerForbidden):
+            caller_of(with_authorizer({"jwt": {"claims": claims}}))
+    assert caller_of(with_authorizer({"jwt": {"claims": {"azp": "web"}}})) == Caller(client_id="web")
+    assert caller_of(with_authorizer({"jwt": {"claims": {"client_id": "app", "minted_customer": "0"}}})).bound
 
 
 def test_an_iam_caller_is_its_principal_arn_and_acts_for_any_customer() -> None:

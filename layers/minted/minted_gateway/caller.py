@@ -8,7 +8,9 @@ Nothing here is read from a header or a body.
 A token with the claim ``minted_customer`` acts for that one customer (a customer's session in the
 partner's app); a token without it, or an IAM caller, is the partner's server and may act for any
 customer. The rule is enforced by the use cases (``Caller.act_for`` and its friends), so that every
-trigger of an operation keeps it.
+trigger of an operation keeps it. A token whose ``minted_customer`` is present but names no one, or
+that names no caller at all (no ``sub``, ``client_id`` or ``azp``), is refused: the first would act for
+every customer, the second's orders would record no one.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from minted_gateway.errors import CustomerMismatch, NotFound
+from minted_gateway.errors import CustomerMismatch, NotFound, PartnerForbidden
 
 CUSTOMER_CLAIM = "minted_customer"
 MAX_CLAIM_CHARS = 256  # what the ledger keeps of a claim: an identifier, never a long text
@@ -90,14 +92,35 @@ PARTNER = Caller()  # a call with no authorizer behind it: a workflow task, the 
 def caller_of(event: Mapping[str, Any]) -> Caller:
     """The caller of a payload v2 event: the JWT's claims, or the IAM caller; PARTNER when neither is there."""
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
-    claims = (authorizer.get("jwt") or {}).get("claims") or {}
+    jwt = authorizer.get("jwt")
+    claims = (jwt or {}).get("claims") or {}
     iam = authorizer.get("iam") or {}
-    return Caller(
+    caller = Caller(
         sub=_claim(claims.get("sub")),
         client_id=_claim(claims.get("client_id") or claims.get("azp")),
         principal=_claim(iam.get("userArn")),
-        customer=str(claims[CUSTOMER_CLAIM]) if claims.get(CUSTOMER_CLAIM) else None,
+        customer=_customer(claims),
     )
+    if jwt is not None and not (caller.sub or caller.client_id):
+        raise PartnerForbidden(
+            "The token names no caller (no sub, client_id or azp claim): an order must record who placed it.",
+            details=[{"field": "sub", "message": "missing from the token"}],
+        )
+    return caller
+
+
+def _customer(claims: Mapping[str, Any]) -> str | None:
+    """The customer a token is bound to; a present claim must name one (an empty one is not the partner's)."""
+    if CUSTOMER_CLAIM not in claims:
+        return None
+    value = claims[CUSTOMER_CLAIM]
+    customer = "" if value is None else str(value)
+    if not customer.strip() or len(customer) > MAX_CLAIM_CHARS:
+        raise PartnerForbidden(
+            f"The token's {CUSTOMER_CLAIM} claim names no customer: it must be a customer's external_id.",
+            details=[{"field": CUSTOMER_CLAIM, "message": f"empty or longer than {MAX_CLAIM_CHARS} characters"}],
+        )
+    return customer
 
 
 def _claim(value: Any) -> str | None:
