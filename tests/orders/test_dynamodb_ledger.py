@@ -60,6 +60,19 @@ def test_updates_are_conditional_on_the_version_and_append_history(dynamodb: Any
     assert ledger.get("no-such-order") is None
 
 
+def test_a_row_written_with_the_identity_numbers_end_and_hash_still_reads_and_updates(dynamodb: Any) -> None:
+    """Rows from before the ledger stopped keeping them (docs/operations.md, "Personal data left on older
+    rows") hold identity_last4 and identity_hash: read past, never part of the record."""
+    ledger = DynamoDbOrderLedger(dynamodb, "OrdersTable")
+    ledger.claim(record(mode="B2B2C", customer_external_id="cust-1"))
+    dynamodb.update_item(TableName="OrdersTable", Key={"external_id": {"S": "ord-1"}},
+                         UpdateExpression="SET identity_last4 = :last4, identity_hash = :hash",
+                         ExpressionAttributeValues={":last4": {"S": "0146"}, ":hash": {"S": "a" * 64}})  # fmt: skip
+    old = ledger.get("ord-1")
+    assert old is not None and "identity" not in old.model_dump_json()
+    assert ledger.update(old, {"state": State.SUBMITTED}, entry(State.SUBMITTED)).state is State.SUBMITTED
+
+
 def test_a_note_lands_only_on_a_row_its_owner_created_and_leaves_the_version_alone(dynamodb: Any) -> None:
     ledger = DynamoDbOrderLedger(dynamodb, "OrdersTable")
     owned, other = record("ord-owned", workflow_owner="ord-owned"), record("ord-other")

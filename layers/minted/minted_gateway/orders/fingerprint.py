@@ -1,12 +1,13 @@
-"""Keyed hashes for the ledger: a request's fingerprint, and the identity number kept only as a hash.
+"""Keyed hashes for the ledger: a request's fingerprint, a price token's, a workflow's customer block.
 
 The fingerprint covers what is bought, for whom (``OrderRequest.purchase``): defaults filled in,
 items in sku order, the price token left out, so a new quote for an order that never reached
 Minted is a retry of it, not a different order.
 
-HMAC with a secret key (not a bare SHA-256), because an identity number has too few possible
-values to stay secret behind an unkeyed hash. Rotating the key changes every fingerprint, so a
-retry of an order sent before the rotation would read as a conflict: keep the key.
+HMAC with a secret key (not a bare SHA-256), because a request holds the customer's identity
+number, which has too few possible values to stay secret behind an unkeyed hash. Rotating the key
+changes every fingerprint, so a retry of an order sent before the rotation would read as a
+conflict: keep the key.
 """
 
 from __future__ import annotations
@@ -52,9 +53,6 @@ class Fingerprinter:
 
     def token(self, price_token: str) -> str:
         return self._hmac("token:" + price_token)
-
-    def identity(self, identity_number: str) -> str:
-        return self._hmac("identity:" + identity_number)
 
     def _hmac(self, text: str) -> str:
         return hmac.new(self._key, text.encode("utf-8"), hashlib.sha256).hexdigest()

@@ -102,9 +102,7 @@ class OrderOutcome:
 def new_record(
     purchase: Purchase, fingerprinter: Fingerprinter, stamp: str, *, note: str, **fields: Any
 ) -> OrderRecord:
-    """A first ledger row for ``purchase``: what operations need of it, the identity number only hashed."""
-    customer = purchase.customer
-    identity = customer.identity_number if customer else None
+    """A first ledger row for ``purchase``: what operations need of it, nothing of the customer but their id."""
     return OrderRecord(
         external_id=purchase.external_id,
         version=1,
@@ -113,8 +111,6 @@ def new_record(
         side=purchase.side,
         currency=purchase.currency,
         customer_external_id=purchase.customer_external_id,
-        identity_last4=identity[-4:] if identity else None,
-        identity_hash=fingerprinter.identity(identity) if identity else None,
         lines=[Line(sku=item.sku, amount=item.amount) for item in purchase.items],
         created_at=stamp,
         updated_at=stamp,

@@ -99,7 +99,9 @@ class HistoryEntry(BaseModel):
 
 
 class OrderRecord(BaseModel):
-    """What the ledger keeps: what operations need, no personal data (identity number only hashed)."""
+    """What the ledger keeps: what operations need, no personal data (the customer by the partner's id only).
+    Rows written before 2026-12 may hold ``identity_last4`` and ``identity_hash``: read past, never shown
+    (docs/operations.md, "Personal data left on older rows")."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -111,8 +113,6 @@ class OrderRecord(BaseModel):
     side: str = "buy"  # a row written before sells existed is a buy
     currency: str | None = None
     customer_external_id: str | None = None
-    identity_last4: str | None = None
-    identity_hash: str | None = None
     lines: list[Line]
     created_at: str
     updated_at: str
