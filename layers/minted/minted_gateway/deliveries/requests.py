@@ -23,6 +23,7 @@ from minted_gateway.minted.models.delivery import (
     ShippingAddress,
 )
 from minted_gateway.orders.requests import DEFAULT_CURRENCY, ItemIn, Purchase
+from minted_gateway.personal_values import without_personal_values
 from minted_gateway.validation import (
     GATEWAY_ORDER_ID_SCHEMA,
     NO_CONTROL,
@@ -174,6 +175,4 @@ class DeliveryOrder:
         values = [v for v in self.customer.model_dump().values() if isinstance(v, str)]
         values += [v for part in self.request.address.model_dump().values() if isinstance(part, dict)
                    for v in part.values() if isinstance(v, str)]  # fmt: skip
-        for value in sorted((v for v in values if len(v) >= 3), key=len, reverse=True):
-            text = text.replace(value, "[personal data]")
-        return text
+        return without_personal_values(text, values)

@@ -21,6 +21,7 @@ from minted_gateway.minted.models.buy import (
     SellerCustomer,
     SellRequest,
 )
+from minted_gateway.personal_values import without_personal_values
 from minted_gateway.validation import (
     EACH_SKU_ONCE,
     GATEWAY_ORDER_ID_SCHEMA,
@@ -133,14 +134,9 @@ class CustomerIn(BaseModel):
 
     def redact(self, text: str) -> str:
         """``text`` (Minted's refusal, say) without this customer's personal values, before it is kept
-        anywhere: a validator that quotes its input would otherwise put them in the ledger and the
-        workflow's error. Values under 3 characters are left: they would blank out ordinary words."""
+        anywhere (minted_gateway/personal_values.py)."""
         values = [self.identity_number, self.firstname, self.middlename, self.lastname, self.email, self.phone]
-        if self.birthdate is not None:
-            values += [self.birthdate.isoformat(), self.birthdate.strftime("%d-%m-%Y")]
-        for value in sorted((v for v in values if v and len(v) >= 3), key=len, reverse=True):
-            text = text.replace(value, "[personal data]")
-        return text
+        return without_personal_values(text, values, [self.birthdate] if self.birthdate else [])
 
     @model_validator(mode="before")
     @classmethod
