@@ -46,6 +46,30 @@ def test_a_claim_writes_once_and_hands_back_the_stored_row(dynamodb: Any) -> Non
     assert stored.lines[0].amount == Decimal("0.125")
 
 
+class RetriedPuts:
+    """DynamoDB whose answer to a put times out after the write landed, so botocore sends the same put
+    again (its standard retry of a read timeout): the second meets the row the first wrote."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def put_item(self, **kwargs: Any) -> Any:
+        self._client.put_item(**kwargs)  # landed; its answer lost
+        return self._client.put_item(**kwargs)  # the retry, byte for byte
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_a_claim_whose_put_was_sent_again_after_it_landed_is_still_this_callers(dynamodb: Any) -> None:
+    """Before, the retry's condition failure handed back our own row, which the caller read as another
+    attempt's live claim: 409 order_in_progress on a new order, until the claim expired."""
+    ledger = DynamoDbOrderLedger(RetriedPuts(dynamodb), "OrdersTable")
+    assert ledger.claim(record()) is None
+    stored = ledger.claim(record())  # the same order from another caller: its own put, its own mark
+    assert stored is not None and stored.claim_id is not None
+
+
 def test_updates_are_conditional_on_the_version_and_append_history(dynamodb: Any) -> None:
     ledger = DynamoDbOrderLedger(dynamodb, "OrdersTable")
     first = record()
@@ -87,7 +111,8 @@ def test_a_note_lands_only_on_a_row_its_owner_created_and_leaves_the_version_alo
     assert ledger.update(owned, {"state": State.SUBMITTED}, entry(State.SUBMITTED)).workflow_error == "OrderNotFinal"
     assert ledger.annotate("ord-other", "ord-other", note, entry(State.RECEIVED)) is False
     assert ledger.annotate("no-such-order", "no-such-order", note, entry(State.RECEIVED)) is False
-    assert ledger.get("ord-other") == other.model_copy()
+    unchanged = ledger.get("ord-other")
+    assert unchanged is not None and unchanged.model_copy(update={"claim_id": None}) == other  # but the claim's mark
     assert ledger.get("no-such-order") is None
 
 

@@ -24,6 +24,7 @@ from minted_gateway.orders.order_book import utcnow
 from minted_gateway.orders.place_order import PlaceOrder
 from minted_gateway.orders.record import OrderRecord, State
 from minted_gateway.orders.requests import OrderRequest
+from tests.orders.test_dynamodb_ledger import RetriedPuts
 
 EMAIL, IDENTITY = "marker.qx@example.com", "98765432109"
 CUSTOMER = {"external_id": "cust-1", "identity_number": IDENTITY, "firstname": "Zeynepqx", "lastname": "Korqx",
@@ -88,6 +89,19 @@ def test_a_refusal_is_kept_without_the_customers_values_in_any_of_its_fields(dyn
 class UnwritableStatusReads(DynamoDbOrderLedger):
     def status_read(self, record: OrderRecord, at: str) -> bool:
         raise LedgerUnavailable("DynamoDB is unavailable")
+
+
+def test_a_claim_sent_again_by_botocore_after_it_landed_still_buys_once(dynamodb: Any) -> None:
+    """The claim's put timed out after it landed and botocore sent it again (flaky-test hunt: 409
+    order_in_progress on a new card buy under load). The order is bought, once, not refused as busy."""
+    buys: list[int] = []
+
+    def bought() -> OrderResult:
+        buys.append(1)
+        return OrderResult(guid=["G-1"], order_code=["C-1"])
+
+    outcome = place(DynamoDbOrderLedger(RetriedPuts(dynamodb), "OrdersTable"), Minted(bought))(request())
+    assert outcome.record.state is State.SUBMITTED and buys == [1]
 
 
 def test_a_status_read_the_ledger_cannot_note_still_answers_with_minteds_status(dynamodb: Any) -> None:

@@ -7,6 +7,7 @@ Minted's answer.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -77,6 +78,9 @@ class DynamoDbOrderLedger:
 
     def claim(self, record: OrderRecord) -> OrderRecord | None:
         item = record.model_dump(mode="python", exclude_none=True)
+        # This write's own mark: botocore sends a put again when its answer times out, and if the first one
+        # landed, the second meets our own row; the mark tells it from another caller's claim.
+        item["claim_id"] = claim_id = secrets.token_hex(16)
         due = self._due(record.state, record.is_final, record.claim_expires_at, record.sent_at, record.updated_at)
         if due is not None:
             item.update(attention=record.state.value, attention_due=due)
@@ -93,7 +97,8 @@ class DynamoDbOrderLedger:
                 raise _unavailable(exc) from None
             stored: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
             # An implementation that ignores ReturnValuesOnConditionCheckFailure costs one read more.
-            return OrderRecord.model_validate(from_item(stored)) if stored else self.get(record.external_id)
+            found = OrderRecord.model_validate(from_item(stored)) if stored else self.get(record.external_id)
+            return None if found is not None and found.claim_id == claim_id else found
         except BotoCoreError as exc:
             raise _unavailable(exc) from None
 

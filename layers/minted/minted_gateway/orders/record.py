@@ -117,6 +117,7 @@ class OrderRecord(BaseModel):
     created_at: str
     updated_at: str
     claim_expires_at: int = 0
+    claim_id: str | None = None  # the first claim's random mark (the ledger's: a retried put finds its own row)
     sent_at: int | None = None  # when the last attempt was claimed: its token cannot buy long after that
     token_hash: str | None = None  # the last attempt's price token, keyed hash: a new quote may retry
     status: str | None = None  # Minted's status of the buy: of its one order, or what its orders share
