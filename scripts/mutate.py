@@ -86,11 +86,15 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "for (counter, _, _, _), reason in zip(plan, reasons[1:], strict=True):"):
         "DynamoDB gives one cancellation reason per item of the transaction (the hold, then each counter or "
         "shard planned): the lengths always match, strict only says so",
-    ("dynamodb_limits", "NumberReplacer",
-     'totals[item["counter"]["S"]] = Decimal(item["total"]["N"]) if "total" in item else Decimal(0)'):
-        "on DynamoDB the else never runs: every counter and shard item is made by the update that sets its "
-        "total. It is for moto, whose reads can meet an item half written by a concurrent update; what it "
-        "reads there as the total only plans a take, which the shard's own condition then checks",
+    ("dynamodb_limits", "NumberReplacer", "ANNOUNCED_KEPT = 32"):
+        "how many counters' shard-count records a container remembers before it forgets them all: it needs "
+        "one a day per sharded counter; a bound one higher or lower only moves when a record is written again",
+    ("dynamodb_limits", "ReplaceComparisonOperator_GtE_Gt", "if len(self._announced) >= ANNOUNCED_KEPT:"):
+        "forgetting the remembered records at 32 or at 33 of them: either bound keeps the set small, and a "
+        "forgotten record is only written again (its condition keeps the higher count)",
+    ("dynamodb_limits", "NumberReplacer", "recorded = 0"):
+        "where the most shards any item records starts: 1 or -1 is, as 0, no more than the smallest shard "
+        "count (1), so no record still reads no shard past ours",
     ("dynamodb_limits", "ReplaceTrueWithFalse",
      "rooms = [share - totals.get(k, Decimal(0)) for k, share in zip(keys, most, strict=True)]"):
         "shard_keys and shares both make one entry per shard: the lengths always match, strict only says so",

@@ -304,6 +304,61 @@ def test_the_shard_count_is_recorded_once_a_day_per_container_and_expires_with_t
         assert partner_day_item(dynamodb)["shards"] == kept
 
 
+def test_the_shard_count_record_is_written_again_after_a_conflict_and_is_a_503_when_it_stays_busy(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reservation writing the counter's own item at that moment makes DynamoDB refuse the record's write
+    (TransactionConflictException): it is tried again, eight times at most, then the order is a 503."""
+    from botocore.exceptions import ClientError
+
+    monkeypatch.setattr("minted_gateway.orders.dynamodb_limits._back_off", lambda attempt: None)
+
+    class Busy:
+        def __init__(self, conflicts: int) -> None:
+            self.conflicts, self.tries = conflicts, 0
+
+        def update_item(self, **kwargs: Any) -> Any:
+            self.tries += 1
+            if self.tries <= self.conflicts:
+                raise ClientError({"Error": {"Code": "TransactionConflictException", "Message": "busy"}}, "UpdateItem")
+            return dynamodb.update_item(**kwargs)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(dynamodb, name)
+
+    rules = LimitRules(limits_table="LimitsTable", limit_partner_day_amount=LIMIT)
+    briefly = Busy(conflicts=7)
+    OrderLimits(rules, DynamoDbDailyTotals(briefly, "LimitsTable", shards=4), None, now=lambda: NOON).hold_for(
+        priced("10"), None, placed(1))  # fmt: skip
+    assert briefly.tries == 8 and partner_day_item(dynamodb)["shards"] == 4
+
+    always = Busy(conflicts=1000)
+    with pytest.raises(LedgerUnavailable):
+        OrderLimits(rules, DynamoDbDailyTotals(always, "LimitsTable", shards=9), None, now=lambda: NOON).hold_for(
+            priced("10"), None, placed(2))  # fmt: skip
+    assert always.tries == 8 and partner_day_item(dynamodb)["shards"] == 4
+
+
+def test_a_container_remembers_each_counters_record_so_buys_and_sells_write_it_once_each(dynamodb: Any) -> None:
+    recorded: list[str] = []
+
+    class Counting:
+        def update_item(self, **kwargs: Any) -> Any:
+            recorded.append(kwargs["Key"]["counter"]["S"])
+            return dynamodb.update_item(**kwargs)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(dynamodb, name)
+
+    rules = LimitRules(limits_table="LimitsTable", limit_partner_day_amount=LIMIT)
+    limits = OrderLimits(rules, DynamoDbDailyTotals(Counting(), "LimitsTable", shards=5), None, now=lambda: NOON)
+    for n in range(4):
+        side = "buy" if n % 2 == 0 else "sell"
+        limits.hold_for(PricedOrder(side, "TRY", [PricedLine("GAU", Decimal(1), Decimal(10))], Decimal(10)), None,
+                        placed(n))  # fmt: skip
+    assert recorded == [PARTNER_DAY, PARTNER_DAY.replace("#buy#", "#sell#")]
+
+
 def test_one_shard_records_nothing_and_a_forged_record_reads_at_most_a_hundred(dynamodb: Any) -> None:
     rules = LimitRules(limits_table="LimitsTable", limit_partner_day_amount=LIMIT)
     OrderLimits(rules, DynamoDbDailyTotals(dynamodb, "LimitsTable", shards=1), None, now=lambda: NOON).hold_for(
