@@ -81,6 +81,7 @@ def wait_for(what: str, condition: Callable[[], bool]) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.timeout(600)  # it waits up to PATIENCE_SECONDS at several steps: pytest's 120 s would cut it first
 def test_rotating_the_minted_password_while_buys_run(api: Api) -> None:
     put_done = threading.Event()
     buyer = Buyer(api, put_done)

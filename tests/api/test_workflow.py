@@ -12,6 +12,7 @@ import pytest
 
 from local.scheduler import rate_seconds, schedules_of
 from tests.stack import Api, customer, order
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -133,8 +134,11 @@ def test_a_workflow_that_loses_its_id_to_another_order_writes_nothing_on_that_or
 
 
 def test_an_order_pending_for_several_polls_completes(api: Api, sfn: Any) -> None:
-    api.minted.clock(pending_after_seconds=0, completion_delay_seconds=4)
+    # Completed only once the workflow has polled three times: a wall-clock delay raced a slow machine.
+    api.minted.clock(pending_after_seconds=0, completion_delay_seconds=None)
     started = start(api, new_id())
+    wait_until(lambda: entered(history(sfn, started["execution_arn"]), "RefreshOrder") >= 3, what="three polls")
+    api.minted.clock(completion_delay_seconds=0)
     execution = api.wait_for_execution(started["execution_arn"])
     assert execution["status"] == "SUCCEEDED"
     assert entered(history(sfn, started["execution_arn"]), "RefreshOrder") >= 3

@@ -10,6 +10,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import cast
 
+import pytest
 from pydantic import BaseModel
 
 from bench.cold import ColdRuntime, cold_starts
@@ -19,6 +20,9 @@ from bench.run import Bench, free_port, http_event, stack_process
 from local.devstack import DevStack
 from local.template import function_environment, functions_of, load_template
 from minted_gateway import runtime
+
+# Each test starts interpreters and servers: 100 s on a busy machine, past pytest's default 120 s with its set-up.
+pytestmark = pytest.mark.timeout(600)
 
 # The venv's packages stand in for the layer and the runtime's boto3 (make bench installs those).
 VENV_SITE = [Path(sysconfig.get_paths()["purelib"])]

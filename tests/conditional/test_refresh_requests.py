@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from minted_gateway import runtime
 from minted_gateway.conditional.dynamodb_triggers import waiting_item
 from minted_gateway.conditional.triggers import Trigger, TriggerState
@@ -67,6 +69,7 @@ def _put(api: Api, triggers: list[Trigger]) -> None:
             batch = answer.get("UnprocessedItems", {}).get(table, [])
 
 
+@pytest.mark.timeout(600)  # 10,000 items written and read: 30 s here, two minutes on a busy machine
 def test_ten_thousand_waiting_triggers_cost_the_refresh_no_request_and_each_crossed_one_costs_one(
     market: Api,
 ) -> None:

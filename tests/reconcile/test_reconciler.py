@@ -424,7 +424,7 @@ def test_the_daily_comparison_reports_an_order_unknown_to_the_ledger_and_adopts_
     summary = run("compare_with_minted")
     assert summary["orders_seen"] == 2 and summary["not_in_ledger"] == 1 and summary["complete"] is True
     assert api.ledger_item(stray) is None  # never adopted
-    (event,) = consumer.events_of(stray, 1)
+    (event,) = one_of_each(consumer.events_of(stray, 1))
     assert event["detail-type"] == "OrderNotInLedger" and event["source"] == "minted-gateway.orders"
     detail = event["detail"]
     assert detail["external_id"] == stray and detail["order_code"] and detail["side"] == "buy"
@@ -487,8 +487,17 @@ def comparison_events(consumer: Consumer, external_id: str, *, wait: bool = True
     while True:
         found = [e for e in consumer.events_of(external_id, 0) if e["detail-type"] == "OrderNotInLedger"]
         if found or time.monotonic() >= deadline:
-            return found
+            return one_of_each(found)
         time.sleep(0.1)
+
+
+def one_of_each(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events with the same detail once: PutEvents sent again after its answer timed out (botocore's
+    retry on a slow machine) delivers one report twice, under two EventBridge ids."""
+    kept: dict[str, dict[str, Any]] = {}
+    for event in events:
+        kept.setdefault(json.dumps(event["detail"], sort_keys=True), event)
+    return list(kept.values())
 
 
 class SamePageForever:

@@ -527,12 +527,15 @@ def given_back_then_landed(api: Api) -> dict[str, Any]:
     slow buy lands at Minted: a NOT_PLACED row whose order Minted holds, uncounted."""
     external_id = f"mx-{uuid.uuid4().hex[:16]}"
     body = order(external_id, api.quote(), customer=customer(f"lim-{external_id}"))
-    api.minted.fault("buy", latency_ms=2500, times=1)
+    # Never completed by the clock: a finder that comes late on a slow machine still finds it pending.
+    api.minted.clock(completion_delay_seconds=None)
+    # Slow enough that the retry below comes before it lands, on a busy machine too (2.5 s left ~0.6 s).
+    api.minted.fault("buy", latency_ms=6000, times=1)
     assert answer_of(api.post("/orders", body)) == "202 UNKNOWN"
     api.minted.fault("buy", status=429, retry_after=1, times=1)
     assert answer_of(api.post("/orders", body)) == "429 rate_limited"
     assert state_of(api, external_id) == "NOT_PLACED" and day_counted(api, external_id) == (0, 0)
-    wait_until(lambda: minted_has(external_id))  # the slow buy lands, about 2.5 s after it was sent
+    wait_until(lambda: minted_has(external_id))  # the slow buy lands, about 6 s after it was sent
     return body
 
 

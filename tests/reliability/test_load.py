@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from typing import Any
 
+import pytest
 import requests
 
 from minted_gateway import jsonutil, runtime
@@ -91,6 +92,7 @@ class Client:
         return "gave up"
 
 
+@pytest.mark.timeout(600)  # its own deadline is DEADLINE_SECONDS; the stack's start-up comes on top
 def test_concurrent_duplicates_with_faults_buy_each_order_once(api: Api, report: Report) -> None:
     run = time.strftime("%H%M%S")
     bodies = [order(f"load-{run}-{n:03d}", api.quote(), amount="0.25") for n in range(ORDERS)]
