@@ -309,7 +309,7 @@ def test_the_shard_count_record_is_written_again_after_a_conflict_and_is_a_503_w
 ) -> None:
     """A reservation writing the counter's own item at that moment makes DynamoDB refuse the record's write
     (TransactionConflictException): it is tried again, eight times at most, then the order is a 503."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError, EndpointConnectionError
 
     monkeypatch.setattr("minted_gateway.orders.dynamodb_limits._back_off", lambda attempt: None)
 
@@ -337,6 +337,18 @@ def test_the_shard_count_record_is_written_again_after_a_conflict_and_is_a_503_w
         OrderLimits(rules, DynamoDbDailyTotals(always, "LimitsTable", shards=9), None, now=lambda: NOON).hold_for(
             priced("10"), None, placed(2))  # fmt: skip
     assert always.tries == 8 and partner_day_item(dynamodb)["shards"] == 4
+
+    class Unreachable:
+        def update_item(self, **kwargs: Any) -> Any:
+            raise EndpointConnectionError(endpoint_url="https://dynamodb.example")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(dynamodb, name)
+
+    unreachable = OrderLimits(rules, DynamoDbDailyTotals(Unreachable(), "LimitsTable", shards=9), None,
+                              now=lambda: NOON)  # fmt: skip
+    with pytest.raises(LedgerUnavailable):  # the network, not DynamoDB: a 503 too, never a crash
+        unreachable.hold_for(priced("10"), None, placed(3))
 
 
 def test_a_container_remembers_each_counters_record_so_buys_and_sells_write_it_once_each(dynamodb: Any) -> None:
