@@ -65,7 +65,7 @@ class LimitRules(BaseModel):
     limit_order_amount: Decimal | None = Field(default=None, ge=0, le=MAX_LIMIT)
     limit_customer_day_amount: Decimal | None = Field(default=None, ge=0, le=MAX_LIMIT)
     limit_partner_day_amount: Decimal | None = Field(default=None, ge=0, le=MAX_LIMIT)
-    # How many items the partner's day counter is spread over: best changed between days, not during one
+    # How many items the partner's day counter is spread over: change it between days, not during one
     # (the shares of the limit are split by it; docs/decisions.md, "No hot counter").
     limit_partner_day_shards: int = Field(default=DEFAULT_PARTNER_DAY_SHARDS, ge=1, le=MAX_SHARDS)
 
