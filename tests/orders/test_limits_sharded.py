@@ -79,16 +79,21 @@ def shard_totals(client: Any, shards: int) -> dict[str, Decimal]:
     return found
 
 
-class CountingReads:
-    """moto's DynamoDB, counting the keys of each BatchGetItem."""
+class Counting:
+    """moto's DynamoDB, counting the keys of each BatchGetItem and naming the item of each UpdateItem."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
         self.reads: list[int] = []
+        self.updated: list[str] = []
 
     def batch_get_item(self, **kwargs: Any) -> Any:
         self.reads.append(len(kwargs["RequestItems"]["LimitsTable"]["Keys"]))
         return self._client.batch_get_item(**kwargs)
+
+    def update_item(self, **kwargs: Any) -> Any:
+        self.updated.append(kwargs["Key"]["counter"]["S"])
+        return self._client.update_item(**kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
@@ -278,22 +283,14 @@ def test_the_shard_count_is_recorded_once_a_day_per_container_and_expires_with_t
 ) -> None:
     # A shard for each order that is never the counter's own item (whose total the record must not make).
     monkeypatch.setattr("minted_gateway.orders.dynamodb_limits.random.choice", lambda shards: shards[-1])
-    recorded: list[str] = []
-
-    class Counting:
-        def update_item(self, **kwargs: Any) -> Any:
-            recorded.append(kwargs["Key"]["counter"]["S"])
-            return dynamodb.update_item(**kwargs)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(dynamodb, name)
+    counting = Counting(dynamodb)
 
     rules = LimitRules(limits_table="LimitsTable", limit_partner_day_amount=LIMIT)
-    totals = DynamoDbDailyTotals(Counting(), "LimitsTable", shards=7)
+    totals = DynamoDbDailyTotals(counting, "LimitsTable", shards=7)
     limits = OrderLimits(rules, totals, None, now=lambda: NOON)
     for n in range(3):
         limits.hold_for(priced("10"), None, placed(n))
-    assert recorded == [PARTNER_DAY]
+    assert counting.updated == [PARTNER_DAY]
     item = partner_day_item(dynamodb)
     assert item["shards"] == 7 and item["expires_at"] > NOON.timestamp()
     assert "total" not in item and totals.total(PARTNER_DAY) == 30  # the record alone adds nothing to the day
@@ -352,23 +349,15 @@ def test_the_shard_count_record_is_written_again_after_a_conflict_and_is_a_503_w
 
 
 def test_a_container_remembers_each_counters_record_so_buys_and_sells_write_it_once_each(dynamodb: Any) -> None:
-    recorded: list[str] = []
-
-    class Counting:
-        def update_item(self, **kwargs: Any) -> Any:
-            recorded.append(kwargs["Key"]["counter"]["S"])
-            return dynamodb.update_item(**kwargs)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(dynamodb, name)
+    counting = Counting(dynamodb)
 
     rules = LimitRules(limits_table="LimitsTable", limit_partner_day_amount=LIMIT)
-    limits = OrderLimits(rules, DynamoDbDailyTotals(Counting(), "LimitsTable", shards=5), None, now=lambda: NOON)
+    limits = OrderLimits(rules, DynamoDbDailyTotals(counting, "LimitsTable", shards=5), None, now=lambda: NOON)
     for n in range(4):
         side = "buy" if n % 2 == 0 else "sell"
         limits.hold_for(PricedOrder(side, "TRY", [PricedLine("GAU", Decimal(1), Decimal(10))], Decimal(10)), None,
                         placed(n))  # fmt: skip
-    assert recorded == [PARTNER_DAY, PARTNER_DAY.replace("#buy#", "#sell#")]
+    assert counting.updated == [PARTNER_DAY, PARTNER_DAY.replace("#buy#", "#sell#")]
 
 
 def test_one_shard_records_nothing_and_a_forged_record_reads_at_most_a_hundred(dynamodb: Any) -> None:
@@ -380,13 +369,13 @@ def test_one_shard_records_nothing_and_a_forged_record_reads_at_most_a_hundred(d
     forged = {":n": {"N": "1000000000"}}
     dynamodb.update_item(TableName="LimitsTable", Key={"counter": {"S": PARTNER_DAY}},
                          UpdateExpression="SET shards = :n", ExpressionAttributeValues=forged)  # fmt: skip
-    counting = CountingReads(dynamodb)
+    counting = Counting(dynamodb)
     assert DynamoDbDailyTotals(counting, "LimitsTable", shards=10).total(PARTNER_DAY) == 10
     assert counting.reads == [10, 90]
 
 
 def test_the_partner_counter_is_read_in_one_request_whatever_its_shards(dynamodb: Any) -> None:
-    counting = CountingReads(dynamodb)
+    counting = Counting(dynamodb)
     totals = DynamoDbDailyTotals(counting, "LimitsTable", shards=100)
     limits = OrderLimits(LimitRules(limits_table="LimitsTable", limit_partner_day_amount=LIMIT), totals, None,
                          now=lambda: NOON)  # fmt: skip
