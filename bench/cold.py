@@ -278,3 +278,40 @@ def cold_starts(
             "seconds": round(time.monotonic() - started, 1),
             "tracing": runtime.env.get("TRACING", "lambda"), "other_tracing": runtime.other_tracing,
             "restore": runtime.restore}  # fmt: skip
+
+
+LIBRARIES = ("pydantic", "powertools")  # the libraries column, one library at a time
+# What each of those runs loaded: a library's run holds that library's machinery and nothing of ours.
+MACHINERY_MODULES = ("minted_gateway", "aws_lambda_powertools", "pydantic._internal._model_construction")
+
+
+def library_machinery(runtime: ColdRuntime, runs: int) -> dict[str, Any]:
+    """The libraries column split: each library's cost on its own in a fresh interpreter (import and
+    first use, as the libraries run uses it), as its difference from one that only imports boto3,
+    requests and pydantic. No calls are made: the floor's I/O would be the same on both sides. The
+    kinds take turns, round after round, like the cold starts."""
+    daemon = XRayDaemon()
+    kinds = ("none", *LIBRARIES)
+    wall: dict[str, list[float]] = {kind: [] for kind in kinds}
+    cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
+    loaded: dict[str, list[str]] = {}
+    try:
+        for kind in kinds:  # untimed: writes the bytecode caches, as the recording runs do
+            out = run_child(runtime, {"kind": f"machinery:{kind}", "report_modules": MACHINERY_MODULES}, None, daemon)
+            loaded[kind] = sorted(name for name, present in out["modules"].items() if present)
+        for round_ in range(runs):
+            turn = round_ % len(kinds)
+            for kind in kinds[turn:] + kinds[:turn]:
+                out = run_child(runtime, {"kind": f"machinery:{kind}"}, None, daemon)
+                wall[kind].append(out["total_seconds"] * 1000)
+                cpu[kind].append(out["cpu_seconds"] * 1000)
+    finally:
+        daemon.close()
+    base, base_cpu = statistics.median(wall["none"]), statistics.median(cpu["none"])
+    return {
+        "imports_ms": round(base, 1),
+        "runs": runs,
+        "loaded": loaded,
+        **{f"{kind}_ms": round(statistics.median(wall[kind]) - base, 1) for kind in LIBRARIES},
+        **{f"{kind}_cpu_ms": round(statistics.median(cpu[kind]) - base_cpu, 1) for kind in LIBRARIES},
+    }

@@ -180,9 +180,6 @@ def with_libraries(calls: Any, http: bool = True) -> Any:
     code."""
     from pydantic import BaseModel  # noqa: F401, PLC0415
 
-    from minted_gateway.observability import observability  # noqa: PLC0415 - the same setup, no more
-
-    logger, tracer, metrics = observability()
     replayed: list[Any] = []
     route_event: Any = None
 
@@ -192,26 +189,8 @@ def with_libraries(calls: Any, http: bool = True) -> Any:
 
     serve: Any = lambda event, context: {"statusCode": 200, **route("bench")}  # noqa: E731 - a task: no resolver
     if http:
-        import re  # noqa: PLC0415
-        from typing import Annotated  # noqa: PLC0415
-
-        from pydantic import Field, TypeAdapter  # noqa: PLC0415
-
-        rule = re.compile(r"^/items/(?P<item_id>[-\w]+)$")
-        item_id: TypeAdapter[str] = TypeAdapter(Annotated[str, Field(pattern=r"^[a-z0-9-]{1,64}$")])
-
-        def routed(event: Any, context: Any) -> dict[str, Any]:
-            matched = rule.match(event["rawPath"])
-            assert matched is not None  # the bench's own event
-            return {"statusCode": 200, **route(item_id.validate_python(matched["item_id"]))}
-
-        serve, route_event = routed, ROUTED_EVENT
-
-    @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics(capture_cold_start_metric=True)
-    def handler(event: Any, context: Any) -> Any:
-        return serve(event, context)
+        serve, route_event = routed(route), ROUTED_EVENT
+    handler = observed(serve)
 
     def run(*args: Any) -> Any:
         replayed.append(args)
@@ -221,6 +200,65 @@ def with_libraries(calls: Any, http: bool = True) -> Any:
         return replayed.pop()
 
     return run
+
+
+def routed(route: Any) -> Any:
+    """An HTTP event's handler as our router serves it: the path matched, its one parameter validated by
+    pydantic through a TypeAdapter, then ``route``."""
+    import re  # noqa: PLC0415
+    from typing import Annotated  # noqa: PLC0415
+
+    from pydantic import Field, TypeAdapter  # noqa: PLC0415
+
+    rule = re.compile(r"^/items/(?P<item_id>[-\w]+)$")
+    item_id: TypeAdapter[str] = TypeAdapter(Annotated[str, Field(pattern=r"^[a-z0-9-]{1,64}$")])
+
+    def serve(event: Any, context: Any) -> dict[str, Any]:
+        matched = rule.match(event["rawPath"])
+        assert matched is not None  # the bench's own event
+        return {"statusCode": 200, **route(item_id.validate_python(matched["item_id"]))}
+
+    return serve
+
+
+def observed(serve: Any) -> Any:
+    """``serve`` inside Powertools Logger and Metrics, and Tracer when the Tracing mode is xray-sdk, set
+    up as ``minted_gateway.observability`` sets them up, without importing it: our package's modules
+    (the tracing wrapper, SnapStart's hooks, the settings they read) are ours, not the libraries'."""
+    from aws_lambda_powertools import Logger, Metrics  # noqa: PLC0415
+
+    logger = Logger(service="minted-gateway")
+    metrics = Metrics(namespace="MintedGateway", service="minted-gateway")
+    handler = metrics.log_metrics(capture_cold_start_metric=True)(serve)
+    if os.environ.get("TRACING") == "xray-sdk":
+        from aws_lambda_powertools import Tracer  # noqa: PLC0415
+
+        tracer = Tracer(service="minted-gateway", patch_modules=("botocore", "requests"))
+        handler = tracer.capture_lambda_handler(handler, capture_response=False)
+    return logger.inject_lambda_context(clear_state=True)(handler)
+
+
+def machinery(spec: dict[str, Any]) -> tuple[float, float, Any]:
+    """One library of the libraries column on its own, to split that column (docs/performance.md): the
+    floor's imports, then for ``machinery:pydantic`` what the libraries run does with pydantic (its model
+    machinery, the path parameter's TypeAdapter), for ``machinery:powertools`` a handler inside Powertools
+    Logger and Metrics served once, for ``machinery:none`` nothing. No calls: the floor's I/O is the same
+    in all three, so each one's cost is its difference from ``none``."""
+    started = time.perf_counter()
+    import boto3  # noqa: F401, PLC0415 - importing is what is measured
+    import pydantic  # noqa: F401, PLC0415
+    import requests  # noqa: F401, PLC0415
+
+    imported = time.perf_counter()
+    library = spec["kind"].partition(":")[2]
+    answer: Any = None
+    if library == "pydantic":
+        from pydantic import BaseModel  # noqa: F401, PLC0415
+
+        answer = routed(lambda item_id: {"item_id": item_id})(ROUTED_EVENT, Context())
+    elif library == "powertools":
+        answer = observed(lambda event, context: {"statusCode": 200})({"action": "bench"}, Context())
+    return imported - started, time.perf_counter() - started, answer
 
 
 ROUTED_EVENT = {  # API Gateway's payload v2 for GET /items/{item_id}
@@ -275,6 +313,8 @@ def main() -> None:
         record_calls(calls)
     cpu_started = time.process_time()
     run = {"subject": subject, "restore": restore}.get(spec["kind"], floor)
+    if spec["kind"].startswith("machinery:"):
+        run = machinery
     import_seconds, total_seconds, result = run(spec)
     cpu_seconds = time.process_time() - cpu_started  # this process's own work, whatever else the machine runs
     if spec["kind"] == "restore":

@@ -13,9 +13,9 @@ from typing import cast
 import pytest
 from pydantic import BaseModel
 
-from bench.cold import ColdRuntime, cold_starts
+from bench.cold import MACHINERY_MODULES, ColdRuntime, XRayDaemon, cold_starts, library_machinery, run_child
 from bench.measure import ROOT, clocked_calls, overhead_areas
-from bench.report import cold_start_section
+from bench.report import cold_start_section, libraries_split
 from bench.run import Bench, free_port, http_event, stack_process
 from local.devstack import DevStack
 from local.template import function_environment, functions_of, load_template
@@ -61,6 +61,37 @@ def test_a_cold_start_is_measured_beside_a_floor_that_makes_the_same_calls(stack
     assert "| POST /orders, new buy |" in section
     assert "not built yet" not in section  # every operation has its row, the reconciliation too
     assert "| sell | not built yet |" not in section and "| order history | not built yet |" not in section
+
+
+def test_the_libraries_column_splits_into_pydantic_and_powertools_and_holds_nothing_of_ours() -> None:
+    """The libraries column and its split stand for the libraries alone: a run that imported our package
+    would count our modules (the tracing wrapper, SnapStart's hooks, the settings model) as libraries'."""
+    env = {"TRACING": "lambda", "AWS_DEFAULT_REGION": "eu-central-1"}
+    split = library_machinery(ColdRuntime(sys.executable, VENV_SITE, env), runs=1)
+
+    assert split["loaded"] == {
+        "none": [],
+        "pydantic": ["pydantic._internal._model_construction"],
+        "powertools": ["aws_lambda_powertools"],
+    }
+    assert split["runs"] == 1 and split["imports_ms"] > 0
+    assert {"pydantic_ms", "powertools_ms", "pydantic_cpu_ms", "powertools_cpu_ms"} <= split.keys()
+
+    daemon = XRayDaemon()
+    try:
+        for http in (True, False):
+            spec = {"kind": "libraries", "calls": [], "http": http, "report_modules": MACHINERY_MODULES}
+            libraries = run_child(ColdRuntime(sys.executable, VENV_SITE, env), spec, None, daemon)
+            assert libraries["modules"] == {"minted_gateway": False, "aws_lambda_powertools": True,
+                                            "pydantic._internal._model_construction": True}  # fmt: skip
+    finally:
+        daemon.close()
+
+    ops = [{"name": "slow", "floor_ms": 100.0, "cold_start_ms": 150.0}, {"name": "close", "floor_ms": 100.0,
+           "cold_start_ms": 133.0}]  # fmt: skip
+    text = " ".join(libraries_split(ops, ops, {**split, "powertools_ms": 5.0}, 30))
+    assert "Powertools Logger and Metrics around a handler 5.0 ms" in text
+    assert "1 of the 2 rows that miss would still miss by more" in text
 
 
 def test_models_build_their_validators_on_first_use() -> None:
