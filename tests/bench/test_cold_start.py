@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from bench.cold import MACHINERY_MODULES, ColdRuntime, XRayDaemon, cold_starts, library_machinery, run_child
 from bench.measure import ROOT, clocked_calls, overhead_areas
-from bench.report import cold_start_section, libraries_split
+from bench.report import cold_start_misses, cold_start_section, libraries_split
 from bench.run import Bench, free_port, http_event, stack_process
 from local.devstack import DevStack
 from local.template import function_environment, functions_of, load_template
@@ -92,6 +92,9 @@ def test_the_libraries_column_splits_into_pydantic_and_powertools_and_holds_noth
     text = " ".join(libraries_split(ops, ops, {**split, "powertools_ms": 5.0}, 30))
     assert "Powertools Logger and Metrics around a handler 5.0 ms" in text
     assert "1 of the 2 rows that miss would still miss by more" in text
+    rows = [{**op, "libraries_ms": 126.0, "libraries_ratio_to_floor": 1.26} for op in ops]
+    text = " ".join(cold_start_misses(rows, rows, {**split, "pydantic_ms": 20.0, "powertools_ms": 5.0}))
+    assert "leaves 5 ms of it for our code" in text  # 30 ms the target leaves, less 20 and 5
 
 
 def test_models_build_their_validators_on_first_use() -> None:
