@@ -72,9 +72,11 @@ class ColdResult:
     floor_ms: list[float] = field(default_factory=list)
     floor_import_ms: list[float] = field(default_factory=list)
     libraries_ms: list[float] = field(default_factory=list)
+    pydantic_ms: list[float] = field(default_factory=list)  # the libraries run without Powertools
     subject_cpu_ms: list[float] = field(default_factory=list)
     floor_cpu_ms: list[float] = field(default_factory=list)
     libraries_cpu_ms: list[float] = field(default_factory=list)
+    pydantic_cpu_ms: list[float] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     http: bool = True  # an API Gateway event (a task or the schedule is not)
     tracing_ms: dict[str, list[float]] = field(default_factory=dict)  # other Tracing modes' cold starts
@@ -96,6 +98,8 @@ class ColdResult:
             "cpu_ms": round(statistics.median(self.subject_cpu_ms), 1),
             "floor_cpu_ms": round(statistics.median(self.floor_cpu_ms), 1),
             "libraries_cpu_ms": round(statistics.median(self.libraries_cpu_ms), 1),
+            "pydantic_ms": round(statistics.median(self.pydantic_ms), 1),
+            "pydantic_cpu_ms": round(statistics.median(self.pydantic_cpu_ms), 1),
             "cpu_ratio_to_floor": round(
                 statistics.median(self.subject_cpu_ms) / statistics.median(self.floor_cpu_ms), 2
             ),
@@ -211,11 +215,12 @@ def measure_operation(
         raise RuntimeError(f"{op.name}: the floor's calls {floor_calls} are not the subject's {subject_calls}")
 
     result = ColdResult(op.name, op.function, calls=subject_calls, http="routeKey" in probe.event)
-    sides = ("subject", "floor", "libraries")
+    # pydantic: the libraries run without Powertools, which splits the libraries column in two.
+    sides = ("subject", "floor", "libraries", "pydantic")
     # The other tracing modes and the restore stand beside the measured mode: every third round.
     extras = (*(f"tracing:{mode}" for mode in runtime.other_tracing), *(["restore"] if runtime.restore else []))
     for round_ in range(runs):
-        turn = round_ % 3
+        turn = round_ % len(sides)
         for side in sides[turn:] + sides[:turn] + (extras if round_ % 3 == 0 else ()):  # each takes each place
             invocation = op.prepare()
             if side == "subject" or side.startswith("tracing:"):
@@ -254,9 +259,12 @@ def measure_operation(
                 result.floor_ms.append(out["total_seconds"] * 1000)
                 result.floor_import_ms.append(out["import_seconds"] * 1000)
                 result.floor_cpu_ms.append(out["cpu_seconds"] * 1000)
-            else:
+            elif side == "libraries":
                 result.libraries_ms.append(out["total_seconds"] * 1000)
                 result.libraries_cpu_ms.append(out["cpu_seconds"] * 1000)
+            else:
+                result.pydantic_ms.append(out["total_seconds"] * 1000)
+                result.pydantic_cpu_ms.append(out["cpu_seconds"] * 1000)
         daemon.drain()
     return result
 
@@ -278,40 +286,3 @@ def cold_starts(
             "seconds": round(time.monotonic() - started, 1),
             "tracing": runtime.env.get("TRACING", "lambda"), "other_tracing": runtime.other_tracing,
             "restore": runtime.restore}  # fmt: skip
-
-
-LIBRARIES = ("pydantic", "powertools")  # the libraries column, one library at a time
-# What each of those runs loaded: a library's run holds that library's machinery and nothing of ours.
-MACHINERY_MODULES = ("minted_gateway", "aws_lambda_powertools", "pydantic._internal._model_construction")
-
-
-def library_machinery(runtime: ColdRuntime, runs: int) -> dict[str, Any]:
-    """The libraries column split: each library's cost on its own in a fresh interpreter (import and
-    first use, as the libraries run uses it), as its difference from one that only imports boto3,
-    requests and pydantic. No calls are made: the floor's I/O would be the same on both sides. The
-    kinds take turns, round after round, like the cold starts."""
-    daemon = XRayDaemon()
-    kinds = ("none", *LIBRARIES)
-    wall: dict[str, list[float]] = {kind: [] for kind in kinds}
-    cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
-    loaded: dict[str, list[str]] = {}
-    try:
-        for kind in kinds:  # untimed: writes the bytecode caches, as the recording runs do
-            out = run_child(runtime, {"kind": f"machinery:{kind}", "report_modules": MACHINERY_MODULES}, None, daemon)
-            loaded[kind] = sorted(name for name, present in out["modules"].items() if present)
-        for round_ in range(runs):
-            turn = round_ % len(kinds)
-            for kind in kinds[turn:] + kinds[:turn]:
-                out = run_child(runtime, {"kind": f"machinery:{kind}"}, None, daemon)
-                wall[kind].append(out["total_seconds"] * 1000)
-                cpu[kind].append(out["cpu_seconds"] * 1000)
-    finally:
-        daemon.close()
-    base, base_cpu = statistics.median(wall["none"]), statistics.median(cpu["none"])
-    return {
-        "imports_ms": round(base, 1),
-        "runs": runs,
-        "loaded": loaded,
-        **{f"{kind}_ms": round(statistics.median(wall[kind]) - base, 1) for kind in LIBRARIES},
-        **{f"{kind}_cpu_ms": round(statistics.median(cpu[kind]) - base_cpu, 1) for kind in LIBRARIES},
-    }

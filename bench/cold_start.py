@@ -12,6 +12,7 @@ bench can check that the floor makes exactly the subject's calls and can replay 
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -164,22 +165,29 @@ def floor(spec: dict[str, Any]) -> tuple[float, float, Any]:
     import requests  # noqa: PLC0415
 
     replay = make_calls
-    if spec["kind"] == "libraries":
-        replay = with_libraries(make_calls, spec.get("http", True))
+    if spec["kind"] in LIBRARY_KINDS:
+        replay = with_libraries(make_calls, spec.get("http", True), powertools=spec["kind"] == "libraries")
     imported = time.perf_counter()
     statuses = replay(spec["calls"], boto3, requests)
     return imported - started, time.perf_counter() - started, {"statuses": statuses}
 
 
-def with_libraries(calls: Any, http: bool = True) -> Any:
+# ``libraries``: pydantic and Powertools as our handlers use them; ``pydantic``: the same without Powertools,
+# so that the libraries column splits into the two, each run making the floor's own calls.
+LIBRARY_KINDS = ("libraries", "pydantic")
+
+
+def with_libraries(calls: Any, http: bool = True, powertools: bool = True) -> Any:
     """The floor plus the libraries our handlers stand on, used as ours use them: pydantic's model
     machinery, Powertools Logger, Metrics and Tracer (as the Tracing mode says) around the handler, and,
     for an HTTP event, pydantic validating its one path parameter through a TypeAdapter on the way to the
     calls, as our router does (no Event Handler: it only writes the OpenAPI document); a task or schedule
     event reaches the calls without it. What is left between this and a subject's cold start is our own
-    code."""
+    code. The garbage collector is held as our package holds it in Lambda, from here until the first
+    invocation has been served (minted_gateway/__init__.py), so that the difference is not the collector."""
     from pydantic import BaseModel  # noqa: F401, PLC0415
 
+    held = hold_collector()
     replayed: list[Any] = []
     route_event: Any = None
 
@@ -190,16 +198,27 @@ def with_libraries(calls: Any, http: bool = True) -> Any:
     serve: Any = lambda event, context: {"statusCode": 200, **route("bench")}  # noqa: E731 - a task: no resolver
     if http:
         serve, route_event = routed(route), ROUTED_EVENT
-    handler = observed(serve)
+    handler = observed(serve) if powertools else serve
 
     def run(*args: Any) -> Any:
         replayed.append(args)
         answer = handler(route_event or {"action": "bench"}, Context())
+        if held:
+            gc.freeze()
+            gc.enable()
         if answer["statusCode"] != 200:
             raise RuntimeError(f"the libraries' route answered {answer}")
         return replayed.pop()
 
     return run
+
+
+def hold_collector() -> bool:
+    """What ``minted_gateway`` does on import in Lambda: the collector off until the first answer."""
+    if os.environ.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda_") and gc.isenabled():
+        gc.disable()
+        return True
+    return False
 
 
 def routed(route: Any) -> Any:
@@ -221,44 +240,28 @@ def routed(route: Any) -> Any:
     return serve
 
 
+SERVICE, NAMESPACE = "minted-gateway", "MintedGateway"  # as minted_gateway.observability names them
+TRACED_MODULES = ("botocore", "requests")  # as minted_gateway.tracing patches them
+
+
 def observed(serve: Any) -> Any:
     """``serve`` inside Powertools Logger and Metrics, and Tracer when the Tracing mode is xray-sdk, set
-    up as ``minted_gateway.observability`` sets them up, without importing it: our package's modules
-    (the tracing wrapper, SnapStart's hooks, the settings they read) are ours, not the libraries'."""
+    up as ``minted_gateway.observability`` and our handlers set them up (the correlation id read from an
+    HTTP API event), without importing our package: its modules (the tracing wrapper, SnapStart's hooks,
+    the settings they read) are ours, not the libraries'. tests/bench/test_cold_start.py compares the two."""
     from aws_lambda_powertools import Logger, Metrics  # noqa: PLC0415
+    from aws_lambda_powertools.logging import correlation_paths  # noqa: PLC0415
 
-    logger = Logger(service="minted-gateway")
-    metrics = Metrics(namespace="MintedGateway", service="minted-gateway")
+    logger = Logger(service=SERVICE)
+    metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
     handler = metrics.log_metrics(capture_cold_start_metric=True)(serve)
     if os.environ.get("TRACING") == "xray-sdk":
         from aws_lambda_powertools import Tracer  # noqa: PLC0415
 
-        tracer = Tracer(service="minted-gateway", patch_modules=("botocore", "requests"))
+        tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
         handler = tracer.capture_lambda_handler(handler, capture_response=False)
-    return logger.inject_lambda_context(clear_state=True)(handler)
-
-
-def machinery(spec: dict[str, Any]) -> tuple[float, float, Any]:
-    """One library of the libraries column on its own, to split that column (docs/performance.md): the
-    floor's imports, then for ``machinery:pydantic`` what the libraries run does with pydantic (its model
-    machinery, the path parameter's TypeAdapter), for ``machinery:powertools`` a handler inside Powertools
-    Logger and Metrics served once, for ``machinery:none`` nothing. No calls: the floor's I/O is the same
-    in all three, so each one's cost is its difference from ``none``."""
-    started = time.perf_counter()
-    import boto3  # noqa: F401, PLC0415 - importing is what is measured
-    import pydantic  # noqa: F401, PLC0415
-    import requests  # noqa: F401, PLC0415
-
-    imported = time.perf_counter()
-    library = spec["kind"].partition(":")[2]
-    answer: Any = None
-    if library == "pydantic":
-        from pydantic import BaseModel  # noqa: F401, PLC0415
-
-        answer = routed(lambda item_id: {"item_id": item_id})(ROUTED_EVENT, Context())
-    elif library == "powertools":
-        answer = observed(lambda event, context: {"statusCode": 200})({"action": "bench"}, Context())
-    return imported - started, time.perf_counter() - started, answer
+    correlated = logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    return correlated(handler)
 
 
 ROUTED_EVENT = {  # API Gateway's payload v2 for GET /items/{item_id}
@@ -313,8 +316,6 @@ def main() -> None:
         record_calls(calls)
     cpu_started = time.process_time()
     run = {"subject": subject, "restore": restore}.get(spec["kind"], floor)
-    if spec["kind"].startswith("machinery:"):
-        run = machinery
     import_seconds, total_seconds, result = run(spec)
     cpu_seconds = time.process_time() - cpu_started  # this process's own work, whatever else the machine runs
     if spec["kind"] == "restore":

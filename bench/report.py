@@ -52,10 +52,11 @@ def cold_start_section(cold: dict[str, Any]) -> list[str]:
         "boto3, requests and pydantic, creates the same clients and makes the same calls (listed below;",
         "the bench checks that they are the same). **libraries** is the floor plus what our handlers stand",
         "on, used as ours are: pydantic's model machinery, Powertools Logger and Metrics (and Tracer when",
-        "the mode is xray-sdk) around the handler, set up as ours are but without importing our package,",
-        "and, for an HTTP request, pydantic validating its one path parameter through a TypeAdapter, as our",
-        "router does (no request loads Powertools' Event Handler: it only writes the OpenAPI document); a",
-        "task or the schedule has no route to validate. "
+        "the mode is xray-sdk) around the handler, set up as ours are but without importing our package",
+        "(the collector held through the first call, as ours holds it), and, for an HTTP request, pydantic",
+        "validating its one path parameter through a TypeAdapter, as our router does (no request loads",
+        "Powertools' Event Handler: it only writes the OpenAPI document); a task or the schedule has no",
+        "route to validate. "
         + "".join(
             f"**{other}** is the same cold start with `Tracing={other}` (Powertools Tracer, the X-Ray SDK "
             f"patching botocore and requests: {cold.get('other_xray_segments', 0)} segments sent). "
@@ -92,7 +93,7 @@ def cold_start_section(cold: dict[str, Any]) -> list[str]:
     lines += [f"| {op['name']} | {op['function']} | {_calls(op['calls'])} |" for op in ops]
     missed = [op for op in ops if op["ratio_to_floor"] > TARGETS["cold_ratio"]]
     if missed:
-        lines += ["", *cold_start_misses(ops, missed, cold.get("machinery"))]
+        lines += ["", *cold_start_misses(ops, missed)]
     return [*lines, ""]
 
 
@@ -103,35 +104,33 @@ def _span(values: list[float], unit: str = "") -> str:
     return f"{low} to {high}{unit}" if low < 0 else f"{low}-{high}{unit}"
 
 
-def libraries_split(
-    ops: list[dict[str, Any]], missed: list[dict[str, Any]], machinery: dict[str, Any] | None, budget: int
-) -> list[str]:
-    """The libraries column, one library at a time: what giving up Powertools' Logger and Metrics could win."""
-    if not machinery:
-        return []
-    floor = statistics.median(op["floor_ms"] for op in ops)
-    powertools = machinery["powertools_ms"]
-    still = sum(1 for op in missed if op["cold_start_ms"] - powertools > TARGETS["cold_ratio"] * op["floor_ms"])
+def libraries_split(ops: list[dict[str, Any]], missed: list[dict[str, Any]]) -> list[str]:
+    """The libraries column in two, by CPU time (steadier than wall time): what giving up Powertools'
+    Logger and Metrics could win, each row against its own floor."""
+    if not all("pydantic_cpu_ms" in op for op in ops):
+        return []  # a run from before the split
+    pydantic = [round((op["pydantic_cpu_ms"] - op["floor_cpu_ms"]) / op["floor_cpu_ms"], 2) for op in ops]
+    powertools = [round((op["libraries_cpu_ms"] - op["pydantic_cpu_ms"]) / op["floor_cpu_ms"], 2) for op in ops]
+    still = [
+        op
+        for op in missed
+        if op["cpu_ms"] - (op["libraries_cpu_ms"] - op["pydantic_cpu_ms"]) > TARGETS["cold_ratio"] * op["floor_cpu_ms"]
+    ]
     return [
-        f"One library at a time (fresh interpreters beside one that only imports those three, {machinery['runs']}",
-        f"rounds, taking turns): pydantic's model machinery and a TypeAdapter take {machinery['pydantic_ms']} ms",
-        f"({machinery['pydantic_cpu_ms']} ms CPU, {machinery['pydantic_ms'] / floor:.2f}× the floor's median), Powertools Logger and",
-        f"Metrics around a handler {powertools} ms ({machinery['powertools_cpu_ms']} ms CPU, {powertools / floor:.2f}×), of the {budget} ms.",
-        "Writing our own log and metric lines instead of Powertools' would take at most that off a cold",
-        f"start: {still} of the {len(missed)} rows that miss would still miss by more.",
+        "The libraries run again without Powertools, in the same rounds with the same calls, splits that",
+        f"column by CPU time: pydantic's model machinery (and an HTTP row's TypeAdapter) is {_span(pydantic, '×')}",
+        f"the floor's CPU time, Powertools Logger and Metrics around the handler {_span(powertools, '×')}.",
+        "Writing our own log and metric lines instead of Powertools' would take at most the latter off a",
+        f"cold start: {len(still)} of the {len(missed)} rows that miss would still miss by CPU time.",
     ]
 
 
-def _ours_budget(ops: list[dict[str, Any]], machinery: dict[str, Any]) -> int:
-    """What the target leaves for our own code once the libraries have their share, at the median floor."""
-    floor = float(statistics.median(op["floor_ms"] for op in ops))
-    libraries = float(machinery["pydantic_ms"]) + float(machinery["powertools_ms"])
-    return round(floor * (TARGETS["cold_ratio"] - 1) - libraries)
+def ours_budget(ops: list[dict[str, Any]]) -> list[float]:
+    """Per row, what the target leaves for our own code once the libraries have theirs (ms, wall time)."""
+    return [round(TARGETS["cold_ratio"] * op["floor_ms"] - op["libraries_ms"], 1) for op in ops]
 
 
-def cold_start_misses(
-    ops: list[dict[str, Any]], missed: list[dict[str, Any]], machinery: dict[str, Any] | None = None
-) -> list[str]:
+def cold_start_misses(ops: list[dict[str, Any]], missed: list[dict[str, Any]]) -> list[str]:
     """Why the cold start misses its target: the libraries we keep, then what is ours."""
     tasks = [op for op in ops if not op.get("http", True)] or ops
     http = [op for op in ops if op.get("http", True)] or ops
@@ -149,7 +148,7 @@ def cold_start_misses(
         f"{_span([op['libraries_ratio_to_floor'] for op in tasks], '×')} the floor (the task rows' libraries",
         "column), and an HTTP request's validation (its path parameter through a TypeAdapter, as our router",
         f"does) brings that to {_span([op['libraries_ratio_to_floor'] for op in http], '×')}.",
-        *libraries_split(ops, missed, machinery, budget),
+        *libraries_split(ops, missed),
         f"What is ours is the gap between the libraries column and the cold start ({_span(ours)} ms here;",
         "wall time is noisy, compare the CPU ratio): importing our modules, most of it pydantic creating",
         "the model classes they declare, the first call's validators (built on first use), and the first",
@@ -188,12 +187,7 @@ def cold_start_misses(
         "Decision needed: with Powertools' Logger and Metrics and pydantic as they are, the floor as defined",
         f"(boto3, requests and `import pydantic`, no model) leaves {budget} ms here for two libraries'",
         "machinery and all of our code"
-        + (
-            f"; the split above leaves {_ours_budget(ops, machinery)} ms of it for our code once pydantic's machinery and Powertools"
-            " have theirs"
-            if machinery
-            else ""
-        )
+        + f"; once the libraries have theirs, each row's own floor leaves {_span(ours_budget(ops))} ms for our code"
         + ". Either the target is read against the libraries column ("
         f"{sum(1 for op in ops if op['cold_start_ms'] <= TARGETS['cold_ratio'] * op['libraries_ms'])} of {len(ops)} rows are within",
         f"{TARGETS['cold_ratio']}× of it), or SnapStart is turned on for the functions whose callers wait (the",

@@ -35,7 +35,7 @@ import boto3
 import requests
 from requests.auth import HTTPDigestAuth
 
-from bench.cold import ColdOperation, ColdRuntime, Invocation, cold_starts, library_machinery
+from bench.cold import ColdOperation, ColdRuntime, Invocation, cold_starts
 from bench.measure import (
     ROOT,
     clocked_calls,
@@ -606,8 +606,6 @@ def main() -> None:
         print(f"cold starts: {args.runs} rounds of subject and floor per operation ...", flush=True)
         with quiet_stdout():
             cold = cold_starts(operations, code, cold_runtime, args.runs)
-            if not args.only:
-                cold["machinery"] = library_machinery(cold_runtime, args.runs)
         if args.only:
             for row in cold["operations"]:
                 print(f"{row['name']}: {row['cold_start_ms']} ms, floor {row['floor_ms']} ms, "

@@ -13,9 +13,11 @@ from typing import cast
 import pytest
 from pydantic import BaseModel
 
-from bench.cold import MACHINERY_MODULES, ColdRuntime, XRayDaemon, cold_starts, library_machinery, run_child
+from bench import cold_start
+from bench.cold import ColdRuntime, XRayDaemon, cold_starts, run_child
+from bench.cold_start import LIBRARY_KINDS
 from bench.measure import ROOT, clocked_calls, overhead_areas
-from bench.report import cold_start_misses, cold_start_section, libraries_split
+from bench.report import cold_start_section, libraries_split, ours_budget
 from bench.run import Bench, free_port, http_event, stack_process
 from local.devstack import DevStack
 from local.template import function_environment, functions_of, load_template
@@ -48,9 +50,10 @@ def test_a_cold_start_is_measured_beside_a_floor_that_makes_the_same_calls(stack
         "dynamodb GetItem",  # the quote's currency (the gateway checks its own quotes)
         "secretsmanager GetSecretValue", "secretsmanager GetSecretValue",  # ledger key, partner credentials
     ])  # fmt: skip
-    # Subject, floor and libraries each bought once in the recording runs and once in the round:
+    # Subject, floor and libraries each bought once in the recording runs, and they and the libraries run
+    # without Powertools once in the round:
     # the floor's replay is a real buy with its own price token, not a refused request.
-    assert bench.minted.orders_created() - buys_before == 6
+    assert bench.minted.orders_created() - buys_before == 7
     for op in cold["operations"]:
         assert op["runs"] == 1
         assert 0 < op["import_ms"] < op["cold_start_ms"]
@@ -63,38 +66,55 @@ def test_a_cold_start_is_measured_beside_a_floor_that_makes_the_same_calls(stack
     assert "| sell | not built yet |" not in section and "| order history | not built yet |" not in section
 
 
-def test_the_libraries_column_splits_into_pydantic_and_powertools_and_holds_nothing_of_ours() -> None:
+def test_the_libraries_runs_hold_the_libraries_and_nothing_of_ours() -> None:
     """The libraries column and its split stand for the libraries alone: a run that imported our package
-    would count our modules (the tracing wrapper, SnapStart's hooks, the settings model) as libraries'."""
-    env = {"TRACING": "lambda", "AWS_DEFAULT_REGION": "eu-central-1"}
-    split = library_machinery(ColdRuntime(sys.executable, VENV_SITE, env), runs=1)
-
-    assert split["loaded"] == {
-        "none": [],
-        "pydantic": ["pydantic._internal._model_construction"],
-        "powertools": ["aws_lambda_powertools"],
-    }
-    assert split["runs"] == 1 and split["imports_ms"] > 0
-    assert {"pydantic_ms", "powertools_ms", "pydantic_cpu_ms", "powertools_cpu_ms"} <= split.keys()
-
+    would count our modules (the tracing wrapper, SnapStart's hooks, the settings model) as libraries'.
+    Each run makes the floor's calls (none here) and holds the collector as our package does in Lambda."""
+    watched = ["minted_gateway", "aws_lambda_powertools", "pydantic._internal._model_construction", "aws_xray_sdk"]
     daemon = XRayDaemon()
     try:
-        for http in (True, False):
-            spec = {"kind": "libraries", "calls": [], "http": http, "report_modules": MACHINERY_MODULES}
-            libraries = run_child(ColdRuntime(sys.executable, VENV_SITE, env), spec, None, daemon)
-            assert libraries["modules"] == {"minted_gateway": False, "aws_lambda_powertools": True,
-                                            "pydantic._internal._model_construction": True}  # fmt: skip
+        for tracing in ("lambda", "xray-sdk"):
+            env = {"TRACING": tracing, "AWS_DEFAULT_REGION": "eu-central-1"}
+            runtime_ = ColdRuntime(sys.executable, VENV_SITE, env)
+            for kind in LIBRARY_KINDS:
+                for http in (True, False):
+                    spec = {"kind": kind, "calls": [], "http": http, "report_modules": watched}
+                    loaded = run_child(runtime_, spec, None, daemon)["modules"]
+                    powertools = kind == "libraries"
+                    assert loaded == {"minted_gateway": False, "aws_lambda_powertools": powertools,
+                                      "pydantic._internal._model_construction": True,
+                                      "aws_xray_sdk": powertools and tracing == "xray-sdk"}, (kind, http)  # fmt: skip
+        daemon.drain()
+        assert daemon.segments > 0  # the xray-sdk libraries runs traced their handler, as Tracer does ours
     finally:
         daemon.close()
 
-    ops = [{"name": "slow", "floor_ms": 100.0, "cold_start_ms": 150.0}, {"name": "close", "floor_ms": 100.0,
-           "cold_start_ms": 133.0}]  # fmt: skip
-    text = " ".join(libraries_split(ops, ops, {**split, "powertools_ms": 5.0}, 30))
-    assert "Powertools Logger and Metrics around a handler 5.0 ms" in text
-    assert "1 of the 2 rows that miss would still miss by more" in text
-    rows = [{**op, "libraries_ms": 126.0, "libraries_ratio_to_floor": 1.26} for op in ops]
-    text = " ".join(cold_start_misses(rows, rows, {**split, "pydantic_ms": 20.0, "powertools_ms": 5.0}))
-    assert "leaves 5 ms of it for our code" in text  # 30 ms the target leaves, less 20 and 5
+
+def test_the_libraries_run_sets_powertools_up_as_our_handlers_do() -> None:
+    """observed() stands in for minted_gateway.observability without importing it: the same names."""
+    from minted_gateway import tracing
+    from minted_gateway.observability import observability
+
+    logger, _, metrics = observability()
+    assert (logger.service, metrics.provider.namespace) == (cold_start.SERVICE, cold_start.NAMESPACE)
+    assert metrics.provider.service == cold_start.SERVICE
+    assert cold_start.TRACED_MODULES == tracing.TRACED_MODULES
+
+
+def test_the_report_splits_the_libraries_column_row_by_row() -> None:
+    rows = [  # CPU ms: floor, pydantic-only run, libraries run, subject
+        {"name": "slow", "floor_cpu_ms": 100.0, "pydantic_cpu_ms": 115.0, "libraries_cpu_ms": 120.0, "cpu_ms": 140.0,
+         "floor_ms": 100.0, "libraries_ms": 121.0},
+        {"name": "close", "floor_cpu_ms": 200.0, "pydantic_cpu_ms": 230.0, "libraries_cpu_ms": 250.0, "cpu_ms": 275.0,
+         "floor_ms": 200.0, "libraries_ms": 250.0},
+    ]  # fmt: skip
+    text = " ".join(libraries_split(rows, rows))
+    assert "pydantic's model machinery (and an HTTP row's TypeAdapter) is 0.15× the floor's" in text
+    assert "Powertools Logger and Metrics around the handler 0.05-0.1×" in text
+    # slow: 140 - 5 = 135 > 130 still misses; close: 275 - 20 = 255 < 260 would not.
+    assert "1 of the 2 rows that miss would still miss by CPU time" in text
+    assert ours_budget(rows) == [9.0, 10.0]  # 1.3 × each row's own floor, less its libraries column
+    assert libraries_split([{k: v for k, v in rows[0].items() if not k.startswith("pydantic")}], []) == []
 
 
 def test_models_build_their_validators_on_first_use() -> None:
@@ -166,9 +186,9 @@ def test_the_sell_and_history_cold_starts_are_measured_beside_floors_that_make_t
         "dynamodb GetItem",  # the quote's currency
         "secretsmanager GetSecretValue", "secretsmanager GetSecretValue",  # ledger key, partner credentials
     ])  # fmt: skip
-    # Subject, floor and libraries each sold once in the recording runs and once in the round: the
-    # floor's replay is a real sell of what the customer holds, not a refusal.
-    assert bench.minted.orders_created("sell") - sells_before == 6
+    # Subject, floor and libraries each sold once in the recording runs, with the run without Powertools
+    # in the round: the floor's replay is a real sell of what the customer holds, not a refusal.
+    assert bench.minted.orders_created("sell") - sells_before == 7
     assert figures["GET /orders, a customer's history"]["calls"] == ["dynamodb Query"]  # an index, no Scan
 
 
@@ -212,7 +232,7 @@ def test_the_reconciliation_cold_start_and_warm_row_settle_one_row_by_one_lookup
     trips = row["round_trips"]
     assert trips["minted_calls"] == 1 and trips["dynamodb_writes"] == 2 and "Scan" not in trips["dynamodb_calls"]
     # Each prepared row was one lost answer of a buy Minted made; the reconciler bought nothing.
-    assert bench.minted.orders_created() - buys_before == len(prepared) == 6 + 2  # recordings, a round; warm
+    assert bench.minted.orders_created() - buys_before == len(prepared) == 7 + 2  # recordings, a round; warm
 
 
 def test_warm_only_measures_the_rows_it_names_and_profiles_them(stack: DevStack) -> None:
