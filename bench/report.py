@@ -188,7 +188,7 @@ def cold_start_misses(ops: list[dict[str, Any]], missed: list[dict[str, Any]]) -
         f"{sum(1 for op in ops if op['libraries_ratio_to_floor'] > TARGETS['cold_ratio'])} of {len(ops)} rows;",
         "ours is the gap above it: our modules' model classes and the first call's validators.",
         "",
-        "Three ways to the target, one of them a decision: cut our own code's share (the largest, above) by",
+        "Three ways to the target, two of them decisions: cut our own code's share (the largest, above) by",
         "the part the target misses by: most of it is pydantic creating our model classes and building the",
         "validators a first call uses, so fewer models per operation, not a library, is the lever; or read",
         "the target against the libraries column ("

@@ -68,8 +68,7 @@ def test_a_cold_start_is_measured_beside_a_floor_that_makes_the_same_calls(stack
 
 def test_the_libraries_runs_hold_the_libraries_and_nothing_of_ours() -> None:
     """The libraries column and its split stand for the libraries alone: a run that imported our package
-    would count our modules (the tracing wrapper, SnapStart's hooks, the settings model) as libraries'.
-    Each run makes the floor's calls (none here) and holds the collector as our package does in Lambda."""
+    would count our modules (the tracing wrapper, SnapStart's hooks, the settings model) as libraries'."""
     watched = ["minted_gateway", "aws_lambda_powertools", "pydantic._internal._model_construction", "aws_xray_sdk"]
     daemon = XRayDaemon()
     try:
