@@ -13,8 +13,6 @@ that names no caller at all (no ``sub``, ``client_id`` or ``azp``), is refused: 
 every customer, the second's orders would record no one.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
@@ -81,7 +79,7 @@ class Caller(BaseModel):
         if not self.may_see(customer_external_id):
             raise NotFound("No order has this external_id, here or at Minted.")
 
-    def recorded(self) -> Caller | None:
+    def recorded(self) -> "Caller | None":
         """What the ledger keeps of the caller, or None when nothing names one (a task, a direct call)."""
         return self if (self.sub or self.client_id or self.principal) else None
 

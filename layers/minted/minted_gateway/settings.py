@@ -3,8 +3,6 @@
 A missing or malformed variable fails with its name, at the first invocation, not mid-order.
 """
 
-from __future__ import annotations
-
 import functools
 import os
 from collections.abc import Mapping
@@ -88,7 +86,7 @@ class Settings(BaseModel):
     fired_orders_queue_url: str | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         return model_from_env(cls, env)
 
     @property
@@ -119,7 +117,7 @@ class InputRules(BaseModel):
     quote_currency_must_match: bool = False
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> InputRules:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "InputRules":
         return model_from_env(cls, env)
 
 

@@ -8,8 +8,6 @@ seeds: ``runtime.renew_after_restore``). A restored copy's first call then pays 
 a Digest challenge, as a cold start does, and for nothing of ours it could have built ahead.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 from collections.abc import Callable, Iterator

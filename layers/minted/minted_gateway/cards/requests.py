@@ -5,8 +5,6 @@ to Minted. It is no part of the order's fingerprint (a replay with another CVV i
 never in a repr, an error message or a log line, and never written anywhere.
 """
 
-from __future__ import annotations
-
 import ipaddress
 from typing import Annotated, Literal
 

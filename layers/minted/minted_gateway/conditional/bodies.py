@@ -1,7 +1,5 @@
 """What the conditional-order and price-alert routes answer: the documented type and its view."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from typing import Any, Literal
 

@@ -6,8 +6,6 @@ shorter than an order's. A buy for a customer names them by ``customer_external_
 personal waits in the table; when it fires, Minted's own record of the customer fills the buy.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Literal
 

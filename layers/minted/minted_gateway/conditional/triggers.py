@@ -1,7 +1,5 @@
 """A trigger (a conditional order or a price alert), its states, and the ports its use cases need."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from enum import StrEnum

@@ -1,7 +1,5 @@
 """What the customer routes answer, as documented types for the OpenAPI document."""
 
-from __future__ import annotations
-
 from pydantic import BaseModel, Field
 
 from minted_gateway.api.schemas import Number

@@ -5,8 +5,6 @@ Only Minted's Create Customer page is enforced (contract 7): the external_id's 3
 Every other rule is the partner's setting, as on a buy (docs/decisions.md, "Input rules").
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any, Literal
 

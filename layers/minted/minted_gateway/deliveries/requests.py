@@ -8,8 +8,6 @@ personal data: hidden from reprs and errors, sent to Minted, kept nowhere (the f
 only a keyed hash of the whole request).
 """
 
-from __future__ import annotations
-
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -136,7 +134,7 @@ class DeliveryIn(BaseModel):
     address: AddressIn = Field(repr=False, description="billing and shipping, as Minted's page names their fields")
 
     @model_validator(mode="after")
-    def _one_customer(self) -> DeliveryIn:
+    def _one_customer(self) -> "DeliveryIn":
         if (self.customer is None) == (self.customer_external_id is None):
             raise ValueError("give customer or customer_external_id (one of them)")
         return self

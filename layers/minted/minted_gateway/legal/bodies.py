@@ -1,7 +1,5 @@
 """What the legal-document routes answer, as documented types for the OpenAPI document."""
 
-from __future__ import annotations
-
 from pydantic import BaseModel
 
 

@@ -6,8 +6,6 @@ moved out of it also holds ``base_url`` and ``client_id``, and those win: an upg
 Nothing here puts a username or password in a repr, a log line or an exception message.
 """
 
-from __future__ import annotations
-
 import json
 import time
 from collections.abc import Mapping

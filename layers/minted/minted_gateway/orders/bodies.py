@@ -1,8 +1,6 @@
 """What the order routes answer (POST /orders, GET /orders, GET /orders/{external_id}, POST /orders/workflow),
 as documented types for the OpenAPI document; the views build the same shapes."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import BaseModel, Field

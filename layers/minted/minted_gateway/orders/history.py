@@ -6,8 +6,6 @@ status filter what the index reads; the cursor is the position of the last order
 page cut short by a filter or by the read budget goes on exactly where it stopped.
 """
 
-from __future__ import annotations
-
 import base64
 import binascii
 import json
@@ -41,7 +39,7 @@ class Position(BaseModel):
         return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
     @classmethod
-    def of_cursor(cls, cursor: str) -> Position:
+    def of_cursor(cls, cursor: str) -> "Position":
         try:
             data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
             return cls(listed_at=data["t"], external_id=data["e"])

@@ -13,8 +13,6 @@ turns NOT_PLACED or REJECTED (``give_back_if_refused``): the ledger's own transi
 whoever writes it (a retry, a GET, the reconciler).
 """
 
-from __future__ import annotations
-
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -110,7 +108,7 @@ class LimitRules(BaseModel):
         return value
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> LimitRules:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "LimitRules":
         return _from_env(cls, env)
 
     @property
@@ -141,7 +139,7 @@ class PriceGuard(BaseModel):
     max_total: Money | None = Field(default=None, description="a buy's most to pay for the whole order")
     min_unit_price: Money | None = Field(default=None, description="a sell's least to take per gram")
 
-    def check(self, order: Priced) -> None:
+    def check(self, order: "Priced") -> None:
         check_order(order, guard=self)
 
 

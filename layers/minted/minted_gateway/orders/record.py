@@ -11,8 +11,6 @@ States (design.md, "Exactly-once buys"):
   wallet, metal or amount): never adopted, never shown as ours.
 """
 
-from __future__ import annotations
-
 import math
 from datetime import UTC, datetime
 from decimal import Decimal

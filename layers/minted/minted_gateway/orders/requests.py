@@ -5,8 +5,6 @@ for ``currency``, items named by ``product_id``, and the customer's ``fullname``
 are rewritten to our names before validation, so both spellings make the same order (and fingerprint).
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
@@ -231,7 +229,7 @@ class Purchase(BaseModel):
         side: Side = "buy",
         customer_external_id: str | None = None,
         card_token: str | None = None,
-    ) -> Purchase:
+    ) -> "Purchase":
         # Defaults filled in, so the same purchase always hashes the same. A sell keeps no personal data.
         seller = seller_id(side, customer, customer_external_id)
         return cls(external_id=external_id, side=side, currency=currency or DEFAULT_CURRENCY, items=items,
@@ -317,7 +315,7 @@ class OrderRequest(BaseModel):
         return data
 
     @model_validator(mode="after")
-    def _names_its_seller(self) -> OrderRequest:
+    def _names_its_seller(self) -> "OrderRequest":
         seller_id(self.side, self.customer, self.customer_external_id)
         if self.payment is not None and (self.side != "buy" or self.customer is None):
             raise ValueError("a card payment pays a buy for a customer (side buy, with customer)")

@@ -9,8 +9,6 @@ The execution carries no personal data: a buy's customer is held outside it (wor
 and a sell's is named by its external_id only.
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,7 +95,7 @@ class WorkflowRequest(BaseModel):
         return guard
 
     @model_validator(mode="after")
-    def _names_its_seller(self) -> WorkflowRequest:
+    def _names_its_seller(self) -> "WorkflowRequest":
         seller_id(self.side, self.customer, self.customer_external_id)
         return self
 

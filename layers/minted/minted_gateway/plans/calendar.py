@@ -12,8 +12,6 @@ Rules (docs/api.md, "Savings plans"):
   whatever its day is changed to), the local run date ``YYYY-MM-DD`` for a weekly or two-weekly one.
 """
 
-from __future__ import annotations
-
 import calendar as _calendar
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as wall_time
@@ -63,7 +61,7 @@ class Calendar(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _one_day_rule(self) -> Calendar:
+    def _one_day_rule(self) -> "Calendar":
         if self.frequency == "monthly":
             if self.day_of_month is None or self.weekday is not None:
                 raise ValueError("a monthly calendar names day_of_month (1-31) and no weekday")
@@ -71,7 +69,7 @@ class Calendar(BaseModel):
             raise ValueError(f"a {self.frequency} calendar names a weekday and no day_of_month")
         return self
 
-    def starting(self, day: date) -> Calendar:
+    def starting(self, day: date) -> "Calendar":
         """This calendar with ``starts_on`` filled in (a plan keeps the day it was made)."""
         return self if self.starts_on is not None else self.model_copy(update={"starts_on": day})
 

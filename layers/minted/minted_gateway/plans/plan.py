@@ -1,7 +1,5 @@
 """A plan as the plans table keeps it, a run of one period, and the ports the plan use cases need."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,7 +42,7 @@ class Plan(BaseModel):
     def run_external_id(self, period: str) -> str:
         return run_external_id(self.plan_id, period)
 
-    def same_request(self, other: Plan) -> bool:
+    def same_request(self, other: "Plan") -> bool:
         keys = ("customer_external_id", "sku", "currency", "amount", "grams", "calendar")
         return all(getattr(self, key) == getattr(other, key) for key in keys)
 

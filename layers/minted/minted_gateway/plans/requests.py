@@ -5,8 +5,6 @@ requires from Minted's own record of the customer (Get Customer), sends it and k
 so a plan holds no personal data.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
@@ -59,7 +57,7 @@ class NewPlan(BaseModel):
     calendar: Calendar
 
     @model_validator(mode="after")
-    def _amount_or_grams(self) -> NewPlan:
+    def _amount_or_grams(self) -> "NewPlan":
         if (self.amount is None) == (self.grams is None):
             raise ValueError("give amount (money) or grams, one of them")
         return self
@@ -94,7 +92,7 @@ class PlanChanges(BaseModel):
         return data
 
     @model_validator(mode="after")
-    def _not_both(self) -> PlanChanges:
+    def _not_both(self) -> "PlanChanges":
         if self.amount is not None and self.grams is not None:
             raise ValueError("give amount or grams, not both")
         return self

@@ -1,7 +1,5 @@
 """What the plan routes answer: the plan, its next run and its newest runs (OpenAPI models and bodies)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import BaseModel, Field

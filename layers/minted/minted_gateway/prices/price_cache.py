@@ -1,7 +1,5 @@
 """The price cache: the latest prices per currency in one item, refreshed by one caller at a time."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol

@@ -5,8 +5,6 @@ module per operation, so that a function imports only the models of the calls it
 Money and grams are ``Decimal``; every date format Minted uses is parsed; unknown fields are ignored.
 """
 
-from __future__ import annotations
-
 import contextlib
 import re
 from collections.abc import Callable

@@ -1,7 +1,5 @@
 """What a buy and a sell send (contract sections 4, 5 and 11)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field

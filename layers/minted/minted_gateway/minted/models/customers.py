@@ -1,7 +1,5 @@
 """Customers and their balances (contract section 7)."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 from typing import Annotated, Literal
 

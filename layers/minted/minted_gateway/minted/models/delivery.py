@@ -1,7 +1,5 @@
 """What Delivery - Create sends (contract section 12)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import ConfigDict, Field

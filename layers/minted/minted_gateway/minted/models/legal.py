@@ -1,7 +1,5 @@
 """Legal documents (contract section 8)."""
 
-from __future__ import annotations
-
 from minted_gateway.minted.models.base import MintedDateTime, MintedModel
 
 

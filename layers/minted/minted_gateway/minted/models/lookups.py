@@ -1,8 +1,6 @@
 """Looking orders up at Minted (contract section 6): Get Order (Alternative), Get Orders' query and
 pages, and the order statuses."""
 
-from __future__ import annotations
-
 from datetime import date
 from typing import Annotated, Literal
 
@@ -21,7 +19,7 @@ class OrderLookup(MintedModel):
     push_hook: bool | None = None
 
     @model_validator(mode="after")
-    def _exactly_one_key(self) -> OrderLookup:
+    def _exactly_one_key(self) -> "OrderLookup":
         given = [name for name in ("guid", "order_code", "external_id") if getattr(self, name)]
         if len(given) != 1:
             raise ValueError("give exactly one of guid, order_code or external_id")

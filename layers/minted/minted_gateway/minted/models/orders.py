@@ -1,8 +1,6 @@
 """Orders as Minted answers them (contract section 6): the Order Schema, read tolerantly, and the
 Order Response of a buy, a sell or a delivery."""
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any
 
@@ -175,7 +173,7 @@ class OrderResult(MintedModel):
     payment: PaymentOutcome | None = None  # a card buy's payment (the page adds it to the Order Response)
 
     @model_validator(mode="after")
-    def _names_an_order(self) -> OrderResult:
+    def _names_an_order(self) -> "OrderResult":
         # An answer that names no order cannot be tracked: the caller must look it up instead.
         if not (self.order_code or self.guid or self.orders):
             raise ValueError("the answer names no order (order_code, guid or orders)")

@@ -1,7 +1,5 @@
 """Price Fix and the price list (contract sections 1 and 3)."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 from typing import Annotated, Literal
 
