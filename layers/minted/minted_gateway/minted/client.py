@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from minted_gateway import call_timings, jsonutil
@@ -41,10 +41,9 @@ if TYPE_CHECKING:  # each call imports the models it reads: a function loads onl
 T = TypeVar("T")
 
 
-class MintedPaths(BaseModel):
+@dataclass(frozen=True)
+class MintedPaths:
     """Endpoint paths; the ones Minted has not published are our decisions, so they are settings."""
-
-    model_config = ConfigDict(frozen=True)
 
     pricefix: str = "/partner/pricefix"
     buy: str = "/partner/order/digital/buy"
@@ -61,18 +60,33 @@ class MintedPaths(BaseModel):
     delivery: str = "/partner/delivery/create"
 
 
-class MintedClientConfig(BaseModel):
-    """Every choice the public reference leaves open (contract section 2), with our defaults."""
+# Each number's bounds: (lowest, highest, whether the lowest itself is allowed).
+_CONFIG_BOUNDS: dict[str, tuple[float, float | None, bool]] = {
+    "connect_timeout": (0, None, False),
+    "read_timeout": (0, None, False),
+    "read_attempts": (1, 10, True),
+    "backoff_base": (0, None, True),
+    "backoff_cap": (0, None, True),
+    "max_retry_after": (0, None, True),
+    "min_time_for_a_call": (0, None, True),
+}
 
-    model_config = ConfigDict(frozen=True)
 
-    connect_timeout: float = Field(default=3.05, gt=0)
-    read_timeout: float = Field(default=10.0, gt=0)
-    read_attempts: int = Field(default=3, ge=1, le=10)
-    backoff_base: float = Field(default=0.1, ge=0)
-    backoff_cap: float = Field(default=2.0, ge=0)
-    max_retry_after: float = Field(default=5.0, ge=0)
-    min_time_for_a_call: float = Field(default=0.05, ge=0)
+@dataclass(frozen=True)
+class MintedClientConfig:
+    """Every choice the public reference leaves open (contract section 2), with our defaults.
+
+    A plain dataclass, not a model: our own code builds it from validated settings, and a pydantic
+    class here cost every function's cold start its creation and its validator (docs/performance.md).
+    """
+
+    connect_timeout: float = 3.05
+    read_timeout: float = 10.0
+    read_attempts: int = 3
+    backoff_base: float = 0.1
+    backoff_cap: float = 2.0
+    max_retry_after: float = 5.0
+    min_time_for_a_call: float = 0.05
     api_version: str = "2"
     pricefix_api_version: str = "3"
     accept_language: str = "tr"
@@ -82,6 +96,15 @@ class MintedClientConfig(BaseModel):
     digest_algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     user_agent: str = "minted-partner-gateway/1"
     paths: MintedPaths = MintedPaths()
+
+    def __post_init__(self) -> None:
+        for name, (lowest, highest, inclusive) in _CONFIG_BOUNDS.items():
+            value = getattr(self, name)
+            kind = int if name == "read_attempts" else int | float
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise ValueError(f"MintedClientConfig.{name} must be a number, not {value!r}")
+            if value < lowest or (value == lowest and not inclusive) or (highest is not None and value > highest):
+                raise ValueError(f"MintedClientConfig.{name} is out of range: {value!r}")
 
 
 @dataclass(frozen=True)
