@@ -121,19 +121,46 @@ def run_in_function(
     )  # fmt: skip
 
 
-def test_a_buy_task_imports_neither_deliveries_nor_the_history() -> None:
-    # Their models are a few ms of a cold start that only POST /deliveries or GET /orders uses.
+def test_a_buy_imports_neither_deliveries_nor_the_workflow_nor_the_history() -> None:
+    # Their models are a few ms of a cold start that only POST /deliveries, POST /orders/workflow or GET /orders
+    # uses: a task never loads them, and the routes load a delivery's or the workflow's body on its own first
+    # request (router.imported), not on a buy's.
     code = (
         "import sys, buy_function\n"
         "from minted_gateway import runtime\n"
         "runtime.order_ledger()\n"
-        "unused = ('minted_gateway.deliveries.requests', 'minted_gateway.orders.history')\n"
+        "unused = ('minted_gateway.deliveries.requests', 'minted_gateway.orders.history',\n"
+        "          'minted_gateway.orders.workflow')\n"
         "print(sorted(m for m in unused if m in sys.modules))\n"
-        "buy_function.http_api()\n"
-        "print('minted_gateway.deliveries.requests' in sys.modules)\n"
+        "app = buy_function.http_api()\n"
+        "print(sorted(m for m in unused if m in sys.modules))\n"
+        "for route in app.routes:\n"
+        "    route.arguments()\n"  # what a route's first request (or SnapStart's hook) builds
+        "print(sorted(m for m in unused if m in sys.modules))\n"
     )
     result = run_in_function("buy", code, env=SETTINGS_LIKE)
-    assert result.stdout.split("\n") == ["[]", "True", ""], result.stderr
+    assert result.stdout.split("\n") == [
+        "[]",
+        "[]",
+        "['minted_gateway.deliveries.requests', 'minted_gateway.orders.workflow']",
+        "",
+    ], result.stderr
+
+
+def test_the_customers_routes_load_a_request_body_only_for_its_own_route() -> None:
+    # GET /customers/{id} and its balances read nothing of creating or changing a customer: those requests'
+    # classes (and Minted's profile models) were a few ms of their cold starts.
+    code = (
+        "import sys, customers_function\n"
+        "app = customers_function.http_api()\n"
+        "print('minted_gateway.customers.requests' in sys.modules)\n"
+        "[route.arguments() for route in app.routes if route.method == 'GET']\n"
+        "print('minted_gateway.customers.requests' in sys.modules)\n"
+        "[route.arguments() for route in app.routes]\n"
+        "print('minted_gateway.customers.requests' in sys.modules)\n"
+    )
+    result = run_in_function("customers", code, env=SETTINGS_LIKE)
+    assert result.stdout.split("\n") == ["False", "False", "True", ""], result.stderr
 
 
 def test_clients_rows_and_secrets_never_import_boto3() -> None:
@@ -278,8 +305,8 @@ def test_a_task_loads_only_the_minted_models_of_its_own_calls(function: str) -> 
 
 
 def test_the_prices_function_loads_the_quote_machinery_only_to_quote() -> None:
-    # The scheduled refresh shares the function with POST /quotes and the quote task: the quote's request,
-    # limits and order models were about 20 ms of the refresh's cold start (docs/performance.md).
+    # The scheduled refresh and GET /prices share the function with POST /quotes and the quote task: the quote's
+    # request, limits and order models were about 20 ms of their cold starts (docs/performance.md).
     code = (
         "import sys, prices_function\n"
         "from minted_gateway import runtime\n"
@@ -287,7 +314,9 @@ def test_the_prices_function_loads_the_quote_machinery_only_to_quote() -> None:
         "quoting = ('minted_gateway.prices.quotes', 'minted_gateway.orders.limits', 'minted_gateway.orders.requests',\n"
         "           'minted_gateway.minted.models.buy')\n"
         "print([m for m in quoting if m in sys.modules])\n"
-        "prices_function.http_api()\n"
+        "app = prices_function.http_api()\n"
+        "print([m for m in quoting if m in sys.modules])\n"
+        "[route.arguments() for route in app.routes]\n"  # what POST /quotes' first request builds
         "print([m for m in quoting if m in sys.modules])\n"
     )
     result = run_in_function(
@@ -300,9 +329,10 @@ def test_the_prices_function_loads_the_quote_machinery_only_to_quote() -> None:
             "FIRED_ORDERS_QUEUE_URL": "http://127.0.0.1:9/queue",
         },
     )
-    imported, routed = map(ast.literal_eval, result.stdout.split("\n")[:2])
+    imported, routed, quoted = map(ast.literal_eval, result.stdout.split("\n")[:3])
     assert imported == [], result.stderr
-    assert len(routed) == 4  # POST /quotes declares its body: the routes load it
+    assert routed == []  # GET /prices' cold start builds the routes: POST /quotes' body is not made with them
+    assert len(quoted) == 4  # POST /quotes' first request makes it
 
 
 def test_reading_orders_loads_nothing_of_placing_one() -> None:

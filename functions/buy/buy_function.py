@@ -27,11 +27,12 @@ from minted_gateway.orders.limits import LockedQuote, PricedOrder
 from minted_gateway.orders.place_order import OrderOutcome
 from minted_gateway.orders.record import State
 from minted_gateway.orders.requests import OrderRequest
-from minted_gateway.orders.workflow import WorkflowRequest
 from minted_gateway.validation import GATEWAY_ORDER_ID_RULE, TASK_INPUT, ExternalId, is_gateway_order_id
 
 if TYPE_CHECKING:
     from minted_gateway.api.router import Router
+    from minted_gateway.deliveries.requests import DeliveryIn
+    from minted_gateway.orders.workflow import WorkflowRequest
 
 logger, tracer, metrics = observability()
 # What a buy's log line says: only SUBMITTED is a placed order.
@@ -47,9 +48,8 @@ OUTCOME_MESSAGES = {
 @functools.cache
 def http_api() -> "Router":
     """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
-    from minted_gateway.api.router import Body, Response, Router  # noqa: PLC0415
+    from minted_gateway.api.router import Body, Response, Router, imported  # noqa: PLC0415
     from minted_gateway.api.schemas import CUSTOMER_MISMATCH, MINTED_ERRORS, answers  # noqa: PLC0415
-    from minted_gateway.deliveries.requests import DeliveryIn  # noqa: PLC0415 - a workflow task never takes one
     from minted_gateway.orders.bodies import OrderBody, WorkflowStartedBody  # noqa: PLC0415
 
     app = Router(metrics)
@@ -107,8 +107,10 @@ def http_api() -> "Router":
             },
         ),
         tags=["deliveries"],
+        # A delivery's models (and Minted's) are made on its own first request, not on a buy's.
+        types=imported("minted_gateway.deliveries.requests", "DeliveryIn"),
     )
-    def post_delivery(delivery: Annotated[DeliveryIn, Body()]) -> Response[str]:
+    def post_delivery(delivery: Annotated["DeliveryIn", Body()]) -> Response[str]:
         _partner_order_id(delivery.external_id)
         outcome = runtime.create_delivery()(delivery, caller=request_caller(app))
         _count_and_log(outcome, delivery.external_id)
@@ -135,8 +137,9 @@ def http_api() -> "Router":
             },
         ),
         tags=["orders"],
+        types=imported("minted_gateway.orders.workflow", "WorkflowRequest"),  # not made on a buy's cold start
     )
-    def post_order_workflow(request: Annotated[WorkflowRequest, Body()]) -> Response[str]:
+    def post_order_workflow(request: Annotated["WorkflowRequest", Body()]) -> Response[str]:
         _partner_order_id(request.external_id)
         execution = runtime.start_buy_workflow()(request, request_caller(app))
         metrics.add_metric(name="WorkflowStartRequests", unit=MetricUnit.Count, value=1)
@@ -193,7 +196,7 @@ class RecordFailureTask(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    order: WorkflowRequest
+    order: "WorkflowRequest"  # completed on the task's first use (below): an HTTP buy never makes the workflow's
     error: str = "WorkflowFailed"
     execution: str = ""
     caller: Caller = PARTNER
@@ -201,6 +204,9 @@ class RecordFailureTask(BaseModel):
 
 def record_failure_task(payload: dict[str, Any]) -> dict[str, Any]:
     """Note the failure on the row this execution owns (or make one), and let its customer go."""
+    from minted_gateway.orders.workflow import WorkflowRequest  # noqa: PLC0415
+
+    RecordFailureTask.model_rebuild(_types_namespace={"WorkflowRequest": WorkflowRequest})  # after the first: nothing
     orders = runtime.workflow_task_orders()
     payload, held = orders.restore(payload)
     task = RecordFailureTask.model_validate(payload, context=TASK_INPUT)

@@ -17,11 +17,11 @@ from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import REPLAY_HEADER, json_response, request_caller
 from minted_gateway.api.views import balances_body, customer_body
 from minted_gateway.caller import Scope, requires
-from minted_gateway.customers.requests import CustomerChanges, NewCustomer
 from minted_gateway.observability import observability
 
 if TYPE_CHECKING:
     from minted_gateway.api.router import Router
+    from minted_gateway.customers.requests import CustomerChanges, NewCustomer
 
 logger, tracer, metrics = observability()
 
@@ -29,7 +29,7 @@ logger, tracer, metrics = observability()
 @functools.cache
 def http_api() -> "Router":
     """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
-    from minted_gateway.api.router import Body, Path, Response, Router  # noqa: PLC0415
+    from minted_gateway.api.router import Body, Path, Response, Router, imported  # noqa: PLC0415
     from minted_gateway.api.schemas import CUSTOMER_MISMATCH, MINTED_ERRORS, answers  # noqa: PLC0415
     from minted_gateway.customers.bodies import BalancesBody, CustomerBody  # noqa: PLC0415
 
@@ -60,8 +60,9 @@ def http_api() -> "Router":
                 **MINTED_ERRORS,
             },
         ),
+        types=imported("minted_gateway.customers.requests", "NewCustomer"),  # made on its own first request
     )
-    def create_customer(customer: Annotated[NewCustomer, Body()]) -> Response[str]:
+    def create_customer(customer: Annotated["NewCustomer", Body()]) -> Response[str]:
         created = runtime.create_customer()(customer.to_minted(), request_caller(app))
         metrics.add_metric(name="CustomersCreated" if not created.replayed else "CustomersReplayed",
                            unit=MetricUnit.Count, value=1)  # fmt: skip
@@ -88,8 +89,9 @@ def http_api() -> "Router":
                 **MINTED_ERRORS,
             },
         ),
+        types=imported("minted_gateway.customers.requests", "CustomerChanges"),  # made on its own first request
     )
-    def update_customer(external_id: CustomerId, changes: Annotated[CustomerChanges, Body()]) -> Response[str]:
+    def update_customer(external_id: CustomerId, changes: Annotated["CustomerChanges", Body()]) -> Response[str]:
         customer = runtime.update_customer()(external_id, changes.to_minted(), request_caller(app))
         logger.info("customer updated", extra={"customer_external_id": external_id})
         return json_response(200, customer_body(customer))

@@ -35,10 +35,9 @@ _TRIGGER_METRICS = {"orders_resent": "FiredOrdersResent", "alerts_redelivered": 
 @functools.cache
 def http_api() -> "Router":
     """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
-    from minted_gateway.api.router import Body, Query, Response, Router  # noqa: PLC0415
+    from minted_gateway.api.router import Body, Query, Response, Router, imported  # noqa: PLC0415
     from minted_gateway.api.schemas import CUSTOMER_MISMATCH, MINTED_ERRORS, answers  # noqa: PLC0415
     from minted_gateway.prices.bodies import PricesBody, QuoteBody  # noqa: PLC0415
-    from minted_gateway.prices.quotes import QuoteRequest  # noqa: PLC0415 - the scheduled refresh never quotes
 
     app = Router(metrics)
 
@@ -75,8 +74,10 @@ def http_api() -> "Router":
             },
         ),
         tags=["prices"],
+        # The quote's request, limits and order models are made on its own first request, not on GET /prices'.
+        types=imported("minted_gateway.prices.quotes", "QuoteRequest"),
     )
-    def post_quote(quote: Annotated[QuoteRequest, Body()]) -> Response[str]:
+    def post_quote(quote: Annotated["QuoteRequest", Body()]) -> Response[str]:
         return json_response(201, _quote(quote, caller=request_caller(app)))
 
     return app

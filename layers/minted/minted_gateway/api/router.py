@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import importlib
 import inspect
 import json
 import re
@@ -24,7 +25,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import UnionType
-from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
 from urllib.parse import parse_qs
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
@@ -177,15 +178,44 @@ class Request:
         return (values[-1] if values else "").strip()
 
 
+Types = Callable[[], Mapping[str, Any]]
+
+
+def imported(module: str, *names: str) -> Types:
+    """A route's ``types``: ``names`` from ``module``, imported when the route is first served (or documented).
+
+    A handler annotated ``Annotated["QuoteRequest", Body()]`` with ``types=imported(module, "QuoteRequest")``
+    costs the function's other routes nothing: its model classes (and the modules they stand on) are made
+    only for its own first request. Every route's classes were made on any route's cold start before.
+    """
+
+    def types() -> Mapping[str, Any]:
+        loaded = importlib.import_module(module)
+        return {name: getattr(loaded, name) for name in names}
+
+    return types
+
+
 class Route:
     """A method and path, its handler, and what the document says of it; its arguments are read from the
     handler's signature on the route's first request (most containers never serve most routes)."""
 
-    def __init__(self, method: str, path: str, func: Callable[..., Any], openapi: dict[str, Any]) -> None:
-        self.method, self.path, self.func, self.openapi = method, path, func, openapi
+    def __init__(
+        self, method: str, path: str, func: Callable[..., Any], openapi: dict[str, Any], types: Types | None = None
+    ) -> None:
+        self.method, self.path, self.func, self.openapi, self.types = method, path, func, openapi, types
         self.rule = re.compile(f"^{_DYNAMIC_PART.sub(_NAMED_GROUP, path)}$")
         self._arguments: tuple[list[Argument], list[Argument], Argument | None] | None = None
         self._lock = threading.Lock()
+
+    def signature(self) -> inspect.Signature:
+        """The handler's signature, its annotations evaluated: text (a module with postponed annotations
+        declares them so) and names the route's ``types`` import."""
+        hints = get_type_hints(self.func, localns=dict(self.types()) if self.types else None, include_extras=True)
+        signature = inspect.signature(self.func)
+        parameters = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()]
+        returns = hints.get("return", signature.return_annotation)
+        return signature.replace(parameters=parameters, return_annotation=returns)
 
     def arguments(self) -> tuple[list[Argument], list[Argument], Argument | None]:
         """The path's, the query's and the body's arguments, in the handler's order."""
@@ -205,9 +235,13 @@ class Router:
         self._local = threading.local()  # the local gateway answers requests on threads, Lambda one at a time
 
     # ------------------------------------------------------------ declaring
-    def route(self, path: str, method: str, **openapi: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def route(
+        self, path: str, method: str, types: Types | None = None, **openapi: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """``types``: names the handler's annotations use, imported on the route's first use (``imported``)."""
+
         def register(func: Callable[..., Any]) -> Callable[..., Any]:
-            self._routes.append(Route(method, path, func, openapi))
+            self._routes.append(Route(method, path, func, openapi, types))
             return func
 
         return register
@@ -291,7 +325,7 @@ class Router:
         """The handler as Powertools reads it: our markers as its Body, Path and Query, our Response as its."""
         from aws_lambda_powertools.event_handler import Response as PowertoolsResponse  # noqa: PLC0415
 
-        signature = inspect.signature(route.func)
+        signature = route.signature()
         parameters = [p.replace(annotation=_for_powertools(p.annotation)) for p in signature.parameters.values()]
         returns = signature.return_annotation
         if returns is Response or get_origin(returns) is Response:
@@ -321,8 +355,7 @@ def _for_powertools(annotation: Any) -> Any:
 def _arguments_of(route: Route) -> tuple[list[Argument], list[Argument], Argument | None]:
     path_names = set(re.findall(r"<(\w+)>", route.path))
     read: dict[str, list[Argument]] = {"path": [], "query": [], "body": []}
-    # eval_str: a module with postponed annotations declares them as text
-    for name, parameter in inspect.signature(route.func, eval_str=True).parameters.items():
+    for name, parameter in route.signature().parameters.items():
         kind, marker = _marker(parameter.annotation)
         where = marker.where if marker is not None else ("path" if name in path_names else "query")
         unsupported = _unsupported(parameter.annotation, kind, marker, where)
