@@ -151,6 +151,9 @@ def run_child(runtime: ColdRuntime, spec: dict[str, Any], code_dir: Path | None,
     # -S: no site-packages but the ones on PYTHONPATH, as on Lambda (and bytecode caches are written).
     command = [runtime.python, "-S", str(CHILD)]
     profiles = os.environ.get("BENCH_COLD_PROFILE")  # a directory: each run's cProfile, to see where it goes
+    models = os.environ.get("BENCH_COLD_MODELS")  # a directory: each cold start's model classes and builds, timed
+    if models and spec["kind"] == "subject" and not spec.get("record"):
+        spec = {**spec, "models_to": str(Path(models).resolve() / f"models-{spec['module']}-{time.monotonic_ns()}.tsv")}
     if profiles and not spec.get("record"):
         name = f"{spec['kind']}-{spec.get('module', 'floor')}-{time.monotonic_ns()}.prof"
         command[2:2] = ["-m", "cProfile", "-o", str(Path(profiles).resolve() / name)]

@@ -19,6 +19,7 @@ import os
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 RESULT_MARK = "BENCH-COLD-START "
@@ -309,8 +310,36 @@ def make_calls(calls: list[dict[str, Any]], boto3: Any, requests: Any) -> list[i
     return statuses
 
 
+def timed_models() -> list[tuple[float, str, str]]:
+    """``BENCH_COLD_MODELS``: each pydantic model class made and each validator built from here on, with its
+    milliseconds (``class``: creating it, ``build``: its schema and validator, on first use). Where our code's
+    share of a cold start goes, by class: how the levers in docs/performance.md were found."""
+    from pydantic import BaseModel  # noqa: F401, PLC0415 - what a subject imports anyway
+    from pydantic._internal import _model_construction as construction  # noqa: PLC0415
+
+    timed: list[tuple[float, str, str]] = []
+    make, complete = construction.ModelMetaclass.__new__, construction.complete_model_class
+
+    def new(mcs: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        made = make(mcs, name, *args, **kwargs)
+        timed.append(((time.perf_counter() - started) * 1000, "class", f"{made.__module__}.{made.__qualname__}"))
+        return made
+
+    def completed(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        done = complete(cls, *args, **kwargs)
+        timed.append(((time.perf_counter() - started) * 1000, "build", f"{cls.__module__}.{cls.__qualname__}"))
+        return done
+
+    construction.ModelMetaclass.__new__ = new  # type: ignore[method-assign,assignment]
+    construction.complete_model_class = completed
+    return timed
+
+
 def main() -> None:
     spec = json.loads(sys.stdin.read())
+    models = timed_models() if spec.get("models_to") else None
     calls: list[dict[str, Any]] = []
     if spec.get("record"):
         record_calls(calls)
@@ -323,6 +352,9 @@ def main() -> None:
     out = {"import_seconds": import_seconds, "total_seconds": total_seconds, "cpu_seconds": cpu_seconds,
            "result": result, "calls": calls,
            "modules": {name: name in sys.modules for name in spec.get("report_modules", [])}, **RESTORED}  # fmt: skip
+    if models is not None:  # written after the measured part: the file is not the cold start's
+        lines = [f"{ms:.2f}\t{kind}\t{name}\n" for ms, kind, name in models]
+        Path(spec["models_to"]).write_text("".join(lines), encoding="utf-8")
     sys.stdout.write("\n" + RESULT_MARK + json.dumps(out, default=str) + "\n")
 
 

@@ -126,6 +126,49 @@ def test_models_build_their_validators_on_first_use() -> None:
     assert Late.__pydantic_complete__
 
 
+HANDLER_WITH_MODELS = """
+from pydantic import BaseModel, ConfigDict
+
+
+class Line(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    sku: str
+
+
+class Unused(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    note: str
+
+
+def handler(event, context):
+    return Line.model_validate(event).sku
+"""
+
+
+def test_the_model_timer_names_each_class_made_and_each_validator_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BENCH_COLD_MODELS: how the per-class levers were found. A class made at import is listed as made; only
+    the one the first call used is listed as built."""
+    (tmp_path / "timed_handler.py").write_text(HANDLER_WITH_MODELS, encoding="utf-8")
+    monkeypatch.setenv("BENCH_COLD_MODELS", str(tmp_path))
+    daemon = XRayDaemon()
+    try:
+        spec = {"kind": "subject", "module": "timed_handler", "event": {"sku": "GAU"}}
+        result = run_child(ColdRuntime(sys.executable, VENV_SITE, {}), spec, tmp_path, daemon)
+    finally:
+        daemon.close()
+    assert result["result"] == "GAU"
+    (written,) = tmp_path.glob("models-timed_handler-*.tsv")
+    rows = [line.split("\t") for line in written.read_text(encoding="utf-8").splitlines()]
+    assert all(float(ms) >= 0 for ms, _, _ in rows)
+    assert {(kind, name) for _, kind, name in rows} == {
+        ("class", "timed_handler.Line"),
+        ("class", "timed_handler.Unused"),
+        ("build", "timed_handler.Line"),
+    }
+
+
 def test_an_operation_that_reads_no_secret_makes_no_secrets_manager_client(stack: DevStack) -> None:
     bench = Bench(stack, iterations=1)
     bench.call("PricesFunction", http_event("prices/get_prices.json"))  # the cache now holds fresh prices
