@@ -243,6 +243,15 @@ def test_serving_a_request_never_imports_the_event_handler(function: str) -> Non
     assert int(served) >= (1 if function == "reconcile" else 2) and imported == "False", result.stderr
 
 
+@pytest.mark.parametrize("function", HTTP_FUNCTIONS)
+def test_every_route_builds_its_arguments_whatever_it_imports_late(function: str) -> None:
+    # What SnapStart's before-snapshot hook does: a route whose types=imported(...) names a module or class
+    # that is not there (a typo) fails here, not on its first request as a 500.
+    code = f"import {function}_function as f\nf.http_api().prepare()\nprint('prepared')\n"
+    result = run_in_function(function, code, env=SETTINGS_LIKE)
+    assert result.stdout.strip() == "prepared", result.stderr
+
+
 # Each room documents its own answers: building the routes creates only their answer types (the others'
 # were about 20 pydantic classes, a few ms of every HTTP cold start, docs/performance.md).
 BODY_MODULES = {

@@ -204,9 +204,9 @@ class RecordFailureTask(BaseModel):
 
 def record_failure_task(payload: dict[str, Any]) -> dict[str, Any]:
     """Note the failure on the row this execution owns (or make one), and let its customer go."""
-    from minted_gateway.orders.workflow import WorkflowRequest  # noqa: PLC0415
+    from minted_gateway.orders.workflow import WorkflowRequest  # noqa: F401, PLC0415 - resolves the annotation below
 
-    RecordFailureTask.model_rebuild(_types_namespace={"WorkflowRequest": WorkflowRequest})  # after the first: nothing
+    RecordFailureTask.model_rebuild()  # reads "WorkflowRequest" from this frame; after the first call it does nothing
     orders = runtime.workflow_task_orders()
     payload, held = orders.restore(payload)
     task = RecordFailureTask.model_validate(payload, context=TASK_INPUT)

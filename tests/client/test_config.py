@@ -24,6 +24,13 @@ def test_defaults_are_the_contracts() -> None:
         ("backoff_cap", -1),
         ("max_retry_after", -5),
         ("min_time_for_a_call", "0.05"),
+        ("connect_timeout", float("nan")),
+        ("read_timeout", float("inf")),
+        ("backoff_cap", float("nan")),
+        ("accept_language", 5),
+        ("digest_algorithms", ["MD5"]),
+        ("digest_algorithms", ()),
+        ("paths", {"buy": "/x"}),
     ],
 )
 def test_a_value_out_of_its_bounds_is_refused_by_name(field: str, value: object) -> None:

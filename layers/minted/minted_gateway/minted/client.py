@@ -8,6 +8,7 @@ time budget. Buys and sells are sent once, ever: when their answer is lost the c
 from __future__ import annotations
 
 import functools
+import math
 import random
 import threading
 import time
@@ -98,13 +99,26 @@ class MintedClientConfig:
     paths: MintedPaths = MintedPaths()
 
     def __post_init__(self) -> None:
+        """Numbers are numbers here (nothing is coerced: settings.py reads the environment's text), finite and
+        within their bounds; every other field has its own type."""
         for name, (lowest, highest, inclusive) in _CONFIG_BOUNDS.items():
             value = getattr(self, name)
             kind = int if name == "read_attempts" else int | float
             if isinstance(value, bool) or not isinstance(value, kind):
                 raise ValueError(f"MintedClientConfig.{name} must be a number, not {value!r}")
-            if value < lowest or (value == lowest and not inclusive) or (highest is not None and value > highest):
+            if not math.isfinite(value) or value < lowest or (value == lowest and not inclusive):
                 raise ValueError(f"MintedClientConfig.{name} is out of range: {value!r}")
+            if highest is not None and value > highest:
+                raise ValueError(f"MintedClientConfig.{name} is out of range: {value!r}")
+        for name in ("api_version", "pricefix_api_version", "accept_language", "birthdate_format",
+                     "card_payment_type", "user_agent"):  # fmt: skip
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"MintedClientConfig.{name} must be text, not {getattr(self, name)!r}")
+        algorithms = self.digest_algorithms
+        if not isinstance(algorithms, tuple) or not algorithms or not all(isinstance(a, str) for a in algorithms):
+            raise ValueError(f"MintedClientConfig.digest_algorithms must be a tuple of names, not {algorithms!r}")
+        if not isinstance(self.paths, MintedPaths):
+            raise ValueError(f"MintedClientConfig.paths must be MintedPaths, not {self.paths!r}")
 
 
 @dataclass(frozen=True)
