@@ -30,8 +30,11 @@ logger, tracer, metrics = observability()
 def http_api() -> "Router":
     """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
     from minted_gateway.api.router import Body, Path, Response, Router, imported  # noqa: PLC0415
-    from minted_gateway.api.schemas import CUSTOMER_MISMATCH, MINTED_ERRORS, answers  # noqa: PLC0415
-    from minted_gateway.customers.bodies import BalancesBody, CustomerBody  # noqa: PLC0415
+    from minted_gateway.api.schemas import CUSTOMER_MISMATCH, MINTED_ERRORS, answers, documented  # noqa: PLC0415
+
+    BalancesBody, CustomerBody = documented(  # noqa: N806 - classes, named for the document
+        "minted_gateway.customers.bodies", "BalancesBody", "CustomerBody"
+    )  # made when the OpenAPI document is written, never on a request
 
     app = Router(metrics)
 

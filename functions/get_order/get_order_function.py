@@ -32,8 +32,11 @@ logger, tracer, metrics = observability()
 def http_api() -> "Router":
     """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
     from minted_gateway.api.router import Path, Query, Response, Router  # noqa: PLC0415
-    from minted_gateway.api.schemas import MINTED_ERRORS, answers  # noqa: PLC0415
-    from minted_gateway.orders.bodies import OrderBody, OrdersPageBody  # noqa: PLC0415
+    from minted_gateway.api.schemas import MINTED_ERRORS, answers, documented  # noqa: PLC0415
+
+    OrderBody, OrdersPageBody = documented(  # noqa: N806 - classes, named for the document
+        "minted_gateway.orders.bodies", "OrderBody", "OrdersPageBody"
+    )  # made when the OpenAPI document is written, never on a request
 
     app = Router(metrics)
 

@@ -26,8 +26,11 @@ logger, tracer, metrics = observability()
 def http_api() -> "Router":
     """The HTTP routes, built on the first HTTP event: a task or a schedule never imports the Event Handler."""
     from minted_gateway.api.router import Path, Response, Router  # noqa: PLC0415
-    from minted_gateway.api.schemas import MINTED_ERRORS, answers  # noqa: PLC0415
-    from minted_gateway.legal.bodies import LegalDocumentBody, LegalListBody  # noqa: PLC0415
+    from minted_gateway.api.schemas import MINTED_ERRORS, answers, documented  # noqa: PLC0415
+
+    LegalDocumentBody, LegalListBody = documented(  # noqa: N806 - classes, named for the document
+        "minted_gateway.legal.bodies", "LegalDocumentBody", "LegalListBody"
+    )  # made when the OpenAPI document is written, never on a request
 
     app = Router(metrics)
 

@@ -318,7 +318,10 @@ class Router:
 
         resolver = new_resolver(self.metrics)
         for route in self._routes:
-            resolver.route(route.path, route.method, **route.openapi)(self._powertools_view(route, resolver))
+            openapi = dict(route.openapi)
+            if callable(openapi.get("responses")):  # api/schemas.answers: the answer types, made for the document
+                openapi["responses"] = openapi["responses"]()
+            resolver.route(route.path, route.method, **openapi)(self._powertools_view(route, resolver))
         return resolver
 
     def _powertools_view(self, route: Route, resolver: GatewayResolver) -> Callable[..., Any]:
