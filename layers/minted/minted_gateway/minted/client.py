@@ -7,6 +7,7 @@ time budget. Buys and sells are sent once, ever: when their answer is lost the c
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import random
@@ -106,14 +107,12 @@ class MintedClientConfig:
             kind = int if name == "read_attempts" else int | float
             if isinstance(value, bool) or not isinstance(value, kind):
                 raise ValueError(f"MintedClientConfig.{name} must be a number, not {value!r}")
-            if not math.isfinite(value) or value < lowest or (value == lowest and not inclusive):
+            below = value < lowest or (value == lowest and not inclusive)
+            if not math.isfinite(value) or below or (highest is not None and value > highest):
                 raise ValueError(f"MintedClientConfig.{name} is out of range: {value!r}")
-            if highest is not None and value > highest:
-                raise ValueError(f"MintedClientConfig.{name} is out of range: {value!r}")
-        for name in ("api_version", "pricefix_api_version", "accept_language", "birthdate_format",
-                     "card_payment_type", "user_agent"):  # fmt: skip
-            if not isinstance(getattr(self, name), str):
-                raise ValueError(f"MintedClientConfig.{name} must be text, not {getattr(self, name)!r}")
+        for field in dataclasses.fields(self):
+            if field.type == "str" and not isinstance(getattr(self, field.name), str):  # "str": postponed annotations
+                raise ValueError(f"MintedClientConfig.{field.name} must be text, not {getattr(self, field.name)!r}")
         algorithms = self.digest_algorithms
         if not isinstance(algorithms, tuple) or not algorithms or not all(isinstance(a, str) for a in algorithms):
             raise ValueError(f"MintedClientConfig.digest_algorithms must be a tuple of names, not {algorithms!r}")
