@@ -12,6 +12,7 @@ import re
 
 from aws_lambda_powertools import Logger, Metrics
 
+from minted_gateway.log_format import LogLineFormatter
 from minted_gateway.tracing import HandlerTracing, handler_tracing
 
 _PATTERNS = (
@@ -47,7 +48,7 @@ def observability() -> tuple[Logger, HandlerTracing, Metrics]:
     Our modules log to ``minted_gateway.*`` loggers, some created only when a use case is first
     loaded; they all propagate to the package logger, which writes through Powertools' handler.
     """
-    logger = Logger(service="minted-gateway")
+    logger = Logger(service="minted-gateway", logger_formatter=LogLineFormatter())
     for handler in logger.handlers:
         if not any(isinstance(f, RedactPersonalData) for f in handler.filters):
             handler.addFilter(RedactPersonalData())

@@ -1,0 +1,179 @@
+"""Our log formatter (minted_gateway/log_format.py) writes what Powertools' own formatter writes, byte for
+byte: the same record through both, after the same changes to their keys, gives the same line."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from minted_gateway.log_format import LogLineFormatter
+from minted_gateway.observability import observability
+
+SERVICE_KEYS = {"service": "minted-gateway", "sampling_rate": None}
+LAMBDA_KEYS = {
+    "cold_start": True, "function_name": "BuyFunction", "function_memory_size": 512,
+    "function_arn": "arn:aws:lambda:eu-central-1:123456789012:function:BuyFunction",
+    "function_request_id": "c6af9ac6-7b61-11e6-9a41-93e812345678", "correlation_id": "JKJaXmPLFMEEJzQ=",
+}  # fmt: skip
+
+
+def pair(**options: Any) -> tuple[LambdaPowertoolsFormatter, LogLineFormatter]:
+    return LambdaPowertoolsFormatter(**options, **SERVICE_KEYS), LogLineFormatter(**options, **SERVICE_KEYS)
+
+
+def record(
+    message: Any = "order placed", /, *args: Any, level: int = logging.INFO, exc_info: Any = None, **extra: Any
+) -> logging.LogRecord:
+    made = logging.LogRecord("minted_gateway.orders", level, __file__, 42, message, args or None, exc_info, "place")
+    for name, value in extra.items():
+        setattr(made, name, value)
+    return made
+
+
+def same_line(theirs: LambdaPowertoolsFormatter, ours: LogLineFormatter, made: logging.LogRecord) -> tuple[str, str]:
+    return theirs.format(made), ours.format(made)
+
+
+def failure() -> Any:
+    try:
+        raise ValueError("Minted said no")
+    except ValueError as exc:
+        exc.add_note("while buying")
+        return sys.exc_info()
+
+
+RECORDS: dict[str, Callable[[], logging.LogRecord]] = {
+    "plain": record,
+    "extras": lambda: record("order read", external_id="ord-1", refreshed=False, stale=None, n=3),
+    "extras of every kind": lambda: record(
+        "x",
+        amount=Decimal("1.50"),
+        at=datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC),
+        items=[{"a": 1}],
+        nested={"b": [None, True, 1.5]},
+        text="çığ ünicode ✓",
+        empty="",
+    ),
+    "an extra named like a key": lambda: record("x", service="other", correlation_id="mine", level="custom"),
+    "an extra named like an exception field": lambda: record("x", exception="e", exception_name="n", stack_trace="s"),
+    "an extra named message": lambda: record("x", message="formatted elsewhere"),
+    "empty message": lambda: record(""),
+    "JSON object message": lambda: record('{"a": 1}'),
+    "JSON list message": lambda: record("[1, 2]"),
+    "number message": lambda: record("12 orders"),
+    "negative number": lambda: record("-3"),
+    "true": lambda: record("true"),
+    "null": lambda: record("null"),
+    "nan": lambda: record("NaN"),
+    "leading space": lambda: record(" 5"),
+    "quoted": lambda: record('"quoted"'),
+    "not JSON though it starts so": lambda: record("{not json"),
+    "dict message": lambda: record({"event": "x", "n": 1}),
+    "%-args": lambda: record("bought %s grams of %s", Decimal("1.5"), "GAU"),
+    "exception": lambda: record("failed", level=logging.ERROR, exc_info=failure()),
+    "exc_info outside an except": lambda: record("x", exc_info=(None, None, None)),
+    "warning": lambda: record("slow", level=logging.WARNING),
+    "non-str message": lambda: record(12345),
+}
+
+
+@pytest.fixture(autouse=True)
+def no_trace_id(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
+    monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
+    yield
+
+
+@pytest.mark.parametrize("name", RECORDS)
+def test_each_kind_of_record_is_written_as_powertools_writes_it(name: str) -> None:
+    theirs, ours = pair()
+    for formatter in (theirs, ours):
+        formatter.append_keys(**LAMBDA_KEYS)
+    made = RECORDS[name]()
+    expected, got = same_line(theirs, ours, made)
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"utc": True}, {"use_rfc3339": True}, {"datefmt": "%H:%M:%S.%F"}, {"serialize_stacktrace": False},
+     {"log_record_order": ["message", "level"]}, {"json_default": repr},
+     {"json_serializer": lambda log: json.dumps(log, sort_keys=True, default=str)}],
+)  # fmt: skip
+def test_the_formatter_options_are_honoured(options: dict[str, Any]) -> None:
+    theirs, ours = pair(**options)
+    for name, make in RECORDS.items():
+        made = make()
+        expected, got = same_line(theirs, ours, made)
+        assert got == expected, name
+
+
+def test_keys_appended_removed_cleared_and_per_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    theirs, ours = pair()
+    for change in (
+        lambda f: f.append_keys(**LAMBDA_KEYS),
+        lambda f: f.append_keys(correlation_id=None),  # how Powertools removes a correlation id
+        lambda f: f.remove_keys(["function_arn"]),
+        lambda f: f.append_keys(location="%(module)s"),  # a custom format for a reserved key
+        lambda f: f.append_keys(location="%(funcName)s:%(lineno)d", timestamp=""),
+        lambda f: f.clear_state(),
+        lambda f: f.append_keys(xray_trace_id=None),  # the trace id left out on purpose
+        lambda f: f.thread_safe_append_keys(tenant="t-1"),
+        lambda f: f.thread_safe_clear_keys(),
+    ):
+        change(theirs)
+        change(ours)
+        monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8")
+        for name, make in RECORDS.items():
+            made = make()
+            expected, got = same_line(theirs, ours, made)
+            assert got == expected, name
+
+
+@pytest.mark.filterwarnings("ignore:POWERTOOLS_DEV")
+def test_powertools_dev_indents_both(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POWERTOOLS_DEV", "true")
+    theirs, ours = pair()
+    for name, make in RECORDS.items():
+        made = make()
+        expected, got = same_line(theirs, ours, made)
+        assert got == expected, name
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text() | st.decimals(allow_nan=False, places=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    message=st.text(max_size=40),
+    extra=st.dictionaries(st.text(min_size=1, max_size=12).filter(str.isidentifier), json_values, max_size=5),
+    appended=st.dictionaries(st.sampled_from(["tenant", "stage", "correlation_id", "cold_start"]), json_values),
+)
+def test_any_plain_line_is_written_as_powertools_writes_it(
+    message: str, extra: dict[str, Any], appended: dict[str, Any]
+) -> None:
+    theirs, ours = pair()
+    theirs.append_keys(**appended)
+    ours.append_keys(**appended)
+    made = record(message, **extra)
+    expected, got = same_line(theirs, ours, made)
+    assert got == expected
+
+
+def test_every_function_logs_through_it() -> None:
+    logger, _, _ = observability()
+    assert isinstance(logger.registered_formatter, LogLineFormatter)
