@@ -251,7 +251,6 @@ def observed(serve: Any) -> Any:
     HTTP API event), without importing our package: its modules (the tracing wrapper, SnapStart's hooks,
     the settings they read) are ours, not the libraries'. tests/bench/test_cold_start.py compares the two."""
     from aws_lambda_powertools import Logger, Metrics  # noqa: PLC0415
-    from aws_lambda_powertools.logging import correlation_paths  # noqa: PLC0415
 
     logger = Logger(service=SERVICE)
     metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
@@ -261,8 +260,13 @@ def observed(serve: Any) -> Any:
 
         tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
         handler = tracer.capture_lambda_handler(handler, capture_response=False)
-    correlated = logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-    return correlated(handler)
+
+    def correlated(event: Any, context: Any) -> Any:  # as observability.with_lambda_context reads the id
+        request = event.get("requestContext") if isinstance(event, dict) else None
+        logger.set_correlation_id(request.get("requestId") if isinstance(request, dict) else None)
+        return handler(event, context)
+
+    return logger.inject_lambda_context(correlated, clear_state=True)
 
 
 ROUTED_EVENT = {  # API Gateway's payload v2 for GET /items/{item_id}

@@ -1,5 +1,6 @@
 """Our log formatter (minted_gateway/log_format.py) writes what Powertools' own formatter writes, byte for
-byte: the same record through both, after the same changes to their keys, gives the same line."""
+byte: the same record through both, after the same changes to their keys, gives the same line. And our
+handlers' correlation id (observability.with_lambda_context) is the one Powertools' path would find."""
 
 from __future__ import annotations
 
@@ -177,3 +178,41 @@ def test_any_plain_line_is_written_as_powertools_writes_it(
 def test_every_function_logs_through_it() -> None:
     logger, _, _ = observability()
     assert isinstance(logger.registered_formatter, LogLineFormatter)
+
+
+class LambdaContext:
+    function_name = "GetOrderFunction"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:GetOrderFunction"
+    memory_limit_in_mb = 512
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+    log_group_name = "/aws/lambda/GetOrderFunction"
+    log_stream_name = "2026/12/07/[$LATEST]abc"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [{"version": "2.0", "requestContext": {"requestId": "JKJaXmPLFMEEJzQ="}}, {"requestContext": {"requestId": 7}},
+     {"requestContext": {}}, {"requestContext": "text"}, {"action": "get_order"}, {}, ["a", "list"]],
+)  # fmt: skip
+def test_the_correlation_id_is_what_powertools_path_for_an_http_api_finds(event: Any) -> None:
+    """with_lambda_context reads the id without Powertools' JMESPath search: the keys are those Powertools
+    sets with correlation_paths.API_GATEWAY_HTTP, for an HTTP event and any other, after a request had one."""
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.logging import correlation_paths
+
+    from minted_gateway.observability import with_lambda_context
+
+    theirs, ours = Logger(service="correlation-theirs"), Logger(service="correlation-ours")
+
+    def keys_of(logger: Logger) -> Callable[[Any, Any], dict[str, Any]]:
+        return lambda event, context: {k: v for k, v in logger.get_current_keys().items() if k != "service"}
+
+    their_handler = theirs.inject_lambda_context(
+        keys_of(theirs), clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP
+    )
+    our_handler = with_lambda_context(ours)(keys_of(ours))
+    before = {"requestContext": {"requestId": "an-earlier-request"}}
+    for handler in (their_handler, our_handler):
+        handler(before, LambdaContext())  # a warm container: an earlier request's id must not stay
+    assert our_handler(event, LambdaContext()) == their_handler(event, LambdaContext())

@@ -12,7 +12,6 @@ ledger's rows).
 import functools
 from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -22,7 +21,7 @@ from minted_gateway.api.http import REPLAY_HEADER, invalid_request, json_respons
 from minted_gateway.api.views import foreign_error, outcome_response, outcome_task_result, workflow_started_body
 from minted_gateway.caller import PARTNER, Caller, Scope, requires
 from minted_gateway.errors import REJECTIONS, OrderRejected
-from minted_gateway.observability import observability
+from minted_gateway.observability import observability, with_lambda_context
 from minted_gateway.orders.limits import LockedQuote, PricedOrder
 from minted_gateway.orders.place_order import OrderOutcome
 from minted_gateway.orders.record import State
@@ -263,7 +262,7 @@ def _count_and_log(outcome: OrderOutcome, external_id: str) -> None:
         "side": outcome.record.side, "replayed": outcome.replayed, "resolved": outcome.resolved})  # fmt: skip
 
 
-@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@with_lambda_context(logger)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:

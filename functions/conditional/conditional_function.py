@@ -12,7 +12,6 @@ import functools
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
@@ -23,7 +22,7 @@ from minted_gateway.caller import Scope, requires
 from minted_gateway.conditional.bodies import trigger_body
 from minted_gateway.conditional.requests import ConditionalOrderIn, PriceAlertIn
 from minted_gateway.minted.models import EXTERNAL_ID_PATTERN
-from minted_gateway.observability import observability
+from minted_gateway.observability import observability, with_lambda_context
 
 if TYPE_CHECKING:
     from minted_gateway.api.router import Router
@@ -132,7 +131,7 @@ def http_api() -> "Router":
     return app
 
 
-@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@with_lambda_context(logger)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:

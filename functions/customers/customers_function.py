@@ -9,7 +9,6 @@ A customer's personal data passes through to Minted and back to the caller: neve
 import functools
 from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import runtime
@@ -17,7 +16,7 @@ from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import REPLAY_HEADER, json_response, request_caller
 from minted_gateway.api.views import balances_body, customer_body
 from minted_gateway.caller import Scope, requires
-from minted_gateway.observability import observability
+from minted_gateway.observability import observability, with_lambda_context
 
 if TYPE_CHECKING:
     from minted_gateway.api.router import Router
@@ -128,7 +127,7 @@ def http_api() -> "Router":
     return app
 
 
-@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@with_lambda_context(logger)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:

@@ -6,7 +6,6 @@
 import functools
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -16,7 +15,7 @@ from minted_gateway.api.http import digits_only, invalid_input, json_response, r
 from minted_gateway.api.views import foreign_error, foreign_response, order_view_body, orders_page_body
 from minted_gateway.caller import PARTNER, Caller, Scope, requires
 from minted_gateway.minted.models import EXTERNAL_ID_MAX_LENGTH, EXTERNAL_ID_PATTERN
-from minted_gateway.observability import observability
+from minted_gateway.observability import observability, with_lambda_context
 from minted_gateway.orders.get_order import OrderView
 from minted_gateway.orders.history import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT, HistoryQuery
 from minted_gateway.orders.record import State
@@ -146,7 +145,7 @@ def _read(external_id: str, caller: Caller = PARTNER) -> OrderView:
     return view
 
 
-@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@with_lambda_context(logger)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:

@@ -6,7 +6,6 @@
 import functools
 from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import runtime
@@ -14,7 +13,7 @@ from minted_gateway.api.dispatch import dispatch
 from minted_gateway.api.http import json_response
 from minted_gateway.api.views import legal_body, legal_list_body
 from minted_gateway.caller import Scope, requires
-from minted_gateway.observability import observability
+from minted_gateway.observability import observability, with_lambda_context
 
 if TYPE_CHECKING:
     from minted_gateway.api.router import Router
@@ -66,7 +65,7 @@ def http_api() -> "Router":
     return app
 
 
-@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@with_lambda_context(logger)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:

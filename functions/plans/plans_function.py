@@ -13,7 +13,6 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from minted_gateway import runtime
@@ -22,7 +21,7 @@ from minted_gateway.api.http import REPLAY_HEADER, digits_only, json_response, r
 from minted_gateway.caller import Scope, requires
 from minted_gateway.errors import GatewayError
 from minted_gateway.minted.models import EXTERNAL_ID_MAX_LENGTH, EXTERNAL_ID_PATTERN
-from minted_gateway.observability import observability
+from minted_gateway.observability import observability, with_lambda_context
 from minted_gateway.plans import wiring
 from minted_gateway.plans.engine import RunMessage, RunNotSettled
 from minted_gateway.plans.requests import NewPlan, PlanChanges
@@ -166,7 +165,7 @@ def consume_runs(event: dict[str, Any]) -> dict[str, Any]:
     return {"batchItemFailures": failures}
 
 
-@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@with_lambda_context(logger)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:

@@ -6,7 +6,6 @@
 import functools
 from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict
 
@@ -17,7 +16,7 @@ from minted_gateway.api.views import prices_body, quote_body
 from minted_gateway.caller import PARTNER, Caller, Scope, requires
 from minted_gateway.errors import GatewayError
 from minted_gateway.minted.models import Currency
-from minted_gateway.observability import observability
+from minted_gateway.observability import observability, with_lambda_context
 from minted_gateway.validation import TASK_INPUT
 
 if TYPE_CHECKING:
@@ -130,7 +129,7 @@ def refresh_task(payload: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@with_lambda_context(logger)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Any:

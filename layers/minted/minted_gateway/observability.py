@@ -7,13 +7,16 @@ like an email, a phone number or an 11-digit identity number is masked before it
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Callable
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
 from minted_gateway.log_format import LogLineFormatter
-from minted_gateway.tracing import HandlerTracing, handler_tracing
+from minted_gateway.tracing import Handler, HandlerTracing, handler_tracing
 
 _PATTERNS = (
     (re.compile(r"[^@\s\"']+@[^@\s\"']+\.[A-Za-z]{2,}"), "<email>"),
@@ -57,3 +60,26 @@ def observability() -> tuple[Logger, HandlerTracing, Metrics]:
     package.setLevel(logger.log_level)
     package.propagate = False
     return logger, handler_tracing(), Metrics(namespace="MintedGateway", service="minted-gateway")
+
+
+def correlation_id(event: Any) -> Any:
+    """An HTTP API request's id, where Powertools' correlation path for it looks (``requestContext.requestId``);
+    None for any other event."""
+    request = event.get("requestContext") if isinstance(event, dict) else None
+    return request.get("requestId") if isinstance(request, dict) else None
+
+
+def with_lambda_context(logger: Logger) -> Callable[[Handler], Handler]:
+    """Powertools' ``inject_lambda_context(clear_state=True)`` with the HTTP API's correlation path, the id
+    read directly: its JMESPath search was about 65 µs of each warm invocation (docs/performance.md)."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def correlated(event: Any, context: Any) -> Any:
+            logger.set_correlation_id(correlation_id(event))  # None clears it, as Powertools' search would
+            return handler(event, context)
+
+        injected: Handler = logger.inject_lambda_context(correlated, clear_state=True)
+        return injected
+
+    return decorate
