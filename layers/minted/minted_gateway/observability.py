@@ -16,6 +16,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 
 from minted_gateway.log_format import LogLineFormatter
+from minted_gateway.metric_lines import MetricLinesProvider
 from minted_gateway.tracing import Handler, HandlerTracing, handler_tracing
 
 _PATTERNS = (
@@ -25,6 +26,7 @@ _PATTERNS = (
 # Attributes every LogRecord has; what is left on a record are the caller's extra fields.
 _STANDARD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 PACKAGE_LOGGER = "minted_gateway"
+SERVICE, NAMESPACE = "minted-gateway", "MintedGateway"
 
 
 def redact(text: str) -> str:
@@ -51,7 +53,7 @@ def observability() -> tuple[Logger, HandlerTracing, Metrics]:
     Our modules log to ``minted_gateway.*`` loggers, some created only when a use case is first
     loaded; they all propagate to the package logger, which writes through Powertools' handler.
     """
-    logger = Logger(service="minted-gateway", logger_formatter=LogLineFormatter())
+    logger = Logger(service=SERVICE, logger_formatter=LogLineFormatter())
     for handler in logger.handlers:
         if not any(isinstance(f, RedactPersonalData) for f in handler.filters):
             handler.addFilter(RedactPersonalData())
@@ -59,7 +61,12 @@ def observability() -> tuple[Logger, HandlerTracing, Metrics]:
     package.handlers = list(logger.handlers)
     package.setLevel(logger.log_level)
     package.propagate = False
-    return logger, handler_tracing(), Metrics(namespace="MintedGateway", service="minted-gateway")
+    metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+    metrics.provider = MetricLinesProvider(  # the same sets every Metrics of the process shares
+        metric_set=metrics.metric_set, dimension_set=metrics.dimension_set, metadata_set=metrics.metadata_set,
+        default_dimensions=metrics.default_dimensions, namespace=NAMESPACE, service=SERVICE,
+    )  # fmt: skip
+    return logger, handler_tracing(), metrics
 
 
 def correlation_id(event: Any) -> Any:
