@@ -262,8 +262,10 @@ def observed(serve: Any) -> Any:
         handler = tracer.capture_lambda_handler(handler, capture_response=False)
 
     def correlated(event: Any, context: Any) -> Any:  # as observability.with_lambda_context reads the id
-        request = event.get("requestContext") if isinstance(event, dict) else None
-        logger.set_correlation_id(request.get("requestId") if isinstance(request, dict) else None)
+        try:
+            logger.set_correlation_id(event.get("requestContext").get("requestId"))
+        except AttributeError:
+            logger.set_correlation_id(None)
         return handler(event, context)
 
     return logger.inject_lambda_context(correlated, clear_state=True)

@@ -8,8 +8,10 @@ import datetime
 import json
 import logging
 import sys
+from collections import UserDict
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -88,6 +90,11 @@ RECORDS: dict[str, Callable[[], logging.LogRecord]] = {
 }
 
 
+# A message that is JSON, for each character a JSON text can begin with: Powertools writes it parsed.
+JSON_MESSAGES = ["{}", "[]", '"s"', "-1", *"0123456789", "true", "false", "null", "NaN", "Infinity", "-Infinity",
+                 " 1", "\t1", "\n1", "\r1"]  # fmt: skip
+
+
 @pytest.fixture(autouse=True)
 def no_trace_id(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
@@ -103,6 +110,26 @@ def test_each_kind_of_record_is_written_as_powertools_writes_it(name: str) -> No
     made = RECORDS[name]()
     expected, got = same_line(theirs, ours, made)
     assert got == expected
+
+
+@pytest.mark.parametrize("message", JSON_MESSAGES)
+def test_a_message_that_is_json_is_written_parsed_as_powertools_writes_it(message: str) -> None:
+    theirs, ours = pair()
+    expected, got = same_line(theirs, ours, record(message))
+    assert got == expected and json.loads(got).get("message") != message  # "null" leaves no message at all
+
+
+def test_a_record_powertools_refuses_is_refused() -> None:
+    """An ``extra`` keyed by something other than text: Powertools raises, and logging reports it."""
+    theirs, ours = pair()
+    for key in (1, None):
+        made = record("x")
+        made.__dict__[key] = "v"  # type: ignore[index]
+        with pytest.raises(TypeError) as expected:
+            theirs.format(made)
+        with pytest.raises(TypeError) as got:
+            ours.format(made)
+        assert str(got.value) == str(expected.value)
 
 
 @pytest.mark.parametrize(
@@ -193,7 +220,9 @@ class LambdaContext:
 @pytest.mark.parametrize(
     "event",
     [{"version": "2.0", "requestContext": {"requestId": "JKJaXmPLFMEEJzQ="}}, {"requestContext": {"requestId": 7}},
-     {"requestContext": {}}, {"requestContext": "text"}, {"action": "get_order"}, {}, ["a", "list"]],
+     {"requestContext": {}}, {"requestContext": "text"}, {"requestContext": None}, {"action": "get_order"}, {},
+     ["a", "list"], "text", None, {"requestContext": UserDict({"requestId": "in-a-mapping"})},
+     MappingProxyType({"requestContext": MappingProxyType({"requestId": "read-only"})})],
 )  # fmt: skip
 def test_the_correlation_id_is_what_powertools_path_for_an_http_api_finds(event: Any) -> None:
     """with_lambda_context reads the id without Powertools' JMESPath search: the keys are those Powertools
@@ -205,8 +234,8 @@ def test_the_correlation_id_is_what_powertools_path_for_an_http_api_finds(event:
 
     theirs, ours = Logger(service="correlation-theirs"), Logger(service="correlation-ours")
 
-    def keys_of(logger: Logger) -> Callable[[Any, Any], dict[str, Any]]:
-        return lambda event, context: {k: v for k, v in logger.get_current_keys().items() if k != "service"}
+    def keys_of(logger: Logger) -> Callable[[Any, Any], list[tuple[str, Any]]]:
+        return lambda event, context: [(k, v) for k, v in logger.get_current_keys().items() if k != "service"]
 
     their_handler = theirs.inject_lambda_context(
         keys_of(theirs), clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP
@@ -216,3 +245,28 @@ def test_the_correlation_id_is_what_powertools_path_for_an_http_api_finds(event:
     for handler in (their_handler, our_handler):
         handler(before, LambdaContext())  # a warm container: an earlier request's id must not stay
     assert our_handler(event, LambdaContext()) == their_handler(event, LambdaContext())
+
+
+def test_with_event_logging_on_the_event_line_carries_the_correlation_id(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """POWERTOOLS_LOGGER_LOG_EVENT: Powertools logs the event after setting the id; so must we."""
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.logging import correlation_paths
+
+    from minted_gateway.observability import with_lambda_context
+
+    monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
+    event = {"requestContext": {"requestId": "logged-with-its-event"}}
+    lines = []
+    for name, decorate in (
+        ("theirs", lambda logger: logger.inject_lambda_context(
+            clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)),
+        ("ours", with_lambda_context),
+    ):  # fmt: skip
+        logger = Logger(service=f"event-{name}", stream=sys.stdout)
+        capsys.readouterr()
+        decorate(logger)(lambda event, context: None)(event, LambdaContext())
+        line = json.loads(capsys.readouterr().out.splitlines()[0])
+        lines.append({k: v for k, v in line.items() if k not in ("service", "timestamp", "cold_start", "location")})
+    assert lines[1] == lines[0] and lines[0]["correlation_id"] == "logged-with-its-event"

@@ -4,6 +4,7 @@ and refuses what it refuses: the same calls on both give the same lines and the 
 from __future__ import annotations
 
 import json
+import logging
 import time
 import warnings
 from collections.abc import Callable
@@ -31,17 +32,34 @@ def provider(kind: type[AmazonCloudWatchEMFProvider], timestamp: bool = True) ->
 
 
 def written(capsys: pytest.CaptureFixture[str], kind: type[AmazonCloudWatchEMFProvider], calls: Calls) -> Any:
-    """What ``calls`` and a flush write, or the error they raise (its type and text)."""
+    """What ``calls`` and a flush write (lines, warnings, Powertools' debug lines), or the error they raise
+    (its type and text) with what they wrote and kept before it."""
     capsys.readouterr()
     made = provider(kind)
+    debug = DebugLines()
+    powertools = logging.getLogger("aws_lambda_powertools")
+    level, powertools.level = powertools.level, logging.DEBUG
+    powertools.addHandler(debug)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             calls(made)
             made.flush_metrics()
     except Exception as exc:  # the error is what is compared
-        return type(exc), str(exc), capsys.readouterr().out
-    return capsys.readouterr().out, [str(w.message) for w in caught]
+        return type(exc), str(exc), capsys.readouterr().out, repr(dict(made.metric_set)), debug.lines
+    finally:
+        powertools.removeHandler(debug)
+        powertools.level = level
+    return capsys.readouterr().out, [str(w.message) for w in caught], debug.lines
+
+
+class DebugLines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
 
 
 def same(capsys: pytest.CaptureFixture[str], calls: Calls) -> None:
@@ -92,6 +110,7 @@ CALLS: dict[str, Calls] = {
     "resolution as text": metric(resolution="60"),
     "a full set of metrics": each(*(metric(name=f"m{i}", value=i) for i in range(101))),
     "a full list of values": each(*(metric(unit=MetricUnit.Milliseconds, value=i) for i in range(150))),
+    "a bad metric after good ones": each(metric(), metric(name="Age", value=2), metric(value="bad")),
 }
 
 
@@ -152,7 +171,7 @@ def test_any_run_of_our_kind_of_metric_writes_what_powertools_writes(added: list
         made = provider(kind)
         for name, unit, value in added:
             made.add_metric(name=name, unit=unit, value=value)
-        outputs.append(made.serialize_metric_set() if added else None)
+        outputs.append(json.dumps(made.serialize_metric_set()) if added else None)  # the order of keys too
     assert outputs[1] == outputs[0]
 
 

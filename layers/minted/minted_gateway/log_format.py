@@ -7,7 +7,8 @@ JSON encoder per line. This formatter is Powertools' own (its keys, its state, i
 and writes a plain line, the kind every line of ours is, with the same text from less work; anything
 else (an exception, a message that could be JSON, a dict or %-formatted message, per-thread keys, a
 custom key format) goes through Powertools' code unchanged. tests/test_log_format.py
-compares the two, byte for byte.
+compares the two, byte for byte. Like any formatter given to Logger, it takes its options (``utc``,
+``datefmt``, ...) itself: Logger's own are not passed to it.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class LogLineFormatter(LambdaPowertoolsFormatter):
                 line[key] = value
         for key, value in record.__dict__.items():
             if key not in _RESERVED:
+                if type(key) is not str:  # an ``extra`` keyed otherwise: Powertools refuses the record
+                    return super().format(record)
                 line[key] = value
         line["message"] = message
         # As Powertools writes them when the record has no exception: kept from an extra of that name,

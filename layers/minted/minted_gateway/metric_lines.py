@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import numbers
-import sys
 from collections import defaultdict
 from typing import Any
 
@@ -50,6 +49,7 @@ class MetricLinesProvider(AmazonCloudWatchEMFProvider):
         if cloudwatch.logger.isEnabledFor(logging.DEBUG):
             cloudwatch.logger.debug(f"Adding metric: {stripped} with {metric}")
         self.metric_set[stripped] = metric
-        if len(self.metric_set) == MAX_METRICS or len(metric["Value"]) == MAX_METRICS:
-            sys.stdout.write(json.dumps(self.serialize_metric_set()) + "\n")  # as Powertools writes a full set
+        if len(self.metric_set) == MAX_METRICS or len(metric["Value"]) == MAX_METRICS:  # as Powertools writes it
+            cloudwatch.logger.debug(f"Exceeded maximum of {MAX_METRICS} metrics - Publishing existing metric set")
+            print(json.dumps(self.serialize_metric_set()))  # noqa: T201 - Powertools' own way of writing a full set
             self.metric_set.clear()
