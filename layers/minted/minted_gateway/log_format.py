@@ -17,7 +17,7 @@ import json
 import logging
 from typing import Any
 
-from aws_lambda_powertools.logging.formatter import RESERVED_LOG_ATTRS, LambdaPowertoolsFormatter, _get_context
+from aws_lambda_powertools.logging.formatter import RESERVED_LOG_ATTRS, LambdaPowertoolsFormatter
 
 _RESERVED = frozenset(RESERVED_LOG_ATTRS)
 # How a JSON text can begin (json.loads skips this whitespace first); a message beginning otherwise
@@ -50,7 +50,7 @@ class LogLineFormatter(LambdaPowertoolsFormatter):
             or (message and message[0] in _JSON_FIRST_CHARACTERS)
             or record.exc_info
             or self.json_deserializer is not json.loads
-            or _get_context().get()
+            or self.thread_safe_get_current_keys()
         ):
             return super().format(record)
         line: dict[str, Any] = {}
