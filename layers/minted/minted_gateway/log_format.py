@@ -33,7 +33,7 @@ class LogLineFormatter(LambdaPowertoolsFormatter):
         # every call; a caller's own serializer is kept as given.
         self._encode = (
             None
-            if "json_serializer" in kwargs and kwargs["json_serializer"] is not None
+            if kwargs.get("json_serializer") is not None
             else json.JSONEncoder(
                 default=self.json_default, separators=(",", ":"), indent=self.json_indent, ensure_ascii=False
             ).encode

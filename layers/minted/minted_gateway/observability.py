@@ -21,7 +21,7 @@ from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
 from minted_gateway.log_format import LogLineFormatter
 from minted_gateway.metric_lines import MetricLinesProvider
-from minted_gateway.tracing import Handler, HandlerTracing, handler_tracing
+from minted_gateway.tracing import Handler, HandlerTracing, correlation_id, handler_tracing
 
 _PATTERNS = (
     (re.compile(r"[^@\s\"']+@[^@\s\"']+\.[A-Za-z]{2,}"), "<email>"),
@@ -71,15 +71,6 @@ def observability() -> tuple[Logger, HandlerTracing, Metrics]:
         default_dimensions=metrics.default_dimensions, namespace=NAMESPACE, service=SERVICE,
     )  # fmt: skip
     return logger, handler_tracing(), metrics
-
-
-def correlation_id(event: Any) -> Any:
-    """An HTTP API request's id, read as Powertools' correlation path for it reads it: JMESPath's
-    ``requestContext.requestId``, which asks anything with a ``get`` and finds None in anything else."""
-    try:
-        return event.get("requestContext").get("requestId")
-    except AttributeError:
-        return None
 
 
 def with_lambda_context(logger: Logger) -> Callable[[Handler], Handler]:

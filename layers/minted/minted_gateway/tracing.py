@@ -69,13 +69,22 @@ class HandlerTracing:
             "function_name": getattr(context, "function_name", None),
             "function_request_id": getattr(context, "aws_request_id", None),
         }
-        request = event.get("requestContext") if isinstance(event, dict) else None
-        if isinstance(request, dict) and request.get("requestId"):
-            fields["correlation_id"] = request["requestId"]
+        request_id = correlation_id(event)
+        if request_id:
+            fields["correlation_id"] = request_id
         trace = os.environ.get("_X_AMZN_TRACE_ID", "")
         if trace.startswith("Root="):
             fields["xray_trace_id"] = trace.split(";", 1)[0].removeprefix("Root=")
         return fields
+
+
+def correlation_id(event: Any) -> Any:
+    """An HTTP API request's id, read as Powertools' correlation path for it reads it: JMESPath's
+    ``requestContext.requestId``, which asks anything with a ``get`` and finds None in anything else."""
+    try:
+        return event.get("requestContext").get("requestId")
+    except AttributeError:
+        return None
 
 
 def tracing_mode() -> str:
