@@ -78,3 +78,45 @@ def test_a_customers_digest_is_the_keyed_hash_of_the_fields_given_and_stays_so_a
     assert prints.customer(CustomerIn.model_validate(given)) == expected
     assert prints.customer(CustomerIn.model_validate({**given, "middlename": None})) == expected
     assert prints.customer(CustomerIn.model_validate({**given, "firstname": "Adaa"})) != expected
+
+
+def _written(text: str) -> str:
+    return hmac.new(KEY, ("order:" + text).encode(), hashlib.sha256).hexdigest()
+
+
+def test_a_purchases_fingerprint_keeps_its_written_form_across_versions() -> None:
+    """A retry after a deploy must still replay: the ledger row holds the fingerprint the earlier version
+    wrote, so the form hashed is a promise, like the key. Keys sorted, nulls left out, a buy's side left
+    out (as before sells existed), amounts in their shortest form, items in sku order, text as it is."""
+    from minted_gateway.orders.requests import CustomerIn
+
+    customer = CustomerIn.model_validate({
+        "external_id": "c-1", "identity_number": "10000000146", "firstname": "Ayşe", "middlename": "Nur",
+        "lastname": "Yılmaz", "email": "ayse@example.com", "phone": "+905322808035", "gender": "F",
+        "birthdate": "1990-12-31"})  # fmt: skip
+    gold, silver, platinum = (ItemIn(sku="GAU", amount=Decimal("1.50")), ItemIn(sku="GAG", amount=Decimal("2.000")),
+                              ItemIn(sku="GPT", amount=Decimal("1E+2")))  # fmt: skip
+    prints = Fingerprinter(KEY)
+
+    partner_buy = Purchase.of("o-1", None, [gold], None)
+    assert prints.purchase(partner_buy) == _written(
+        '{"currency":"TRY","external_id":"o-1","items":[{"amount":1.5,"sku":"GAU"}]}')  # fmt: skip
+
+    card_buy = Purchase.of("o-2", "USD", [platinum, gold, silver], customer, card_token="tok_abc")
+    assert prints.purchase(card_buy) == _written(
+        '{"card_token":"tok_abc","currency":"USD","customer":{"birthdate":"1990-12-31","email":"ayse@example.com",'
+        '"external_id":"c-1","firstname":"Ayşe","gender":"F","identity_number":"10000000146","lastname":"Yılmaz",'
+        '"middlename":"Nur","phone":"+905322808035"},"external_id":"o-2","items":[{"amount":2,"sku":"GAG"},'
+        '{"amount":1.5,"sku":"GAU"},{"amount":100,"sku":"GPT"}]}')  # fmt: skip
+
+    sell = Purchase.of("o-3", None, [platinum, silver], None, side="sell", customer_external_id="c-9")
+    assert prints.purchase(sell) == _written(
+        '{"currency":"TRY","external_id":"o-3","items":[{"amount":2,"sku":"GAG"},{"amount":100,"sku":"GPT"}],'
+        '"seller":"c-9","side":"sell"}')  # fmt: skip
+
+    address = {"zip": "34710", "city": "İstanbul", "line": "Moda Cd. 1"}
+    delivery = Purchase(external_id="d-1", side="delivery", currency="TRY", items=[gold], seller="c-1",
+                        address=address)  # fmt: skip
+    assert prints.purchase(delivery) == _written(
+        '{"address":{"city":"İstanbul","line":"Moda Cd. 1","zip":"34710"},"currency":"TRY","external_id":"d-1",'
+        '"items":[{"amount":1.5,"sku":"GAU"}],"seller":"c-1","side":"delivery"}')  # fmt: skip
