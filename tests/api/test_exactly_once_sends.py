@@ -101,7 +101,7 @@ def dead_claim(api: Api, body: dict[str, Any]) -> None:
     """A claim whose invocation died after sending (RECEIVED, its claim past expiry)."""
     request = OrderRequest.model_validate(body)
     runtime.order_ledger().claim(
-        runtime.place_order()._new_record(request, "a dead invocation's token", datetime.now(UTC))
+        runtime.place_order()._new_record(request.purchase(), "a dead invocation's token", datetime.now(UTC))
     )
     api.dynamodb.update_item(
         TableName=api.stack.env["ORDERS_TABLE"], Key={"external_id": {"S": body["external_id"]}},
@@ -248,7 +248,7 @@ def test_a_retry_while_the_first_attempt_is_in_flight_sends_nothing_and_waits_at
     body = buy_body(api, order_id)
     request = OrderRequest.model_validate(body)
     runtime.order_ledger().claim(
-        runtime.place_order()._new_record(request, "a live invocation's token", datetime.now(UTC))
+        runtime.place_order()._new_record(request.purchase(), "a live invocation's token", datetime.now(UTC))
     )
     sends = Sends(api, SIDES[0])
     lookups = sends.lookups()

@@ -197,7 +197,9 @@ def test_an_in_flight_duplicate_waits_and_a_dead_claim_is_settled_by_lookup(api:
     """A claim whose invocation died (RECEIVED, past its expiry) is looked up at Minted, not bought blindly."""
     body = order(order_id, api.quote())
     request = OrderRequest.model_validate(body)
-    runtime.order_ledger().claim(runtime.place_order()._new_record(request, "a dead invocation's token", _now()))
+    runtime.order_ledger().claim(
+        runtime.place_order()._new_record(request.purchase(), "a dead invocation's token", _now())
+    )
     busy = api.post("/orders", body)
     assert busy.status_code == 409 and busy.json()["error"]["code"] == "order_in_progress"
     # Meanwhile the dead invocation's buy did reach Minted.
@@ -342,7 +344,7 @@ def test_a_dead_claim_whose_buy_lands_late_is_not_called_not_placed(api: Api, or
     """The claim expires while its buy is still on its way: unknown until the token is past, then found."""
     body = order(order_id, api.quote())
     request = OrderRequest.model_validate(body)
-    runtime.order_ledger().claim(runtime.place_order()._new_record(request, "token", _now()))
+    runtime.order_ledger().claim(runtime.place_order()._new_record(request.purchase(), "token", _now()))
     _expire_claim(api, order_id)
     assert api.get(f"/orders/{order_id}").json()["state"] == "UNKNOWN"
     runtime.minted().buy(request.to_minted())  # the late commit

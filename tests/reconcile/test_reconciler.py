@@ -141,7 +141,9 @@ def test_a_late_commit_after_the_claim_expired_ends_submitted_with_minteds_codes
     """The invocation died holding its claim; its buy reached Minted after the claim expired."""
     body = order(order_id, api.quote())
     request = OrderRequest.model_validate(body)
-    runtime.order_ledger().claim(runtime.place_order()._new_record(request, "a dead invocation's token", now()))
+    runtime.order_ledger().claim(
+        runtime.place_order()._new_record(request.purchase(), "a dead invocation's token", now())
+    )
     assert indexed(api) == {order_id: "RECEIVED"}
     assert run()["looked_at"] == 0  # a live claim is its invocation's business
     expire_claim(api, order_id)

@@ -152,15 +152,16 @@ class PlaceOrder:
         """Place ``request`` once; ``owner`` names the buy workflow execution placing it, if one is, and
         ``quote`` the prices its own quote step locked (the limits value the order at them). ``caller`` is
         recorded on the row it claims, and a caller bound to a customer buys for that customer only."""
-        caller.act_for(request.purchase().customer_external_id)  # before the claim: nothing is written
+        purchase = request.purchase()  # made once: the claim, the limits and the checks all read it
+        caller.act_for(purchase.customer_external_id)  # before the claim: nothing is written
         token = self._fingerprinter.token(request.price_token) if request.price_token else None
         now = self._now()
-        fresh = self._new_record(request, token, now, owner, caller)
+        fresh = self._new_record(purchase, token, now, owner, caller)
         stored = self._ledger.claim(fresh)
         if stored is None:
             # Checked after the claim, so that a replay stays one DynamoDB request; a refusal releases it.
             self._check_quote_currency(request, fresh, release=True)
-            return self._send(fresh, request, quote)
+            return self._send(fresh, request, purchase, quote)
         if stored.request_hash != fresh.request_hash:
             raise OrderConflict("This external_id was already used for a different order.")
         if self._limits is not None:  # a give-back that failed when the row was refused is tried again
@@ -175,7 +176,7 @@ class PlaceOrder:
         # UNKNOWN, NOT_PLACED, a dead claim, or a refused token retried with a new quote: look up, then buy.
         self._check_quote_currency(request, fresh)
         sent_before = stored.sent_at is not None  # an earlier attempt was sent (None: each was refused first)
-        return self._settle(self._reclaim(stored, token, now), request, may_buy=True, quote=quote,
+        return self._settle(self._reclaim(stored, token, now), request, purchase, may_buy=True, quote=quote,
                             sent_before=sent_before)  # fmt: skip
 
     def _check_quote_currency(self, request: Placeable, record: OrderRecord, *, release: bool = False) -> None:
@@ -206,10 +207,10 @@ class PlaceOrder:
             raise
 
     def _new_record(
-        self, request: Placeable, token: str | None, now: datetime, owner: str | None = None, caller: Caller = PARTNER
+        self, purchase: Purchase, token: str | None, now: datetime, owner: str | None = None, caller: Caller = PARTNER
     ) -> OrderRecord:
         return new_record(
-            request.purchase(),
+            purchase,
             self._fingerprinter,
             now.isoformat(),
             state=State.RECEIVED,
@@ -236,9 +237,15 @@ class PlaceOrder:
             raise OrderInProgress("Another attempt at this order is running; retry shortly.", retry_after=1) from None
 
     def _send(
-        self, record: OrderRecord, request: Placeable, quote: Priced | None = None, *, sent_before: bool = False
+        self,
+        record: OrderRecord,
+        request: Placeable,
+        purchase: Purchase,
+        quote: Priced | None = None,
+        *,
+        sent_before: bool = False,
     ) -> OrderOutcome:
-        record = self._hold(record, request, quote, sent_before=sent_before)
+        record = self._hold(record, purchase, quote, sent_before=sent_before)
         try:
             minted_request = request.to_minted()
             if isinstance(minted_request, BuyRequest):  # a card buy too
@@ -252,7 +259,7 @@ class PlaceOrder:
         except (minted_errors.MintedValidationError, minted_errors.MintedForbiddenError) as exc:
             if isinstance(exc, minted_errors.MintedValidationError) and "external_id" in exc.field_errors:
                 # Minted already has this external_id: an earlier attempt got through, or a stranger's order.
-                return self._settle(record, request, may_buy=False, quote=quote)
+                return self._settle(record, request, purchase, may_buy=False, quote=quote)
             return OrderOutcome(self._reject(record, from_minted(exc), request))
         except minted_errors.MintedError as exc:
             # Refused connection, 429, credentials, no time left: the buy did not reach Minted's books.
@@ -271,10 +278,9 @@ class PlaceOrder:
         changes = {"state": State.REJECTED, "rejection": rejection.model_dump(exclude_none=True), "claim_expires_at": 0}
         return self._book.write(record, changes, f"rejected by Minted: {error.code}")
 
-    def _hold(self, record: OrderRecord, request: Placeable, quote: Priced | None, *, sent_before: bool) -> OrderRecord:
+    def _hold(self, record: OrderRecord, purchase: Purchase, quote: Priced | None, *, sent_before: bool) -> OrderRecord:
         """Check the limits and reserve the order's part of the day before Minted is asked; refused,
         the claim becomes NOT_PLACED (as every refusal before Minted is) and nothing stays reserved."""
-        purchase = request.purchase()
         if self._limits is None or purchase.side not in LIMITED_SIDES:
             return record
         order = quote or as_priced(purchase.side, purchase.currency, [(i.sku, i.amount) for i in purchase.items])
@@ -296,6 +302,7 @@ class PlaceOrder:
         self,
         record: OrderRecord,
         request: Placeable,
+        purchase: Purchase,
         *,
         may_buy: bool,
         quote: Priced | None = None,
@@ -306,7 +313,7 @@ class PlaceOrder:
             found = every_order(self._minted, record)  # a split buy is several orders: every one is kept
         except minted_errors.MintedNotFoundError:
             if may_buy:
-                return self._send(record, request, quote, sent_before=sent_before)
+                return self._send(record, request, purchase, quote, sent_before=sent_before)
             return OrderOutcome(self._book.unknown(record, "Minted reports a duplicate but its lookup finds none"))
         except minted_errors.MintedError as exc:
             return OrderOutcome(self._book.unknown(record, f"lookup failed ({type(exc).__name__})"))
