@@ -74,6 +74,28 @@ def test_a_day_or_a_flag_written_as_text_or_another_type_is_refused_naming_it(ap
     assert api.get("/plans/plan-api-types").json()["status"] == "active"
 
 
+def test_a_start_at_the_end_of_the_calendar_or_a_time_in_other_digits_is_refused_naming_it(api: Api) -> None:
+    """A run searched for past 9999-12-31 overflowed into a 500; ``\\d`` took "1０:00" (a fullwidth digit)."""
+    assert api.post("/plans", plan("plan-api-bounds")).status_code == 201
+    before = api.get("/plans/plan-api-bounds").json()
+    refusals = [
+        ({**MONTHLY, "starts_on": "9999-12-31"}, "calendar.starts_on"),
+        ({"frequency": "weekly", "weekday": "monday", "starts_on": "9001-01-01"}, "calendar.starts_on"),
+        ({**MONTHLY, "time": "1\uff10:00"}, "calendar.time"),
+        ({**MONTHLY, "time": "\u0661\u0660:00"}, "calendar.time"),
+    ]
+    for calendar, field in refusals:
+        made = api.post("/plans", plan("plan-api-bounds-2", calendar=calendar))
+        changed = api.http.patch(api.url + "/plans/plan-api-bounds", json={"calendar": calendar}, timeout=30)
+        for refused in (made, changed):
+            assert refused.status_code == 422, (calendar, refused.status_code, refused.text)
+            assert [d["field"] for d in refused.json()["error"]["details"]] == [field], refused.text
+    assert api.get("/plans/plan-api-bounds-2").status_code == 404
+    assert api.get("/plans/plan-api-bounds").json() == before  # nothing half-written
+    last = api.post("/plans", plan("plan-api-bounds-3", calendar={**MONTHLY, "starts_on": "9000-12-31"}))
+    assert last.status_code == 201 and last.json()["next_run_at"].startswith("9001-01-05"), last.text
+
+
 def test_a_customer_bound_token_manages_only_its_customers_plans(api: Api) -> None:
     assert api.post("/plans", plan("plan-api-4", customer="cust-other")).status_code == 201
     bound = api.as_caller(customer="cust-mine")

@@ -18,7 +18,7 @@ from datetime import time as wall_time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from minted_gateway.validation import DATE_TEXT, JSON_NUMBER
 
@@ -28,6 +28,15 @@ Frequency = Literal["weekly", "biweekly", "monthly"]
 # A safety bound: a calendar that finds no run in this many days is refused (it cannot happen with
 # the rules above; it keeps a bug from looping).
 _SEARCH_DAYS = 800
+# A safety bound too: the search for a run must end before the last date Python has (9999-12-31),
+# else a plan starting near it overflowed the calendar's arithmetic.
+LATEST_START = date(9000, 12, 31)
+
+
+def _not_too_late(day: date) -> date:
+    if day > LATEST_START:
+        raise ValueError(f"must be on or before {LATEST_START.isoformat()}")
+    return day
 
 
 class Calendar(BaseModel):
@@ -53,11 +62,14 @@ class Calendar(BaseModel):
     short_month: Literal["last_day", "skip"] = Field(
         default="last_day", description="monthly: a month without day_of_month runs on its last day, or is skipped"
     )
-    time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time of day, HH:MM")
-    starts_on: Annotated[date, DATE_TEXT] | None = Field(
+    # [0-9], not \d: the pattern's engine takes any Unicode digit for \d ("1０:00").
+    time: str = Field(
+        default="09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="local time of day, HH:MM"
+    )
+    starts_on: Annotated[date, DATE_TEXT, AfterValidator(_not_too_late)] | None = Field(
         default=None,
         description="the first day a run may fall on (local date; default: the day the plan is made). A "
-        "biweekly plan runs on its first weekday from this day, then every 14 days",
+        "biweekly plan runs on its first weekday from this day, then every 14 days. At most 9000-12-31",
     )
 
     @model_validator(mode="after")
