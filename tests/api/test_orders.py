@@ -53,6 +53,19 @@ def test_a_b2b2c_buy_reaches_minted_once_and_the_ledger_keeps_no_personal_data(
         assert personal not in stored
 
 
+def test_a_list_of_orders_is_refused_whole_and_nothing_is_bought(api: Api, order_id: str) -> None:
+    """Powertools read a list sent for one object as its first item: a batch of two placed one, answered 201,
+    and the caller believed both were placed. One order a request; a list is a 422 naming the body."""
+    first, second = order(order_id, api.quote()), order(order_id + "-2", api.quote())
+    for batch in ([first, second], [first]):
+        refused = api.post("/orders", batch)
+        assert refused.status_code == 422, refused.text
+        assert [detail["field"] for detail in refused.json()["error"]["details"]] == ["body"]
+    assert api.minted.orders_created() == 0
+    assert api.ledger_item(order_id) is None and api.ledger_item(order_id + "-2") is None
+    assert api.post("/orders", first).status_code == 201  # the same order, sent as itself
+
+
 def test_a_b2b_buy_goes_to_the_partner_wallet(api: Api, order_id: str) -> None:
     response = api.post("/orders", order(order_id, api.quote(), with_customer=False))
     assert response.status_code == 201 and response.json()["mode"] == "B2B"
