@@ -38,12 +38,14 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from aws_lambda_powertools import Metrics
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from local.jwt_issuer import DISCOVERY_PATH, JWKS_PATH, Authorized, JwtAuthorizer, LocalIssuer, Refusal
 from local.openapi_document import finish_document
 from local.serving import BackgroundServer
 from local.template import TEMPLATE, FunctionSpec, functions_of, load_template, resources_of_type
+from minted_gateway.observability import redact
 
 logger = logging.getLogger(__name__)
 ROOT = TEMPLATE.parent
@@ -480,13 +482,16 @@ class LocalGateway:
         started = time.monotonic()
         request_id = str(uuid.uuid4())
         self._local.authorized = None
+        self._local.route_path = None
         response = self.respond(request, request_id)
         response.headers.setdefault(REQUEST_ID_HEADER, request_id)
-        # One line per request, as an access log: no query string, no body, no personal data, no token.
+        # One line per request, as an access log: no query string, no body, no personal data, no token. A
+        # routed request shows its route (/orders/{external_id}), as the deployed log's routeKey does: a path's
+        # values are the caller's text (an id, an email, a line break that would forge another line).
         logger.info(
             "%s %s %s %.0f ms %s %s",
             request.method,
-            request.path,
+            self._local.route_path or shown_path(request.path),
             response.status_code,
             (time.monotonic() - started) * 1000,
             request_id,
@@ -502,12 +507,20 @@ class LocalGateway:
         if request.method == "GET" and self.issuer is not None and request.path in (JWKS_PATH, DISCOVERY_PATH):
             published = self.issuer.jwks() if request.path == JWKS_PATH else self.issuer.discovery()
             return Response(json.dumps(published), content_type="application/json")
-        if (request.content_length or 0) > MAX_BODY_BYTES:
+        # Read one byte past the limit and no further: a chunked body has no Content-Length to check first
+        # (werkzeug stops a chunked read at the bound; it refuses a declared length over it).
+        request.max_content_length = MAX_BODY_BYTES + 1
+        try:
+            too_large = len(request.get_data()) > MAX_BODY_BYTES  # kept for the event
+        except RequestEntityTooLarge:
+            too_large = True
+        if too_large:
             return gateway_error(413, "payload_too_large", "The body is larger than 10 MiB.", request_id)
         raw_path = (request.environ.get("RAW_URI") or request.path).split("?")[0]
         routed = self.route_for(request.method, raw_path)
         if routed is not None:
             route, params = routed
+            self._local.route_path = route.path
             authorized = None
             if self.authorizer is not None:
                 try:
@@ -541,6 +554,13 @@ SWAGGER_HTML = """<!doctype html>
 SWAGGER_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
 )
+
+
+def shown_path(path: str) -> str:
+    """A path no route takes, as the access log shows it: one line (control characters and non-ASCII escaped),
+    at most 200 characters, and anything shaped like personal data masked."""
+    shown = path if len(path) <= 200 else path[:199] + "..."
+    return redact(shown.encode("unicode_escape").decode("ascii"))
 
 
 def swagger(asset: str, request_id: str) -> Response:

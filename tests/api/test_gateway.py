@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -38,6 +40,39 @@ def test_an_unknown_route_is_a_404_and_another_method_a_405_in_the_envelope(api:
 
 def test_a_body_over_api_gateways_limit_is_a_413_in_the_envelope(api: Api) -> None:
     assert_error(api.post("/orders", b"x" * (10 * 1024 * 1024 + 1)), 413, "payload_too_large")
+
+
+def test_a_chunked_body_over_the_limit_is_a_413_too(api: Api) -> None:
+    """Sent in chunks a body has no Content-Length: the limit holds as it is read (found by a hostile-input
+    review: 30 MB were read and parsed)."""
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(11):
+            yield b" " * (1024 * 1024)
+
+    sent = api.http.post(api.url + "/quotes", data=chunks(), headers={"Content-Type": "application/json"}, timeout=60)
+    assert_error(sent, 413, "payload_too_large")
+    assert api.post("/quotes", {"items": [{"sku": "GAU", "amount": 1}]}).status_code == 201  # and the next is served
+
+
+def test_the_access_log_shows_routes_and_one_line_per_request_whatever_the_path(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A path's values are the caller's text: an email or an identity number as an id, or a line break that
+    would write a forged line. A routed request is logged by its route, as the deployed access log's
+    routeKey; a path no route takes is escaped, cut and masked."""
+    caplog.set_level(logging.INFO, logger="local.gateway")
+    api.get("/orders/ayse.yilmaz%40example.com")
+    api.get("/customers/10000000146")
+    api.get("/orders/x%0aGET%20/orders/forged%20200%201%20ms%20deadbeef%20sub=admin%0a")
+    api.get("/no/such/" + "y" * 5000 + "%00")
+    lines = [record.getMessage() for record in caplog.records if record.name == "local.gateway"]
+    assert len(lines) == 4, lines
+    assert lines[0].startswith("GET /orders/{external_id} ") and lines[1].startswith("GET /customers/{external_id} ")
+    for line in lines:
+        assert "\n" not in line and "\x00" not in line and len(line) < 400, line
+        assert "example.com" not in line and "10000000146" not in line, line
+    assert lines[2].startswith("GET /orders/x\\nGET /orders/forged 200 1 ms deadbeef sub=admin\\n 404 "), lines[2]
 
 
 def test_a_form_encoded_body_is_the_documented_415(api: Api) -> None:
