@@ -89,7 +89,9 @@ def http_api() -> "Router":
         try:
             query = HistoryQuery.model_validate({name: value for name, value in params.items() if value is not None})
         except ValidationError as exc:
-            raise invalid_input("The query is not valid; see details.", exc.errors()) from None
+            # Named as the router names a query's problems (query.from), not by the model's field alone.
+            errors = [{**error, "loc": ("query", *error["loc"])} for error in exc.errors()]
+            raise invalid_input("The query is not valid; see details.", errors) from None
         page = runtime.list_orders()(query, request_caller(app))
         metrics.add_metric(name="OrderPagesRead", unit=MetricUnit.Count, value=1)
         return json_response(200, orders_page_body(page, query.limit))

@@ -40,13 +40,13 @@ def test_the_history_lists_a_customers_buy_and_sell_newest_first(api: Api) -> No
 
 
 def test_bad_history_queries_are_422_naming_the_field(api: Api) -> None:
-    for query, field in (("limit=101", "limit"), ("cursor=bm9wZQ", "cursor"), ("side=hold", "side"),
-                         ("from=2026-01-01T00:00:00", "from"), ("state=DONE", "state"),
-                         ("to=-1.2e-150", "to"), ("from=1767225600", "from")):  # fmt: skip
+    # A query's problem is named as the router names it (query.from), whether the router or the use case finds it.
+    for query, field in (("limit=101", "query.limit"), ("cursor=bm9wZQ", "cursor"), ("side=hold", "query.side"),
+                         ("from=2026-01-01T00:00:00", "query.from"), ("state=DONE", "query.state"),
+                         ("to=-1.2e-150", "query.to"), ("from=1767225600", "query.from")):  # fmt: skip
         response = api.get(f"/orders?{query}")
         assert response.status_code == 422, (query, response.text)
-        fields = [detail["field"] for detail in response.json()["error"]["details"]]
-        assert any(field in f for f in fields), (query, fields)
+        assert [detail["field"] for detail in response.json()["error"]["details"]] == [field], (query, response.text)
 
 
 def test_the_follow_schedule_keeps_the_history_fresh_and_each_row_says_when_minted_was_read(api: Api) -> None:
