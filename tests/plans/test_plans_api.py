@@ -96,6 +96,34 @@ def test_a_start_at_the_end_of_the_calendar_or_a_time_in_other_digits_is_refused
     assert last.status_code == 201 and last.json()["next_run_at"].startswith("9001-01-05"), last.text
 
 
+def test_a_plan_an_earlier_version_stored_under_looser_rules_stays_readable_and_runs(api: Api) -> None:
+    """Before the two rules above a time in other digits and a start past 9000-12-31 were stored. They bind what
+    a caller asks; a stored row is read as it was written, or its GET, its customer's list and every plan due
+    beside it in the dispatcher's run would fail (found by review)."""
+    register(api, "cust-legacy")
+    made = [api.post("/plans", plan(plan_id, customer="cust-legacy")).json()
+            for plan_id in ("plan-legacy-digits", "plan-legacy-late", "plan-legacy-ok")]  # fmt: skip
+    table, names = api.stack.env["PLANS_TABLE"], {"#time": "time"}
+    for plan_id, expression, value in (("plan-legacy-digits", "SET calendar.#time = :v", "0\uff19:00"),
+                                       ("plan-legacy-late", "SET calendar.starts_on = :v", "9500-01-05")):  # fmt: skip
+        api.dynamodb.update_item(
+            TableName=table, Key={"plan_id": {"S": plan_id}, "item": {"S": "plan"}}, UpdateExpression=expression,
+            ExpressionAttributeValues={":v": {"S": value}},
+            **({"ExpressionAttributeNames": names} if "#time" in expression else {}),
+        )  # fmt: skip
+    assert api.get("/plans/plan-legacy-digits").json()["calendar"]["time"] == "0\uff19:00"
+    assert api.get("/plans/plan-legacy-late").json()["calendar"]["starts_on"] == "9500-01-05"
+    listed = api.get("/plans", params={"customer_external_id": "cust-legacy"})
+    assert listed.status_code == 200 and len(listed.json()["plans"]) == 3, listed.text
+    due = datetime.fromisoformat(made[0]["next_run_at"].replace("Z", "+00:00"))
+    assert tick(api.stack, due)["dispatched"] >= 3  # the stored rows are sent with the rest, none stops the run
+    drained(api.stack, api)
+    for plan_id in ("plan-legacy-digits", "plan-legacy-ok"):
+        assert [run["state"] for run in api.get(f"/plans/{plan_id}").json()["runs"]] == ["succeeded"], plan_id
+    paused = api.http.patch(api.url + "/plans/plan-legacy-digits", json={"paused": True}, timeout=30)
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+
+
 def test_a_customer_bound_token_manages_only_its_customers_plans(api: Api) -> None:
     assert api.post("/plans", plan("plan-api-4", customer="cust-other")).status_code == 201
     bound = api.as_caller(customer="cust-mine")

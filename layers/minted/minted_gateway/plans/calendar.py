@@ -18,7 +18,7 @@ from datetime import time as wall_time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from minted_gateway.validation import DATE_TEXT, JSON_NUMBER
 
@@ -31,12 +31,13 @@ _SEARCH_DAYS = 800
 # A safety bound too: the search for a run must end before the last date Python has (9999-12-31),
 # else a plan starting near it overflowed the calendar's arithmetic.
 LATEST_START = date(9000, 12, 31)
+# The context a stored plan is read with (plans/dynamodb_plans.py): the rules below that only a caller's
+# request must meet are not applied to a row an earlier version wrote, which must stay readable.
+STORED = {"stored": True}
 
 
-def _not_too_late(day: date) -> date:
-    if day > LATEST_START:
-        raise ValueError(f"must be on or before {LATEST_START.isoformat()}")
-    return day
+def _asked(info: ValidationInfo) -> bool:
+    return not (isinstance(info.context, dict) and info.context.get("stored"))
 
 
 class Calendar(BaseModel):
@@ -62,15 +63,27 @@ class Calendar(BaseModel):
     short_month: Literal["last_day", "skip"] = Field(
         default="last_day", description="monthly: a month without day_of_month runs on its last day, or is skipped"
     )
-    # [0-9], not \d: the pattern's engine takes any Unicode digit for \d ("1０:00").
-    time: str = Field(
-        default="09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="local time of day, HH:MM"
-    )
-    starts_on: Annotated[date, DATE_TEXT, AfterValidator(_not_too_late)] | None = Field(
+    time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time of day, HH:MM")
+    starts_on: Annotated[date, DATE_TEXT] | None = Field(
         default=None,
         description="the first day a run may fall on (local date; default: the day the plan is made). A "
         "biweekly plan runs on its first weekday from this day, then every 14 days. At most 9000-12-31",
     )
+
+    @field_validator("time")
+    @classmethod
+    def _ascii_digits(cls, value: str, info: ValidationInfo) -> str:
+        # The pattern's engine takes any Unicode digit for \d ("1０:00"); the document's \d (JSON Schema's) is 0-9.
+        if _asked(info) and not value.isascii():
+            raise ValueError("must be HH:MM in the digits 0-9")
+        return value
+
+    @field_validator("starts_on")
+    @classmethod
+    def _not_too_late(cls, day: date | None, info: ValidationInfo) -> date | None:
+        if _asked(info) and day is not None and day > LATEST_START:
+            raise ValueError(f"must be on or before {LATEST_START.isoformat()}")
+        return day
 
     @model_validator(mode="after")
     def _one_day_rule(self) -> "Calendar":

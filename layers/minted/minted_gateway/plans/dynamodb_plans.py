@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from minted_gateway.dynamodb import condition_failed, conditional_write, error_code, from_item, to_item
 from minted_gateway.errors import InvalidCursor, LedgerUnavailable
+from minted_gateway.plans.calendar import STORED
 from minted_gateway.plans.plan import FINAL_RUN_STATES, Plan, PlanRun, PlansPage
 from minted_gateway.plans.requests import PLAN_ID_PATTERN
 
@@ -46,7 +47,7 @@ def _plan_item(plan: Plan) -> dict[str, Any]:
 
 
 def _plan(data: dict[str, Any]) -> Plan:
-    return Plan.model_validate({k: v for k, v in data.items() if k not in ("item", "listed", "due")})
+    return Plan.model_validate({k: v for k, v in data.items() if k not in ("item", "listed", "due")}, context=STORED)
 
 
 def _run(data: dict[str, Any]) -> PlanRun:
