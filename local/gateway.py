@@ -507,6 +507,9 @@ class LocalGateway:
         if request.method == "GET" and self.issuer is not None and request.path in (JWKS_PATH, DISCOVERY_PATH):
             published = self.issuer.jwks() if request.path == JWKS_PATH else self.issuer.discovery()
             return Response(json.dumps(published), content_type="application/json")
+        raw_path = (request.environ.get("RAW_URI") or request.path).split("?")[0]
+        routed = self.route_for(request.method, raw_path)
+        self._local.route_path = routed[0].path if routed is not None else None  # for the access log, a 413 too
         # Read one byte past the limit and no further: a chunked body has no Content-Length to check first
         # (werkzeug stops a chunked read at the bound; it refuses a declared length over it).
         request.max_content_length = MAX_BODY_BYTES + 1
@@ -516,11 +519,8 @@ class LocalGateway:
             too_large = True
         if too_large:
             return gateway_error(413, "payload_too_large", "The body is larger than 10 MiB.", request_id)
-        raw_path = (request.environ.get("RAW_URI") or request.path).split("?")[0]
-        routed = self.route_for(request.method, raw_path)
         if routed is not None:
             route, params = routed
-            self._local.route_path = route.path
             authorized = None
             if self.authorizer is not None:
                 try:
@@ -559,8 +559,8 @@ SWAGGER_POLICY = (
 def shown_path(path: str) -> str:
     """A path no route takes, as the access log shows it: one line (control characters and non-ASCII escaped),
     at most 200 characters, and anything shaped like personal data masked."""
-    shown = path if len(path) <= 200 else path[:199] + "..."
-    return redact(shown.encode("unicode_escape").decode("ascii"))
+    shown = redact(path.encode("unicode_escape").decode("ascii"))  # masked whole: a cut number is not one
+    return shown if len(shown) <= 200 else shown[:197] + "..."
 
 
 def swagger(asset: str, request_id: str) -> Response:
