@@ -41,7 +41,7 @@ def test_the_history_lists_a_customers_buy_and_sell_newest_first(api: Api) -> No
 
 def test_bad_history_queries_are_422_naming_the_field(api: Api) -> None:
     # A query's problem is named as the router names it (query.from), whether the router or the use case finds it.
-    for query, field in (("limit=101", "query.limit"), ("cursor=bm9wZQ", "cursor"), ("side=hold", "query.side"),
+    for query, field in (("limit=101", "query.limit"), ("cursor=bm9wZQ", "query.cursor"), ("side=hold", "query.side"),
                          ("from=2026-01-01T00:00:00", "query.from"), ("state=DONE", "query.state"),
                          ("to=-1.2e-150", "query.to"), ("from=1767225600", "query.from")):  # fmt: skip
         response = api.get(f"/orders?{query}")

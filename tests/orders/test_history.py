@@ -105,7 +105,7 @@ def test_state_and_status_filter_what_the_index_reads(dynamodb: Any) -> None:
 def test_a_cursor_this_api_did_not_give_is_a_4xx_naming_it(query: dict[str, str]) -> None:
     with pytest.raises(InvalidInput) as refused:
         ListOrders(None)(HistoryQuery.model_validate(query))  # type: ignore[arg-type]  # refused before a read
-    assert refused.value.details == [{"field": "cursor", "message": "not a valid cursor"}]
+    assert refused.value.details == [{"field": "query.cursor", "message": "not a valid cursor"}]
 
 
 @pytest.mark.parametrize(

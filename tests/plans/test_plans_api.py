@@ -53,6 +53,8 @@ def test_a_plan_names_amount_or_grams_and_a_whole_calendar(api: Api) -> None:
     no_day = api.post("/plans", plan("plan-api-3", calendar={"frequency": "monthly"}))
     assert no_day.status_code == 422 and "calendar" in no_day.text
     assert api.get("/plans/no-such-plan").status_code == 404
+    forged = api.get("/plans", params={"customer_external_id": "cust-plans", "cursor": "bm9wZQ"})
+    assert forged.status_code == 422 and forged.json()["error"]["details"][0]["field"] == "query.cursor", forged.text
 
 
 def test_a_day_or_a_flag_written_as_text_or_another_type_is_refused_naming_it(api: Api) -> None:

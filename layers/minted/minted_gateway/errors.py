@@ -57,6 +57,11 @@ class InvalidCursor(InvalidInput):
 
     code = "invalid_cursor"
 
+    def __init__(self) -> None:
+        # Named as the router names a query's problems: every cursor arrives in the query.
+        super().__init__("The cursor is not one this API gave.",
+                         details=[{"field": "query.cursor", "message": "not a valid cursor"}])  # fmt: skip
+
 
 class UnsupportedMediaType(GatewayError):
     status, code = 415, "unsupported_media_type"

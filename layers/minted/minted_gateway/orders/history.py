@@ -44,9 +44,7 @@ class Position(BaseModel):
             data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
             return cls(listed_at=data["t"], external_id=data["e"])
         except (binascii.Error, ValueError, TypeError, KeyError, ValidationError):
-            raise InvalidCursor(
-                "The cursor is not one this API gave.", details=[{"field": "cursor", "message": "not a valid cursor"}]
-            ) from None
+            raise InvalidCursor() from None
 
 
 class HistoryQuery(BaseModel):

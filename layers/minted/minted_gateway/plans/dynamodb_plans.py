@@ -234,6 +234,4 @@ def _decode(cursor: str, customer_external_id: str) -> dict[str, Any]:
             raise ValueError
         return {name: {"S": value} for name, value in plain.items()}
     except (ValueError, TypeError):
-        raise InvalidCursor(
-            "The cursor is not one this API gave.", details=[{"field": "cursor", "message": "not a valid cursor"}]
-        ) from None
+        raise InvalidCursor() from None
