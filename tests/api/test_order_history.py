@@ -39,6 +39,20 @@ def test_the_history_lists_a_customers_buy_and_sell_newest_first(api: Api) -> No
     assert [o["external_id"] for o in newest] == [sell_id, buy_id]
 
 
+def test_a_bound_past_the_calendars_ends_keeps_its_side(api: Api) -> None:
+    """A time that is past 9999 or before year 1 in UTC has no UTC form: it was dropped as no bound, so a
+    from after every order listed every order (found by review). It stands at the calendar's end instead."""
+    customer_id = f"cust-{uuid.uuid4().hex[:12]}"
+    buyer = order(f"b-{uuid.uuid4().hex[:12]}", api.quote())
+    buyer["customer"]["external_id"] = customer_id
+    assert api.post("/orders", buyer).status_code == 201
+    late, early = "9999-12-31T23:00:00-05:00", "0001-01-01T01:00:00%2B05:00"
+    for bounds, found in ((f"from={late}", 0), (f"to={early}", 0), (f"from={early}", 1), (f"to={late}", 1),
+                          (f"from={early}&to={late}", 1), (f"from={late}&to={early}", 0)):  # fmt: skip
+        listed = api.get(f"/orders?customer_external_id={customer_id}&{bounds}")
+        assert listed.status_code == 200 and len(listed.json()["orders"]) == found, (bounds, listed.text)
+
+
 def test_bad_history_queries_are_422_naming_the_field(api: Api) -> None:
     # A query's problem is named as the router names it (query.from), whether the router or the use case finds it.
     for query, field in (("limit=101", "query.limit"), ("cursor=bm9wZQ", "query.cursor"), ("side=hold", "query.side"),

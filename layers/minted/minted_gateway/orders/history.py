@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import MAXYEAR, UTC, datetime
 from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
@@ -74,8 +74,8 @@ class HistoryQuery(BaseModel):
             raise ValueError("give a UTC offset, e.g. 2026-01-01T00:00:00Z")
         try:
             return moment.astimezone(UTC)
-        except OverflowError:  # before year 1 or after 9999 in UTC: no bound on that side
-            return None
+        except OverflowError:  # past 9999 or before year 1 in UTC: the calendar's end on that side, still a bound
+            return (datetime.max if moment.year == MAXYEAR else datetime.min).replace(tzinfo=UTC)
 
     @property
     def matches_nothing(self) -> bool:
