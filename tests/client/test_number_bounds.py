@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Annotated
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from minted_gateway import jsonutil
@@ -169,3 +171,59 @@ def test_every_money_and_gram_field_of_a_minted_model_bounds_the_text_it_reads()
             continue
         unbounded.append(f"{qualname}.{field_name}")
     assert unbounded == []
+
+
+# A JSON number, as the grammar writes it (RFC 8259), its parts as long as it takes to cross the bounds.
+DIGITS = st.integers(0, 45).flatmap(lambda n: st.text("0123456789", min_size=n, max_size=n))  # lengths spread
+JSON_NUMBER = st.builds(
+    lambda sign, first, rest, fraction, exponent: sign + (first + rest if first != "0" else "0")
+    + (fraction and "." + fraction) + exponent,
+    st.sampled_from(["", "-"]),
+    st.sampled_from("0123456789"),
+    DIGITS,
+    DIGITS,
+    st.one_of(st.just(""), st.from_regex(r"\A[eE][+-]?[0-9]{1,3}\Z")),
+)  # fmt: skip
+
+
+def breaks_the_bounds(literal: str) -> bool:
+    """docs/api.md's rule, worked out here rather than asked of jsonutil: more than 40 digits, an exponent beyond
+    ±40, or more than 48 characters written (40 digits, a sign, a point and an exponent)."""
+    _sign, digits, exponent = Decimal(literal).as_tuple()
+    return len(digits) > 40 or abs(int(exponent)) > 40 or len(literal) > 48
+
+
+@settings(max_examples=500, deadline=None)
+@example(literals=["1" * 40], note="plain", as_bytes=False)  # the bounds' edges, each way
+@example(literals=["1" * 41], note="plain", as_bytes=False)
+@example(literals=["-" + "9" * 41], note="plain", as_bytes=True)
+@example(literals=["0." + "1" * 40], note="plain", as_bytes=False)
+@example(literals=["0." + "0" * 40 + "1"], note="plain", as_bytes=False)
+@example(literals=["1" * 20 + "." + "1" * 21], note="plain", as_bytes=False)
+@given(
+    literals=st.lists(JSON_NUMBER, min_size=1, max_size=6),
+    note=st.sampled_from(["plain", "e5 and 1.5e3 in a string"]),
+    as_bytes=st.booleans(),
+)
+def test_a_text_is_refused_exactly_when_one_of_its_numbers_breaks_the_bounds(
+    literals: list[str], note: str, as_bytes: bool
+) -> None:
+    """Every number, however it is written (exponent, long fraction, many digits, in a string's company), is
+    held to the bounds when it is read, and nothing within them is refused."""
+    text = '{"note": "' + note + '", "values": [' + ", ".join(literals) + "]}"
+    out_of_bounds = [literal for literal in literals if breaks_the_bounds(literal)]
+    try:
+        read = jsonutil.loads(text.encode() if as_bytes else text)
+    except jsonutil.UnsafeJSONValue as refused:
+        assert out_of_bounds, (text, refused.problems)
+        return
+    assert not out_of_bounds, text
+    assert read["values"] == [Decimal(literal) if any(c in literal for c in ".eE") else int(literal)
+                              for literal in literals]  # fmt: skip
+    assert all(type(value) in (Decimal, int) for value in read["values"])
+
+
+def test_a_text_in_utf_16_is_held_to_the_bounds_too() -> None:
+    with pytest.raises(jsonutil.UnsafeJSONValue):
+        jsonutil.loads('{"amount": 1e-999999999}'.encode("utf-16"))
+    assert jsonutil.loads('{"amount": 1.5}'.encode("utf-16-le")) == {"amount": Decimal("1.5")}
