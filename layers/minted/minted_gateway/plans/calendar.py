@@ -67,7 +67,7 @@ class Calendar(BaseModel):
     starts_on: Annotated[date, DATE_TEXT] | None = Field(
         default=None,
         description="the first day a run may fall on (local date; default: the day the plan is made). A "
-        "biweekly plan runs on its first weekday from this day, then every 14 days. At most 9000-12-31",
+        f"biweekly plan runs on its first weekday from this day, then every 14 days. At most {LATEST_START}",
     )
 
     @field_validator("time")
