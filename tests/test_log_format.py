@@ -270,3 +270,91 @@ def test_with_event_logging_on_the_event_line_carries_the_correlation_id(
         line = json.loads(capsys.readouterr().out.splitlines()[0])
         lines.append({k: v for k, v in line.items() if k not in ("service", "timestamp", "cold_start", "location")})
     assert lines[1] == lines[0] and lines[0]["correlation_id"] == "logged-with-its-event"
+
+
+class Stamp(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.stamped = record.funcName  # a logger's own filter sees the record as stdlib made it
+        return True
+
+
+def on_behalf_of_its_caller(log: Any) -> None:
+    log.info("up one", stacklevel=3)  # the line names the function calling this
+
+
+LOGGER_CALLS: dict[str, Callable[[Any], None]] = {
+    "plain": lambda log: log.info("order placed"),
+    "extras": lambda log: log.info("order read", extra={"external_id": "ord-1", "refreshed": False, "stale": None}),
+    "an empty extra": lambda log: log.info("order read", extra={}),
+    "fields as keywords": lambda log: log.info("order read", external_id="ord-1"),
+    "%-args": lambda log: log.info("bought %s grams", Decimal("1.5")),
+    "a dict message": lambda log: log.info({"event": "x"}),
+    "JSON text": lambda log: log.info('{"a": 1}'),
+    "an exception": lambda log: log.info("failed", exc_info=failure()),
+    "the stack": lambda log: log.info("where", stack_info=True),
+    "another stack level": on_behalf_of_its_caller,
+    "a warning": lambda log: log.warning("slow", extra={"ms": 12}),
+}
+
+
+def logged(logger: Any, call: Callable[[Any], None], stream: Any) -> list[dict[str, Any]]:
+    stream.seek(0)
+    stream.truncate()
+    call(logger)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    for line in lines:
+        line.pop("service")
+        line.pop("timestamp")  # made a moment apart
+        if isinstance(line.get("stack_trace"), dict):
+            line["stack_trace"].pop("frames", None)  # their frames name each logger's own code
+    return lines
+
+
+@pytest.mark.parametrize("name", LOGGER_CALLS)
+def test_our_logger_writes_each_call_as_powertools_logger_does(name: str) -> None:
+    """GatewayLogger makes a plain info line's record itself: the same lines, its fields, location and
+    keys, through the same handlers and filters, as Powertools' Logger writes."""
+    import io
+
+    from aws_lambda_powertools import Logger
+
+    from minted_gateway.observability import GatewayLogger
+
+    streams = {"theirs": io.StringIO(), "ours": io.StringIO()}  # a service's logger keeps its first stream
+    loggers = {
+        side: kind(service=f"calls-{side}-{name}", stream=streams[side], logger_formatter=LogLineFormatter())
+        for side, kind in (("theirs", Logger), ("ours", GatewayLogger))
+    }
+    for logger in loggers.values():
+        logger.append_keys(**LAMBDA_KEYS)
+        logger.addFilter(Stamp())
+    lines = {side: logged(logger, LOGGER_CALLS[name], streams[side]) for side, logger in loggers.items()}
+    assert lines["ours"] == lines["theirs"] and lines["ours"]
+
+
+def test_our_logger_refuses_and_skips_what_powertools_logger_does() -> None:
+    import io
+
+    from aws_lambda_powertools import Logger
+
+    from minted_gateway.observability import GatewayLogger
+
+    for kind, service in ((Logger, "refuse-theirs"), (GatewayLogger, "refuse-ours")):
+        stream = io.StringIO()
+        logger = kind(service=service, stream=stream, logger_formatter=LogLineFormatter())
+        for key in ("message", "asctime", "name", "lineno"):
+            with pytest.raises(KeyError, match=f"Attempt to overwrite '{key}' in LogRecord"):
+                logger.info("x", extra={key: "mine"})
+        logger.setLevel("WARNING")
+        logger.info("below the level")
+        logger.setLevel("INFO")
+        logger.addFilter(lambda record: False)
+        logger.info("filtered out")
+        assert stream.getvalue() == "", kind
+
+
+def test_the_functions_plain_lines_take_our_logger() -> None:
+    from minted_gateway.observability import GatewayLogger
+
+    logger, _, _ = observability()
+    assert type(logger) is GatewayLogger

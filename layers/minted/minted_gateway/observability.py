@@ -11,6 +11,7 @@ import functools
 import logging
 import os
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -51,13 +52,42 @@ class RedactPersonalData(logging.Filter):
         return True
 
 
+class GatewayLogger(Logger):
+    """Powertools' Logger; a plain info line (a text and its fields, as each of ours is) goes from here
+    to the handlers as stdlib logging would send it, without the calls between (Powertools' copy of
+    the fields, stdlib's frame walk and record wrapper): about 40 µs of a line's 0.3 ms in a warm
+    invocation inside the bench. Anything else takes Powertools' path; tests/test_log_format.py
+    compares the lines."""
+
+    def info(self, msg: object, *args: object, exc_info: Any = None, stack_info: bool = False,
+             stacklevel: int = 2, extra: Any = None, **kwargs: object) -> None:  # fmt: skip
+        inner = self._logger
+        if args or kwargs or exc_info or stack_info or stacklevel != 2 or self._buffer_config:
+            return super().info(msg, *args, exc_info=exc_info, stack_info=stack_info,
+                                stacklevel=stacklevel + 1, extra=extra, **kwargs)  # fmt: skip  # this frame too
+        if not inner.isEnabledFor(logging.INFO):
+            return None
+        frame = sys._getframe(1)
+        code = frame.f_code
+        record = logging.getLogRecordFactory()(
+            inner.name, logging.INFO, code.co_filename, frame.f_lineno, msg, (), None, code.co_name, None
+        )
+        if extra:
+            for key in extra:
+                if key in ("message", "asctime") or key in record.__dict__:
+                    raise KeyError(f"Attempt to overwrite {key!r} in LogRecord")
+                record.__dict__[key] = extra[key]
+        inner.handle(record)
+        return None
+
+
 def observability() -> tuple[Logger, HandlerTracing, Metrics]:
     """Logger, tracing and Metrics; Lambda context adds the function's name to every log line.
 
     Our modules log to ``minted_gateway.*`` loggers, some created only when a use case is first
     loaded; they all propagate to the package logger, which writes through Powertools' handler.
     """
-    logger = Logger(service=SERVICE, logger_formatter=LogLineFormatter())
+    logger = GatewayLogger(service=SERVICE, logger_formatter=LogLineFormatter())
     for handler in logger.handlers:
         if not any(isinstance(f, RedactPersonalData) for f in handler.filters):
             handler.addFilter(RedactPersonalData())
