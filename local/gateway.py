@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, unquote
 
 from aws_lambda_powertools import Metrics
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from local.jwt_issuer import DISCOVERY_PATH, JWKS_PATH, Authorized, JwtAuthorizer, LocalIssuer, Refusal
@@ -578,6 +579,41 @@ def swagger(asset: str, request_id: str) -> Response:
     return response
 
 
+# What the HTTP server refuses before a request reaches the gateway: http.server's limits (a request line
+# or a header line over 64 KB, more than 100 headers) and a request line it cannot read.
+SERVER_REFUSALS = {
+    414: ("uri_too_long", "The request line is longer than 64 KB."),
+    431: ("headers_too_large", "A header is longer than 64 KB, or there are more than 100."),
+}
+UNREADABLE_REQUEST = ("bad_request", "The request line or its headers could not be read.")
+
+
+class EnvelopeErrors(WSGIRequestHandler):
+    """The server's own refusals in the envelope, as the gateway's are, rather than http.server's HTML page,
+    and logged as an access line of their own: http.server logs its reason, which quotes the caller's text
+    (a request line of 64 KB, or whatever stood in its version)."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        request_id = str(uuid.uuid4())
+        error_code, text = SERVER_REFUSALS.get(code, UNREADABLE_REQUEST)
+        body = json.dumps({"error": {"code": error_code, "message": text, "details": [],
+                                     "request_id": request_id}}).encode()  # fmt: skip
+        logger.info("- - %d - %s -", code, request_id)  # no method or path: the line could not be read
+        self.close_connection = True
+        # An unreadable request line leaves http.server's HTTP/0.9 default, which writes no status line.
+        self.request_version = self.protocol_version
+        self.send_response_only(code)  # send_response would log the request line too
+        self.send_header("Server", self.version_string())
+        self.send_header("Date", self.date_time_string())
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header(REQUEST_ID_HEADER, request_id)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
 class GatewayServer(BackgroundServer):
     def __init__(self, gateway: LocalGateway, *, host: str = "127.0.0.1", port: int = 3000) -> None:
-        super().__init__(gateway, host=host, port=port, name="local-gateway")
+        super().__init__(gateway, host=host, port=port, name="local-gateway", request_handler=EnvelopeErrors)

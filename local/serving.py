@@ -5,14 +5,22 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 
 class BackgroundServer:
     """A threaded Werkzeug server (HTTP/1.1 keep-alive); port 0 picks a free port."""
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, name: str = "server") -> None:
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        name: str = "server",
+        request_handler: type[WSGIRequestHandler] | None = None,
+    ) -> None:
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=request_handler)
         self._name = name
         self._thread: threading.Thread | None = None
 

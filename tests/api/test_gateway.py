@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import logging
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -108,6 +110,44 @@ def test_the_access_log_shows_routes_and_one_line_per_request_whatever_the_path(
         assert "example.com" not in line and "100000001" not in line, line
     assert lines[2].startswith("GET /orders/x\\nGET /orders/forged 200 1 ms deadbeef sub=admin\\n 404 "), lines[2]
     assert lines[6].startswith("POST /customers/{external_id} 413 "), lines[6]
+
+
+def raw_request(api: Api, head: bytes) -> tuple[int, dict[str, str], bytes]:
+    """What the server answers a request as sent, byte for byte (requests would not send these)."""
+    host, port = api.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(head)
+        answer = http.client.HTTPResponse(connection)
+        answer.begin()
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+
+
+@pytest.mark.parametrize(
+    ("head", "status", "code"),
+    [
+        (b"GET /prices?" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+        (b"GET /prices HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 70_000 + b"\r\n\r\n", 431, "headers_too_large"),
+        (b"GET /prices HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(101)) + b"\r\n", 431,
+         "headers_too_large"),
+        (b'GET /prices HTTP/1.1"ayse@example.com\r\nHost: x\r\n\r\n', 400, "bad_request"),
+        (b"GET /prices HTTP/1.1 10000000146\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    ],
+    ids=["request line over 64 KB", "header over 64 KB", "101 headers", "unreadable version", "four words"],
+)  # fmt: skip
+def test_what_the_http_server_refuses_is_in_the_envelope_and_logged_without_the_callers_text(
+    api: Api, caplog: pytest.LogCaptureFixture, head: bytes, status: int, code: str
+) -> None:
+    """Found by a hostile-input review: http.server answered these with its HTML page, and logged its
+    reason, which quotes what the caller sent."""
+    caplog.set_level(logging.INFO)
+    got, headers, body = raw_request(api, head)
+    assert got == status and headers["content-type"] == "application/json" and len(body) < 400
+    error = json.loads(body)["error"]
+    assert error["code"] == code and error["request_id"] == headers["x-request-id"]
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert f" {status} - {error['request_id']}" in logged
+    assert "example.com" not in logged and "100000001" not in logged and "aaaa" not in logged and "bbbb" not in logged
+    assert api.get("/legal").status_code == 200  # and the server goes on
 
 
 def test_a_form_encoded_body_is_the_documented_415(api: Api) -> None:
