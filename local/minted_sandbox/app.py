@@ -64,10 +64,13 @@ def _setting_value(value: object) -> object:
 def _echoing_refusal(status: int) -> Response:
     """A refusal that quotes what the customer sent: the gateway must keep such text out of what it stores."""
     body = request.get_json(silent=True)
-    customer = body.get("customer") if isinstance(body, dict) else None
-    customer = customer if isinstance(customer, dict) else {}
-    email, identity = customer.get("email"), customer.get("identity_number")
-    errors = {"customer.email": [f"The email {email} has already been taken."]} if email else {}
+    body = body if isinstance(body, dict) else {}
+    # An order's customer block, or a Create or Update Customer body, which is the customer itself.
+    block, prefix = (body["customer"], "customer.") if isinstance(body.get("customer"), dict) else (body, "")
+    email, identity, phone = block.get("email"), block.get("identity_number"), block.get("phone")
+    errors = {f"{prefix}email": [f"The email {email} has already been taken."]} if email else {}
+    if phone:
+        errors[f"{prefix}phone"] = [f"{phone} is not a phone number Minted can reach."]
     return error_envelope(status, f"Injected fault: HTTP {status} for {identity}", errors)
 
 

@@ -146,6 +146,26 @@ def test_a_customer_is_changed_at_minted(api: Api) -> None:
     assert json_of(api.get(f"/customers/{external_id}"))["lastname"] == "Demir"
 
 
+@pytest.mark.parametrize("status", [422, 400, 500])
+def test_minted_quoting_the_customer_in_a_refusal_is_answered_without_their_values(api: Api, status: int) -> None:
+    """Found by a hostile-input review: a create or a change that Minted refused came back with Minted's text
+    as it was, the customer's email, phone and identity number in it (a buy's refusal never carried them)."""
+    external_id = new_id()
+    api.minted.fault("create_customer", status=status, echo=True, times=1)
+    refused = api.post("/customers", person(external_id))
+    assert refused.status_code >= 400 and "upstream_message" in refused.text, refused.text
+    assert api.post("/customers", person(external_id)).status_code == 201
+    api.minted.fault("update_customer", status=status, echo=True, times=1)
+    changed = api.http.patch(f"{api.url}/customers/{external_id}", timeout=30,
+                             json={"email": "a.new.address@example.org", "phone": "+90 533 111 22 33"})  # fmt: skip
+    assert changed.status_code >= 400 and "upstream_message" in changed.text, changed.text
+    assert "[personal data]" in refused.text and ("[personal data]" in changed.text or status == 500)
+    for answer in (refused.text, changed.text):  # a 500's Minted error names no field: nothing quoted but the id
+        for value in ("ayse.yilmaz@example.com", VALID_TCKN, "a.new.address@example.org", "533 111 22 33",
+                      "5331112233"):  # fmt: skip
+            assert value not in answer, answer
+
+
 def test_an_unknown_customer_is_404_everywhere(api: Api) -> None:
     missing = new_id()
     assert api.get(f"/customers/{missing}").status_code == 404

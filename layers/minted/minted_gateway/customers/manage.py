@@ -18,6 +18,7 @@ from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import (
     CustomerConflict,
     CustomerRejected,
+    GatewayError,
     NotFound,
     PartnerForbidden,
     field_details,
@@ -25,6 +26,7 @@ from minted_gateway.errors import (
 )
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models.customers import Customer, CustomerProfile, CustomerUpdate
+from minted_gateway.personal_values import without_personal_values
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,12 @@ class CreateCustomer:
         self._minted = minted
 
     def __call__(self, profile: CustomerProfile, caller: Caller = PARTNER) -> CreatedCustomer:
+        try:
+            return self._create(profile, caller)
+        except GatewayError as exc:
+            raise without_customer(exc, profile) from None
+
+    def _create(self, profile: CustomerProfile, caller: Caller) -> CreatedCustomer:
         caller.act_for(profile.external_id)
         replayed = True
         try:
@@ -137,6 +145,12 @@ class UpdateCustomer:
     def __call__(self, external_id: str, update: CustomerUpdate, caller: Caller = PARTNER) -> Customer:
         caller.act_for(external_id)
         try:
+            return self._update(external_id, update)
+        except GatewayError as exc:
+            raise without_customer(exc, update) from None
+
+    def _update(self, external_id: str, update: CustomerUpdate) -> Customer:
+        try:
             return self._minted.update_customer(external_id, update)
         except minted_errors.MintedNotFoundError:
             raise NotFound("Minted has no customer with this external_id.") from None
@@ -152,6 +166,22 @@ class UpdateCustomer:
             ) from None
         except minted_errors.MintedError as exc:
             raise from_minted(exc) from None
+
+
+def without_customer(error: GatewayError, asked: CustomerProfile | CustomerUpdate) -> GatewayError:
+    """The error without the customer's own values in Minted's words: a validator that quotes its input
+    would hand them back in the answer (which a client may log), as a buy's refusal never does."""
+    values = [getattr(asked, name, None) for name in ("identity_number", "firstname", "middlename", "lastname",
+                                                       "email", "phone")]  # fmt: skip
+    dates = [asked.birthdate] if asked.birthdate else []
+
+    def masked(text: str) -> str:
+        return without_personal_values(text, values, dates)
+
+    if error.upstream_message is not None:
+        error.upstream_message = masked(error.upstream_message)
+    error.details = [{k: masked(v) if isinstance(v, str) else v for k, v in d.items()} for d in error.details]
+    return error
 
 
 class GetCustomer:
