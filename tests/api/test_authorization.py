@@ -172,3 +172,30 @@ def test_the_access_log_names_the_caller_a_scope_refused_and_no_one_for_a_bad_to
     assert lines[refused.headers["X-Request-Id"]].startswith("POST /quotes 403 ")
     assert lines[refused.headers["X-Request-Id"]].endswith(" sub=dashboard client=make-dev")
     assert lines[unknown.headers["X-Request-Id"]].endswith(" -")
+
+
+@pytest.mark.parametrize("document", ["docs/auth.md", "README.md"])
+def test_the_scope_tables_a_reader_follows_list_every_route_under_the_template_s_scope(document: str) -> None:
+    """Found by a security review: docs/auth.md's table left POST /deliveries out. A reviewer grants scopes
+    from these tables, so each lists every route of the template, under the scope the template requires."""
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / document).read_text(encoding="utf-8")
+    listed: dict[str, str] = {}
+    for scope, routes in re.findall(r"^\| `(minted/[a-z.]+)` \| (.+) \|$", text, flags=re.MULTILINE):
+        for route in re.findall(r"`([A-Z]+ /[^`]*)`", routes):
+            listed[route] = scope
+    expected = {route.route_key: scope for route in routes_from_template() for scope in route.scopes}
+    assert listed == expected
+
+
+def test_the_cognito_recipe_creates_and_allows_every_scope() -> None:
+    """Found by a security review: the recipe made no plans scopes, so a partner following it could not
+    reach the plan routes."""
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs/auth.md").read_text(encoding="utf-8")
+    recipe = text.split("### With Amazon Cognito", 1)[1].split("```", 2)[1]
+    created = {f"minted/{name}" for name in re.findall(r"ScopeName=([a-z.]+)", recipe)}
+    allowed = set(re.findall(r"minted/[a-z]+\.[a-z]+", recipe.split("--allowed-o-auth-scopes", 1)[1]))
+    assert created == allowed == {scope.value for scope in Scope}
