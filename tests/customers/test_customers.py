@@ -166,6 +166,22 @@ def test_minted_quoting_the_customer_in_a_refusal_is_answered_without_their_valu
             assert value not in answer, answer
 
 
+@pytest.mark.parametrize("changes", [{}, {"lastname": None}, {"middlename": ""}, {"email": None, "phone": None}])
+def test_a_change_that_changes_nothing_is_refused_before_minted(api: Api, changes: dict[str, Any]) -> None:
+    """Found by a security review: an empty change was sent, and Minted's answer (the whole customer, identity
+    number and balances) came back, to a token that may change customers but not read them."""
+    external_id = new_id()
+    assert api.post("/customers", person(external_id)).status_code == 201
+    before = api.minted.served("update_customer")
+    writer = api.as_caller(scopes=["minted/customers.write"])
+    response = writer.http.patch(f"{api.url}/customers/{external_id}", json=changes, timeout=30)
+    assert response.status_code == 422, response.text
+    assert json_of(response)["error"]["details"][0]["field"] == "body" and VALID_TCKN not in response.text
+    assert api.minted.served("update_customer") == before
+    cleared = api.http.patch(f"{api.url}/customers/{external_id}", json={"middlename": None}, timeout=30)
+    assert cleared.status_code == 200, cleared.text  # null clears a middlename: a change
+
+
 def test_an_unknown_customer_is_404_everywhere(api: Api) -> None:
     missing = new_id()
     assert api.get(f"/customers/{missing}").status_code == 404

@@ -8,7 +8,16 @@ Every other rule is the partner's setting, as on a buy (docs/decisions.md, "Inpu
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from minted_gateway.minted.models.base import CustomerPageId
 from minted_gateway.minted.models.customers import CustomerProfile, CustomerUpdate
@@ -140,10 +149,21 @@ class CustomerChanges(BaseModel):
     gender: Literal["M", "F"] | None = None
     birthdate: Birthdate | None = Field(default=None, repr=False, description="YYYY-MM-DD")
 
-    def to_minted(self) -> CustomerUpdate:
+    @model_validator(mode="after")
+    def _something(self) -> "CustomerChanges":
+        # An empty change would still be sent, and Minted's answer is the whole customer: a token that may
+        # change customers (and not read them) read any customer with {} (found by a security review).
+        if not self._changes():
+            raise ValueError(f"name at least one change: {', '.join(CustomerChanges.model_fields)}")
+        return self
+
+    def _changes(self) -> dict[str, Any]:
         changes: dict[str, Any] = self.model_dump(exclude_none=True)
         if changes.get("middlename") == "":  # empty is absent (contract 9.6): nothing to change
             del changes["middlename"]
         if "middlename" in self.model_fields_set and self.middlename is None:
             changes["middlename"] = None  # null clears it (JSON merge patch's convention)
-        return CustomerUpdate.model_validate(changes)
+        return changes
+
+    def to_minted(self) -> CustomerUpdate:
+        return CustomerUpdate.model_validate(self._changes())
