@@ -192,3 +192,67 @@ def test_minteds_refusal_quoting_the_customer_reaches_neither_the_answer_nor_the
     assert refused.status_code == replayed.status_code == 422, refused.text
     assert "[personal data]" in refused.text and refused.json()["error"]["details"][0]["field"] == "customer.email"
     assert_none_of(markers, refused.text + replayed.text + api.raw_ledger_item(body["external_id"]))
+
+
+def start_execution_fails(monkeypatch: pytest.MonkeyPatch, failure: Callable[[], Exception], *, after: bool) -> None:
+    """StartExecution ends in ``failure``: botocore's last word after its retries (``after``: once Step
+    Functions started it, as when the answer is lost on the way back)."""
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
+
+    def call(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "StartExecution":
+            if after:
+                original(self, operation, params)
+            raise failure()
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", call)
+
+
+def test_a_workflow_step_functions_did_not_start_keeps_no_customer(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a security review: the customer, held for the execution before it starts, stayed for the
+    execution's longest run (43 h here) when Step Functions refused to start it, and the answer was a 500."""
+    from botocore.exceptions import ClientError
+
+    person, markers = marked_customer()
+    refusal = {
+        "Error": {"Code": "ExecutionLimitExceeded", "Message": "limit"},
+        "ResponseMetadata": {"HTTPStatusCode": 400},
+    }
+    start_execution_fails(monkeypatch, lambda: ClientError(refusal, "StartExecution"), after=False)  # type: ignore[arg-type]
+    external_id = f"pd-{uuid.uuid4().hex[:12]}"
+    body = {"external_id": external_id, "items": [{"sku": "GAU", "amount": Decimal("0.5")}], "customer": person,
+            "poll_interval_seconds": 300, "max_polls": 500}  # fmt: skip
+    answer = api.post("/orders/workflow", body)
+    assert answer.status_code == 503 and answer.json()["error"]["code"] == "workflow_unavailable", answer.text
+    assert "Item" not in held_customer(api, external_id)
+    assert api.ledger_item(external_id) is None and api.minted.served("pricefix") == 0
+    assert_none_of(markers, answer.text)
+    monkeypatch.undo()
+    execution = api.wait_for_execution(api.post("/orders/workflow", {**body, "poll_interval_seconds": 1})
+                                       .json()["execution_arn"])  # fmt: skip
+    assert execution["status"] == "SUCCEEDED"  # and a retry buys
+
+
+def test_a_workflow_whose_start_went_unanswered_keeps_its_customer_for_the_execution(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No answer from Step Functions: the execution may have started, and its buy reads the customer, so the
+    hold stays; the same request again finds that execution."""
+    from botocore.exceptions import ReadTimeoutError
+
+    person, _ = marked_customer()
+    start_execution_fails(monkeypatch, lambda: ReadTimeoutError(endpoint_url="https://states"), after=True)
+    external_id = f"pd-{uuid.uuid4().hex[:12]}"
+    body = {"external_id": external_id, "items": [{"sku": "GAU", "amount": Decimal("0.5")}], "customer": person,
+            "poll_interval_seconds": 1}  # fmt: skip
+    answer = api.post("/orders/workflow", body)
+    assert answer.status_code == 503 and answer.json()["error"]["code"] == "workflow_unavailable", answer.text
+    monkeypatch.undo()
+    arn = api.stack.workflow_arn.replace(":stateMachine:", ":execution:") + f":{external_id}"
+    assert api.wait_for_execution(arn)["status"] == "SUCCEEDED"  # it found its customer, with no retry
+    again = api.post("/orders/workflow", body)
+    assert again.status_code == 202 and again.json()["execution_arn"] == arn, again.text
+    assert api.minted.orders_created() == 1 and "Item" not in held_customer(api, external_id)

@@ -199,6 +199,17 @@ class EventsUnavailable(GatewayError):
     status, code = 503, "events_unavailable"
 
 
+class WorkflowUnavailable(GatewayError):
+    """Step Functions did not answer whether it started the buy workflow: the same request again finds it
+    or starts it (an execution's name is its external_id)."""
+
+    status, code = 503, "workflow_unavailable"
+
+
+class WorkflowNotStarted(WorkflowUnavailable):
+    """Step Functions refused to start the buy workflow: nothing was started."""
+
+
 class CacheUnavailable(GatewayError):
     status, code = 503, "price_cache_unavailable"
 

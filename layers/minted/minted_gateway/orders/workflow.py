@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, field_validator, model_validator
 
 from minted_gateway.caller import PARTNER, Caller
-from minted_gateway.errors import OrderConflict
+from minted_gateway.errors import OrderConflict, WorkflowNotStarted, WorkflowUnavailable
 from minted_gateway.minted.models.base import Currency
 from minted_gateway.orders.fingerprint import Fingerprinter
 from minted_gateway.orders.ledger import OrderLedger
@@ -143,7 +144,8 @@ class Execution:
 
 class WorkflowEngine(Protocol):
     def start(self, name: str, execution_input: str) -> Execution:
-        """Start, or return the execution with this name and the same input; raise OrderConflict otherwise."""
+        """Start, or return the execution with this name and the same input; raise OrderConflict otherwise,
+        WorkflowNotStarted when nothing was started, WorkflowUnavailable when that is not known."""
 
 
 # A row in these states may still be bought (or looked up and bought): its workflow needs the customer.
@@ -180,10 +182,11 @@ class StartBuyWorkflow:
         text = json.dumps(execution_input, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         try:
             execution = self._engine.start(request.external_id, text)
-        except OrderConflict:
-            if held_here:
+        except (OrderConflict, WorkflowNotStarted):
+            if held_here:  # no execution will read it (found by a security review: it stayed for its 43 h)
                 self._customers.release(request.external_id)
             raise
+        # WorkflowUnavailable: it may have started, and its buy reads the customer; the hold ends at its expiry.
         if customer is not None and execution.status != "RUNNING":
             self._customers.release(request.external_id)  # an ended execution reads nothing more
         return execution
@@ -226,6 +229,9 @@ class WorkflowTaskOrders:
         self._customers.release(external_id)
 
 
+UNKNOWN_START = "Step Functions did not say whether the workflow started; the same request again finds or starts it."
+
+
 class StepFunctionsEngine:
     def __init__(self, client: Any, state_machine_arn: str) -> None:
         self._client = client
@@ -238,6 +244,15 @@ class StepFunctionsEngine:
             )
         except self._client.exceptions.ExecutionAlreadyExists:
             return self._existing(name, execution_input)
+        except ClientError as exc:
+            # An answer below 500 (throttled after botocore's retries, a limit, a missing state machine or
+            # permission) started nothing; a 5xx may have followed an attempt that did.
+            if int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 500) < 500:
+                raise WorkflowNotStarted("Step Functions did not start the workflow; try again later.",
+                                         retry_after=2) from None  # fmt: skip
+            raise WorkflowUnavailable(UNKNOWN_START, retry_after=2) from None
+        except BotoCoreError:  # no answer at all
+            raise WorkflowUnavailable(UNKNOWN_START, retry_after=2) from None
         # For a running execution with this name and input, Step Functions answers with that one.
         return Execution(name, started["executionArn"], started["startDate"], "RUNNING")
 
