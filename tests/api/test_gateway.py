@@ -112,6 +112,17 @@ def test_the_access_log_shows_routes_and_one_line_per_request_whatever_the_path(
     assert lines[6].startswith("POST /customers/{external_id} 413 "), lines[6]
 
 
+def test_a_token_s_claims_are_shown_on_one_line_and_masked(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    """Found by a hostile-input review: a line break in the token's sub wrote a forged request line."""
+    caplog.set_level(logging.INFO, logger="local.gateway")
+    forged = "x\nPOST /orders 201 5 ms 00000000 sub=admin client=forged"
+    caller = api.as_caller(sub=forged, client_id="ayse@example.com", minted_customer="cust-\x00-1")
+    assert caller.get("/orders/none-such").status_code == 404
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "local.gateway"]
+    assert "\n" not in line and "\x00" not in line and "example.com" not in line, line
+    assert "sub=x\\nPOST /orders 201" in line and "client=<email>" in line, line
+
+
 def raw_request(api: Api, head: bytes) -> tuple[int, dict[str, str], bytes]:
     """What the server answers a request as sent, byte for byte (requests would not send these)."""
     host, port = api.url.removeprefix("http://").split(":")
