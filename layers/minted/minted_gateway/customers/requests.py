@@ -18,6 +18,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 from minted_gateway.minted.models.base import CustomerPageId
 from minted_gateway.minted.models.customers import CustomerProfile, CustomerUpdate
@@ -132,11 +133,23 @@ class NewCustomer(BaseModel):
         return CustomerProfile.model_validate(self.model_dump(exclude_none=True))
 
 
+# What changes nothing, which the document refuses as the model does: no field, or each given one null
+# (which keeps it), but a middlename's null, which clears it ("" keeps it, as everywhere).
+_NOTHING_CHANGED: JsonDict = {"properties": {"firstname": {"type": "null"}, "middlename": {"const": ""},
+                                   "lastname": {"type": "null"}, "email": {"type": "null"},
+                                   "phone": {"type": "null"}, "gender": {"type": "null"},
+                                   "birthdate": {"type": "null"}}}  # fmt: skip
+
+
 class CustomerChanges(BaseModel):
-    """Change a customer's details at Minted; what is left out stays as it is."""
+    """Change a customer's details at Minted; what is left out stays as it is. A change must change
+    something: {}, or only nulls (and a middlename's ""), is refused."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, hide_input_in_errors=True, json_schema_extra={"examples": [{"lastname": "Demir"}]}
+        extra="forbid",
+        frozen=True,
+        hide_input_in_errors=True,
+        json_schema_extra={"examples": [{"lastname": "Demir"}], "not": _NOTHING_CHANGED},
     )
 
     firstname: CustomerName | None = Field(default=None, repr=False, description="3-40 characters")
@@ -151,8 +164,9 @@ class CustomerChanges(BaseModel):
 
     @model_validator(mode="after")
     def _something(self) -> "CustomerChanges":
-        # An empty change would still be sent, and Minted's answer is the whole customer: a token that may
-        # change customers (and not read them) read any customer with {} (found by a security review).
+        # As _NOTHING_CHANGED says. An empty change would still be sent, and Minted's answer is the whole
+        # customer: a token that may change customers (and not read them) read any customer with {} (found by
+        # a security review).
         if not self._changes():
             raise ValueError(f"name at least one change: {', '.join(CustomerChanges.model_fields)}")
         return self
