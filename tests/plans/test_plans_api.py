@@ -185,3 +185,14 @@ def test_nobody_can_take_a_plan_runs_or_a_conditional_orders_name_first(api: Api
     drained(api.stack, api)
     (run,) = api.get("/plans/plan-victim-1").json()["runs"]
     assert run["state"] == "succeeded", run
+
+
+def test_a_plan_id_of_dots_alone_is_refused_naming_it(api: Api) -> None:
+    """Found by a hostile-input review: a plan named ".." was made, and as a path segment ".." names another
+    path, so no ordinary client could read, change or stop a plan that bought every month."""
+    for plan_id in (".", "..", "...", "x" * 41, ""):
+        refused = api.post("/plans", plan(plan_id))
+        assert refused.status_code == 422, (plan_id, refused.text)
+        assert [d["field"] for d in refused.json()["error"]["details"]] == ["plan_id"], refused.text
+    assert api.post("/plans", plan("..a.")).status_code == 201  # dots beside another character: one segment
+    assert api.get("/plans/..a.").json()["plan_id"] == "..a."

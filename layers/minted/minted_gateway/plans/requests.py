@@ -9,18 +9,24 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 
-from minted_gateway.minted.models.base import Currency
+from minted_gateway.minted.models.base import EXTERNAL_ID_PATTERN, Currency
 from minted_gateway.orders.requests import DEFAULT_CURRENCY
 from minted_gateway.plans.calendar import Calendar
 from minted_gateway.validation import ExternalId, Flag, Grams, Money
 
 # A plan's id is the partner's (so a retried POST makes no second plan); at most 40 characters, so
 # each run's order id, plan-<plan_id>-<YYYY-MM-DD>, stays within the 64 an order id may have.
+# A new plan's id is not dots alone: as a path segment "." and ".." name another path, so no client
+# could reach the plan (found by a hostile-input review). PLAN_ID_PATTERN is what an id may be in a path
+# or a cursor: a plan made before the rule keeps its id.
 PLAN_ID_PATTERN = r"^[A-Za-z0-9._-]{1,40}$"
+PLAN_ID_MAX_LENGTH = 40
 PlanId = Annotated[
     str,
-    StringConstraints(pattern=PLAN_ID_PATTERN),
-    Field(description="the partner's id for the plan (1-40 of A-Z a-z 0-9 . _ -)", examples=["plan-0001"]),
+    StringConstraints(pattern=EXTERNAL_ID_PATTERN, max_length=PLAN_ID_MAX_LENGTH),
+    Field(
+        description="the partner's id for the plan (1-40 of A-Z a-z 0-9 . _ -, not dots alone)", examples=["plan-0001"]
+    ),
 ]
 
 PLAN_EXAMPLES: list[JsonValue] = [
