@@ -143,3 +143,25 @@ def test_no_row_event_or_log_line_holds_the_address(
         for secret in (STREET, "Markersokak", "Acarlar", "Beykoz"):
             assert secret not in text
     assert order_id in "\n".join(log_lines) + out + err
+
+
+def test_a_replay_by_customer_id_makes_no_call_and_a_failed_read_places_nothing(api: Api, order_id: str) -> None:
+    """Found by a hostile-input review: Minted's record of the customer was read before the ledger, so a
+    replay cost a call, and with Minted down a replay answered 503 instead of its stored answer."""
+    who = holding(api)
+    body = delivery(order_id, who)
+    assert api.post("/deliveries", body).status_code == 201
+    reads = api.minted.served("get_customer")
+    api.minted.fault("get_customer", status=503)
+    replay = api.post("/deliveries", body)
+    assert replay.status_code == 200 and replay.headers.get("Idempotent-Replayed") == "true", replay.text
+    taken = api.post("/deliveries", delivery(order_id, who, amount=1))
+    assert taken.status_code == 409 and api.minted.served("get_customer") == reads  # neither read Minted
+    unread = api.post("/deliveries", delivery(f"{order_id}-2", who))
+    assert unread.status_code == 503, unread.text
+    row = api.ledger_item(f"{order_id}-2")
+    assert row is not None and row["state"] == "NOT_PLACED" and api.minted.orders_created("delivery") == 1
+    api.minted.clear_faults()
+    again = api.post("/deliveries", delivery(f"{order_id}-2", who))
+    assert again.status_code == 201, again.text  # the retry places it
+    assert api.minted.orders_created("delivery") == 2 and gold(api, who) == 1

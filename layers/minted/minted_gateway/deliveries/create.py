@@ -25,8 +25,10 @@ class CreateDelivery:
     def __call__(self, request: DeliveryIn, caller: Caller = PARTNER) -> OrderOutcome:
         """``caller`` bound to a customer delivers that customer's grams only (refused before Minted is read)."""
         caller.act_for(request.owner)
-        customer = request.customer.to_minted() if request.customer else self._from_minted(request.owner)
-        return self._place(DeliveryOrder(request, customer), caller=caller)
+        if request.customer is not None:
+            return self._place(DeliveryOrder(request, request.customer.to_minted()), caller=caller)
+        # Read from Minted only when the delivery is sent: a replay (or another order's id) makes no call.
+        return self._place(DeliveryOrder(request, lambda: self._from_minted(request.owner)), caller=caller)
 
     def _from_minted(self, external_id: str) -> DeliveryCustomer:
         """The block Minted requires, from Minted's own record of the customer (read, sent back, not kept)."""

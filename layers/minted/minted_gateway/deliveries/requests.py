@@ -8,6 +8,8 @@ personal data: hidden from reprs and errors, sent to Minted, kept nowhere (the f
 only a keyed hash of the whole request).
 """
 
+import functools
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -145,13 +147,20 @@ class DeliveryIn(BaseModel):
 
 
 class DeliveryOrder:
-    """A delivery as PlaceOrder places it: no price token, one line, the customer's block completed."""
+    """A delivery as PlaceOrder places it: no price token, one line, the customer's block completed.
+
+    ``customer`` may be a callable, asked only when the block is sent or Minted's refusal is masked:
+    reading Minted's record of the customer is then the sending's, and a replay makes no call."""
 
     price_token: str | None = None
 
-    def __init__(self, request: DeliveryIn, customer: DeliveryCustomer) -> None:
+    def __init__(self, request: DeliveryIn, customer: DeliveryCustomer | Callable[[], DeliveryCustomer]) -> None:
         self.request = request
-        self.customer = customer
+        self._customer = customer
+
+    @functools.cached_property
+    def customer(self) -> DeliveryCustomer:
+        return self._customer if isinstance(self._customer, DeliveryCustomer) else self._customer()
 
     @property
     def external_id(self) -> str:

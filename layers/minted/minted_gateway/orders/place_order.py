@@ -248,6 +248,10 @@ class PlaceOrder:
         record = self._hold(record, purchase, quote, sent_before=sent_before)
         try:
             minted_request = request.to_minted()
+        except GatewayError as exc:  # what it needs could not be had (a delivery's customer, from Minted): not sent
+            self._book.write(record, {"state": State.NOT_PLACED, "claim_expires_at": 0}, f"not placed: {exc.code}")
+            raise
+        try:
             if isinstance(minted_request, BuyRequest):  # a card buy too
                 result = self._minted.buy(minted_request)
             elif isinstance(minted_request, SellRequest):
