@@ -116,6 +116,23 @@ def test_a_workflow_under_the_id_of_another_order_is_refused_up_front(api: Api, 
     assert api.minted.orders_created() == 1
 
 
+def test_a_workflow_for_an_order_placed_directly_is_refused_up_front(api: Api, sfn: Any) -> None:
+    """Found by a hostile-input review: the same order, placed by POST /orders, started a workflow that fixed a
+    price at Minted and then failed CustomerNotHeld (its buy step settles only its own execution's row)."""
+    external_id = new_id()
+    person = customer(f"cust-{uuid.uuid4().hex[:8]}")
+    items = [{"sku": "GAG", "amount": Decimal("2")}]
+    placed = api.post("/orders", order(external_id, api.quote(sku="GAG", amount="2"), items=items, customer=person))
+    assert placed.status_code == 201, placed.text
+    before, fixed = api.ledger_item(external_id), api.minted.served("pricefix")
+    again = api.post("/orders/workflow", {"external_id": external_id, "items": items, "customer": person})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "order_conflict", again.text
+    assert "POST /orders" in again.json()["error"]["message"]
+    assert api.ledger_item(external_id) == before and api.minted.served("pricefix") == fixed
+    with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
+        sfn.describe_execution(executionArn=placed_arn(api, external_id))
+
+
 def test_a_workflow_that_loses_its_id_to_another_order_writes_nothing_on_that_order(api: Api, sfn: Any) -> None:
     """The id is free when the workflow starts; a direct buy takes it while the workflow fixes its price."""
     external_id = new_id()

@@ -168,6 +168,10 @@ class StartBuyWorkflow:
         if stored is not None and stored.request_hash != self._fingerprinter.purchase(request.purchase()):
             # Started anyway, it would fail on the buy step and must not touch that order's row.
             raise OrderConflict("This external_id was already used for a different order.")
+        if stored is not None and stored.workflow_owner is None and stored.state not in OPEN_STATES:
+            # This order, placed directly and at Minted already: a workflow could only fail on its buy step,
+            # which settles a row only for the execution that made it (found by a hostile-input review).
+            raise OrderConflict("This order was placed by POST /orders; GET /orders/{external_id} follows it.")
         customer, digest, held_here = request.held_customer, None, False
         if customer is not None:
             digest = self._customers.digest(customer)
