@@ -44,3 +44,19 @@ def test_the_daily_comparison_accounts_for_a_declined_cards_cancelled_order() ->
     recorded = LedgerEntry(State.REJECTED, frozenset({str(order.guid)}))
     assert disagreement(order, recorded) is None
     assert disagreement(order, LedgerEntry(State.REJECTED, frozenset())) is not None  # a refusal that holds none
+
+
+def test_a_card_number_is_kept_only_masked_wherever_minted_puts_it() -> None:
+    """Found by a security review: only ``payment.details`` was held to the mask; a full number beside it was
+    kept, and would have reached the ledger row and the answers."""
+    from minted_gateway.minted.models.orders import PaymentOutcome
+
+    full, masked = "4048091234567528", "404809******7528"
+    assert PaymentOutcome.model_validate({"state": "success", "card_number": full}).card_number is None
+    assert PaymentOutcome.model_validate({"state": "success", "card_number": masked}).card_number == masked
+    inside = {"state": "success", "card_number": full, "details": {"card_number": masked}}
+    assert PaymentOutcome.model_validate(inside).card_number == masked
+    both_full = {"state": "success", "card_number": full, "details": {"card_number": full}}
+    assert PaymentOutcome.model_validate(both_full).card_number is None
+    changes = payment_changes([card_order(card_number=full)])
+    assert full not in str(changes)

@@ -66,14 +66,15 @@ def _card_details(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
     details = data.get("details")
-    kept = {key: value for key, value in data.items() if key != "details"}
-    if isinstance(details, dict):
-        number = details.get("card_number")
-        if isinstance(number, str) and _MASKED_CARD_NUMBER.match(number):
-            kept["card_number"] = number
-        association = details.get("card_association")
-        if isinstance(association, str):
-            kept["card_association"] = association
+    # A number beside details rather than in it is held to the same bound (found by a security review).
+    kept = {key: value for key, value in data.items() if key not in ("details", "card_number")}
+    inner = details if isinstance(details, dict) else {}
+    number = inner.get("card_number", data.get("card_number"))
+    if isinstance(number, str) and _MASKED_CARD_NUMBER.match(number):
+        kept["card_number"] = number
+    association = inner.get("card_association")
+    if isinstance(association, str):
+        kept["card_association"] = association
     return kept
 
 
