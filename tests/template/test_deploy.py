@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+import re
 from typing import Any
 
 import pytest
@@ -117,6 +118,19 @@ def test_prod_minted_base_url_has_no_default_but_staging_which_prod_refuses() ->
     assert parameter.get("Default") == STAGING
     overrides = {k for d in PROD for k in dict(d.parameters) if k != "AuthMode"}
     assert "MintedBaseUrl" not in overrides, "samconfig.toml's prod must not guess Minted's production host"
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [("https://api.staging.mintedconnect.com/", False), ("https://API.staging.mintedconnect.com", False),
+     ("https://api.staging.mintedconnect.com:443", False), ("https://api.staging.mintedconnect.com.", False),
+     ("http://api.minted.example", False), ("https://api.minted.example", True),
+     ("https://minted.partner.example/proxy/v1", True)],
+)  # fmt: skip
+def test_the_minted_host_has_one_spelling_so_prod_cannot_pass_for_staging(url: str, allowed: bool) -> None:
+    """Found by a security review: the staging host with a trailing slash passed prod's rule. A port is another
+    spelling to the rule, and so are a port and a trailing dot: one spelling per host."""
+    assert bool(re.fullmatch(TEMPLATE["Parameters"]["MintedBaseUrl"]["AllowedPattern"], url)) is allowed
 
 
 @pytest.mark.parametrize("deployment", OTHERS, ids=str)
