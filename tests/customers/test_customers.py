@@ -265,3 +265,31 @@ def test_the_document_refuses_exactly_the_changes_that_change_nothing(changes: d
     except ValidationError:
         refused = True
     assert refused == jsonschema.Draft202012Validator(_NOTHING_CHANGED).is_valid(changes)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("firstname", "\u200b\u200b\u200b"), ("lastname", "\u2066\u2069\u200d"), ("email", "\u200b"),
+     ("phone", "\ufeff"), ("identity_number", "\u00ad"), ("lastname", "Yıl\u202emaz"), ("firstname", "Ayşe\u200d")],
+)  # fmt: skip
+def test_personal_text_of_invisible_characters_or_with_a_direction_override_is_refused(
+    api: Api, field: str, value: str
+) -> None:
+    """Found by a hostile-input review: names, an email, a phone and an identity number made only of zero-width
+    characters registered a customer at Minted (and bought for them), and U+202E (which shows a name reversed)
+    was taken anywhere."""
+    before = api.minted.served("create_customer"), api.minted.served("buy")
+    made = api.post("/customers", person(new_id(), **{field: value}))
+    bought = api.post("/orders", order(new_id(), api.quote(), customer=person(new_id(), **{field: value})))
+    for refused in (made, bought):
+        assert refused.status_code == 422, refused.text
+        assert [d["field"] for d in json_of(refused)["error"]["details"]] in ([field], [f"customer.{field}"])
+    assert (api.minted.served("create_customer"), api.minted.served("buy")) == before
+
+
+def test_joiners_and_marks_inside_a_name_are_kept() -> None:
+    """Persian and Indic names join letters with ZWNJ/ZWJ, and Arabic or Hebrew text carries direction marks."""
+    from minted_gateway.customers.requests import CustomerChanges
+
+    for name in ("Mohammad\u200cReza", "محمد\u200cرضا", "Ali \u200fAhmed", "Zoë"):
+        assert CustomerChanges.model_validate({"lastname": name}).lastname == name

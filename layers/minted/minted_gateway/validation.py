@@ -51,7 +51,15 @@ EACH_SKU_ONCE: dict[str, Any] = {
 }
 
 # Safety bounds (ours, always on): no control characters, and lengths no real value reaches.
-_NO_CONTROL = r"^[^\x00-\x1f\x7f]+$"
+# Text a person reads (names, addresses, ids) holds no control character and no bidirectional embedding,
+# override or isolate (U+202E shows "abc" as "cba": a name that reads otherwise than it is), and begins
+# and ends with a character one can see: a value of zero-width characters alone is blank (found by a
+# hostile-input review). Safety bounds, always on; joiners and direction marks inside a name stay.
+_SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_CONTROL = r"\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069"
+_INVISIBLE = r"\u00ad\u200b-\u200f\u2060-\u2064\ufeff"  # soft hyphen, zero widths, direction marks, joiners, BOM
+_EDGE, _INNER = rf"[^{_SPACE}{_CONTROL}{_INVISIBLE}]", rf"[^{_CONTROL}]"
+_NO_CONTROL = rf"^{_EDGE}(?:{_INNER}*{_EDGE})?$"  # checked after pydantic strips the spaces
 
 
 def _bounded(max_length: int) -> StringConstraints:
@@ -140,11 +148,10 @@ def _empty_as_none(value: object) -> object:
 # after stripping, 1 to N characters and no control character. The whitespace pydantic strips
 # (Unicode's White_Space) is spelled out, since a schema's \s is ECMA's and Python's differs again.
 # A birth date is documented up to the end of last year ("not in the future" moves).
-_SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
 def _text_schema(max_length: int, min_length: int = 1) -> dict[str, Any]:
-    edge, inner = rf"[^{_SPACE}\x00-\x1f\x7f]", r"[^\x00-\x1f\x7f]"
+    edge, inner = _EDGE, _INNER
     if min_length > 1:  # both edges are there: the inside takes the rest
         middle = rf"{inner}{{{min_length - 2},{max_length - 2}}}{edge}"
         return {"type": "string", "pattern": rf"^[{_SPACE}]*{edge}{middle}[{_SPACE}]*$"}
