@@ -170,3 +170,15 @@ def test_the_scope_table_lists_every_route_once_with_the_scope_the_template_give
         given = security.get("Fn::If", [None, []])[1] if isinstance(security, dict) else security or []
         for scope in {s for requirement in given for scopes in requirement.values() for s in scopes}:
             assert f"`{route}`" in rows.get(scope, ""), f"{route} needs {scope}: the README's table says otherwise"
+
+
+def test_teardown_and_recreating_name_every_resource_the_template_retains() -> None:
+    """Found by a security review: the recreate procedure imported six of the retained resources and left the
+    conditional orders' and the plans' tables out (a new stack would have made them empty); teardown too."""
+    retained = {name for name, resource in TEMPLATE["Resources"].items() if resource.get("DeletionPolicy") == "Retain"}
+    recreating = section("Recreating the stack over retained resources")
+    imported = set(re.findall(r'"LogicalResourceId": "(\w+)"', recreating))
+    assert imported == retained
+    noted = set(re.findall(r"\$\(output (\w+)\)", section("Teardown")))
+    for name in retained:
+        assert any(output.startswith(name.removesuffix("Table")) for output in noted), name
