@@ -204,6 +204,9 @@ def test_the_limits_count_card_buys_like_cash_buys(api: Api, order_id: str, monk
         ({"card_token": "card_visa_ok", "card_cvv": "123", "customer_ip": "not-an-ip"}, "customer_ip"),
         ({"card_token": "", "card_cvv": "123", "customer_ip": "127.0.0.1"}, "card_token"),
         ({"card_token": "card_visa_ok", "customer_ip": "127.0.0.1"}, "card_cvv"),
+        # A zone names an interface, not a customer (found by a hostile-input review).
+        ({"card_token": "card_visa_ok", "card_cvv": "123", "customer_ip": "fe80::1%eth0"}, "customer_ip"),
+        ({"card_token": "card_visa_ok", "card_cvv": "123", "customer_ip": "fe80::1%\u202e"}, "customer_ip"),
     ],
 )
 def test_a_bad_payment_is_refused_naming_its_field_and_never_echoed(

@@ -19,9 +19,14 @@ PaymentType = Literal["creditcard", "credit-card"]
 
 def _ip_address(value: str) -> str:
     try:
-        return str(ipaddress.ip_address(value))
+        address = ipaddress.ip_address(value)
     except ValueError:
         raise ValueError("must be an IPv4 or IPv6 address") from None
+    # A zone (fe80::1%eth0) names a network interface of the machine that wrote it, never a customer's
+    # address on the internet, and Python takes any text there (found by a hostile-input review).
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        raise ValueError("must be an IPv4 or IPv6 address without a zone (%...)")
+    return str(address)
 
 
 # Safety bounds (ours): Minted publishes no format for the token; its example is "token_HYAQA0171343asd".
