@@ -69,6 +69,8 @@ def test_an_order_past_a_per_order_limit_is_refused_at_creation_and_one_within_i
     assert grams.json()["error"]["details"][0]["limit"] == "order_grams.GAU"
     money = api.post("/orders/conditional", conditional_buy("target-money", "2800", amount="8"))  # 22,400 TRY
     assert money.status_code == 422 and money.json()["error"]["details"][0]["limit"] == "order_amount"
+    # Each named by this request's own field (it has no items: found by a hostile-input review).
+    assert [d["field"] for r in (grams, money) for d in r.json()["error"]["details"]] == ["amount", "amount"]
     assert api.get("/orders/conditional/target-grams").status_code == 404  # nothing was written
 
     fits = api.post("/orders/conditional", conditional_buy("target-fits", "2800", amount="5"))

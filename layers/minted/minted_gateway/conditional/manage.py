@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.conditional.requests import ConditionalOrderIn, PriceAlertIn
 from minted_gateway.conditional.triggers import Kind, Trigger, TriggerState, TriggerStore
-from minted_gateway.errors import NotFound, OrderConflict, TriggerNotWaiting
+from minted_gateway.errors import LimitExceeded, NotFound, OrderConflict, TriggerNotWaiting
 from minted_gateway.orders.limits import LimitRules, PricedLine, PricedOrder, check_order, line_total
 
 # A row outlives its expiry (or its firing) this long, for GET and the partner's records; then TTL removes it.
@@ -71,7 +71,11 @@ class CreateTrigger:
             return
         total = line_total(trigger.amount, trigger.trigger_price)
         line = PricedLine(trigger.sku, trigger.amount, trigger.trigger_price)
-        check_order(PricedOrder(trigger.side, trigger.currency, [line], total), rules=rules)
+        try:
+            check_order(PricedOrder(trigger.side, trigger.currency, [line], total), rules=rules)
+        except LimitExceeded as exc:
+            # Named by this request's own field, not an order's items.0.amount (found by a hostile-input review).
+            raise LimitExceeded(exc.message, details=[{**d, "field": "amount"} for d in exc.details]) from None
 
 
 class GetTrigger:
