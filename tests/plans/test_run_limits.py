@@ -40,3 +40,11 @@ def test_a_money_plan_over_the_amount_or_what_it_buys_over_the_grams_limit_is_re
         limits(limit_order_grams="GAU:1").check("GAU", "TRY", Decimal("3003"), None)  # 1.001 g at 3000 TRY/g
     limits(limit_order_grams="GAU:1", limit_order_amount="500").check("GAU", "TRY", Decimal("500"), None)
     limits().check("GAU", "TRY", Decimal("1000000"), None)  # no limit set: nothing to refuse
+
+
+def test_a_plan_in_another_currency_than_the_limits_is_refused_naming_currency() -> None:
+    """Found by a hostile-input review: the refusal named amount or grams, which were fine."""
+    for amount, grams in ((Decimal("100"), None), (None, Decimal("1"))):
+        with pytest.raises(LimitExceeded) as refused:
+            limits(limit_order_amount="500").check("GAU", "USD", amount, grams)
+        assert [d["field"] for d in refused.value.details] == ["currency"]

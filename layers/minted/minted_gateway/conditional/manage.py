@@ -10,7 +10,7 @@ from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.conditional.requests import ConditionalOrderIn, PriceAlertIn
 from minted_gateway.conditional.triggers import Kind, Trigger, TriggerState, TriggerStore
 from minted_gateway.errors import LimitExceeded, NotFound, OrderConflict, TriggerNotWaiting
-from minted_gateway.orders.limits import LimitRules, PricedLine, PricedOrder, check_order, line_total
+from minted_gateway.orders.limits import LimitRules, PricedLine, PricedOrder, check_order, line_total, own_field
 
 # A row outlives its expiry (or its firing) this long, for GET and the partner's records; then TTL removes it.
 KEPT_SECONDS = 30 * 86400
@@ -75,7 +75,7 @@ class CreateTrigger:
             check_order(PricedOrder(trigger.side, trigger.currency, [line], total), rules=rules)
         except LimitExceeded as exc:
             # Named by this request's own field, not an order's items.0.amount (found by a hostile-input review).
-            raise LimitExceeded(exc.message, details=[{**d, "field": "amount"} for d in exc.details]) from None
+            raise LimitExceeded(exc.message, details=own_field(exc.details, "amount")) from None
 
 
 class GetTrigger:

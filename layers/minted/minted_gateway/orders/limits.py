@@ -276,6 +276,12 @@ def _check_order_limits(order: Priced, rules: LimitRules) -> None:
                         f"{order.total}.", unit=order.currency)  # fmt: skip
 
 
+def own_field(details: list[dict[str, Any]], field: str) -> list[dict[str, Any]]:
+    """A limit's details for a request that names its grams or money ``field`` rather than an order's
+    items (a plan, a conditional order); any other field (the currency) is the request's own already."""
+    return [{**d, "field": field} if str(d.get("field", "")).startswith("items") else d for d in details]
+
+
 def _exceeded(field: str, limit: str, value: Decimal, remaining: Decimal, message: str, *, unit: str) -> LimitExceeded:
     detail = {"field": field, "message": message, "limit": limit, "limit_value": str(value),
               "remaining": str(max(remaining, Decimal(0))), "unit": unit}  # fmt: skip

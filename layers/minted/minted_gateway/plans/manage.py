@@ -12,7 +12,7 @@ from typing import Any
 
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import GatewayError, LimitExceeded, NotFound
-from minted_gateway.orders.limits import LimitRules, PricedLine, PricedOrder, Valuer, check_order
+from minted_gateway.orders.limits import LimitRules, PricedLine, PricedOrder, Valuer, check_order, own_field
 from minted_gateway.plans.plan import Plan, PlanRun, PlansPage, PlanStore
 from minted_gateway.plans.requests import NewPlan, PlanChanges
 
@@ -59,8 +59,7 @@ class RunLimits:
         try:
             check_order(order, rules=rules)
         except LimitExceeded as exc:
-            field = "grams" if grams is not None else "amount"
-            details = [{**d, "field": field} for d in exc.details]
+            details = own_field(exc.details, "grams" if grams is not None else "amount")
             raise LimitExceeded(f"One run of this plan would pass a per-order limit: {exc.message}",
                                 details=details) from None  # fmt: skip
 
