@@ -196,3 +196,34 @@ def test_a_plan_id_of_dots_alone_is_refused_naming_it(api: Api) -> None:
         assert [d["field"] for d in refused.json()["error"]["details"]] == ["plan_id"], refused.text
     assert api.post("/plans", plan("..a.")).status_code == 201  # dots beside another character: one segment
     assert api.get("/plans/..a.").json()["plan_id"] == "..a."
+
+
+def test_a_change_of_nulls_alone_is_refused_as_an_empty_one(api: Api) -> None:
+    """Found by a hostile-input review: {"amount": null, "paused": null, ...} answered 200 and moved updated_at."""
+    assert api.post("/plans", plan("plan-api-nulls")).status_code == 201
+    before = api.get("/plans/plan-api-nulls").json()
+    for changes in ({}, {"paused": None}, {"amount": None, "grams": None, "calendar": None, "paused": None}):
+        refused = api.http.patch(api.url + "/plans/plan-api-nulls", json=changes, timeout=30)
+        assert refused.status_code == 422 and refused.json()["error"]["details"][0]["field"] == "body", refused.text
+    assert api.get("/plans/plan-api-nulls").json() == before
+    assert api.http.patch(api.url + "/plans/plan-api-nulls", json={"amount": None, "paused": True}, timeout=30).ok
+
+
+def test_the_document_refuses_exactly_the_plan_changes_the_model_refuses() -> None:
+    import jsonschema
+    from pydantic import ValidationError
+
+    from minted_gateway.plans.requests import PlanChanges
+
+    schema = PlanChanges.model_json_schema()
+    for changes in ({}, {"paused": None}, {"amount": None, "grams": None}, {"amount": 5, "grams": 1},
+                    {"amount": 5}, {"amount": None, "paused": True}, {"grams": 1, "amount": None}):  # fmt: skip
+        try:
+            PlanChanges.model_validate(changes)
+            refused = False
+        except ValidationError:
+            refused = True
+        document_refuses = not jsonschema.Draft202012Validator({"not": schema["not"], "minProperties": 1}).is_valid(
+            changes
+        )
+        assert refused == document_refuses, changes

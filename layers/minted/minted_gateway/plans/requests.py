@@ -77,10 +77,17 @@ class PlanChanges(BaseModel):
         frozen=True,
         json_schema_extra={
             "not": {
-                "required": ["amount", "grams"],
-                "properties": {"amount": {"not": {"type": "null"}}, "grams": {"not": {"type": "null"}}},
+                "anyOf": [
+                    {  # what _not_both says
+                        "required": ["amount", "grams"],
+                        "properties": {"amount": {"not": {"type": "null"}}, "grams": {"not": {"type": "null"}}},
+                    },
+                    {  # what _something says: nothing named, or only nulls, which keep what the plan has
+                        "properties": {name: {"type": "null"} for name in ("amount", "grams", "calendar", "paused")}
+                    },
+                ]
             },
-            "minProperties": 1,  # what _something says: an empty change is refused, so the document says so
+            "minProperties": 1,
             "examples": [{"paused": True}, {"amount": 750}, {"calendar": {"frequency": "monthly", "day_of_month": 31}}],
         },
     )
@@ -93,8 +100,9 @@ class PlanChanges(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _something(cls, data: Any) -> Any:
-        if isinstance(data, dict) and not data:
-            raise ValueError("name at least one of amount, grams, calendar, paused")
+        # Only nulls changed nothing but updated_at (found by a hostile-input review): refused as {} is.
+        if isinstance(data, dict) and set(data) <= set(cls.model_fields) and all(v is None for v in data.values()):
+            raise ValueError("name at least one of amount, grams, calendar, paused (null keeps what the plan has)")
         return data
 
     @model_validator(mode="after")
