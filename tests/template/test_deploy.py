@@ -125,11 +125,13 @@ def test_prod_minted_base_url_has_no_default_but_staging_which_prod_refuses() ->
     [("https://api.staging.mintedconnect.com/", False), ("https://API.staging.mintedconnect.com", False),
      ("https://api.staging.mintedconnect.com:443", False), ("https://api.staging.mintedconnect.com.", False),
      ("http://api.minted.example", False), ("https://api.minted.example", True),
-     ("https://minted.partner.example/proxy/v1", True)],
+     ("https://minted.partner.example/proxy/v1", True), ("https://api.staging.mintedconnect.com/.", False),
+     ("https://api.staging.mintedconnect.com/a/..", False), ("https://minted.partner.example/v1.2/..x", True)],
 )  # fmt: skip
 def test_the_minted_host_has_one_spelling_so_prod_cannot_pass_for_staging(url: str, allowed: bool) -> None:
     """Found by a security review: the staging host with a trailing slash passed prod's rule. A port is another
-    spelling to the rule, and so are a port and a trailing dot: one spelling per host."""
+    spelling to the rule, and so are a port, a trailing dot and a path of dot segments (which urllib3 removes,
+    found by a code review): one spelling per host."""
     assert bool(re.fullmatch(TEMPLATE["Parameters"]["MintedBaseUrl"]["AllowedPattern"], url)) is allowed
 
 
