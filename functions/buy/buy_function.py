@@ -137,7 +137,8 @@ def http_api() -> "Router":
             },
             {
                 403: CUSTOMER_MISMATCH,
-                409: "This external_id belongs to a different order (in the ledger, or a workflow started for it)",
+                409: "This external_id belongs to a different order (in the ledger, or a workflow started for it), or "
+                "this order was placed by POST /orders",
                 415: "The body is not JSON",
                 422: "Invalid input",
                 503: "Step Functions is unavailable",

@@ -270,7 +270,10 @@ def test_the_document_refuses_exactly_the_changes_that_change_nothing(changes: d
 @pytest.mark.parametrize(
     ("field", "value"),
     [("firstname", "\u200b\u200b\u200b"), ("lastname", "\u2066\u2069\u200d"), ("email", "\u200b"),
-     ("phone", "\ufeff"), ("identity_number", "\u00ad"), ("lastname", "Yıl\u202emaz"), ("firstname", "Ayşe\u200d")],
+     ("phone", "\ufeff"), ("identity_number", "\u00ad"), ("lastname", "Yıl\u202emaz"), ("firstname", "Ayşe\u200d"),
+     # ... and what a code review found the first rule missed: fillers, blank braille, a letter mark, C1 controls
+     ("firstname", "\u3164\u3164\u3164"), ("lastname", "\u2800\u2800\u2800"), ("lastname", "\u061cAli"),
+     ("firstname", "Ay\x9bşe")],
 )  # fmt: skip
 def test_personal_text_of_invisible_characters_or_with_a_direction_override_is_refused(
     api: Api, field: str, value: str

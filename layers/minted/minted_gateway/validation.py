@@ -56,8 +56,14 @@ EACH_SKU_ONCE: dict[str, Any] = {
 # and ends with a character one can see: a value of zero-width characters alone is blank (found by a
 # hostile-input review). Safety bounds, always on; joiners and direction marks inside a name stay.
 _SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-_CONTROL = r"\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069"
-_INVISIBLE = r"\u00ad\u200b-\u200f\u2060-\u2064\ufeff"  # soft hyphen, zero widths, direction marks, joiners, BOM
+# C0 and C1 controls (NEL is a space), DEL, the bidirectional embeddings, overrides and isolates.
+_CONTROL = r"\x00-\x1f\x7f\x80-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069"
+# What shows nothing: soft hyphen, combining grapheme joiner, Arabic letter mark, Hangul and Khmer fillers,
+# Mongolian selectors, zero widths, direction marks, joiners, blank braille, variation selectors, BOM.
+_INVISIBLE = (
+    r"\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2060-\u2064\u2800\u3164"
+    r"\ufe00-\ufe0f\ufeff\uffa0"
+)
 _EDGE, _INNER = rf"[^{_SPACE}{_CONTROL}{_INVISIBLE}]", rf"[^{_CONTROL}]"
 _NO_CONTROL = rf"^{_EDGE}(?:{_INNER}*{_EDGE})?$"  # checked after pydantic strips the spaces
 
@@ -267,4 +273,5 @@ UnitPrice = Annotated[
 check_identity_number = _identity_number
 text_schema = _text_schema
 NO_CONTROL = _NO_CONTROL
+NO_CONTROL_OR_EMPTY = rf"^(?:{_EDGE}(?:{_INNER}*{_EDGE})?)?$"
 SPACE = _SPACE  # what pydantic strips, for a schema's pattern

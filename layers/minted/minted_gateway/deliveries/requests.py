@@ -27,6 +27,7 @@ from minted_gateway.personal_values import without_personal_values
 from minted_gateway.validation import (
     GATEWAY_ORDER_ID_SCHEMA,
     NO_CONTROL,
+    NO_CONTROL_OR_EMPTY,
     Email,
     ExternalId,
     PersonName,
@@ -42,7 +43,7 @@ _Text = Annotated[
     WithJsonSchema(text_schema(250)),
 ]
 _OptionalText = Annotated[
-    str | None, StringConstraints(strip_whitespace=True, max_length=250, pattern=r"^[^\x00-\x1f\x7f]*$")
+    str | None, StringConstraints(strip_whitespace=True, max_length=250, pattern=NO_CONTROL_OR_EMPTY)
 ]
 # The most grams one delivery may ask for: a safety bound on the integer, not a business rule.
 MAX_DELIVERY_GRAMS = 1_000_000
