@@ -161,6 +161,7 @@ def test_a_replay_by_customer_id_makes_no_call_and_a_failed_read_places_nothing(
     assert unread.status_code == 503, unread.text
     row = api.ledger_item(f"{order_id}-2")
     assert row is not None and row["state"] == "NOT_PLACED" and api.minted.orders_created("delivery") == 1
+    assert row.get("sent_at") is None  # never sent: nothing for the reconciler to look up (found by a code review)
     api.minted.clear_faults()
     again = api.post("/deliveries", delivery(f"{order_id}-2", who))
     assert again.status_code == 201, again.text  # the retry places it

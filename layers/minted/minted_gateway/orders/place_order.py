@@ -249,7 +249,7 @@ class PlaceOrder:
         try:
             minted_request = request.to_minted()
         except GatewayError as exc:  # what it needs could not be had (a delivery's customer, from Minted): not sent
-            self._book.write(record, {"state": State.NOT_PLACED, "claim_expires_at": 0}, f"not placed: {exc.code}")
+            self._not_sent(record, f"not placed: {exc.code}", sent_before=sent_before)
             raise
         try:
             if isinstance(minted_request, BuyRequest):  # a card buy too
@@ -292,15 +292,19 @@ class PlaceOrder:
             self._limits.hold_for(order, purchase.customer_external_id, record)
         except GatewayError as exc:
             note = f"not placed: {exc.code}" + (f" ({exc.details[0].get('limit')})" if exc.details else "")
-            changes: dict[str, Any] = {"state": State.NOT_PLACED, "claim_expires_at": 0}
-            if not sent_before:
-                # Nothing was ever sent: no lookup for the reconciler to make, on the first attempt or on a
-                # retry of one refused the same way (a retry after a send keeps its sent_at, as the earlier
-                # attempt's buy may still land).
-                changes["sent_at"] = None
-            self._book.write(record, changes, note)
+            self._not_sent(record, note, sent_before=sent_before)
             raise
         return record
+
+    def _not_sent(self, record: OrderRecord, note: str, *, sent_before: bool) -> None:
+        """Refused before Minted was asked: the claim becomes NOT_PLACED."""
+        changes: dict[str, Any] = {"state": State.NOT_PLACED, "claim_expires_at": 0}
+        if not sent_before:
+            # Nothing was ever sent: no lookup for the reconciler to make, on the first attempt or on a
+            # retry of one refused the same way (a retry after a send keeps its sent_at, as the earlier
+            # attempt's buy may still land).
+            changes["sent_at"] = None
+        self._book.write(record, changes, note)
 
     def _settle(
         self,
