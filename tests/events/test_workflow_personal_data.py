@@ -236,15 +236,28 @@ def test_a_workflow_step_functions_did_not_start_keeps_no_customer(api: Api, mon
     assert execution["status"] == "SUCCEEDED"  # and a retry buys
 
 
-def test_a_workflow_whose_start_went_unanswered_keeps_its_customer_for_the_execution(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """No answer from Step Functions: the execution may have started, and its buy reads the customer, so the
-    hold stays; the same request again finds that execution."""
+def throttled_after_a_retry() -> Exception:
+    from botocore.exceptions import ClientError
+
+    answer = {"Error": {"Code": "ThrottlingException", "Message": "slow down"},
+              "ResponseMetadata": {"HTTPStatusCode": 400, "RetryAttempts": 1}}  # fmt: skip
+    return ClientError(answer, "StartExecution")  # type: ignore[arg-type]
+
+
+def read_timeout() -> Exception:
     from botocore.exceptions import ReadTimeoutError
 
+    return ReadTimeoutError(endpoint_url="https://states")
+
+
+@pytest.mark.parametrize("failure", [read_timeout, throttled_after_a_retry])
+def test_a_workflow_whose_start_went_unanswered_keeps_its_customer_for_the_execution(
+    api: Api, monkeypatch: pytest.MonkeyPatch, failure: Callable[[], Exception]
+) -> None:
+    """No answer from Step Functions, or a refusal of a retry after an attempt that may have started it (found by
+    a code review): its buy reads the customer, so the hold stays; the same request again finds the execution."""
     person, _ = marked_customer()
-    start_execution_fails(monkeypatch, lambda: ReadTimeoutError(endpoint_url="https://states"), after=True)
+    start_execution_fails(monkeypatch, failure, after=True)
     external_id = f"pd-{uuid.uuid4().hex[:12]}"
     body = {"external_id": external_id, "items": [{"sku": "GAU", "amount": Decimal("0.5")}], "customer": person,
             "poll_interval_seconds": 1}  # fmt: skip

@@ -249,9 +249,10 @@ class StepFunctionsEngine:
         except self._client.exceptions.ExecutionAlreadyExists:
             return self._existing(name, execution_input)
         except ClientError as exc:
-            # An answer below 500 (throttled after botocore's retries, a limit, a missing state machine or
-            # permission) started nothing; a 5xx may have followed an attempt that did.
-            if int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 500) < 500:
+            # A first answer below 500 (a limit, a missing state machine or permission) started nothing. A 5xx
+            # may have started it, and so may an earlier attempt of botocore's retries (found by a code review).
+            metadata = exc.response.get("ResponseMetadata", {})
+            if int(metadata.get("HTTPStatusCode") or 500) < 500 and not metadata.get("RetryAttempts"):
                 raise WorkflowNotStarted("Step Functions did not start the workflow; try again later.",
                                          retry_after=2) from None  # fmt: skip
             raise WorkflowUnavailable(UNKNOWN_START, retry_after=2) from None
