@@ -238,6 +238,8 @@ class SandboxState:
             elif external_id in self.orders and not self.settings.accept_repeated_external_id:
                 errors.add("external_id", "The external_id has already been taken.")
             currency = body.get("currency_code")
+            if currency is None and kind == "Buy" and ("payment_type" in body or "payment" in body):
+                currency = "GBP"  # the card buy page: currency_code defaults to GBP
             if currency is not None and currency not in rules.CURRENCIES:
                 errors.add("currency_code", "The selected currency_code is invalid.")
             elif (

@@ -66,6 +66,20 @@ def test_a_card_buy_is_minteds_card_buy_and_shows_the_payment_as_minted_reports_
     no_card_secret(placed.text, json.dumps(read), api.raw_ledger_item(order_id))
 
 
+def test_a_card_buy_without_a_currency_goes_to_minted_in_the_currency_the_ledger_records(
+    api: Api, order_id: str
+) -> None:
+    """Minted's card buy takes GBP when no currency_code is sent (the card page): the gateway records the
+    default, TRY, so it sends it. The sandbox's rule refuses a currency_code other than the token's."""
+    api.minted.rules(currency_must_match_token=True)
+    body = card_order(api, order_id)
+    assert "currency" not in body and "currency_code" not in body
+    placed = api.post("/orders", body)
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["currency"] == "TRY"
+    assert api.minted.orders_created("card_buy") == 1
+
+
 def test_no_answer_row_event_or_log_line_holds_the_cvv_or_the_card_holder(
     api: Api, order_id: str, consumer: Consumer, log_lines: list[str], capfd: pytest.CaptureFixture[str]
 ) -> None:

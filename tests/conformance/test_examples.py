@@ -204,15 +204,18 @@ def test_a_card_number_minted_sends_unmasked_is_not_kept() -> None:
 
 
 def test_the_published_card_buy_is_accepted_as_it_is_and_sent_on_as_published() -> None:
-    """payment_type "creditcard", integer amounts and the payment block go to Minted as the page shows them;
-    the CVV is in that one body and in no repr of the request."""
+    """payment_type "creditcard", integer amounts and the payment block go to Minted as the page shows them,
+    with the currency recorded; the CVV is in that one body and in no repr of the request."""
     published = example("card-buy-request.json")
     request = OrderRequest.model_validate(published)
     assert request.payment is not None and "000" not in repr(request)
     sent = _client()._wire(request.to_minted())
     sent["payment_type"] = _client().config.card_payment_type  # what client.buy() sets on a card buy
     expected_customer = {k: v for k, v in published["customer"].items() if k not in ("fullname", "middlename")}
-    assert sent == {**published, "customer": expected_customer, "items": [{"sku": "GAU", "amount": Decimal(1)}]}
+    # With the currency the ledger records (TRY by default) added: without one, the card buy is GBP at Minted.
+    assert "currency_code" not in published and request.purchase().currency == "TRY"
+    assert sent == {**published, "customer": expected_customer, "items": [{"sku": "GAU", "amount": Decimal(1)}],
+                    "currency_code": "TRY"}  # fmt: skip
     spelled = _client(MintedClientConfig(card_payment_type="credit-card"))
     assert spelled.config.card_payment_type == "credit-card"  # the Order Schema's spelling, a setting
     replayed = OrderRequest.model_validate({**published, "payment": {**published["payment"], "card_cvv": "999"}})

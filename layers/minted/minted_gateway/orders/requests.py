@@ -335,12 +335,14 @@ class OrderRequest(BaseModel):
         return self.customer.redact(text) if self.customer is not None else text
 
     def to_minted(self) -> BuyRequest | SellRequest:
+        # The currency the ledger records, always sent: Minted's card buy takes GBP when none is sent.
+        currency = self.currency or DEFAULT_CURRENCY
         if self.side == "sell":
             seller = self.purchase().seller
             return SellRequest(
                 price_token=self.price_token,
                 external_id=self.external_id,
-                currency_code=self.currency,
+                currency_code=currency,
                 items=[OrderLine(sku=item.sku, amount=item.amount) for item in self.items],
                 customer=SellerCustomer(external_id=seller) if seller else None,
             )
@@ -351,7 +353,7 @@ class OrderRequest(BaseModel):
             return CardBuyRequest(
                 price_token=self.price_token,
                 external_id=self.external_id,
-                currency_code=self.currency,
+                currency_code=currency,
                 items=[OrderLine(sku=item.sku, amount=item.amount) for item in self.items],
                 customer=customer,
                 payment=self.payment.to_minted(),
@@ -359,7 +361,7 @@ class OrderRequest(BaseModel):
         return BuyRequest(
             price_token=self.price_token,
             external_id=self.external_id,
-            currency_code=self.currency,
+            currency_code=currency,
             items=[OrderLine(sku=item.sku, amount=item.amount) for item in self.items],
             customer=customer,
         )
