@@ -130,7 +130,9 @@ class NewCustomer(BaseModel):
         return value
 
     def to_minted(self) -> CustomerProfile:
-        return CustomerProfile.model_validate(self.model_dump(exclude_none=True))
+        # Minted publishes account_type "company" only: a person goes without one, as the published request does.
+        individual = {"account_type"} if self.account_type == "individual" else None
+        return CustomerProfile.model_validate(self.model_dump(exclude_none=True, exclude=individual))
 
 
 # What changes nothing, which the document refuses as the model does: no field, or each given one null
