@@ -7,6 +7,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -21,6 +22,7 @@ from minted_gateway.minted.models import (
     OrderResult,
     OrdersQuery,
 )
+from minted_gateway.minted.models.base import parse_minted_datetime
 from tests.conformance.examples import example
 from tests.conftest import VALID_TCKN
 
@@ -41,9 +43,40 @@ def test_every_minted_date_format_parses_to_the_same_instant(text: str, expected
     assert order.order_at == expected and order.order_at.utcoffset() is not None
 
 
-def test_an_unknown_date_format_is_a_validation_error() -> None:
-    with pytest.raises(ValidationError):
-        Order.model_validate(_order(order_at="31/12/2023"))
+def test_an_unknown_date_format_is_no_date_and_the_order_is_still_read() -> None:
+    with pytest.raises(ValueError, match="unrecognised"):
+        parse_minted_datetime("31/12/2023")
+    order = Order.model_validate(_order(order_at="31/12/2023"))
+    assert order.order_at is None and order.status_name == "Pending"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {"items": None},
+        {"customer": []},
+        {"payment": []},
+        {"customer": {"external_id": 46714948610, "identity_number": 12345678901, "phone": 905322808035}},
+        {"order_at": ""},
+        {"order_at": "0000-00-00 00:00:00"},
+        {"customer": {"external_id": "c1", "birthdate": "0000-00-00"}},
+        {"customer": {"external_id": "c1", "birthdate": "01.05.1990"}},
+        {"price": "", "total": ""},
+        {"delivery": "not an object"},
+    ],
+)
+def test_a_field_that_is_neither_identity_nor_status_never_makes_an_order_unreadable(variant: dict[str, Any]) -> None:
+    """Minted's answers read tolerantly: nulls for lists, PHP's [] for an object, numbers for text, "" or
+    an impossible date for a date, "" for a number."""
+    order = Order.model_validate(_order(**variant))
+    assert (order.guid, order.status_name) == ("71E174B7-C7AD-47FB-836E-3895FF41D4F5", "Pending")
+    if "customer" in variant and isinstance(variant["customer"], dict):
+        assert order.customer is not None and order.customer.external_id in ("46714948610", "c1")
+
+
+def test_an_answer_whose_lists_are_null_still_names_its_order() -> None:
+    answer = OrderResult.model_validate({"order_code": ["9YMEK5RB"], "guid": None, "orders": None})
+    assert answer.order_code == ["9YMEK5RB"] and answer.orders == []
 
 
 def test_money_and_grams_stay_exact_decimals_through_json() -> None:
@@ -59,6 +92,15 @@ def test_money_and_grams_stay_exact_decimals_through_json() -> None:
 def test_unknown_fields_are_ignored_and_new_means_created() -> None:
     order = Order.model_validate(_order(status_name="New", surprise_field={"x": 1}))
     assert order.status_name == "Created" and not hasattr(order, "surprise_field")
+
+
+@pytest.mark.parametrize(("sent", "read"), [("COMPLETED", "Completed"), (" completed ", "Completed"),
+                                            ("cancelled", "Cancelled"), ("NEW", "Created"), ("payment confirmed",
+                                            "Payment Confirmed"), ("On Hold", "On Hold")])  # fmt: skip
+def test_a_status_name_is_read_in_any_case_and_an_unknown_one_kept_as_sent(sent: str, read: str) -> None:
+    order = Order.model_validate(_order(status_name=sent))
+    assert order.status_name == read
+    assert order.is_terminal is (read in ("Completed", "Cancelled"))
 
 
 def test_integer_tax_and_decimal_totals_are_decimals() -> None:

@@ -13,7 +13,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 from minted_gateway import jsonutil
 
@@ -87,6 +96,8 @@ MintedDateTime = Annotated[datetime, BeforeValidator(parse_minted_datetime)]
 # Every money and gram field of a Minted model is one of these (a validator on the field, not on
 # every field of every model: a buy's models have ~46 fields, a few of them Decimal).
 MintedDecimal = Annotated[Decimal, BeforeValidator(_bounded_decimal_text)]
+# A money or gram field Minted may leave out, send as null, or write as "".
+OptionalDecimal = Annotated[MintedDecimal | None, BeforeValidator(_empty_as_none)]
 Birthdate = Annotated[date, BeforeValidator(_parse_birthdate)]
 OptionalText = Annotated[str | None, BeforeValidator(_empty_as_none)]
 # Order and customer ids (contract 9.5): Minted publishes no length; a published order id has 50
@@ -121,7 +132,31 @@ class Currency(StrEnum):
 
 
 class MintedModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Read tolerantly: a text field Minted sends as a number (an identity number, a phone) is its text.
+    model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
+
+
+def _none_if_unreadable(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    try:
+        return handler(value)
+    except ValidationError:
+        return None
+
+
+def _null_as_empty(value: Any) -> Any:
+    return [] if value is None else value
+
+
+def _empty_as_absent(value: Any) -> Any:
+    return None if value in ("", [], {}) else value  # PHP writes an empty object as []
+
+
+# A field that neither identifies an order nor gives its status never makes the order unreadable:
+# a date Minted writes as "" or 0000-00-00 is no date, a list sent as null is empty, an object sent
+# as PHP's [] is absent, and a number written as "" is no number.
+Unreadable = WrapValidator(_none_if_unreadable)
+NullAsEmpty = BeforeValidator(_null_as_empty)
+EmptyAsAbsent = BeforeValidator(_empty_as_absent)
 
 
 # Contract section 6: ids 1-12 in this order; id 1 is also called "New" in an older example.

@@ -7,12 +7,17 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field, model_validator
 
 from minted_gateway.minted.models.base import (
+    ORDER_STATUS_NAMES,
     TERMINAL_STATUS_NAMES,
     Birthdate,
+    EmptyAsAbsent,
     MintedDateTime,
     MintedDecimal,
     MintedModel,
+    NullAsEmpty,
+    OptionalDecimal,
     OptionalText,
+    Unreadable,
     _empty_as_none,
     _int_or_none,
     _sku_from_product_id,
@@ -26,12 +31,12 @@ class OrderItem(MintedModel):
     product_id: int | None = None
     sku: str | None = None
     product_name: str | None = None
-    spot_price: MintedDecimal | None = None
-    price: MintedDecimal | None = None
-    tax_rate: MintedDecimal | None = None
-    tax: MintedDecimal | None = None
-    amount: MintedDecimal | None = None
-    total: MintedDecimal | None = None
+    spot_price: OptionalDecimal = None
+    price: OptionalDecimal = None
+    tax_rate: OptionalDecimal = None
+    tax: OptionalDecimal = None
+    amount: OptionalDecimal = None
+    total: OptionalDecimal = None
 
     _sku = model_validator(mode="before")(_sku_from_product_id)
 
@@ -50,7 +55,9 @@ class OrderCustomer(MintedModel):
     phone: OptionalText = Field(default=None, repr=False)
     gender: OptionalText = None
     identity_number: OptionalText = Field(default=None, repr=False)
-    birthdate: Annotated[Birthdate | None, BeforeValidator(_empty_as_none)] = Field(default=None, repr=False)
+    birthdate: Annotated[Birthdate | None, BeforeValidator(_empty_as_none), Unreadable] = Field(
+        default=None, repr=False
+    )
 
 
 _MASKED_CARD_NUMBER = re.compile(r"^[0-9]{0,6}[*xX]+[0-9]{0,4}$")
@@ -111,8 +118,13 @@ class CargoTracking(MintedModel):
     cargo_tracking_url: OptionalText = None
 
 
+# Minted's names as the pages write them, found in any case (nothing on the pages fixes it); "New" is an
+# older example's name for id 1 (contract 9.10). A name not listed is kept as sent (never final).
+_STATUS_NAMES_FOLDED = {name.casefold(): name for name in ORDER_STATUS_NAMES.values()} | {"new": "Created"}
+
+
 def _status_name(value: Any) -> Any:
-    return "Created" if value == "New" else value  # contract 9.10: an older example calls id 1 "New"
+    return _STATUS_NAMES_FOLDED.get(value.strip().casefold(), value) if isinstance(value, str) else value
 
 
 class Order(MintedModel):
@@ -126,22 +138,22 @@ class Order(MintedModel):
     order_code: str | None = None
     external_id: str | None = None
     type: str | None = None
-    price: MintedDecimal | None = None
-    tax: MintedDecimal | None = None
-    total: MintedDecimal | None = None
-    payment_cost: MintedDecimal | None = None
+    price: OptionalDecimal = None
+    tax: OptionalDecimal = None
+    total: OptionalDecimal = None
+    payment_cost: OptionalDecimal = None
     currency_code: str | None = None
-    currency_rate: MintedDecimal | None = None
-    currency_total: MintedDecimal | None = None
+    currency_rate: OptionalDecimal = None
+    currency_total: OptionalDecimal = None
     status_id: int | None = None
     status_name: Annotated[str, BeforeValidator(_status_name)]
-    order_at: MintedDateTime | None = None
+    order_at: Annotated[MintedDateTime | None, Unreadable] = None
     payment_type: str | None = None
-    items: list[OrderItem] = []
-    customer: OrderCustomer | None = None
+    items: Annotated[list[OrderItem], NullAsEmpty] = []
+    customer: Annotated[OrderCustomer | None, Unreadable] = None  # who it is for never hides the order
     description: str | None = None
-    payment: PaymentOutcome | None = None  # a card order's payment
-    delivery: CargoTracking | None = None  # a delivery's cargo
+    payment: Annotated[PaymentOutcome | None, EmptyAsAbsent] = None  # a card order's payment
+    delivery: Annotated[CargoTracking | None, Unreadable] = None  # a delivery's cargo
 
     @model_validator(mode="before")
     @classmethod
@@ -164,14 +176,15 @@ class Order(MintedModel):
 class OrderResult(MintedModel):
     """Order Response of a buy or sell: one entry per order created in each list."""
 
-    order_code: list[str] = []
-    guid: list[str] = []
-    price: MintedDecimal | None = None
-    tax: MintedDecimal | None = None
-    total: MintedDecimal | None = None
-    order_at: MintedDateTime | None = None
-    orders: list[Order] = []
-    payment: PaymentOutcome | None = None  # a card buy's payment (the page adds it to the Order Response)
+    order_code: Annotated[list[str], NullAsEmpty] = []
+    guid: Annotated[list[str], NullAsEmpty] = []
+    price: OptionalDecimal = None
+    tax: OptionalDecimal = None
+    total: OptionalDecimal = None
+    order_at: Annotated[MintedDateTime | None, Unreadable] = None
+    orders: Annotated[list[Order], NullAsEmpty] = []
+    # A card buy's payment (the page adds it to the Order Response).
+    payment: Annotated[PaymentOutcome | None, EmptyAsAbsent] = None
 
     @model_validator(mode="after")
     def _names_an_order(self) -> "OrderResult":
