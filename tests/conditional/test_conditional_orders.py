@@ -197,3 +197,52 @@ def test_a_fired_order_delivered_again_by_the_queue_buys_nothing_more(market: Ap
     wait_until(api.minted.idle, what="the sandbox idle")
     assert api.minted.orders_created("buy") == 1
     assert api.get("/orders/conditional/target-twice").json()["state"] == "ORDERED"
+
+
+def test_a_fired_order_whose_answer_is_lost_stays_fired_until_a_delivery_finds_or_places_it_once(market: Api) -> None:
+    """Minted answers 500 to the buy (did it buy? unknown): the trigger is not ORDERED on an order that may
+    not exist; the queue delivers it again, the order is looked up, then bought, once."""
+    api = market
+    assert api.post("/orders/conditional", conditional_buy("target-answer-lost")).status_code == 201
+    api.minted.fault("buy", status=500, times=1)
+    api.minted.market(GAU=2700)
+    refresh()
+    trigger = settled(api, "/orders/conditional/target-answer-lost")
+    assert (trigger["state"], trigger["order_state"]) == ("ORDERED", "SUBMITTED")
+    assert api.minted.orders_created("buy") == 1
+    assert api.get("/orders/cond-target-answer-lost").json()["state"] == "SUBMITTED"
+
+
+def test_a_fired_order_under_a_strangers_order_at_minted_fails_foreign(market: Api) -> None:
+    from tests.api.test_orders import _stranger_buys
+
+    api = market
+    assert api.post("/orders/conditional", conditional_buy("target-taken")).status_code == 201
+    _stranger_buys("cond-target-taken")
+    api.minted.fault("buy", drop="before_commit", times=1)  # our buy is lost; the lookup finds the stranger's
+    api.minted.market(GAU=2700)
+    refresh()
+    trigger = settled(api, "/orders/conditional/target-taken")
+    assert (trigger["state"], trigger["failure"]["code"]) == ("FAILED", "foreign_order")
+    assert api.get("/orders/cond-target-taken").json()["error"]["code"] == "foreign_order"
+    assert api.minted.orders_created("buy") == 1  # the stranger's only
+
+
+def test_a_trigger_made_again_under_a_purged_ones_id_is_not_settled_by_the_old_order(market: Api) -> None:
+    """A trigger's id is free again once its row is purged (TTL), but the ledger keeps its order: the new
+    trigger's fired order is not the old one (that would say ORDERED and buy nothing); another order
+    under the same id is refused for good."""
+    api = market
+    assert api.post("/orders/conditional", conditional_buy("target-again")).status_code == 201
+    api.minted.market(GAU=2700)
+    refresh()
+    assert settled(api, "/orders/conditional/target-again")["state"] == "ORDERED"
+    api.dynamodb.delete_item(TableName=api.stack.env["TRIGGERS_TABLE"], Key={"trigger_id": {"S": "target-again"}})
+    api.minted.market(GAU=3000)
+    again = api.post("/orders/conditional", conditional_buy("target-again", amount="2"))
+    assert again.status_code == 201, again.text
+    api.minted.market(GAU=2700)
+    refresh()
+    trigger = settled(api, "/orders/conditional/target-again")
+    assert (trigger["state"], trigger["failure"]["code"]) == ("FAILED", "order_conflict")
+    assert api.minted.orders_created("buy") == 1

@@ -195,3 +195,28 @@ def test_a_run_whose_quote_cannot_be_checked_releases_its_claim_and_buys_once_wh
     assert api.minted.orders_created() == buys + 1
     row = api.ledger_item(external_id)
     assert row is not None and row["state"] == "SUBMITTED"
+
+
+def test_a_run_whose_answer_was_lost_succeeds_when_it_comes_again_though_the_customer_changed_meanwhile(
+    api: Api,
+) -> None:
+    """Minted buys, the answer is lost, and the customer changes a detail before the message comes again:
+    the order is looked up from its ledger row, not asked again with another customer block (which would
+    be another order under the same id), so the run succeeds, with the one buy."""
+    register(api, "cust-changes")
+    make_plan(api, "lost-answer", "cust-changes")
+    plan = wiring.plan_store().get("lost-answer")
+    assert plan is not None and plan.next_run_at is not None
+    message = wiring.dispatch_due_plans().message(plan)
+    buys = api.minted.orders_created()
+    api.minted.fault("buy", drop="after_commit", times=1)
+    sqs = boto3.client("sqs", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
+    SqsRunQueue(sqs, api.stack.env["PLANS_QUEUE_URL"]).send([message])
+    wait_until(lambda: api.minted.orders_created() == buys + 1 and run_queue(api.stack).running == 0, timeout=60,
+               what="the run's first delivery")  # fmt: skip
+    changed = api.http.patch(f"{api.url}/customers/cust-changes", json={"phone": "+905322808099"}, timeout=30)
+    assert changed.status_code == 200, changed.text
+    drained(api.stack, api, timeout=60)  # its message comes again (after the local visibility timeout)
+    (run,) = [r for r in api.get("/plans/lost-answer").json()["runs"] if r["period"] == message["period"]]
+    assert run["state"] == "succeeded", run
+    assert run["order_codes"] and api.minted.orders_created() == buys + 1

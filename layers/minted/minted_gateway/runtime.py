@@ -418,7 +418,8 @@ def check_triggers() -> CheckTriggers:
 def place_fired_order() -> PlaceFiredOrder:
     from minted_gateway.conditional.place import PlaceFiredOrder
 
-    return PlaceFiredOrder(trigger_store(), create_quote(), place_order(), minted(), order_events_bus())
+    return PlaceFiredOrder(trigger_store(), create_quote(), place_order(), minted(), order_events_bus(),
+                           orders=get_order())  # fmt: skip
 
 
 def bind_to_invocation(context: Any) -> None:

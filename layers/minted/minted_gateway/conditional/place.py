@@ -25,13 +25,15 @@ from minted_gateway.errors import (
     CustomerDetailsRequired,
     GatewayError,
     LimitExceeded,
+    OrderConflict,
     QuoteExpired,
     UpstreamUnavailable,
     from_minted,
 )
 from minted_gateway.minted import errors as minted_errors
+from minted_gateway.orders.get_order import KnownOrders
 from minted_gateway.orders.place_order import OrderOutcome
-from minted_gateway.orders.record import QUOTE_EXPIRED, State
+from minted_gateway.orders.record import OrderRecord, State
 from minted_gateway.orders.requests import CustomerIn, ItemIn, OrderRequest
 from minted_gateway.prices.quotes import Quote, QuoteRequest
 
@@ -41,8 +43,15 @@ logger = logging.getLogger(__name__)
 FINAL_REFUSALS: tuple[type[GatewayError], ...] = (
     LimitExceeded,
     CustomerDetailsRequired,
+    OrderConflict,  # the id's order is another (an earlier trigger's under the same id): placing again cannot help
     *(e for e in REJECTIONS.values() if e is not QuoteExpired),
 )
+
+
+def _made_for(record: OrderRecord, trigger: Trigger) -> bool:
+    """The row is this trigger's order, not one of an earlier trigger under the same id (a trigger's id is
+    free again once it is purged, but the ledger keeps its order)."""
+    return datetime.fromisoformat(record.created_at) >= datetime.fromisoformat(trigger.created_at)
 
 
 class Quoting(Protocol):
@@ -62,12 +71,14 @@ class PlaceFiredOrder:
         customers: MintedCustomerRecords,
         events: EventPublisher,
         *,
+        orders: KnownOrders,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
         self._quote = quote
         self._place = place
         self._customers = customers
+        self._orders = orders
         self._events = events
         self._now = now
 
@@ -77,21 +88,37 @@ class PlaceFiredOrder:
         if trigger is None or trigger.kind != "order" or trigger.state is not TriggerState.FIRED:
             return trigger  # settled by an earlier delivery (its event went then), or never fired
         external_id = order_external_id(trigger.trigger_id)
+        # An earlier delivery's order settles from the ledger: a new request (a new quote, Minted's record
+        # of the customer read again) could fail, or differ from the one that bought, where nothing went wrong.
+        known = self._orders.known(external_id)
+        if known is not None and known.settles_a_retry and _made_for(known, trigger):
+            return self._settle_by(trigger, external_id, known)
         try:
             outcome = self._place_once(trigger, external_id)
         except FINAL_REFUSALS as exc:
             failure = {"code": exc.code, "message": exc.message}
             return self._settle(trigger, TriggerEvent.FAILED, {"state": TriggerState.FAILED.value,
                                 "order_external_id": external_id, "failure": failure})  # fmt: skip
-        record = outcome.record
-        if record.state is State.REJECTED and record.rejection is not None and record.rejection.code == QUOTE_EXPIRED:
-            raise UpstreamUnavailable("The quote expired before the order was placed; the next delivery quotes again.")
-        if record.state is State.REJECTED and record.rejection is not None:
+        return self._settle_by(trigger, external_id, outcome.record)
+
+    def _settle_by(self, trigger: Trigger, external_id: str, record: OrderRecord) -> Trigger:
+        """ORDERED once Minted has the order; FAILED when it is refused for good or a stranger's; otherwise
+        (a lost answer, an expired quote, another delivery placing it now) the queue delivers it again."""
+        if record.state is State.REJECTED and record.rejection is not None and not record.awaits_new_quote:
             failure = {"code": record.rejection.code, "message": record.rejection.message}
             return self._settle(trigger, TriggerEvent.FAILED, {"state": TriggerState.FAILED.value,
                                 "order_external_id": external_id, "order_state": record.state.value,
                                 "failure": failure})  # fmt: skip
-        # SUBMITTED, or UNKNOWN (sent, answer lost): the ledger owns it now, and the reconciler settles it.
+        if record.state is State.FOREIGN:
+            failure = {"code": "foreign_order", "message": "Minted holds a different order under this external_id."}
+            return self._settle(trigger, TriggerEvent.FAILED, {"state": TriggerState.FAILED.value,
+                                "order_external_id": external_id, "order_state": record.state.value,
+                                "failure": failure})  # fmt: skip
+        if record.awaits_new_quote:
+            raise UpstreamUnavailable("The quote expired before the order was placed; the next delivery quotes again.")
+        if record.state is not State.SUBMITTED:
+            raise UpstreamUnavailable(f"The order is {record.state.value} (its answer lost, or being placed now); "
+                                      "the next delivery looks it up.")  # fmt: skip
         return self._settle(trigger, TriggerEvent.PLACED, {"state": TriggerState.ORDERED.value,
                             "order_external_id": external_id, "order_state": record.state.value})  # fmt: skip
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import NotFound, from_minted
@@ -27,6 +27,10 @@ class OrderView:
     minted_order: Order | None = None
     refreshed: bool = False  # Minted was asked just now
     stale: bool = False  # Minted could not be asked; the ledger's last word is shown
+
+
+class KnownOrders(Protocol):
+    def known(self, external_id: str) -> OrderRecord | None: ...
 
 
 class GetOrder:
@@ -52,6 +56,16 @@ class GetOrder:
                 raise NotFound("No order has this external_id, here or at Minted.")
             return OrderView(record=None, minted_order=self._from_minted_only(external_id), refreshed=True)
         caller.see_order(record.customer_external_id)
+        return self._view(record)
+
+    def known(self, external_id: str) -> OrderRecord | None:
+        """The ledger's row, brought up to date as a read brings it (a lost answer looked up at Minted);
+        None when the ledger has no row (Minted is not asked). What a retry of the gateway's own order
+        (a plan's run, a fired conditional order) reads before making its request again."""
+        record = self._ledger.get(external_id)
+        return None if record is None else self._view(record).record
+
+    def _view(self, record: OrderRecord) -> OrderView:
         if record.is_final or record.state is State.REJECTED:  # a refusal stays as Minted gave it until a retry
             return OrderView(record)
         if record.state is State.SUBMITTED:

@@ -150,6 +150,13 @@ class OrderRecord(BaseModel):
         return self.state is State.REJECTED and self.rejection is not None and self.rejection.code == QUOTE_EXPIRED
 
     @property
+    def settles_a_retry(self) -> bool:
+        """What a retry of the same order would only replay: at Minted, refused for good, a stranger's, or
+        being placed right now. Not a lost answer (a retry looks it up, then buys), nothing placed, or a
+        refused price token (a retry quotes again)."""
+        return self.state not in (State.UNKNOWN, State.NOT_PLACED) and not self.awaits_new_quote
+
+    @property
     def is_final(self) -> bool:
         """Nothing more will change it: refused for good, a stranger's order, or every order done at Minted.
 

@@ -29,9 +29,10 @@ from minted_gateway.errors import (
 )
 from minted_gateway.minted import errors as minted_errors
 from minted_gateway.minted.models.customers import Customer
+from minted_gateway.orders.get_order import KnownOrders
 from minted_gateway.orders.limits import PricedLine, PricedOrder, line_total
 from minted_gateway.orders.place_order import OrderOutcome
-from minted_gateway.orders.record import State
+from minted_gateway.orders.record import OrderRecord, State
 from minted_gateway.orders.requests import CustomerIn, ItemIn, OrderRequest
 from minted_gateway.plans.plan import Plan, PlanEvents, PlanRun, PlanStore, RunQueue, run_external_id
 from minted_gateway.prices.quotes import Quote, QuoteRequest
@@ -109,8 +110,9 @@ def _transient(exc: GatewayError) -> bool:
 
 class RunPlan:
     def __init__(self, store: PlanStore, quotes: QuoteMaker, customers: CustomerRecords, place: OrderPlacer,
-                 events: PlanEvents, *, now: Callable[[], datetime]) -> None:  # fmt: skip
+                 events: PlanEvents, *, orders: KnownOrders, now: Callable[[], datetime]) -> None:  # fmt: skip
         self._store = store
+        self._orders = orders
         self._quotes = quotes
         self._customers = customers
         self._place = place
@@ -139,6 +141,11 @@ class RunPlan:
         # A started run is carried through even if the plan was paused or cancelled since: its order
         # may already be at Minted, and only the ledger can say.
         assert plan is not None  # noqa: S101 - plans are never deleted
+        # An earlier attempt's order settles from the ledger: a new request (a new quote, Minted's record of
+        # the customer read again) could fail, or differ from the one that bought, where nothing went wrong.
+        known = self._orders.known(run.external_id)
+        if known is not None and known.settles_a_retry:
+            return self._settle(run, plan, known, run.grams if run.grams is not None else plan.grams)
         try:
             outcome, grams = self._buy(plan, run)
         except GatewayError as exc:
@@ -146,7 +153,9 @@ class RunPlan:
                 raise
             return self._finish(run.model_copy(update={"state": "failed", "reason": exc.code, "message": exc.message,
                                                        "updated_at": self._now()}), plan)  # fmt: skip
-        record = outcome.record
+        return self._settle(run, plan, outcome.record, grams)
+
+    def _settle(self, run: PlanRun, plan: Plan, record: OrderRecord, grams: Decimal | None) -> PlanRun:
         if record.state is State.SUBMITTED:
             return self._finish(run.model_copy(update={"state": "succeeded", "order_codes": list(record.order_codes),
                                                        "total": record.total, "grams": grams,

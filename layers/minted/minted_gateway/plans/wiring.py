@@ -81,7 +81,7 @@ def run_plan() -> RunPlan:
     from minted_gateway.plans.engine import RunPlan
 
     return RunPlan(plan_store(), runtime.create_quote(), runtime.minted(), runtime.place_order(),
-                   runtime.order_events_bus(), now=utcnow)  # fmt: skip
+                   runtime.order_events_bus(), orders=runtime.get_order(), now=utcnow)  # fmt: skip
 
 
 def reset() -> None:
