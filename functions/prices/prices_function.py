@@ -101,7 +101,7 @@ def quote_task(payload: dict[str, Any]) -> dict[str, Any]:
     from minted_gateway.prices.quotes import QuoteTask  # noqa: PLC0415
 
     task = QuoteTask.model_validate(payload, context=TASK_INPUT)
-    return _quote(task.quote, task.guard or PriceGuard())
+    return _quote(task.request(), task.guard or PriceGuard())
 
 
 def _quote(request: "QuoteRequest", guard: "PriceGuard | None" = None, caller: Caller = PARTNER) -> dict[str, Any]:

@@ -83,6 +83,7 @@ class SandboxControl:
 
     def rules(self, **changes: bool) -> dict[str, bool]:
         """Turn on the rules Minted does not publish: ``identity_check_digits``, ``phone_e164``,
-        ``buy_name_lengths``, ``email_format``, ``currency_must_match_token`` (all off after a reset)."""
+        ``buy_name_lengths``, ``email_format``, ``currency_must_match_token``, ``sell_customer_from_price_fix``
+        (all off after a reset)."""
         rules: dict[str, bool] = self._call("POST", "rules", changes)
         return rules

@@ -60,6 +60,8 @@ class SandboxSettings:
     buy_name_lengths: bool = False  # 3-40 character names on a buy (published for Create Customer only)
     email_format: bool = False  # an email must look like name@host.tld
     currency_must_match_token: bool = False  # a buy's currency_code must be its price token's
+    # Minted's Sell page has no customer: the wallet a sell moves is the one its Price Fix named (contract 5).
+    sell_customer_from_price_fix: bool = False
     # Card buys (cards.py): a pending payment settles this long after the buy; the cost Minted adds.
     card_settle_seconds: float = 2.0
     card_payment_cost: Decimal = Decimal(10)  # the published card order shows payment_cost 10
@@ -69,7 +71,8 @@ class SandboxSettings:
 
 
 # The settings a test may change through POST /_sandbox/rules.
-RULES = ("identity_check_digits", "phone_e164", "buy_name_lengths", "email_format", "currency_must_match_token")
+RULES = ("identity_check_digits", "phone_e164", "buy_name_lengths", "email_format", "currency_must_match_token",
+         "sell_customer_from_price_fix")  # fmt: skip
 
 
 class Clock:
@@ -253,7 +256,10 @@ class SandboxState:
                 card, kept = cards.check_payment(body, errors)
                 if body.get("customer") is None:
                     errors.add("customer", "The customer field is required.")
-            customer_key, new_customer = self._check_customer(body.get("customer"), kind, errors)
+            named = body.get("customer")
+            if kind == "Sell" and self.settings.sell_customer_from_price_fix:  # the body's customer is ignored
+                named = {"external_id": token.customer_external_id} if token and token.customer_external_id else None
+            customer_key, new_customer = self._check_customer(named, kind, errors)
             _check_token_customer(token, customer_key, errors)
             if kind == "Sell" and not errors.errors:
                 self._check_balance(customer_key, lines, errors)

@@ -278,6 +278,9 @@ def test_the_template_schedule_runs_locally_at_its_rate() -> None:
 
 
 def test_a_sell_workflow_sells_once_at_minteds_sell_price(api: Api, sfn: Any) -> None:
+    """From the customer's wallet: the Price Fix names the customer, as a sell's must (Minted's Sell body
+    has none; the sandbox's rule ignores ours, as Minted may)."""
+    api.minted.rules(sell_customer_from_price_fix=True)
     held = api.post("/orders", order(new_id(), api.quote(amount="2"), amount="2"))
     assert held.status_code == 201, held.text
     external_id = new_id()
@@ -288,6 +291,9 @@ def test_a_sell_workflow_sells_once_at_minteds_sell_price(api: Api, sfn: Any) ->
     shown = api.get(f"/orders/{external_id}").json()
     assert shown["side"] == "sell" and shown["status"] == "Completed" and shown["customer_external_id"] == "cust-0001"
     assert api.minted.orders_created("sell") == 1
+    balances = api.get("/customers/cust-0001/balances").json()["balances"]
+    sold = sum(Decimal(str(item["amount"])) for item in shown["items"])
+    assert next(w["balance"] for w in balances if w["sku"] == "GAU") == Decimal("2") - sold  # the customer's gold
 
 
 def test_a_sell_below_its_guard_sells_nothing(api: Api, sfn: Any) -> None:

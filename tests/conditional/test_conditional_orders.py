@@ -88,6 +88,7 @@ def test_a_cancelled_conditional_buy_never_fires_and_cancelling_again_answers_th
 
 def test_a_conditional_sell_fires_when_the_sell_price_rises_to_its_trigger(market: Api) -> None:
     api = market
+    api.minted.rules(sell_customer_from_price_fix=True)  # Minted's Sell body has no customer: its Price Fix names it
     # The customer holds silver first: a buy of 50 g.
     bought = api.post("/orders", {"external_id": "silver-first", "price_token": api.quote("GAG", "50"),
                                   "items": [{"sku": "GAG", "amount": Decimal(50)}],
@@ -108,6 +109,8 @@ def test_a_conditional_sell_fires_when_the_sell_price_rises_to_its_trigger(marke
     assert fired["state"] == "ORDERED", fired
     assert api.minted.orders_created("sell") == 1
     assert api.get("/orders/cond-target-sell").json()["side"] == "sell"
+    balances = api.get("/customers/cust-sell/balances").json()["balances"]
+    assert next(w["balance"] for w in balances if w["sku"] == "GAG") == 30  # the customer's silver: 50 - 20
 
 
 def test_a_conditional_buy_for_a_customer_is_filled_from_minteds_record_and_keeps_nothing_personal(

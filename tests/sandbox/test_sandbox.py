@@ -360,8 +360,9 @@ def test_the_published_customer_is_accepted_unless_the_check_digit_rule_is_on(
     published = {"external_id": "MTD0018232", "firstname": "Al", "lastname": "Gülbilge", "email": "m@x",
                  "phone": "0532 280 80 35", "identity_number": "12345677938"}  # fmt: skip
     assert sandbox.rules() == dict.fromkeys(
-        ("identity_check_digits", "phone_e164", "buy_name_lengths", "email_format", "currency_must_match_token"), False
-    )
+        ("identity_check_digits", "phone_e164", "buy_name_lengths", "email_format", "currency_must_match_token",
+         "sell_customer_from_price_fix"), False
+    )  # fmt: skip
     sandbox.rules(identity_check_digits=True, phone_e164=True, buy_name_lengths=True, email_format=True)
     refused = minted.buy("rules-1", customer=published)
     assert refused.json()["message"] == "Parameter Error (New Customer)"

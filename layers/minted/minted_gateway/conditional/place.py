@@ -128,8 +128,10 @@ class PlaceFiredOrder:
         customer = None
         if trigger.side == "buy" and trigger.customer_external_id is not None:
             customer = self._customer(trigger.customer_external_id)
-        quote = self._quote(QuoteRequest.model_validate({"currency": trigger.currency, "side": trigger.side,
-                                                         "items": items}))  # fmt: skip
+        quoted: dict[str, Any] = {"currency": trigger.currency, "side": trigger.side, "items": items}
+        if trigger.side == "sell" and trigger.customer_external_id is not None:
+            quoted["customer_external_id"] = trigger.customer_external_id  # Minted's Sell body has no customer
+        quote = self._quote(QuoteRequest.model_validate(quoted))
         order = OrderRequest.model_validate({
             "external_id": external_id, "side": trigger.side, "price_token": quote.price_token,
             "currency": trigger.currency, "items": items, "customer": customer,

@@ -71,7 +71,10 @@ class QuoteRequest(BaseModel):
         default=None, description="total mode: the metal to buy", json_schema_extra=_never_null
     )
     customer_external_id: ExternalId | None = Field(
-        default=None, description="required by Minted in total mode", json_schema_extra=_never_null
+        default=None,
+        description="required by Minted in total mode; a sell for a customer names them here (Minted's Sell has no "
+        "customer: the quote tells Minted whose wallet the sell moves)",
+        json_schema_extra=_never_null,
     )
 
     @field_validator("items", "total", "sku", "customer_external_id", mode="before")
@@ -93,13 +96,27 @@ class QuoteRequest(BaseModel):
         return self
 
 
+class _TaskOrder(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    customer_external_id: ExternalId | None = None  # a sell's customer (a buy's is held outside the execution)
+
+
 class QuoteTask(BaseModel):
-    """The buy workflow's quote step: the quote, and the guard its caller set on the price."""
+    """The buy workflow's quote step: the quote, the guard its caller set on the price, and the order."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     quote: QuoteRequest
     guard: PriceGuard | None = None
+    order: _TaskOrder | None = None
+
+    def request(self) -> QuoteRequest:
+        """A sell for a customer names the customer in its Price Fix: Minted's Sell body has none (contract 5)."""
+        seller = self.order.customer_external_id if self.order is not None else None
+        if self.quote.side == "sell" and seller is not None and self.quote.customer_external_id is None:
+            return self.quote.model_copy(update={"customer_external_id": seller})
+        return self.quote
 
 
 class MintedPriceFix(Protocol):
