@@ -74,6 +74,33 @@ def test_a_field_that_is_neither_identity_nor_status_never_makes_an_order_unread
         assert order.customer is not None and order.customer.external_id in ("46714948610", "c1")
 
 
+def test_a_status_id_no_list_names_is_kept_as_a_status_that_is_never_final() -> None:
+    order = Order.model_validate({"order_code": "9YMEK5RB", "status_id": 13})
+    assert order.status_name == "Status 13" and not order.is_terminal
+
+
+def test_a_price_entry_minted_writes_unreadably_is_left_out_and_the_rest_still_prices() -> None:
+    from minted_gateway.minted.models.prices import PriceFix
+
+    body = example("pricefix-amount-200.json")["data"]
+    body["prices"][2] = {**body["prices"][2], "sell_price": None}  # BGAU, a product we do not trade
+    body["prices"].append({"currency_id": 1, "product_id": 3999999, "spot_price": 1, "buy_price": 1, "sell_price": 1})
+    body["is_total_price"] = None
+    fix = PriceFix.model_validate(body)
+    skus = [price.sku for price in fix.prices]
+    assert "BGAU" not in skus and {"GAU", "GAG", "GPT"} <= set(skus) and fix.is_total_price is False
+    with pytest.raises(ValidationError):
+        PriceFix.model_validate({**body, "prices": None})  # no list at all is no answer
+
+
+def test_a_balance_with_nulls_for_its_blocked_amounts_reads_as_nothing_blocked() -> None:
+    from minted_gateway.minted.models.customers import Balance
+
+    wallet = Balance.model_validate({"currency_code": "GAU", "balance": 10, "blocked": None,
+                                     "soft_blocked_amount": None, "is_cash": None})  # fmt: skip
+    assert (wallet.blocked, wallet.soft_blocked_amount, wallet.is_cash) == (0, 0, False)
+
+
 def test_an_answer_whose_lists_are_null_still_names_its_order() -> None:
     answer = OrderResult.model_validate({"order_code": ["9YMEK5RB"], "guid": None, "orders": None})
     assert answer.order_code == ["9YMEK5RB"] and answer.orders == []

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -204,7 +204,7 @@ class MintedClient:
 
         params = {"currency": currency} if currency else None
         call = _Call("prices", "GET", self.config.paths.prices, retryable=True, params=params)
-        return self._call(call, _list_of(ProductPrice))
+        return self._call(call, _readable_entries_of(ProductPrice))
 
     # ------------------------------------------------------------------ orders
     def buy(self, request: BuyRequest) -> OrderResult:
@@ -309,7 +309,7 @@ class MintedClient:
         from minted_gateway.minted.models.customers import Balance  # noqa: PLC0415 - its own models only
 
         path = self.config.paths.customer_balance.format(external_id=_segment(external_id))
-        return self._call(_Call("customer_balance", "GET", path, retryable=True), _list_of(Balance))
+        return self._call(_Call("customer_balance", "GET", path, retryable=True), _readable_entries_of(Balance))
 
     def renew(self) -> None:
         """After a SnapStart restore, what must be this copy's own: its connections (the snapshot's
@@ -540,6 +540,24 @@ def _list_of(model: type[M]) -> Callable[[Any], list[M]]:
 
     def parse(data: Any) -> list[M]:
         return _list_adapter(model).validate_python(data)
+
+    return parse
+
+
+@functools.cache
+def _readable_entries_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    from minted_gateway.minted.models.base import each_readable  # noqa: PLC0415 - with the models
+
+    return TypeAdapter(Annotated[list[model], each_readable(model)])  # type: ignore[valid-type]
+
+
+def _readable_entries_of(model: type[M]) -> Callable[[Any], list[M]]:
+    """A parser for a JSON array of ``model`` that leaves out an entry Minted wrote unreadably (a price of a
+    product we do not trade, a wallet without its currency): the rest is still the answer. Not for orders:
+    an order left out of a lookup could be bought again."""
+
+    def parse(data: Any) -> list[M]:
+        return _readable_entries_adapter(model).validate_python(data)
 
     return parse
 

@@ -155,6 +155,36 @@ def _empty_as_absent(value: Any) -> Any:
 # a date Minted writes as "" or 0000-00-00 is no date, a list sent as null is empty, an object sent
 # as PHP's [] is absent, and a number written as "" is no number.
 Unreadable = WrapValidator(_none_if_unreadable)
+
+
+def each_readable(model: type[BaseModel]) -> BeforeValidator:
+    """A list of ``model`` of which each entry is read on its own, and one Minted writes unreadably is left
+    out: a price of a product we do not trade (null, or a new product without a sku) must not stop every quote."""
+
+    def read(entries: Any) -> Any:
+        if not isinstance(entries, list):
+            return entries  # the list's own validation says what is wrong
+        kept = []
+        for entry in entries:
+            try:
+                kept.append(model.model_validate(entry))
+            except ValidationError:
+                continue
+        return kept
+
+    return BeforeValidator(read)
+
+
+def _null_as_zero(value: Any) -> Any:
+    return 0 if value is None else value
+
+
+def _null_as_false(value: Any) -> Any:
+    return False if value is None else value
+
+
+NullAsZero = BeforeValidator(_null_as_zero)
+NullAsFalse = BeforeValidator(_null_as_false)
 NullAsEmpty = BeforeValidator(_null_as_empty)
 EmptyAsAbsent = BeforeValidator(_empty_as_absent)
 

@@ -11,6 +11,9 @@ from minted_gateway.minted.models.base import (
     MintedDecimal,
     MintedModel,
     Name,
+    NullAsEmpty,
+    NullAsFalse,
+    NullAsZero,
     OptionalText,
     _empty_as_none,
 )
@@ -52,11 +55,11 @@ class Balance(MintedModel):
     currency_id: int | None = None
     currency_code: str
     currency_symbol: str | None = None
-    is_cash: bool = False
+    is_cash: Annotated[bool, NullAsFalse] = False
     balance: MintedDecimal
-    blocked: MintedDecimal = Decimal(0)
+    blocked: Annotated[MintedDecimal, NullAsZero] = Decimal(0)
     real_balance: MintedDecimal | None = None
-    soft_blocked_amount: MintedDecimal = Decimal(0)
+    soft_blocked_amount: Annotated[MintedDecimal, NullAsZero] = Decimal(0)
 
 
 class Customer(MintedModel):
@@ -73,4 +76,4 @@ class Customer(MintedModel):
     birthdate: Annotated[Birthdate | None, BeforeValidator(_empty_as_none)] = Field(default=None, repr=False)
     account_type: str | None = None
     tax_office: OptionalText = None
-    wallets: list[Balance] = []
+    wallets: Annotated[list[Balance], NullAsEmpty] = []

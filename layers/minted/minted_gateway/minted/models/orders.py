@@ -163,7 +163,10 @@ class Order(MintedModel):
         if not any(data.get(key) for key in ("guid", "order_code", "external_id")):
             raise ValueError("an order needs a guid, an order_code or an external_id")
         if not data.get("status_name"):
-            name = _status_name_of(_int_or_none(data.get("status_id")))
+            status_id = _int_or_none(data.get("status_id"))
+            name = _status_name_of(status_id)
+            if name is None and status_id is not None:
+                name = f"Status {status_id}"  # a status no list names yet: kept, never final, shown as its id
             if name is not None:
                 data = {**data, "status_name": name}
         return data

@@ -11,7 +11,9 @@ from minted_gateway.minted.models.base import (
     MintedDateTime,
     MintedDecimal,
     MintedModel,
+    NullAsFalse,
     _sku_from_product_id,
+    each_readable,
 )
 
 
@@ -37,10 +39,10 @@ class PriceFix(MintedModel):
     token: str
     expires_at: MintedDateTime
     expire_ttl: int
-    is_total_price: bool = False
+    is_total_price: Annotated[bool, NullAsFalse] = False
     total: MintedDecimal | None = None
     currency: Currency | None = None
-    prices: list[FixedPrice]
+    prices: Annotated[list[FixedPrice], each_readable(FixedPrice)]
 
 
 class ProductPrice(MintedModel):
