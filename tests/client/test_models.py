@@ -91,6 +91,9 @@ def test_a_price_entry_minted_writes_unreadably_is_left_out_and_the_rest_still_p
     assert "BGAU" not in skus and {"GAU", "GAG", "GPT"} <= set(skus) and fix.is_total_price is False
     with pytest.raises(ValidationError):
         PriceFix.model_validate({**body, "prices": None})  # no list at all is no answer
+    gold_unreadable = [{**body["prices"][0], "sell_price": None}, *body["prices"][1:]]
+    with pytest.raises(ValidationError, match="metal we sell"):  # a metal we sell: the answer is nothing without it
+        PriceFix.model_validate({**body, "prices": gold_unreadable})
 
 
 def test_a_balance_with_nulls_for_its_blocked_amounts_reads_as_nothing_blocked() -> None:
@@ -99,6 +102,17 @@ def test_a_balance_with_nulls_for_its_blocked_amounts_reads_as_nothing_blocked()
     wallet = Balance.model_validate({"currency_code": "GAU", "balance": 10, "blocked": None,
                                      "soft_blocked_amount": None, "is_cash": None})  # fmt: skip
     assert (wallet.blocked, wallet.soft_blocked_amount, wallet.is_cash) == (0, 0, False)
+
+
+def test_a_customers_wallet_of_another_product_may_be_unreadable_but_not_one_of_a_metal_we_sell() -> None:
+    from minted_gateway.minted.models.customers import Customer
+
+    gold = {"currency_code": "GAU", "balance": 2}
+    odd = {"currency_code": "BGAU", "balance": None}
+    read = Customer.model_validate({"external_id": 7, "wallets": [gold, odd]})
+    assert read.external_id == "7" and [w.currency_code for w in read.wallets] == ["GAU"]
+    with pytest.raises(ValidationError, match="metal we sell"):
+        Customer.model_validate({"external_id": "c", "wallets": [{**gold, "balance": None}]})
 
 
 def test_an_answer_whose_lists_are_null_still_names_its_order() -> None:

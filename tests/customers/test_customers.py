@@ -296,3 +296,22 @@ def test_joiners_and_marks_inside_a_name_are_kept() -> None:
 
     for name in ("Mohammad\u200cReza", "محمد\u200cرضا", "Ali \u200fAhmed", "Zoë"):
         assert CustomerChanges.model_validate({"lastname": name}).lastname == name
+
+
+@pytest.mark.parametrize("held", [None, "", "individual", "INDIVIDUAL", "person"])
+def test_a_person_created_again_is_the_same_customer_whatever_minted_answers_for_their_account_type(
+    held: str | None,
+) -> None:
+    """Minted publishes account_type "company" only: a person's create sends none, and whatever Minted
+    answers for a person's (nothing, "", a word of its own) is not another customer; "company" is."""
+    from minted_gateway.customers.manage import differing_fields
+    from minted_gateway.customers.requests import NewCustomer
+    from minted_gateway.minted.models.customers import Customer
+
+    asked = person("cust-acct")
+    profile = NewCustomer.model_validate(asked).to_minted()
+    answered = {**{k: v for k, v in asked.items() if k != "account_type"}, "account_type": held}
+    assert differing_fields(profile, Customer.model_validate(answered)) == []
+    assert differing_fields(profile, Customer.model_validate({**answered, "account_type": "company"})) == [
+        "account_type"
+    ]

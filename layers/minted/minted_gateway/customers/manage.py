@@ -131,7 +131,10 @@ def differing_fields(profile: CustomerProfile, held: Customer) -> list[str]:
 
 
 def _same(name: str, value: Any) -> Any:
-    """A value as Minted may have normalised it: phones without spacing, text without edge spaces."""
+    """A value as Minted may have normalised it: phones without spacing, text without edge spaces, and an
+    account a company's or not (Minted publishes only "company": a person's may come back as anything)."""
+    if name == "account_type":
+        return str(value).strip().lower() == "company"
     if isinstance(value, date):
         return value.isoformat()
     text = str(value).strip()

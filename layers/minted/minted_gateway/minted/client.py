@@ -204,7 +204,9 @@ class MintedClient:
 
         params = {"currency": currency} if currency else None
         call = _Call("prices", "GET", self.config.paths.prices, retryable=True, params=params)
-        return self._call(call, _readable_entries_of(ProductPrice))
+        from minted_gateway.minted.models.base import names_a_traded_metal  # noqa: PLC0415 - with the models
+
+        return self._call(call, _readable_entries_of(ProductPrice, names_a_traded_metal))
 
     # ------------------------------------------------------------------ orders
     def buy(self, request: BuyRequest) -> OrderResult:
@@ -306,10 +308,11 @@ class MintedClient:
         return self._call(_Call("get_customer", "GET", path, retryable=True), Customer.model_validate)
 
     def customer_balance(self, external_id: str) -> list[Balance]:
-        from minted_gateway.minted.models.customers import Balance  # noqa: PLC0415 - its own models only
+        from minted_gateway.minted.models.customers import Balance, a_metal_wallet  # noqa: PLC0415 - its own models only
 
         path = self.config.paths.customer_balance.format(external_id=_segment(external_id))
-        return self._call(_Call("customer_balance", "GET", path, retryable=True), _readable_entries_of(Balance))
+        return self._call(_Call("customer_balance", "GET", path, retryable=True),
+                          _readable_entries_of(Balance, a_metal_wallet))  # fmt: skip
 
     def renew(self) -> None:
         """After a SnapStart restore, what must be this copy's own: its connections (the snapshot's
@@ -545,19 +548,19 @@ def _list_of(model: type[M]) -> Callable[[Any], list[M]]:
 
 
 @functools.cache
-def _readable_entries_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+def _readable_entries_adapter(model: type[BaseModel], must_read: Callable[[Any], bool]) -> TypeAdapter[list[Any]]:
     from minted_gateway.minted.models.base import each_readable  # noqa: PLC0415 - with the models
 
-    return TypeAdapter(Annotated[list[model], each_readable(model)])  # type: ignore[valid-type]
+    return TypeAdapter(Annotated[list[model], each_readable(model, must_read=must_read)])  # type: ignore[valid-type]
 
 
-def _readable_entries_of(model: type[M]) -> Callable[[Any], list[M]]:
-    """A parser for a JSON array of ``model`` that leaves out an entry Minted wrote unreadably (a price of a
-    product we do not trade, a wallet without its currency): the rest is still the answer. Not for orders:
-    an order left out of a lookup could be bought again."""
+def _readable_entries_of(model: type[M], must_read: Callable[[Any], bool]) -> Callable[[Any], list[M]]:
+    """A parser for a JSON array of ``model`` that leaves out an entry Minted wrote unreadably unless
+    ``must_read`` says the answer is nothing without it (a metal we sell): a price of a product we do not
+    trade is not. Not for orders: an order left out of a lookup could be bought again."""
 
     def parse(data: Any) -> list[M]:
-        return _readable_entries_adapter(model).validate_python(data)
+        return _readable_entries_adapter(model, must_read).validate_python(data)
 
     return parse
 

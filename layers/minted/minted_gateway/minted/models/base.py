@@ -132,8 +132,16 @@ class Currency(StrEnum):
 
 
 class MintedModel(BaseModel):
-    # Read tolerantly: a text field Minted sends as a number (an identity number, a phone) is its text.
-    model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def _number_as_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int | Decimal) and not isinstance(value, bool) else value
+
+
+# A person's id, identity number or phone Minted may write as a JSON number: its text. Only these fields:
+# a number where a sku, a side or a status name belongs is not one of them, and is left to fail.
+NumberAsText = BeforeValidator(_number_as_text)
 
 
 def _none_if_unreadable(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -157,9 +165,23 @@ def _empty_as_absent(value: Any) -> Any:
 Unreadable = WrapValidator(_none_if_unreadable)
 
 
-def each_readable(model: type[BaseModel]) -> BeforeValidator:
-    """A list of ``model`` of which each entry is read on its own, and one Minted writes unreadably is left
-    out: a price of a product we do not trade (null, or a new product without a sku) must not stop every quote."""
+# The metals this gateway sells (validation.SKUS_FOR_SALE), by sku and by Minted's product id.
+_TRADED = frozenset({"GAU", "GAG", "GPT"})
+_TRADED_IDS = frozenset(PRODUCT_ID_BY_SKU[sku] for sku in _TRADED)
+
+
+def names_a_traded_metal(entry: Any, key: str = "sku") -> bool:
+    """A price or wallet entry of a metal we sell, by its ``key`` (sku, currency_code) or product id."""
+    if not isinstance(entry, dict):
+        return False
+    text = entry.get(key)
+    return (isinstance(text, str) and text.upper() in _TRADED) or _int_or_none(entry.get("product_id")) in _TRADED_IDS
+
+
+def each_readable(model: type[BaseModel], *, must_read: Callable[[Any], bool]) -> BeforeValidator:
+    """A list of ``model`` of which each entry is read on its own: one Minted writes unreadably is left
+    out unless ``must_read`` says the answer is nothing without it. A price of a product we do not
+    trade (null, or a new product without a sku) must not stop every quote; gold's must."""
 
     def read(entries: Any) -> Any:
         if not isinstance(entries, list):
@@ -168,8 +190,11 @@ def each_readable(model: type[BaseModel]) -> BeforeValidator:
         for entry in entries:
             try:
                 kept.append(model.model_validate(entry))
-            except ValidationError:
-                continue
+            except ValidationError as exc:
+                if must_read(entry):
+                    raise ValueError(
+                        f"an entry for a metal we sell is unreadable ({exc.error_count()} errors)"
+                    ) from None
         return kept
 
     return BeforeValidator(read)

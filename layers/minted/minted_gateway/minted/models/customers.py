@@ -14,8 +14,11 @@ from minted_gateway.minted.models.base import (
     NullAsEmpty,
     NullAsFalse,
     NullAsZero,
+    NumberAsText,
     OptionalText,
     _empty_as_none,
+    each_readable,
+    names_a_traded_metal,
 )
 
 
@@ -62,18 +65,23 @@ class Balance(MintedModel):
     soft_blocked_amount: Annotated[MintedDecimal, NullAsZero] = Decimal(0)
 
 
+def a_metal_wallet(entry: object) -> bool:
+    """A wallet of a metal we sell: the customer's balances are nothing without it."""
+    return names_a_traded_metal(entry, key="currency_code")
+
+
 class Customer(MintedModel):
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
-    external_id: str
+    external_id: Annotated[str, NumberAsText]
     firstname: OptionalText = Field(default=None, repr=False)
     middlename: OptionalText = Field(default=None, repr=False)
     lastname: OptionalText = Field(default=None, repr=False)
     email: OptionalText = Field(default=None, repr=False)
-    phone: OptionalText = Field(default=None, repr=False)
+    phone: Annotated[OptionalText, NumberAsText] = Field(default=None, repr=False)
     gender: OptionalText = None
-    identity_number: OptionalText = Field(default=None, repr=False)
+    identity_number: Annotated[OptionalText, NumberAsText] = Field(default=None, repr=False)
     birthdate: Annotated[Birthdate | None, BeforeValidator(_empty_as_none)] = Field(default=None, repr=False)
     account_type: str | None = None
     tax_office: OptionalText = None
-    wallets: Annotated[list[Balance], NullAsEmpty] = []
+    wallets: Annotated[list[Balance], each_readable(Balance, must_read=a_metal_wallet), NullAsEmpty] = []

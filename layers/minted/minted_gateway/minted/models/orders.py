@@ -15,6 +15,7 @@ from minted_gateway.minted.models.base import (
     MintedDecimal,
     MintedModel,
     NullAsEmpty,
+    NumberAsText,
     OptionalDecimal,
     OptionalText,
     Unreadable,
@@ -46,15 +47,15 @@ class OrderCustomer(MintedModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
-    external_id: str | None = None
+    external_id: Annotated[str | None, NumberAsText] = None
     firstname: OptionalText = Field(default=None, repr=False)
     middlename: OptionalText = Field(default=None, repr=False)
     lastname: OptionalText = Field(default=None, repr=False)
     fullname: OptionalText = Field(default=None, repr=False)
     email: OptionalText = Field(default=None, repr=False)
-    phone: OptionalText = Field(default=None, repr=False)
+    phone: Annotated[OptionalText, NumberAsText] = Field(default=None, repr=False)
     gender: OptionalText = None
-    identity_number: OptionalText = Field(default=None, repr=False)
+    identity_number: Annotated[OptionalText, NumberAsText] = Field(default=None, repr=False)
     birthdate: Annotated[Birthdate | None, BeforeValidator(_empty_as_none), Unreadable] = Field(
         default=None, repr=False
     )
@@ -150,7 +151,7 @@ class Order(MintedModel):
     order_at: Annotated[MintedDateTime | None, Unreadable] = None
     payment_type: str | None = None
     items: Annotated[list[OrderItem], NullAsEmpty] = []
-    customer: Annotated[OrderCustomer | None, Unreadable] = None  # who it is for never hides the order
+    customer: Annotated[OrderCustomer | None, EmptyAsAbsent] = None
     description: str | None = None
     payment: Annotated[PaymentOutcome | None, EmptyAsAbsent] = None  # a card order's payment
     delivery: Annotated[CargoTracking | None, Unreadable] = None  # a delivery's cargo

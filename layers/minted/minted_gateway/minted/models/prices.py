@@ -14,6 +14,7 @@ from minted_gateway.minted.models.base import (
     NullAsFalse,
     _sku_from_product_id,
     each_readable,
+    names_a_traded_metal,
 )
 
 
@@ -42,7 +43,7 @@ class PriceFix(MintedModel):
     is_total_price: Annotated[bool, NullAsFalse] = False
     total: MintedDecimal | None = None
     currency: Currency | None = None
-    prices: Annotated[list[FixedPrice], each_readable(FixedPrice)]
+    prices: Annotated[list[FixedPrice], each_readable(FixedPrice, must_read=names_a_traded_metal)]
 
 
 class ProductPrice(MintedModel):
