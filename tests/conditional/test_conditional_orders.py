@@ -242,10 +242,38 @@ def test_a_trigger_made_again_under_a_purged_ones_id_is_not_settled_by_the_old_o
     assert settled(api, "/orders/conditional/target-again")["state"] == "ORDERED"
     api.dynamodb.delete_item(TableName=api.stack.env["TRIGGERS_TABLE"], Key={"trigger_id": {"S": "target-again"}})
     api.minted.market(GAU=3000)
-    again = api.post("/orders/conditional", conditional_buy("target-again", amount="2"))
+    again = api.post("/orders/conditional", conditional_buy("target-again"))  # the same body as the purged one
     assert again.status_code == 201, again.text
     api.minted.market(GAU=2700)
     refresh()
     trigger = settled(api, "/orders/conditional/target-again")
     assert (trigger["state"], trigger["failure"]["code"]) == ("FAILED", "order_conflict")
     assert api.minted.orders_created("buy") == 1
+
+
+def test_a_fired_order_whose_answer_is_lost_is_not_failed_when_asked_again_differently(market: Api) -> None:
+    """The buy's answer is lost and Minted has nothing yet, then the customer changes a detail: the next
+    delivery's request differs from the first (409), but the first may still land, so the trigger stays
+    FIRED (its message comes again) and nothing more is bought."""
+    api = market
+    assert api.post("/customers", customer("cust-cond-2")).status_code == 201
+    made = api.post("/orders/conditional", conditional_buy("target-asked-again", customer_external_id="cust-cond-2"))
+    assert made.status_code == 201, made.text
+    api.minted.fault("buy", drop="before_commit", times=1)
+    source = next(s for s in api.stack.event_sources if s.source.queue == "FiredOrdersQueue")
+    queue_url = api.stack.env["FIRED_ORDERS_QUEUE_URL"]
+    sqs = boto3.client("sqs", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
+    try:
+        api.minted.market(GAU=2700)
+        refresh()
+        wait_until(lambda: (api.ledger_item("cond-target-asked-again") or {}).get("state") == "UNKNOWN"
+                   and source.running == 0, what="the first delivery")  # fmt: skip
+        changed = api.http.patch(f"{api.url}/customers/cust-cond-2", json={"phone": "+905322808099"}, timeout=30)
+        assert changed.status_code == 200, changed.text
+        lookups = api.minted.served("get_order") + api.minted.served("find_order")
+        wait_until(lambda: api.minted.served("get_order") + api.minted.served("find_order") > lookups
+                   and source.running == 0, what="the next delivery")  # fmt: skip
+        assert api.get("/orders/conditional/target-asked-again").json()["state"] == "FIRED"
+        assert api.minted.orders_created("buy") == 0
+    finally:
+        sqs.purge_queue(QueueUrl=queue_url)  # the message would come back until the token's lifetime is over

@@ -220,3 +220,33 @@ def test_a_run_whose_answer_was_lost_succeeds_when_it_comes_again_though_the_cus
     (run,) = [r for r in api.get("/plans/lost-answer").json()["runs"] if r["period"] == message["period"]]
     assert run["state"] == "succeeded", run
     assert run["order_codes"] and api.minted.orders_created() == buys + 1
+
+
+def test_a_run_whose_answer_was_lost_is_not_failed_when_asked_again_differently(api: Api) -> None:
+    """The buy's answer is lost and Minted has nothing yet, then the customer changes a detail: the next
+    delivery's request differs from the first (409), but the first may still land, so the run is not
+    settled (its message comes again) and nothing more is bought."""
+    register(api, "cust-changes-2")
+    make_plan(api, "lost-unknown", "cust-changes-2")
+    plan = wiring.plan_store().get("lost-unknown")
+    assert plan is not None and plan.next_run_at is not None
+    message = wiring.dispatch_due_plans().message(plan)
+    external_id = plan.run_external_id(message["period"])
+    buys = api.minted.orders_created()
+    api.minted.fault("buy", drop="before_commit", times=1)
+    queue_url = api.stack.env["PLANS_QUEUE_URL"]
+    sqs = boto3.client("sqs", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
+    try:
+        SqsRunQueue(sqs, queue_url).send([message])
+        wait_until(lambda: (api.ledger_item(external_id) or {}).get("state") == "UNKNOWN"
+                   and run_queue(api.stack).running == 0, timeout=60, what="the run's first delivery")  # fmt: skip
+        changed = api.http.patch(f"{api.url}/customers/cust-changes-2", json={"phone": "+905322808099"}, timeout=30)
+        assert changed.status_code == 200, changed.text
+        lookups = api.minted.served("get_order") + api.minted.served("find_order")
+        wait_until(lambda: api.minted.served("get_order") + api.minted.served("find_order") > lookups
+                   and run_queue(api.stack).running == 0, timeout=60, what="the run's next delivery")  # fmt: skip
+        (run,) = [r for r in api.get("/plans/lost-unknown").json()["runs"] if r["period"] == message["period"]]
+        assert run["state"] == "started", run
+        assert api.minted.orders_created() == buys
+    finally:
+        sqs.purge_queue(QueueUrl=queue_url)  # the message would come back until the token's lifetime is over

@@ -2,8 +2,10 @@
 
 The order is an ordinary one under ``cond-<trigger id>``: a fresh quote (Price Fix) for its grams,
 then ``PlaceOrder``, which claims the ledger row before Minted is called, checks and holds the
-day's limits, and replays on every retry or redelivery. A refusal (a limit, Minted, the customer)
-is final and reported; a failure that may pass (Minted or AWS unavailable) raises, so the queue
+day's limits, and replays on every retry or redelivery. ORDERED means Minted has the order. A
+refusal (a limit, Minted, the customer, a stranger's order or another request under the id) is
+final and reported as FAILED; an order not settled yet (its answer lost, or placed right now by
+another delivery) and a failure that may pass (Minted or AWS unavailable) raise, so the queue
 delivers the message again, and the dead-letter queue keeps it after the last try.
 """
 
@@ -43,7 +45,7 @@ logger = logging.getLogger(__name__)
 FINAL_REFUSALS: tuple[type[GatewayError], ...] = (
     LimitExceeded,
     CustomerDetailsRequired,
-    OrderConflict,  # the id's order is another (an earlier trigger's under the same id): placing again cannot help
+    OrderConflict,  # the id's row holds another request, none of it at Minted: placing again cannot help
     *(e for e in REJECTIONS.values() if e is not QuoteExpired),
 )
 
@@ -91,11 +93,20 @@ class PlaceFiredOrder:
         # An earlier delivery's order settles from the ledger: a new request (a new quote, Minted's record
         # of the customer read again) could fail, or differ from the one that bought, where nothing went wrong.
         known = self._orders.known(external_id)
-        if known is not None and known.settles_a_retry and _made_for(known, trigger):
+        if known is not None and not _made_for(known, trigger):
+            failure = {"code": OrderConflict.code, "message": "This external_id holds an earlier trigger's order."}
+            return self._settle(trigger, TriggerEvent.FAILED, {"state": TriggerState.FAILED.value,
+                                "order_external_id": external_id, "failure": failure})  # fmt: skip
+        if known is not None and known.settles_a_retry:
             return self._settle_by(trigger, external_id, known)
         try:
             outcome = self._place_once(trigger, external_id)
         except FINAL_REFUSALS as exc:
+            if isinstance(exc, OrderConflict) and known is not None and known.state is State.UNKNOWN:
+                # Asked again differently (the customer changed) while the first answer is lost: that order may
+                # still land, so not final until a lookup finds it or its price token's lifetime is over.
+                raise UpstreamUnavailable("The order's answer is lost and it was asked again differently; "
+                                          "the next delivery looks it up.") from None  # fmt: skip
             failure = {"code": exc.code, "message": exc.message}
             return self._settle(trigger, TriggerEvent.FAILED, {"state": TriggerState.FAILED.value,
                                 "order_external_id": external_id, "failure": failure})  # fmt: skip

@@ -22,6 +22,7 @@ from minted_gateway.caller import PARTNER
 from minted_gateway.errors import (
     CustomerDetailsRequired,
     GatewayError,
+    OrderConflict,
     OrderInProgress,
     QuoteExpired,
     UpstreamRateLimited,
@@ -151,6 +152,10 @@ class RunPlan:
         except GatewayError as exc:
             if _transient(exc):
                 raise
+            if isinstance(exc, OrderConflict) and known is not None and known.state is State.UNKNOWN:
+                # Asked again differently (the customer changed) while the first answer is lost: that order
+                # may still land, so not final until a lookup finds it or its token's lifetime is over.
+                raise RunNotSettled(f"{run.external_id} is UNKNOWN and was asked again differently") from None
             return self._finish(run.model_copy(update={"state": "failed", "reason": exc.code, "message": exc.message,
                                                        "updated_at": self._now()}), plan)  # fmt: skip
         return self._settle(run, plan, outcome.record, grams)
