@@ -81,7 +81,7 @@ def held_customer(api: Api, external_id: str) -> dict[str, Any]:
 
 
 def run(api: Api, person: dict[str, Any], **fields: Any) -> tuple[str, dict[str, Any]]:
-    external_id = f"pd-{uuid.uuid4().hex[:12]}"
+    external_id = f"pd-{uuid.uuid4().hex[:6]}g{uuid.uuid4().hex[:6]}"
     body = {"external_id": external_id, "items": [{"sku": "GAU", "amount": Decimal("0.5")}], "customer": person,
             "poll_interval_seconds": 1, **fields}  # fmt: skip
     started = api.post("/orders/workflow", body)
@@ -186,7 +186,8 @@ def test_a_buy_retried_after_its_customer_was_let_go_replays_its_order_and_buys_
 def test_minteds_refusal_quoting_the_customer_reaches_neither_the_answer_nor_the_ledger(api: Api) -> None:
     person, markers = marked_customer()
     api.minted.fault("buy", status=422, echo=True, times=1)
-    body = {"external_id": f"pd-{uuid.uuid4().hex[:12]}", "price_token": api.quote(), "customer": person,
+    body = {"external_id": f"pd-{uuid.uuid4().hex[:6]}g{uuid.uuid4().hex[:6]}", "price_token": api.quote(),
+            "customer": person,
             "items": [{"sku": "GAU", "amount": Decimal("0.5")}]}  # fmt: skip
     refused, replayed = api.post("/orders", body), api.post("/orders", body)
     assert refused.status_code == replayed.status_code == 422, refused.text
@@ -222,7 +223,7 @@ def test_a_workflow_step_functions_did_not_start_keeps_no_customer(api: Api, mon
         "ResponseMetadata": {"HTTPStatusCode": 400},
     }
     start_execution_fails(monkeypatch, lambda: ClientError(refusal, "StartExecution"), after=False)  # type: ignore[arg-type]
-    external_id = f"pd-{uuid.uuid4().hex[:12]}"
+    external_id = f"pd-{uuid.uuid4().hex[:6]}g{uuid.uuid4().hex[:6]}"
     body = {"external_id": external_id, "items": [{"sku": "GAU", "amount": Decimal("0.5")}], "customer": person,
             "poll_interval_seconds": 300, "max_polls": 500}  # fmt: skip
     answer = api.post("/orders/workflow", body)
@@ -258,7 +259,7 @@ def test_a_workflow_whose_start_went_unanswered_keeps_its_customer_for_the_execu
     a code review): its buy reads the customer, so the hold stays; the same request again finds the execution."""
     person, _ = marked_customer()
     start_execution_fails(monkeypatch, failure, after=True)
-    external_id = f"pd-{uuid.uuid4().hex[:12]}"
+    external_id = f"pd-{uuid.uuid4().hex[:6]}g{uuid.uuid4().hex[:6]}"
     body = {"external_id": external_id, "items": [{"sku": "GAU", "amount": Decimal("0.5")}], "customer": person,
             "poll_interval_seconds": 1}  # fmt: skip
     answer = api.post("/orders/workflow", body)
