@@ -43,16 +43,31 @@ def make_plan(api: Api, plan_id: str, customer: str) -> None:
     assert response.status_code == 201, response.text
 
 
-def run_once(api: Api, plan_id: str) -> dict[str, Any]:
-    """The plan's due period, as the dispatcher queues it, run through the queue; the run as GET /plans shows it."""
+def due_message(plan_id: str) -> tuple[dict[str, Any], str]:
+    """The plan's due period as the dispatcher queues it (not sent yet), and the order id its run buys under."""
     plan = wiring.plan_store().get(plan_id)
     assert plan is not None and plan.next_run_at is not None
     message = wiring.dispatch_due_plans().message(plan)
+    return message, plan.run_external_id(message["period"])
+
+
+def send(api: Api, message: dict[str, Any]) -> None:
     sqs = boto3.client("sqs", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
     SqsRunQueue(sqs, api.stack.env["PLANS_QUEUE_URL"]).send([message])
-    drained(api.stack, api, timeout=60)  # a run that never settles keeps its message coming back
+
+
+def run_of(api: Api, plan_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    """The message's run, as GET /plans/{plan_id} shows it."""
     (run,) = [r for r in api.get(f"/plans/{plan_id}").json()["runs"] if r["period"] == message["period"]]
     return dict(run)
+
+
+def run_once(api: Api, plan_id: str) -> dict[str, Any]:
+    """The plan's due period, as the dispatcher queues it, run through the queue; the run as GET /plans shows it."""
+    message, _ = due_message(plan_id)
+    send(api, message)
+    drained(api.stack, api, timeout=60)  # a run that never settles keeps its message coming back
+    return run_of(api, plan_id, message)
 
 
 def buy_price(api: Api) -> Decimal:
@@ -177,20 +192,16 @@ def test_a_run_whose_quote_cannot_be_checked_releases_its_claim_and_buys_once_wh
     delivery places the order once."""
     register(api, "cust-quote-book")
     make_plan(api, "quote-unread", "cust-quote-book")
-    plan = wiring.plan_store().get("quote-unread")
-    assert plan is not None and plan.next_run_at is not None
-    message = wiring.dispatch_due_plans().message(plan)
-    external_id = plan.run_external_id(message["period"])
+    message, external_id = due_message("quote-unread")
     buys = api.minted.orders_created()
-    sqs = boto3.client("sqs", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
     with quote_book_unreadable() as refused:
-        SqsRunQueue(sqs, api.stack.env["PLANS_QUEUE_URL"]).send([message])
+        send(api, message)
         wait_until(lambda: refused[0] > 0 and run_queue(api.stack).running == 0, timeout=60,
                    what="the run's first delivery")  # fmt: skip
         assert api.ledger_item(external_id) is None, "the claim of a run refused before sending stays"  # released
         assert api.minted.orders_created() == buys
     drained(api.stack, api, timeout=60)  # its message comes again (after the local visibility timeout)
-    (run,) = [r for r in api.get("/plans/quote-unread").json()["runs"] if r["period"] == message["period"]]
+    run = run_of(api, "quote-unread", message)
     assert run["state"] == "succeeded", run
     assert api.minted.orders_created() == buys + 1
     row = api.ledger_item(external_id)
@@ -205,19 +216,16 @@ def test_a_run_whose_answer_was_lost_succeeds_when_it_comes_again_though_the_cus
     be another order under the same id), so the run succeeds, with the one buy."""
     register(api, "cust-changes")
     make_plan(api, "lost-answer", "cust-changes")
-    plan = wiring.plan_store().get("lost-answer")
-    assert plan is not None and plan.next_run_at is not None
-    message = wiring.dispatch_due_plans().message(plan)
+    message, _ = due_message("lost-answer")
     buys = api.minted.orders_created()
     api.minted.fault("buy", drop="after_commit", times=1)
-    sqs = boto3.client("sqs", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
-    SqsRunQueue(sqs, api.stack.env["PLANS_QUEUE_URL"]).send([message])
+    send(api, message)
     wait_until(lambda: api.minted.orders_created() == buys + 1 and run_queue(api.stack).running == 0, timeout=60,
                what="the run's first delivery")  # fmt: skip
     changed = api.http.patch(f"{api.url}/customers/cust-changes", json={"phone": "+905322808099"}, timeout=30)
     assert changed.status_code == 200, changed.text
     drained(api.stack, api, timeout=60)  # its message comes again (after the local visibility timeout)
-    (run,) = [r for r in api.get("/plans/lost-answer").json()["runs"] if r["period"] == message["period"]]
+    run = run_of(api, "lost-answer", message)
     assert run["state"] == "succeeded", run
     assert run["order_codes"] and api.minted.orders_created() == buys + 1
 
@@ -228,16 +236,11 @@ def test_a_run_whose_answer_was_lost_is_not_failed_when_asked_again_differently(
     settled (its message comes again) and nothing more is bought."""
     register(api, "cust-changes-2")
     make_plan(api, "lost-unknown", "cust-changes-2")
-    plan = wiring.plan_store().get("lost-unknown")
-    assert plan is not None and plan.next_run_at is not None
-    message = wiring.dispatch_due_plans().message(plan)
-    external_id = plan.run_external_id(message["period"])
+    message, external_id = due_message("lost-unknown")
     buys = api.minted.orders_created()
     api.minted.fault("buy", drop="before_commit", times=1)
-    queue_url = api.stack.env["PLANS_QUEUE_URL"]
-    sqs = boto3.client("sqs", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
     try:
-        SqsRunQueue(sqs, queue_url).send([message])
+        send(api, message)
         wait_until(lambda: (api.ledger_item(external_id) or {}).get("state") == "UNKNOWN"
                    and run_queue(api.stack).running == 0, timeout=60, what="the run's first delivery")  # fmt: skip
         changed = api.http.patch(f"{api.url}/customers/cust-changes-2", json={"phone": "+905322808099"}, timeout=30)
@@ -245,8 +248,9 @@ def test_a_run_whose_answer_was_lost_is_not_failed_when_asked_again_differently(
         lookups = api.minted.served("get_order") + api.minted.served("find_order")
         wait_until(lambda: api.minted.served("get_order") + api.minted.served("find_order") > lookups
                    and run_queue(api.stack).running == 0, timeout=60, what="the run's next delivery")  # fmt: skip
-        (run,) = [r for r in api.get("/plans/lost-unknown").json()["runs"] if r["period"] == message["period"]]
+        run = run_of(api, "lost-unknown", message)
         assert run["state"] == "started", run
         assert api.minted.orders_created() == buys
-    finally:
-        sqs.purge_queue(QueueUrl=queue_url)  # the message would come back until the token's lifetime is over
+    finally:  # the message would come back until the token's lifetime is over
+        sqs = boto3.client("sqs", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
+        sqs.purge_queue(QueueUrl=api.stack.env["PLANS_QUEUE_URL"])
