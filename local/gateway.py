@@ -419,6 +419,9 @@ class LocalGateway:
         self._local = threading.local()
         # A method no route of its path takes goes to the path's ANY route, as API Gateway sends it.
         self.other_methods = routes_from_template(any_method=True) if routes is None else []
+        # This stage's own pages, not the API's: their paths are fixed, so the access log may show them.
+        self.own_paths = frozenset({"/openapi.json", "/swagger", JWKS_PATH, DISCOVERY_PATH,
+                                    *(f"/swagger/{name}" for name in SWAGGER_FILES)})  # fmt: skip
 
     @property
     def authorizer(self) -> JwtAuthorizer | None:
@@ -488,12 +491,13 @@ class LocalGateway:
         response = self.respond(request, request_id)
         response.headers.setdefault(REQUEST_ID_HEADER, request_id)
         # One line per request, as an access log: no query string, no body, no personal data, no token. A
-        # routed request shows its route (/orders/{external_id}), as the deployed log's routeKey does: a path's
-        # values are the caller's text (an id, an email, a line break that would forge another line).
+        # routed request shows its route (/orders/{external_id}), as the deployed log's routeKey does, and a
+        # path no route takes shows "-", as routeKey does: a path's values are the caller's text (an id, an
+        # email, a name no mask can tell, a line break that would forge another line).
         logger.info(
             "%s %s %s %.0f ms %s %s",
             request.method,
-            self._local.route_path or shown_text(request.path),
+            self._local.route_path or (request.path if request.path in self.own_paths else "-"),
             response.status_code,
             (time.monotonic() - started) * 1000,
             request_id,
@@ -540,8 +544,9 @@ class LocalGateway:
             return to_response(result)
         # API Gateway's HTTP API answers a request no route takes with 404 (a served path's other methods
         # have its ANY route: 405 from the function).
-        path = request.path if len(request.path) <= 200 else request.path[:199] + "…"  # not 64 KB of it back
-        return gateway_error(404, "route_not_found", f"No route for {request.method} {path}.", request_id)
+        # The path is not repeated: it is the caller's text, and may hold an email or a name (API Gateway's
+        # own answer names nothing either).
+        return gateway_error(404, "route_not_found", f"No route takes {request.method} on this path.", request_id)
 
 
 SWAGGER_HTML = """<!doctype html>
@@ -559,7 +564,7 @@ SWAGGER_POLICY = (
 
 
 def shown_text(text: str, limit: int = 200) -> str:
-    """The caller's text (a path no route takes, a token's claim) as the access log shows it: one line
+    """The caller's text (a token's claim) as the access log shows it: one line
     (control characters and non-ASCII escaped), at most ``limit`` characters, and anything shaped like
     personal data masked."""
     shown = redact(text.encode("unicode_escape").decode("ascii"))  # masked whole: a cut number is not one
@@ -576,7 +581,7 @@ def swagger(asset: str, request_id: str) -> Response:
     elif asset in SWAGGER_FILES:
         response = Response((SWAGGER_ASSETS / asset).read_bytes(), content_type=SWAGGER_FILES[asset])
     else:
-        return gateway_error(404, "route_not_found", f"No route for GET /swagger/{asset}.", request_id)
+        return gateway_error(404, "route_not_found", "Swagger UI has no such file.", request_id)
     response.headers["Content-Security-Policy"] = SWAGGER_POLICY
     return response
 
