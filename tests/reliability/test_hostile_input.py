@@ -192,6 +192,10 @@ EXTREME_NUMBERS = {
     "1e-1000027": "an exponent just past pydantic's digit count",
     "5.6e307": "an exponent near the float limit",
     "9" * 5000: "a 5,000-digit integer",
+    # Found by a hostile-input review: past Decimal's 28 digits pydantic rounded before counting decimals
+    # (this one passed "at most 3 decimals" and reached Minted), and DynamoDB keeps no more than 38 (a 500).
+    "1.0000000000000000000000000001": "29 digits, one past Decimal's precision",
+    "1.000000000000000000000000000000000000001": "40 digits, past DynamoDB's 38",
 }
 
 
@@ -208,6 +212,43 @@ def test_an_extreme_number_is_refused_small_naming_its_field(api: Api, report: R
     report.add_hostile(
         f"- {EXTREME_NUMBERS[raw]} as an amount ({', '.join(POST_ROUTES)}): 422 naming items.0.amount, nothing sent"
     )
+
+
+LONG_NUMBERS = ["1.0000000000000000000000000001", "2800.000000000000000000000000000000000001"]
+FAR_OFF = "2035-12-31T23:59:59+03:00"
+STORED_NUMBER_FIELDS = {  # routes that keep a caller's number: route, field, body (N for the number), where it is read
+    "POST /orders/conditional, trigger_price": (
+        "/orders/conditional", "trigger_price", '{"external_id": "cond-hostile", "side": "buy", "sku": "GAU", '
+        '"amount": 1, "trigger_price": N, "expires_at": "' + FAR_OFF + '", "customer_external_id": "cust-0001"}',
+        "/orders/conditional/cond-hostile"),
+    "POST /orders/conditional, amount": (
+        "/orders/conditional", "amount", '{"external_id": "cond-hostile", "side": "buy", "sku": "GAU", '
+        '"amount": N, "trigger_price": 2800, "expires_at": "' + FAR_OFF + '", "customer_external_id": "cust-0001"}',
+        "/orders/conditional/cond-hostile"),
+    "POST /alerts, trigger_price": (
+        "/alerts", "trigger_price", '{"external_id": "alert-hostile", "sku": "GAU", "direction": "at_or_below", '
+        '"trigger_price": N, "expires_at": "' + FAR_OFF + '", "customer_external_id": "cust-0001"}',
+        "/alerts/alert-hostile"),
+    "POST /plans, amount": (
+        "/plans", "amount", '{"plan_id": "plan-hostile", "customer_external_id": "cust-0001", "sku": "GAU", '
+        '"amount": N, "currency": "TRY", "calendar": {"frequency": "monthly", "day_of_month": 5, "time": "09:00"}}',
+        "/plans/plan-hostile"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", LONG_NUMBERS)
+@pytest.mark.parametrize("case", list(STORED_NUMBER_FIELDS))
+def test_a_number_longer_than_decimal_keeps_is_refused_where_it_would_be_stored(
+    api: Api, report: Report, case: str, raw: str
+) -> None:
+    """A hostile-input review found these a 500 (DynamoDB refused 40 digits) or stored rounded-looking values
+    that broke a field's own decimal rule (29 digits). Refused now, naming the field, nothing kept."""
+    route, field, body, kept_at = STORED_NUMBER_FIELDS[case]
+    response = api.post(route, body.replace("N", raw))
+    assert response.status_code == 422, response.text[:300]
+    assert field in {d["field"] for d in response.json()["error"]["details"]}, response.text[:300]
+    assert api.get(kept_at).status_code == 404  # nothing half-written
+    report.add_hostile(f"- {len(raw.replace('.', ''))} digits as {case}: 422 naming {field}, nothing kept")
 
 
 def test_an_extreme_total_never_reaches_minted(api: Api, report: Report) -> None:

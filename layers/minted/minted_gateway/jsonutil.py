@@ -22,8 +22,11 @@ from decimal import Decimal, InvalidOperation
 from json.encoder import encode_basestring
 from typing import Any
 
-# Far beyond any amount of money or metal (fields narrow it further), far below what costs time.
-MAX_NUMBER_CHARS = 40
+# Far beyond any amount of money or metal (fields narrow it further), far below what costs time, and no
+# more than Decimal keeps exactly: past its 28 digits, arithmetic rounds, and so does pydantic's count of
+# a field's digits and decimal places (1.0000000000000000000000000001 passed "at most 3 decimals", then
+# reached Minted; 40 digits reached DynamoDB, which keeps 38, as a 500: found by a hostile-input review).
+MAX_NUMBER_CHARS = 28
 MAX_EXPONENT = 40
 NUMBER_RULE = f"must be a finite number of at most {MAX_NUMBER_CHARS} digits with an exponent within ±{MAX_EXPONENT}"
 SURROGATE_RULE = "must be valid Unicode text (a lone UTF-16 surrogate is not)"
