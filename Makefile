@@ -95,7 +95,7 @@ build: venv ## sam build of everything in the template (arm64)
 	@if [ -z "$(PYTHON313)" ]; then echo "make build needs Python 3.13 (the Lambda runtime); none was found" >&2; exit 1; fi
 	PATH="$(dir $(PYTHON313)):$$PATH" $(BIN)/sam build
 
-sandbox: venv ## run the Minted sandbox alone (SANDBOX_PORT=8080)
+sandbox: venv ## run the Minted sandbox alone (on SANDBOX_PORT, default 8080)
 	PYTHONPATH=layers/minted:. $(BIN)/python -m local.minted_sandbox --port $(SANDBOX_PORT)
 
 dev: venv node_modules/.installed ## the partner API, the Minted sandbox and moto_server, in memory (ports below)
@@ -127,7 +127,7 @@ workflow: venv ## follow a buy workflow on the running make dev to its end: make
 	@test -n "$$ID" || { echo "usage: make workflow ID=<external_id>" >&2; exit 2; }
 	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.workflow "$$ID"
 
-reconcile: venv ## one reconciler run now on the running make dev (ACTION=compare_with_minted for the daily comparison)
+reconcile: venv ## one reconciler run now on the running make dev (ACTION=compare_with_minted: the daily comparison; ACTION=follow_orders: the follow refresh)
 	@PYTHONPATH=layers/minted:. $(BIN)/python -m local.reconcile $(ACTION)
 
 plans-tick: venv ## the plans' schedule now on the sandbox's clock (PLAN=id: move the clock to that plan's next run, run it, print it)

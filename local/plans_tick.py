@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     plan_id = parser.parse_args(argv).plan
     recorded = stackfile.read()
     if recorded is None or not recorded.sandbox_url:
-        print(stackfile.NO_STACK_MESSAGE, file=sys.stderr)
+        print(stackfile.no_stack_message(), file=sys.stderr)
         return NO_STACK
     template = load_template()
     os.environ.update(recorded.environment or function_environment(template, {}, local_parameters()))

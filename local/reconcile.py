@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     action = parser.parse_args(argv).action
     recorded = stackfile.read()
     if recorded is None:
-        print(stackfile.NO_STACK_MESSAGE, file=sys.stderr)
+        print(stackfile.no_stack_message(), file=sys.stderr)
         return NO_STACK
     template = load_template()
     # The stack's own settings (its limits among them), as it recorded them; a stack file from before

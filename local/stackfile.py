@@ -62,11 +62,29 @@ def write(addresses: StackAddresses) -> Path:
 
 def read() -> StackAddresses | None:
     """The running stack's addresses (the one on GATEWAY_PORT when set, else the newest), or None."""
-    running = [stack for stack in _records() if _alive(stack.pid)]
+    running = _running()
     port = os.environ.get("GATEWAY_PORT")
     if port:
-        running = [stack for stack in running if stack.gateway_url.rsplit(":", 1)[-1] == port]
+        running = [stack for stack in running if _gateway_port(stack) == port]
     return running[-1] if running else None
+
+
+def no_stack_message() -> str:
+    """Why ``read`` found none: no stack at all, or none on the GATEWAY_PORT asked for (naming those that run,
+    so that a mistyped port is not answered with "start one")."""
+    port, others = os.environ.get("GATEWAY_PORT"), [_gateway_port(stack) for stack in _running()]
+    if port and others:
+        return (f"no make dev stack runs on GATEWAY_PORT={port}; the running ones are on GATEWAY_PORT="
+                f"{', '.join(others)} (give one of those, or none for the newest)")  # fmt: skip
+    return NO_STACK_MESSAGE
+
+
+def _running() -> list[StackAddresses]:
+    return [stack for stack in _records() if _alive(stack.pid)]
+
+
+def _gateway_port(stack: StackAddresses) -> str:
+    return stack.gateway_url.rsplit(":", 1)[-1]
 
 
 def remove(pid: int, *owned: Path) -> None:

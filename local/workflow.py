@@ -80,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     recorded = stackfile.read()
     if recorded is None:  # never a guess at the default ports: another checkout's stack may be there
-        print(stackfile.NO_STACK_MESSAGE, file=sys.stderr)
+        print(stackfile.no_stack_message(), file=sys.stderr)
         sys.exit(NO_STACK)
     endpoint = recorded.aws_url
     try:

@@ -52,7 +52,7 @@ def test_a_token_is_printed_for_the_running_stack_with_the_scopes_and_customer_a
     [
         (["--scopes", ""], make_token.BAD_USAGE, "no scope given"),
         (["--scopes", "minted/everything"], make_token.BAD_USAGE, "unknown scope minted/everything"),
-        (["--scopes", "minted/prices.read"], make_token.NO_STACK, "no make dev is running"),
+        (["--scopes", "minted/prices.read"], make_token.NO_STACK, "no make dev stack is running"),
     ],
 )
 def test_no_scope_an_unknown_scope_or_no_stack_is_one_line_and_a_non_zero_exit(
@@ -61,3 +61,17 @@ def test_no_scope_an_unknown_scope_or_no_stack_is_one_line_and_a_non_zero_exit(
     assert make_token.main(args) == code
     printed = capsys.readouterr()
     assert printed.out == "" and said in printed.err and printed.err.count("\n") == 1
+
+
+def test_a_gateway_port_no_stack_runs_on_is_named_with_the_ones_that_do(
+    stack_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a new user's trial: a mistyped GATEWAY_PORT was answered "none recorded; start one with make
+    dev" while a stack ran on another port."""
+    recorded_stack(LocalIssuer(issuer="http://127.0.0.1:47101"))
+    monkeypatch.setenv("GATEWAY_PORT", "47199")
+    assert make_token.main(["--scopes", "minted/prices.read"]) == make_token.NO_STACK
+    said = capsys.readouterr().err
+    assert "GATEWAY_PORT=47199" in said and "GATEWAY_PORT=47101" in said and "start one" not in said, said
+    monkeypatch.setenv("GATEWAY_PORT", "47101")
+    assert make_token.main(["--scopes", "minted/prices.read"]) == 0  # the port that runs: a token
