@@ -18,7 +18,7 @@ ENDPOINTS = (
 class Fault:
     latency_ms: int = 0
     status: int | None = None  # answer this status instead of acting
-    retry_after: int | None = None  # with status 429 (defaults to 1)
+    retry_after: int | str | None = None  # with status 429 (defaults to 1); text is sent as it is (a hostile one)
     drop: Literal["before_commit", "after_commit"] | None = None
     body: Literal["malformed", "empty", "partial"] | None = None  # after acting, send this instead of the answer
     times: int | None = None  # how many requests it hits; None until cleared
@@ -41,6 +41,10 @@ class Fault:
             problems["body"] = ["must be malformed, empty or partial"]
         if not isinstance(fault.echo, bool) or (fault.echo and fault.status is None):
             problems["echo"] = ["must be true or false, and true only with a status"]
+        if fault.retry_after is not None and not (
+            isinstance(fault.retry_after, str) or (isinstance(fault.retry_after, int) and fault.retry_after >= 0)
+        ):
+            problems["retry_after"] = ["must be whole seconds >= 0, or the header's text"]
         if fault.times is not None and (not isinstance(fault.times, int) or fault.times < 1):
             problems["times"] = ["must be a whole number >= 1"]
         if problems:

@@ -179,6 +179,28 @@ def test_rate_limit_on_a_buy_is_raised_with_retry_after(minted: MintedClient, sa
     assert sandbox.orders_created() == 0
 
 
+@pytest.mark.parametrize(
+    ("header", "read"),
+    [("Infinity", None), ("NaN", None), ("1e5000", None), ("1e999999999", None), ("-5", Decimal(0)),
+     ("99999999999", Decimal(3600)), ("not a date", None), ("Wed, 21 Oct 2015 07:28:00 -0000", Decimal(0)),
+     ("Wed, 21 Oct 2099 07:28:00 GMT", Decimal(3600))],
+)  # fmt: skip
+def test_a_hostile_retry_after_is_read_within_bounds_or_not_at_all(
+    minted: MintedClient, sandbox: SandboxControl, header: str, read: Decimal | None
+) -> None:
+    """Found by a code review: Minted's Retry-After went unbounded into int() (Infinity, 1e5000: a 500;
+    1e999999999: a number of a billion digits), and a date in "-0000" into a naive-aware subtraction."""
+    from minted_gateway.errors import from_minted
+
+    sandbox.fault("buy", status=429, retry_after=header, times=1)
+    started = time.monotonic()
+    with pytest.raises(e.MintedRateLimitedError) as limited:
+        minted.buy(gold_buy(minted, f"rl-hostile-{abs(hash(header))}"))
+    assert limited.value.retry_after == read
+    assert 1 <= from_minted(limited.value).retry_after <= 3601  # our own answer's Retry-After, an int
+    assert time.monotonic() - started < 5 and sandbox.orders_created() == 0
+
+
 def test_a_retry_after_longer_than_the_budget_is_not_waited_for(minted: MintedClient, sandbox: SandboxControl) -> None:
     sandbox.fault("order_statuses", status=429, retry_after=30)
     with pytest.raises(e.MintedRateLimitedError):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import quote
@@ -574,20 +574,27 @@ def _json_or_none(response: requests.Response) -> Any:
         return None
 
 
+# A safety bound: a longer wait Minted asks for is read as this one (it becomes our own Retry-After, an int).
+MAX_RETRY_AFTER_SECONDS = Decimal(3600)
+
+
 def _retry_after(response: requests.Response) -> Decimal | None:
+    """Seconds (a number, or an HTTP date), within 0 and MAX_RETRY_AFTER_SECONDS; None when unreadable.
+    A number past the JSON bounds (``Infinity``, ``1e999999999``) is unreadable, not a 500 or a huge int."""
     value = response.headers.get("Retry-After", "").strip()
     if not value:
         return None
     try:
-        return max(Decimal(value), Decimal(0))
-    except InvalidOperation:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(Decimal(str(round(seconds, 3))), Decimal(0))
+        seconds = jsonutil.parse_decimal(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # "-0000" reads as no zone: the date is UTC all the same
+            when = when.replace(tzinfo=UTC)
+        seconds = Decimal(str(round((when - datetime.now(UTC)).total_seconds(), 3)))
+    return min(max(seconds, Decimal(0)), MAX_RETRY_AFTER_SECONDS)
 
 
 def _never_sent(exc: BaseException) -> bool:
