@@ -229,3 +229,12 @@ def test_a_text_in_utf_16_is_held_to_the_bounds_too() -> None:
     with pytest.raises(jsonutil.UnsafeJSONValue):
         jsonutil.loads('{"amount": 1e-999999999}'.encode("utf-16"))
     assert jsonutil.loads('{"amount": 1.5}'.encode("utf-16-le")) == {"amount": Decimal("1.5")}
+
+
+def test_an_integer_is_held_to_the_same_bound_read_or_found_later() -> None:
+    """Found by a code review: the later check counted bits, so a 28-digit integer loads took was named
+    out of bounds in a task's input (and beside another field's error), and some 29-digit ones were not."""
+    for literal in ("9" * 28, "-" + "9" * 28, "1" + "0" * 27):
+        assert jsonutil.unsafe_values(jsonutil.loads(literal)) == [], literal
+    for value in (10**28, -(10**28), int("1" * 29)):
+        assert jsonutil.unsafe_values(value) == [("body", jsonutil.NUMBER_RULE)], value

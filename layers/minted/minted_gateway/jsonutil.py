@@ -28,6 +28,7 @@ from typing import Any
 # reached Minted; 40 digits reached DynamoDB, which keeps 38, as a 500: found by a hostile-input review).
 MAX_NUMBER_CHARS = 28
 MAX_EXPONENT = 40
+_FIRST_TOO_LONG_INTEGER = 10**MAX_NUMBER_CHARS
 NUMBER_RULE = f"must be a finite number of at most {MAX_NUMBER_CHARS} digits with an exponent within ±{MAX_EXPONENT}"
 SURROGATE_RULE = "must be valid Unicode text (a lone UTF-16 surrogate is not)"
 # A request body holds a few dozen values; past this many it is refused before any field is checked, so a
@@ -237,8 +238,8 @@ def _broken_rule(value: Any) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        # About MAX_NUMBER_CHARS decimal digits, counted without converting to text.
-        return NUMBER_RULE if value.bit_length() > MAX_NUMBER_CHARS * 10 // 3 else None
+        # MAX_NUMBER_CHARS decimal digits exactly, as loads counts them, without converting to text.
+        return NUMBER_RULE if abs(value) >= _FIRST_TOO_LONG_INTEGER else None
     if isinstance(value, float):
         return None if math.isfinite(value) and decimal_in_bounds(Decimal(repr(value))) else NUMBER_RULE
     if isinstance(value, Decimal):
