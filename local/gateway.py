@@ -52,6 +52,8 @@ logger = logging.getLogger(__name__)
 ROOT = TEMPLATE.parent
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 REQUEST_ID_HEADER = "X-Request-Id"
+# The methods a line or an answer may name: any other word in a request line is the caller's text.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 POWERTOOLS_SERVICE = "minted-gateway"  # the logger every function's Powertools Logger writes through
 SWAGGER_ASSETS = ROOT / "node_modules" / "swagger-ui-dist"
 SWAGGER_FILES = {  # what the page needs from the package, and nothing else is served from it
@@ -496,7 +498,7 @@ class LocalGateway:
         # email, a name no mask can tell, a line break that would forge another line).
         logger.info(
             "%s %s %s %.0f ms %s %s",
-            request.method,
+            request.method if request.method in HTTP_METHODS else "-",  # http.server takes any word as one
             self._local.route_path or (request.path if request.path in self.own_paths else "-"),
             response.status_code,
             (time.monotonic() - started) * 1000,
@@ -546,7 +548,8 @@ class LocalGateway:
         # have its ANY route: 405 from the function).
         # The path is not repeated: it is the caller's text, and may hold an email or a name (API Gateway's
         # own answer names nothing either).
-        return gateway_error(404, "route_not_found", f"No route takes {request.method} on this path.", request_id)
+        method = request.method if request.method in HTTP_METHODS else "this method"
+        return gateway_error(404, "route_not_found", f"No route takes {method} on this path.", request_id)
 
 
 SWAGGER_HTML = """<!doctype html>

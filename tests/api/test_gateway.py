@@ -117,6 +117,11 @@ def test_the_access_log_shows_routes_and_one_line_per_request_whatever_the_path(
         assert_error(answer, 404, "route_not_found")
         message = answer.json()["error"]["message"]
         assert message == "No route takes GET on this path.", message
+    # The method is the caller's text too: http.server takes any word (found by a code review).
+    status, _, body = raw_request(api, b"AYSE.YILMAZ@EXAMPLE.COM /x HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 404 and b"EXAMPLE" not in body and b"this method" in body, body
+    line = [record.getMessage() for record in caplog.records if record.name == "local.gateway"][-1]
+    assert line.startswith("- - 404 ") and "EXAMPLE" not in line, line
 
 
 def test_a_token_s_claims_are_shown_on_one_line_and_masked(api: Api, caplog: pytest.LogCaptureFixture) -> None:
