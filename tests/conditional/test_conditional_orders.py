@@ -277,3 +277,20 @@ def test_a_fired_order_whose_answer_is_lost_is_not_failed_when_asked_again_diffe
         assert api.minted.orders_created("buy") == 0
     finally:
         sqs.purge_queue(QueueUrl=queue_url)  # the message would come back until the token's lifetime is over
+
+
+def test_a_stored_amount_no_order_can_take_fails_the_fired_order_for_good(market: Api) -> None:
+    """Found by a code review: amounts of 29-38 digits were once taken and kept (the bound is 28 digits now).
+    Fired, such a trigger raised a validation error that failed the consumer's whole batch, again and again
+    until the dead-letter queue, the trigger left FIRED; it is FAILED now, naming the amount, nothing bought."""
+    api = market
+    assert api.post("/orders/conditional", conditional_buy("target-long-amount")).status_code == 201
+    api.dynamodb.update_item(TableName=api.stack.env["TRIGGERS_TABLE"], Key={"trigger_id": {"S": "target-long-amount"}},
+                             UpdateExpression="SET amount = :long",
+                             ExpressionAttributeValues={":long": {"N": "1.50000000000000000000000000001"}})  # fmt: skip
+    buys = api.minted.orders_created("buy")
+    api.minted.market(GAU=2700)
+    refresh()
+    trigger = settled(api, "/orders/conditional/target-long-amount")
+    assert (trigger["state"], trigger["failure"]["code"]) == ("FAILED", "invalid_input"), trigger
+    assert api.minted.orders_created("buy") == buys
