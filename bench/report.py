@@ -241,8 +241,9 @@ def render(r: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        f"The share column divides by a bare Minted call ({BARE_CALL} below, {bare} ms in this run), a",
-        "yardstick from the same run: what one call to Minted costs on this machine, with nothing of ours.",
+        f'"Overhead ÷ a bare Minted call" divides by a bare call to the sandbox ({BARE_CALL} of an order it does not hold,',
+        f"{bare} ms in this run, below), a yardstick from the same run: what one Digest request costs on this",
+        f"machine, with nothing of ours (Minted's own answers take longer: the estimate below assumes {MINTED_LATENCY_S} s).",
     ]
     lines += overhead_profile(r)
     lines += ["", "Baseline, a bare `requests` call with Digest to the same sandbox, p50:", ""]
