@@ -38,8 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("plan", nargs="?", default="")
     plan_id = parser.parse_args(argv).plan
     recorded = stackfile.read()
-    if recorded is None or not recorded.sandbox_url:
+    if recorded is None:
         print(stackfile.no_stack_message(), file=sys.stderr)
+        return NO_STACK
+    if not recorded.sandbox_url:  # a stack on another Minted (MINTED_BASE_URL) has no sandbox clock to move
+        print("the running make dev has no Minted sandbox (it talks to another Minted): no clock to move",
+              file=sys.stderr)  # fmt: skip
         return NO_STACK
     template = load_template()
     os.environ.update(recorded.environment or function_environment(template, {}, local_parameters()))
