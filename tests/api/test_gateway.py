@@ -16,7 +16,7 @@ import requests
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
 
-from local.gateway import MAX_BODY_BYTES, LocalGateway, invoke, routes_from_template
+from local.gateway import MAX_BODY_BYTES, LocalGateway, invoke, routes_from_template, shown_text
 from local.template import FunctionSpec
 from tests.stack import Api
 
@@ -281,3 +281,11 @@ def test_concurrent_invocations_each_flush_their_own_metrics(capsys: pytest.Capt
 def test_an_invocation_made_inside_another_keeps_the_outer_ones_metrics(capsys: pytest.CaptureFixture[str]) -> None:
     invoke(PROBE, {"metric": "Outer", "inner": {"function": PROBE, "event": {"metric": "Inner"}}})
     assert metric_lines(capsys) == [(["Inner"], "Inner"), (["Outer", "OuterAfter"], "Outer")]
+
+
+def test_a_long_claim_is_masked_before_it_is_cut_and_escaped_before_it_is_measured() -> None:
+    """The access log shows a token's claims this way (the paths no route takes no longer need it)."""
+    cut_number = shown_text("a" * 65 + "10000000146", 70)  # a cut at 67 would keep a number of 2 digits
+    assert not any(c.isdigit() for c in cut_number) and len(cut_number) <= 70, cut_number
+    escaped = shown_text("\u00e7" * 300 + "\n", 80)
+    assert escaped.isascii() and "\n" not in escaped and len(escaped) <= 80
