@@ -16,7 +16,7 @@ MEMORY_GB = 0.5  # Globals: MemorySize 512
 MINTED_LATENCY_S = 0.3  # assumed Minted answer time in production; the sandbox answers in ~1 ms
 TARGETS = {"cold_ratio": 1.3, "overhead_p50_ms": 1.0, "layer_unzipped_mb": 25.0}
 WORKFLOW_COMPLETION_S = 2  # the sandbox completes the measured workflow's order this long after its buy
-BARE_CALL = "GET /partner/order/{id}"  # the warm overhead's yardstick: one Minted call, nothing of ours
+BARE_CALL = "GET /partner/order/{id}"  # the warm overhead's yardstick: one Digest request to the sandbox
 # Operations the issues name that the gateway does not have yet: no figures are made up for them.
 NOT_BUILT: tuple[str, ...] = ()
 

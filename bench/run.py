@@ -50,7 +50,7 @@ from bench.measure import (
     zipped_size,
 )
 from bench.report import WORKFLOW_COMPLETION_S, render
-from local.devstack import DevStack
+from local.devstack import DevStack, quiet_workflow_interpreter
 from local.gateway import invoke, quiet_stdout
 from local.minted_sandbox.control import SandboxControl
 from local.template import function_environment, functions_of, load_template
@@ -593,8 +593,7 @@ def main() -> None:
                         help="moto_server, the sandbox and the gateway on this port and the next two (default: free ports)")  # fmt: skip
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request from two servers is noise
-    # moto's Step Functions interpreter logs the workflow's IsPresent test of an absent field as an ERROR
-    logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(logging.CRITICAL)
+    quiet_workflow_interpreter()
     started = time.monotonic()
     template = load_template()
     code = {name: (spec.handler.split(".")[0], ROOT / spec.code_uri) for name, spec in functions_of(template).items()}

@@ -358,6 +358,12 @@ def taken_ports(ports: Mapping[str, int]) -> list[str]:
     return taken
 
 
+def quiet_workflow_interpreter() -> None:
+    """moto's Step Functions interpreter logs, as an ERROR, each failure the workflow catches and each IsPresent
+    test of a field that is absent: the workflow's normal paths (its events and make workflow ID=... show them)."""
+    logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(logging.CRITICAL)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make dev", description=__doc__)
     parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", "3000")))
@@ -376,9 +382,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the gateway writes its own access log line
     logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials ..." on every client
-    # moto's Step Functions interpreter logs, as an ERROR, each failure the workflow catches and each IsPresent
-    # test of a field that is absent: the workflow's normal paths (its events and make workflow ID=... show them).
-    logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(logging.CRITICAL)
+    quiet_workflow_interpreter()
     # Powertools warns on each invocation that records no metric; make dev writes none (CONSOLE_ENV).
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     sys.stdout = WithoutMetricLines(sys.stdout)

@@ -566,7 +566,7 @@ SWAGGER_POLICY = (
 )
 
 
-def shown_text(text: str, limit: int = 200) -> str:
+def shown_text(text: str, limit: int) -> str:
     """The caller's text (a token's claim) as the access log shows it: one line
     (control characters and non-ASCII escaped), at most ``limit`` characters, and anything shaped like
     personal data masked."""

@@ -37,10 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         print("make token: TTL is in seconds, 1 or more", file=sys.stderr)
         return BAD_USAGE
     stack = stackfile.read()
-    key = Path(stack.signing_key_file) if stack and stack.signing_key_file else None
     if stack is None:
         print(f"make token: {stackfile.no_stack_message()}", file=sys.stderr)
         return NO_STACK
+    key = Path(stack.signing_key_file) if stack.signing_key_file else None
     if key is None or not key.is_file():
         print("make token: no make dev is running here (start it first: make dev)", file=sys.stderr)
         return NO_STACK
