@@ -23,9 +23,19 @@ import json
 import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import UnionType
-from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    Generic,
+    NamedTuple,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 from urllib.parse import parse_qs
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
@@ -105,8 +115,7 @@ class Body(Param):
     where = "body"
 
 
-@dataclass(frozen=True)
-class Argument:
+class Argument(NamedTuple):
     """One parameter of a route, ready to validate: where it is read, under which name, and how."""
 
     name: str

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, WithJsonSchema
 
@@ -39,8 +38,7 @@ GATE_ERRORS = {
 CUSTOMER_MISMATCH = "The token is bound to another customer (customer_mismatch)"
 
 
-@dataclass(frozen=True)
-class Documented:
+class Documented(NamedTuple):
     """An answer's body class, by module and name: imported (and so made) only when the document is written."""
 
     module: str

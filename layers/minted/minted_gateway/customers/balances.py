@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import NotFound, from_minted
@@ -19,8 +18,7 @@ class MintedBalances(Protocol):
     def customer_balance(self, external_id: str) -> list[Balance]: ...
 
 
-@dataclass(frozen=True)
-class WalletBalance:
+class WalletBalance(NamedTuple):
     sku: str | None  # None for a wallet that is not a metal (cash)
     currency_code: str
     currency_id: int | None
@@ -31,8 +29,7 @@ class WalletBalance:
     available: Decimal
 
 
-@dataclass(frozen=True)
-class Balances:
+class Balances(NamedTuple):
     customer_external_id: str
     as_of: datetime
     wallets: list[WalletBalance]

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import (
@@ -49,8 +48,7 @@ class MintedCustomers(Protocol):
     def get_customer(self, external_id: str) -> Customer: ...
 
 
-@dataclass(frozen=True)
-class CreatedCustomer:
+class CreatedCustomer(NamedTuple):
     customer: Customer
     replayed: bool  # Minted already held this customer, as asked: nothing new was created
 

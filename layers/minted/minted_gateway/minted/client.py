@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -43,8 +43,7 @@ if TYPE_CHECKING:  # each call imports the models it reads: a function loads onl
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class MintedPaths:
+class MintedPaths(NamedTuple):
     """Endpoint paths; the ones Minted has not published are our decisions, so they are settings."""
 
     pricefix: str = "/partner/pricefix"
@@ -61,6 +60,8 @@ class MintedPaths:
     customer_balance: str = "/partner/balance/customer/{external_id}"
     delivery: str = "/partner/delivery/create"
 
+
+DEFAULT_PATHS = MintedPaths()
 
 # Each number's bounds: (lowest, highest, whether the lowest itself is allowed).
 _CONFIG_BOUNDS: dict[str, tuple[float, float | None, bool]] = {
@@ -97,7 +98,7 @@ class MintedClientConfig:
     card_payment_type: str = "creditcard"
     digest_algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     user_agent: str = "minted-partner-gateway/1"
-    paths: MintedPaths = MintedPaths()
+    paths: MintedPaths = DEFAULT_PATHS
 
     def __post_init__(self) -> None:
         """Numbers are numbers here (nothing is coerced: settings.py reads the environment's text), finite and
@@ -120,8 +121,7 @@ class MintedClientConfig:
             raise ValueError(f"MintedClientConfig.paths must be MintedPaths, not {self.paths!r}")
 
 
-@dataclass(frozen=True)
-class _Call:
+class _Call(NamedTuple):
     operation: str
     method: str
     path: str
@@ -417,8 +417,7 @@ class MintedClient:
         return _unwrap(call, response)
 
 
-@dataclass(frozen=True)
-class _Meaning:
+class _Meaning(NamedTuple):
     """What one kind of Minted answer means: for a read, and for a call that places an order."""
 
     read: type[errors.MintedError]

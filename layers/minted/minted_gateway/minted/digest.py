@@ -20,8 +20,7 @@ import os
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -47,8 +46,7 @@ class Secret(Protocol):
     def password_value(self) -> str: ...
 
 
-@dataclass(frozen=True)
-class Challenge:
+class Challenge(NamedTuple):
     realm: str
     nonce: str
     algorithm: str
@@ -214,7 +212,7 @@ class DigestAuth(AuthBase):
             return
         with self._lock:
             if self._challenge is not None:
-                self._challenge, self._nc = replace(self._challenge, nonce=nonce, stale=False), 0
+                self._challenge, self._nc = self._challenge._replace(nonce=nonce, stale=False), 0
 
     def _on_response(self, response: requests.Response, **send_kwargs: Any) -> requests.Response:
         response = self._handle_401(response, **send_kwargs)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import NotFound, from_minted
@@ -21,8 +20,7 @@ if TYPE_CHECKING:  # reading an order loads nothing of placing one (its cold sta
     from minted_gateway.orders.place_order import MintedOrders
 
 
-@dataclass(frozen=True)
-class OrderView:
+class OrderView(NamedTuple):
     record: OrderRecord | None  # None: Minted knows the order but it was not placed through this gateway
     minted_order: Order | None = None
     refreshed: bool = False  # Minted was asked just now

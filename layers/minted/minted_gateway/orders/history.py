@@ -11,7 +11,7 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import MAXYEAR, UTC, datetime
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
@@ -91,7 +91,7 @@ class HistoryQuery(BaseModel):
         return PARTNER_WALLET_KEY if self.wallet == "partner" else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True)  # not a NamedTuple: its field "index" would hide tuple.index
 class IndexRead:
     """One read of an index: which key, which time range, which filters; newest first."""
 
@@ -104,8 +104,7 @@ class IndexRead:
     after: Position | None
 
 
-@dataclass(frozen=True)
-class HistoryPage:
+class HistoryPage(NamedTuple):
     orders: list[OrderRecord]
     next: Position | None
 

@@ -15,10 +15,9 @@ whoever writes it (a retry, a GET, the reconciler).
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -165,15 +164,13 @@ class Priced(Protocol):
     def total(self) -> Decimal | None: ...
 
 
-@dataclass(frozen=True)
-class PricedLine:
+class PricedLine(NamedTuple):
     sku: str
     amount: Decimal
     unit_price: Decimal | None = None  # None: the order was not valued (no money limit, no guard)
 
 
-@dataclass(frozen=True)
-class PricedOrder:
+class PricedOrder(NamedTuple):
     """What the checks read of an order (or a quote): side, currency, grams and, when known, prices."""
 
     side: str
@@ -308,8 +305,7 @@ class Hold(BaseModel):
         return self.taken or dict.fromkeys(self.counters, self.amount)
 
 
-@dataclass(frozen=True)
-class Counter:
+class Counter(NamedTuple):
     key: str
     limit: str  # its name in a refusal: customer_day_amount or partner_day_amount
     most: Decimal

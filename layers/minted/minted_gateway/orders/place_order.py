@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import (
@@ -88,8 +87,7 @@ class Placeable(Protocol):
     def redact(self, text: str) -> str: ...  # the order's personal values out of a text that is kept
 
 
-@dataclass(frozen=True)
-class OrderOutcome:
+class OrderOutcome(NamedTuple):
     record: OrderRecord
     replayed: bool = False  # answered from the ledger; Minted was not called
     resolved: bool = False  # an earlier uncertain attempt was settled by a lookup at Minted

@@ -208,8 +208,7 @@ def disagreement(order: Order, entry: LedgerEntry | None) -> Unaccounted | None:
     return None
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(NamedTuple):
     start: date
     end: date
     pages_read: int

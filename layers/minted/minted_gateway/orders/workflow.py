@@ -11,9 +11,8 @@ and a sell's is named by its external_id only.
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, field_validator, model_validator
@@ -132,8 +131,7 @@ class WorkflowRequest(BaseModel):
         }
 
 
-@dataclass(frozen=True)
-class Execution:
+class Execution(NamedTuple):
     name: str
     arn: str
     started_at: datetime

@@ -11,10 +11,9 @@ answer or an unavailable dependency leaves the message to be delivered again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from pydantic import ValidationError
 
@@ -94,8 +93,7 @@ class DispatchDuePlans:
                 "run_at": plan.next_run_at.astimezone(UTC).isoformat()}  # fmt: skip
 
 
-@dataclass(frozen=True)
-class RunMessage:
+class RunMessage(NamedTuple):
     plan_id: str
     period: str
     run_at: datetime

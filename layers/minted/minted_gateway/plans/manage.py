@@ -5,10 +5,9 @@ plan answers as if it did not exist."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from minted_gateway.caller import PARTNER, Caller
 from minted_gateway.errors import GatewayError, LimitExceeded, NotFound
@@ -26,8 +25,7 @@ class PlanConflict(GatewayError):
     status, code = 409, "plan_conflict"
 
 
-@dataclass(frozen=True)
-class PlanView:
+class PlanView(NamedTuple):
     plan: Plan
     runs: list[PlanRun]
     replayed: bool = False

@@ -1,10 +1,9 @@
 """A plan as the plans table keeps it, a run of one period, and the ports the plan use cases need."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -68,8 +67,7 @@ class PlanRun(BaseModel):
         return self.state in FINAL_RUN_STATES
 
 
-@dataclass(frozen=True)
-class PlansPage:
+class PlansPage(NamedTuple):
     plans: list[Plan]
     cursor: str | None
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from minted_gateway.errors import GatewayError, from_minted
 from minted_gateway.minted import errors as minted_errors
@@ -23,8 +22,7 @@ class MintedPrices(Protocol):
     def product_prices(self, currency: str | None = None) -> list[ProductPrice]: ...
 
 
-@dataclass(frozen=True)
-class PricesView:
+class PricesView(NamedTuple):
     snapshot: PriceSnapshot
     age_seconds: int
     source: str  # "cache" or "minted"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -123,16 +122,14 @@ class MintedPriceFix(Protocol):
     def price_fix(self, request: PriceFixRequest) -> PriceFix: ...
 
 
-@dataclass(frozen=True)
-class QuoteLine:
+class QuoteLine(NamedTuple):
     sku: str
     amount: Decimal
     unit_price: Decimal
     line_total: Decimal
 
 
-@dataclass(frozen=True)
-class Quote:
+class Quote(NamedTuple):
     side: str
     price_token: str
     expires_at: str
