@@ -71,7 +71,15 @@ def _echoing_refusal(status: int) -> Response:
     errors = {f"{prefix}email": [f"The email {email} has already been taken."]} if email else {}
     if phone:
         errors[f"{prefix}phone"] = [f"{phone} is not a phone number Minted can reach."]
-    return error_envelope(status, f"Injected fault: HTTP {status} for {identity}", errors)
+    if block.get("tax_office"):  # a company's
+        errors[f"{prefix}tax_office"] = [f"{block['tax_office']} is not a tax office Minted knows."]
+    message = f"Injected fault: HTTP {status} for {identity}"
+    payment = body.get("payment") if isinstance(body.get("payment"), dict) else {}
+    if payment:  # a card buy's: its CVV, card and IP quoted as readily
+        cvv, card, ip = payment.get("card_cvv"), payment.get("card_token"), payment.get("customer_ip")
+        errors["payment.card_cvv"] = [f"The CVV {cvv} does not match the card {card} (from {ip})."]
+        message += f", paying with {card} (CVV {cvv})"
+    return error_envelope(status, message, errors)
 
 
 def error_envelope(status: int, message: str, errors: dict[str, list[str]] | None = None) -> Response:

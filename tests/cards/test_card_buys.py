@@ -154,6 +154,25 @@ def test_a_declined_card_is_a_final_rejection_with_minteds_code_and_buys_nothing
     assert grams["GAU"] == 0
 
 
+@pytest.mark.parametrize("status", [422, 403, 429], ids=["refused, kept", "forbidden, kept", "rate limited, answered"])
+def test_minteds_words_quoting_the_card_are_masked_in_the_answer_and_on_the_row(
+    api: Api, order_id: str, status: int
+) -> None:
+    """A careless validator at Minted quotes the CVV, the card and the IP (the sandbox's echo): a refusal is
+    kept on the row and replayed, a 429 only answered; neither may hold them, nor the customer's values."""
+    api.minted.fault("buy", status=status, echo=True, times=1)
+    answer = api.post("/orders", card_order(api, order_id))
+    assert answer.status_code == status, answer.text
+    row = json.dumps(api.ledger_item(order_id), default=str)
+    assert "[personal data]" in answer.text, "the sandbox quoted the payment: there was something to mask"
+    for text in (answer.text, row):
+        for value in (f"CVV {CVV}", OK_CARD, "203.0.113.7", "ayse.yilmaz@example.com", "Yılmaz"):
+            assert value not in text, f"{value!r} in {text[:400]}"
+    if status != 429:  # kept: the replay answers from the row
+        replay = api.post("/orders", {**card_order(api, order_id), "price_token": api.quote()})
+        assert replay.headers.get("Idempotent-Replayed") == "true" and f"CVV {CVV}" not in replay.text
+
+
 def test_a_pending_card_payment_is_not_final_and_settles_by_get(api: Api, order_id: str) -> None:
     api.minted.clock(completion_delay_seconds=1, card_settle_seconds=2)
     placed = api.post("/orders", card_order(api, order_id, token="card_pending"))

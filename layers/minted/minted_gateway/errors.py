@@ -11,6 +11,7 @@ error and on each field Minted named. docs/api.md, "Minted's refusals", lists th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from minted_gateway.minted import errors as minted
@@ -38,6 +39,16 @@ class GatewayError(Exception):
         self.details = (details or [])[:MAX_DETAILS]
         self.details_omitted = details_omitted + max(0, len(details or []) - MAX_DETAILS)
         self.retry_after = retry_after
+
+    def masked(self, mask: Callable[[str], str]) -> GatewayError:
+        """This error with ``mask`` applied to each of its texts (a request's ``redact``: Minted's words may
+        quote what was sent, and an answer is logged by clients, a refusal kept on a row); itself, changed."""
+        self.message = mask(self.message)
+        self.args = (self.message,)
+        if self.upstream_message is not None:
+            self.upstream_message = mask(self.upstream_message)
+        self.details = [{k: mask(v) if isinstance(v, str) else v for k, v in d.items()} for d in self.details]
+        return self
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message, "details": self.details}

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from minted_gateway.minted.models.buy import CardPayment
+from minted_gateway.personal_values import without_personal_values
 
 # Minted's card buy page sends "creditcard"; its Order Schema spells the stored value "credit-card".
 PAYMENT_TYPES = ("creditcard", "credit-card")
@@ -57,3 +58,7 @@ class CardPaymentIn(BaseModel):
 
     def to_minted(self) -> CardPayment:
         return CardPayment(card_token=self.card_token, card_cvv=self.card_cvv, customer_ip=self.customer_ip)
+
+    def redact(self, text: str) -> str:
+        """``text`` (Minted's refusal) without this payment's values: a CVV is never kept, whatever quotes it."""
+        return without_personal_values(text, [self.card_cvv, self.customer_ip, self.card_token])

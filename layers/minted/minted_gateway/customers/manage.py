@@ -173,16 +173,9 @@ def without_customer(error: GatewayError, asked: CustomerProfile | CustomerUpdat
     """The error without the customer's own values in Minted's words: a validator that quotes its input
     would hand them back in the answer (which a client may log), as a buy's refusal never does."""
     values = [getattr(asked, name, None) for name in ("identity_number", "firstname", "middlename", "lastname",
-                                                       "email", "phone")]  # fmt: skip
+                                                       "email", "phone", "tax_office")]  # fmt: skip
     dates = [asked.birthdate] if asked.birthdate else []
-
-    def masked(text: str) -> str:
-        return without_personal_values(text, values, dates)
-
-    if error.upstream_message is not None:
-        error.upstream_message = masked(error.upstream_message)
-    error.details = [{k: masked(v) if isinstance(v, str) else v for k, v in d.items()} for d in error.details]
-    return error
+    return error.masked(lambda text: without_personal_values(text, values, dates))
 
 
 class GetCustomer:

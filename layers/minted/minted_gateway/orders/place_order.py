@@ -265,18 +265,16 @@ class PlaceOrder:
             return OrderOutcome(self._reject(record, from_minted(exc), request))
         except minted_errors.MintedError as exc:
             # Refused connection, 429, credentials, no time left: the buy did not reach Minted's books.
-            error = from_minted(exc)
+            error = from_minted(exc).masked(request.redact)  # Minted's words in the answer: never personal
             self._book.write(record, {"state": State.NOT_PLACED, "claim_expires_at": 0}, f"not placed: {error.code}")
             raise error from None
         return OrderOutcome(self._book.submitted(record, result, "accepted by Minted"))
 
     def _reject(self, record: OrderRecord, error: GatewayError, request: Placeable) -> OrderRecord:
         assert type(error) in REJECTIONS.values()  # noqa: S101 - from_minted maps 422/403 to these only
-        # Kept on the row, replayed, raised to the workflow: never personal.
-        redact = request.redact
-        message, upstream = redact(error.message), redact(error.upstream_message) if error.upstream_message else None
-        details = [{k: redact(v) if isinstance(v, str) else v for k, v in d.items()} for d in error.details]
-        rejection = Rejection(code=error.code, message=message, details=details, upstream_message=upstream)
+        error.masked(request.redact)  # kept on the row, replayed, raised to the workflow: never personal
+        rejection = Rejection(code=error.code, message=error.message, details=error.details,
+                              upstream_message=error.upstream_message)  # fmt: skip
         changes = {"state": State.REJECTED, "rejection": rejection.model_dump(exclude_none=True), "claim_expires_at": 0}
         return self._book.write(record, changes, f"rejected by Minted: {error.code}")
 

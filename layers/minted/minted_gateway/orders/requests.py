@@ -331,8 +331,10 @@ class OrderRequest(BaseModel):
                            card_token=self.payment.card_token if self.payment else None)  # fmt: skip
 
     def redact(self, text: str) -> str:
-        """``text`` without this order's personal values (its customer's), before it is kept."""
-        return self.customer.redact(text) if self.customer is not None else text
+        """``text`` without this order's personal values (its customer's, its card's), before it is kept."""
+        if self.customer is not None:
+            text = self.customer.redact(text)
+        return self.payment.redact(text) if self.payment is not None else text
 
     def to_minted(self) -> BuyRequest | SellRequest:
         # The currency the ledger records, always sent: Minted's card buy takes GBP when none is sent.
