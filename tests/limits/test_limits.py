@@ -21,6 +21,7 @@ from local.template import functions_of, load_template
 from minted_gateway import jsonutil
 from minted_gateway.dynamodb import from_item
 from minted_gateway.orders.limits import line_total
+from tests.api.test_orders import _stranger_buys
 from tests.limits.conftest import counters
 from tests.stack import Api, customer, order
 
@@ -301,6 +302,30 @@ def test_a_retry_refused_by_a_limit_gives_back_what_the_lost_attempt_held(
     assert api.post("/orders", {**body, "price_token": api.quote()}).status_code == 422
     assert set(counters(api).values()) == {Decimal(0)}, "given back once"
     assert api.minted.orders_created() == 0
+
+
+@pytest.mark.parametrize("found", ["answering the buy", "settling a lost answer"])
+def test_an_order_that_turns_out_to_be_a_strangers_gives_back_what_it_held(
+    api: Api, limits: Callable[..., None], found: str
+) -> None:
+    """Found by a code review: Minted holds someone else's order under our id, so nothing of ours was bought
+    (Minted's external_id is unique), yet the row's hold stayed counted all day and refused real orders."""
+    limits(customer_day_amount="100000000")
+    body = order(new_id(), api.quote(), customer=customer(new_id("c")))
+    if found == "settling a lost answer":
+        api.minted.fault("buy", drop="before_commit", times=1)
+        assert api.post("/orders", body).status_code == 202
+        assert held(api, body["external_id"]) > 0  # the lost attempt may have landed: still counted
+        _stranger_buys(body["external_id"])
+        answer = api.get(f"/orders/{body['external_id']}")
+    else:
+        _stranger_buys(body["external_id"])
+        answer = api.post("/orders", body)
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "foreign_order", answer.text
+    assert [h["state"] for h in hold_items(api, body["external_id"])] == ["given_back"]
+    assert set(counters(api).values()) == {Decimal(0)}
+    assert api.post("/orders", body).status_code == 409  # replayed
+    assert set(counters(api).values()) == {Decimal(0)}, "given back once"
 
 
 def test_a_limit_of_zero_refuses_every_order_it_counts(api: Api, limits: Callable[..., None]) -> None:

@@ -32,8 +32,10 @@ from minted_gateway.validation import Money
 logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
-# A refused or not-placed order gives back what it reserved; any other state keeps it counted.
-GIVE_BACK_STATES = frozenset({State.NOT_PLACED, State.REJECTED})
+# A refused or not-placed order gives back what it reserved, and so does one under which Minted holds a
+# stranger's order (FOREIGN: its external_id is unique there, so nothing of ours was bought); any other
+# state keeps it counted.
+GIVE_BACK_STATES = frozenset({State.NOT_PLACED, State.REJECTED, State.FOREIGN})
 # A day's counters stay readable this long after the day (operations look at recent days), then expire.
 COUNTER_DAYS_KEPT = 35
 MAX_LIMIT = Decimal("999999999999.99")  # a limit is money or grams as the API bounds them
@@ -426,7 +428,7 @@ class OrderLimits:
 
 
 def give_back_if_refused(record: OrderRecord, totals: DailyTotals | None) -> bool:
-    """Give back what ``record``'s order reserved if the row is now NOT_PLACED or REJECTED and no later
+    """Give back what ``record``'s order reserved if the row is now NOT_PLACED, REJECTED or FOREIGN and no later
     attempt than the row's took the hold over (an earlier one's hold goes back too: a retry refused
     before it reached the hold leaves the lost attempt's amount with nobody else to give it): exactly
     once, guarded by the hold's own state and attempt (a retry, a replay or the reconciler calling this
