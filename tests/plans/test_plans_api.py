@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+import pytest
+
 from minted_gateway.validation import GATEWAY_ORDER_ID_RULE
 from tests.conditional.test_conditional_orders import API_TIME
 from tests.deliveries.test_deliveries import delivery
@@ -159,6 +161,34 @@ def test_a_due_plan_runs_once_through_the_queue_and_shows_its_run(api: Api) -> N
     assert run["order_codes"] and run["grams"] > 0
     assert api.get(f"/orders/{run['external_id']}").status_code == 200  # an ordinary order in the ledger
     assert shown["next_run_at"] > body["next_run_at"]
+
+
+def test_a_change_made_while_the_dispatcher_moves_the_plan_on_keeps_the_next_run(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a code review: a PATCH that read the plan just before a dispatch wrote its old next_run_at
+    back (moving the plan on did not change its version), so the period it had dispatched was due again."""
+    from minted_gateway.plans.dynamodb_plans import DynamoDbPlanStore
+
+    register(api, "cust-race")
+    due = datetime.fromisoformat(api.post("/plans", plan("plan-race", customer="cust-race")).json()["next_run_at"])
+    read = DynamoDbPlanStore.get
+    dispatched: list[int] = []
+
+    def read_then_dispatch(store: DynamoDbPlanStore, plan_id: str) -> object:
+        found = read(store, plan_id)
+        if plan_id == "plan-race" and not dispatched:  # between the PATCH's read and its write
+            dispatched.append(tick(api.stack, due)["dispatched"])
+        return found
+
+    monkeypatch.setattr(DynamoDbPlanStore, "get", read_then_dispatch)
+    changed = api.http.patch(f"{api.url}/plans/plan-race", json={"amount": 600}, timeout=30)
+    monkeypatch.undo()
+    assert changed.status_code == 200 and dispatched and dispatched[0] >= 1, changed.text
+    shown = api.get("/plans/plan-race").json()
+    assert shown["amount"] == 600 and datetime.fromisoformat(shown["next_run_at"]) > due, shown
+    assert tick(api.stack, due)["dispatched"] == 0  # the dispatched period is not due again
+    drained(api.stack, api)
 
 
 def test_nobody_can_take_a_plan_runs_or_a_conditional_orders_name_first(api: Api) -> None:

@@ -130,11 +130,13 @@ class DynamoDbPlanStore:
             _unavailable,
             TableName=self._table,
             Key=self._key(plan.plan_id, PLAN_ITEM),
-            UpdateExpression="SET next_run_at = :next",
+            # A new version too: a change read before this (PATCH) then fails its condition and reads again,
+            # rather than write the old next_run_at back and make the dispatched period due again.
+            UpdateExpression="SET next_run_at = :next, #v = #v + :one",
             ConditionExpression="next_run_at = :was AND #s = :active",
-            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeNames={"#s": "status", "#v": "version"},
             ExpressionAttributeValues=to_item(
-                {":next": _stamp(next_run_at), ":was": _stamp(plan.next_run_at), ":active": "active"}
+                {":next": _stamp(next_run_at), ":was": _stamp(plan.next_run_at), ":active": "active", ":one": 1}
             ),
         )
         return advanced is not None
