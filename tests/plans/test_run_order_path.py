@@ -254,3 +254,43 @@ def test_a_run_whose_answer_was_lost_is_not_failed_when_asked_again_differently(
     finally:  # the message would come back until the token's lifetime is over
         sqs = boto3.client("sqs", endpoint_url=api.stack.aws_url, region_name="eu-central-1")
         sqs.purge_queue(QueueUrl=api.stack.env["PLANS_QUEUE_URL"])
+
+
+def test_a_run_another_delivery_started_is_carried_through_not_skipped(api: Api, monkeypatch: Any) -> None:
+    """Found by a code review: a delivery that read the period's run as absent, then found the plan cancelled,
+    wrote its skip over the run another delivery had started meanwhile (and over the grams it fixed), so the
+    plan said skipped while that delivery's order reached Minted."""
+    from datetime import UTC, datetime
+
+    from minted_gateway.plans.dynamodb_plans import DynamoDbPlanStore
+    from minted_gateway.plans.plan import PlanRun
+
+    register(api, "cust-skip-race")
+    make_plan(api, "plan-skip-race", "cust-skip-race")
+    message, external_id = due_message("plan-skip-race")
+    store = wiring.plan_store()
+    # Delivery A starts the period and fixes its grams, and is still buying when ...
+    period, run_at = message["period"], datetime.fromisoformat(message["run_at"])
+    store.start_run(PlanRun(plan_id="plan-skip-race", period=period, state="started", external_id=external_id,
+                            run_at=run_at, updated_at=datetime.now(UTC)))  # fmt: skip
+    store.fix_grams("plan-skip-race", period, Decimal("0.5"))
+    cancelled = api.http.delete(f"{api.url}/plans/plan-skip-race", timeout=30)  # ... the plan is cancelled
+    assert cancelled.status_code == 200, cancelled.text
+    read = DynamoDbPlanStore.run
+    before: list[str] = []
+
+    def absent_before_a_started(self: DynamoDbPlanStore, plan_id: str, period: str) -> Any:  # delivery B's read
+        if plan_id == "plan-skip-race" and not before:
+            before.append(period)
+            return None
+        return read(self, plan_id, period)
+
+    monkeypatch.setattr(DynamoDbPlanStore, "run", absent_before_a_started)
+    buys = api.minted.orders_created()
+    send(api, message)
+    drained(api.stack, api, timeout=60)
+    monkeypatch.undo()
+    run = run_of(api, "plan-skip-race", message)
+    assert before and run["state"] == "succeeded", run
+    assert Decimal(str(run["grams"])) == Decimal("0.5"), "the grams the first delivery fixed"
+    assert api.minted.orders_created() == buys + 1

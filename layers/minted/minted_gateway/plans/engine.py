@@ -131,12 +131,17 @@ class RunPlan:
                                   external_id=run_external_id(message.plan_id, message.period), run_at=message.run_at,
                                   message=f"The plan was {plan.status if plan else 'not found'} when its run came.",
                                   updated_at=self._now())  # fmt: skip
-                return self._finish(skipped, plan)
-            run = self._store.start_run(PlanRun(plan_id=plan.plan_id, period=message.period, state="started",
+                # Written only where no run is: another delivery may have started this period since it was
+                # read (before the plan was paused or cancelled), and that run is carried through below.
+                run = self._store.start_run(skipped)
+                if run.final:
+                    return self._announce(run, plan)
+            else:
+                run = self._store.start_run(PlanRun(plan_id=plan.plan_id, period=message.period, state="started",
                                                 external_id=plan.run_external_id(message.period),
                                                 run_at=message.run_at, updated_at=self._now()))  # fmt: skip
-            if run.final:
-                return self._announce(run, plan)
+                if run.final:
+                    return self._announce(run, plan)
         # A started run is carried through even if the plan was paused or cancelled since: its order
         # may already be at Minted, and only the ledger can say.
         assert plan is not None  # noqa: S101 - plans are never deleted
