@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from minted_gateway.orders.place_order import PlaceOrder
     from minted_gateway.orders.reconcile import CompareWithMinted, Reconcile
     from minted_gateway.orders.statuses import RefreshOrderStatuses, StatusNames
-    from minted_gateway.orders.workflow import RecordWorkflowFailure, StartBuyWorkflow, WorkflowTaskOrders
-    from minted_gateway.orders.workflow_customers import WorkflowCustomers
+    from minted_gateway.orders.workflow import RecordWorkflowFailure, StartBuyWorkflow
+    from minted_gateway.orders.workflow_customers import WorkflowCustomers, WorkflowTaskOrders
     from minted_gateway.prices.get_prices import GetPrices, RefreshPrices
     from minted_gateway.prices.price_cache import DynamoDbPriceCache
     from minted_gateway.prices.quote_book import DynamoDbQuoteBook
@@ -324,7 +324,8 @@ def workflow_customers() -> WorkflowCustomers:
 
 @functools.cache
 def workflow_task_orders() -> WorkflowTaskOrders:
-    from minted_gateway.orders.workflow import WorkflowTaskOrders
+    """The buy task's held customers (not the workflow's request models: a buy task never loads them)."""
+    from minted_gateway.orders.workflow_customers import WorkflowTaskOrders
 
     return WorkflowTaskOrders(workflow_customers(), order_ledger())
 

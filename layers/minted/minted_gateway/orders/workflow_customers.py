@@ -17,10 +17,14 @@ from typing import Any, Protocol
 
 from minted_gateway.errors import GatewayError, OrderConflict
 from minted_gateway.orders.fingerprint import Fingerprinter
+from minted_gateway.orders.ledger import OrderLedger
+from minted_gateway.orders.record import OrderRecord, State
 from minted_gateway.orders.requests import CustomerIn
 
 # The execution's reference to the customer it buys for: a keyed digest, no personal data.
 HELD = "customer_held"
+# A row in these states may still be bought (or looked up and bought): its workflow needs the customer.
+OPEN_STATES = frozenset({State.RECEIVED, State.UNKNOWN, State.NOT_PLACED})
 # Kept beyond the workflow's own polling: its retries and waits before the first poll.
 SPARE_SECONDS = 3600
 
@@ -73,3 +77,40 @@ class WorkflowCustomers:
 
     def release(self, external_id: str) -> None:
         self._store.delete(external_id)
+
+
+class WorkflowTaskOrders:
+    """The workflow's tasks' orders, their customer put back from where it is held, and let go of
+    once Minted has the order (a later task of the workflow only reads the ledger by external_id)."""
+
+    def __init__(self, customers: WorkflowCustomers, ledger: OrderLedger) -> None:
+        self._customers = customers
+        self._ledger = ledger
+
+    def restore(self, payload: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """``payload`` with its order's customer back; False (and the order without it) when it is no longer held."""
+        order = payload.get("order")
+        try:
+            return {**payload, "order": self._customers.restore(order)}, True
+        except CustomerNotHeld:
+            assert isinstance(order, dict)  # noqa: S101 - restore raises only for an order that held one
+            return {**payload, "order": {k: v for k, v in order.items() if k != HELD}}, False
+
+    def settled_by(self, external_id: str, execution: str | None) -> OrderRecord:
+        """The row this execution's buy settled, for a retry of that buy after its customer was let go."""
+        stored = self._ledger.get(external_id)
+        if stored is None or execution is None or stored.workflow_owner != execution or stored.state in OPEN_STATES:
+            raise CustomerNotHeld("The customer this workflow was started with is no longer held.")
+        return stored
+
+    def release_once_placed(self, order: dict[str, Any], state: State) -> None:
+        if state not in OPEN_STATES:
+            self.forget(order)
+
+    def forget(self, order: dict[str, Any]) -> None:
+        """Delete the customer an order (as restore gave it) holds; an order without one costs nothing."""
+        if HELD in order or "customer" in order:
+            self.release(str(order["external_id"]))
+
+    def release(self, external_id: str) -> None:
+        self._customers.release(external_id)
