@@ -123,8 +123,8 @@ def run_in_function(
 
 def test_a_buy_imports_neither_deliveries_nor_the_workflow_nor_the_history() -> None:
     # Their models are a few ms of a cold start that only POST /deliveries, POST /orders/workflow or GET /orders
-    # uses: a task never loads them (the place_order task's held customer included), and the routes load a delivery's or the workflow's body on its own first
-    # request (router.imported), not on a buy's.
+    # uses: a task never loads them (the place_order task's held customer included), and the routes load a
+    # delivery's or the workflow's body on its own first request (router.imported), not on a buy's.
     code = (
         "import sys, buy_function\n"
         "from minted_gateway import runtime\n"
