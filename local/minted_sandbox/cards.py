@@ -46,6 +46,16 @@ CARDS: dict[str, Card] = {
     "card_visa_ok": Card("404809******7528", "Visa", HOLDER, "05/28", "success"),
     "card_master_ok": Card("552879******0018", "MasterCard", HOLDER, "11/29", "success"),
     "card_declined": Card("454360******1234", "Visa", HOLDER, "03/27", "failed", "05", "Do not honour"),
+    # A careless acquirer's decline that quotes what was sent (the gateway must not keep it as it is).
+    "card_declined_quoting": Card(
+        "454360******5678",
+        "Visa",
+        HOLDER,
+        "03/27",
+        "failed",
+        "82",
+        "CVV {card_cvv} invalid for this card (request from {customer_ip})",
+    ),
     "card_pending": Card("979204******0011", "Troy", HOLDER, "08/30", "pending-success"),
     "card_pending_declined": Card(
         "979204******0029", "Troy", HOLDER, "08/30", "pending-failed", "51", "Insufficient funds"
@@ -87,7 +97,7 @@ def payment_view(card: Card, kept: dict[str, str], state: str, external_id: str,
         "total": price,
         "refunded_amount": 0,
         "error_code": card.error_code if failed else None,
-        "error_message": card.error_message if failed else None,
+        "error_message": card.error_message.format(**kept) if failed and card.error_message else None,
         "state": state,
         "details": {
             "card_cvv": kept["card_cvv"],

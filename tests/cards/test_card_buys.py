@@ -173,6 +173,31 @@ def test_minteds_words_quoting_the_card_are_masked_in_the_answer_and_on_the_row(
         assert replay.headers.get("Idempotent-Replayed") == "true" and f"CVV {CVV}" not in replay.text
 
 
+def test_masking_minteds_words_leaves_the_field_names_and_our_message_whole(api: Api, order_id: str) -> None:
+    """Found by a code review: a name that is part of a word ("Tom" in "customer") was masked inside the
+    details' field names, which a client maps to its form, and inside the gateway's own message."""
+    api.minted.fault("buy", status=422, echo=True, times=1)
+    refused = api.post("/orders", card_order(api, order_id, customer=customer(firstname="Tom")))
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert {d["field"] for d in error["details"]} == {"customer.email", "customer.phone", "payment.card_cvv"}
+    assert error["message"] == "Minted refused the order; see details."
+    assert f"CVV {CVV}" not in refused.text and "[personal data]" in refused.text
+
+
+def test_a_decline_quoting_the_cvv_and_ip_is_kept_and_answered_without_them(api: Api, order_id: str) -> None:
+    """Found by a code review: Minted's payment error_message went onto the row (payment and rejection) and
+    into every later answer as Minted wrote it; the sandbox's card_declined_quoting quotes what was sent."""
+    refused = api.post("/orders", card_order(api, order_id, token="card_declined_quoting"))
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "card_declined", refused.text
+    read = api.get(f"/orders/{order_id}")
+    row = json.dumps(api.ledger_item(order_id), default=str)
+    assert "CVV [personal data] invalid" in refused.text
+    for text in (refused.text, read.text, row):
+        assert CVV not in text and "203.0.113.7" not in text, text[:400]
+    assert refused.json()["error"]["details"][0]["error_code"] == "82"
+
+
 def test_a_pending_card_payment_is_not_final_and_settles_by_get(api: Api, order_id: str) -> None:
     api.minted.clock(completion_delay_seconds=1, card_settle_seconds=2)
     placed = api.post("/orders", card_order(api, order_id, token="card_pending"))

@@ -41,13 +41,14 @@ class GatewayError(Exception):
         self.retry_after = retry_after
 
     def masked(self, mask: Callable[[str], str]) -> GatewayError:
-        """This error with ``mask`` applied to each of its texts (a request's ``redact``: Minted's words may
-        quote what was sent, and an answer is logged by clients, a refusal kept on a row); itself, changed."""
-        self.message = mask(self.message)
-        self.args = (self.message,)
+        """This error with ``mask`` (a request's ``redact``) applied to Minted's words in it: they may quote
+        what was sent, and an answer is logged by clients, a refusal kept on a row. Our own message and a
+        detail's ``field`` are left whole: a name that is part of a word ("Tom" in "customer") would break
+        them, and a client reads the field. Itself, changed."""
         if self.upstream_message is not None:
             self.upstream_message = mask(self.upstream_message)
-        self.details = [{k: mask(v) if isinstance(v, str) else v for k, v in d.items()} for d in self.details]
+        self.details = [{k: mask(v) if isinstance(v, str) and k != "field" else v for k, v in d.items()}
+                        for d in self.details]  # fmt: skip
         return self
 
     def body(self) -> dict[str, Any]:

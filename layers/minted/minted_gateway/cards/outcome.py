@@ -9,17 +9,32 @@ reconciler to settle.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
 from minted_gateway.errors import CardDeclined
 from minted_gateway.minted.models.orders import Order, PaymentOutcome
 from minted_gateway.orders.record import State
+from minted_gateway.personal_values import MASK
 
 # Minted publishes only "success" as a payment state; the others are unpublished. [DECIDED] these
 # spellings of a refused payment end the order (the sandbox sends "failed"); any other state that is
 # not "success" is still open.
 FAILED_STATES = frozenset({"failed", "fail", "declined", "error", "rejected"})
+# What in Minted's payment text could be what the buyer sent: a CVV (a lone number of 3 or 4 digits) and
+# an IP address (v4, or v6 of two colons or more). The text is kept and answered, and GET and the
+# reconciler read it with no request at hand to mask its values: these shapes are masked wherever they are.
+_CARD_SECRETS = re.compile(
+    r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?!\w|\.\d)"  # an IPv4 address
+    r"|(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])"  # an IPv6 address
+    r"|(?<![\w.])\d{3,4}(?!\w|\.\d)",  # a CVV: not part of a word, a longer number or a decimal
+    re.IGNORECASE,
+)
+
+
+def without_card_secrets(text: str | None) -> str | None:
+    return None if text is None else _CARD_SECRETS.sub(MASK, text)
 
 
 def declined(payment: PaymentOutcome | None) -> bool:
@@ -41,6 +56,7 @@ def payment_changes(orders: list[Order], payment: PaymentOutcome | None = None) 
     payment, cost = payment_of(orders, payment)
     if payment is None:
         return {}
+    payment = payment.model_copy(update={"error_message": without_card_secrets(payment.error_message)})
     changes: dict[str, Any] = {"payment": payment.model_dump(exclude_none=True)}
     if cost is not None:
         changes["payment_cost"] = cost
